@@ -1,0 +1,125 @@
+# sandprobe: one non-recursive Makefile. Objects go to build/<variant>/ so variants never mix.
+#   make            build build/release/sandprobe
+#   make test       unit tests, conformance suites on the mocks, official-SDK fidelity tests
+#   make asan       the same tests under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make bench      benchmarks (figures printed, nothing asserted)
+#   make install PREFIX=/usr/local | make clean | make format | make format-check | make lint
+
+CC       ?= gcc
+VARIANT  ?= release
+PREFIX   ?= /usr/local
+BUILD    := build/$(VARIANT)
+PKGS     := libcurl libcjson libmicrohttpd zlib
+
+WARN := -Wall -Wextra -Wpedantic -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+        -Wold-style-definition -Wformat=2 -Wcast-qual -Wwrite-strings -Wvla -Wundef \
+        -Wpointer-arith -Wimplicit-fallthrough
+
+ifeq ($(VARIANT),asan)
+OPT := -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+else
+OPT := -O2
+endif
+
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
+
+CFLAGS   := -std=c11 -D_POSIX_C_SOURCE=200809L $(WARN) -g $(OPT) -MMD -MP
+CPPFLAGS := -Iproviders -Imocks -Iharness -Ireports -Isuites $(PKG_CFLAGS)
+LDLIBS   := $(PKG_LIBS) -lpthread -lm
+
+# Everything but the program's main and the test programs goes into one static library.
+LIB_SRCS  := $(wildcard providers/*.c mocks/*.c reports/*.c suites/conformance/*.c) \
+             $(filter-out harness/main.c,$(wildcard harness/*.c))
+LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+LIB       := $(BUILD)/libsandprobe.a
+BIN       := $(BUILD)/sandprobe
+UNIT_SRCS := $(wildcard suites/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRCS:suites/unit/%.c=$(BUILD)/tests/%)
+CONF_BIN  := $(BUILD)/tests/conformance
+BENCH_SRCS := $(wildcard bench/*.c)
+BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+.PHONY: all test unit conformance sdk-test asan bench install clean format format-check lint setup
+all: $(BIN)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@[ "$(V)" = 1 ] || echo "  CC      $<"
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJS)
+	@[ "$(V)" = 1 ] || echo "  AR      $@"
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BIN): $(BUILD)/harness/main.o $(LIB)
+	@[ "$(V)" = 1 ] || echo "  LINK    $@"
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: $(BUILD)/suites/unit/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	@[ "$(V)" = 1 ] || echo "  LINK    $@"
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) $(CMOCKA_LIBS)
+
+$(CONF_BIN): $(BUILD)/suites/main.o $(LIB)
+	@mkdir -p $(dir $@)
+	@[ "$(V)" = 1 ] || echo "  LINK    $@"
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) $(CMOCKA_LIBS)
+
+$(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+setup:
+	@sh scripts/setup.sh --test
+
+# Each test program runs on its own under a timeout; SP_TEST_TIMEOUT_MULTIPLIER scales it
+# for sanitizer runs.
+unit: $(UNIT_BINS)
+	@sh scripts/run-tests.sh $(UNIT_BINS)
+
+conformance: $(CONF_BIN) $(BIN)
+	@sh scripts/run-tests.sh $(CONF_BIN)
+
+sdk-test: $(BIN)
+	@sh suites/sdk/run.sh $(BIN)
+
+test: setup
+	@$(MAKE) --no-print-directory unit conformance sdk-test
+
+asan:
+	@sh scripts/setup.sh --test
+	@$(MAKE) --no-print-directory VARIANT=asan SP_TEST_TIMEOUT_MULTIPLIER=3 unit conformance sdk-test
+
+bench:
+	@sh scripts/setup.sh --bench
+	@$(MAKE) --no-print-directory $(BIN) $(BENCH_BINS)
+	@sh bench/run.sh $(BUILD)
+
+install: $(BIN)
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/sandprobe
+
+clean:
+	rm -rf build
+
+FORMAT_SRCS = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+format:
+	clang-format -i $(FORMAT_SRCS)
+format-check:
+	clang-format --dry-run -Werror $(FORMAT_SRCS)
+
+BANNED := '\b(sprintf|vsprintf|strcpy|strcat|strncpy|strtok|gets|atoi|atol)\s*\('
+lint:
+	cppcheck --quiet --enable=warning,performance,portability --error-exitcode=1 \
+	    --suppress=missingIncludeSystem $(CPPFLAGS) providers mocks harness reports suites
+	@! git grep -nE $(BANNED) -- '*.c' '*.h' || (echo "lint: banned function above" && false)
+
+-include $(shell find build -name '*.d' 2>/dev/null)

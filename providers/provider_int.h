@@ -1,0 +1,83 @@
+/* What a provider implementation sees: the step-machine contract, the provider table, and
+ * the client and sandbox structs. Only files in providers/ (and unit tests of them) include
+ * this header; everything else uses provider.h. */
+#ifndef SP_PROVIDER_INT_H
+#define SP_PROVIDER_INT_H
+
+#include "http.h"
+#include "provider.h"
+
+/* What a step asks the driver to do next. */
+enum sp_next {
+    SP_NEXT_REQUEST, /* perform *req, then call the step again with the response */
+    SP_NEXT_WAIT,    /* call the step again (rsp == NULL) after op->wait_ms */
+    SP_NEXT_DONE,    /* the operation succeeded */
+    SP_NEXT_FAIL     /* the operation failed; err is set */
+};
+
+/* A step machine. It is called with rsp == NULL when there is no response to consume (the
+ * first call, and after a wait), and with the response to the request it asked for
+ * otherwise. `req` arrives empty (sp_http_req_reset) on every call; the step fills it when it
+ * returns SP_NEXT_REQUEST. The machine keeps its position in op->state. It never touches a
+ * socket, a clock other than sp_now_ms(), or a global. err is &op->err. */
+typedef enum sp_next (*sp_step_fn)(struct sp_op *op, const struct sp_http_rsp *rsp,
+                                   struct sp_http_req *req, struct sp_error *err);
+
+struct sp_provider {
+    const char *name;        /* registry key and report label */
+    const char *session_key; /* label / metadata key that carries the session */
+    /* Parses the provider's variables from env into a private config (freed by cfg_free).
+     * Missing or malformed credentials are `config` errors naming the variable. */
+    enum sp_err (*configure)(const struct sp_kv *env, const struct sp_client_opts *opts,
+                             void **cfg, struct sp_error *err);
+    void (*cfg_free)(void *cfg);
+    unsigned (*caps)(const void *cfg); /* SP_CAP_* for this configuration */
+    sp_step_fn auth, create, attach, startup, exec, files, cleanup; /* NULL = unsupported */
+};
+
+extern const struct sp_provider sp_provider_daytona;
+extern const struct sp_provider sp_provider_e2b;
+
+/* Finds a provider by name; NULL when unknown. */
+const struct sp_provider *sp__provider_find(const char *name);
+
+struct sp_loop;
+
+struct sp_client {
+    const struct sp_provider *provider;
+    void *cfg;                  /* the provider's configuration */
+    struct sp_client_opts opts; /* with defaults filled in */
+    struct sp_loop *loop;       /* private loop of the blocking calls, created on first use */
+};
+
+/* Sandbox flags for provider use. */
+#define SP_SB_SERVER_STARTED (1u << 0) /* the data-plane server was started by us */
+#define SP_SB_TOKEN          (1u << 1) /* the data plane needs the token in data_headers */
+
+struct sp_sandbox {
+    struct sp_client *client;
+    char id[128];
+    char state[32];            /* last provider state seen */
+    char session[128];         /* session label value */
+    char data_url[512];        /* action server / envd base URL, no trailing slash */
+    struct sp_kv data_headers; /* sent on every data-plane request; may hold secrets */
+    struct sp_retry_policy data_retry; /* retries for data-plane requests */
+    char workdir[512];         /* absolute working directory inside the sandbox */
+    unsigned flags;
+    void *priv; /* provider-private; freed with priv_free by sp_sandbox_free */
+    void (*priv_free)(void *priv);
+};
+
+/* Allocates an empty sandbox handle of client c; NULL when out of memory. */
+struct sp_sandbox *sp__sandbox_new(struct sp_client *c);
+
+/* The step function op->step maps to in c's provider (NULL = unsupported). */
+sp_step_fn sp__provider_step(const struct sp_provider *p, enum sp_step step);
+
+/* Copies the last state into sb->state (truncating safely). */
+void sp__sandbox_set_state(struct sp_sandbox *sb, const char *state);
+
+/* Request timeout for a step that does not set its own. */
+long sp__client_http_timeout(const struct sp_client *c);
+
+#endif

@@ -1,0 +1,533 @@
+/* The transport: the only libcurl user, and the event driver that runs step machines.
+ *
+ * A loop owns one curl multi handle and one timer heap. Each operation in flight has one
+ * transfer: the request its step asked for, the response being received, a timer for waits,
+ * and an easy handle while a request is on the wire. The driver retries 429 and 502 as the
+ * request's policy says, then hands the response to the step and does what it returns.
+ * The blocking API (provider.c) runs a single operation through a private loop. */
+#include "provider_int.h"
+#include "timerheap.h"
+
+#include <curl/curl.h>
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define EASY_POOL_MAX 64
+#define RETRY_AFTER_CAP_S 60
+
+struct sp__transfer {
+    struct sp_op *op;
+    struct sp_loop *loop;
+    sp_step_fn step;
+    CURL *easy; /* non-NULL while a request is on the wire */
+    struct curl_slist *hdrs;
+    struct sp_http_req req;
+    struct sp_http_rsp rsp;
+    struct sp_timer timer;
+    int64_t first_send_ms; /* first attempt of the current request, for the 502 window */
+    int attempts;
+    bool retry_pending; /* the timer ends a retry wait, not a step's wait */
+    bool body_overflow;
+    bool chunk_failed;
+    bool unsupported;
+    char errbuf[CURL_ERROR_SIZE];
+    struct sp__transfer *prev, *next; /* loop's in-flight list */
+};
+
+struct sp_loop {
+    CURLM *multi;
+    struct sp_timerheap timers;
+    struct sp__transfer *head;
+    size_t in_flight;
+    bool stop;
+    CURL *pool[EASY_POOL_MAX];
+    size_t pooled;
+};
+
+int64_t sp_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int64_t sp_now_ms(void)
+{
+    return sp_now_us() / 1000;
+}
+
+/* curl_global_init is not thread-safe before 7.84 on every backend; doing it once from the
+ * first loop creation is enough for our threads, which create loops after main starts. */
+static void transport_global_init(void)
+{
+    static int done;
+    if (!done) {
+        curl_global_init(CURL_GLOBAL_DEFAULT);
+        done = 1;
+    }
+}
+
+enum sp_err sp_loop_new(struct sp_loop **out, struct sp_error *err)
+{
+    transport_global_init();
+    struct sp_loop *loop = calloc(1, sizeof(*loop));
+    if (loop == NULL)
+        return sp_error_set(err, SP_E_INTERNAL, "out of memory creating an event loop");
+    loop->multi = curl_multi_init();
+    if (loop->multi == NULL) {
+        free(loop);
+        return sp_error_set(err, SP_E_INTERNAL, "curl_multi_init failed");
+    }
+    curl_multi_setopt(loop->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 0L);
+    sp_timerheap_init(&loop->timers);
+    *out = loop;
+    return SP_E_OK;
+}
+
+static void transfer_free(struct sp__transfer *t)
+{
+    curl_slist_free_all(t->hdrs);
+    sp_http_req_cleanup(&t->req);
+    sp_http_rsp_cleanup(&t->rsp);
+    free(t);
+}
+
+static void easy_release(struct sp_loop *loop, CURL *easy)
+{
+    if (easy == NULL)
+        return;
+    curl_multi_remove_handle(loop->multi, easy);
+    if (loop->pooled < EASY_POOL_MAX) {
+        curl_easy_reset(easy);
+        loop->pool[loop->pooled++] = easy;
+    } else {
+        curl_easy_cleanup(easy);
+    }
+}
+
+void sp_loop_free(struct sp_loop *loop)
+{
+    if (loop == NULL)
+        return;
+    while (loop->head) {
+        struct sp__transfer *t = loop->head;
+        loop->head = t->next;
+        easy_release(loop, t->easy);
+        if (t->op) {
+            t->op->transfer = NULL;
+            if (t->op->ctx_free)
+                t->op->ctx_free(t->op->ctx);
+            t->op->ctx = NULL;
+        }
+        transfer_free(t);
+    }
+    for (size_t i = 0; i < loop->pooled; i++)
+        curl_easy_cleanup(loop->pool[i]);
+    sp_timerheap_cleanup(&loop->timers);
+    curl_multi_cleanup(loop->multi);
+    free(loop);
+}
+
+size_t sp_loop_in_flight(const struct sp_loop *loop)
+{
+    return loop->in_flight;
+}
+
+void sp_loop_stop(struct sp_loop *loop)
+{
+    loop->stop = true;
+}
+
+/* --- completion ------------------------------------------------------------------------ */
+
+static void transfer_complete(struct sp__transfer *t, enum sp_err rc)
+{
+    struct sp_loop *loop = t->loop;
+    struct sp_op *op = t->op;
+    sp_timerheap_remove(&loop->timers, &t->timer);
+    easy_release(loop, t->easy);
+    t->easy = NULL;
+    if (t->prev)
+        t->prev->next = t->next;
+    else
+        loop->head = t->next;
+    if (t->next)
+        t->next->prev = t->prev;
+    loop->in_flight--;
+    if (rc != SP_E_OK && op->err.step[0] == '\0')
+        snprintf(op->err.step, sizeof(op->err.step), "%s", sp_step_name(op->step));
+    if (op->ctx_free)
+        op->ctx_free(op->ctx);
+    op->ctx = NULL;
+    op->ctx_free = NULL;
+    op->transfer = NULL;
+    transfer_free(t);
+    if (op->done)
+        op->done(op, rc, op->user);
+}
+
+static void transfer_send(struct sp__transfer *t);
+
+/* Calls the step with rsp (or NULL) and carries out what it returns. */
+static void transfer_advance(struct sp__transfer *t, const struct sp_http_rsp *rsp)
+{
+    struct sp_op *op = t->op;
+    sp_http_req_reset(&t->req);
+    enum sp_next next = t->step(op, rsp, &t->req, &op->err);
+    sp_http_rsp_reset(&t->rsp);
+    switch (next) {
+    case SP_NEXT_REQUEST:
+        t->attempts = 0;
+        t->first_send_ms = sp_now_ms();
+        transfer_send(t);
+        return;
+    case SP_NEXT_WAIT:
+        if (sp_timerheap_push(&t->loop->timers, &t->timer,
+                              sp_now_ms() + (op->wait_ms > 0 ? op->wait_ms : 0)) != 0) {
+            sp_error_set(&op->err, SP_E_INTERNAL, "out of memory queueing a timer");
+            transfer_complete(t, SP_E_INTERNAL);
+        }
+        return;
+    case SP_NEXT_DONE:
+        transfer_complete(t, SP_E_OK);
+        return;
+    case SP_NEXT_FAIL:
+        if (op->err.code == SP_E_OK)
+            sp_error_set(&op->err, SP_E_INTERNAL, "step failed without an error");
+        transfer_complete(t, op->err.code);
+        return;
+    }
+}
+
+void sp_loop_submit(struct sp_loop *loop, struct sp_op *op, sp_op_done_fn done, void *user)
+{
+    op->done = done;
+    op->user = user;
+    op->started_ms = sp_now_ms();
+    struct sp__transfer *t = calloc(1, sizeof(*t));
+    if (t == NULL) {
+        sp_error_set(&op->err, SP_E_INTERNAL, "out of memory starting an operation");
+        if (done)
+            done(op, SP_E_INTERNAL, user);
+        return;
+    }
+    t->op = op;
+    t->loop = loop;
+    t->step = sp__provider_step(op->client->provider, op->step);
+    t->unsupported = t->step == NULL;
+    sp_http_req_init(&t->req);
+    sp_http_rsp_init(&t->rsp);
+    sp_timer_init(&t->timer);
+    op->transfer = t;
+    t->next = loop->head;
+    if (loop->head)
+        loop->head->prev = t;
+    loop->head = t;
+    loop->in_flight++;
+    /* The first step call happens from the loop, so completion is never synchronous. */
+    if (sp_timerheap_push(&loop->timers, &t->timer, sp_now_ms()) != 0) {
+        sp_error_set(&op->err, SP_E_INTERNAL, "out of memory queueing an operation");
+        transfer_complete(t, SP_E_INTERNAL);
+    }
+}
+
+static void transfer_timer_fired(struct sp__transfer *t)
+{
+    struct sp_op *op = t->op;
+    if (t->unsupported) {
+        sp_error_set(&op->err, SP_E_UNSUPPORTED, "provider %s does not implement %s",
+                     op->client->provider->name, sp_step_name(op->step));
+        transfer_complete(t, SP_E_UNSUPPORTED);
+    } else if (t->retry_pending) {
+        t->retry_pending = false;
+        transfer_send(t); /* resend the same request */
+    } else {
+        transfer_advance(t, NULL);
+    }
+}
+
+/* --- libcurl callbacks ------------------------------------------------------------------- */
+
+static size_t on_header(char *data, size_t size, size_t n, void *userdata)
+{
+    struct sp__transfer *t = userdata;
+    size_t len = size * n;
+    if (len >= 5 && memcmp(data, "HTTP/", 5) == 0) {
+        sp_kv_clear(&t->rsp.headers); /* a new response (after 100 Continue or a redirect) */
+        return len;
+    }
+    const char *colon = memchr(data, ':', len);
+    if (colon == NULL)
+        return len;
+    size_t klen = (size_t)(colon - data);
+    const char *v = colon + 1;
+    const char *end = data + len;
+    while (v < end && (*v == ' ' || *v == '\t'))
+        v++;
+    while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' '))
+        end--;
+    char key[128];
+    char val[2048];
+    if (klen == 0 || klen >= sizeof(key) || (size_t)(end - v) >= sizeof(val))
+        return len; /* oversized headers are dropped, not fatal */
+    memcpy(key, data, klen);
+    key[klen] = '\0';
+    memcpy(val, v, (size_t)(end - v));
+    val[end - v] = '\0';
+    if (sp_kv_add(&t->rsp.headers, key, val) != 0)
+        return 0;
+    return len;
+}
+
+static size_t on_body(char *data, size_t size, size_t n, void *userdata)
+{
+    struct sp__transfer *t = userdata;
+    size_t len = size * n;
+    long status = 0;
+    curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+    if (t->req.on_chunk && status >= 200 && status < 300) {
+        if (t->req.on_chunk(t->op, data, len, &t->op->err) != 0) {
+            t->chunk_failed = true;
+            return 0;
+        }
+        return len;
+    }
+    if (sp_buf_append(&t->rsp.body, data, len) != 0) {
+        t->body_overflow = true;
+        return 0;
+    }
+    return len;
+}
+
+/* --- sending --------------------------------------------------------------------------- */
+
+static CURL *easy_acquire(struct sp_loop *loop)
+{
+    if (loop->pooled > 0)
+        return loop->pool[--loop->pooled];
+    return curl_easy_init();
+}
+
+static int transfer_headers(struct sp__transfer *t)
+{
+    curl_slist_free_all(t->hdrs);
+    t->hdrs = NULL;
+    char line[2304];
+    for (size_t i = 0; i < t->req.headers.n; i++) {
+        const struct sp_kv_pair *h = &t->req.headers.items[i];
+        snprintf(line, sizeof(line), "%s: %s", h->key, h->val);
+        struct curl_slist *l = curl_slist_append(t->hdrs, line);
+        if (l == NULL)
+            return -1;
+        t->hdrs = l;
+    }
+    /* No "Expect: 100-continue" round trip for large bodies. */
+    struct curl_slist *l = curl_slist_append(t->hdrs, "Expect:");
+    if (l == NULL)
+        return -1;
+    t->hdrs = l;
+    return 0;
+}
+
+static void easy_set_method(CURL *e, const struct sp_http_req *req)
+{
+    bool has_body = req->body.len > 0 || req->method == SP_HTTP_POST ||
+                    req->method == SP_HTTP_PUT || req->method == SP_HTTP_PATCH;
+    if (has_body) {
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body.len);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, req->body.data ? req->body.data : "");
+    } else {
+        curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+    }
+    if (req->method != SP_HTTP_GET && req->method != SP_HTTP_POST)
+        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, sp_http_method_name(req->method));
+}
+
+static void transfer_send(struct sp__transfer *t)
+{
+    struct sp_loop *loop = t->loop;
+    const struct sp_client *c = t->op->client;
+    sp_http_rsp_reset(&t->rsp);
+    t->rsp.body.max = t->req.max_response ? t->req.max_response : SP_HTTP_MAX_BODY;
+    t->body_overflow = t->chunk_failed = false;
+    t->errbuf[0] = '\0';
+    t->attempts++;
+    CURL *e = easy_acquire(loop);
+    if (e == NULL || transfer_headers(t) != 0) {
+        if (e)
+            curl_easy_cleanup(e);
+        sp_error_set(&t->op->err, SP_E_INTERNAL, "out of memory preparing a request");
+        transfer_complete(t, SP_E_INTERNAL);
+        return;
+    }
+    t->easy = e;
+    long timeout = t->req.timeout_ms ? t->req.timeout_ms : sp__client_http_timeout(c);
+    curl_easy_setopt(e, CURLOPT_URL, sp_buf_str(&t->req.url));
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->hdrs);
+    easy_set_method(e, &t->req);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L); /* timeouts must not raise SIGALRM in threads */
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, c->opts.connect_timeout_ms);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, t);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
+    curl_easy_setopt(e, CURLOPT_USERAGENT, "sandprobe/0.1");
+    curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+    if (curl_multi_add_handle(loop->multi, e) != CURLM_OK) {
+        t->easy = NULL;
+        curl_easy_cleanup(e);
+        sp_error_set(&t->op->err, SP_E_INTERNAL, "curl_multi_add_handle failed");
+        transfer_complete(t, SP_E_INTERNAL);
+    }
+}
+
+static enum sp_err curl_code_class(CURLcode code)
+{
+    switch (code) {
+    case CURLE_OPERATION_TIMEDOUT:
+        return SP_E_TIMEOUT;
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+    case CURLE_GOT_NOTHING:
+        return SP_E_CONNECT;
+    default:
+        return SP_E_PROTOCOL;
+    }
+}
+
+static void fill_transport_error(struct sp__transfer *t, CURLcode code)
+{
+    struct sp_http_rsp *rsp = &t->rsp;
+    const char *url = sp_buf_str(&t->req.url);
+    if (t->body_overflow) {
+        rsp->transport = SP_E_PROTOCOL;
+        snprintf(rsp->transport_msg, sizeof(rsp->transport_msg),
+                 "response body exceeds %zu bytes", rsp->body.max);
+        return;
+    }
+    rsp->transport = curl_code_class(code);
+    const char *why = t->errbuf[0] ? t->errbuf : curl_easy_strerror(code);
+    /* The URL carries no secrets (keys go in headers); the query string may be long. */
+    snprintf(rsp->transport_msg, sizeof(rsp->transport_msg), "%s %.80s: %.100s",
+             sp_http_method_name(t->req.method), url, why);
+}
+
+/* Decides whether the driver retries this response itself; returns the wait or -1. */
+static long retry_wait_ms(const struct sp__transfer *t)
+{
+    const struct sp_retry_policy *p = &t->req.retry;
+    int status = t->rsp.status;
+    if (status == 429 && t->attempts < p->max_attempts_429) {
+        long ra = t->rsp.retry_after_s;
+        if (ra > RETRY_AFTER_CAP_S)
+            ra = RETRY_AFTER_CAP_S;
+        return ra > 0 ? ra * 1000 : p->wait_429_ms;
+    }
+    if (status == 502 && p->retry_502_for_ms > 0 &&
+        sp_now_ms() - t->first_send_ms + p->wait_502_ms <= p->retry_502_for_ms)
+        return p->wait_502_ms;
+    return -1;
+}
+
+static void transfer_finished(struct sp__transfer *t, CURLcode code)
+{
+    long status = 0;
+    curl_off_t retry_after = 0;
+    curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_getinfo(t->easy, CURLINFO_RETRY_AFTER, &retry_after);
+    easy_release(t->loop, t->easy);
+    t->easy = NULL;
+    t->rsp.attempts = t->attempts;
+    if (t->chunk_failed) { /* the step's chunk consumer rejected the stream */
+        enum sp_err rc = t->op->err.code != SP_E_OK ? t->op->err.code : SP_E_PROTOCOL;
+        transfer_complete(t, rc);
+        return;
+    }
+    t->rsp.status = (int)status;
+    t->rsp.retry_after_s = retry_after > 0 ? (int)retry_after : 0;
+    if (code != CURLE_OK) {
+        fill_transport_error(t, code);
+        transfer_advance(t, &t->rsp);
+        return;
+    }
+    long wait = retry_wait_ms(t);
+    if (wait >= 0 && sp_timerheap_push(&t->loop->timers, &t->timer, sp_now_ms() + wait) == 0) {
+        t->retry_pending = true;
+        return;
+    }
+    transfer_advance(t, &t->rsp);
+}
+
+/* --- the loop -------------------------------------------------------------------------- */
+
+static void drain_messages(struct sp_loop *loop)
+{
+    CURLMsg *msg;
+    int left;
+    while ((msg = curl_multi_info_read(loop->multi, &left)) != NULL) {
+        if (msg->msg != CURLMSG_DONE)
+            continue;
+        struct sp__transfer *t = NULL;
+        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&t);
+        CURLcode code = msg->data.result;
+        if (t)
+            transfer_finished(t, code);
+    }
+}
+
+static void fire_timers(struct sp_loop *loop)
+{
+    int64_t now = sp_now_ms();
+    struct sp_timer *tm;
+    while (!loop->stop && (tm = sp_timerheap_pop_due(&loop->timers, now)) != NULL) {
+        struct sp__transfer *t =
+            (struct sp__transfer *)((char *)tm - offsetof(struct sp__transfer, timer));
+        transfer_timer_fired(t);
+    }
+}
+
+size_t sp_loop_run_once(struct sp_loop *loop, long max_wait_ms)
+{
+    int running = 0;
+    fire_timers(loop);
+    curl_multi_perform(loop->multi, &running);
+    drain_messages(loop);
+    if (loop->in_flight == 0 || loop->stop)
+        return loop->in_flight;
+    long wait = max_wait_ms;
+    struct sp_timer *next = sp_timerheap_peek(&loop->timers);
+    if (next) {
+        int64_t until = next->due_ms - sp_now_ms();
+        if (until < wait)
+            wait = until < 0 ? 0 : (long)until;
+    }
+    if (wait > 0)
+        curl_multi_poll(loop->multi, NULL, 0, (int)wait, NULL);
+    curl_multi_perform(loop->multi, &running);
+    drain_messages(loop);
+    return loop->in_flight;
+}
+
+size_t sp_loop_run(struct sp_loop *loop)
+{
+    loop->stop = false;
+    while (loop->in_flight > 0 && !loop->stop)
+        sp_loop_run_once(loop, 1000);
+    loop->stop = false;
+    return loop->in_flight;
+}

@@ -1,0 +1,39 @@
+#!/bin/sh
+# Installs what sandprobe needs, and nothing when all of it is present. Debian packages only.
+#   sh scripts/setup.sh          build dependencies (the main job)
+#   sh scripts/setup.sh --test   + node/npm and the official vendor SDKs (suites/sdk, test-only)
+#   sh scripts/setup.sh --bench  + wrk and nginx-light for `make bench`
+set -eu
+cd "$(dirname "$0")/.."
+
+PKGS="gcc make pkg-config libcurl4-openssl-dev libcjson-dev libcmocka-dev libmicrohttpd-dev zlib1g-dev unzip"
+want_sdk=0
+for arg in "$@"; do
+    case "$arg" in
+        --test) want_sdk=1 ;;
+        --bench) PKGS="$PKGS wrk nginx-light" ;;
+        *) echo "setup: unknown option '$arg' (use --test or --bench)" >&2; exit 2 ;;
+    esac
+done
+[ "$want_sdk" = 1 ] && ! command -v node >/dev/null 2>&1 && PKGS="$PKGS nodejs npm"
+
+missing=""
+for p in $PKGS; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+    echo "setup: installing$missing" >&2
+    SUDO=""
+    [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    export DEBIAN_FRONTEND=noninteractive
+    $SUDO apt-get update -qq
+    # shellcheck disable=SC2086
+    $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+
+# The official SDKs are pinned in suites/sdk/package-lock.json; installed only when absent.
+if [ "$want_sdk" = 1 ] && [ ! -d suites/sdk/node_modules ] && [ -f suites/sdk/package-lock.json ]; then
+    echo "setup: installing the vendor SDKs for the fidelity tests (npm ci)" >&2
+    (cd suites/sdk && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+fi
+exit 0
