@@ -50,6 +50,13 @@ endif
 .PHONY: all test unit conformance sdk-test asan bench install clean format format-check lint setup
 all: $(BIN)
 
+# build/sandprobe: the release binary under the stable name the README uses.
+ifeq ($(VARIANT),release)
+all: build/sandprobe
+build/sandprobe: $(BIN)
+	$(Q)ln -sf release/sandprobe $@
+endif
+
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	@[ "$(V)" = 1 ] || echo "  CC      $<"

@@ -42,7 +42,9 @@ struct mock_req {
 
 typedef void (*mock_handler_fn)(struct mock_req *r);
 
-/* A route: method + pattern, where "{}" matches one non-empty path segment.
+/* A route: method + pattern, where "{}" matches one non-empty path segment. A pattern is
+ * matched against the whole path and, failing that, against the path after the vendor's
+ * api_prefix (so "/sandbox/{}" and "/api/sandbox/{}" both work for Daytona).
  * Routes flagged MOCK_ROUTE_OPEN skip the vendor's API-key check. */
 #define MOCK_ROUTE_OPEN (1u << 0)
 struct mock_route {
@@ -67,12 +69,20 @@ struct mock_vendor {
     /* True when the request carries the mock's key; otherwise replies 401 the vendor's way
      * and returns false. */
     bool (*authorize)(struct mock_req *r);
+    /* Serves a request whose Host is "<port>-<id>.localhost[:p]" for a sandbox of this mock
+     * (the data plane: the action server for Daytona, envd for E2B). The vendor checks its
+     * own data-plane credentials (preview token, access token). The core replies with the
+     * vendor's not_found when the id is unknown. */
+    void (*data_plane)(struct mock_req *r, struct mock_sandbox *sb, unsigned port);
     /* Replies to a request no route matched (vendor's 404 body). */
     void (*not_found)(struct mock_req *r);
     /* Vendor state name for a store phase, for logs ("started"). May be NULL. */
     const char *(*phase_name)(int phase);
     /* Called when the store drops a sandbox, to free sandbox->vendor. May be NULL. */
     void (*sandbox_free)(void *vendor_data);
+    /* Generated API keys are key_prefix followed by 40 hex digits (the SDKs check formats,
+     * e.g. E2B's "e2b_" + hex). NULL = hex only. */
+    const char *key_prefix;
     /* Default delays when the config gives none. */
     struct sp_latency default_latency;
 };
@@ -93,6 +103,8 @@ void mock_set_vendor_data(struct sp_mock *m, void *data);
 const char *mock_origin(const struct sp_mock *m);
 /* Takes the next injected fault, or SP_MOCK_FAULT_NONE. */
 enum sp_mock_fault mock_take_fault(struct sp_mock *m);
+/* Frees a sandbox's vendor data through the vendor's sandbox_free hook (store.c). */
+void mock_vendor_sandbox_free(struct sp_mock *m, void *vendor_data);
 /* Counts a refused request in the stats. */
 void mock_count_unauthorized(struct sp_mock *m);
 

@@ -179,6 +179,14 @@ const char *sp_sandbox_data_url(const struct sp_sandbox *sb)
     return sb->data_url;
 }
 
+bool sp_sandbox_forget_access_token(struct sp_sandbox *sb)
+{
+    if (sb->access_header[0] == '\0' || sp_kv_geti(&sb->data_headers, sb->access_header) == NULL)
+        return false;
+    sp_kv_del(&sb->data_headers, sb->access_header);
+    return true;
+}
+
 /* --- exec and files records ------------------------------------------------------------------ */
 
 #define EXEC_OUTPUT_MAX ((size_t)16 << 20)

@@ -190,6 +190,10 @@ const char *sp_sandbox_state(const struct sp_sandbox *sb);
 const char *sp_sandbox_session(const struct sp_sandbox *sb);
 /* Base URL of the data plane (action server or envd), "" before startup. */
 const char *sp_sandbox_data_url(const struct sp_sandbox *sb);
+/* Drops the data-plane access token (SP_CAP_ACCESS_TOKEN) from this handle only, so a test
+ * can check that the data plane refuses requests without it. Returns false when the handle
+ * holds no token. */
+bool sp_sandbox_forget_access_token(struct sp_sandbox *sb);
 
 /* --- event-driven API ---------------------------------------------------------------------- */
 

@@ -63,6 +63,7 @@ struct sp_sandbox {
     struct sp_kv data_headers; /* sent on every data-plane request; may hold secrets */
     struct sp_retry_policy data_retry; /* retries for data-plane requests */
     char workdir[512];         /* absolute working directory inside the sandbox */
+    char access_header[64];    /* name of the data_headers entry holding the access token */
     unsigned flags;
     void *priv; /* provider-private; freed with priv_free by sp_sandbox_free */
     void (*priv_free)(void *priv);
