@@ -89,7 +89,7 @@ setup:
 
 # Each test program runs on its own under a timeout; SP_TEST_TIMEOUT_MULTIPLIER scales it
 # for sanitizer runs.
-unit: $(UNIT_BINS)
+unit: $(UNIT_BINS) $(BIN)
 	@sh scripts/run-tests.sh $(UNIT_BINS)
 
 conformance: $(CONF_BIN) $(BIN)

@@ -1,0 +1,494 @@
+/* Tests of the sandprobe command line. Argument handling runs the command functions
+ * in-process with memory streams and a chosen environment; the program's own behaviour
+ * (dispatch, `mock` ready line and signal handling) runs the built binary, found next to
+ * this test as build/<variant>/sandprobe. Everything stays on loopback. */
+#include <errno.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <cmocka.h>
+#include <curl/curl.h>
+
+#include "cli.h"
+#include "requirements.h"
+
+/* No credentials at all: what a CI job without secrets looks like. */
+static char path_var[] = "PATH=/usr/bin:/bin";
+static char *const bare_env[] = {path_var, NULL};
+
+struct run {
+    int code;
+    char *out;
+    char *err;
+};
+
+static void run_free(struct run *r)
+{
+    free(r->out);
+    free(r->err);
+}
+
+/* Runs fn in-process with argv (NULL-terminated) and env; captures both streams. */
+static struct run run_cmd(int (*fn)(int, char *const[], const struct sp_cli_io *),
+                          char *const *env,
+                          const char *const *argv)
+{
+    struct run r = {0};
+    size_t out_len = 0, err_len = 0;
+    FILE *out = open_memstream(&r.out, &out_len);
+    FILE *err = open_memstream(&r.err, &err_len);
+    assert_non_null(out);
+    assert_non_null(err);
+    int argc = 0;
+    while (argv[argc])
+        argc++;
+    struct sp_cli_io io = {out, err, env};
+    r.code = fn(argc, (char *const *)(uintptr_t)argv, &io);
+    fclose(out);
+    fclose(err);
+    return r;
+}
+
+static void expect_usage(int (*fn)(int, char *const[], const struct sp_cli_io *),
+                         const char *const *argv,
+                         const char *needle)
+{
+    struct run r = run_cmd(fn, bare_env, argv);
+    if (r.code != SP_EXIT_USAGE || strstr(r.err, needle) == NULL)
+        print_error("exit %d, stderr: %s\n", r.code, r.err);
+    assert_int_equal(r.code, SP_EXIT_USAGE);
+    assert_non_null(strstr(r.err, needle));
+    run_free(&r);
+}
+
+/* --- in-process: check ------------------------------------------------------------------ */
+
+static void test_cli_check_rejects_unknown_flag(void **state)
+{
+    (void)state;
+    const char *argv[] = {"check", "--provider", "daytona", "--frobnicate", NULL};
+    expect_usage(sp_cmd_check, argv, "unknown option '--frobnicate'");
+}
+
+static void test_cli_check_flag_missing_value(void **state)
+{
+    (void)state;
+    const char *argv[] = {"check", "--provider", "daytona", "--out", NULL};
+    expect_usage(sp_cmd_check, argv, "option '--out' needs a value (DIR)");
+    const char *argv2[] = {"check", NULL};
+    expect_usage(sp_cmd_check, argv2, "--provider is required");
+    const char *argv3[] = {"check", "--provider", "daytona", "--quiet=yes", NULL};
+    expect_usage(sp_cmd_check, argv3, "option '--quiet' takes no value");
+}
+
+static void test_cli_check_bad_regex_named(void **state)
+{
+    (void)state;
+    const char *argv[] = {"check", "--provider", "daytona", "--focus", "exec.(", NULL};
+    expect_usage(sp_cmd_check, argv, "invalid --focus regex 'exec.('");
+    const char *argv2[] = {"check", "--provider", "daytona", "--skip=[z-a]", NULL};
+    expect_usage(sp_cmd_check, argv2, "invalid --skip regex '[z-a]'");
+}
+
+static void test_cli_check_bad_values(void **state)
+{
+    (void)state;
+    const char *lvl[] = {"check", "--provider", "daytona", "--level", "sometimes", NULL};
+    expect_usage(sp_cmd_check, lvl, "invalid --level 'sometimes'");
+    const char *tgt[] = {"check", "--provider", "daytona", "--target", "prod", NULL};
+    expect_usage(sp_cmd_check, tgt, "invalid --target 'prod'");
+    const char *prov[] = {"check", "--provider", "acme", NULL};
+    expect_usage(sp_cmd_check, prov, "unknown provider 'acme' (one of: daytona, e2b, all)");
+    const char *pos[] = {"check", "daytona", NULL};
+    expect_usage(sp_cmd_check, pos, "unexpected argument 'daytona'");
+    const char *none[] = {"check", "--provider", "daytona", "--focus", "^no-such-req$", NULL};
+    expect_usage(sp_cmd_check, none, "select no requirement");
+}
+
+static void test_cli_check_real_without_key_names_variable(void **state)
+{
+    (void)state;
+    const char *argv[] = {"check", "--provider", "daytona", "--target", "real", NULL};
+    expect_usage(sp_cmd_check, argv, "DAYTONA_API_KEY");
+    const char *e2b[] = {"check", "--provider", "e2b", "--target=real", NULL};
+    expect_usage(sp_cmd_check, e2b, "E2B_API_KEY");
+}
+
+static void test_cli_check_real_all_without_keys_skips_each(void **state)
+{
+    (void)state;
+    const char *argv[] = {"check", "--provider", "all", "--target", "real", NULL};
+    struct run r = run_cmd(sp_cmd_check, bare_env, argv);
+    assert_int_equal(r.code, SP_EXIT_USAGE);
+    assert_non_null(strstr(r.err, "daytona: skipped: "));
+    assert_non_null(strstr(r.err, "DAYTONA_API_KEY"));
+    assert_non_null(strstr(r.err, "e2b: skipped: "));
+    assert_non_null(strstr(r.err, "E2B_API_KEY"));
+    assert_non_null(strstr(r.err, "no provider has credentials"));
+    run_free(&r);
+}
+
+static void test_cli_check_help_lists_every_option(void **state)
+{
+    (void)state;
+    const char *argv[] = {"check", "--help", NULL};
+    struct run r = run_cmd(sp_cmd_check, bare_env, argv);
+    assert_int_equal(r.code, SP_EXIT_PASS);
+    const char *opts[] = {
+        "--provider NAME", "--target mock|real",      "--mode MODE", "--out DIR", "--focus RE",
+        "--skip RE",       "--level must|should|may", "--quiet"};
+    for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
+        assert_non_null(strstr(r.out, opts[i]));
+    run_free(&r);
+}
+
+/* A real run of the check command against the in-process Daytona mock, limited to the auth
+ * requirements: reports are written and read back. */
+static void test_cli_check_mock_writes_reports(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/sp-test-cli-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char out[64];
+    snprintf(out, sizeof(out), "%s/run", dir);
+    const char *argv[] = {"check", "--provider", "daytona", "--focus", "^auth\\.",
+                          "--out", out,          "--quiet", NULL};
+    struct run r = run_cmd(sp_cmd_check, bare_env, argv);
+    if (r.code != SP_EXIT_PASS)
+        print_error("exit %d\nstdout: %s\nstderr: %s\n", r.code, r.out, r.err);
+    assert_int_equal(r.code, SP_EXIT_PASS);
+    assert_non_null(strstr(r.out, "verdict: PASS"));
+    char path[128];
+    snprintf(path, sizeof(path), "%s/summary.json", out);
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    char buf[65536];
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    cJSON *root = cJSON_Parse(buf);
+    assert_non_null(root);
+    assert_string_equal(cJSON_GetObjectItem(root, "schema")->valuestring, "sandprobe.check/1");
+    assert_string_equal(cJSON_GetObjectItem(root, "target")->valuestring, "mock");
+    assert_string_equal(cJSON_GetObjectItem(root, "verdict")->valuestring, "pass");
+    assert_int_equal(strlen(cJSON_GetObjectItem(root, "run_id")->valuestring), 16);
+    cJSON *p = cJSON_GetArrayItem(cJSON_GetObjectItem(root, "providers"), 0);
+    cJSON *results = cJSON_GetObjectItem(p, "results");
+    assert_true(cJSON_GetArraySize(results) > 0);
+    cJSON *res;
+    cJSON_ArrayForEach(res, results)
+    {
+        assert_string_equal(cJSON_GetObjectItem(res, "step")->valuestring, "auth");
+    }
+    cJSON_Delete(root);
+    unlink(path);
+    snprintf(path, sizeof(path), "%s/junit.xml", out);
+    assert_int_equal(unlink(path), 0);
+    rmdir(out);
+    rmdir(dir);
+    run_free(&r);
+}
+
+/* --- in-process: mock and list ---------------------------------------------------------- */
+
+static void test_cli_mock_rejects_bad_flags(void **state)
+{
+    (void)state;
+    const char *argv[] = {"mock", "--vendor", "daytona", "--port", "80", NULL};
+    expect_usage(sp_cmd_mock, argv, "unknown option '--port'");
+    const char *listen[] = {"mock", "--listen", "127.0.0.1", NULL};
+    expect_usage(sp_cmd_mock, listen, "invalid --listen '127.0.0.1'");
+    const char *vendor[] = {"mock", "--vendor", "acme", NULL};
+    expect_usage(sp_cmd_mock, vendor, "unknown vendor 'acme'");
+    const char *seed[] = {"mock", "--seed", "-4", NULL};
+    expect_usage(sp_cmd_mock, seed, "invalid --seed '-4'");
+    const char *range[] = {"mock", "--vendor", "all", "--listen", "127.0.0.1:65535", NULL};
+    expect_usage(sp_cmd_mock, range, "exceeds 65535");
+}
+
+static void test_cli_list_shows_every_requirement(void **state)
+{
+    (void)state;
+    const char *argv[] = {"list", NULL};
+    struct run r = run_cmd(sp_cmd_list, bare_env, argv);
+    assert_int_equal(r.code, SP_EXIT_PASS);
+    const struct sp_requirement *const *reqs = NULL;
+    size_t n = sp_requirements(&reqs);
+    assert_true(n > 0);
+    for (size_t i = 0; i < n; i++) {
+        char line[256];
+        snprintf(line, sizeof(line), "%s [%s] ", reqs[i]->id, sp_level_name(reqs[i]->level));
+        assert_non_null(strstr(r.out, line));
+        assert_non_null(strstr(r.out, reqs[i]->sentence));
+    }
+    run_free(&r);
+    const char *bad[] = {"list", "--provider", "acme", NULL};
+    expect_usage(sp_cmd_list, bad, "unknown provider 'acme'");
+}
+
+static void test_cli_list_provider_says_what_applies(void **state)
+{
+    (void)state;
+    const char *argv[] = {"list", "--provider", "e2b", NULL};
+    struct run r = run_cmd(sp_cmd_list, bare_env, argv);
+    if (r.code != SP_EXIT_PASS)
+        print_error("stderr: %s\n", r.err);
+    assert_int_equal(r.code, SP_EXIT_PASS);
+    assert_non_null(strstr(r.out, "[Provider:e2b]"));
+    assert_non_null(strstr(r.out, "applies to e2b: yes"));
+    run_free(&r);
+}
+
+/* --- the built binary ---------------------------------------------------------------------- */
+
+static char bin_path[4096];
+
+/* build/<variant>/tests/test_cli -> build/<variant>/sandprobe */
+static int find_binary(void **state)
+{
+    (void)state;
+    char self[4000];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    if (n <= 0)
+        return -1;
+    self[n] = '\0';
+    char *slash = strrchr(self, '/');
+    if (slash == NULL)
+        return -1;
+    *slash = '\0';
+    snprintf(bin_path, sizeof(bin_path), "%s/../sandprobe", self);
+    if (access(bin_path, X_OK) != 0) {
+        print_error("%s not found: build it first (make)\n", bin_path);
+        return -1;
+    }
+    return 0;
+}
+
+struct child {
+    pid_t pid;
+    int out, err; /* read ends */
+};
+
+static struct child spawn(const char *const *argv)
+{
+    int po[2], pe[2];
+    assert_int_equal(pipe(po), 0);
+    assert_int_equal(pipe(pe), 0);
+    struct child c = {fork(), po[0], pe[0]};
+    assert_true(c.pid >= 0);
+    if (c.pid == 0) {
+        dup2(po[1], STDOUT_FILENO);
+        dup2(pe[1], STDERR_FILENO);
+        close(po[0]);
+        close(pe[0]);
+        execve(bin_path, (char *const *)(uintptr_t)argv, bare_env);
+        _exit(127);
+    }
+    close(po[1]);
+    close(pe[1]);
+    return c;
+}
+
+/* Reads fd to EOF into a heap string. The poll guard turns a hung child into a failure
+ * rather than a hung test; it is not a timing assertion. */
+static char *read_all(int fd)
+{
+    size_t cap = 65536, len = 0;
+    char *s = calloc(1, cap);
+    assert_non_null(s);
+    for (;;) {
+        struct pollfd p = {fd, POLLIN, 0};
+        assert_true(poll(&p, 1, 60000) == 1);
+        ssize_t n = read(fd, s + len, cap - 1 - len);
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+        assert_true(len < cap - 1);
+    }
+    s[len] = '\0';
+    close(fd);
+    return s;
+}
+
+static int wait_exit(pid_t pid)
+{
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    return WEXITSTATUS(status);
+}
+
+static void test_cli_binary_dispatch(void **state)
+{
+    (void)state;
+    const char *unknown[] = {bin_path, "frobnicate", NULL};
+    struct child c = spawn(unknown);
+    char *out = read_all(c.out), *err = read_all(c.err);
+    assert_int_equal(wait_exit(c.pid), SP_EXIT_USAGE);
+    assert_non_null(strstr(err, "unknown command 'frobnicate'"));
+    assert_non_null(strstr(err, "check"));
+    assert_non_null(strstr(err, "mock"));
+    assert_non_null(strstr(err, "list"));
+    free(out);
+    free(err);
+    const char *version[] = {bin_path, "--version", NULL};
+    c = spawn(version);
+    out = read_all(c.out);
+    err = read_all(c.err);
+    assert_int_equal(wait_exit(c.pid), SP_EXIT_PASS);
+    assert_non_null(strstr(out, "sandprobe " SP_VERSION));
+    free(out);
+    free(err);
+}
+
+static size_t discard(char *p, size_t size, size_t n, void *user)
+{
+    (void)p;
+    (void)user;
+    return size * n;
+}
+
+/* GET <url>/sandbox with the mock's key; returns the HTTP status. */
+static long get_sandboxes(const char *url, const char *key)
+{
+    char target[512], auth[512];
+    snprintf(target, sizeof(target), "%s/sandbox", url);
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", key);
+    CURL *h = curl_easy_init();
+    assert_non_null(h);
+    struct curl_slist *hdrs = curl_slist_append(NULL, auth);
+    curl_easy_setopt(h, CURLOPT_URL, target);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 10000L);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    long status = 0;
+    if (curl_easy_perform(h) == CURLE_OK)
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    curl_slist_free_all(hdrs);
+    curl_easy_cleanup(h);
+    return status;
+}
+
+/* Reads one line from fd (the ready line). */
+static void read_line(int fd, char *line, size_t len)
+{
+    size_t n = 0;
+    while (n + 1 < len) {
+        struct pollfd p = {fd, POLLIN, 0};
+        assert_true(poll(&p, 1, 60000) == 1);
+        char ch;
+        assert_int_equal(read(fd, &ch, 1), 1);
+        if (ch == '\n')
+            break;
+        line[n++] = ch;
+    }
+    line[n] = '\0';
+}
+
+static void test_cli_binary_mock_ready_line_and_sigterm(void **state)
+{
+    (void)state;
+    const char *argv[] = {bin_path,   "mock",        "--vendor", "daytona",
+                          "--listen", "127.0.0.1:0", "--quiet",  NULL};
+    struct child c = spawn(argv);
+    char line[4096];
+    read_line(c.out, line, sizeof(line));
+    cJSON *ready = cJSON_Parse(line);
+    if (ready == NULL)
+        print_error("ready line: %s\n", line);
+    assert_non_null(ready);
+    assert_string_equal(cJSON_GetObjectItem(ready, "vendor")->valuestring, "daytona");
+    const char *url = cJSON_GetObjectItem(ready, "url")->valuestring;
+    assert_true(strncmp(url, "http://127.0.0.1:", 17) == 0);
+    cJSON *env = cJSON_GetObjectItem(ready, "env");
+    assert_true(cJSON_IsObject(env));
+    cJSON *key = cJSON_GetObjectItem(env, "DAYTONA_API_KEY");
+    assert_true(cJSON_IsString(key));
+    assert_int_equal(get_sandboxes(url, key->valuestring), 200);
+    assert_int_equal(kill(c.pid, SIGTERM), 0);
+    char *rest = read_all(c.out), *err = read_all(c.err);
+    assert_int_equal(wait_exit(c.pid), SP_EXIT_PASS);
+    assert_string_equal(rest, ""); /* exactly one line for one vendor */
+    free(rest);
+    free(err);
+    cJSON_Delete(ready);
+}
+
+/* SIGINT stops the run after the current requirement; the reports are still written, say
+ * the run was interrupted, and the exit code is never a pass. */
+static void test_cli_binary_check_interrupted_writes_reports(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/sp-test-cli-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    const char *argv[] = {bin_path, "check", "--provider", "daytona", "--out", dir, NULL};
+    struct child c = spawn(argv);
+    char line[512];
+    read_line(c.err, line, sizeof(line)); /* handlers are installed once this is printed */
+    assert_non_null(strstr(line, "daytona: running on the mock target"));
+    assert_int_equal(kill(c.pid, SIGINT), 0);
+    char *out = read_all(c.out), *err = read_all(c.err);
+    int code = wait_exit(c.pid);
+    assert_true(code == SP_EXIT_FAIL || code == SP_EXIT_HARNESS);
+    assert_non_null(strstr(out, "- interrupted"));
+    char path[128];
+    snprintf(path, sizeof(path), "%s/summary.json", dir);
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    char *buf = calloc(1, 1 << 20);
+    assert_non_null(buf);
+    size_t n = fread(buf, 1, (1 << 20) - 1, f);
+    fclose(f);
+    cJSON *root = cJSON_ParseWithLength(buf, n);
+    assert_non_null(root);
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(root, "interrupted")));
+    assert_string_equal(cJSON_GetObjectItem(root, "verdict")->valuestring, "fail");
+    cJSON_Delete(root);
+    assert_non_null(strstr(buf, "not run: the run was interrupted"));
+    unlink(path);
+    snprintf(path, sizeof(path), "%s/junit.xml", dir);
+    assert_int_equal(unlink(path), 0);
+    rmdir(dir);
+    free(buf);
+    free(out);
+    free(err);
+}
+
+int main(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    const struct CMUnitTest in_process[] = {
+        cmocka_unit_test(test_cli_check_rejects_unknown_flag),
+        cmocka_unit_test(test_cli_check_flag_missing_value),
+        cmocka_unit_test(test_cli_check_bad_regex_named),
+        cmocka_unit_test(test_cli_check_bad_values),
+        cmocka_unit_test(test_cli_check_real_without_key_names_variable),
+        cmocka_unit_test(test_cli_check_real_all_without_keys_skips_each),
+        cmocka_unit_test(test_cli_check_help_lists_every_option),
+        cmocka_unit_test(test_cli_check_mock_writes_reports),
+        cmocka_unit_test(test_cli_mock_rejects_bad_flags),
+        cmocka_unit_test(test_cli_list_shows_every_requirement),
+        cmocka_unit_test(test_cli_list_provider_says_what_applies),
+    };
+    const struct CMUnitTest binary[] = {
+        cmocka_unit_test(test_cli_binary_dispatch),
+        cmocka_unit_test(test_cli_binary_mock_ready_line_and_sigterm),
+        cmocka_unit_test(test_cli_binary_check_interrupted_writes_reports),
+    };
+    int failed = cmocka_run_group_tests_name("cli_in_process", in_process, NULL, NULL);
+    failed += cmocka_run_group_tests_name("cli_binary", binary, find_binary, NULL);
+    curl_global_cleanup();
+    return failed;
+}
