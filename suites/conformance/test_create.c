@@ -1,0 +1,121 @@
+/* Requirements of the create and attach steps: a sandbox gets an id, carries its session
+ * and run labels and its environment, and can be found again by label, as OpenHands finds
+ * the sandbox of a conversation it resumes. */
+#include "runner.h"
+
+#include <stdio.h>
+
+static void create_returns_handle(struct sp_req_ctx *ctx)
+{
+    struct sp_sandbox *sb = sp_req_create(ctx, NULL, NULL);
+    SP_REQUIRE(ctx, sp_sandbox_id(sb)[0] != '\0', "expected a sandbox id, got an empty one");
+    if (sp_req_caps(ctx) & SP_CAP_LABELS)
+        SP_REQUIRE(ctx, sp_sandbox_session(sb)[0] != '\0',
+                   "expected a generated session label, got an empty one");
+}
+
+static void create_ids_unique(struct sp_req_ctx *ctx)
+{
+    struct sp_sandbox *a = sp_req_create(ctx, NULL, NULL);
+    struct sp_sandbox *b = sp_req_create(ctx, NULL, NULL);
+    SP_REQUIRE(ctx, strcmp(sp_sandbox_id(a), sp_sandbox_id(b)) != 0,
+               "expected two sandboxes to get different ids, got \"%s\" twice", sp_sandbox_id(a));
+    if (sp_req_caps(ctx) & SP_CAP_LABELS)
+        SP_REQUIRE(ctx, strcmp(sp_sandbox_session(a), sp_sandbox_session(b)) != 0,
+                   "expected two generated sessions to differ, got \"%s\" twice",
+                   sp_sandbox_session(a));
+}
+
+static void create_env_reaches_sandbox(struct sp_req_ctx *ctx)
+{
+    struct sp_kv *env = sp_req_kv(ctx);
+    SP_REQUIRE(ctx, sp_kv_set(env, "SP_CREATE_VAR", "from-create-7") == 0,
+               "expected to build the environment, got out of memory");
+    struct sp_create_opts o = {.env = env};
+    struct sp_sandbox *sb = sp_req_create(ctx, NULL, &o);
+    SP_REQUIRE_OK(ctx, sp_sandbox_startup(sb, sp_req_err(ctx)));
+    struct sp_exec *x = SP_EXEC_OK(ctx, sb, "echo \"v=$SP_CREATE_VAR\"");
+    SP_REQUIRE_STR_CONTAINS(ctx, sp_buf_str(&x->out), "v=from-create-7");
+}
+
+static void create_attach_by_session(struct sp_req_ctx *ctx)
+{
+    struct sp_sandbox *sb = sp_req_sandbox(ctx);
+    struct sp_sandbox *again = NULL;
+    sp_error_clear(sp_req_err(ctx));
+    enum sp_err rc = sp_sandbox_attach(sp_req_client(ctx), NULL, sp_sandbox_session(sb), &again,
+                                       sp_req_err(ctx));
+    sp_req_track_handle(ctx, again);
+    SP_REQUIRE_RC(ctx, rc, SP_E_OK, "sp_sandbox_attach");
+    SP_REQUIRE_STR_EQ(ctx, sp_sandbox_id(again), sp_sandbox_id(sb));
+    SP_REQUIRE_STR_EQ(ctx, sp_sandbox_session(again), sp_sandbox_session(sb));
+}
+
+static void create_attach_then_use(struct sp_req_ctx *ctx)
+{
+    struct sp_sandbox *sb = sp_req_sandbox(ctx);
+    struct sp_sandbox *again = NULL;
+    sp_error_clear(sp_req_err(ctx));
+    enum sp_err rc = sp_sandbox_attach(sp_req_client(ctx), NULL, sp_sandbox_session(sb), &again,
+                                       sp_req_err(ctx));
+    sp_req_track_handle(ctx, again);
+    SP_REQUIRE_RC(ctx, rc, SP_E_OK, "sp_sandbox_attach");
+    SP_REQUIRE_OK(ctx, sp_sandbox_startup(again, sp_req_err(ctx)));
+    struct sp_exec *x = SP_EXEC_OK(ctx, again, "echo sp-attached");
+    SP_REQUIRE_INT_EQ(ctx, x->exit_code, 0);
+    SP_REQUIRE_STR_CONTAINS(ctx, sp_buf_str(&x->out), "sp-attached");
+}
+
+static void create_attach_unknown_not_found(struct sp_req_ctx *ctx)
+{
+    const char *session = sp_req_printf(ctx, "sp-no-such-session-%s", sp_req_target(ctx)->run_id);
+    struct sp_sandbox *sb = NULL;
+    sp_error_clear(sp_req_err(ctx));
+    enum sp_err rc = sp_sandbox_attach(sp_req_client(ctx), NULL, session, &sb, sp_req_err(ctx));
+    sp_req_track_handle(ctx, sb);
+    SP_REQUIRE_RC(ctx, rc, SP_E_NOT_FOUND, "sp_sandbox_attach");
+}
+
+/* Uses a run id of its own, so the attach finds exactly this sandbox even when the run has
+ * others alive. */
+static void create_run_label_findable(struct sp_req_ctx *ctx)
+{
+    const char *run_id = sp_req_printf(ctx, "%s-probe", sp_req_target(ctx)->run_id);
+    struct sp_create_opts o = {.run_id = run_id};
+    struct sp_sandbox *sb = NULL;
+    sp_error_clear(sp_req_err(ctx));
+    enum sp_err rc = sp_sandbox_create(sp_req_client(ctx), &o, &sb, sp_req_err(ctx));
+    sp_req_track_sandbox(ctx, sb);
+    SP_REQUIRE_RC(ctx, rc, SP_E_OK, "sp_sandbox_create");
+    struct sp_sandbox *found = NULL;
+    sp_error_clear(sp_req_err(ctx));
+    rc = sp_sandbox_attach(sp_req_client(ctx), SP_RUN_LABEL, run_id, &found, sp_req_err(ctx));
+    sp_req_track_handle(ctx, found);
+    SP_REQUIRE_RC(ctx, rc, SP_E_OK, "sp_sandbox_attach");
+    SP_REQUIRE_STR_EQ(ctx, sp_sandbox_id(found), sp_sandbox_id(sb));
+}
+
+const struct sp_requirement sp__req_create[] = {
+    {"create.returns_handle", SP_STEP_CREATE, SP_LEVEL_MUST, "[Conformance]", 0, 0,
+     "Creating a sandbox returns its id (and a session label where labels exist).",
+     create_returns_handle},
+    {"create.ids_unique", SP_STEP_CREATE, SP_LEVEL_MUST, "[Conformance]", 0, 0,
+     "Two sandboxes created one after the other get different ids and sessions.",
+     create_ids_unique},
+    {"create.env_reaches_sandbox", SP_STEP_CREATE, SP_LEVEL_MUST, "[Conformance]", 0, 0,
+     "Environment variables given at create are visible to commands run in the sandbox.",
+     create_env_reaches_sandbox},
+    {"create.run_label_findable", SP_STEP_CREATE, SP_LEVEL_MUST, "[Conformance]", SP_CAP_LABELS, 0,
+     "A sandbox carries the run label it was created with, so a sweep can find it.",
+     create_run_label_findable},
+    {"attach.by_session_label", SP_STEP_ATTACH, SP_LEVEL_MUST, "[Conformance]", SP_CAP_LABELS, 0,
+     "Attaching by session label finds the sandbox created with that session.",
+     create_attach_by_session},
+    {"attach.then_exec", SP_STEP_ATTACH, SP_LEVEL_SHOULD, "[Conformance]", SP_CAP_LABELS, 0,
+     "A sandbox found by attach can be started up again and runs commands.",
+     create_attach_then_use},
+    {"attach.unknown_session_not_found", SP_STEP_ATTACH, SP_LEVEL_MUST, "[Conformance]",
+     SP_CAP_LABELS, 0, "Attaching to a session no sandbox carries fails with not_found.",
+     create_attach_unknown_not_found},
+};
+const size_t sp__req_create_count = sizeof(sp__req_create) / sizeof(sp__req_create[0]);
