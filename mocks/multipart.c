@@ -122,8 +122,8 @@ static int get_boundary(const char *content_type, char *delim, size_t *dlen)
     return 0;
 }
 
-int mock_multipart_each(const char *content_type, const char *body, size_t len, mock_part_fn fn,
-                        void *user)
+int mock_multipart_each(
+    const char *content_type, const char *body, size_t len, mock_part_fn fn, void *user)
 {
     char delim[BOUNDARY_MAX + 5]; /* "\r\n--" + boundary */
     size_t dlen;

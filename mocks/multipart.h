@@ -23,7 +23,7 @@ typedef int (*mock_part_fn)(const struct mock_part *part, void *user);
  * (its boundary parameter is used). Returns 0 when every part was seen, fn's nonzero value
  * when it stopped the walk, or -1 when the body is not multipart or is malformed
  * (no boundary, truncated part, missing Content-Disposition, name or filename too long). */
-int mock_multipart_each(const char *content_type, const char *body, size_t len, mock_part_fn fn,
-                        void *user);
+int mock_multipart_each(
+    const char *content_type, const char *body, size_t len, mock_part_fn fn, void *user);
 
 #endif

@@ -235,11 +235,12 @@ static int output_pipes(int fds[4])
 
 /* --- the persistent shell ---------------------------------------------------------------- */
 
-static int shell_spawn(struct mock_shell *sh, const char *workdir)
+/* env: the sandbox's own variables (given at create), as a container's processes see them. */
+static int shell_spawn(struct mock_shell *sh, const char *workdir, const struct sp_kv *env)
 {
     char path[4096], name[] = "sh";
     char *argv[] = {name, NULL};
-    char **envp = env_build(sh->home, NULL, path, sizeof path);
+    char **envp = env_build(sh->home, env, path, sizeof path);
     int in[2] = {-1, -1}, fds[4] = {-1, -1, -1, -1};
     int rc = -1;
     /* stdin is a socket so that run_send can use MSG_NOSIGNAL: a shell that died must
@@ -578,7 +579,7 @@ static int shell_ensure(struct mock_sandbox *sb, const char *workdir, bool *fres
         shell_close(sh);
     }
     *fresh = sh->pid == 0;
-    return *fresh ? shell_spawn(sh, workdir) : 0;
+    return *fresh ? shell_spawn(sh, workdir, &sb->env) : 0;
 }
 
 /* timeout_ms <= 0 waits without limit. exit_code is the command's status; when the command

@@ -1,0 +1,369 @@
+/* Zip writer (PKZIP application note 6.3, the subset every unzip reads): local headers with
+ * sizes and CRC filled in up front (we deflate whole files in memory), a central directory,
+ * the end record; deflate is zlib's raw mode (window bits -15). Extraction walks the archive
+ * with the bounds-checked reader of providers/zip.c and writes each member to disk. */
+#include "zipwrite.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <zlib.h>
+
+#include "zip.h"
+
+#define SIG_LOCAL   0x04034b50u
+#define SIG_CENTRAL 0x02014b50u
+#define SIG_END     0x06054b50u
+#define FLAG_UTF8   0x0800u /* names are UTF-8 */
+#define ZIP_MAX     0xffffffffu
+
+struct zip_entry {
+    char *name;
+    uint32_t crc, csize, usize, offset;
+    uint16_t method, dtime, ddate;
+};
+
+struct zip_writer {
+    struct sp_buf *out;
+    size_t base; /* out->len when the archive started */
+    struct zip_entry *items;
+    size_t n, cap;
+};
+
+static void put16(unsigned char *p, unsigned v)
+{
+    p[0] = (unsigned char)(v & 0xff);
+    p[1] = (unsigned char)((v >> 8) & 0xff);
+}
+
+static void put32(unsigned char *p, uint32_t v)
+{
+    put16(p, v & 0xffff);
+    put16(p + 2, v >> 16);
+}
+
+/* MS-DOS date and time, as zip stores them (local time, 2-second resolution). */
+static void dos_time(time_t t, uint16_t *dtime, uint16_t *ddate)
+{
+    struct tm tm;
+    if (localtime_r(&t, &tm) == NULL || tm.tm_year < 80) {
+        *dtime = 0;
+        *ddate = (1 << 5) | 1; /* 1980-01-01 */
+        return;
+    }
+    *dtime = (uint16_t)(tm.tm_hour << 11 | tm.tm_min << 5 | tm.tm_sec / 2);
+    *ddate = (uint16_t)((tm.tm_year - 80) << 9 | (tm.tm_mon + 1) << 5 | tm.tm_mday);
+}
+
+/* Raw-deflates src into a new buffer; NULL when it would not be smaller (then we store). */
+static unsigned char *deflate_raw(const unsigned char *src, size_t n, size_t *outlen)
+{
+    z_stream zs;
+    memset(&zs, 0, sizeof(zs));
+    if (n == 0 ||
+        deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+        return NULL;
+    size_t cap = deflateBound(&zs, (uLong)n);
+    unsigned char *dst = malloc(cap);
+    zs.next_in = (Bytef *)(uintptr_t)src; /* zlib's API is not const-correct; it only reads */
+    zs.avail_in = (uInt)n;
+    zs.next_out = dst;
+    zs.avail_out = (uInt)cap;
+    int rc = dst ? deflate(&zs, Z_FINISH) : Z_MEM_ERROR;
+    *outlen = zs.total_out;
+    deflateEnd(&zs);
+    if (rc != Z_STREAM_END || *outlen >= n) {
+        free(dst);
+        return NULL;
+    }
+    return dst;
+}
+
+static int read_file(const char *path, size_t max, unsigned char **data, size_t *len)
+{
+    struct sp_buf b;
+    sp_buf_init(&b, max ? max : 1);
+    int fd = open(path, O_RDONLY);
+    if (fd < 0)
+        return -1;
+    char chunk[65536];
+    ssize_t n;
+    while ((n = read(fd, chunk, sizeof(chunk))) > 0)
+        if (sp_buf_append(&b, chunk, (size_t)n) != 0)
+            break;
+    close(fd);
+    if (n != 0) {
+        sp_buf_cleanup(&b);
+        return -1;
+    }
+    *len = b.len;
+    *data = (unsigned char *)sp_buf_steal(&b);
+    return *data ? 0 : -1;
+}
+
+static int add_entry(
+    struct zip_writer *w, const char *name, const unsigned char *data, size_t len, time_t mtime)
+{
+    if (w->n == w->cap) {
+        size_t cap = w->cap ? w->cap * 2 : 16;
+        struct zip_entry *items = realloc(w->items, cap * sizeof(*items));
+        if (items == NULL)
+            return -1;
+        w->items = items;
+        w->cap = cap;
+    }
+    struct zip_entry *e = &w->items[w->n];
+    size_t offset = w->out->len - w->base, clen = 0;
+    unsigned char *packed = deflate_raw(data, len, &clen);
+    if (len > ZIP_MAX || offset > ZIP_MAX || (e->name = strdup(name)) == NULL) {
+        free(packed);
+        return -1;
+    }
+    w->n++;
+    e->crc = (uint32_t)crc32(crc32(0L, Z_NULL, 0), data, (uInt)len);
+    e->method = packed ? 8 : 0;
+    e->csize = (uint32_t)(packed ? clen : len);
+    e->usize = (uint32_t)len;
+    e->offset = (uint32_t)offset;
+    dos_time(mtime, &e->dtime, &e->ddate);
+    unsigned char h[30];
+    size_t nlen = strlen(name);
+    put32(h, SIG_LOCAL);
+    put16(h + 4, 20);
+    put16(h + 6, FLAG_UTF8);
+    put16(h + 8, e->method);
+    put16(h + 10, e->dtime);
+    put16(h + 12, e->ddate);
+    put32(h + 14, e->crc);
+    put32(h + 18, e->csize);
+    put32(h + 22, e->usize);
+    put16(h + 26, (unsigned)nlen);
+    put16(h + 28, 0);
+    int rc = sp_buf_append(w->out, h, sizeof(h)) | sp_buf_append(w->out, name, nlen) |
+             sp_buf_append(w->out, packed ? packed : data, e->csize);
+    free(packed);
+    return rc ? -1 : 0;
+}
+
+static int finish(struct zip_writer *w)
+{
+    size_t cd_start = w->out->len - w->base;
+    int rc = 0;
+    for (size_t i = 0; i < w->n; i++) {
+        const struct zip_entry *e = &w->items[i];
+        unsigned char h[46] = {0};
+        size_t nlen = strlen(e->name);
+        put32(h, SIG_CENTRAL);
+        put16(h + 4, 0x0314); /* made by: Unix, 2.0 */
+        put16(h + 6, 20);
+        put16(h + 8, FLAG_UTF8);
+        put16(h + 10, e->method);
+        put16(h + 12, e->dtime);
+        put16(h + 14, e->ddate);
+        put32(h + 16, e->crc);
+        put32(h + 20, e->csize);
+        put32(h + 24, e->usize);
+        put16(h + 28, (unsigned)nlen);
+        put32(h + 38, (uint32_t)0100644 << 16); /* external attributes: a regular file */
+        put32(h + 42, e->offset);
+        rc |= sp_buf_append(w->out, h, sizeof(h)) | sp_buf_append(w->out, e->name, nlen);
+    }
+    size_t cd_len = w->out->len - w->base - cd_start;
+    unsigned char end[22] = {0};
+    put32(end, SIG_END);
+    put16(end + 8, (unsigned)w->n);
+    put16(end + 10, (unsigned)w->n);
+    put32(end + 12, (uint32_t)cd_len);
+    put32(end + 16, (uint32_t)cd_start);
+    rc |= sp_buf_append(w->out, end, sizeof(end));
+    return rc || w->n > 0xffff || cd_start > ZIP_MAX ? -1 : 0;
+}
+
+static int filter_dots(const struct dirent *d)
+{
+    return strcmp(d->d_name, ".") != 0 && strcmp(d->d_name, "..") != 0;
+}
+
+/* Adds every regular file under host dir `dir`, named "<prefix><name>". Sorted by name so
+ * archives are reproducible. Symbolic links to directories are not followed (os.walk). */
+static int walk(struct zip_writer *w, const char *dir, const char *prefix)
+{
+    struct dirent **names = NULL;
+    int n = scandir(dir, &names, filter_dots, alphasort);
+    if (n < 0)
+        return -1;
+    int rc = 0;
+    for (int i = 0; i < n; i++) {
+        char path[4096], name[4096];
+        struct stat lst, st;
+        int a = snprintf(path, sizeof(path), "%s/%s", dir, names[i]->d_name);
+        int b = snprintf(name, sizeof(name), "%s%s", prefix, names[i]->d_name);
+        free(names[i]);
+        if (rc != 0 || a >= (int)sizeof(path) || b >= (int)sizeof(name) - 1 ||
+            lstat(path, &lst) != 0 || stat(path, &st) != 0)
+            continue;
+        if (S_ISDIR(st.st_mode) && !S_ISLNK(lst.st_mode)) {
+            name[b] = '/'; /* fits: checked above */
+            name[b + 1] = '\0';
+            rc = walk(w, path, name);
+        } else if (S_ISREG(st.st_mode)) {
+            unsigned char *data = NULL;
+            size_t len = 0;
+            rc = read_file(path, w->out->max ? w->out->max : SP_BUF_DEFAULT_MAX, &data, &len);
+            if (rc == 0)
+                rc = add_entry(w, name, data, len, st.st_mtime);
+            free(data);
+        }
+    }
+    free(names);
+    return rc;
+}
+
+int mock_zip_dir(const char *dir, struct sp_buf *out)
+{
+    struct zip_writer w = {.out = out, .base = out->len};
+    struct stat st;
+    int rc = 0;
+    if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
+        rc = walk(&w, dir, "");
+    if (rc == 0)
+        rc = finish(&w);
+    for (size_t i = 0; i < w.n; i++)
+        free(w.items[i].name);
+    free(w.items);
+    return rc;
+}
+
+/* --- extraction ----------------------------------------------------------------------------- */
+
+/* Cleans an entry name into rel: components "", "." and ".." dropped, as extractall does.
+ * Returns its length (0 = nothing left), or -1 when too long. */
+static int clean_name(const char *name, size_t nlen, char *rel, size_t rellen)
+{
+    size_t n = 0, i = 0;
+    while (i < nlen) {
+        size_t j = i;
+        while (j < nlen && name[j] != '/' && name[j] != '\\')
+            j++;
+        size_t seg = j - i;
+        int skip = seg == 0 || (seg == 1 && name[i] == '.') ||
+                   (seg == 2 && name[i] == '.' && name[i + 1] == '.') ||
+                   memchr(name + i, '\0', seg) != NULL;
+        if (!skip) {
+            if (n + seg + 2 > rellen)
+                return -1;
+            if (n > 0)
+                rel[n++] = '/';
+            memcpy(rel + n, name + i, seg);
+            n += seg;
+        }
+        i = j + 1;
+    }
+    rel[n] = '\0';
+    return (int)n;
+}
+
+static int mkdirs(char *path)
+{
+    for (char *p = path + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        int rc = mkdir(path, 0755);
+        *p = '/';
+        if (rc != 0 && errno != EEXIST)
+            return -1;
+    }
+    return mkdir(path, 0755) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+static int write_all(const char *path, const unsigned char *data, size_t len)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0)
+        return -1;
+    size_t off = 0;
+    while (off < len) {
+        ssize_t n = write(fd, data + off, len - off);
+        if (n <= 0) {
+            close(fd);
+            return -1;
+        }
+        off += (size_t)n;
+    }
+    return close(fd);
+}
+
+static int fail_why(char *why, size_t len, const char *what, const char *name)
+{
+    snprintf(why, len, "%s%s%s", what, name ? ": " : "", name ? name : "");
+    return -1;
+}
+
+/* Writes one member under dest (its name cleaned); *left is the byte budget. */
+static int extract_one(const struct sp_zip *z,
+                       const struct sp_zip_entry *e,
+                       const char *dest,
+                       size_t *left,
+                       char *why,
+                       size_t whylen)
+{
+    char raw[4096], rel[4096], path[8192];
+    struct sp_error err;
+    if (e->name_len >= sizeof(raw))
+        return fail_why(why, whylen, "entry name too long", NULL);
+    memcpy(raw, e->name, e->name_len);
+    raw[e->name_len] = '\0';
+    int rlen = clean_name(raw, e->name_len, rel, sizeof(rel));
+    if (rlen < 0 || snprintf(path, sizeof(path), "%s/%s", dest, rel) >= (int)sizeof(path))
+        return fail_why(why, whylen, "entry name too long", raw);
+    if (rlen == 0)
+        return 0;
+    char last = raw[e->name_len - 1];
+    if (last == '/' || last == '\\')
+        return mkdirs(path) == 0 ? 0 : fail_why(why, whylen, "cannot create directory", rel);
+    struct sp_buf data;
+    sp_buf_init(&data, *left ? *left : 1);
+    int rc = 0;
+    if (sp_zip_read(z, e, &data, &err) != SP_E_OK) {
+        rc = fail_why(why, whylen, data.overflow ? "archive too large" : err.msg, NULL);
+    } else {
+        *left -= data.len;
+        char *slash = strrchr(path, '/');
+        *slash = '\0';
+        rc = mkdirs(path) == 0 ? 0 : fail_why(why, whylen, "cannot create directory", rel);
+        *slash = '/';
+        if (rc == 0 && write_all(path, (const unsigned char *)sp_buf_str(&data), data.len) != 0)
+            rc = fail_why(why, whylen, "cannot write", rel);
+    }
+    sp_buf_cleanup(&data);
+    return rc;
+}
+
+int mock_zip_extract(
+    const void *zip, size_t len, const char *dest, size_t max_total, char *why, size_t whylen)
+{
+    struct sp_zip z;
+    struct sp_zip_entry e;
+    struct sp_error err;
+    size_t pos = 0, left = max_total;
+    if (sp_zip_open(&z, zip, len, &err) != SP_E_OK)
+        return fail_why(why, whylen, err.msg, NULL);
+    for (;;) {
+        enum sp_err rc = sp_zip_next(&z, &pos, &e, &err);
+        if (rc == SP_E_NOT_FOUND)
+            return 0;
+        if (rc != SP_E_OK)
+            return fail_why(why, whylen, err.msg, NULL);
+        if (extract_one(&z, &e, dest, &left, why, whylen) != 0)
+            return -1;
+    }
+}
