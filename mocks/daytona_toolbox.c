@@ -88,10 +88,19 @@ struct mock_sandbox *dt_toolbox_sandbox(struct mock_req *r, bool nest_body)
         dt_nest_error(r, 404, "Not Found", msg);
         return NULL;
     }
-    if (mock_sandbox_phase(mock_store_of(r->mock), sb) == MOCK_RUNNING)
+    bool running = mock_sandbox_phase(mock_store_of(r->mock), sb) == MOCK_RUNNING;
+    /* SP_MOCK_FAULT_NEVER_ALIVE: the data plane never answers. In toolbox mode that is the
+     * daemon's process and file API; sessions stay up so the action server can still be
+     * started (it then never answers, see mock_sandbox_add_server). */
+    bool dead_daemon = sb->fault == SP_MOCK_FAULT_NEVER_ALIVE && strstr(r->path, "/session") == NULL;
+    if (running && !dead_daemon)
         return sb;
     mock_store_put(mock_store_of(r->mock), sb);
-    if (nest_body) {
+    if (dead_daemon && running) {
+        /* The toolbox is the data plane in toolbox mode: a daemon that never came up
+         * leaves the proxy answering 502, as for an action server that never starts. */
+        dt_nest_error(r, 502, "Bad Gateway", "Failed to connect to the sandbox daemon");
+    } else if (nest_body) {
         dt_nest_error(r, 400, "Bad Request", "Sandbox is not running");
     } else {
         /* The proxied routes write the serialised exception object (A3.2). */

@@ -241,8 +241,10 @@ enum sp_next sp_as_alive_step(struct sp_as_alive *a,
         return SP_NEXT_FAIL;
     }
     if (left <= 0) {
-        sp_error_set(err, SP_E_TIMEOUT, "action server not alive after %.*f s (last: %s)",
-                     a->timeout_ms % 1000 ? 1 : 0, (double)a->timeout_ms / 1000.0, a->last);
+        sp_error_set(err, SP_E_TIMEOUT,
+                     "action server not alive after %.*f s (last: %s; sandbox state: %s)",
+                     a->timeout_ms % 1000 ? 1 : 0, (double)a->timeout_ms / 1000.0, a->last,
+                     sb->state[0] ? sb->state : "unknown");
         return SP_NEXT_FAIL;
     }
     op->wait_ms = a->interval_ms < left ? a->interval_ms : (long)left;

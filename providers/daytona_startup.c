@@ -22,6 +22,7 @@ enum {
 struct startup_ctx {
     struct sp_as_alive alive;
     bool start_sent;
+    int64_t daemon_deadline_ms; /* toolbox mode: until when a 502-504 means "not up yet" */
 };
 
 static enum sp_next
@@ -113,6 +114,28 @@ startup_toolbox(struct sp_op *op, const struct sp_http_rsp *rsp, struct sp_error
     return SP_NEXT_DONE;
 }
 
+/* Toolbox mode: the proxy answers 502-504 while the sandbox's daemon is not up; that is
+ * "not alive yet" until the data-plane deadline, as /alive is for the action server. */
+static enum sp_next toolbox_not_ready(struct sp_op *op, struct startup_ctx *ctx,
+                                      const struct sp_http_rsp *rsp, struct sp_error *err)
+{
+    const struct sp_client_opts *o = &op->client->opts;
+    if (rsp->transport != SP_E_OK || rsp->status < 502 || rsp->status > 504)
+        return sp__daytona_fail(rsp, "get the project dir", err);
+    int64_t now = sp_now_ms();
+    if (ctx->daemon_deadline_ms == 0)
+        ctx->daemon_deadline_ms = now + o->alive_timeout_ms;
+    if (now >= ctx->daemon_deadline_ms) {
+        sp_error_set(err, SP_E_TIMEOUT,
+                     "toolbox not answering after %ld ms (last: HTTP %d; sandbox state: %s)",
+                     o->alive_timeout_ms, rsp->status,
+                     op->sandbox->state[0] ? op->sandbox->state : "unknown");
+        return SP_NEXT_FAIL;
+    }
+    op->wait_ms = o->alive_interval_ms;
+    return SP_NEXT_WAIT;
+}
+
 /* The request of each state after the polling one. */
 static enum sp_next startup_request(struct sp_op *op,
                                     struct startup_ctx *ctx,
@@ -183,8 +206,7 @@ static enum sp_next startup_response(struct sp_op *op,
         return ok ? startup_preview(op, ctx, rsp, req, err)
                   : sp__daytona_fail(rsp, "get the preview URL", err);
     default:
-        return ok ? startup_toolbox(op, rsp, err)
-                  : sp__daytona_fail(rsp, "get the project dir", err);
+        return ok ? startup_toolbox(op, rsp, err) : toolbox_not_ready(op, ctx, rsp, err);
     }
 }
 

@@ -492,8 +492,9 @@ static enum sp_next startup_health(struct sp_op *op,
             snprintf(last, sizeof(last), "HTTP %d", rsp->status);
         sp_error_set(err, SP_E_TIMEOUT,
                      "envd /health did not answer 2xx within %ld ms "
-                     "(last: %s)",
-                     op->client->opts.alive_timeout_ms, last);
+                     "(last: %s; sandbox state: %s)",
+                     op->client->opts.alive_timeout_ms, last,
+                     op->sandbox->state[0] ? op->sandbox->state : "unknown");
         return SP_NEXT_FAIL;
     }
     op->polls++;

@@ -754,7 +754,7 @@ static void test_alive(void **state)
     a.deadline_ms = 0;
     assert_int_equal(alive(f, &a, true), SP_NEXT_FAIL);
     assert_int_equal(f->op.err.code, SP_E_TIMEOUT);
-    assert_string_equal(f->op.err.msg, "action server not alive after 9 s (last: HTTP 502)");
+    assert_string_equal(f->op.err.msg, "action server not alive after 9 s (last: HTTP 502; sandbox state: unknown)");
 
     sp_op_init_startup(&f->op, f->sb);
     sp_as_alive_begin(&a, f->client);

@@ -484,7 +484,7 @@ static void test_startup_deadline_and_timeout_failure(void **state)
     f->op.deadline_ms = sp_now_ms() - 1; /* as if alive_timeout_ms had passed */
     assert_int_equal(step(f, 503, "", NULL, NULL), SP_NEXT_FAIL);
     assert_int_equal(f->op.err.code, SP_E_TIMEOUT);
-    assert_non_null(strstr(f->op.err.msg, "within 60000 ms (last: HTTP 503)"));
+    assert_non_null(strstr(f->op.err.msg, "within 60000 ms (last: HTTP 503; sandbox state: "));
 
     sp_op_init_startup(&f->op, sb);
     assert_int_equal(step0(f), SP_NEXT_REQUEST);
