@@ -26,41 +26,20 @@ static const struct sp_cmd_spec list_spec = {
     O__COUNT,
 };
 
-static const struct {
-    unsigned bit;
-    const char *name;
-} cap_names[] = {
-    {SP_CAP_LABELS, "labels"},
-    {SP_CAP_STREAM_EXEC, "stream_exec"},
-    {SP_CAP_SPLIT_STDERR, "split_stderr"},
-    {SP_CAP_PERSIST_SHELL, "persist_shell"},
-    {SP_CAP_WRITE_NEWLINE, "write_newline"},
-    {SP_CAP_FILE_STAT, "file_stat"},
-    {SP_CAP_FILE_MKDIR, "file_mkdir"},
-    {SP_CAP_FILE_REMOVE, "file_remove"},
-    {SP_CAP_STOP, "stop"},
-    {SP_CAP_ACCESS_TOKEN, "access_token"},
-    {SP_CAP_ACTION_SERVER, "action_server"},
-};
-
-/* "yes", "mock only", or "no (needs a, b)". */
+/* "yes", "yes, mock only", "no (needs a, b)" or "no (not with a)". */
 static const char *applies(const struct sp_requirement *req, unsigned caps, char *out, size_t len)
 {
-    unsigned missing = req->needs_caps & ~caps;
-    if (missing == 0) {
+    unsigned missing = req->needs_caps & ~caps, excluded = req->excludes_caps & caps;
+    char names[128];
+    if (missing) {
+        sp_caps_describe(missing, names, sizeof(names));
+        snprintf(out, len, "no (needs %.*s)", (int)(len > 16 ? len - 16 : 0), names);
+    } else if (excluded) {
+        sp_caps_describe(excluded, names, sizeof(names));
+        snprintf(out, len, "no (not with %.*s)", (int)(len > 16 ? len - 16 : 0), names);
+    } else {
         snprintf(out, len, "%s", (req->flags & SP_REQ_NEEDS_MOCK) ? "yes, mock only" : "yes");
-        return out;
     }
-    size_t used = (size_t)snprintf(out, len, "no (needs");
-    const char *sep = " ";
-    for (size_t i = 0; i < sizeof(cap_names) / sizeof(cap_names[0]) && used < len; i++) {
-        if (missing & cap_names[i].bit) {
-            used += (size_t)snprintf(out + used, len - used, "%s%s", sep, cap_names[i].name);
-            sep = ", ";
-        }
-    }
-    if (used < len)
-        snprintf(out + used, len - used, ")");
     return out;
 }
 

@@ -21,6 +21,23 @@ const char *sp_step_name(enum sp_step step)
     return (unsigned)step < SP_STEP__COUNT ? step_names[step] : "unknown";
 }
 
+static const char *const CAP_NAMES[] = {
+    "labels",     "stream_exec", "split_stderr", "persist_shell", "write_newline", "file_stat",
+    "file_mkdir", "file_remove", "stop",         "access_token",  "action_server",
+};
+
+void sp_caps_describe(unsigned caps, char *out, size_t len)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < sizeof(CAP_NAMES) / sizeof(CAP_NAMES[0]) && used < len; i++) {
+        if (caps & (1u << i)) {
+            int n = snprintf(out + used, len - used, "%s%s", used ? ", " : "", CAP_NAMES[i]);
+            used += n > 0 ? (size_t)n : 0;
+        }
+    }
+}
+
 size_t sp_provider_names(const char **names, size_t max)
 {
     for (size_t i = 0; i < N_PROVIDERS && i < max; i++)

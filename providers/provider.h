@@ -47,6 +47,9 @@ const char *sp_step_name(enum sp_step step);
 #define SP_CAP_ACCESS_TOKEN  (1u << 9) /* the data plane can require a per-sandbox token */
 #define SP_CAP_ACTION_SERVER (1u << 10) /* exec and files go through the OpenHands action server */
 
+/* Writes the names of the capability bits in caps ("stream_exec, split_stderr") into out. */
+void sp_caps_describe(unsigned caps, char *out, size_t len);
+
 /* Knobs common to every provider, set by the harness (flags or environment). Zero means
  * "the default named here". */
 struct sp_client_opts {

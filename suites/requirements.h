@@ -35,6 +35,7 @@ struct sp_requirement {
     unsigned flags;       /* SP_REQ_* */
     const char *sentence; /* what the provider must do, one sentence */
     void (*fn)(struct sp_req_ctx *ctx);
+    unsigned excludes_caps; /* any SP_CAP_* bit set here makes the result SKIP */
 };
 
 /* Every requirement, in run order (step order; SP_REQ_LAST ones at the end). */

@@ -76,25 +76,6 @@ const char *sp_req_outcome_name(enum sp_req_outcome o)
     return "unknown";
 }
 
-static const char *const cap_names[] = {
-    "labels",     "stream_exec", "split_stderr", "persist_shell", "write_newline", "file_stat",
-    "file_mkdir", "file_remove", "stop",         "access_token",  "action_server",
-};
-#define N_CAP_NAMES (sizeof(cap_names) / sizeof(cap_names[0]))
-
-/* "stream_exec, split_stderr" for the bits of caps. */
-static void caps_describe(unsigned caps, char *out, size_t len)
-{
-    size_t used = 0;
-    out[0] = '\0';
-    for (size_t i = 0; i < N_CAP_NAMES && used < len; i++) {
-        if (caps & (1u << i)) {
-            int n = snprintf(out + used, len - used, "%s%s", used ? ", " : "", cap_names[i]);
-            used += n > 0 ? (size_t)n : 0;
-        }
-    }
-}
-
 /* --- stopping a check ------------------------------------------------------------------------ */
 
 /* Writes the message, with " (file:line)" kept whole at its end when file is set. */
@@ -530,12 +511,19 @@ static void check_applies(struct sp_req_ctx *ctx)
     const struct sp_requirement *req = ctx->req;
     if ((req->flags & SP_REQ_NEEDS_MOCK) && ctx->t->mock == NULL)
         stop_with(ctx, SP_REQ_SKIP, "needs the mock's fault injection");
+    unsigned excluded = req->excludes_caps & sp_req_caps(ctx);
+    if (excluded) {
+        char names[256];
+        sp_caps_describe(excluded, names, sizeof(names));
+        stop_with(ctx, SP_REQ_SKIP, "does not apply with capability %s (%s has it)", names,
+                  ctx->t->provider);
+    }
     if (req->needs_caps == 0)
         return;
     unsigned missing = req->needs_caps & ~sp_req_caps(ctx);
     if (missing) {
         char names[256];
-        caps_describe(missing, names, sizeof(names));
+        sp_caps_describe(missing, names, sizeof(names));
         stop_with(ctx, SP_REQ_SKIP, "needs capability %s, which %s does not have", names,
                   ctx->t->provider);
     }

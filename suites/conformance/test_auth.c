@@ -161,18 +161,18 @@ static void auth_errors_never_echo_key(struct sp_req_ctx *ctx)
 const struct sp_requirement sp__req_auth[] = {
     {"auth.valid_key_accepted", SP_STEP_AUTH, SP_LEVEL_MUST, "[Conformance]", 0, 0,
      "The provider accepts the configured credential on its cheap verification call.",
-     auth_valid_key_accepted},
+     auth_valid_key_accepted, 0},
     {"auth.missing_key_is_config", SP_STEP_AUTH, SP_LEVEL_MUST, "[Conformance]", 0, 0,
      "Without a credential variable, creating a client fails with a config error that names "
      "the missing variable.",
-     auth_missing_key_is_config},
+     auth_missing_key_is_config, 0},
     {"auth.wrong_key_rejected", SP_STEP_AUTH, SP_LEVEL_MUST, "[Conformance]", 0, 0,
-     "A well-formed but wrong credential is refused with an auth error.", auth_wrong_key_rejected},
+     "A well-formed but wrong credential is refused with an auth error.", auth_wrong_key_rejected, 0},
     {"auth.wrong_key_cannot_create", SP_STEP_AUTH, SP_LEVEL_MUST, "[Conformance]", 0, 0,
      "Creating a sandbox with a wrong credential fails with an auth error and creates nothing.",
-     auth_wrong_key_cannot_create},
+     auth_wrong_key_cannot_create, 0},
     {"auth.errors_never_echo_key", SP_STEP_AUTH, SP_LEVEL_MUST, "[Conformance]", 0, 0,
      "Errors caused by a rejected credential never contain the credential.",
-     auth_errors_never_echo_key},
+     auth_errors_never_echo_key, 0},
 };
 const size_t sp__req_auth_count = sizeof(sp__req_auth) / sizeof(sp__req_auth[0]);

@@ -114,21 +114,21 @@ static void cleanup_nothing_left_behind(struct sp_req_ctx *ctx)
 const struct sp_requirement sp__req_cleanup[] = {
     {"cleanup.stop_keeps_sandbox", SP_STEP_CLEANUP, SP_LEVEL_MUST, "[Conformance]", SP_CAP_STOP, 0,
      "Stopping a sandbox keeps it: it still exists and can be found by its session.",
-     cleanup_stop_keeps_sandbox},
+     cleanup_stop_keeps_sandbox, 0},
     {"cleanup.default_succeeds", SP_STEP_CLEANUP, SP_LEVEL_MUST, "[Conformance]", 0, 0,
      "Cleanup with the provider's configured default (stop or delete) succeeds.",
-     cleanup_default_succeeds},
+     cleanup_default_succeeds, 0},
     {"cleanup.delete", SP_STEP_CLEANUP, SP_LEVEL_MUST, "[Conformance]", 0, 0,
-     "Deleting a sandbox succeeds and it no longer exists once cleanup returns.", cleanup_delete},
+     "Deleting a sandbox succeeds and it no longer exists once cleanup returns.", cleanup_delete, 0},
     {"cleanup.delete_twice_safe", SP_STEP_CLEANUP, SP_LEVEL_MUST, "[Conformance]", 0, 0,
      "Deleting a deleted sandbox is not_found or succeeds, never a provider error.",
-     cleanup_delete_twice},
+     cleanup_delete_twice, 0},
     {"cleanup.gone_from_list", SP_STEP_CLEANUP, SP_LEVEL_MUST, "[Conformance]", SP_CAP_LABELS, 0,
-     "A deleted sandbox is no longer found by its session.", cleanup_gone_from_list},
+     "A deleted sandbox is no longer found by its session.", cleanup_gone_from_list, 0},
     {"cleanup.nothing_left_behind", SP_STEP_CLEANUP, SP_LEVEL_MUST, "[Conformance][Serial]", 0,
      SP_REQ_LAST,
      "After the run no sandbox it created is left: none live on the mock, none carrying the "
      "run label on a provider.",
-     cleanup_nothing_left_behind},
+     cleanup_nothing_left_behind, 0},
 };
 const size_t sp__req_cleanup_count = sizeof(sp__req_cleanup) / sizeof(sp__req_cleanup[0]);

@@ -56,23 +56,54 @@ static void exec_stderr(struct sp_req_ctx *ctx)
     }
 }
 
-static void exec_long_output(struct sp_req_ctx *ctx)
+enum { LONG_LINES = 8000, LONG_LINE_LEN = 14 };
+
+/* The 112 kB the long-output requirements print: "line-00000001\n" ... "line-00008000\n". */
+static char *long_output_expected(struct sp_req_ctx *ctx, size_t *len)
 {
-    enum { LINES = 8000 };
+    *len = (size_t)LONG_LINES * LONG_LINE_LEN;
+    char *want = sp_req_alloc(ctx, *len + 1);
+    for (int i = 1; i <= LONG_LINES; i++) {
+        char line[32];
+        snprintf(line, sizeof(line), "line-%08d\n", i);
+        memcpy(want + (size_t)(i - 1) * LONG_LINE_LEN, line, LONG_LINE_LEN);
+    }
+    return want;
+}
+
+static const char *long_output_run(struct sp_req_ctx *ctx)
+{
     struct sp_sandbox *sb = sp_req_sandbox(ctx);
     struct sp_exec *x = SP_EXEC_OK(
         ctx, sb, "awk 'BEGIN { for (i = 1; i <= 8000; i++) printf \"line-%08d\\n\", i }'");
     SP_REQUIRE_INT_EQ(ctx, x->exit_code, 0);
-    size_t len = (size_t)LINES * 14;
-    char *want = sp_req_alloc(ctx, len + 1);
-    for (int i = 1; i <= LINES; i++) {
-        char line[32];
-        snprintf(line, sizeof(line), "line-%08d\n", i);
-        memcpy(want + (size_t)(i - 1) * 14, line, 14);
-    }
     /* Compare without trailing whitespace: the action server strips it. */
-    const char *output = sp_req_rtrim(ctx, sp_buf_str(&x->out));
+    return sp_req_rtrim(ctx, sp_buf_str(&x->out));
+}
+
+static void exec_long_output(struct sp_req_ctx *ctx)
+{
+    size_t len;
+    const char *want = long_output_expected(ctx, &len);
+    const char *output = long_output_run(ctx);
     SP_REQUIRE_MEM_EQ(ctx, output, strlen(output), want, len - 1);
+}
+
+/* spec/openhands-action-server.md 3.3: content over 30 000 chars keeps the first and last
+ * 15 000 around a fixed marker. */
+static void exec_long_output_truncated(struct sp_req_ctx *ctx)
+{
+    static const char MARK[] = "\n[... Observation truncated due to length ...]\n";
+    enum { HALF = 15000 };
+    size_t len;
+    const char *want = long_output_expected(ctx, &len);
+    const char *output = long_output_run(ctx);
+    size_t mark = sizeof(MARK) - 1;
+    size_t text = len - 1; /* the server strips the final newline before truncating */
+    SP_REQUIRE_INT_EQ(ctx, (long long)strlen(output), (long long)(2 * HALF + mark));
+    SP_REQUIRE_MEM_EQ(ctx, output, HALF, want, HALF);
+    SP_REQUIRE_MEM_EQ(ctx, output + HALF, mark, MARK, mark);
+    SP_REQUIRE_MEM_EQ(ctx, output + HALF + mark, HALF, want + text - HALF, HALF);
 }
 
 static void exec_unicode(struct sp_req_ctx *ctx)
@@ -291,44 +322,50 @@ static void exec_stream_order(struct sp_req_ctx *ctx)
 
 const struct sp_requirement sp__req_exec[] = {
     {"exec.echo", SP_STEP_EXEC, SP_LEVEL_MUST, "[Conformance]", 0, 0,
-     "A command's standard output comes back with exit code 0.", exec_echo},
+     "A command's standard output comes back with exit code 0.", exec_echo, 0},
     {"exec.exit_code_propagates", SP_STEP_EXEC, SP_LEVEL_MUST, "[Conformance]", 0, 0,
-     "The exit code of a command (0, 1, 42) is reported exactly.", exec_exit_code_propagates},
+     "The exit code of a command (0, 1, 42) is reported exactly.", exec_exit_code_propagates, 0},
     {"exec.nonzero_exit_not_error", SP_STEP_EXEC, SP_LEVEL_MUST, "[Conformance]", 0, 0,
      "A command that fails is a result with its exit code and output, not an exec error.",
-     exec_nonzero_exit_not_error},
+     exec_nonzero_exit_not_error, 0},
     {"exec.stderr_captured", SP_STEP_EXEC, SP_LEVEL_MUST, "[Conformance]", 0, 0,
      "Standard error is returned, separately when the provider splits streams and merged "
      "into the output otherwise.",
-     exec_stderr},
+     exec_stderr, 0},
     {"exec.env_per_command", SP_STEP_EXEC, SP_LEVEL_MUST, "[Conformance]", 0, 0,
-     "Environment variables given with a command are visible to it.", exec_env},
+     "Environment variables given with a command are visible to it.", exec_env, 0},
     {"exec.env_values_verbatim", SP_STEP_EXEC, SP_LEVEL_MUST, "[Conformance]", 0, 0,
      "A per-command variable holding quotes, $, backquotes and backslashes arrives unchanged "
      "and unexecuted.",
-     exec_env_verbatim},
+     exec_env_verbatim, 0},
     {"exec.env_scoped_to_command", SP_STEP_EXEC, SP_LEVEL_SHOULD, "[Conformance]", 0, 0,
-     "A per-command variable is not visible to the next command.", exec_env_scoped},
+     "A per-command variable is not visible to the next command.", exec_env_scoped, 0},
     {"exec.cwd_persists", SP_STEP_EXEC, SP_LEVEL_MUST, "[Conformance]", SP_CAP_PERSIST_SHELL, 0,
-     "A cd in one command sets the working directory of the next.", exec_cwd_persists},
+     "A cd in one command sets the working directory of the next.", exec_cwd_persists, 0},
     {"exec.export_persists", SP_STEP_EXEC, SP_LEVEL_MUST, "[Conformance]", SP_CAP_PERSIST_SHELL, 0,
-     "A variable exported by one command is visible to the next.", exec_export_persists},
+     "A variable exported by one command is visible to the next.", exec_export_persists, 0},
     {"exec.cwd_option", SP_STEP_EXEC, SP_LEVEL_MUST, "[Conformance]", 0, 0,
-     "A command given a working directory runs in it.", exec_cwd_option},
-    {"exec.long_output_intact", SP_STEP_EXEC, SP_LEVEL_SHOULD, "[Conformance]", 0, 0,
-     "112 kB of output (8 000 lines) comes back complete and in order.", exec_long_output},
+     "A command given a working directory runs in it.", exec_cwd_option, 0},
+    {"exec.long_output_intact", SP_STEP_EXEC, SP_LEVEL_MUST, "[Conformance]", 0, 0,
+     "112 kB of output (8 000 lines) comes back complete and in order.", exec_long_output,
+     SP_CAP_ACTION_SERVER},
+    {"exec.long_output_truncated_as_openhands", SP_STEP_EXEC, SP_LEVEL_MUST, "[Conformance]",
+     SP_CAP_ACTION_SERVER, 0,
+     "Output over 30 000 characters keeps its first and last 15 000 around the action "
+     "server's truncation marker.",
+     exec_long_output_truncated, 0},
     {"exec.unicode_output", SP_STEP_EXEC, SP_LEVEL_MUST, "[Conformance]", 0, 0,
-     "UTF-8 output (accents, CJK, emoji) comes back byte for byte.", exec_unicode},
+     "UTF-8 output (accents, CJK, emoji) comes back byte for byte.", exec_unicode, 0},
     {"exec.timeout_reported", SP_STEP_EXEC, SP_LEVEL_MUST, "[Conformance][Slow]", 0, 0,
      "A command past its deadline is a result with timed_out set and exit code -1, not an "
      "error.",
-     exec_timeout},
+     exec_timeout, 0},
     {"exec.usable_after_timeout", SP_STEP_EXEC, SP_LEVEL_SHOULD, "[Conformance][Slow]", 0, 0,
-     "After a command timed out, the next command runs normally.", exec_usable_after_timeout},
+     "After a command timed out, the next command runs normally.", exec_usable_after_timeout, 0},
     {"exec.events_delivered", SP_STEP_EXEC, SP_LEVEL_SHOULD, "[Conformance]", 0, 0,
-     "Exec events arrive as one start, the output, then one end.", exec_events_delivered},
+     "Exec events arrive as one start, the output, then one end.", exec_events_delivered, 0},
     {"exec.stream_order", SP_STEP_EXEC, SP_LEVEL_MUST, "[Conformance]", SP_CAP_STREAM_EXEC, 0,
      "Streamed output arrives as it is produced, in several events between start and end.",
-     exec_stream_order},
+     exec_stream_order, 0},
 };
 const size_t sp__req_exec_count = sizeof(sp__req_exec) / sizeof(sp__req_exec[0]);

@@ -110,26 +110,26 @@ const struct sp_requirement sp__req_startup[] = {
     {"startup.ready_within_deadline", SP_STEP_STARTUP, SP_LEVEL_MUST, "[Conformance]", 0, 0,
      "A new sandbox reaches its started state and its data plane answers within the startup "
      "deadlines.",
-     startup_ready},
+     startup_ready, 0},
     {"startup.never_alive_times_out", SP_STEP_STARTUP, SP_LEVEL_MUST, "[Conformance][Disruptive]",
      0, SP_REQ_NEEDS_MOCK,
      "When the data plane never answers, startup fails with timeout at its deadline and the "
      "message reports the last state seen.",
-     startup_never_alive_times_out},
+     startup_never_alive_times_out, 0},
     {"startup.stuck_creating_times_out", SP_STEP_STARTUP, SP_LEVEL_MUST,
      "[Conformance][Disruptive]", 0, SP_REQ_NEEDS_MOCK,
      "A sandbox that never leaves its creating state makes create or startup fail with "
      "timeout, reporting the last state.",
-     startup_stuck_creating_times_out},
+     startup_stuck_creating_times_out, 0},
     {"startup.error_state_reported", SP_STEP_STARTUP, SP_LEVEL_MUST, "[Conformance][Disruptive]", 0,
      SP_REQ_NEEDS_MOCK,
      "A sandbox that enters the provider's error state makes startup fail with state (or a "
      "create call that waits for it fail with state or provider), not time out.",
-     startup_error_state_reported},
+     startup_error_state_reported, 0},
     {"startup.data_plane_requires_token", SP_STEP_STARTUP, SP_LEVEL_MUST, "[Conformance]",
      SP_CAP_ACCESS_TOKEN, 0,
      "The data plane of a token-protected sandbox refuses a request without the token with an "
      "auth error.",
-     startup_data_plane_requires_token},
+     startup_data_plane_requires_token, 0},
 };
 const size_t sp__req_startup_count = sizeof(sp__req_startup) / sizeof(sp__req_startup[0]);
