@@ -130,3 +130,4 @@ lint:
 	@! git grep -nE $(BANNED) -- '*.c' '*.h' || (echo "lint: banned function above" && false)
 
 -include $(shell find build -name '*.d' 2>/dev/null)
+.SECONDARY:
