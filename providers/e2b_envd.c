@@ -91,7 +91,9 @@ static int exec_event(void *user, const struct cJSON *msg, struct sp_error *err)
         ctx->end = ev;
     } else {
         struct sp_buf *dst = ev.stream == 2 ? &x->err : &x->out;
-        if (sp_buf_append(dst, ctx->data.data, ctx->data.len) != 0)
+        /* A streaming caller gets every byte through on_event; the buffer keeps what fits
+         * and flags overflow (provider.h). Without on_event, output past it is an error. */
+        if (sp_buf_append(dst, ctx->data.data, ctx->data.len) != 0 && x->on_event == NULL)
             return sp_error_set(err, SP_E_PROTOCOL, "command output exceeds %zu bytes", dst->max),
                    -1;
         exec_emit(x, ev.stream == 2 ? SP_EXEC_STDERR : SP_EXEC_STDOUT, ctx->data.data,

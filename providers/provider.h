@@ -123,7 +123,10 @@ struct sp_exec {
     /* out */
     int exit_code;     /* -1 when the command did not finish */
     bool timed_out;    /* the command hit its deadline */
-    struct sp_buf out; /* stdout; also stderr when the provider lacks SP_CAP_SPLIT_STDERR */
+    /* stdout; also stderr when the provider lacks SP_CAP_SPLIT_STDERR. Both keep at most
+     * 16 MiB: past that, with on_event set, output still reaches on_event and the buffer's
+     * overflow flag is set; without on_event it is a `protocol` error. */
+    struct sp_buf out;
     struct sp_buf err; /* stderr (SP_CAP_SPLIT_STDERR) */
     char detail[256];  /* provider's note, e.g. "signal: killed" or the action server suffix */
 };
