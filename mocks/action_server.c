@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "json.h"
+#include "provider.h" /* sp_now_ms */
 
 /* --- host routing and the command line ------------------------------------------------------ */
 
@@ -100,18 +101,6 @@ static bool parse_cmdline(const char *cmd, unsigned *port, char *workdir, size_t
     return found && have_dir;
 }
 
-static void make_dirs(char *path)
-{
-    for (char *p = path + 1; *p; p++) {
-        if (*p == '/') {
-            *p = '\0';
-            mkdir(path, 0755);
-            *p = '/';
-        }
-    }
-    mkdir(path, 0755);
-}
-
 bool mock_action_server_claim(struct sp_mock *m, struct mock_sandbox *sb, const char *cmdline)
 {
     unsigned port = 0;
@@ -120,7 +109,7 @@ bool mock_action_server_claim(struct sp_mock *m, struct mock_sandbox *sb, const 
         return false;
     /* The server creates its working directory at start-up. */
     if (mock_sandbox_host_path(sb, "/", workdir, host, sizeof(host)) == 0)
-        make_dirs(host);
+        mock_mkdir_p(host, 0755);
     mock_sandbox_add_server(mock_store_of(m), sb, port, workdir);
     return true;
 }
@@ -168,16 +157,9 @@ void as_py_float(double v, char *out, size_t len)
 
 /* --- the small endpoints and routing -------------------------------------------------------- */
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void server_info(struct as_ctx *c, int64_t ready_ms)
 {
-    double up = (double)(mono_ms() - ready_ms) / 1000.0;
+    double up = (double)(sp_now_ms() - ready_ms) / 1000.0;
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "uptime", up > 0 ? up : 0);
     cJSON_AddNumberToObject(o, "idle_time", up > 0 ? up : 0);

@@ -51,20 +51,6 @@ static void resolve(const char *cwd, const char *path, char *out, size_t len)
         snprintf(out, len, "%s%s%s", cwd, strcmp(cwd, "/") == 0 ? "" : "/", path);
 }
 
-static int slurp(const char *host, struct sp_buf *out)
-{
-    int fd = open(host, O_RDONLY);
-    if (fd < 0)
-        return -1;
-    char chunk[65536];
-    ssize_t n;
-    while ((n = read(fd, chunk, sizeof(chunk))) > 0)
-        if (sp_buf_append(out, chunk, (size_t)n) != 0)
-            break;
-    close(fd);
-    return n == 0 ? 0 : -1;
-}
-
 static bool valid_utf8(const unsigned char *s, size_t n)
 {
     for (size_t i = 0; i < n;) {
@@ -230,7 +216,7 @@ static cJSON *read_file(struct as_ctx *c, const cJSON *args, const char *cwd, co
     sp_buf_init(&content, 0);
     cJSON *o = NULL;
     const char *mime = media_type(abs);
-    if (slurp(host, &data) != 0) {
+    if (mock_read_file(host, &data) != 0) {
         o = error_cat("File could not be decoded as utf-8: ", abs, ".", END);
     } else if (path[0] == '/' && mime == NULL && memchr(sp_buf_str(&data), '\0', data.len)) {
         /* The server's binary check looks at the path as given, so only absolute ones. */
@@ -260,20 +246,6 @@ cJSON *as_action_read(struct as_ctx *c, const cJSON *args)
 
 /* --- write ---------------------------------------------------------------------------------- */
 
-static int make_parents(char *host)
-{
-    for (char *p = host + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        int rc = mkdir(host, 0755);
-        *p = '/';
-        if (rc != 0 && errno != EEXIST)
-            return -1;
-    }
-    return 0;
-}
-
 /* insert_lines(): original[:start] (or nothing), the new lines each with '\n', then
  * original[end:] (or nothing). A new file is just the new lines. */
 static void
@@ -295,23 +267,6 @@ build_new_file(const cJSON *args, const struct sp_buf *old, bool exists, struct 
     free(lens);
 }
 
-static int write_bytes(const char *host, const char *data, size_t len, bool fresh)
-{
-    int fd = open(host, O_WRONLY | O_CREAT | O_TRUNC, 0664);
-    if (fd < 0)
-        return -1;
-    size_t off = 0;
-    while (off < len) {
-        ssize_t n = write(fd, data + off, len - off);
-        if (n <= 0)
-            break;
-        off += (size_t)n;
-    }
-    if (fresh)
-        fchmod(fd, 0664); /* the server sets 0664 whatever the umask */
-    return close(fd) == 0 && off == len ? 0 : -1;
-}
-
 static cJSON *write_file(struct as_ctx *c, const cJSON *args, const char *cwd, const char *path)
 {
     char abs[2048], host[2048];
@@ -319,7 +274,7 @@ static cJSON *write_file(struct as_ctx *c, const cJSON *args, const char *cwd, c
     resolve(cwd, path, abs, sizeof(abs));
     if (mock_sandbox_host_path(c->sb, cwd, path, host, sizeof(host)) != 0)
         return error_cat("Malformed paths not permitted: ", abs, END);
-    if (make_parents(host) != 0)
+    if (mock_mkdir_parents(host) != 0)
         return error_cat("File not found: ", abs, END);
     bool exists = stat(host, &st) == 0;
     if (exists && S_ISDIR(st.st_mode))
@@ -328,13 +283,14 @@ static cJSON *write_file(struct as_ctx *c, const cJSON *args, const char *cwd, c
     sp_buf_init(&old, FILE_MAX);
     sp_buf_init(&out, 0);
     cJSON *o = NULL;
-    if (exists &&
-        (slurp(host, &old) != 0 || !valid_utf8((const unsigned char *)sp_buf_str(&old), old.len))) {
+    if (exists && (mock_read_file(host, &old) != 0 ||
+                   !valid_utf8((const unsigned char *)sp_buf_str(&old), old.len))) {
         o = error_cat("File could not be decoded as utf-8: ", abs, END);
     } else {
         universal_newlines(&old);
         build_new_file(args, &old, exists, &out);
-        if (write_bytes(host, sp_buf_str(&out), out.len, !exists) != 0)
+        /* a new file gets 0664 whatever the umask, as the server sets it */
+        if (mock_write_file(host, sp_buf_str(&out), out.len, 0664, !exists) != 0)
             o = error_cat("Malformed paths not permitted: ", abs, END);
     }
     if (o == NULL) {
@@ -411,10 +367,9 @@ static const char *store_upload(struct as_ctx *c,
     if (mock_sandbox_host_path(c->sb, "/", dest, dir, sizeof(dir)) != 0 ||
         mock_sandbox_host_path(c->sb, dest, f->filename, host, sizeof(host)) != 0)
         return "[Errno 13] Permission denied";
-    char *mk = dir;
-    if (make_parents(mk) != 0 || (mkdir(dir, 0755) != 0 && errno != EEXIST))
+    if (mock_mkdir_p(dir, 0755) != 0)
         return "[Errno 17] File exists";
-    if (write_bytes(host, f->data, f->len, true) != 0) {
+    if (mock_write_file(host, f->data, f->len, 0664, true) != 0) {
         snprintf(why, wlen, "[Errno %d] %s: '%.200s'", errno, strerror(errno), f->filename);
         return why;
     }

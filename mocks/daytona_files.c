@@ -170,22 +170,6 @@ void dt_files_info(struct mock_req *r)
     mock_store_put(mock_store_of(r->mock), sb);
 }
 
-static int slurp(const char *host, struct sp_buf *out)
-{
-    int fd = open(host, O_RDONLY);
-    if (fd < 0)
-        return -1;
-    char chunk[65536];
-    ssize_t n;
-    while ((n = read(fd, chunk, sizeof(chunk))) > 0)
-        if (sp_buf_append(out, chunk, (size_t)n) != 0)
-            break;
-    int saved = errno;
-    close(fd);
-    errno = saved;
-    return n == 0 ? 0 : -1;
-}
-
 void dt_files_download(struct mock_req *r)
 {
     const char *path;
@@ -200,7 +184,7 @@ void dt_files_download(struct mock_req *r)
         dt_path_error(r, "stat", path, errno);
     } else if (S_ISDIR(st.st_mode)) {
         dt_daemon_error(r, 400, "path is a directory");
-    } else if (slurp(host, &data) != 0) {
+    } else if (mock_read_file(host, &data) != 0) {
         dt_path_error(r, "open", path, data.overflow ? EFBIG : errno);
     } else {
         base_name(path, name, sizeof(name));
@@ -215,29 +199,9 @@ void dt_files_download(struct mock_req *r)
 /* Writes a file, creating its parent directories (Gin's SaveUploadedFile). 0 or errno. */
 static int save_file(const char *host, const char *data, size_t len)
 {
-    char dir[2048];
-    snprintf(dir, sizeof(dir), "%s", host);
-    for (char *p = dir + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(dir, 0755) != 0 && errno != EEXIST)
-            return errno;
-        *p = '/';
-    }
-    int fd = open(host, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0)
-        return errno;
-    size_t off = 0;
-    while (off < len) {
-        ssize_t n = write(fd, data + off, len - off);
-        if (n <= 0)
-            break;
-        off += (size_t)n;
-    }
-    int rc = off == len ? 0 : (errno ? errno : EIO);
-    close(fd);
-    return rc;
+    if (mock_mkdir_parents(host) != 0 || mock_write_file(host, data, len, 0644, false) != 0)
+        return errno ? errno : EIO;
+    return 0;
 }
 
 static int first_file_part(const struct mock_part *part, void *user)
@@ -412,19 +376,8 @@ void dt_files_folder(struct mock_req *r)
         dt_daemon_error(r, 400, "invalid mode format");
     } else {
         /* os.MkdirAll: parents too, and no error when it exists. */
-        int rc = 0;
-        char *p = host + strlen(sb->root);
-        for (p += *p == '/'; rc == 0 && *p; p++) {
-            if (*p != '/')
-                continue;
-            *p = '\0';
-            rc = mkdir(host, (mode_t)bits) != 0 && errno != EEXIST ? errno : 0;
-            *p = '/';
-        }
-        if (rc == 0 && mkdir(host, (mode_t)bits) != 0 && errno != EEXIST)
-            rc = errno;
-        if (rc != 0)
-            dt_path_error(r, "mkdir", path, rc);
+        if (mock_mkdir_p(host, (mode_t)bits) != 0)
+            dt_path_error(r, "mkdir", path, errno);
         else
             mock_reply_empty(r, 201);
     }

@@ -241,28 +241,9 @@ static bool read_exit(const struct dt_session *s, const char *cid, int *code)
 /* Appends a command's output.log to out. */
 static void read_log(const struct dt_session *s, const char *cid, struct sp_buf *out)
 {
-    char path[2400], chunk[65536];
+    char path[2400];
     cmd_path(s, cid, "output.log", path, sizeof(path));
-    int fd = open(path, O_RDONLY);
-    for (ssize_t n; fd >= 0 && (n = read(fd, chunk, sizeof(chunk))) > 0;)
-        sp_buf_append(out, chunk, (size_t)n);
-    if (fd >= 0)
-        close(fd);
-}
-
-static int mkdirs(const char *path)
-{
-    char tmp[2400];
-    snprintf(tmp, sizeof(tmp), "%s", path);
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-            return -1;
-        *p = '/';
-    }
-    return mkdir(tmp, 0755) != 0 && errno != EEXIST ? -1 : 0;
+    mock_read_file(path, out); /* a log not written yet reads as empty */
 }
 
 static cJSON *command_json(const struct dt_session *s, const struct dt_command *c)
@@ -300,7 +281,7 @@ session_new(struct mock_req *r, struct mock_sandbox *sb, struct dt_sandbox *v, c
     snprintf(s->id, sizeof(s->id), "%s", id);
     snprintf(s->dir, sizeof(s->dir), "%s/sessions/%s", v->state_dir, id);
     dt_home_dir(r->mock, sb, home, sizeof(home));
-    if (mkdirs(s->dir) != 0 ||
+    if (mock_mkdir_p(s->dir, 0755) != 0 ||
         mock_sandbox_host_path(sb, "/", home, home_host, sizeof(home_host)) != 0 ||
         spawn_shell(home_host, home_host, &sb->env, s) != 0) {
         free(s);
@@ -404,7 +385,7 @@ static struct dt_command *command_new(struct mock_req *r, struct dt_session *s, 
     mock_random_uuid(r->mock, c->id);
     cmd_path(s, c->id, NULL, path, sizeof(path));
     int fd = -1;
-    if (mkdirs(path) == 0) {
+    if (mock_mkdir_p(path, 0755) == 0) {
         cmd_path(s, c->id, "output.log", path, sizeof(path));
         fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     }

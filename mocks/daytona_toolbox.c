@@ -20,6 +20,7 @@
 #include <microhttpd.h>
 
 #include "json.h"
+#include "provider.h" /* sp_now_ms */
 
 #define EXEC_TIMEOUT_S  360 /* 0.24.2 default of process/execute */
 #define EXEC_OUTPUT_MAX ((size_t)16 << 20)
@@ -209,18 +210,11 @@ static int split_command(const char *cmd, char *buf, size_t buflen, char **argv,
     return argc;
 }
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Runs argv to its end or the deadline. Returns the exit code (-1 when killed), or -2 when
  * the deadline passed. */
 static int run_process(struct mock_req *r, struct mock_proc *p, long timeout_s, struct sp_buf *out)
 {
-    int64_t deadline = mono_ms() + timeout_s * 1000;
+    int64_t deadline = sp_now_ms() + timeout_s * 1000;
     char chunk[65536];
     int stream, code, sig;
     for (;;) {
@@ -229,7 +223,7 @@ static int run_process(struct mock_req *r, struct mock_proc *p, long timeout_s, 
             break;
         if (n > 0)
             sp_buf_append(out, chunk, (size_t)n); /* stdout and stderr combined */
-        if (mono_ms() >= deadline || dt_peer_gone(r)) {
+        if (sp_now_ms() >= deadline || dt_peer_gone(r)) {
             mock_proc_kill(p);
             mock_proc_wait(p, NULL, NULL);
             return -2;

@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "json.h"
+#include "provider.h" /* sp_now_ms */
 
 #define E2B_SWEEP_MS    500
 #define E2B_WAIT_CAP_MS 120000 /* create/resume give up after this long */
@@ -176,21 +177,14 @@ void e2b_sweep(struct sp_mock *m)
     sp_kv_cleanup(&d.ids);
 }
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Polls the store, 1 ms at first and at most every E2B_POLL_MAX_MS: the latency a client
  * measures is off by no more than that, and thousands of waiting creates stay cheap. */
 enum mock_phase e2b_wait_leaves(struct mock_store *s, struct mock_sandbox *sb, enum mock_phase from)
 {
-    int64_t deadline = mono_ms() + E2B_WAIT_CAP_MS;
+    int64_t deadline = sp_now_ms() + E2B_WAIT_CAP_MS;
     enum mock_phase p = mock_sandbox_phase(s, sb);
     long step = 1;
-    while (p == from && mono_ms() < deadline) {
+    while (p == from && sp_now_ms() < deadline) {
         sleep_ms(step);
         step = step * 2 < E2B_POLL_MAX_MS ? step * 2 : E2B_POLL_MAX_MS;
         p = mock_sandbox_phase(s, sb);

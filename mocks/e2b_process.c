@@ -26,6 +26,7 @@
 #include <time.h>
 
 #include "json.h"
+#include "provider.h" /* sp_now_ms */
 
 #define ENVELOPE_END_STREAM 0x02
 #define DEFAULT_KEEPALIVE_S 90    /* envd's own default when the header is absent */
@@ -43,13 +44,6 @@ struct e2b_proc {
     cJSON *config; /* ProcessConfig as received, for List */
     bool registered;
 };
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* --- registry ------------------------------------------------------------------------------ */
 
@@ -262,14 +256,14 @@ static int pump_output(struct start_stream *s)
 {
     char chunk[OUTPUT_CHUNK];
     int stream = 1;
-    int64_t now = mono_ms();
+    int64_t now = sp_now_ms();
     int64_t wait = s->last_event_ms + s->keepalive_ms - now;
     if (s->deadline_ms && s->deadline_ms - now < wait)
         wait = s->deadline_ms - now;
     if (wait > CLIENT_CHECK_MS)
         wait = CLIENT_CHECK_MS;
     ssize_t n = mock_proc_read(s->proc, wait > 0 ? (long)wait : 0, chunk, sizeof chunk, &stream);
-    now = mono_ms();
+    now = sp_now_ms();
     if (n > 0) {
         s->last_event_ms = now;
         return emit_data(s, chunk, (size_t)n, stream);
@@ -311,7 +305,7 @@ static int advance(struct start_stream *s)
         snprintf(json, sizeof json, "{\"event\":{\"start\":{\"pid\":%u}}}",
                  (unsigned)mock_proc_pid(s->proc));
         s->state = ST_DATA;
-        s->last_event_ms = mono_ms();
+        s->last_event_ms = sp_now_ms();
         return envelope_text(&s->out, 0, json);
     case ST_DATA:
         return pump_output(s);
@@ -480,7 +474,7 @@ static void process_start(struct mock_req *r, struct mock_sandbox *sb, const str
             s->m = r->mock;
             s->pty = q.pty;
             s->keepalive_ms = q.keepalive_ms;
-            s->deadline_ms = q.timeout_ms > 0 ? mono_ms() + q.timeout_ms : 0;
+            s->deadline_ms = q.timeout_ms > 0 ? sp_now_ms() + q.timeout_ms : 0;
             s->entry.pid = mock_proc_pid(s->proc);
             s->entry.config = cJSON_Duplicate(q.config, 1);
             snprintf(s->entry.sandbox_id, sizeof s->entry.sandbox_id, "%s", sb->id);

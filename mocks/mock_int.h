@@ -242,6 +242,21 @@ void mock_sandbox_add_server(struct mock_store *s, struct mock_sandbox *sb, unsi
 const struct mock_server *mock_sandbox_server(struct mock_store *s, struct mock_sandbox *sb,
                                               unsigned port, bool *ready);
 
+/* --- host files (hostfs.c) --------------------------------------------------------------- */
+
+/* mkdir -p of a host path: makes each missing directory (with `mode` before the umask).
+ * Returns 0, or -1 with errno set. */
+int mock_mkdir_p(const char *path, mode_t mode);
+/* mock_mkdir_p of the directory that holds `path`, with mode 0755. */
+int mock_mkdir_parents(const char *path);
+/* Creates or truncates the host file `path` (with `mode` before the umask if it is new, or
+ * exactly `mode` with exact_mode) and writes len bytes of data. Returns 0, or -1 with errno
+ * set. */
+int mock_write_file(const char *path, const void *data, size_t len, mode_t mode, bool exact_mode);
+/* Appends the content of the host file `path` to out. Returns 0, or -1 with errno set when
+ * it cannot be opened or read, or with out->overflow set when out's limit was reached. */
+int mock_read_file(const char *path, struct sp_buf *out);
+
 /* --- the shell backend (shell_backend.c) --------------------------------------------------- */
 
 struct mock_shell_result {
@@ -263,6 +278,8 @@ int mock_shell_run(struct mock_sandbox *sb, const char *workdir, const char *cmd
                    long timeout_ms, bool merge_stderr, struct mock_shell_result *res);
 /* Kills the persistent shell and everything it started. */
 void mock_shell_free(struct mock_shell *sh);
+
+/* --- one-shot processes (proc.c) --------------------------------------------------------- */
 
 /* A one-shot process whose output is read as it is produced. */
 struct mock_proc;

@@ -48,22 +48,6 @@ static void remove_tree(const char *path)
         nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-static int mkdir_p(const char *path)
-{
-    char tmp[PATH_MAX];
-    if (snprintf(tmp, sizeof(tmp), "%s", path) >= (int)sizeof(tmp))
-        return -1;
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-            return -1;
-        *p = '/';
-    }
-    return mkdir(tmp, 0755) != 0 && errno != EEXIST ? -1 : 0;
-}
-
 struct mock_store *mock_store_new(struct sp_mock *m, const char *root_dir, uint64_t seed,
                                   const struct sp_latency *lat)
 {
@@ -153,11 +137,12 @@ static int sandbox_make_root(struct mock_store *s, struct mock_sandbox *sb,
 {
     if (snprintf(sb->root, sizeof(sb->root), "%s/%s", s->root, sb->id) >= (int)sizeof(sb->root))
         return -1;
-    if (mkdir_p(sb->root) != 0)
+    if (mock_mkdir_p(sb->root, 0755) != 0)
         return -1;
     for (size_t i = 0; dirs != NULL && dirs[i] != NULL; i++) {
         char host[PATH_MAX];
-        if (mock_sandbox_host_path(sb, "/", dirs[i], host, sizeof(host)) != 0 || mkdir_p(host))
+        if (mock_sandbox_host_path(sb, "/", dirs[i], host, sizeof(host)) != 0 ||
+            mock_mkdir_p(host, 0755))
             return -1;
     }
     return 0;

@@ -17,6 +17,7 @@
 
 #include <zlib.h>
 
+#include "mock_int.h"
 #include "zip.h"
 
 #define SIG_LOCAL   0x04034b50u
@@ -91,16 +92,7 @@ static int read_file(const char *path, size_t max, unsigned char **data, size_t 
 {
     struct sp_buf b;
     sp_buf_init(&b, max ? max : 1);
-    int fd = open(path, O_RDONLY);
-    if (fd < 0)
-        return -1;
-    char chunk[65536];
-    ssize_t n;
-    while ((n = read(fd, chunk, sizeof(chunk))) > 0)
-        if (sp_buf_append(&b, chunk, (size_t)n) != 0)
-            break;
-    close(fd);
-    if (n != 0) {
+    if (mock_read_file(path, &b) != 0) {
         sp_buf_cleanup(&b);
         return -1;
     }
@@ -271,37 +263,6 @@ static int clean_name(const char *name, size_t nlen, char *rel, size_t rellen)
     return (int)n;
 }
 
-static int mkdirs(char *path)
-{
-    for (char *p = path + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        int rc = mkdir(path, 0755);
-        *p = '/';
-        if (rc != 0 && errno != EEXIST)
-            return -1;
-    }
-    return mkdir(path, 0755) != 0 && errno != EEXIST ? -1 : 0;
-}
-
-static int write_all(const char *path, const unsigned char *data, size_t len)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0)
-        return -1;
-    size_t off = 0;
-    while (off < len) {
-        ssize_t n = write(fd, data + off, len - off);
-        if (n <= 0) {
-            close(fd);
-            return -1;
-        }
-        off += (size_t)n;
-    }
-    return close(fd);
-}
-
 static int fail_why(char *why, size_t len, const char *what, const char *name)
 {
     snprintf(why, len, "%s%s%s", what, name ? ": " : "", name ? name : "");
@@ -329,7 +290,9 @@ static int extract_one(const struct sp_zip *z,
         return 0;
     char last = raw[e->name_len - 1];
     if (last == '/' || last == '\\')
-        return mkdirs(path) == 0 ? 0 : fail_why(why, whylen, "cannot create directory", rel);
+        return mock_mkdir_p(path, 0755) == 0
+                   ? 0
+                   : fail_why(why, whylen, "cannot create directory", rel);
     struct sp_buf data;
     sp_buf_init(&data, *left ? *left : 1);
     int rc = 0;
@@ -339,9 +302,10 @@ static int extract_one(const struct sp_zip *z,
         *left -= data.len;
         char *slash = strrchr(path, '/');
         *slash = '\0';
-        rc = mkdirs(path) == 0 ? 0 : fail_why(why, whylen, "cannot create directory", rel);
+        rc = mock_mkdir_p(path, 0755) == 0 ? 0
+                                           : fail_why(why, whylen, "cannot create directory", rel);
         *slash = '/';
-        if (rc == 0 && write_all(path, (const unsigned char *)sp_buf_str(&data), data.len) != 0)
+        if (rc == 0 && mock_write_file(path, sp_buf_str(&data), data.len, 0644, false) != 0)
             rc = fail_why(why, whylen, "cannot write", rel);
     }
     sp_buf_cleanup(&data);

@@ -156,6 +156,28 @@ static enum sp_next data_begin(const struct sp_sandbox *sb,
     return SP_NEXT_REQUEST;
 }
 
+/* data_begin for "<path_query><value, URL-encoded><tail>". */
+static enum sp_next data_begin_query(const struct sp_sandbox *sb,
+                                     struct sp_http_req *req,
+                                     enum sp_method m,
+                                     const char *path_query,
+                                     const char *value,
+                                     const char *tail,
+                                     long timeout_ms,
+                                     struct sp_error *err)
+{
+    struct sp_buf url;
+    sp_buf_init(&url, 0);
+    enum sp_next next = SP_NEXT_FAIL;
+    if (sp_buf_puts(&url, path_query) != 0 || sp_buf_put_urlencoded(&url, value) != 0 ||
+        sp_buf_puts(&url, tail) != 0)
+        sp_error_set(err, SP_E_INTERNAL, "out of memory building a request");
+    else
+        next = data_begin(sb, req, m, sp_buf_str(&url), timeout_ms, err);
+    sp_buf_cleanup(&url);
+    return next;
+}
+
 static enum sp_next data_json(const struct sp_sandbox *sb,
                               struct sp_http_req *req,
                               const char *path,
@@ -275,17 +297,6 @@ exec_request(struct sp_op *op, long timeout_ms, struct sp_http_req *req, struct 
     return next;
 }
 
-/* The action server answers once, when the command is done: the events all come then. */
-static void exec_emit(struct sp_exec *x)
-{
-    if (x->on_event == NULL)
-        return;
-    x->on_event(x->user, SP_EXEC_STARTED, NULL, 0);
-    if (x->out.len > 0)
-        x->on_event(x->user, SP_EXEC_STDOUT, x->out.data, x->out.len);
-    x->on_event(x->user, SP_EXEC_ENDED, NULL, 0);
-}
-
 enum sp_next sp_as_exec_step(struct sp_op *op,
                              const struct sp_http_rsp *rsp,
                              struct sp_http_req *req,
@@ -305,7 +316,7 @@ enum sp_next sp_as_exec_step(struct sp_op *op,
         return data_fail(rsp, "execute_action", timeout + SP_AS_HTTP_GRACE_MS, err);
     if (sp_as_parse_run(rsp->body.data, rsp->body.len, x, err) != SP_E_OK)
         return SP_NEXT_FAIL;
-    exec_emit(x);
+    sp__exec_emit_buffered(x); /* the server answers once, when the command is done */
     return SP_NEXT_DONE;
 }
 
@@ -363,23 +374,16 @@ static int upload_fill(const struct sp_sandbox *sb,
                        const struct sp_files *f,
                        struct sp_error *err)
 {
-    struct sp_buf url;
-    sp_buf_init(&url, 0);
-    int rc = -1;
-    if (sp_buf_puts(&url, "/upload_file?destination=") != 0 ||
-        sp_buf_put_urlencoded(&url, dir) != 0 || sp_buf_puts(&url, "&recursive=false") != 0)
-        sp_error_set(err, SP_E_INTERNAL, "out of memory building a request");
-    else if (data_begin(sb, req, SP_HTTP_POST, sp_buf_str(&url), SP_AS_UPLOAD_TIMEOUT_MS, err) ==
-             SP_NEXT_REQUEST)
-        rc = 0;
-    sp_buf_cleanup(&url);
-    if (rc == 0 && (sp_http_req_multipart_begin(req) != 0 ||
-                    sp_http_req_multipart_file(req, "file", base, f->data, f->len) != 0 ||
-                    sp_http_req_multipart_end(req) != 0)) {
+    if (data_begin_query(sb, req, SP_HTTP_POST, "/upload_file?destination=", dir,
+                         "&recursive=false", SP_AS_UPLOAD_TIMEOUT_MS, err) != SP_NEXT_REQUEST)
+        return -1;
+    if (sp_http_req_multipart_begin(req) != 0 ||
+        sp_http_req_multipart_file(req, "file", base, f->data, f->len) != 0 ||
+        sp_http_req_multipart_end(req) != 0) {
         sp_error_set(err, SP_E_CONFIG, "upload: cannot send file name '%.200s'", base);
-        rc = -1;
+        return -1;
     }
-    return rc;
+    return 0;
 }
 
 /* Binary-safe write: /upload_file into the parent directory under the file's name. */
@@ -430,19 +434,9 @@ static enum sp_next files_download(struct sp_op *op,
         sp_error_set(err, SP_E_UNSUPPORTED, "download: %.200s is directly under /", path);
         return SP_NEXT_FAIL;
     }
-    if (rsp == NULL) {
-        struct sp_buf url;
-        sp_buf_init(&url, 0);
-        enum sp_next next = SP_NEXT_FAIL;
-        if (sp_buf_puts(&url, "/download_files?path=") == 0 &&
-            sp_buf_put_urlencoded(&url, dir) == 0)
-            next = data_begin(op->sandbox, req, SP_HTTP_GET, sp_buf_str(&url),
-                              SP_AS_DOWNLOAD_TIMEOUT_MS, err);
-        else
-            sp_error_set(err, SP_E_INTERNAL, "out of memory building a request");
-        sp_buf_cleanup(&url);
-        return next;
-    }
+    if (rsp == NULL)
+        return data_begin_query(op->sandbox, req, SP_HTTP_GET, "/download_files?path=", dir, "",
+                                SP_AS_DOWNLOAD_TIMEOUT_MS, err);
     if (!sp_http_ok(rsp))
         return data_fail(rsp, "download_files", SP_AS_DOWNLOAD_TIMEOUT_MS, err);
     enum sp_err rc = sp_zip_extract(rsp->body.data, rsp->body.len, base, &f->content, err);

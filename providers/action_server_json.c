@@ -354,14 +354,7 @@ enum sp_err sp_as_parse_list(const char *body, size_t len, struct sp_files *f, s
         i++;
     }
     cJSON_Delete(root);
-    if (rc != SP_E_OK) {
-        free(entries);
-        return rc;
-    }
-    free(f->entries);
-    f->entries = entries;
-    f->n_entries = i;
-    return SP_E_OK;
+    return sp__files_take_entries(f, rc, entries, i);
 }
 
 enum sp_err

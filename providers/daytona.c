@@ -425,12 +425,22 @@ enum sp_next sp__daytona_poll_later(struct sp_op *op, const char *goal, struct s
     return SP_NEXT_WAIT;
 }
 
-/* Reads the sandbox object of a poll into sb->state; fails on error states. */
+enum sp_next
+sp__daytona_get_sandbox(struct sp_op *op, struct sp_http_req *req, struct sp_error *err)
+{
+    return sp__daytona_api(op->client->cfg, req, SP_HTTP_GET, 0, err, "/sandbox/%s",
+                           op->sandbox->id);
+}
+
 int sp__daytona_poll_state(struct sp_op *op,
                            const struct sp_http_rsp *rsp,
                            struct daytona_sandbox *d,
                            struct sp_error *err)
 {
+    if (!sp_http_ok(rsp)) {
+        sp__daytona_fail(rsp, "get sandbox", err);
+        return -1;
+    }
     if (sp__daytona_parse_sandbox(rsp->body.data, rsp->body.len, d, err) != SP_E_OK)
         return -1;
     sp__sandbox_set_state(op->sandbox, d->state);
@@ -495,7 +505,7 @@ static enum sp_next cleanup_stop(struct sp_op *op,
         ctx->stop_refused = true;
     }
     op->state = CL_STOP_POLL;
-    return sp__daytona_api(cfg, req, SP_HTTP_GET, 0, err, "/sandbox/%s", op->sandbox->id);
+    return sp__daytona_get_sandbox(op, req, err);
 }
 
 static enum sp_next cleanup_stop_poll(struct sp_op *op,
@@ -506,10 +516,7 @@ static enum sp_next cleanup_stop_poll(struct sp_op *op,
 {
     struct daytona_sandbox d;
     if (rsp == NULL)
-        return sp__daytona_api(op->client->cfg, req, SP_HTTP_GET, 0, err, "/sandbox/%s",
-                               op->sandbox->id);
-    if (!sp_http_ok(rsp))
-        return sp__daytona_fail(rsp, "get sandbox", err);
+        return sp__daytona_get_sandbox(op, req, err);
     if (sp__daytona_poll_state(op, rsp, &d, err) != 0)
         return SP_NEXT_FAIL;
     /* destroyed: autoDeleteInterval 0 deletes a sandbox when it stops (A5). */
@@ -539,7 +546,7 @@ static enum sp_next cleanup_delete(struct sp_op *op,
     if (!sp_http_ok(rsp))
         return sp__daytona_fail(rsp, "delete sandbox", err);
     op->state = CL_GONE_POLL;
-    return sp__daytona_api(cfg, req, SP_HTTP_GET, 0, err, "/sandbox/%s", op->sandbox->id);
+    return sp__daytona_get_sandbox(op, req, err);
 }
 
 /* Deleted sandboxes stay readable as `destroyed` (0.24.2) or vanish (404, newest). */
@@ -550,8 +557,7 @@ static enum sp_next cleanup_gone_poll(struct sp_op *op,
 {
     struct daytona_sandbox d;
     if (rsp == NULL)
-        return sp__daytona_api(op->client->cfg, req, SP_HTTP_GET, 0, err, "/sandbox/%s",
-                               op->sandbox->id);
+        return sp__daytona_get_sandbox(op, req, err);
     if (rsp->transport == SP_E_OK && rsp->status == 404) {
         sp__sandbox_set_state(op->sandbox, "destroyed");
         return SP_NEXT_DONE;

@@ -138,8 +138,12 @@ enum sp_next sp__daytona_api_json(const struct daytona_cfg *cfg,
                                   long timeout_ms,
                                   struct sp_error *err,
                                   const char *path);
-/* A polled Sandbox object into d and op->sandbox->state; `state` error for error and
- * build_failed (with errorReason). Returns 0, or -1 with err set. */
+/* The poll request: GET /sandbox/{id} of op's sandbox. */
+enum sp_next
+sp__daytona_get_sandbox(struct sp_op *op, struct sp_http_req *req, struct sp_error *err);
+/* The answer to a poll into d and op->sandbox->state: a failed call as sp__daytona_fail
+ * ("get sandbox"), `state` error for error and build_failed (with errorReason). Returns 0,
+ * or -1 with err set. */
 int sp__daytona_poll_state(struct sp_op *op,
                            const struct sp_http_rsp *rsp,
                            struct daytona_sandbox *d,

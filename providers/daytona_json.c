@@ -326,14 +326,7 @@ sp__daytona_parse_file_list(const char *body, size_t len, struct sp_files *f, st
             rc = SP_E_PROTOCOL;
     }
     cJSON_Delete(root);
-    if (rc != SP_E_OK) {
-        free(entries);
-        return rc;
-    }
-    free(f->entries);
-    f->entries = entries;
-    f->n_entries = n;
-    return SP_E_OK;
+    return sp__files_take_entries(f, rc, entries, n);
 }
 
 enum sp_err
@@ -349,14 +342,7 @@ sp__daytona_parse_file_info(const char *body, size_t len, struct sp_files *f, st
     else if (file_info(root, e, err) != 0)
         rc = SP_E_PROTOCOL;
     cJSON_Delete(root);
-    if (rc != SP_E_OK) {
-        free(e);
-        return rc;
-    }
-    free(f->entries);
-    f->entries = e;
-    f->n_entries = 1;
-    return SP_E_OK;
+    return sp__files_take_entries(f, rc, e, 1);
 }
 
 enum sp_err sp__daytona_parse_project_dir(

@@ -41,9 +41,7 @@ static enum sp_next startup_poll(struct sp_op *op,
     const struct daytona_cfg *cfg = op->client->cfg;
     struct daytona_sandbox d;
     if (rsp == NULL)
-        return sp__daytona_api(cfg, req, SP_HTTP_GET, 0, err, "/sandbox/%s", op->sandbox->id);
-    if (!sp_http_ok(rsp))
-        return sp__daytona_fail(rsp, "get sandbox", err);
+        return sp__daytona_get_sandbox(op, req, err);
     if (sp__daytona_poll_state(op, rsp, &d, err) != 0)
         return SP_NEXT_FAIL;
     if (strcmp(d.state, "started") == 0)

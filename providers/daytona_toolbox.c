@@ -71,16 +71,6 @@ exec_request(struct sp_op *op, long timeout_ms, struct sp_http_req *req, struct 
     return next;
 }
 
-static void exec_emit(struct sp_exec *x)
-{
-    if (x->on_event == NULL)
-        return;
-    x->on_event(x->user, SP_EXEC_STARTED, NULL, 0);
-    if (x->out.len > 0)
-        x->on_event(x->user, SP_EXEC_STDOUT, x->out.data, x->out.len);
-    x->on_event(x->user, SP_EXEC_ENDED, NULL, 0);
-}
-
 enum sp_next sp__daytona_toolbox_exec(struct sp_op *op,
                                       const struct sp_http_rsp *rsp,
                                       struct sp_http_req *req,
@@ -100,14 +90,14 @@ enum sp_next sp__daytona_toolbox_exec(struct sp_op *op,
         if (sp__daytona_parse_error(rsp->body.data, rsp->body.len, x->detail, sizeof(x->detail)) !=
             0)
             snprintf(x->detail, sizeof(x->detail), "command execution timeout");
-        exec_emit(x);
+        sp__exec_emit_buffered(x);
         return SP_NEXT_DONE;
     }
     if (!sp_http_ok(rsp))
         return sp__daytona_fail(rsp, "toolbox execute", err);
     if (sp__daytona_parse_execute(rsp->body.data, rsp->body.len, x, err) != SP_E_OK)
         return SP_NEXT_FAIL;
-    exec_emit(x);
+    sp__exec_emit_buffered(x);
     return SP_NEXT_DONE;
 }
 

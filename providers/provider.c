@@ -223,6 +223,16 @@ void sp_exec_cleanup(struct sp_exec *x)
     sp_buf_cleanup(&x->err);
 }
 
+void sp__exec_emit_buffered(struct sp_exec *x)
+{
+    if (x->on_event == NULL)
+        return;
+    x->on_event(x->user, SP_EXEC_STARTED, NULL, 0);
+    if (x->out.len > 0)
+        x->on_event(x->user, SP_EXEC_STDOUT, x->out.data, x->out.len);
+    x->on_event(x->user, SP_EXEC_ENDED, NULL, 0);
+}
+
 void sp_files_init(struct sp_files *f, enum sp_file_kind kind, const char *path)
 {
     memset(f, 0, sizeof(*f));
@@ -237,6 +247,19 @@ void sp_files_cleanup(struct sp_files *f)
     free(f->entries);
     f->entries = NULL;
     f->n_entries = 0;
+}
+
+enum sp_err
+sp__files_take_entries(struct sp_files *f, enum sp_err rc, struct sp_file_entry *entries, size_t n)
+{
+    if (rc != SP_E_OK) {
+        free(entries);
+        return rc;
+    }
+    free(f->entries);
+    f->entries = entries;
+    f->n_entries = n;
+    return SP_E_OK;
 }
 
 /* --- operations ----------------------------------------------------------------------------- */

@@ -81,4 +81,14 @@ void sp__sandbox_set_state(struct sp_sandbox *sb, const char *state);
 /* Request timeout for a step that does not set its own. */
 long sp__client_http_timeout(const struct sp_client *c);
 
+/* Ends a parse of file entries (an array from calloc, or NULL when n is 0). With rc
+ * SP_E_OK, f takes the n entries in place of its old ones; otherwise they are freed. Returns
+ * rc. */
+enum sp_err
+sp__files_take_entries(struct sp_files *f, enum sp_err rc, struct sp_file_entry *entries, size_t n);
+
+/* For providers that answer an exec once, when the command is done: hands x->on_event (if
+ * set) the whole run at once: started, the buffered stdout (if any), ended. */
+void sp__exec_emit_buffered(struct sp_exec *x);
+
 #endif

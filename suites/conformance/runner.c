@@ -503,6 +503,16 @@ struct sp_sandbox *sp_req_sandbox(struct sp_req_ctx *ctx)
     return sb;
 }
 
+enum sp_err
+sp_req_attach(struct sp_req_ctx *ctx, const char *key, const char *value, struct sp_sandbox **out)
+{
+    *out = NULL;
+    sp_error_clear(sp_req_err(ctx));
+    enum sp_err rc = sp_sandbox_attach(sp_req_client(ctx), key, value, out, sp_req_err(ctx));
+    sp_req_track_handle(ctx, *out);
+    return rc;
+}
+
 /* --- running ------------------------------------------------------------------------------------
  */
 

@@ -51,6 +51,11 @@ struct sp_sandbox *
 sp_req_create(struct sp_req_ctx *ctx, struct sp_client *c, const struct sp_create_opts *opts);
 /* sp_req_create on the target client followed by a successful startup. */
 struct sp_sandbox *sp_req_sandbox(struct sp_req_ctx *ctx);
+/* sp_sandbox_attach on the target client by label key=value (key NULL = the session label),
+ * with sp_req_err(ctx) for its error; a handle it returns is tracked as with
+ * sp_req_track_handle. Returns what the attach returned (*out NULL unless SP_E_OK). */
+enum sp_err
+sp_req_attach(struct sp_req_ctx *ctx, const char *key, const char *value, struct sp_sandbox **out);
 /* Tracks a sandbox the check created itself: it is deleted and freed after the check. */
 void sp_req_track_sandbox(struct sp_req_ctx *ctx, struct sp_sandbox *sb);
 /* Tracks a second handle (from attach) on a sandbox that is tracked already: freed only. */

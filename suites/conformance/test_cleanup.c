@@ -16,17 +16,6 @@ static struct sp_mock_stats mock_stats(struct sp_req_ctx *ctx)
     return st;
 }
 
-/* Attaches by the sandbox's session and returns the result (the handle is tracked). */
-static enum sp_err
-attach_session(struct sp_req_ctx *ctx, const char *session, struct sp_sandbox **out)
-{
-    *out = NULL;
-    sp_error_clear(sp_req_err(ctx));
-    enum sp_err rc = sp_sandbox_attach(sp_req_client(ctx), NULL, session, out, sp_req_err(ctx));
-    sp_req_track_handle(ctx, *out);
-    return rc;
-}
-
 static void delete_sandbox(struct sp_req_ctx *ctx, struct sp_sandbox *sb)
 {
     SP_REQUIRE_OK(ctx, sp_sandbox_cleanup(sb, SP_CLEANUP_DELETE, sp_req_err(ctx)));
@@ -44,7 +33,7 @@ static void cleanup_stop_keeps_sandbox(struct sp_req_ctx *ctx)
                    mock_stats(ctx).live);
     if (sp_req_caps(ctx) & SP_CAP_LABELS) {
         struct sp_sandbox *again = NULL;
-        SP_REQUIRE_RC(ctx, attach_session(ctx, sp_sandbox_session(sb), &again), SP_E_OK,
+        SP_REQUIRE_RC(ctx, sp_req_attach(ctx, NULL, sp_sandbox_session(sb), &again), SP_E_OK,
                       "sp_sandbox_attach");
         SP_REQUIRE_STR_EQ(ctx, sp_sandbox_id(again), sp_sandbox_id(sb));
     }
@@ -83,7 +72,7 @@ static void cleanup_gone_from_list(struct sp_req_ctx *ctx)
     struct sp_sandbox *sb = sp_req_sandbox(ctx);
     delete_sandbox(ctx, sb);
     struct sp_sandbox *again = NULL;
-    SP_REQUIRE_RC(ctx, attach_session(ctx, sp_sandbox_session(sb), &again), SP_E_NOT_FOUND,
+    SP_REQUIRE_RC(ctx, sp_req_attach(ctx, NULL, sp_sandbox_session(sb), &again), SP_E_NOT_FOUND,
                   "sp_sandbox_attach");
 }
 
@@ -100,10 +89,7 @@ static void cleanup_nothing_left_behind(struct sp_req_ctx *ctx)
         SP_SKIP(ctx, "needs capability labels to find the run's sandboxes on a provider");
     if (sp_req_caps(ctx) & SP_CAP_LABELS) {
         struct sp_sandbox *left = NULL;
-        sp_error_clear(sp_req_err(ctx));
-        enum sp_err rc =
-            sp_sandbox_attach(sp_req_client(ctx), SP_RUN_LABEL, run_id, &left, sp_req_err(ctx));
-        sp_req_track_handle(ctx, left);
+        enum sp_err rc = sp_req_attach(ctx, SP_RUN_LABEL, run_id, &left);
         SP_REQUIRE(ctx, rc != SP_E_OK && rc != SP_E_CONFLICT,
                    "expected no sandbox labelled %s=%s, got %s", SP_RUN_LABEL, run_id,
                    rc == SP_E_OK ? sp_sandbox_id(left) : "several");

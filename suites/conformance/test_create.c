@@ -42,11 +42,8 @@ static void create_attach_by_session(struct sp_req_ctx *ctx)
 {
     struct sp_sandbox *sb = sp_req_sandbox(ctx);
     struct sp_sandbox *again = NULL;
-    sp_error_clear(sp_req_err(ctx));
-    enum sp_err rc = sp_sandbox_attach(sp_req_client(ctx), NULL, sp_sandbox_session(sb), &again,
-                                       sp_req_err(ctx));
-    sp_req_track_handle(ctx, again);
-    SP_REQUIRE_RC(ctx, rc, SP_E_OK, "sp_sandbox_attach");
+    SP_REQUIRE_RC(ctx, sp_req_attach(ctx, NULL, sp_sandbox_session(sb), &again), SP_E_OK,
+                  "sp_sandbox_attach");
     SP_REQUIRE_STR_EQ(ctx, sp_sandbox_id(again), sp_sandbox_id(sb));
     SP_REQUIRE_STR_EQ(ctx, sp_sandbox_session(again), sp_sandbox_session(sb));
 }
@@ -55,11 +52,8 @@ static void create_attach_then_use(struct sp_req_ctx *ctx)
 {
     struct sp_sandbox *sb = sp_req_sandbox(ctx);
     struct sp_sandbox *again = NULL;
-    sp_error_clear(sp_req_err(ctx));
-    enum sp_err rc = sp_sandbox_attach(sp_req_client(ctx), NULL, sp_sandbox_session(sb), &again,
-                                       sp_req_err(ctx));
-    sp_req_track_handle(ctx, again);
-    SP_REQUIRE_RC(ctx, rc, SP_E_OK, "sp_sandbox_attach");
+    SP_REQUIRE_RC(ctx, sp_req_attach(ctx, NULL, sp_sandbox_session(sb), &again), SP_E_OK,
+                  "sp_sandbox_attach");
     SP_REQUIRE_OK(ctx, sp_sandbox_startup(again, sp_req_err(ctx)));
     struct sp_exec *x = SP_EXEC_OK(ctx, again, "echo sp-attached");
     SP_REQUIRE_INT_EQ(ctx, x->exit_code, 0);
@@ -70,10 +64,7 @@ static void create_attach_unknown_not_found(struct sp_req_ctx *ctx)
 {
     const char *session = sp_req_printf(ctx, "sp-no-such-session-%s", sp_req_target(ctx)->run_id);
     struct sp_sandbox *sb = NULL;
-    sp_error_clear(sp_req_err(ctx));
-    enum sp_err rc = sp_sandbox_attach(sp_req_client(ctx), NULL, session, &sb, sp_req_err(ctx));
-    sp_req_track_handle(ctx, sb);
-    SP_REQUIRE_RC(ctx, rc, SP_E_NOT_FOUND, "sp_sandbox_attach");
+    SP_REQUIRE_RC(ctx, sp_req_attach(ctx, NULL, session, &sb), SP_E_NOT_FOUND, "sp_sandbox_attach");
 }
 
 /* Uses a run id of its own, so the attach finds exactly this sandbox even when the run has
@@ -88,10 +79,8 @@ static void create_run_label_findable(struct sp_req_ctx *ctx)
     sp_req_track_sandbox(ctx, sb);
     SP_REQUIRE_RC(ctx, rc, SP_E_OK, "sp_sandbox_create");
     struct sp_sandbox *found = NULL;
-    sp_error_clear(sp_req_err(ctx));
-    rc = sp_sandbox_attach(sp_req_client(ctx), SP_RUN_LABEL, run_id, &found, sp_req_err(ctx));
-    sp_req_track_handle(ctx, found);
-    SP_REQUIRE_RC(ctx, rc, SP_E_OK, "sp_sandbox_attach");
+    SP_REQUIRE_RC(ctx, sp_req_attach(ctx, SP_RUN_LABEL, run_id, &found), SP_E_OK,
+                  "sp_sandbox_attach");
     SP_REQUIRE_STR_EQ(ctx, sp_sandbox_id(found), sp_sandbox_id(sb));
 }
 

@@ -1,5 +1,5 @@
-/* Shared by the E2B mock's raw-HTTP tests (test_mock_e2b.c, test_mock_e2b_envd.c): a libcurl
- * request helper, E2B request shapes (API calls with the key, envd calls with the routing
+/* Shared by the E2B mock's raw-HTTP tests (test_mock_e2b.c, test_mock_e2b_envd.c), on top of
+ * mock_http.h: E2B request shapes (API calls with the key, envd calls with the routing
  * headers), a byte-exact Connect envelope splitter and the in-process mock fixture. Include
  * after <cmocka.h>. Functions are static inline so each test uses only what it needs. */
 #ifndef SP_TEST_MOCK_E2B_HTTP_H
@@ -13,41 +13,15 @@
 #include "buf.h"
 #include "json.h"
 #include "mock.h"
+#include "mock_http.h"
 
 #define KEY "e2b_0123456789abcdef0123456789abcdef01234567"
 
 static struct sp_mock *g_mock;
 
-struct rsp {
-    long status;
-    struct sp_buf body;
-    struct sp_kv headers;
-};
-
-static inline size_t on_body(char *p, size_t size, size_t n, void *user)
-{
-    sp_buf_append(user, p, size * n);
-    return size * n;
-}
-
-static inline size_t on_header(char *p, size_t size, size_t n, void *user)
-{
-    size_t len = size * n;
-    char *colon = memchr(p, ':', len);
-    if (colon != NULL) {
-        char name[128], val[1024];
-        int vl = (int)(len - (size_t)(colon + 1 - p));
-        snprintf(name, sizeof name, "%.*s", (int)(colon - p), p);
-        snprintf(val, sizeof val, "%.*s", vl, colon + 1);
-        char *v = val + strspn(val, " ");
-        v[strcspn(v, "\r\n")] = '\0';
-        sp_kv_add(user, name, v);
-    }
-    return len;
-}
-
 /* One request, without asserting (usable from any thread). hdrs is NULL-terminated
- * ("Name: value"); path starts with '/'; timeout_ms 0 = 30 s. */
+ * ("Name: value", at most 14); path starts with '/'; timeout_ms 0 = 30 s. out is
+ * initialised here and freed by the caller with rsp_free. */
 static inline CURLcode req_timed(const char *method,
                                  const char *path,
                                  const char *const *hdrs,
@@ -57,33 +31,21 @@ static inline CURLcode req_timed(const char *method,
                                  struct rsp *out)
 {
     char url[2048];
+    const char *all[16];
+    size_t n = 0;
     snprintf(url, sizeof url, "%s%s", sp_mock_url(g_mock), path);
-    sp_buf_init(&out->body, 0);
-    sp_kv_init(&out->headers);
-    out->status = 0;
-    CURL *c = curl_easy_init();
-    struct curl_slist *list = NULL;
-    for (size_t i = 0; hdrs && hdrs[i]; i++)
-        list = curl_slist_append(list, hdrs[i]);
-    list = curl_slist_append(list, "Expect:");
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, list);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &out->body);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, &out->headers);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms > 0 ? timeout_ms : 30000L);
-    if (body != NULL) {
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)len);
-    }
-    CURLcode rc = curl_easy_perform(c);
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
-    curl_slist_free_all(list);
-    curl_easy_cleanup(c);
-    return rc;
+    for (size_t i = 0; hdrs && hdrs[i] && n < 14; i++)
+        all[n++] = hdrs[i];
+    all[n++] = "Expect:"; /* no 100-continue round trip for large bodies */
+    all[n] = NULL;
+    struct http_req q = {.method = method,
+                         .url = url,
+                         .headers = all,
+                         .body = body,
+                         .len = len,
+                         .timeout_ms = timeout_ms};
+    rsp_init(out);
+    return http_perform(&q, out);
 }
 
 static inline void req(const char *method,
@@ -96,23 +58,11 @@ static inline void req(const char *method,
     assert_int_equal(req_timed(method, path, hdrs, body, len, 0, out), CURLE_OK);
 }
 
-static inline void rsp_free(struct rsp *r)
-{
-    sp_buf_cleanup(&r->body);
-    sp_kv_cleanup(&r->headers);
-}
-
 static inline cJSON *rsp_json(const struct rsp *r)
 {
     cJSON *j = cJSON_ParseWithLength(r->body.data ? r->body.data : "", r->body.len);
     assert_non_null(j);
     return j;
-}
-
-static inline const char *jstr(const cJSON *o, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
 /* An E2B error body: {"code": status, "message": "..."} with code == the HTTP status. */

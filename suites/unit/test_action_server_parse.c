@@ -15,28 +15,8 @@
 #include <cmocka.h>
 
 #include "action_server.h"
-
-/* zipfile.ZipFile(..., ZIP_DEFLATED) of a directory: "a.txt" (3 lines) and "sub/b.txt". */
-static const unsigned char py_zip[] =
-    "\x50\x4b\x03\x04\x14\x00\x00\x00\x08\x00\xf3\x86\x79\x5d\x01\xdb\xc8\xf4\x17\x00\x00\x00\x36"
-    "\x00"
-    "\x00\x00\x05\x00\x00\x00\x61\x2e\x74\x78\x74\xcb\x48\xcd\xc9\xc9\x57\x48\x2b\xca\xcf\x55\x28"
-    "\xa8"
-    "\x2c\xc9\xc8\xcf\xe3\xca\x20\x42\x04\x00\x50\x4b\x03\x04\x14\x00\x00\x00\x08\x00\xf3\x86\x79"
-    "\x5d"
-    "\xa0\xf9\x5a\x73\x0d\x00\x00\x00\x0b\x00\x00\x00\x09\x00\x00\x00\x73\x75\x62\x2f\x62\x2e\x74"
-    "\x78"
-    "\x74\x2b\x4e\x4d\xce\xcf\x4b\x51\x48\xcb\xcc\x49\x05\x00\x50\x4b\x01\x02\x14\x03\x14\x00\x00"
-    "\x00"
-    "\x08\x00\xf3\x86\x79\x5d\x01\xdb\xc8\xf4\x17\x00\x00\x00\x36\x00\x00\x00\x05\x00\x00\x00\x00"
-    "\x00"
-    "\x00\x00\x00\x00\x00\x00\x80\x01\x00\x00\x00\x00\x61\x2e\x74\x78\x74\x50\x4b\x01\x02\x14\x03"
-    "\x14"
-    "\x00\x00\x00\x08\x00\xf3\x86\x79\x5d\xa0\xf9\x5a\x73\x0d\x00\x00\x00\x0b\x00\x00\x00\x09\x00"
-    "\x00"
-    "\x00\x00\x00\x00\x00\x00\x00\x00\x00\x80\x01\x3a\x00\x00\x00\x73\x75\x62\x2f\x62\x2e\x74\x78"
-    "\x74"
-    "\x50\x4b\x05\x06\x00\x00\x00\x00\x02\x00\x02\x00\x6a\x00\x00\x00\x6e\x00\x00\x00\x00\x00";
+#include "py_zip.h"
+#include "step_fixture.h"
 
 /* Example A of spec 3.4. */
 static const char obs_ok[] =
@@ -101,19 +81,6 @@ static int fx_teardown(void **state)
     return 0;
 }
 
-static void rsp_set(struct sp_http_rsp *r, int status, const void *body, size_t len)
-{
-    sp_http_rsp_reset(r);
-    r->status = status;
-    if (len)
-        assert_int_equal(sp_buf_append(&r->body, body, len), 0);
-}
-
-static void rsp_json(struct sp_http_rsp *r, int status, const char *body)
-{
-    rsp_set(r, status, body, strlen(body));
-}
-
 static enum sp_next run_step(struct fx *f, sp_step_fn fn, bool with_rsp)
 {
     sp_http_req_reset(&f->req);
@@ -128,14 +95,6 @@ static bool contains(const void *hay, size_t n, const void *needle, size_t m)
             return true;
     }
     return false;
-}
-
-/* The JSON body of the request, parsed (caller deletes). */
-static cJSON *req_json(const struct fx *f)
-{
-    cJSON *j = cJSON_ParseWithLength(f->req.body.data, f->req.body.len);
-    assert_non_null(j);
-    return j;
 }
 
 static const char *jstr(const cJSON *o, const char *path)
@@ -491,7 +450,7 @@ static void test_exec_step(void **state)
     assert_int_equal(f->req.timeout_ms, 8000); /* action timeout + 5 s */
     assert_int_equal(f->req.retry.max_attempts_429, 3);
     assert_int_equal(f->req.retry.wait_429_ms, 4000);
-    cJSON *j = req_json(f);
+    cJSON *j = req_json(&f->req);
     assert_string_equal(jstr(j, "action.args.command"), "(export K=v && pwd\n)");
     assert_string_equal(jstr(j, "action.args.cwd"), "/workspace/sub");
     assert_true(
@@ -567,7 +526,7 @@ static void test_files_read_write(void **state)
     sp_op_init_files(&f->op, f->sb, &fl);
     assert_int_equal(run_step(f, sp_as_files_step, false), SP_NEXT_REQUEST);
     assert_string_equal(sp_buf_str(&f->req.url), "http://4444-sb1.localhost:9/execute_action");
-    cJSON *j = req_json(f);
+    cJSON *j = req_json(&f->req);
     assert_string_equal(jstr(j, "action.action"), "write");
     assert_string_equal(jstr(j, "action.args.path"), "/workspace/hello.sh");
     assert_string_equal(jstr(j, "action.args.content"), "echo hi");
@@ -671,13 +630,13 @@ static void test_files_download(void **state)
     /* The parent directory: a file path gives an empty zip (spec 2.3). */
     assert_string_equal(sp_buf_str(&f->req.url),
                         "http://4444-sb1.localhost:9/download_files?path=%2Fworkspace");
-    rsp_set(&f->rsp, 200, py_zip, sizeof(py_zip) - 1);
+    rsp_set(&f->rsp, 200, py_zip, PY_ZIP_LEN);
     assert_int_equal(run_step(f, sp_as_files_step, true), SP_NEXT_DONE);
     assert_string_equal(sp_buf_str(&fl.content),
                         "hello from python\nhello from python\nhello from python\n");
     assert_string_equal(fl.resolved_path, "/workspace/a.txt");
 
-    download(f, &fl, "/workspace/gone.txt", 200, py_zip, sizeof(py_zip) - 1, SP_NEXT_FAIL);
+    download(f, &fl, "/workspace/gone.txt", 200, py_zip, PY_ZIP_LEN, SP_NEXT_FAIL);
     assert_int_equal(f->op.err.code, SP_E_NOT_FOUND);
     assert_non_null(strstr(f->op.err.msg, "/workspace/gone.txt"));
     download(f, &fl, "/workspace/a.txt", 200, "PK\x03\x04garbage", 11, SP_NEXT_FAIL);
@@ -704,7 +663,7 @@ static void test_files_list(void **state)
     assert_int_equal(run_step(f, sp_as_files_step, false), SP_NEXT_REQUEST);
     assert_string_equal(sp_buf_str(&f->req.url), "http://4444-sb1.localhost:9/list_files");
     assert_int_equal(f->req.timeout_ms, SP_AS_LIST_TIMEOUT_MS);
-    cJSON *j = req_json(f);
+    cJSON *j = req_json(&f->req);
     assert_string_equal(jstr(j, "path"), "/workspace/.");
     cJSON_Delete(j);
     rsp_json(&f->rsp, 200, "[\"d/\",\"f\"]");

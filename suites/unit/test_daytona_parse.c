@@ -15,6 +15,7 @@
 
 #include "action_server.h"
 #include "daytona.h"
+#include "step_fixture.h"
 
 /* The minimal 0.24.2 Sandbox of A4, with a session key in env. */
 #define SANDBOX_JSON(state, pub)                                                              \
@@ -102,13 +103,6 @@ static int fx_teardown(void **state)
     return 0;
 }
 
-static void rsp_json(struct sp_http_rsp *r, int status, const char *body)
-{
-    sp_http_rsp_reset(r);
-    r->status = status;
-    assert_int_equal(sp_buf_append(&r->body, body, strlen(body)), 0);
-}
-
 static enum sp_next step(struct fx *f, sp_step_fn fn, int status, const char *body)
 {
     sp_http_req_reset(&f->req);
@@ -116,18 +110,6 @@ static enum sp_next step(struct fx *f, sp_step_fn fn, int status, const char *bo
         return fn(&f->op, NULL, &f->req, &f->op.err);
     rsp_json(&f->rsp, status, body);
     return fn(&f->op, &f->rsp, &f->req, &f->op.err);
-}
-
-static const char *url(const struct fx *f)
-{
-    return sp_buf_str(&f->req.url);
-}
-
-static cJSON *req_json(const struct fx *f)
-{
-    cJSON *j = cJSON_ParseWithLength(f->req.body.data, f->req.body.len);
-    assert_non_null(j);
-    return j;
 }
 
 static const char *jget(const cJSON *o, const char *a, const char *b)
@@ -419,7 +401,7 @@ static void test_auth_step(void **state)
     sp_op_init_auth(&f->op, f->client);
     assert_int_equal(step(f, sp_provider_daytona.auth, 0, NULL), SP_NEXT_REQUEST);
     assert_int_equal(f->req.method, SP_HTTP_GET);
-    assert_non_null(strstr(url(f), API "/sandbox?labels=%7B"));
+    assert_non_null(strstr(req_url(&f->req), API "/sandbox?labels=%7B"));
     assert_string_equal(sp_kv_geti(&f->req.headers, "Authorization"), "Bearer dtn_secret_key");
     assert_string_equal(sp_kv_geti(&f->req.headers, "X-Daytona-SDK-Version"), "0.24.2");
     assert_int_equal(step(f, sp_provider_daytona.auth, 200, "[]"), SP_NEXT_DONE);
@@ -444,9 +426,9 @@ static void test_create_step(void **state)
     sp_op_init_create(&f->op, f->client, &o);
     assert_int_equal(step(f, sp_provider_daytona.create, 0, NULL), SP_NEXT_REQUEST);
     assert_int_equal(f->req.method, SP_HTTP_POST);
-    assert_string_equal(url(f), API "/sandbox");
+    assert_string_equal(req_url(&f->req), API "/sandbox");
     assert_true(f->req.timeout_ms >= 30000); /* the API blocks up to 30 s */
-    cJSON *j = req_json(f);
+    cJSON *j = req_json(&f->req);
     assert_string_equal(jget(j, "labels", "OpenHands_SID"), "sess-1");
     assert_string_equal(jget(j, "labels", "sandprobe_run"), "r9");
     assert_true(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(j, "public")));
@@ -476,7 +458,7 @@ static void test_create_step(void **state)
     struct sp_create_opts d = {0};
     sp_op_init_create(&f->op, f->client, &d);
     assert_int_equal(step(f, sp_provider_daytona.create, 0, NULL), SP_NEXT_REQUEST);
-    j = req_json(f);
+    j = req_json(&f->req);
     assert_true(strncmp(jget(j, "labels", "OpenHands_SID"), "sp-", 3) == 0);
     assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "public")));
     cJSON_Delete(j);
@@ -513,7 +495,8 @@ static void test_attach_step(void **state)
 {
     struct fx *f = *state;
     attach(f, "s1");
-    assert_string_equal(url(f), API "/sandbox?labels=%7B%22OpenHands_SID%22%3A%22s1%22%7D");
+    assert_string_equal(req_url(&f->req),
+                        API "/sandbox?labels=%7B%22OpenHands_SID%22%3A%22s1%22%7D");
     char body[2048];
     snprintf(body, sizeof(body), "[%s,{\"id\":\"old\",\"state\":\"destroyed\"}]",
              SANDBOX_JSON("stopped", "true"));
@@ -541,7 +524,7 @@ static void test_attach_step(void **state)
         step(f, sp_provider_daytona.attach, 200,
              "{\"items\":[{\"id\":\"p1\",\"state\":\"started\"}],\"nextCursor\":\"c/2\"}"),
         SP_NEXT_REQUEST);
-    assert_non_null(strstr(url(f), "&cursor=c%2F2"));
+    assert_non_null(strstr(req_url(&f->req), "&cursor=c%2F2"));
     assert_int_equal(step(f, sp_provider_daytona.attach, 200, "{\"items\":[],\"nextCursor\":null}"),
                      SP_NEXT_DONE);
     assert_string_equal(f->op.sandbox->id, "p1");
@@ -569,20 +552,20 @@ static void test_startup_action_server(void **state)
     sp_op_init_startup(&f->op, f->sb);
     sp_step_fn st = sp_provider_daytona.startup;
     assert_int_equal(step(f, st, 0, NULL), SP_NEXT_REQUEST);
-    assert_string_equal(url(f), API "/sandbox/" SB_ID);
+    assert_string_equal(req_url(&f->req), API "/sandbox/" SB_ID);
     assert_int_equal(step(f, st, 200, SANDBOX_JSON("creating", "false")), SP_NEXT_WAIT);
     assert_int_equal(f->op.wait_ms, DAYTONA_POLL_MS);
     assert_string_equal(f->sb->state, "creating");
     assert_int_equal(step(f, st, 0, NULL), SP_NEXT_REQUEST);
     assert_int_equal(step(f, st, 200, SANDBOX_JSON("started", "false")), SP_NEXT_REQUEST);
-    assert_string_equal(url(f), API "/toolbox/" SB_ID "/toolbox/process/session");
-    cJSON *j = req_json(f);
+    assert_string_equal(req_url(&f->req), API "/toolbox/" SB_ID "/toolbox/process/session");
+    cJSON *j = req_json(&f->req);
     assert_string_equal(jget(j, "sessionId", NULL), "action-execution-server");
     cJSON_Delete(j);
     assert_int_equal(step(f, st, 201, ""), SP_NEXT_REQUEST);
-    assert_string_equal(url(f), API "/toolbox/" SB_ID
-                                    "/toolbox/process/session/action-execution-server/exec");
-    j = req_json(f);
+    assert_string_equal(req_url(&f->req), API
+                        "/toolbox/" SB_ID "/toolbox/process/session/action-execution-server/exec");
+    j = req_json(&f->req);
     assert_non_null(strstr(jget(j, "command", NULL),
                            "mkdir -p /workspace && cd /openhands/code && "
                            "/openhands/micromamba/bin/micromamba run -n openhands poetry run "
@@ -594,7 +577,7 @@ static void test_startup_action_server(void **state)
     assert_int_equal(step(f, st, 202, "{\"cmdId\":\"c1\",\"output\":null,\"exitCode\":null}"),
                      SP_NEXT_REQUEST);
     assert_true(f->sb->flags & SP_SB_SERVER_STARTED);
-    assert_string_equal(url(f), API "/sandbox/" SB_ID "/ports/4444/preview-url");
+    assert_string_equal(req_url(&f->req), API "/sandbox/" SB_ID "/ports/4444/preview-url");
     assert_int_equal(step(f, st, 200,
                           "{\"url\":\"http://4444-" SB_ID ".localhost:9\","
                           "\"token\":\"ptok\",\"legacyProxyUrl\":\"x\"}"),
@@ -604,7 +587,7 @@ static void test_startup_action_server(void **state)
     assert_int_equal(f->sb->data_retry.retry_502_for_ms, 120000);
     assert_int_equal(f->sb->data_retry.wait_502_ms, 1000);
     assert_int_equal(f->sb->data_retry.max_attempts_429, 3);
-    assert_string_equal(url(f), "http://4444-" SB_ID ".localhost:9/alive");
+    assert_string_equal(req_url(&f->req), "http://4444-" SB_ID ".localhost:9/alive");
     assert_string_equal(sp_kv_geti(&f->req.headers, DAYTONA_PREVIEW_HEADER), "ptok");
     assert_int_equal(step(f, st, 502, "Bad Gateway"), SP_NEXT_WAIT);
     assert_int_equal(step(f, st, 0, NULL), SP_NEXT_REQUEST);
@@ -625,19 +608,19 @@ static void test_startup_paths(void **state)
     assert_int_equal(step(f, st, 0, NULL), SP_NEXT_REQUEST);
     assert_int_equal(step(f, st, 200, SANDBOX_JSON("stopped", "true")), SP_NEXT_REQUEST);
     assert_int_equal(f->req.method, SP_HTTP_POST);
-    assert_string_equal(url(f), API "/sandbox/" SB_ID "/start");
+    assert_string_equal(req_url(&f->req), API "/sandbox/" SB_ID "/start");
     assert_int_equal(step(f, st, 200, SANDBOX_JSON("starting", "true")), SP_NEXT_REQUEST);
-    assert_string_equal(url(f), API "/sandbox/" SB_ID);
+    assert_string_equal(req_url(&f->req), API "/sandbox/" SB_ID);
     assert_int_equal(step(f, st, 200, SANDBOX_JSON("started", "true")), SP_NEXT_REQUEST);
     assert_int_equal(step(f, st, 409, exists), SP_NEXT_REQUEST);
-    assert_non_null(strstr(url(f), "/process/session/action-execution-server/exec"));
+    assert_non_null(strstr(req_url(&f->req), "/process/session/action-execution-server/exec"));
     op_done(f);
     /* A started one whose session exists already runs its server. */
     sp_op_init_startup(&f->op, f->sb);
     assert_int_equal(step(f, st, 0, NULL), SP_NEXT_REQUEST);
     assert_int_equal(step(f, st, 200, SANDBOX_JSON("started", "true")), SP_NEXT_REQUEST);
     assert_int_equal(step(f, st, 409, exists), SP_NEXT_REQUEST);
-    assert_string_equal(url(f), API "/sandbox/" SB_ID "/ports/4444/preview-url");
+    assert_string_equal(req_url(&f->req), API "/sandbox/" SB_ID "/ports/4444/preview-url");
     assert_int_equal(step(f, st, 200, "{\"url\":\"http://h:1\",\"token\":\"ptok\"}"),
                      SP_NEXT_REQUEST);
     assert_null(sp_kv_geti(&f->req.headers, DAYTONA_PREVIEW_HEADER)); /* public: no token */
@@ -692,7 +675,7 @@ static void test_startup_toolbox(void **state)
     sp_step_fn st = sp_provider_daytona.startup;
     assert_int_equal(step(f, st, 0, NULL), SP_NEXT_REQUEST);
     assert_int_equal(step(f, st, 200, SANDBOX_JSON("started", "true")), SP_NEXT_REQUEST);
-    assert_string_equal(url(f), API "/toolbox/" SB_ID "/toolbox/project-dir");
+    assert_string_equal(req_url(&f->req), API "/toolbox/" SB_ID "/toolbox/project-dir");
     assert_int_equal(step(f, st, 200, "{\"dir\":\"/home/daytona\"}"), SP_NEXT_DONE);
     assert_string_equal(f->sb->workdir, "/home/daytona");
     assert_string_equal(f->sb->data_url, API "/toolbox/" SB_ID "/toolbox");
@@ -716,9 +699,9 @@ static void test_toolbox_exec(void **state)
     x.timeout_ms = 1500;
     sp_op_init_exec(&f->op, f->sb, &x);
     assert_int_equal(step(f, sp_provider_daytona.exec, 0, NULL), SP_NEXT_REQUEST);
-    assert_string_equal(url(f), API "/toolbox/" SB_ID "/toolbox/process/execute");
+    assert_string_equal(req_url(&f->req), API "/toolbox/" SB_ID "/toolbox/process/execute");
     assert_int_equal(f->req.timeout_ms, 6500);
-    cJSON *j = req_json(f);
+    cJSON *j = req_json(&f->req);
     assert_string_equal(jget(j, "cwd", NULL), "/home/daytona/proj");
     assert_int_equal(cJSON_GetObjectItemCaseSensitive(j, "timeout")->valueint, 2);
     const char *cmd = jget(j, "command", NULL);
@@ -768,7 +751,7 @@ static void toolbox_files(struct fx *f,
     sp_op_init_files(&f->op, f->sb, fl);
     assert_int_equal(step(f, sp_provider_daytona.files, 0, NULL), SP_NEXT_REQUEST);
     assert_int_equal(f->req.method, m);
-    assert_string_equal(url(f), want_url);
+    assert_string_equal(req_url(&f->req), want_url);
 }
 
 static void test_toolbox_files(void **state)
@@ -838,9 +821,9 @@ static void test_cleanup_delete(void **state)
     sp_op_init_cleanup(&f->op, f->sb, SP_CLEANUP_DEFAULT); /* DAYTONA_DELETE_ON_CLOSE=true */
     assert_int_equal(step(f, cl, 0, NULL), SP_NEXT_REQUEST);
     assert_int_equal(f->req.method, SP_HTTP_DELETE);
-    assert_string_equal(url(f), API "/sandbox/" SB_ID "?force=true");
+    assert_string_equal(req_url(&f->req), API "/sandbox/" SB_ID "?force=true");
     assert_int_equal(step(f, cl, 200, ""), SP_NEXT_REQUEST);
-    assert_string_equal(url(f), API "/sandbox/" SB_ID);
+    assert_string_equal(req_url(&f->req), API "/sandbox/" SB_ID);
     assert_int_equal(step(f, cl, 200, SANDBOX_JSON("destroying", "true")), SP_NEXT_WAIT);
     assert_int_equal(step(f, cl, 0, NULL), SP_NEXT_REQUEST);
     assert_int_equal(step(f, cl, 200, SANDBOX_JSON("destroyed", "true")), SP_NEXT_DONE);
@@ -875,7 +858,7 @@ static void test_cleanup_stop(void **state)
     sp_op_init_cleanup(&f->op, f->sb, SP_CLEANUP_DEFAULT); /* default: stop */
     assert_int_equal(step(f, cl, 0, NULL), SP_NEXT_REQUEST);
     assert_int_equal(f->req.method, SP_HTTP_POST);
-    assert_string_equal(url(f), API "/sandbox/" SB_ID "/stop");
+    assert_string_equal(req_url(&f->req), API "/sandbox/" SB_ID "/stop");
     assert_int_equal(step(f, cl, 200, ""), SP_NEXT_REQUEST);
     assert_int_equal(step(f, cl, 200, SANDBOX_JSON("stopping", "true")), SP_NEXT_WAIT);
     assert_int_equal(step(f, cl, 0, NULL), SP_NEXT_REQUEST);

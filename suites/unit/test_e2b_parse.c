@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "e2b.h"
+#include "step_fixture.h"
 
 #define KEY "e2b_0123456789abcdef0123456789abcdef01234567"
 
@@ -79,19 +80,12 @@ static enum sp_next step0(struct fx *f)
 static enum sp_next
 step(struct fx *f, int status, const char *body, const char *hname, const char *hval)
 {
-    sp_http_rsp_reset(&f->rsp);
-    f->rsp.status = status;
-    sp_buf_puts(&f->rsp.body, body);
+    rsp_json(&f->rsp, status, body);
     if (hname)
         sp_kv_add(&f->rsp.headers, hname, hval);
     sp_http_req_reset(&f->req);
     sp_step_fn fn = sp__provider_step(f->c->provider, f->op.step);
     return fn(&f->op, &f->rsp, &f->req, &f->op.err);
-}
-
-static const char *url(const struct fx *f)
-{
-    return sp_buf_str(&f->req.url);
 }
 
 static const char sandbox_json[] =
@@ -207,7 +201,7 @@ static void test_auth(void **state)
     sp_op_init_auth(&f->op, f->c);
     assert_int_equal(step0(f), SP_NEXT_REQUEST);
     assert_int_equal(f->req.method, SP_HTTP_GET);
-    assert_string_equal(url(f), "http://api.test/v2/sandboxes?limit=1");
+    assert_string_equal(req_url(&f->req), "http://api.test/v2/sandboxes?limit=1");
     assert_string_equal(sp_kv_geti(&f->req.headers, "x-api-key"), KEY);
     assert_int_equal(step(f, 200, "[]", NULL, NULL), SP_NEXT_DONE);
 
@@ -227,13 +221,6 @@ static void test_auth(void **state)
 
 /* --- create --------------------------------------------------------------------------------- */
 
-static cJSON *request_json(const struct fx *f)
-{
-    cJSON *root = cJSON_ParseWithLength(f->req.body.data, f->req.body.len);
-    assert_non_null(root);
-    return root;
-}
-
 static void test_create_request(void **state)
 {
     struct fx *f = *state;
@@ -244,10 +231,10 @@ static void test_create_request(void **state)
     sp_op_init_create(&f->op, f->c, &f->create);
     assert_int_equal(step0(f), SP_NEXT_REQUEST);
     assert_int_equal(f->req.method, SP_HTTP_POST);
-    assert_string_equal(url(f), "http://api.test/sandboxes");
+    assert_string_equal(req_url(&f->req), "http://api.test/sandboxes");
     assert_string_equal(sp_kv_geti(&f->req.headers, "X-API-Key"), KEY);
     assert_string_equal(sp_kv_geti(&f->req.headers, "Content-Type"), "application/json");
-    cJSON *root = request_json(f);
+    cJSON *root = req_json(&f->req);
     assert_string_equal(cJSON_GetObjectItem(root, "templateID")->valuestring,
                         "code-interpreter-v1");
     assert_int_equal(cJSON_GetObjectItem(root, "timeout")->valueint, 300);
@@ -282,7 +269,7 @@ static void test_create_public_and_generated_session(void **state)
     f->create = (struct sp_create_opts){.image = "base", .access = SP_ACCESS_PUBLIC};
     sp_op_init_create(&f->op, f->c, &f->create);
     assert_int_equal(step0(f), SP_NEXT_REQUEST);
-    cJSON *root = request_json(f);
+    cJSON *root = req_json(&f->req);
     assert_string_equal(cJSON_GetObjectItem(root, "templateID")->valuestring, "base");
     assert_true(cJSON_IsFalse(cJSON_GetObjectItem(root, "secure")));
     cJSON *md = cJSON_GetObjectItem(root, "metadata");
@@ -357,18 +344,19 @@ static void test_attach_pages_then_connects(void **state)
     sp_op_init_attach(&f->op, f->c, NULL, "a b&c");
     assert_int_equal(step0(f), SP_NEXT_REQUEST);
     /* metadata=<"session_id=a%20b%26c" url-encoded again> */
-    assert_string_equal(url(f), "http://api.test/v2/sandboxes?metadata=session_id%3Da%2520b%2526c"
-                                "&state=running,paused&limit=100");
+    assert_string_equal(req_url(&f->req),
+                        "http://api.test/v2/sandboxes?metadata=session_id%3Da%2520b%2526c"
+                        "&state=running,paused&limit=100");
     assert_int_equal(step(f, 200, "[]", "X-Next-Token", "tok/1"), SP_NEXT_REQUEST);
-    assert_non_null(strstr(url(f), "&nextToken=tok%2F1"));
+    assert_non_null(strstr(req_url(&f->req), "&nextToken=tok%2F1"));
     assert_int_equal(step(f, 200,
                           "[{\"sandboxID\":\"i3k9x0q2m7v1c8p4z6ab\",\"state\":\"paused\","
                           "\"metadata\":{\"session_id\":\"a b&c\",\"x\":\"y\"}}]",
                           "X-Next-Token", ""),
                      SP_NEXT_REQUEST);
     assert_int_equal(f->req.method, SP_HTTP_POST);
-    assert_string_equal(url(f), "http://api.test/sandboxes/i3k9x0q2m7v1c8p4z6ab/connect");
-    cJSON *root = request_json(f);
+    assert_string_equal(req_url(&f->req), "http://api.test/sandboxes/i3k9x0q2m7v1c8p4z6ab/connect");
+    cJSON *root = req_json(&f->req);
     assert_int_equal(cJSON_GetObjectItem(root, "timeout")->valueint, 300);
     cJSON_Delete(root);
     assert_int_equal(step(f, 201, sandbox_json, NULL, NULL), SP_NEXT_DONE);
@@ -383,7 +371,7 @@ static void attach_expect(struct fx *f, const char *page, enum sp_err code, cons
         f->op.ctx_free(f->op.ctx);
     sp_op_init_attach(&f->op, f->c, "team", "red");
     assert_int_equal(step0(f), SP_NEXT_REQUEST);
-    assert_non_null(strstr(url(f), "metadata=team%3Dred&"));
+    assert_non_null(strstr(req_url(&f->req), "metadata=team%3Dred&"));
     assert_int_equal(step(f, 200, page, NULL, NULL), SP_NEXT_FAIL);
     assert_int_equal(f->op.err.code, code);
     assert_non_null(strstr(f->op.err.msg, want));
@@ -455,7 +443,7 @@ static void test_startup_polls_health_then_sets_timeout(void **state)
     struct sp_sandbox *sb = made_sandbox(f);
     sp_op_init_startup(&f->op, sb);
     assert_int_equal(step0(f), SP_NEXT_REQUEST);
-    assert_string_equal(url(f), "http://envd.test/health");
+    assert_string_equal(req_url(&f->req), "http://envd.test/health");
     assert_string_equal(sp_kv_geti(&f->req.headers, "E2b-Sandbox-Id"), sb->id);
     assert_int_equal(step(f, 502,
                           "{\"sandboxId\":\"x\",\"message\":\"The sandbox was not "
@@ -464,10 +452,10 @@ static void test_startup_polls_health_then_sets_timeout(void **state)
                      SP_NEXT_WAIT);
     assert_int_equal(f->op.wait_ms, 250);
     assert_int_equal(step0(f), SP_NEXT_REQUEST);
-    assert_string_equal(url(f), "http://envd.test/health");
+    assert_string_equal(req_url(&f->req), "http://envd.test/health");
     assert_int_equal(step(f, 204, "", NULL, NULL), SP_NEXT_REQUEST);
     assert_int_equal(f->req.method, SP_HTTP_POST);
-    assert_string_equal(url(f), "http://api.test/sandboxes/i3k9x0q2m7v1c8p4z6ab/timeout");
+    assert_string_equal(req_url(&f->req), "http://api.test/sandboxes/i3k9x0q2m7v1c8p4z6ab/timeout");
     assert_string_equal(sp_kv_geti(&f->req.headers, "X-API-Key"), KEY);
     assert_string_equal(sp_buf_str(&f->req.body), "{\"timeout\":300}");
     assert_int_equal(step(f, 204, "", NULL, NULL), SP_NEXT_DONE);
@@ -503,10 +491,10 @@ static void test_cleanup(void **state)
     sp_op_init_cleanup(&f->op, sb, SP_CLEANUP_DEFAULT);
     assert_int_equal(step0(f), SP_NEXT_REQUEST);
     assert_int_equal(f->req.method, SP_HTTP_DELETE);
-    assert_string_equal(url(f), "http://api.test/sandboxes/i3k9x0q2m7v1c8p4z6ab");
+    assert_string_equal(req_url(&f->req), "http://api.test/sandboxes/i3k9x0q2m7v1c8p4z6ab");
     assert_int_equal(step(f, 204, "", NULL, NULL), SP_NEXT_REQUEST);
     assert_int_equal(f->req.method, SP_HTTP_GET);
-    assert_string_equal(url(f), "http://api.test/sandboxes/i3k9x0q2m7v1c8p4z6ab");
+    assert_string_equal(req_url(&f->req), "http://api.test/sandboxes/i3k9x0q2m7v1c8p4z6ab");
     assert_int_equal(step(f, 200, "{}", NULL, NULL), SP_NEXT_WAIT); /* still listed */
     assert_int_equal(step0(f), SP_NEXT_REQUEST);
     assert_int_equal(f->req.method, SP_HTTP_GET);

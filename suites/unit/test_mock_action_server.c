@@ -10,208 +10,34 @@
 
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 
 #include "buf.h"
+#include "mock_daytona_http.h"
 #include "mock_int.h"
 #include "zipwrite.h"
 
-struct rsp {
-    long status;
-    char ctype[128];
-    char disposition[256];
-    struct sp_buf body;
-};
-
-struct fx {
-    struct sp_mock *m;
-    char key[128];
-    struct rsp r;
-    cJSON *json;    /* r.body parsed by the last request */
-    char id[64];    /* the sandbox */
-    char host[160]; /* its action server's data-plane host */
-};
-
-static const char *const OPENHANDS_CMD =
-    "mkdir -p /workspace && cd /openhands/code && /openhands/micromamba/bin/micromamba run -n "
-    "openhands poetry run python -u -m openhands.runtime.action_execution_server 4444 "
-    "--working-dir /workspace --plugins agent_skills jupyter --username openhands --user-id 1000";
-
-static void nap_ms(long ms)
+/* The Daytona mock alone, with short delays. */
+static int start_bare(void **state)
 {
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
+    struct sp_latency lat = {
+        .create_ms = 10, .start_ms = 10, .stop_ms = 10, .delete_ms = 10, .server_ms = 50};
+    return start_mock(state, 0, lat);
 }
 
-static int start_mock(void **state)
-{
-    struct fx *f = calloc(1, sizeof(*f));
-    struct sp_mock_config cfg = {
-        .vendor = "daytona",
-        .quiet = true,
-        .has_latency = true,
-        .latency = {
-            .create_ms = 10, .start_ms = 10, .stop_ms = 10, .delete_ms = 10, .server_ms = 50}};
-    struct sp_error err;
-    assert_int_equal(sp_mock_start(&cfg, &f->m, &err), SP_E_OK);
-    snprintf(f->key, sizeof(f->key), "%s", sp_kv_get(sp_mock_env(f->m), "DAYTONA_API_KEY"));
-    sp_buf_init(&f->r.body, 0);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fx *f = *state;
-    sp_mock_stop(f->m);
-    sp_buf_cleanup(&f->r.body);
-    cJSON_Delete(f->json);
-    free(f);
-    return 0;
-}
-
-static size_t on_body(char *p, size_t size, size_t n, void *user)
-{
-    sp_buf_append(user, p, size * n);
-    return size * n;
-}
-
-static size_t on_header(char *p, size_t size, size_t n, void *user)
-{
-    struct rsp *r = user;
-    size_t len = size * n;
-    char line[512];
-    snprintf(line, sizeof(line), "%.*s", (int)(len < 511 ? len : 511), p);
-    line[strcspn(line, "\r\n")] = '\0';
-    if (strncasecmp(line, "Content-Type: ", 14) == 0)
-        snprintf(r->ctype, sizeof(r->ctype), "%.100s", line + 14);
-    if (strncasecmp(line, "Content-Disposition: ", 21) == 0)
-        snprintf(r->disposition, sizeof(r->disposition), "%.200s", line + 21);
-    return len;
-}
-
-/* One request. path is appended to the mock's origin; host (NULL = none) overrides Host;
- * auth adds the Bearer key; mime (NULL = none) is a multipart body; extra is one more header. */
-static long send_req(struct fx *f,
-                     const char *method,
-                     const char *path,
-                     const char *json,
-                     bool auth,
-                     const char *host,
-                     curl_mime *mime,
-                     const char *extra)
-{
-    char url[1024], hdr[256];
-    CURL *c = curl_easy_init();
-    struct curl_slist *h = NULL;
-    snprintf(url, sizeof(url), "http://127.0.0.1:%u%s", sp_mock_port(f->m), path);
-    sp_buf_reset(&f->r.body);
-    f->r.ctype[0] = f->r.disposition[0] = '\0';
-    f->r.status = 0;
-    if (auth) {
-        snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s", f->key);
-        h = curl_slist_append(h, hdr);
-    }
-    if (host) {
-        snprintf(hdr, sizeof(hdr), "Host: %s", host);
-        h = curl_slist_append(h, hdr);
-    }
-    if (extra)
-        h = curl_slist_append(h, extra);
-    if (json) {
-        h = curl_slist_append(h, "Content-Type: application/json");
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, json);
-    }
-    if (mime)
-        curl_easy_setopt(c, CURLOPT_MIMEPOST, mime);
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &f->r.body);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, &f->r);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    assert_int_equal(curl_easy_perform(c), CURLE_OK);
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &f->r.status);
-    curl_slist_free_all(h);
-    curl_easy_cleanup(c);
-    cJSON_Delete(f->json);
-    f->json = cJSON_ParseWithLength(sp_buf_str(&f->r.body), f->r.body.len);
-    return f->r.status;
-}
-
-static long call(struct fx *f, const char *method, const char *path, const char *json)
-{
-    return send_req(f, method, path, json, true, NULL, NULL, NULL);
-}
-
-static const char *jstr(const cJSON *o, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-static void assert_jstr(const cJSON *o, const char *key, const char *want)
-{
-    const char *got = jstr(o, key);
-    assert_non_null(got);
-    assert_string_equal(got, want);
-}
-
-/* Creates a sandbox from a CreateSandbox body and returns its id (static storage). */
-static const char *create(struct fx *f, const char *body)
-{
-    static char id[64];
-    assert_int_equal(call(f, "POST", "/api/sandbox", body), 200);
-    snprintf(id, sizeof(id), "%s", jstr(f->json, "id"));
-    return id;
-}
-
-static const char *tb(const char *id, const char *rest)
-{
-    static char path[512];
-    snprintf(path, sizeof(path), "/api/toolbox/%s/toolbox%s", id, rest);
-    return path;
-}
-
-/* Starts the action server in the sandbox `id` as OpenHands does and waits until /alive
- * answers (the mock answers 502 until the latency model says the server is up). */
+/* Starts the action server in the sandbox `id` as OpenHands does and points f->host at its
+ * data plane; wait_alive then waits until the latency model says the server is up. */
 static void start_server(struct fx *f, const char *id, const char *cmdline)
 {
-    char path[256];
     snprintf(f->host, sizeof(f->host), "4444-%s.localhost:%u", id, sp_mock_port(f->m));
-    snprintf(path, sizeof(path), "/process/session");
-    assert_int_equal(call(f, "POST", tb(id, path), "{\"sessionId\":\"oh\"}"), 201);
-    cJSON *body = cJSON_CreateObject();
-    cJSON_AddStringToObject(body, "command", cmdline);
-    cJSON_AddBoolToObject(body, "async", true);
-    char *s = cJSON_PrintUnformatted(body);
-    assert_int_equal(call(f, "POST", tb(id, "/process/session/oh/exec"), s), 202);
-    cJSON_free(s);
-    cJSON_Delete(body);
-}
-
-static long wait_alive(struct fx *f)
-{
-    for (int i = 0; i < 400; i++) {
-        long st = send_req(f, "GET", "/alive", NULL, false, f->host, NULL, NULL);
-        if (st != 502)
-            return st;
-        nap_ms(10);
-    }
-    return 502;
+    start_server_in(f, id, "oh", cmdline);
 }
 
 /* A fresh sandbox created with `body`, its action server up. */
@@ -219,19 +45,14 @@ static void sandbox(struct fx *f, const char *body)
 {
     snprintf(f->id, sizeof(f->id), "%s", create(f, body));
     start_server(f, f->id, OPENHANDS_CMD);
-    assert_int_equal(wait_alive(f), 200);
+    assert_int_equal(wait_alive(f, f->host, NULL), 200);
 }
 
 static int setup(void **state)
 {
-    start_mock(state);
+    start_bare(state);
     sandbox(*state, "{\"public\":true}");
     return 0;
-}
-
-static int setup_bare(void **state)
-{
-    return start_mock(state);
 }
 
 /* A request to the action server. */
@@ -335,7 +156,7 @@ static void test_as_502_until_ready(void **state)
     snprintf(f->host, sizeof(f->host), "4444-%s.localhost:%u", f->id, sp_mock_port(f->m));
     assert_int_equal(as(f, "GET", "/alive", NULL), 502);
     start_server(f, f->id, OPENHANDS_CMD);
-    assert_int_equal(wait_alive(f), 200);
+    assert_int_equal(wait_alive(f, f->host, NULL), 200);
     assert_jstr(f->json, "status", "ok");
     /* A command line that is not the server's runs in the session shell, nothing listens. */
     snprintf(f->host, sizeof(f->host), "5555-%s.localhost:%u", f->id, sp_mock_port(f->m));
@@ -365,7 +186,7 @@ static void test_as_claim(void **state)
         "openhands.runtime.action_execution_server 5555 --working-dir /w2'"));
     mock_store_put(mock_store_of(f->m), sb);
     snprintf(f->host, sizeof(f->host), "5555-%s.localhost:%u", f->id, sp_mock_port(f->m));
-    assert_int_equal(wait_alive(f), 200);
+    assert_int_equal(wait_alive(f, f->host, NULL), 200);
     assert_int_equal(file_action(f, "write", "/w2/x.txt", "x"), 200);
     assert_int_equal(as(f, "POST", "/list_files", "{}"), 200); /* lists --working-dir */
     assert_int_equal(cJSON_GetArraySize(f->json), 1);
@@ -412,7 +233,7 @@ static void test_as_run_observation(void **state)
 {
     struct fx *f = *state;
     assert_int_equal(run(f, "echo hello", 120.0, false), 200);
-    assert_non_null(strstr(f->r.ctype, "application/json"));
+    assert_non_null(strstr(rsp_header(&f->r, "Content-Type"), "application/json"));
     assert_jstr(f->json, "observation", "run");
     assert_jstr(f->json, "message", "Command `echo hello` executed with exit code 0.");
     assert_jstr(f->json, "content", "hello");
@@ -626,11 +447,7 @@ upload(struct fx *f, const char *query, const char *filename, const void *data, 
 {
     char path[512];
     CURL *c = curl_easy_init();
-    curl_mime *mime = curl_mime_init(c);
-    curl_mimepart *part = curl_mime_addpart(mime);
-    curl_mime_name(part, "file");
-    curl_mime_filename(part, filename);
-    curl_mime_data(part, data, len);
+    curl_mime *mime = mime_one_file(c, filename, data, len);
     snprintf(path, sizeof(path), "/upload_file%s", query);
     long st = send_req(f, "POST", path, NULL, false, f->host, mime, NULL);
     curl_mime_free(mime);
@@ -697,8 +514,9 @@ static void test_as_download(void **state)
     assert_int_equal(run(f, "mkdir -p proj/sub && echo zipped > proj/sub/f.txt", 120.0, false),
                      200);
     assert_int_equal(as(f, "GET", "/download_files?path=/workspace/proj", NULL), 200);
-    assert_string_equal(f->r.ctype, "application/zip");
-    assert_string_equal(f->r.disposition, "attachment; filename=\"proj.zip\"");
+    assert_string_equal(rsp_header(&f->r, "Content-Type"), "application/zip");
+    assert_string_equal(rsp_header(&f->r, "Content-Disposition"),
+                        "attachment; filename=\"proj.zip\"");
     char out[400], why[128];
     snprintf(out, sizeof(out), "%s/out", tmp);
     mkdir(out, 0755);
@@ -760,7 +578,7 @@ int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
-#define B(fn) cmocka_unit_test_setup_teardown(fn, setup_bare, teardown)
+#define B(fn) cmocka_unit_test_setup_teardown(fn, start_bare, teardown)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_as_host_target),
         B(test_as_502_until_ready),

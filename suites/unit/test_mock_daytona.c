@@ -9,170 +9,24 @@
 #include <cmocka.h>
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <cjson/cJSON.h>
-#include <curl/curl.h>
 
-#include "buf.h"
-#include "mock.h"
+#include "mock_daytona_http.h"
 
-struct rsp {
-    long status;
-    char ctype[128];
-    char disposition[256];
-    struct sp_buf body;
-};
-
-struct fx {
-    struct sp_mock *m;
-    char key[128];
-    struct rsp r;
-    cJSON *json; /* r.body parsed by the last call of `call` */
-};
-
-static const char *const OPENHANDS_CMD =
-    "mkdir -p /workspace && cd /openhands/code && /openhands/micromamba/bin/micromamba run -n "
-    "openhands poetry run python -u -m openhands.runtime.action_execution_server 4444 "
-    "--working-dir /workspace --plugins agent_skills jupyter --username openhands --user-id 1000";
-
-static void nap_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
-static int start_mock(void **state, unsigned flags)
-{
-    struct fx *f = calloc(1, sizeof(*f));
-    struct sp_mock_config cfg = {
-        .vendor = "daytona",
-        .quiet = true,
-        .has_latency = true,
-        .flags = flags,
-        .latency = {
-            .create_ms = 20, .start_ms = 20, .stop_ms = 150, .delete_ms = 150, .server_ms = 50}};
-    struct sp_error err;
-    assert_int_equal(sp_mock_start(&cfg, &f->m, &err), SP_E_OK);
-    snprintf(f->key, sizeof(f->key), "%s", sp_kv_get(sp_mock_env(f->m), "DAYTONA_API_KEY"));
-    sp_buf_init(&f->r.body, 0);
-    *state = f;
-    return 0;
-}
+/* Short delays; stop and delete slow enough that a test sees them in progress. */
+static const struct sp_latency LATENCY = {
+    .create_ms = 20, .start_ms = 20, .stop_ms = 150, .delete_ms = 150, .server_ms = 50};
 
 static int setup(void **state)
 {
-    return start_mock(state, 0);
+    return start_mock(state, 0, LATENCY);
 }
 
 static int setup_cursor(void **state)
 {
-    return start_mock(state, SP_MOCK_DAYTONA_LIST_CURSOR);
-}
-
-static int teardown(void **state)
-{
-    struct fx *f = *state;
-    sp_mock_stop(f->m);
-    sp_buf_cleanup(&f->r.body);
-    cJSON_Delete(f->json);
-    free(f);
-    return 0;
-}
-
-static size_t on_body(char *p, size_t size, size_t n, void *user)
-{
-    sp_buf_append(user, p, size * n);
-    return size * n;
-}
-
-static size_t on_header(char *p, size_t size, size_t n, void *user)
-{
-    struct rsp *r = user;
-    size_t len = size * n;
-    char line[512];
-    snprintf(line, sizeof(line), "%.*s", (int)(len < 511 ? len : 511), p);
-    line[strcspn(line, "\r\n")] = '\0';
-    if (strncasecmp(line, "Content-Type: ", 14) == 0)
-        snprintf(r->ctype, sizeof(r->ctype), "%.100s", line + 14);
-    if (strncasecmp(line, "Content-Disposition: ", 21) == 0)
-        snprintf(r->disposition, sizeof(r->disposition), "%.200s", line + 21);
-    return len;
-}
-
-/* One request. path is appended to the mock's origin; host (NULL = none) overrides Host;
- * auth adds the Bearer key; mime (NULL = none) is a multipart body; extra is one more header. */
-static long send_req(struct fx *f,
-                     const char *method,
-                     const char *path,
-                     const char *json,
-                     bool auth,
-                     const char *host,
-                     curl_mime *mime,
-                     const char *extra)
-{
-    char url[1024], hdr[256];
-    CURL *c = curl_easy_init();
-    struct curl_slist *h = NULL;
-    snprintf(url, sizeof(url), "http://127.0.0.1:%u%s", sp_mock_port(f->m), path);
-    sp_buf_reset(&f->r.body);
-    f->r.ctype[0] = f->r.disposition[0] = '\0';
-    f->r.status = 0;
-    if (auth) {
-        snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s", f->key);
-        h = curl_slist_append(h, hdr);
-    }
-    if (host) {
-        snprintf(hdr, sizeof(hdr), "Host: %s", host);
-        h = curl_slist_append(h, hdr);
-    }
-    if (extra)
-        h = curl_slist_append(h, extra);
-    if (json) {
-        h = curl_slist_append(h, "Content-Type: application/json");
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, json);
-    }
-    if (mime)
-        curl_easy_setopt(c, CURLOPT_MIMEPOST, mime);
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &f->r.body);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, &f->r);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    assert_int_equal(curl_easy_perform(c), CURLE_OK);
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &f->r.status);
-    curl_slist_free_all(h);
-    curl_easy_cleanup(c);
-    cJSON_Delete(f->json);
-    f->json = cJSON_ParseWithLength(sp_buf_str(&f->r.body), f->r.body.len);
-    return f->r.status;
-}
-
-static long call(struct fx *f, const char *method, const char *path, const char *json)
-{
-    return send_req(f, method, path, json, true, NULL, NULL, NULL);
-}
-
-static const char *jstr(const cJSON *o, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-static void assert_jstr(const cJSON *o, const char *key, const char *want)
-{
-    const char *got = jstr(o, key);
-    assert_non_null(got);
-    assert_string_equal(got, want);
+    return start_mock(state, SP_MOCK_DAYTONA_LIST_CURSOR, LATENCY);
 }
 
 /* The NestJS filter's body: statusCode, timestamp, path, error, message. */
@@ -188,15 +42,6 @@ static void assert_nest(struct fx *f, long status, const char *error, const char
         assert_jstr(f->json, "message", message);
 }
 
-/* Creates a sandbox from a CreateSandbox body and returns its id (static storage). */
-static const char *create(struct fx *f, const char *body)
-{
-    static char id[64];
-    assert_int_equal(call(f, "POST", "/api/sandbox", body), 200);
-    snprintf(id, sizeof(id), "%s", jstr(f->json, "id"));
-    return id;
-}
-
 /* Polls GET /sandbox/{id} until state is `want` (bounded: the mock's delays are short). */
 static void wait_state(struct fx *f, const char *id, const char *want)
 {
@@ -209,13 +54,6 @@ static void wait_state(struct fx *f, const char *id, const char *want)
         nap_ms(10);
     }
     fail_msg("sandbox %s never reached state %s", id, want);
-}
-
-static const char *tb(const char *id, const char *rest)
-{
-    static char path[512];
-    snprintf(path, sizeof(path), "/api/toolbox/%s/toolbox%s", id, rest);
-    return path;
 }
 
 /* --- control plane -------------------------------------------------------------------------- */
@@ -239,7 +77,7 @@ static void test_daytona_auth_and_unknown_route(void **state)
     assert_nest(f, 401, "Http Exception", "Unauthorized");
     send_req(f, "GET", "/api/sandbox", NULL, false, NULL, NULL, "Authorization: Bearer nope");
     assert_nest(f, 401, "Http Exception", "Unauthorized");
-    assert_non_null(strstr(f->r.ctype, "application/json"));
+    assert_non_null(strstr(rsp_header(&f->r, "Content-Type"), "application/json"));
     struct sp_mock_stats st;
     sp_mock_stats(f->m, &st);
     assert_int_equal(st.unauthorized, 2);
@@ -287,7 +125,7 @@ static void test_daytona_create_full_object(void **state)
     assert_int_equal(strlen(created), 24); /* 2025-07-18T10:00:00.000Z */
     assert_int_equal(created[23], 'Z');
     assert_non_null(jstr(o, "updatedAt"));
-    assert_non_null(strstr(f->r.ctype, "application/json"));
+    assert_non_null(strstr(rsp_header(&f->r, "Content-Type"), "application/json"));
 }
 
 /* CreateSandbox checks: resources with a snapshot, bad JSON, mistyped fields. */
@@ -475,29 +313,7 @@ static void test_daytona_setters(void **state)
 /* Starts the action server the way OpenHands does: a session and an async exec. */
 static void start_server(struct fx *f, const char *id)
 {
-    assert_int_equal(
-        call(f, "POST", tb(id, "/process/session"), "{\"sessionId\":\"action-execution-server\"}"),
-        201);
-    cJSON *body = cJSON_CreateObject();
-    cJSON_AddStringToObject(body, "command", OPENHANDS_CMD);
-    cJSON_AddBoolToObject(body, "async", true);
-    char *s = cJSON_PrintUnformatted(body);
-    assert_int_equal(call(f, "POST", tb(id, "/process/session/action-execution-server/exec"), s),
-                     202);
-    cJSON_free(s);
-    cJSON_Delete(body);
-}
-
-/* GET /alive on the data plane until it stops answering 502; returns the last status. */
-static long wait_alive(struct fx *f, const char *host, const char *extra)
-{
-    for (int i = 0; i < 400; i++) {
-        long st = send_req(f, "GET", "/alive", NULL, false, host, NULL, extra);
-        if (st != 502)
-            return st;
-        nap_ms(10);
-    }
-    return 502;
+    start_server_in(f, id, "action-execution-server", OPENHANDS_CMD);
 }
 
 /* preview-url: {url, token, legacyProxyUrl} with url http://<port>-<id>.localhost:<mockport>. */
@@ -679,7 +495,7 @@ static void test_daytona_sessions(void **state)
     snprintf(path, sizeof(path), "/process/session/t/command/%s/logs?follow=true", cid);
     assert_int_equal(call(f, "GET", tb(id, path), NULL), 200);
     assert_string_equal(sp_buf_str(&f->r.body), "a\nb\n");
-    assert_non_null(strstr(f->r.ctype, "text/plain"));
+    assert_non_null(strstr(rsp_header(&f->r, "Content-Type"), "text/plain"));
     snprintf(path, sizeof(path), "/process/session/t/command/%s", cid);
     assert_int_equal(call(f, "GET", tb(id, path), NULL), 200);
     assert_int_equal(cJSON_GetObjectItem(f->json, "exitCode")->valueint, 0);
@@ -731,8 +547,8 @@ static void test_daytona_files(void **state)
     assert_int_equal(call(f, "GET", tb(id, "/files/download?path=/home/daytona/dir/a.txt"), NULL),
                      200);
     assert_string_equal(sp_buf_str(&f->r.body), "hello\n");
-    assert_string_equal(f->r.ctype, "application/octet-stream");
-    assert_string_equal(f->r.disposition, "attachment; filename=a.txt");
+    assert_string_equal(rsp_header(&f->r, "Content-Type"), "application/octet-stream");
+    assert_string_equal(rsp_header(&f->r, "Content-Disposition"), "attachment; filename=a.txt");
     assert_int_equal(call(f, "GET", tb(id, "/files/download?path=/home/daytona/dir"), NULL), 400);
     call(f, "GET", tb(id, "/files/info?path=/nope"), NULL);
     assert_int_equal(f->r.status, 404);
@@ -749,11 +565,7 @@ static void test_daytona_files_change(void **state)
     char id[64];
     snprintf(id, sizeof(id), "%s", create(f, "{}"));
     CURL *c = curl_easy_init();
-    curl_mime *mime = curl_mime_init(c);
-    curl_mimepart *part = curl_mime_addpart(mime);
-    curl_mime_name(part, "file");
-    curl_mime_filename(part, "b.txt");
-    curl_mime_data(part, "bee", CURL_ZERO_TERMINATED);
+    curl_mime *mime = mime_one_file(c, "b.txt", "bee", CURL_ZERO_TERMINATED);
     assert_int_equal(send_req(f, "POST", tb(id, "/files/upload?path=/tmp/up/b.txt"), NULL, true,
                               NULL, mime, NULL),
                      200);

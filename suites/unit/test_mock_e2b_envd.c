@@ -12,12 +12,26 @@
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
-#include <time.h>
 #include <zlib.h>
 
 #include "mock_e2b_http.h"
 
 /* --- envd: process.Start ------------------------------------------------------------------- */
+
+/* Decodes the stdout data events among e[1 .. n-3] (between the start event and the end
+ * event and end-of-stream) into out; returns how many there were. */
+static size_t collect_stdout(const struct envelope *e, size_t n, struct sp_buf *out)
+{
+    size_t data = 0;
+    for (size_t i = 1; i + 2 < n; i++) {
+        char b64[512];
+        if (sscanf(e[i].json, "{\"event\":{\"data\":{\"stdout\":\"%511[^\"]", b64) == 1) {
+            assert_int_equal(sp_base64_decode(b64, strlen(b64), out), 0);
+            data++;
+        }
+    }
+    return data;
+}
 
 static void test_mock_e2b_start_stream_framing(void **state)
 {
@@ -52,14 +66,7 @@ static void test_mock_e2b_start_streams_output_as_produced(void **state)
     size_t n = split_envelopes(&r.body, e, 32);
     struct sp_buf out;
     sp_buf_init(&out, 0);
-    size_t data = 0;
-    for (size_t i = 1; i + 2 < n; i++) {
-        char b64[256];
-        if (sscanf(e[i].json, "{\"event\":{\"data\":{\"stdout\":\"%255[^\"]", b64) == 1) {
-            assert_int_equal(sp_base64_decode(b64, strlen(b64), &out), 0);
-            data++;
-        }
-    }
+    size_t data = collect_stdout(e, n, &out);
     assert_string_equal(sp_buf_str(&out), "1\n2\n3\n4\n5\n");
     assert_true(data >= 2); /* the lines left as separate events, not one at the end */
     assert_string_equal(e[n - 1].json, "{}");
@@ -113,11 +120,7 @@ static void test_mock_e2b_start_env_cwd_and_errors(void **state)
     size_t n = split_envelopes(&r.body, e, 8);
     struct sp_buf out;
     sp_buf_init(&out, 0);
-    for (size_t i = 1; i + 2 < n; i++) {
-        char b64[512];
-        assert_int_equal(sscanf(e[i].json, "{\"event\":{\"data\":{\"stdout\":\"%511[^\"]", b64), 1);
-        sp_base64_decode(b64, strlen(b64), &out);
-    }
+    assert_int_equal(collect_stdout(e, n, &out), n - 3); /* nothing but stdout in between */
     assert_int_equal(strncmp(sp_buf_str(&out), "bar user true\n", 14), 0);
     assert_non_null(strstr(sp_buf_str(&out), "/home/user\n")); /* the default cwd */
     sp_buf_cleanup(&out);
@@ -151,7 +154,7 @@ static int wait_for_process(const struct sbx *s)
         cJSON_Delete(j);
         rsp_free(&r);
         if (pid == 0)
-            nanosleep(&(struct timespec){0, 10000000L}, NULL);
+            nap_ms(10);
     }
     assert_true(pid > 0);
     return pid;
@@ -264,7 +267,7 @@ static bool process_ends(pid_t pid)
     for (int tries = 0; tries < 1000; tries++) {
         if (kill(pid, 0) != 0 && errno == ESRCH)
             return true;
-        nanosleep(&(struct timespec){0, 10000000L}, NULL);
+        nap_ms(10);
     }
     return false;
 }

@@ -1,0 +1,334 @@
+/* Processes inside a mock sandbox: the fork/exec that both the persistent shell
+ * (shell_backend.c) and one-shot commands use, and the one-shot processes whose output is
+ * read while it is produced (E2B's streamed commands, spec/e2b-modal.md Part A; Daytona's
+ * process/execute). Every process gets the sandbox's environment, never the server's. */
+
+/* pipe2 and close_range: descriptors must not leak into processes forked at the same time
+ * by other server threads. */
+#define _GNU_SOURCE
+#include "mock_int.h"
+#include "proc_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "provider.h" /* sp_now_ms */
+
+#define BASE_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+/* --- spawning ---------------------------------------------------------------------------- */
+
+/* Runs in the forked child, so only async-signal-safe calls: the server is threaded. */
+static void child_exec(const struct mock_spawn_spec *s, int errfd)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_DFL; /* an ignored SIGPIPE would survive execve */
+    sigaction(SIGPIPE, &sa, NULL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    setsid();
+    int in = s->in_fd >= 0 ? s->in_fd : open("/dev/null", O_RDONLY);
+    if (in < 0 || dup2(in, 0) < 0 || dup2(s->out_fd, 1) < 0 || dup2(s->err_fd, 2) < 0)
+        goto fail;
+    /* Nothing of the server (sockets, other sandboxes' pipes) may reach the command. */
+    if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
+        for (int fd = 3; fd < 65536; fd++)
+            fcntl(fd, F_SETFD, FD_CLOEXEC);
+    }
+    if (chdir(s->cwd) != 0 && (s->fallback_cwd == NULL || chdir(s->fallback_cwd) != 0))
+        goto fail;
+    execve(s->path, s->argv, s->envp);
+fail:;
+    int e = errno;
+    ssize_t w = write(errfd, &e, sizeof e);
+    (void)w;
+    _exit(127);
+}
+
+int mock_spawn(const struct mock_spawn_spec *s, pid_t *pid)
+{
+    int ep[2];
+    if (pipe2(ep, O_CLOEXEC) != 0)
+        return -1;
+    pid_t p = fork();
+    if (p == 0)
+        child_exec(s, ep[1]);
+    int fork_errno = errno;
+    close(ep[1]);
+    if (p < 0) {
+        close(ep[0]);
+        errno = fork_errno;
+        return -1;
+    }
+    int child_errno = 0;
+    ssize_t n;
+    do {
+        n = read(ep[0], &child_errno, sizeof child_errno);
+    } while (n < 0 && errno == EINTR);
+    close(ep[0]);
+    if (n == (ssize_t)sizeof child_errno) {
+        while (waitpid(p, NULL, 0) < 0 && errno == EINTR) {
+        }
+        errno = child_errno;
+        return -1;
+    }
+    *pid = p;
+    return 0;
+}
+
+void mock_strv_free(char **v)
+{
+    for (size_t i = 0; v != NULL && v[i] != NULL; i++)
+        free(v[i]);
+    free(v);
+}
+
+static char **strv_dup(const char *const *argv)
+{
+    size_t n = 0;
+    while (argv[n] != NULL)
+        n++;
+    char **v = calloc(n + 1, sizeof *v);
+    for (size_t i = 0; v != NULL && i < n; i++) {
+        if ((v[i] = strdup(argv[i])) == NULL) {
+            mock_strv_free(v);
+            return NULL;
+        }
+    }
+    return v;
+}
+
+char **mock_env_build(const char *home, const struct sp_kv *extra, char *path, size_t plen)
+{
+    char user[256] = "user", pwbuf[4096];
+    struct passwd pw, *found = NULL;
+    if (getpwuid_r(getuid(), &pw, pwbuf, sizeof pwbuf, &found) == 0 && found != NULL)
+        snprintf(user, sizeof user, "%s", pw.pw_name);
+    struct sp_kv kv;
+    sp_kv_init(&kv);
+    char **v = NULL;
+    if (sp_kv_set(&kv, "PATH", BASE_PATH) != 0 || sp_kv_set(&kv, "HOME", home) != 0 ||
+        sp_kv_set(&kv, "USER", user) != 0 || sp_kv_set(&kv, "LOGNAME", user) != 0 ||
+        sp_kv_set(&kv, "LANG", "C.UTF-8") != 0 || sp_kv_set(&kv, "TERM", "dumb") != 0 ||
+        (extra != NULL && sp_kv_merge(&kv, extra) != 0))
+        goto out;
+    snprintf(path, plen, "%s", sp_kv_get(&kv, "PATH"));
+    if ((v = calloc(kv.n + 1, sizeof *v)) == NULL)
+        goto out;
+    for (size_t i = 0; i < kv.n; i++) {
+        size_t len = strlen(kv.items[i].key) + strlen(kv.items[i].val) + 2;
+        if ((v[i] = malloc(len)) == NULL) {
+            mock_strv_free(v);
+            v = NULL;
+            goto out;
+        }
+        snprintf(v[i], len, "%s=%s", kv.items[i].key, kv.items[i].val);
+    }
+out:
+    sp_kv_cleanup(&kv);
+    return v;
+}
+
+/* Finds an executable name without a slash on the colon-separated search path. */
+static int resolve_exe(const char *name, const char *search, char *out, size_t outlen)
+{
+    if (strchr(name, '/') != NULL) {
+        snprintf(out, outlen, "%s", name);
+        return 0;
+    }
+    for (const char *p = search; *p != '\0';) {
+        size_t n = strcspn(p, ":");
+        int w = snprintf(out, outlen, "%.*s/%s", (int)n, p, name);
+        if (n > 0 && w > 0 && (size_t)w < outlen && access(out, X_OK) == 0)
+            return 0;
+        p += n + (p[n] == ':');
+    }
+    errno = ENOENT;
+    return -1;
+}
+
+static int set_nonblock(int fd)
+{
+    int fl = fcntl(fd, F_GETFL);
+    return fl < 0 ? -1 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+}
+
+void mock_close_fd(int *fd)
+{
+    if (*fd >= 0)
+        close(*fd);
+    *fd = -1;
+}
+
+int mock_output_pipes(int fds[4])
+{
+    fds[0] = fds[1] = fds[2] = fds[3] = -1;
+    if (pipe2(fds, O_CLOEXEC) != 0 || pipe2(fds + 2, O_CLOEXEC) != 0 || set_nonblock(fds[0]) != 0 ||
+        set_nonblock(fds[2]) != 0) {
+        for (int i = 0; i < 4; i++)
+            mock_close_fd(&fds[i]);
+        return -1;
+    }
+    return 0;
+}
+
+/* --- one-shot processes ----------------------------------------------------------------- */
+
+struct mock_proc {
+    pid_t pid;            /* leads its own process group */
+    int fd[2];            /* stdout, stderr; -1 once at their end */
+    int next;             /* stream tried first, alternating so neither starves */
+    pthread_mutex_t lock; /* reaped and status, against a kill from another thread */
+    bool reaped;
+    int status;
+};
+
+int mock_proc_spawn(const char *const *argv,
+                    const struct sp_kv *env,
+                    const char *cwd,
+                    const char *home,
+                    struct mock_proc **out)
+{
+    char path[4096], exe[4096];
+    int fds[4] = {-1, -1, -1, -1}, rc = -1, saved = ENOMEM;
+    struct mock_proc *p = NULL;
+    char **av = NULL, **envp = NULL;
+    *out = NULL;
+    if (argv == NULL || argv[0] == NULL || cwd == NULL || home == NULL) {
+        errno = EINVAL;
+        return -1;
+    }
+    if ((av = strv_dup(argv)) == NULL ||
+        (envp = mock_env_build(home, env, path, sizeof path)) == NULL ||
+        (p = calloc(1, sizeof *p)) == NULL)
+        goto out;
+    if (resolve_exe(argv[0], path, exe, sizeof exe) != 0 || mock_output_pipes(fds) != 0)
+        goto fail_errno;
+    struct mock_spawn_spec s = {exe, av, envp, cwd, NULL, -1, fds[1], fds[3]};
+    if (mock_spawn(&s, &p->pid) != 0)
+        goto fail_errno;
+    p->fd[0] = fds[0];
+    p->fd[1] = fds[2];
+    fds[0] = fds[2] = -1;
+    pthread_mutex_init(&p->lock, NULL);
+    *out = p;
+    p = NULL;
+    rc = 0;
+    goto out;
+fail_errno:
+    saved = errno;
+out:
+    for (int i = 0; i < 4; i++)
+        mock_close_fd(&fds[i]);
+    mock_strv_free(av);
+    mock_strv_free(envp);
+    free(p);
+    if (rc != 0)
+        errno = saved;
+    return rc;
+}
+
+/* One non-blocking read from either stream; closes a stream at its end. */
+static ssize_t proc_try_read(struct mock_proc *p, char *buf, size_t len, int *stream)
+{
+    for (int k = 0; k < 2; k++) {
+        int i = (p->next + k) % 2;
+        if (p->fd[i] < 0)
+            continue;
+        ssize_t n = read(p->fd[i], buf, len);
+        if (n > 0) {
+            *stream = i + 1;
+            p->next = 1 - i;
+            return n;
+        }
+        if (n == 0 || (errno != EAGAIN && errno != EINTR))
+            mock_close_fd(&p->fd[i]);
+    }
+    return 0;
+}
+
+ssize_t mock_proc_read(struct mock_proc *p, long wait_ms, char *buf, size_t len, int *stream)
+{
+    int64_t deadline = sp_now_ms() + (wait_ms > 0 ? wait_ms : 0);
+    for (;;) {
+        ssize_t n = proc_try_read(p, buf, len, stream);
+        if (n > 0)
+            return n;
+        if (p->fd[0] < 0 && p->fd[1] < 0)
+            return -1;
+        int64_t left = deadline - sp_now_ms();
+        if (left <= 0 || len == 0)
+            return 0;
+        struct pollfd pfd[2];
+        nfds_t nf = 0;
+        for (int i = 0; i < 2; i++) {
+            if (p->fd[i] >= 0)
+                pfd[nf++] = (struct pollfd){.fd = p->fd[i], .events = POLLIN};
+        }
+        int k = poll(pfd, nf, left > INT_MAX ? INT_MAX : (int)left);
+        if (k == 0)
+            return 0;
+        if (k < 0 && errno != EINTR)
+            return 0;
+    }
+}
+
+void mock_proc_wait(struct mock_proc *p, int *exit_code, int *signal)
+{
+    pthread_mutex_lock(&p->lock);
+    if (!p->reaped) {
+        pthread_mutex_unlock(&p->lock);
+        /* Wait without reaping, so a concurrent mock_proc_kill never signals a reused id. */
+        siginfo_t info;
+        while (waitid(P_PID, (id_t)p->pid, &info, WEXITED | WNOWAIT) < 0 && errno == EINTR) {
+        }
+        pthread_mutex_lock(&p->lock);
+        if (!p->reaped) {
+            while (waitpid(p->pid, &p->status, 0) < 0 && errno == EINTR) {
+            }
+            p->reaped = true;
+        }
+    }
+    int st = p->status;
+    pthread_mutex_unlock(&p->lock);
+    if (exit_code != NULL)
+        *exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    if (signal != NULL)
+        *signal = WIFSIGNALED(st) ? WTERMSIG(st) : 0;
+}
+
+void mock_proc_kill(struct mock_proc *p)
+{
+    pthread_mutex_lock(&p->lock);
+    if (!p->reaped)
+        kill(-p->pid, SIGKILL);
+    pthread_mutex_unlock(&p->lock);
+}
+
+pid_t mock_proc_pid(const struct mock_proc *p)
+{
+    return p->pid;
+}
+
+void mock_proc_free(struct mock_proc *p)
+{
+    if (p == NULL)
+        return;
+    mock_proc_kill(p);
+    mock_proc_wait(p, NULL, NULL);
+    mock_close_fd(&p->fd[0]);
+    mock_close_fd(&p->fd[1]);
+    pthread_mutex_destroy(&p->lock);
+    free(p);
+}

@@ -1,0 +1,36 @@
+/* Starting processes inside a mock sandbox (proc.c), shared by the persistent shell
+ * (shell_backend.c) and the one-shot processes (proc.c): a fork/exec that reports exec
+ * failures, the sandbox environment, and output pipes. Only those two files include it. */
+#ifndef SP_MOCK_PROC_INT_H
+#define SP_MOCK_PROC_INT_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "kv.h"
+
+struct mock_spawn_spec {
+    const char *path;
+    char **argv, **envp;
+    const char *cwd, *fallback_cwd; /* fallback when cwd was removed */
+    int in_fd;                      /* child's stdin; -1 = /dev/null */
+    int out_fd, err_fd;
+};
+
+/* Forks and execs s in a new session (so it leads its own process group) with only fds
+ * 0-2 open; returns once the exec happened (0, *pid set) or failed (-1, errno set). */
+int mock_spawn(const struct mock_spawn_spec *s, pid_t *pid);
+
+/* The base environment of every sandbox process (the server's own environment, which
+ * may hold API keys, is never passed on), plus `extra`, which wins; its PATH is copied
+ * into path. Heap "K=V" vector, freed with mock_strv_free; NULL when out of memory. */
+char **mock_env_build(const char *home, const struct sp_kv *extra, char *path, size_t plen);
+void mock_strv_free(char **v);
+
+/* Creates the output pipes; our read ends are non-blocking. fds: out_r, out_w, err_r, err_w.
+ * Returns 0, or -1 with all four -1. */
+int mock_output_pipes(int fds[4]);
+/* Closes *fd if open and sets it to -1. */
+void mock_close_fd(int *fd);
+
+#endif
