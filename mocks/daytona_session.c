@@ -6,6 +6,7 @@
  * A command that is OpenHands' action-server command line is handed to the action-server
  * mock instead, and stays "running" (no exitCode) like the real server. */
 #include "daytona_int.h"
+#include "proc_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -52,72 +53,33 @@ static void sleep_ms(long ms)
 
 /* --- the shell ------------------------------------------------------------------------------ */
 
-/* NULL-terminated environment: ours, then the sandbox's env, then HOME (built before fork:
- * only async-signal-safe calls may follow it in a threaded process). */
-static char **build_env(const struct sp_kv *env, const char *home)
-{
-    size_t n = 0, k = 0;
-    while (environ[n])
-        n++;
-    char **envp = calloc(n + env->n + 2, sizeof(*envp));
-    struct sp_buf b;
-    for (size_t i = 0; envp && i < n; i++)
-        if (strncmp(environ[i], "HOME=", 5) != 0 && (envp[k] = strdup(environ[i])) != NULL)
-            k++;
-    for (size_t i = 0; envp && i < env->n; i++) {
-        sp_buf_init(&b, 0);
-        sp_buf_printf(&b, "%s=%s", env->items[i].key, env->items[i].val);
-        envp[k++] = sp_buf_steal(&b);
-    }
-    if (envp != NULL) {
-        sp_buf_init(&b, 0);
-        sp_buf_printf(&b, "HOME=%s", home);
-        envp[k++] = sp_buf_steal(&b);
-    }
-    return envp;
-}
-
-static void free_env(char **envp)
-{
-    for (size_t i = 0; envp && envp[i]; i++)
-        free(envp[i]);
-    free(envp);
-}
-
-/* Starts /bin/sh in its own process group with stdin from a socket we keep. */
+/* Starts /bin/sh in its own process group, stdin from a socket we keep, output discarded
+ * (commands write their logs to files), with the sandbox environment of every mock process:
+ * never the server's own, which may hold API keys. */
 static int
 spawn_shell(const char *cwd, const char *home, const struct sp_kv *env, struct dt_session *s)
 {
-    int sv[2];
-    char **envp = build_env(env, home);
-    if (envp == NULL || socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) {
-        free_env(envp);
-        return -1;
-    }
-    fcntl(sv[0], F_SETFD, FD_CLOEXEC);
-    char *const argv[] = {(char *)(uintptr_t) "sh", NULL};
-    pid_t pid = fork();
-    if (pid == 0) {
-        int null = open("/dev/null", O_RDWR);
-        setpgid(0, 0);
-        dup2(sv[1], 0);
-        dup2(null, 1);
-        dup2(null, 2);
-        if (chdir(cwd) != 0 && chdir(home) != 0)
-            _exit(127);
-        execve("/bin/sh", argv, envp);
-        _exit(127);
-    }
-    close(sv[1]);
-    free_env(envp);
-    if (pid < 0) {
-        close(sv[0]);
-        return -1;
-    }
-    setpgid(pid, pid); /* also from here, so the group exists before we might kill it */
+    int sv[2] = {-1, -1}, null = -1, rc = -1;
+    char path[4096], name[] = "sh";
+    char *argv[] = {name, NULL};
+    char **envp = mock_env_build(home, env, path, sizeof(path));
+    if (envp == NULL || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0 ||
+        (null = open("/dev/null", O_WRONLY | O_CLOEXEC)) < 0)
+        goto out;
+    struct mock_spawn_spec spec = {"/bin/sh", argv, envp, cwd, home, sv[1], null, null};
+    pid_t pid;
+    if (mock_spawn(&spec, &pid) != 0)
+        goto out;
     s->pid = pid;
     s->fd = sv[0];
-    return 0;
+    sv[0] = -1;
+    rc = 0;
+out:
+    mock_close_fd(&sv[0]);
+    mock_close_fd(&sv[1]);
+    mock_close_fd(&null);
+    mock_strv_free(envp);
+    return rc;
 }
 
 static void shell_kill(struct dt_session *s)

@@ -1,6 +1,6 @@
 /* Starting processes inside a mock sandbox (proc.c), shared by the persistent shell
  * (shell_backend.c) and the one-shot processes (proc.c): a fork/exec that reports exec
- * failures, the sandbox environment, and output pipes. Only those two files include it. */
+ * failures, the sandbox environment, and output pipes. Included by the files that start sandbox processes. */
 #ifndef SP_MOCK_PROC_INT_H
 #define SP_MOCK_PROC_INT_H
 
