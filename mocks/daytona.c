@@ -89,6 +89,14 @@ void dt_nest_validation(struct mock_req *r, const char *message)
 
 void dt_reply_json(struct mock_req *r, int status, cJSON *o)
 {
+    /* Most bodies fit on the stack: one print, no growing heap buffer (the list route is
+     * benchmarked); a larger one takes cJSON's own allocating print. */
+    char small[16384];
+    if (o != NULL && cJSON_PrintPreallocated(o, small, (int)sizeof(small), 0)) {
+        cJSON_Delete(o);
+        mock_reply(r, status, "application/json; charset=utf-8", small, strlen(small));
+        return;
+    }
     char *s = sp_json_print_free(o);
     if (s == NULL) {
         dt_nest_error(r, 500, "Internal Server Error", "out of memory");
@@ -140,29 +148,50 @@ static void add_time(cJSON *o, const char *key, int64_t ms)
     cJSON_AddStringToObject(o, key, ts);
 }
 
-/* Builds the Sandbox DTO; called with the dt lock held (is_public, auto_* may change). */
+/* An integer member. cJSON prints every number through "%1.15g" and reads it back to check;
+ * below 1e15 that is the plain decimal, so the text is made directly (same bytes, no float
+ * round trip: the DTO has seven of these and the list route is benchmarked). */
+static void add_long(cJSON *o, const char *key, long v)
+{
+    char text[24];
+    if (v > -1000000000000000L && v < 1000000000000000L) {
+        snprintf(text, sizeof(text), "%ld", v);
+        cJSON_AddRawToObject(o, key, text);
+    } else {
+        cJSON_AddNumberToObject(o, key, (double)v);
+    }
+}
+
+/* The DTO's members that change after create (their routes write them under the dt lock);
+ * the rest of dt_sandbox, like sb->env, is set before the sandbox is published and never
+ * changes, and lives as long as the sandbox. */
+struct dto_mutable {
+    bool is_public;
+    long auto_stop, auto_archive, auto_delete;
+};
+
+/* Builds the Sandbox DTO from v, mu (read under the dt lock) and labels (a copy). */
 static cJSON *sandbox_json(struct sp_mock *m,
                            struct mock_sandbox *sb,
                            const struct dt_sandbox *v,
+                           const struct dto_mutable *mu,
+                           const struct sp_kv *labels,
                            enum mock_phase ph)
 {
     const struct dt_state *st = mock_vendor_data(m);
-    struct sp_kv labels;
-    sp_kv_init(&labels);
-    mock_sandbox_copy_labels(mock_store_of(m), sb, &labels);
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "id", sb->id);
     cJSON_AddStringToObject(o, "organizationId", st->org_id);
     cJSON_AddStringToObject(o, "snapshot", v->snapshot);
     cJSON_AddStringToObject(o, "user", v->user);
     cJSON_AddItemToObject(o, "env", sp_json_from_kv(&sb->env));
-    cJSON_AddItemToObject(o, "labels", sp_json_from_kv(&labels));
-    cJSON_AddBoolToObject(o, "public", v->is_public);
+    cJSON_AddItemToObject(o, "labels", sp_json_from_kv(labels));
+    cJSON_AddBoolToObject(o, "public", mu->is_public);
     cJSON_AddStringToObject(o, "target", v->target);
-    cJSON_AddNumberToObject(o, "cpu", (double)v->cpu);
-    cJSON_AddNumberToObject(o, "gpu", (double)v->gpu);
-    cJSON_AddNumberToObject(o, "memory", (double)v->memory);
-    cJSON_AddNumberToObject(o, "disk", (double)v->disk);
+    add_long(o, "cpu", v->cpu);
+    add_long(o, "gpu", v->gpu);
+    add_long(o, "memory", v->memory);
+    add_long(o, "disk", v->disk);
     cJSON_AddStringToObject(o, "state", state_name(ph));
     cJSON_AddStringToObject(o, "desiredState", desired_state(ph));
     if (ph == MOCK_FAILED)
@@ -171,27 +200,45 @@ static cJSON *sandbox_json(struct sp_mock *m,
     else
         cJSON_AddNullToObject(o, "errorReason");
     cJSON_AddStringToObject(o, "backupState", "None");
-    cJSON_AddNumberToObject(o, "autoStopInterval", (double)v->auto_stop);
-    cJSON_AddNumberToObject(o, "autoArchiveInterval", (double)v->auto_archive);
-    cJSON_AddNumberToObject(o, "autoDeleteInterval", (double)v->auto_delete);
+    add_long(o, "autoStopInterval", mu->auto_stop);
+    add_long(o, "autoArchiveInterval", mu->auto_archive);
+    add_long(o, "autoDeleteInterval", mu->auto_delete);
     cJSON_AddStringToObject(o, "runnerDomain", "localhost");
     cJSON_AddArrayToObject(o, "volumes");
     cJSON_AddStringToObject(o, "class", v->klass);
     add_time(o, "createdAt", sb->created_wall_ms);
     add_time(o, "updatedAt", sb->updated_wall_ms);
     cJSON_AddStringToObject(o, "daemonVersion", "0.1.0");
-    sp_kv_cleanup(&labels);
     return o;
+}
+
+/* The DTO of sb in phase ph with its labels; NULL while its create is still being set up.
+ * Only the mutable members are read under the dt lock: building the JSON there would make
+ * every concurrent list and get wait on it. */
+static cJSON *sandbox_dto(struct sp_mock *m,
+                          struct mock_sandbox *sb,
+                          const struct sp_kv *labels,
+                          enum mock_phase ph)
+{
+    struct dt_state *st = mock_vendor_data(m);
+    struct dto_mutable mu = {false, 0, 0, 0};
+    pthread_mutex_lock(&st->lock);
+    const struct dt_sandbox *v = sb->vendor;
+    if (v != NULL)
+        mu = (struct dto_mutable){v->is_public, v->auto_stop, v->auto_archive, v->auto_delete};
+    pthread_mutex_unlock(&st->lock);
+    return v ? sandbox_json(m, sb, v, &mu, labels, ph) : NULL;
 }
 
 /* The DTO of sb as it is now; NULL while its create is still being set up. */
 static cJSON *sandbox_now(struct sp_mock *m, struct mock_sandbox *sb)
 {
-    struct dt_state *st = mock_vendor_data(m);
+    struct sp_kv labels;
+    sp_kv_init(&labels);
     enum mock_phase ph = mock_sandbox_phase(mock_store_of(m), sb);
-    pthread_mutex_lock(&st->lock);
-    cJSON *o = sb->vendor ? sandbox_json(m, sb, sb->vendor, ph) : NULL;
-    pthread_mutex_unlock(&st->lock);
+    mock_sandbox_copy_labels(mock_store_of(m), sb, &labels);
+    cJSON *o = sandbox_dto(m, sb, &labels, ph);
+    sp_kv_cleanup(&labels);
     return o;
 }
 
@@ -226,13 +273,19 @@ static bool list_one(struct mock_sandbox *sb, void *user)
 {
     struct list_ctx *lc = user;
     struct mock_store *s = mock_store_of(lc->m);
-    if (lc->none || mock_sandbox_phase(s, sb) == MOCK_DELETED)
+    enum mock_phase ph = lc->none ? MOCK_DELETED : mock_sandbox_phase(s, sb);
+    if (ph == MOCK_DELETED)
         return true;
-    if (lc->want != NULL && !mock_sandbox_has_labels(s, sb, lc->want))
-        return true;
-    cJSON *o = sandbox_now(lc->m, sb);
-    if (o != NULL)
-        cJSON_AddItemToArray(lc->arr, o);
+    /* One copy of the labels serves the filter and the DTO. */
+    struct sp_kv labels;
+    sp_kv_init(&labels);
+    mock_sandbox_copy_labels(s, sb, &labels);
+    if (lc->want == NULL || sp_kv_contains(&labels, lc->want)) {
+        cJSON *o = sandbox_dto(lc->m, sb, &labels, ph);
+        if (o != NULL)
+            cJSON_AddItemToArray(lc->arr, o);
+    }
+    sp_kv_cleanup(&labels);
     return true;
 }
 

@@ -3,13 +3,14 @@
  * and the registry of running processes they share.
  *
  * Start streams enveloped JSON messages (1 flag byte + 4-byte big-endian length + payload):
- * one start event, data events (base64 stdout/stderr, one per read of the pipes, so a command
- * that prints every 50 ms yields separate events), keepalives when the command is quiet for
- * Keepalive-Ping-Interval seconds, one end event, then the end-of-stream envelope (flag 0x02)
- * `{}`. Connect-Timeout-Ms is the process's lifetime, as in envd: at the deadline the process
- * group is killed and the stream ends with a `deadline_exceeded` error and no end event.
- * Unlike envd, a command whose client hung up (or whose mock is stopping) is killed too: the
- * mock keeps no orphans. Reattaching (Connect) and stdin are not supported. */
+ * one start event, data events (base64 stdout/stderr: what the pipes hold when read, up to
+ * 256 KiB, so a command that prints every 50 ms yields separate events), keepalives when the
+ * command is quiet for Keepalive-Ping-Interval seconds, one end event, then the
+ * end-of-stream envelope (flag 0x02) `{}`. Connect-Timeout-Ms is the process's lifetime, as
+ * in envd: at the deadline the process group is killed and the stream ends with a
+ * `deadline_exceeded` error and no end event. Unlike envd, a command whose client hung up
+ * (or whose mock is stopping) is killed too: the mock keeps no orphans. Reattaching
+ * (Connect) and stdin are not supported. */
 #include "e2b_int.h"
 
 #include <errno.h>
@@ -29,8 +30,9 @@
 #include "provider.h" /* sp_now_ms */
 
 #define ENVELOPE_END_STREAM 0x02
-#define DEFAULT_KEEPALIVE_S 90    /* envd's own default when the header is absent */
-#define OUTPUT_CHUNK        32768 /* envd reads the pipes 32 KiB at a time */
+#define DEFAULT_KEEPALIVE_S 90           /* envd's own default when the header is absent */
+#define OUTPUT_CHUNK        32768        /* envd reads the pipes 32 KiB at a time */
+#define OUTPUT_BATCH        (256 * 1024) /* what one data event carries at most */
 #define MAX_ARGS            256
 #define CLIENT_CHECK_MS     250 /* how often a quiet stream looks whether its client left */
 
@@ -218,8 +220,9 @@ struct start_stream {
     long keepalive_ms;
     int64_t last_event_ms;
     enum start_state state;
-    int client_fd;     /* the connection's socket, watched while the command is quiet */
-    struct sp_buf out; /* envelopes not yet handed to the server */
+    int client_fd;            /* the connection's socket, watched while the command is quiet */
+    char chunk[OUTPUT_BATCH]; /* output read for the next data event(s) */
+    struct sp_buf out;        /* envelopes not yet handed to the server */
     size_t off;
 };
 
@@ -250,11 +253,29 @@ static bool client_gone(int fd)
     return n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR);
 }
 
+/* After a read, what else the pipes hold right now joins it, up to OUTPUT_BATCH: a command
+ * printing fast then costs a few large events rather than many 4-32 KiB ones (base64,
+ * envelope and HTTP chunk per event), while output that trickles still leaves as it comes,
+ * one read per event. Output of the other stream ends the batch in an event of its own. */
+static int emit_batch(struct start_stream *s, size_t n, int stream)
+{
+    int next = stream;
+    ssize_t k = 0;
+    while (n < OUTPUT_BATCH && next == stream) {
+        k = mock_proc_read(s->proc, 0, s->chunk + n, OUTPUT_BATCH - n, &next);
+        if (k <= 0)
+            break;
+        n += next == stream ? (size_t)k : 0;
+    }
+    if (emit_data(s, s->chunk, n, stream) != 0)
+        return -1;
+    return k > 0 && next != stream ? emit_data(s, s->chunk + n, (size_t)k, next) : 0;
+}
+
 /* One read of the pipes, bounded by the next keepalive, the deadline and the client check.
  * Returns -1 when the stream must be cut. */
 static int pump_output(struct start_stream *s)
 {
-    char chunk[OUTPUT_CHUNK];
     int stream = 1;
     int64_t now = sp_now_ms();
     int64_t wait = s->last_event_ms + s->keepalive_ms - now;
@@ -262,11 +283,11 @@ static int pump_output(struct start_stream *s)
         wait = s->deadline_ms - now;
     if (wait > CLIENT_CHECK_MS)
         wait = CLIENT_CHECK_MS;
-    ssize_t n = mock_proc_read(s->proc, wait > 0 ? (long)wait : 0, chunk, sizeof chunk, &stream);
+    ssize_t n = mock_proc_read(s->proc, wait > 0 ? (long)wait : 0, s->chunk, OUTPUT_CHUNK, &stream);
     now = sp_now_ms();
     if (n > 0) {
         s->last_event_ms = now;
-        return emit_data(s, chunk, (size_t)n, stream);
+        return emit_batch(s, (size_t)n, stream);
     }
     if (n < 0) {
         s->state = ST_END;

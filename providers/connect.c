@@ -157,6 +157,11 @@ static int stream_deliver(struct sp_connect_stream *s,
     s->need = 0;
     if (flags & SP_CONNECT_FLAG_END)
         return stream_end(s, payload, len, err);
+    int taken = s->raw ? s->raw(user, payload, len, err) : 0;
+    if (taken != 0) {
+        s->frames += taken > 0;
+        return taken > 0 ? 0 : -1;
+    }
     char what[48];
     snprintf(what, sizeof(what), "Connect message %lu", s->frames + 1);
     cJSON *msg = sp_json_parse_type(payload, len, cJSON_Object, what, err);

@@ -59,8 +59,15 @@ enum sp_connect_code sp_connect_code_from_http(int status);
  * the call only). Returns 0, or -1 after setting err to stop the stream. */
 typedef int (*sp_connect_msg_cb)(void *user, const struct cJSON *msg, struct sp_error *err);
 
+/* Optional, tried on each data envelope before its JSON is parsed (with feed's user): returns
+ * 1 when it took the message itself (a shape it recognises exactly, handled as cb would),
+ * 0 to have it parsed and given to cb as usual, or -1 after setting err. A large stream's
+ * common message can so skip building a JSON tree; anything unusual still goes through cb. */
+typedef int (*sp_connect_raw_cb)(void *user, const char *payload, size_t len, struct sp_error *err);
+
 /* An incremental server-stream parser. Caller-owned: init, feed..., finish, cleanup. */
 struct sp_connect_stream {
+    sp_connect_raw_cb raw;                 /* NULL (init) or set by the caller after init */
     unsigned char head[SP_CONNECT_PREFIX]; /* prefix of the envelope being read */
     size_t head_len;
     size_t need;           /* payload bytes of the current envelope */

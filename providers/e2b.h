@@ -113,6 +113,11 @@ int sp__e2b_parse_event(const struct cJSON *msg,
                         struct e2b_event *ev,
                         struct sp_buf *data,
                         struct sp_error *err);
+/* The compact data event envd writes, {"event":{"data":{"stdout":"<base64>"}}} (or "stderr",
+ * "pty"), recognised byte for byte without a JSON parse: returns the stream (1, 2, 3) and
+ * the string's span, or 0 for any other payload (parse that with sp__e2b_parse_event). The
+ * span is not checked: only base64 decoding it proves the whole payload was this JSON. */
+int sp__e2b_data_span(const char *payload, size_t len, const char **b64, size_t *b64_len);
 
 /* {"path": path} and, when depth > 0, "depth". */
 int sp__e2b_build_path(const char *path, int depth, struct sp_buf *out);

@@ -287,6 +287,25 @@ static int parse_end_event(const cJSON *e, struct e2b_event *ev, struct sp_error
     return 0;
 }
 
+int sp__e2b_data_span(const char *payload, size_t len, const char **b64, size_t *b64_len)
+{
+    static const char head[] = "{\"event\":{\"data\":{\"", tail[] = "\"}}}";
+    static const char *const keys[] = {"stdout\":\"", "stderr\":\"", "pty\":\""};
+    const size_t hl = sizeof(head) - 1, tl = sizeof(tail) - 1;
+    if (len < hl + tl || memcmp(payload, head, hl) != 0 ||
+        memcmp(payload + len - tl, tail, tl) != 0)
+        return 0;
+    for (int i = 0; i < 3; i++) {
+        size_t kl = strlen(keys[i]);
+        if (len - hl - tl >= kl && memcmp(payload + hl, keys[i], kl) == 0) {
+            *b64 = payload + hl + kl;
+            *b64_len = len - hl - kl - tl;
+            return i + 1;
+        }
+    }
+    return 0;
+}
+
 int sp__e2b_parse_event(const cJSON *msg,
                         struct e2b_event *ev,
                         struct sp_buf *data,
