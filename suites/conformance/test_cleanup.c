@@ -39,6 +39,21 @@ static void cleanup_stop_keeps_sandbox(struct sp_req_ctx *ctx)
     }
 }
 
+/* OpenHands' resume path: attach to the stopped sandbox by its session, start it up again
+ * (the provider restarts it and its data plane), and run a command. */
+static void cleanup_stopped_resumes(struct sp_req_ctx *ctx)
+{
+    struct sp_sandbox *sb = sp_req_sandbox(ctx);
+    SP_REQUIRE_OK(ctx, sp_sandbox_cleanup(sb, SP_CLEANUP_STOP, sp_req_err(ctx)));
+    struct sp_sandbox *again = NULL;
+    SP_REQUIRE_RC(ctx, sp_req_attach(ctx, NULL, sp_sandbox_session(sb), &again), SP_E_OK,
+                  "sp_sandbox_attach");
+    SP_REQUIRE_OK(ctx, sp_sandbox_startup(again, sp_req_err(ctx)));
+    struct sp_exec *x = SP_EXEC_OK(ctx, again, "echo resumed");
+    SP_REQUIRE_INT_EQ(ctx, x->exit_code, 0);
+    SP_REQUIRE_STR_EQ(ctx, sp_req_rtrim(ctx, sp_buf_str(&x->out)), "resumed");
+}
+
 static void cleanup_default_succeeds(struct sp_req_ctx *ctx)
 {
     struct sp_sandbox *sb = sp_req_sandbox(ctx);
@@ -101,6 +116,10 @@ const struct sp_requirement sp__req_cleanup[] = {
     {"cleanup.stop_keeps_sandbox", SP_STEP_CLEANUP, SP_LEVEL_MUST, "[Conformance]", SP_CAP_STOP, 0,
      "Stopping a sandbox keeps it: it still exists and can be found by its session.",
      cleanup_stop_keeps_sandbox, 0},
+    {"cleanup.stopped_sandbox_resumes", SP_STEP_CLEANUP, SP_LEVEL_MUST, "[Conformance][Slow]",
+     SP_CAP_STOP | SP_CAP_LABELS, 0,
+     "A stopped sandbox found again by its session starts up again and runs commands.",
+     cleanup_stopped_resumes, 0},
     {"cleanup.default_succeeds", SP_STEP_CLEANUP, SP_LEVEL_MUST, "[Conformance]", 0, 0,
      "Cleanup with the provider's configured default (stop or delete) succeeds.",
      cleanup_default_succeeds, 0},
