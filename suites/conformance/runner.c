@@ -79,7 +79,7 @@ const char *sp_req_outcome_name(enum sp_req_outcome o)
 /* --- stopping a check ------------------------------------------------------------------------ */
 
 /* Writes the message, with " (file:line)" kept whole at its end when file is set. */
-static void
+static void __attribute__((format(printf, 4, 0)))
 set_message(struct sp_req_ctx *ctx, const char *file, int line, const char *fmt, va_list ap)
 {
     char *msg = ctx->res->message;
