@@ -53,8 +53,12 @@ void dt_daemon_error(struct mock_req *r, int status, const char *message);
 /* The sandbox a toolbox route names (params[0]), referenced, if it exists and is started;
  * otherwise replies (404 / 400 "Sandbox is not running") and returns NULL. nest_body: the
  * route is answered by the API itself (process/execute), so its 400 is a Nest body rather
- * than the serialised exception the proxied routes give. */
+ * than the serialised exception the proxied routes give. A sandbox with the never-alive
+ * fault gets 502 here: this is the data plane of toolbox mode. */
 struct mock_sandbox *dt_toolbox_sandbox(struct mock_req *r, bool nest_body);
+/* The same for the session routes, which still answer when the sandbox's process and file
+ * API is down (SP_MOCK_FAULT_NEVER_ALIVE): they start the action server. */
+struct mock_sandbox *dt_session_sandbox(struct mock_req *r);
 /* The daemon's error for a failed file operation: "<op> <path>: <reason>", 404 for a missing
  * file, 403 for a refused one, else 400. */
 void dt_path_error(struct mock_req *r, const char *op, const char *path, int err);

@@ -146,7 +146,7 @@ static void ref_put(struct mock_req *r, struct sess_ref *ref)
 static bool session_find(struct mock_req *r, struct sess_ref *ref)
 {
     ref->s = NULL;
-    if ((ref->sb = dt_toolbox_sandbox(r, false)) == NULL)
+    if ((ref->sb = dt_session_sandbox(r)) == NULL)
         return false;
     if ((ref->v = dt_sandbox_of(r->mock, ref->sb)) != NULL) {
         pthread_mutex_lock(&ref->v->lock);
@@ -254,7 +254,7 @@ session_new(struct mock_req *r, struct mock_sandbox *sb, struct dt_sandbox *v, c
 
 void dt_session_create(struct mock_req *r)
 {
-    struct mock_sandbox *sb = dt_toolbox_sandbox(r, false);
+    struct mock_sandbox *sb = dt_session_sandbox(r);
     if (sb == NULL)
         return;
     struct dt_sandbox *v = dt_sandbox_of(r->mock, sb);
@@ -292,7 +292,7 @@ void dt_session_create(struct mock_req *r)
 
 void dt_session_list(struct mock_req *r)
 {
-    struct mock_sandbox *sb = dt_toolbox_sandbox(r, false);
+    struct mock_sandbox *sb = dt_session_sandbox(r);
     if (sb == NULL)
         return;
     struct dt_sandbox *v = dt_sandbox_of(r->mock, sb);

@@ -80,7 +80,9 @@ void dt_path_error(struct mock_req *r, const char *op, const char *path, int err
     dt_daemon_error(r, status, msg);
 }
 
-struct mock_sandbox *dt_toolbox_sandbox(struct mock_req *r, bool nest_body)
+/* needs_daemon: the route is the daemon's process or file API, which is the data plane in
+ * toolbox mode; sessions are not (they start the action server, the data plane then). */
+static struct mock_sandbox *toolbox_sandbox(struct mock_req *r, bool nest_body, bool needs_daemon)
 {
     struct mock_sandbox *sb = mock_store_get(mock_store_of(r->mock), r->params[0]);
     char msg[200];
@@ -90,10 +92,9 @@ struct mock_sandbox *dt_toolbox_sandbox(struct mock_req *r, bool nest_body)
         return NULL;
     }
     bool running = mock_sandbox_phase(mock_store_of(r->mock), sb) == MOCK_RUNNING;
-    /* SP_MOCK_FAULT_NEVER_ALIVE: the data plane never answers. In toolbox mode that is the
-     * daemon's process and file API; sessions stay up so the action server can still be
-     * started (it then never answers, see mock_sandbox_add_server). */
-    bool dead_daemon = sb->fault == SP_MOCK_FAULT_NEVER_ALIVE && strstr(r->path, "/session") == NULL;
+    /* SP_MOCK_FAULT_NEVER_ALIVE: the data plane never answers (for the action server, see
+     * mock_sandbox_add_server). */
+    bool dead_daemon = needs_daemon && sb->fault == SP_MOCK_FAULT_NEVER_ALIVE;
     if (running && !dead_daemon)
         return sb;
     mock_store_put(mock_store_of(r->mock), sb);
@@ -112,6 +113,16 @@ struct mock_sandbox *dt_toolbox_sandbox(struct mock_req *r, bool nest_body)
         mock_reply(r, 400, "application/json; charset=utf-8", BODY, sizeof(BODY) - 1);
     }
     return NULL;
+}
+
+struct mock_sandbox *dt_toolbox_sandbox(struct mock_req *r, bool nest_body)
+{
+    return toolbox_sandbox(r, nest_body, true);
+}
+
+struct mock_sandbox *dt_session_sandbox(struct mock_req *r)
+{
+    return toolbox_sandbox(r, false, false);
 }
 
 void dt_home_dir(struct sp_mock *m, struct mock_sandbox *sb, char *out, size_t len)
