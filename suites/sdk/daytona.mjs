@@ -1,30 +1,17 @@
 // Drives the Daytona mock with the official TypeScript SDK, @daytonaio/sdk 0.24.2 (the
 // version OpenHands pins), configured only from DAYTONA_API_KEY and DAYTONA_API_URL as a
 // user would. Every step asserts what the real service returns (spec/daytona-runloop.md
-// Part A); the first failing step ends the run, and the sandboxes made are deleted anyway.
+// Part A); failed steps are reported and the run goes on (see steps.mjs); the sandboxes
+// made are deleted anyway.
 import assert from 'node:assert/strict';
 import { Daytona, DaytonaError } from '@daytonaio/sdk';
 import { DaytonaNotFoundError } from '@daytonaio/sdk/src/errors/DaytonaError.js';
+import { stepRunner } from './steps.mjs';
 
 const SUITE = `sdk-fidelity-${process.pid}`;
 const made = [];
-let n = 0;
 
-// A failed step is reported and the run goes on, so one run lists every difference; a step
-// marked fatal (the ones later steps cannot do without) ends the run.
-const failures = [];
-async function step(name, fn, { fatal = false } = {}) {
-    n += 1;
-    try {
-        await fn();
-        console.log(`ok ${n} - daytona: ${name}`);
-    } catch (err) {
-        console.log(`not ok ${n} - daytona: ${name}`);
-        console.log(String(err && err.stack ? err.stack : err).replace(/^/gm, '    # '));
-        failures.push(name);
-        if (fatal) throw err;
-    }
-}
+const { step, run } = stepRunner('daytona');
 
 async function until(what, fn, ms = 15000) {
     const end = Date.now() + ms;
@@ -275,22 +262,6 @@ async function stopStartDelete() {
     });
 }
 
-let rc = 0;
-try {
-    await createAndExec();
-    await sessions();
-    await files();
-    await previewAndList();
-    await stopStartDelete();
-} catch {
-    // reported by step(); the run stops at a fatal step
-} finally {
+await run([createAndExec, sessions, files, previewAndList, stopStartDelete], async () => {
     for (const sb of made) await sb.delete().catch(() => undefined);
-}
-if (failures.length > 0) {
-    console.log(`daytona: ${failures.length} of ${n} steps failed: ${failures.join('; ')}`);
-    rc = 1;
-} else {
-    console.log(`daytona: all ${n} steps passed`);
-}
-process.exit(rc);
+});

@@ -1,8 +1,8 @@
 // Drives the E2B mock with the official JS SDK (npm `e2b`, the version spec/e2b-modal.md was
 // read from), configured only from E2B_API_KEY, E2B_API_URL and E2B_SANDBOX_URL as a user
 // would. Control plane and envd (REST + Connect RPC) are both exercised; every step asserts
-// what the real service returns (spec/e2b-modal.md Part A). The first failing step ends the
-// run, and the sandboxes made are killed anyway.
+// what the real service returns (spec/e2b-modal.md Part A). Failed steps are reported and the
+// run goes on (see steps.mjs); the sandboxes made are killed anyway.
 import assert from 'node:assert/strict';
 import {
     AuthenticationError,
@@ -13,27 +13,13 @@ import {
     SandboxNotFoundError,
     TimeoutError,
 } from 'e2b';
+import { stepRunner } from './steps.mjs';
 
 const SUITE = `sdk-fidelity-${process.pid}`;
 const HOME = '/home/user'; // envd's default user's home: relative paths resolve here
 const made = [];
-let n = 0;
 
-// A failed step is reported and the run goes on, so one run lists every difference; a step
-// marked fatal (the ones later steps cannot do without) ends the run.
-const failures = [];
-async function step(name, fn, { fatal = false } = {}) {
-    n += 1;
-    try {
-        await fn();
-        console.log(`ok ${n} - e2b: ${name}`);
-    } catch (err) {
-        console.log(`not ok ${n} - e2b: ${name}`);
-        console.log(String(err && err.stack ? err.stack : err).replace(/^/gm, '    # '));
-        failures.push(name);
-        if (fatal) throw err;
-    }
-}
+const { step, run } = stepRunner('e2b');
 
 async function listAll(metadata) {
     const pager = Sandbox.list({ query: { metadata } });
@@ -219,20 +205,6 @@ async function lifecycle() {
     });
 }
 
-let rc = 0;
-try {
-    await createAndCommands();
-    await files();
-    await lifecycle();
-} catch {
-    // reported by step(); the run stops at a fatal step
-} finally {
+await run([createAndCommands, files, lifecycle], async () => {
     for (const sb of made) await sb.kill().catch(() => undefined);
-}
-if (failures.length > 0) {
-    console.log(`e2b: ${failures.length} of ${n} steps failed: ${failures.join('; ')}`);
-    rc = 1;
-} else {
-    console.log(`e2b: all ${n} steps passed`);
-}
-process.exit(rc);
+});
