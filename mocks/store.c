@@ -171,8 +171,8 @@ struct mock_sandbox *mock_store_create(struct mock_store *s, const char *id,
         sb->next = sb->fault == SP_MOCK_FAULT_ERROR_STATE ? MOCK_FAILED : next;
         sb->until_ms = sp_now_ms() + mock_store_delay(s, delay);
         if (sb->fault == SP_MOCK_FAULT_ERROR_STATE)
-            snprintf(sb->error_reason, sizeof(sb->error_reason), "injected fault: sandbox "
-                                                                  "failed to start");
+            snprintf(sb->error_reason, sizeof(sb->error_reason),
+                     "injected fault: sandbox failed to start");
     }
     pthread_mutex_lock(&s->lock);
     int rc = store_append(s, sb);
@@ -288,11 +288,12 @@ void mock_store_each(struct mock_store *s, bool (*fn)(struct mock_sandbox *sb, v
     pthread_mutex_unlock(&s->lock);
     if (snap == NULL)
         return;
-    size_t i = 0;
-    for (; i < n && fn(snap[i], user); i++)
+    bool go = true;
+    for (size_t i = 0; i < n; i++) {
+        if (go)
+            go = fn(snap[i], user);
         mock_store_put(s, snap[i]);
-    for (i = i < n ? i : n; i < n; i++)
-        mock_store_put(s, snap[i]);
+    }
     free(snap);
 }
 
