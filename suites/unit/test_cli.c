@@ -21,6 +21,7 @@
 #include <curl/curl.h>
 
 #include "cli.h"
+#include "mock.h"
 #include "requirements.h"
 
 /* No credentials at all: what a CI job without secrets looks like. */
@@ -195,6 +196,60 @@ static void test_cli_check_mock_writes_reports(void **state)
     unlink(path);
     snprintf(path, sizeof(path), "%s/junit.xml", out);
     assert_int_equal(unlink(path), 0);
+    rmdir(out);
+    rmdir(dir);
+    run_free(&r);
+}
+
+/* Fails the test when the file at dir/name holds needle. */
+static void assert_file_lacks(const char *dir, const char *name, const char *needle)
+{
+    char path[256];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    static char buf[1 << 20];
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    assert_true(n > 0);
+    assert_null(strstr(buf, needle));
+    unlink(path);
+}
+
+/* The README's promise: a key never appears in the console output or a report, even for
+ * the requirements that send it, break it, or have it refused. */
+static void test_cli_check_real_never_prints_the_key(void **state)
+{
+    (void)state;
+    static const char KEY[] = "dtn_0123456789abcdef0123456789abcdef";
+    struct sp_mock_config mc = {.vendor = "daytona", .key = KEY, .quiet = true,
+                                .has_latency = true, .latency = {.create_ms = 20}};
+    struct sp_mock *m = NULL;
+    struct sp_error err;
+    assert_int_equal(sp_mock_start(&mc, &m, &err), SP_E_OK);
+    char key_var[128], url_var[256];
+    snprintf(key_var, sizeof(key_var), "DAYTONA_API_KEY=%s", KEY);
+    snprintf(url_var, sizeof(url_var), "DAYTONA_API_URL=%s", sp_mock_url(m));
+    char *const env[] = {path_var, key_var, url_var, NULL};
+    char dir[] = "/tmp/sp-test-cli-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char out[64];
+    snprintf(out, sizeof(out), "%s/run", dir);
+    const char *argv[] = {"check", "--provider", "daytona", "--target", "real", "--focus",
+                          "^(auth|files\\.missing)", "--out", out, NULL};
+    struct run r = run_cmd(sp_cmd_check, env, argv);
+    sp_mock_stop(m);
+    if (r.code != SP_EXIT_PASS)
+        print_error("exit %d\nstdout: %s\nstderr: %s\n", r.code, r.out, r.err);
+    assert_int_equal(r.code, SP_EXIT_PASS);
+    /* the key-handling requirements and one with a sandbox and a provider error ran */
+    assert_non_null(strstr(r.out, "auth.errors_never_echo_key"));
+    assert_non_null(strstr(r.out, "files.missing_not_found"));
+    assert_null(strstr(r.out, KEY));
+    assert_null(strstr(r.err, KEY));
+    assert_file_lacks(out, "junit.xml", KEY);
+    assert_file_lacks(out, "summary.json", KEY);
     rmdir(out);
     rmdir(dir);
     run_free(&r);
@@ -478,6 +533,7 @@ int main(void)
         cmocka_unit_test(test_cli_check_real_all_without_keys_skips_each),
         cmocka_unit_test(test_cli_check_help_lists_every_option),
         cmocka_unit_test(test_cli_check_mock_writes_reports),
+        cmocka_unit_test(test_cli_check_real_never_prints_the_key),
         cmocka_unit_test(test_cli_mock_rejects_bad_flags),
         cmocka_unit_test(test_cli_list_shows_every_requirement),
         cmocka_unit_test(test_cli_list_provider_says_what_applies),
