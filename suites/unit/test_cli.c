@@ -2,7 +2,9 @@
  * in-process with memory streams and a chosen environment; the program's own behaviour
  * (dispatch, `mock` ready line and signal handling) runs the built binary, found next to
  * this test as build/<variant>/sandprobe. Everything stays on loopback. */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -12,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -223,8 +226,11 @@ static void test_cli_check_real_never_prints_the_key(void **state)
 {
     (void)state;
     static const char KEY[] = "dtn_0123456789abcdef0123456789abcdef";
-    struct sp_mock_config mc = {.vendor = "daytona", .key = KEY, .quiet = true,
-                                .has_latency = true, .latency = {.create_ms = 20}};
+    struct sp_mock_config mc = {.vendor = "daytona",
+                                .key = KEY,
+                                .quiet = true,
+                                .has_latency = true,
+                                .latency = {.create_ms = 20}};
     struct sp_mock *m = NULL;
     struct sp_error err;
     assert_int_equal(sp_mock_start(&mc, &m, &err), SP_E_OK);
@@ -236,8 +242,9 @@ static void test_cli_check_real_never_prints_the_key(void **state)
     assert_non_null(mkdtemp(dir));
     char out[64];
     snprintf(out, sizeof(out), "%s/run", dir);
-    const char *argv[] = {"check", "--provider", "daytona", "--target", "real", "--focus",
-                          "^(auth|files\\.missing)", "--out", out, NULL};
+    const char *argv[] = {
+        "check", "--provider", "daytona", "--target", "real", "--focus", "^(auth|files\\.missing)",
+        "--out", out,          NULL};
     struct run r = run_cmd(sp_cmd_check, env, argv);
     sp_mock_stop(m);
     if (r.code != SP_EXIT_PASS)
@@ -481,6 +488,63 @@ static void test_cli_binary_mock_ready_line_and_sigterm(void **state)
     cJSON_Delete(ready);
 }
 
+/* A loopback port that is free together with the next one, for `mock --vendor all`. */
+static unsigned free_port_pair(void)
+{
+    for (int attempt = 0; attempt < 20; attempt++) {
+        int a = socket(AF_INET, SOCK_STREAM, 0), b = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        socklen_t len = sizeof(sa);
+        assert_int_equal(bind(a, (struct sockaddr *)&sa, sizeof(sa)), 0);
+        assert_int_equal(getsockname(a, (struct sockaddr *)&sa, &len), 0);
+        unsigned port = ntohs(sa.sin_port);
+        sa.sin_port = htons((uint16_t)(port + 1));
+        int next_free = port < 65535 && bind(b, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+        close(a);
+        close(b);
+        if (next_free)
+            return port;
+    }
+    fail_msg("no two consecutive free loopback ports");
+    return 0;
+}
+
+/* `mock --vendor all` with a fixed port: one ready line per vendor, vendor i on PORT+i, each
+ * env holding the variables its SDK reads. */
+static void test_cli_binary_mock_all_consecutive_ports(void **state)
+{
+    (void)state;
+    static const char *const want[][4] = {
+        {"daytona", "DAYTONA_API_KEY", "DAYTONA_API_URL", NULL},
+        {"e2b", "E2B_API_KEY", "E2B_API_URL", "E2B_SANDBOX_URL"},
+    };
+    unsigned port = free_port_pair();
+    char listen[32];
+    snprintf(listen, sizeof(listen), "127.0.0.1:%u", port);
+    const char *argv[] = {bin_path, "mock", "--vendor", "all", "--listen", listen, "--quiet", NULL};
+    struct child c = spawn(argv);
+    for (unsigned i = 0; i < 2; i++) {
+        char line[4096], origin[64];
+        read_line(c.out, line, sizeof(line));
+        cJSON *ready = cJSON_Parse(line);
+        assert_non_null(ready);
+        assert_string_equal(cJSON_GetObjectItem(ready, "vendor")->valuestring, want[i][0]);
+        snprintf(origin, sizeof(origin), "http://127.0.0.1:%u", port + i);
+        const char *url = cJSON_GetObjectItem(ready, "url")->valuestring;
+        assert_true(strncmp(url, origin, strlen(origin)) == 0);
+        cJSON *env = cJSON_GetObjectItem(ready, "env");
+        for (int k = 1; k < 4 && want[i][k] != NULL; k++)
+            assert_true(cJSON_IsString(cJSON_GetObjectItem(env, want[i][k])));
+        cJSON_Delete(ready);
+    }
+    assert_int_equal(kill(c.pid, SIGTERM), 0);
+    char *rest = read_all(c.out), *err = read_all(c.err);
+    assert_int_equal(wait_exit(c.pid), SP_EXIT_PASS);
+    assert_string_equal(rest, "");
+    free(rest);
+    free(err);
+}
+
 /* SIGINT stops the run after the current requirement; the reports are still written, say
  * the run was interrupted, and the exit code is never a pass. */
 static void test_cli_binary_check_interrupted_writes_reports(void **state)
@@ -541,6 +605,7 @@ int main(void)
     const struct CMUnitTest binary[] = {
         cmocka_unit_test(test_cli_binary_dispatch),
         cmocka_unit_test(test_cli_binary_mock_ready_line_and_sigterm),
+        cmocka_unit_test(test_cli_binary_mock_all_consecutive_ports),
         cmocka_unit_test(test_cli_binary_check_interrupted_writes_reports),
     };
     int failed = cmocka_run_group_tests_name("cli_in_process", in_process, NULL, NULL);
