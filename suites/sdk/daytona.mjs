@@ -4,14 +4,20 @@
 // Part A); failed steps are reported and the run goes on (see steps.mjs); the sandboxes
 // made are deleted anyway.
 import assert from 'node:assert/strict';
-import { Daytona, DaytonaError } from '@daytonaio/sdk';
-import { DaytonaNotFoundError } from '@daytonaio/sdk/src/errors/DaytonaError.js';
+import { atLeast, loadSdk, sdkVersion } from './sdk.mjs';
 import { stepRunner } from './steps.mjs';
+
+const SDK = '@daytonaio/sdk';
+const sdk = await loadSdk(SDK);
+const { Daytona, DaytonaError } = sdk;
+// 0.24 kept the specific error classes out of its index.
+const { DaytonaNotFoundError } = sdk.DaytonaNotFoundError ? sdk
+    : await loadSdk(`${SDK}/src/errors/DaytonaError.js`);
 
 const SUITE = `sdk-fidelity-${process.pid}`;
 const made = [];
 
-const { step, run } = stepRunner('daytona');
+const { step, run } = stepRunner(`daytona@${sdkVersion(SDK)}`);
 
 async function until(what, fn, ms = 15000) {
     const end = Date.now() + ms;

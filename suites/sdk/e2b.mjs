@@ -4,7 +4,10 @@
 // what the real service returns (spec/e2b-modal.md Part A). Failed steps are reported and the
 // run goes on (see steps.mjs); the sandboxes made are killed anyway.
 import assert from 'node:assert/strict';
-import {
+import { loadSdk, sdkVersion } from './sdk.mjs';
+import { stepRunner } from './steps.mjs';
+
+const {
     AuthenticationError,
     CommandExitError,
     FileNotFoundError,
@@ -12,14 +15,13 @@ import {
     Sandbox,
     SandboxNotFoundError,
     TimeoutError,
-} from 'e2b';
-import { stepRunner } from './steps.mjs';
+} = await loadSdk('e2b');
 
 const SUITE = `sdk-fidelity-${process.pid}`;
 const HOME = '/home/user'; // envd's default user's home: relative paths resolve here
 const made = [];
 
-const { step, run } = stepRunner('e2b');
+const { step, run } = stepRunner(`e2b@${sdkVersion('e2b')}`);
 
 async function listAll(metadata) {
     const pager = Sandbox.list({ query: { metadata } });
