@@ -1,10 +1,12 @@
-/* The Daytona mock, control plane (spec/daytona-runloop.md Part A, the 0.24.2 wire that
- * @daytonaio/sdk 0.24.2 and the Python SDK 0.24.2 speak): the Sandbox object with Daytona's
- * derived states, get, list in the array or the cursor shape, preview links, the Bearer check and
- * NestJS error bodies; the data plane (Host
+/* The Daytona mock, control plane (spec/daytona-runloop.md Part A): the wire of the SDKs of
+ * 0.24 (OpenHands' pin) and of today's (0.218), served side by side as the real API does.
+ * The Sandbox object with Daytona's derived states and today's members (name,
+ * toolboxProxyUrl, ...), get by id or name, list as an array or in the cursor shape (by
+ * client), the toolbox proxy URL, preview links, the Bearer check and NestJS error bodies;
+ * the route table with the toolbox under both prefixes; the data plane (Host
  * "<port>-<id>.localhost") checks the preview token of private sandboxes and hands the
  * request to the action-server mock. Creating and changing sandboxes: daytona_lifecycle.c;
- * toolbox routes: daytona_toolbox.c, daytona_session.c. */
+ * toolbox routes: daytona_toolbox.c, daytona_files.c, daytona_bulk.c, daytona_session.c. */
 #include "daytona_int.h"
 
 #include <stdio.h>
@@ -171,26 +173,6 @@ bool dt_via_proxy(const struct mock_req *r)
         return false;
     const char *rest = strchr(r->path + 9, '/');
     return rest == NULL || strncmp(rest, "/toolbox/", 9) != 0;
-}
-
-/* Compares dotted version numbers part by part; a pre-release suffix ("-dev") is ignored. */
-static int version_cmp(const char *a, const char *b)
-{
-    for (int i = 0; i < 3; i++) {
-        char *ea, *eb;
-        long x = strtol(a, &ea, 10), y = strtol(b, &eb, 10);
-        if (x != y)
-            return x < y ? -1 : 1;
-        a = *ea == '.' ? ea + 1 : ea;
-        b = *eb == '.' ? eb + 1 : eb;
-    }
-    return 0;
-}
-
-bool dt_sdk_at_least(struct mock_req *r, const char *want)
-{
-    const char *v = mock_req_header(r, "X-Daytona-SDK-Version");
-    return v != NULL && v[0] >= '0' && v[0] <= '9' && version_cmp(v, want) >= 0;
 }
 
 /* --- the Sandbox object (A4) ---------------------------------------------------------------- */
@@ -559,7 +541,9 @@ static void dt_sandbox_free(void *data)
         {"POST", TB "/files/upload", dt_files_upload, 0},                                    \
         {"POST", TB "/files/bulk-upload", dt_files_bulk_upload, 0},                          \
         {"POST", TB "/files/folder", dt_files_folder, 0},                                    \
-        {"POST", TB "/files/move", dt_files_move, 0}
+    {                                                                                        \
+        "POST", TB "/files/move", dt_files_move, 0                                           \
+    }
 
 static const struct mock_route DT_ROUTES[] = {
     {"POST", "/sandbox", dt_create, 0},

@@ -1,8 +1,10 @@
-/* What the files of the Daytona mock share (spec/daytona-runloop.md Part A, SDK 0.24.2 wire):
- * daytona.c (control plane: the Sandbox object, get/list, preview links, auth, the data-plane
- * hook, the route table), daytona_lifecycle.c (create, start, stop, delete and the setters),
- * daytona_toolbox.c (toolbox checks, project-dir, process/execute), daytona_files.c (toolbox
- * files) and daytona_session.c (toolbox sessions: long-lived shells, async commands, logs). */
+/* What the files of the Daytona mock share (spec/daytona-runloop.md Part A; the 0.24 and
+ * today's SDK wire): daytona.c (control plane: the Sandbox object, get/list, preview links,
+ * auth, the data-plane hook, the route table), daytona_lifecycle.c (create, start, stop,
+ * delete and the setters), daytona_toolbox.c (toolbox checks, home/work dir,
+ * process/execute), daytona_files.c (toolbox files), daytona_bulk.c (files/bulk-download),
+ * daytona_session.c (toolbox sessions: long-lived shells, async commands, logs) and
+ * daytona_output.c (session output marked per stream, returned by SDK generation). */
 #ifndef SP_MOCK_DAYTONA_INT_H
 #define SP_MOCK_DAYTONA_INT_H
 
@@ -146,6 +148,13 @@ int dt_command_script(struct sp_buf *out,
 size_t dt_strip_markers(char *buf, size_t n, bool final, size_t *held);
 /* Splits a marked log into stdout and stderr. 0, or -1 when out of memory. */
 int dt_demux(const char *log, size_t n, struct sp_buf *out, struct sp_buf *err);
+/* Session exec's answer {cmdId, output, exitCode} (+ stdout, stderr for SDKs >= 0.167); log
+ * is the command's marked output.log (changed in place), NULL for an async exec. */
+void dt_reply_exec(
+    struct mock_req *r, int status, const char *cid, struct sp_buf *log, const int *code);
+/* A command's logs as the client's SDK generation reads them: text (combined without the
+ * markers, or raw), or JSON {output, stdout, stderr}. log is changed in place. */
+void dt_reply_log(struct mock_req *r, struct sp_buf *log);
 
 /* Kills every session shell of the sandbox (stop, delete). */
 void dt_sessions_kill(struct dt_sandbox *v);

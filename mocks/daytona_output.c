@@ -9,13 +9,36 @@
  * the raw log and stdout/stderr split; in between the raw log. */
 #include "daytona_int.h"
 
+#include <stdlib.h>
 #include <string.h>
+
+#include "json.h"
 
 #define MARK_LEN 3
 
 static bool is_marker(const char *p, size_t left)
 {
     return left >= MARK_LEN && (p[0] == '\1' || p[0] == '\2') && p[1] == p[0] && p[2] == p[0];
+}
+
+/* Compares dotted version numbers part by part; a pre-release suffix ("-dev") is ignored. */
+static int version_cmp(const char *a, const char *b)
+{
+    for (int i = 0; i < 3; i++) {
+        char *ea, *eb;
+        long x = strtol(a, &ea, 10), y = strtol(b, &eb, 10);
+        if (x != y)
+            return x < y ? -1 : 1;
+        a = *ea == '.' ? ea + 1 : ea;
+        b = *eb == '.' ? eb + 1 : eb;
+    }
+    return 0;
+}
+
+bool dt_sdk_at_least(struct mock_req *r, const char *want)
+{
+    const char *v = mock_req_header(r, "X-Daytona-SDK-Version");
+    return v != NULL && v[0] >= '0' && v[0] <= '9' && version_cmp(v, want) >= 0;
 }
 
 enum dt_output dt_output_mode(struct mock_req *r)
@@ -88,4 +111,57 @@ int dt_demux(const char *log, size_t n, struct sp_buf *out, struct sp_buf *err)
         i = j;
     }
     return rc;
+}
+
+/* {cmdId, output, exitCode} (+ stdout, stderr for the split-output SDKs); log is the marked
+ * output.log, NULL for an async exec. */
+void dt_reply_exec(
+    struct mock_req *r, int status, const char *cid, struct sp_buf *log, const int *code)
+{
+    enum dt_output mode = dt_output_mode(r);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "cmdId", cid);
+    if (log != NULL && mode == DT_OUTPUT_COMBINED) {
+        size_t held;
+        log->len = log->data ? dt_strip_markers(log->data, log->len, true, &held) : 0;
+        if (log->data)
+            log->data[log->len] = '\0'; /* shorter than before: within the buffer */
+    }
+    cJSON_AddItemToObject(o, "output",
+                          log ? cJSON_CreateString(sp_buf_str(log)) : cJSON_CreateNull());
+    cJSON_AddItemToObject(o, "exitCode", code ? cJSON_CreateNumber(*code) : cJSON_CreateNull());
+    if (log != NULL && mode == DT_OUTPUT_SPLIT) {
+        struct sp_buf out, err;
+        sp_buf_init(&out, 0);
+        sp_buf_init(&err, 0);
+        dt_demux(log->data ? log->data : "", log->len, &out, &err);
+        cJSON_AddStringToObject(o, "stdout", sp_buf_str(&out));
+        cJSON_AddStringToObject(o, "stderr", sp_buf_str(&err));
+        sp_buf_cleanup(&out);
+        sp_buf_cleanup(&err);
+    }
+    dt_reply_json(r, status, o);
+}
+
+void dt_reply_log(struct mock_req *r, struct sp_buf *log)
+{
+    enum dt_output mode = dt_output_mode(r);
+    if (mode == DT_OUTPUT_SPLIT) {
+        struct sp_buf out, err;
+        sp_buf_init(&out, 0);
+        sp_buf_init(&err, 0);
+        dt_demux(log->data ? log->data : "", log->len, &out, &err);
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "output", sp_buf_str(log));
+        cJSON_AddStringToObject(o, "stdout", sp_buf_str(&out));
+        cJSON_AddStringToObject(o, "stderr", sp_buf_str(&err));
+        dt_reply_json(r, 200, o);
+        sp_buf_cleanup(&out);
+        sp_buf_cleanup(&err);
+    } else {
+        size_t held, n = log->len;
+        if (mode == DT_OUTPUT_COMBINED && log->data)
+            n = dt_strip_markers(log->data, log->len, true, &held);
+        mock_reply(r, 200, "text/plain; charset=utf-8", sp_buf_str(log), n);
+    }
 }

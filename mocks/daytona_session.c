@@ -388,36 +388,6 @@ static int command_send(struct dt_session *s, const struct dt_command *c)
     return rc;
 }
 
-/* {cmdId, output, exitCode} (+ stdout, stderr for the split-output SDKs); log is the marked
- * output.log, NULL for an async exec. */
-static void reply_exec(struct mock_req *r, int status, const char *cid, struct sp_buf *log,
-                       const int *code)
-{
-    enum dt_output mode = dt_output_mode(r);
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "cmdId", cid);
-    if (log != NULL && mode == DT_OUTPUT_COMBINED) {
-        size_t held;
-        log->len = log->data ? dt_strip_markers(log->data, log->len, true, &held) : 0;
-        if (log->data)
-            log->data[log->len] = '\0'; /* shorter than before: within the buffer */
-    }
-    cJSON_AddItemToObject(o, "output",
-                          log ? cJSON_CreateString(sp_buf_str(log)) : cJSON_CreateNull());
-    cJSON_AddItemToObject(o, "exitCode", code ? cJSON_CreateNumber(*code) : cJSON_CreateNull());
-    if (log != NULL && mode == DT_OUTPUT_SPLIT) {
-        struct sp_buf out, err;
-        sp_buf_init(&out, 0);
-        sp_buf_init(&err, 0);
-        dt_demux(log->data ? log->data : "", log->len, &out, &err);
-        cJSON_AddStringToObject(o, "stdout", sp_buf_str(&out));
-        cJSON_AddStringToObject(o, "stderr", sp_buf_str(&err));
-        sp_buf_cleanup(&out);
-        sp_buf_cleanup(&err);
-    }
-    dt_reply_json(r, status, o);
-}
-
 /* A sync exec: polls for exit_code as the daemon does, until the session goes or the client
  * leaves. */
 static void exec_wait(struct mock_req *r, struct sess_ref *ref, const struct dt_command *c)
@@ -438,7 +408,7 @@ static void exec_wait(struct mock_req *r, struct sess_ref *ref, const struct dt_
     struct sp_buf out;
     sp_buf_init(&out, 0);
     read_log(ref->s, c->id, &out);
-    reply_exec(r, 200, c->id, &out, &code);
+    dt_reply_exec(r, 200, c->id, &out, &code);
     sp_buf_cleanup(&out);
 }
 
@@ -472,7 +442,7 @@ void dt_session_exec(struct mock_req *r)
         if (rc != 0)
             dt_daemon_error(r, 400, "failed to write command: broken pipe");
         else if (async)
-            reply_exec(r, 202, c->id, NULL, NULL);
+            dt_reply_exec(r, 202, c->id, NULL, NULL);
         else
             exec_wait(r, &ref, c);
     }
@@ -558,34 +528,6 @@ static void log_free(void *ctx)
     free(ls);
 }
 
-/* The log as the client's SDK generation reads it: text, or JSON {output,stdout,stderr}. */
-static void reply_logs(struct mock_req *r, const struct dt_session *s, const struct dt_command *c)
-{
-    struct sp_buf log;
-    sp_buf_init(&log, 0);
-    read_log(s, c->id, &log);
-    enum dt_output mode = dt_output_mode(r);
-    if (mode == DT_OUTPUT_SPLIT) {
-        struct sp_buf out, err;
-        sp_buf_init(&out, 0);
-        sp_buf_init(&err, 0);
-        dt_demux(log.data ? log.data : "", log.len, &out, &err);
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "output", sp_buf_str(&log));
-        cJSON_AddStringToObject(o, "stdout", sp_buf_str(&out));
-        cJSON_AddStringToObject(o, "stderr", sp_buf_str(&err));
-        dt_reply_json(r, 200, o);
-        sp_buf_cleanup(&out);
-        sp_buf_cleanup(&err);
-    } else {
-        size_t held, n = log.len;
-        if (mode == DT_OUTPUT_COMBINED && log.data)
-            n = dt_strip_markers(log.data, log.len, true, &held);
-        mock_reply(r, 200, "text/plain; charset=utf-8", sp_buf_str(&log), n);
-    }
-    sp_buf_cleanup(&log);
-}
-
 void dt_session_logs(struct mock_req *r)
 {
     struct sess_ref ref;
@@ -598,12 +540,17 @@ void dt_session_logs(struct mock_req *r)
         dt_daemon_error(r, 404, "command not found");
     } else if (follow != NULL && strcmp(follow, "true") == 0 &&
                (ls = calloc(1, sizeof(*ls))) != NULL) {
-        *ls = (struct log_stream){r->mock, ref.sb, ref.v, ref.s, c, -1, dt_conn_fd(r), 0,
-                                  dt_output_mode(r) == DT_OUTPUT_COMBINED};
+        *ls = (struct log_stream){r->mock,       ref.sb, ref.v,
+                                  ref.s,         c,      -1,
+                                  dt_conn_fd(r), 0,      dt_output_mode(r) == DT_OUTPUT_COMBINED};
         mock_reply_stream(r, 200, "text/plain; charset=utf-8", log_read, ls, log_free);
         return; /* the stream owns the sandbox reference now */
     } else {
-        reply_logs(r, ref.s, c);
+        struct sp_buf log;
+        sp_buf_init(&log, 0);
+        read_log(ref.s, c->id, &log);
+        dt_reply_log(r, &log);
+        sp_buf_cleanup(&log);
     }
     ref_put(r, &ref);
 }
