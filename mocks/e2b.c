@@ -204,10 +204,8 @@ struct new_sandbox {
 /* NewSandbox (v1: `secure` optional, timeout 15 s by default) or NewSandboxV2 (no `secure`:
  * every v2 sandbox is secured and gets an envdAccessToken; timeout 300 s by default). A
  * `secure` sent to v2 is ignored, as the API ignores fields its schema does not have. */
-static int parse_new_sandbox(const struct sp_buf *body,
-                             bool v2,
-                             struct new_sandbox *ns,
-                             struct sp_error *err)
+static int
+parse_new_sandbox(const struct sp_buf *body, bool v2, struct new_sandbox *ns, struct sp_error *err)
 {
     const char *what = v2 ? "NewSandboxV2" : "NewSandbox";
     cJSON *root = sp_json_parse_type(body->data, body->len, cJSON_Object, what, err);

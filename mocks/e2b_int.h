@@ -18,7 +18,7 @@
 #define E2B_CLIENT_ID         "6532622b" /* spec A1: deprecated, always this constant */
 #define E2B_ID_LEN            20         /* sandbox ids: 20 characters of [a-z0-9] */
 #define E2B_DEFAULT_USER      "user"
-#define E2B_DEFAULT_TIMEOUT_S 15 /* NewSandbox/ResumedSandbox timeout default in the spec */
+#define E2B_DEFAULT_TIMEOUT_S 15  /* NewSandbox/ResumedSandbox timeout default in the spec */
 #define E2B_V2_TIMEOUT_S      300 /* NewSandboxV2/ConnectSandboxV2 timeout default */
 
 /* What the control plane knows about a sandbox beyond the store (sb->vendor). Every field

@@ -124,7 +124,8 @@ enum sp_err sp__e2b_configure(const struct sp_kv *env,
         copy_var(env, "E2B_SANDBOX_URL", "", c->sandbox_url, sizeof(c->sandbox_url), err) != 0 ||
         copy_var(env, "E2B_TEMPLATE", E2B_DEFAULT_TEMPLATE, c->template_id, sizeof(c->template_id),
                  err) != 0 ||
-        parse_timeout(env, &c->timeout_s, err) != 0 || parse_mode(opts ? opts->mode : NULL, &c->v1, err) != 0)
+        parse_timeout(env, &c->timeout_s, err) != 0 ||
+        parse_mode(opts ? opts->mode : NULL, &c->v1, err) != 0)
         goto fail;
     if (strspn(c->domain, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:") !=
         strlen(c->domain)) {
@@ -337,8 +338,7 @@ static enum sp_next create_request(struct sp_op *op, struct sp_http_req *req, st
         rc = sp_kv_set(&md, SP_RUN_LABEL, o->run_id);
     if (rc == 0) /* v1: the SDKs default to secure: true; v2 is always secured */
         rc = sp__e2b_build_new_sandbox(o->image ? o->image : cfg->template_id, cfg->timeout_s,
-                                       !cfg->v1, o->access != SP_ACCESS_PUBLIC, &md, o->env,
-                                       &body);
+                                       !cfg->v1, o->access != SP_ACCESS_PUBLIC, &md, o->env, &body);
     enum sp_next next =
         rc == 0 ? api_json_gen(op, req, SP_HTTP_POST, gen_of(op), "", NULL, body.data, err)
                 : oom(err);
@@ -433,11 +433,10 @@ static enum sp_next attach_page(struct sp_op *op,
     }
     struct sp_buf body;
     sp_buf_init(&body, 0);
-    enum sp_next n =
-        sp__e2b_build_timeout(cfg_of(op)->timeout_s, &body) != 0
-            ? oom(err)
-            : api_json_gen(op, req, SP_HTTP_POST, gen_of(op), "/connect", ctx->list.first_id,
-                           body.data, err);
+    enum sp_next n = sp__e2b_build_timeout(cfg_of(op)->timeout_s, &body) != 0
+                         ? oom(err)
+                         : api_json_gen(op, req, SP_HTTP_POST, gen_of(op), "/connect",
+                                        ctx->list.first_id, body.data, err);
     sp_buf_cleanup(&body);
     op->state = ATTACH_CONNECT;
     return n;

@@ -25,10 +25,8 @@ struct fx {
     struct sp_create_opts create;
 };
 
-static enum sp_err client_mode(const char *const *vars,
-                               const char *mode,
-                               struct sp_client **out,
-                               struct sp_error *err)
+static enum sp_err
+client_mode(const char *const *vars, const char *mode, struct sp_client **out, struct sp_error *err)
 {
     struct sp_kv env;
     sp_kv_init(&env);
@@ -38,8 +36,8 @@ static enum sp_err client_mode(const char *const *vars,
         snprintf(k, sizeof(k), "%.*s", (int)(eq - vars[i]), vars[i]);
         sp_kv_set(&env, k, eq + 1);
     }
-    struct sp_client_opts opts = {.alive_interval_ms = 250, .alive_timeout_ms = 60000,
-                                  .mode = mode};
+    struct sp_client_opts opts = {
+        .alive_interval_ms = 250, .alive_timeout_ms = 60000, .mode = mode};
     sp_error_clear(err);
     enum sp_err rc = sp_client_new("e2b", &env, &opts, out, err);
     sp_kv_cleanup(&env);
