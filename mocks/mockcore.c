@@ -4,6 +4,7 @@
  * the transport to send, delayed replies and continuations, the request journal and its
  * escaped log, the injected-fault queue, ids from the OS random source. The transport
  * (mhd_transport.c today; an HTTP/2 server can sit beside it) owns the sockets. */
+#include "backend.h"
 #include "mock_int.h"
 
 #include <errno.h>
@@ -409,7 +410,8 @@ static void dispatch(struct mock_req *r)
     unsigned port;
     char id[64];
     if (v->data_plane != NULL && mock_host_target(r->host, &port, id, sizeof(id))) {
-        serve_data_plane(r, port, id);
+        if (!mock_synthetic_gate(r, true))
+            serve_data_plane(r, port, id);
         return;
     }
     const struct mock_route *rt = route_find(v, r);
@@ -421,7 +423,8 @@ static void dispatch(struct mock_req *r)
         mock_count_unauthorized(r->mock);
         return;
     }
-    rt->fn(r);
+    if (!mock_synthetic_gate(r, false))
+        rt->fn(r);
 }
 
 /* --- the transport's hooks ---------------------------------------------------------------- */
