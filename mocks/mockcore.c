@@ -429,24 +429,26 @@ static void dispatch(struct mock_req *r)
 
 /* --- the transport's hooks ---------------------------------------------------------------- */
 
+/* The key first, so a request without it learns nothing else (not even the size limit). */
 bool mock_core_begin(struct mock_req *r, uint64_t content_length, bool has_length)
 {
+    const struct mock_vendor *v = r->mock->vendor;
+    unsigned port;
+    char id[64];
+    /* The data plane checks its own credentials (preview or access token) in the handler. */
+    bool data_plane = v->data_plane != NULL && mock_host_target(r->host, &port, id, sizeof(id));
+    const struct mock_route *rt = data_plane ? NULL : route_find(v, r);
+    if (rt != NULL && !(rt->flags & MOCK_ROUTE_OPEN) && v->authorize != NULL && !v->authorize(r)) {
+        mock_count_unauthorized(r->mock);
+        mock_reply_header(r, "Connection", "close"); /* the body is not read */
+        return true;
+    }
     if (has_length && content_length > MOCK_BODY_MAX) {
         mock_reply_header(r, "Connection", "close");
         mock_reply_json(r, 413, "{\"message\":\"request body too large\"}");
         return true;
     }
-    const struct mock_vendor *v = r->mock->vendor;
-    unsigned port;
-    char id[64];
-    if (v->data_plane != NULL && mock_host_target(r->host, &port, id, sizeof(id)))
-        return false; /* the vendor checks its data-plane credentials in the handler */
-    const struct mock_route *rt = route_find(v, r);
-    if (rt == NULL || (rt->flags & MOCK_ROUTE_OPEN) || v->authorize == NULL || v->authorize(r))
-        return false;
-    mock_count_unauthorized(r->mock);
-    mock_reply_header(r, "Connection", "close"); /* the body is not read */
-    return true;
+    return false;
 }
 
 void mock_core_dispatch(struct mock_req *r)
