@@ -7,6 +7,7 @@
  * Files: daytona_files.c; sessions: daytona_session.c. Sandbox paths map under the sandbox
  * root; the project dir is the user's home. */
 #include "daytona_int.h"
+#include "backend.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -15,11 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <microhttpd.h>
 
 #include "json.h"
 #include "provider.h" /* sp_now_ms */
@@ -185,9 +186,7 @@ void dt_work_dir(struct mock_req *r)
  * handler waits: MHD does not look at the socket while our handler runs. */
 int dt_conn_fd(struct mock_req *r)
 {
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-    return ci ? ci->connect_fd : -1;
+    return mock_req_socket(r);
 }
 
 bool dt_fd_gone(int fd)
@@ -251,6 +250,10 @@ static void execute(struct mock_req *r,
     const char *argv[] = {user_shell(), "-c", command, NULL};
     struct mock_proc *p = NULL;
     struct sp_buf out;
+    if (mock_is_synthetic(r->mock)) {
+        dt_synthetic_execute(r, sb, command, cwd, timeout_s);
+        return;
+    }
     struct sp_kv env;
     sp_buf_init(&out, EXEC_OUTPUT_MAX);
     sp_kv_init(&env);
