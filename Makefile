@@ -52,7 +52,8 @@ REPLAY_BINS := $(FUZZ_NAMES:%=$(BUILD)/fuzz-replay/%)
 FUZZ_SECONDS ?= 20
 # The tests ThreadSanitizer runs: the event driver and every mock (their servers are
 # thread-per-connection).
-TSAN_TESTS := $(filter $(BUILD)/tests/test_event_driver $(BUILD)/tests/test_mock_% \
+TSAN_TESTS := $(filter $(BUILD)/tests/test_event_driver $(BUILD)/tests/test_client_threads \
+                $(BUILD)/tests/test_mock_% \
                 $(BUILD)/tests/test_store $(BUILD)/tests/test_shell_backend,$(UNIT_BINS))
 BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)

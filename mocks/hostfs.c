@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <linux/openat2.h>
 #include <stdio.h>
@@ -22,9 +23,9 @@
 
 /* --- resolution beneath a directory -------------------------------------------------------- */
 
-/* 1 when openat2 works, 0 when the kernel (or a seccomp filter) refuses it; -1 unknown. Races
- * between threads only ever store the same answer. */
-static int have_openat2 = -1;
+/* 1 when openat2 works, 0 when the kernel (or a seccomp filter) refuses it; -1 unknown.
+ * Threads may find out at the same time; they only ever store the same answer. */
+static atomic_int have_openat2 = -1;
 
 static int beneath_openat2(int dirfd, const char *rel, int flags, mode_t mode)
 {
@@ -81,15 +82,16 @@ int mock_fs_openat(int dirfd, const char *rel, int flags, mode_t mode)
 {
     if (rel == NULL || rel[0] == '\0')
         rel = ".";
-    if (have_openat2 != 0) {
+    int known = atomic_load_explicit(&have_openat2, memory_order_relaxed);
+    if (known != 0) {
         int fd = beneath_openat2(dirfd, rel, flags, mode);
         if (fd >= 0 || (errno != ENOSYS && errno != EPERM)) {
-            have_openat2 = 1;
+            atomic_store_explicit(&have_openat2, 1, memory_order_relaxed);
             return fd;
         }
-        if (have_openat2 == 1)
+        if (known == 1)
             return fd; /* a real EPERM */
-        have_openat2 = 0;
+        atomic_store_explicit(&have_openat2, 0, memory_order_relaxed);
     }
     return beneath_walk(dirfd, rel, flags, mode);
 }

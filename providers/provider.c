@@ -115,6 +115,14 @@ enum sp_err sp_client_new(const char *name, const struct sp_kv *env,
         free(c);
         return rc;
     }
+    /* Made now rather than on first use, so no two threads race to make it. */
+    if ((rc = sp_loop_new(&c->loop, err)) != SP_E_OK) {
+        if (p->cfg_free)
+            p->cfg_free(c->cfg);
+        free(c);
+        return rc;
+    }
+    pthread_mutex_init(&c->loop_lock, NULL);
     *out = c;
     return SP_E_OK;
 }
@@ -124,6 +132,7 @@ void sp_client_free(struct sp_client *c)
     if (c == NULL)
         return;
     sp_loop_free(c->loop);
+    pthread_mutex_destroy(&c->loop_lock);
     if (c->provider->cfg_free)
         c->provider->cfg_free(c->cfg);
     free(c);
@@ -330,19 +339,16 @@ static void blocking_done(struct sp_op *op, enum sp_err rc, void *user)
     r->rc = rc;
 }
 
-/* Runs op on the client's private loop until it completes. */
+/* Runs op on the client's private loop until it completes (one thread at a time). */
 static enum sp_err run_blocking(struct sp_op *op, struct sp_error *err)
 {
     struct sp_client *c = op->client;
-    if (c->loop == NULL) {
-        enum sp_err rc = sp_loop_new(&c->loop, err);
-        if (rc != SP_E_OK)
-            return rc;
-    }
     struct blocking_result r = {false, SP_E_OK};
+    pthread_mutex_lock(&c->loop_lock);
     sp_loop_submit(c->loop, op, blocking_done, &r);
     while (!r.done)
         sp_loop_run_once(c->loop, 1000);
+    pthread_mutex_unlock(&c->loop_lock);
     if (err)
         *err = op->err;
     return r.rc;

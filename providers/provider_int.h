@@ -4,6 +4,8 @@
 #ifndef SP_PROVIDER_INT_H
 #define SP_PROVIDER_INT_H
 
+#include <pthread.h>
+
 #include "http.h"
 #include "provider.h"
 
@@ -47,7 +49,13 @@ struct sp_client {
     const struct sp_provider *provider;
     void *cfg;                  /* the provider's configuration */
     struct sp_client_opts opts; /* with defaults filled in */
-    struct sp_loop *loop;       /* private loop of the blocking calls, created on first use */
+    /* The private loop of the blocking calls, made by sp_client_new. A loop serves one thread
+     * at a time, so blocking calls on one client from several threads take turns under
+     * loop_lock. Lock order: loop_lock is a leaf; nothing else is locked while it is held
+     * (the provider layer has no other locks; a mock in the same process is only reached
+     * through sockets). */
+    struct sp_loop *loop;
+    pthread_mutex_t loop_lock;
 };
 
 /* Sandbox flags for provider use. */

@@ -10,6 +10,7 @@
 
 #include <curl/curl.h>
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,15 +61,19 @@ int64_t sp_now_ms(void)
     return sp_now_us() / 1000;
 }
 
-/* curl_global_init is not thread-safe before 7.84 on every backend; doing it once from the
- * first loop creation is enough for our threads, which create loops after main starts. */
+/* curl_global_init is not thread-safe before 7.84 on every backend, and threads of the load
+ * driver create their loops at the same time: pthread_once runs it exactly once, and every
+ * other caller waits until it has returned. */
+static pthread_once_t global_once = PTHREAD_ONCE_INIT;
+
+static void global_init_once(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
 static void transport_global_init(void)
 {
-    static int done;
-    if (!done) {
-        curl_global_init(CURL_GLOBAL_DEFAULT);
-        done = 1;
-    }
+    pthread_once(&global_once, global_init_once);
 }
 
 enum sp_err sp_loop_new(struct sp_loop **out, struct sp_error *err)
