@@ -13,7 +13,7 @@ static const struct sp_provider *const providers[] = {
 #define N_PROVIDERS (sizeof(providers) / sizeof(providers[0]))
 
 static const char *const step_names[SP_STEP__COUNT] = {
-    "auth", "create", "attach", "startup", "exec", "files", "cleanup",
+    "auth", "create", "attach", "startup", "exec", "files", "cleanup", "list",
 };
 
 const char *sp_step_name(enum sp_step step)
@@ -71,6 +71,8 @@ sp_step_fn sp__provider_step(const struct sp_provider *p, enum sp_step step)
         return p->files;
     case SP_STEP_CLEANUP:
         return p->cleanup;
+    case SP_STEP_LIST:
+        return p->list;
     case SP_STEP__COUNT:
         break;
     }
@@ -324,6 +326,15 @@ void sp_op_init_cleanup(struct sp_op *op, struct sp_sandbox *sb, enum sp_cleanup
     op->u.cleanup = how;
 }
 
+void sp_op_init_list(struct sp_op *op, struct sp_client *c, const char *key, const char *value,
+                     struct sp_list *out)
+{
+    op_init(op, SP_STEP_LIST, c, NULL);
+    op->u.list.key = key;
+    op->u.list.value = value;
+    op->u.list.out = out;
+}
+
 /* --- the blocking driver ---------------------------------------------------------------------- */
 
 struct blocking_result {
@@ -352,6 +363,14 @@ static enum sp_err run_blocking(struct sp_op *op, struct sp_error *err)
     if (err)
         *err = op->err;
     return r.rc;
+}
+
+enum sp_err sp_sandbox_list(struct sp_client *c, const char *key, const char *value,
+                            struct sp_list *out, struct sp_error *err)
+{
+    struct sp_op op;
+    sp_op_init_list(&op, c, key, value, out);
+    return run_blocking(&op, err);
 }
 
 enum sp_err sp_auth(struct sp_client *c, struct sp_error *err)
