@@ -26,8 +26,7 @@ static const struct sp_opt sweep_opts[O__COUNT] = {
     [O_LABEL] = {"label", "KEY=VALUE",
                  "only sandboxes that also carry this label, e.g. sandprobe_run=<run id>", NULL},
     [O_OLDER] = {"older-than", "D",
-                 "only sandboxes created at least D ago (90s, 30m, 2h, 1d; plain = seconds)",
-                 NULL},
+                 "only sandboxes created at least D ago (90s, 30m, 2h, 1d; plain = seconds)", NULL},
     [O_DRY_RUN] = {"dry-run", NULL, "list what would be deleted, delete nothing", NULL},
 };
 
@@ -66,14 +65,18 @@ static long long parse_duration(const char *s)
     return end[*end ? 1 : 0] == '\0' ? v * unit : -1;
 }
 
-static int parse_cfg(int argc, char *const argv[], const struct sp_cli_io *io,
-                     struct sweep_cfg *cfg)
+static int
+parse_cfg(int argc, char *const argv[], const struct sp_cli_io *io, struct sweep_cfg *cfg)
 {
     struct sp_args a;
     switch (sp_args_parse(&sweep_spec, argc, argv, &a)) {
-    case SP_ARGS_HELP: sp_args_help(&sweep_spec, io->out); return SP_EXIT_PASS;
-    case SP_ARGS_USAGE: return sp_args_usage(&sweep_spec, io->err, "%s", a.msg);
-    case SP_ARGS_OK: break;
+    case SP_ARGS_HELP:
+        sp_args_help(&sweep_spec, io->out);
+        return SP_EXIT_PASS;
+    case SP_ARGS_USAGE:
+        return sp_args_usage(&sweep_spec, io->err, "%s", a.msg);
+    case SP_ARGS_OK:
+        break;
     }
     *cfg = (struct sweep_cfg){.provider = a.val[O_PROVIDER], .older_ms = -1};
     const char *target = a.val[O_TARGET] ? a.val[O_TARGET] : "mock";
@@ -107,8 +110,8 @@ static long long wall_ms(void)
 }
 
 /* Why item is left alone, or NULL when it is to be deleted. */
-static const char *skip_reason(const struct sweep_cfg *cfg, const struct sp_listed *item,
-                               long long now)
+static const char *
+skip_reason(const struct sweep_cfg *cfg, const struct sp_listed *item, long long now)
 {
     if (sp_kv_get(&item->labels, SP_RUN_LABEL) == NULL)
         return "no " SP_RUN_LABEL " label";
@@ -152,8 +155,8 @@ static int sweep(struct sp_client *c, const struct sweep_cfg *cfg, const struct 
     char msg[512];
     sp_list_init(&list);
     sp_error_clear(&err);
-    enum sp_err rc = sp_sandbox_list(c, cfg->label_value ? cfg->label_key : NULL,
-                                     cfg->label_value, &list, &err);
+    enum sp_err rc =
+        sp_sandbox_list(c, cfg->label_value ? cfg->label_key : NULL, cfg->label_value, &list, &err);
     if (rc != SP_E_OK) {
         fprintf(io->err, "sandprobe sweep: %s: cannot list sandboxes: %s\n", cfg->provider,
                 sp_error_format(&err, msg, sizeof(msg)));
@@ -206,8 +209,9 @@ int sp_cmd_sweep(int argc, char *const argv[], const struct sp_cli_io *io)
     } else if (sp_client_new(cfg.provider, &env, &opts, &c, &err) != SP_E_OK) {
         fprintf(io->err, "sandprobe sweep: %s: %s%s\n", cfg.provider,
                 sp_error_format(&err, msg, sizeof(msg)),
-                cfg.real ? "" : " (without --target real, sweep talks to a `sandprobe mock`: "
-                                "export the env of its ready line)");
+                cfg.real ? ""
+                         : " (without --target real, sweep talks to a `sandprobe mock`: "
+                           "export the env of its ready line)");
         code = err.code == SP_E_CONFIG ? SP_EXIT_USAGE : SP_EXIT_HARNESS;
     } else {
         code = sweep(c, &cfg, io);

@@ -9,9 +9,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/openat2.h>
 #include <stdatomic.h>
 #include <stddef.h>
-#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -225,8 +225,12 @@ int mock_fs_lstat(const struct mock_sandbox *sb, const char *host, struct stat *
 /* Runs one *at call on host's directory and last component. */
 enum at_op { AT_READLINK, AT_MKDIR, AT_UNLINK, AT_RMDIR };
 
-static long at_call(const struct mock_sandbox *sb, const char *host, enum at_op op, mode_t mode,
-                    char *buf, size_t len)
+static long at_call(const struct mock_sandbox *sb,
+                    const char *host,
+                    enum at_op op,
+                    mode_t mode,
+                    char *buf,
+                    size_t len)
 {
     const char *rel;
     char base[NAME_MAX + 1];
@@ -239,10 +243,18 @@ static long at_call(const struct mock_sandbox *sb, const char *host, enum at_op 
         return -1;
     long rc;
     switch (op) {
-    case AT_READLINK: rc = (long)readlinkat(pfd, base, buf, len); break;
-    case AT_MKDIR: rc = mkdirat(pfd, base, mode); break;
-    case AT_UNLINK: rc = unlinkat(pfd, base, 0); break;
-    default: rc = unlinkat(pfd, base, AT_REMOVEDIR); break;
+    case AT_READLINK:
+        rc = (long)readlinkat(pfd, base, buf, len);
+        break;
+    case AT_MKDIR:
+        rc = mkdirat(pfd, base, mode);
+        break;
+    case AT_UNLINK:
+        rc = unlinkat(pfd, base, 0);
+        break;
+    default:
+        rc = unlinkat(pfd, base, AT_REMOVEDIR);
+        break;
     }
     return done(pfd, 0) + rc;
 }
@@ -364,8 +376,12 @@ int mock_fs_read_file(const struct mock_sandbox *sb, const char *host, struct sp
     return fd < 0 ? -1 : done(fd, mock_fs_read_fd(fd, out));
 }
 
-int mock_fs_write_file(const struct mock_sandbox *sb, const char *host, const void *data,
-                       size_t len, mode_t mode, bool exact_mode)
+int mock_fs_write_file(const struct mock_sandbox *sb,
+                       const char *host,
+                       const void *data,
+                       size_t len,
+                       mode_t mode,
+                       bool exact_mode)
 {
     int fd = mock_fs_open(sb, host, O_WRONLY | O_CREAT | O_TRUNC, mode);
     if (fd < 0)
@@ -389,7 +405,9 @@ static int scan_cmp(const void *a, const void *b)
     return scan_compar(&x, &y);
 }
 
-int mock_fs_scandir(const struct mock_sandbox *sb, const char *host, struct dirent ***names,
+int mock_fs_scandir(const struct mock_sandbox *sb,
+                    const char *host,
+                    struct dirent ***names,
                     int (*filter)(const struct dirent *),
                     int (*compar)(const struct dirent **, const struct dirent **))
 {

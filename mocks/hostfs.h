@@ -46,7 +46,9 @@ int mock_fs_lstat(const struct mock_sandbox *sb, const char *host, struct stat *
 ssize_t mock_fs_readlink(const struct mock_sandbox *sb, const char *host, char *buf, size_t len);
 DIR *mock_fs_opendir(const struct mock_sandbox *sb, const char *host);
 /* scandir(3) beneath the root. */
-int mock_fs_scandir(const struct mock_sandbox *sb, const char *host, struct dirent ***names,
+int mock_fs_scandir(const struct mock_sandbox *sb,
+                    const char *host,
+                    struct dirent ***names,
                     int (*filter)(const struct dirent *),
                     int (*compar)(const struct dirent **, const struct dirent **));
 int mock_fs_mkdir(const struct mock_sandbox *sb, const char *host, mode_t mode);
@@ -61,8 +63,12 @@ int mock_fs_rename(const struct mock_sandbox *sb, const char *from, const char *
 int mock_fs_chmod(const struct mock_sandbox *sb, const char *host, mode_t mode);
 /* mock_read_file / mock_write_file beneath the root. */
 int mock_fs_read_file(const struct mock_sandbox *sb, const char *host, struct sp_buf *out);
-int mock_fs_write_file(const struct mock_sandbox *sb, const char *host, const void *data,
-                       size_t len, mode_t mode, bool exact_mode);
+int mock_fs_write_file(const struct mock_sandbox *sb,
+                       const char *host,
+                       const void *data,
+                       size_t len,
+                       mode_t mode,
+                       bool exact_mode);
 
 /* Reads fd to its end into out. Returns 0, or -1 (errno set, or out->overflow). */
 int mock_fs_read_fd(int fd, struct sp_buf *out);

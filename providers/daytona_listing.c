@@ -19,8 +19,8 @@ struct list_ctx {
 
 /* One Sandbox of a list page into l. A filtered list that returns a sandbox without the
  * label is a protocol error: the server ignored the filter, and a sweep must not act on it. */
-static enum sp_err add_item(const cJSON *item, const char *key, const char *value,
-                            struct sp_list *l, struct sp_error *err)
+static enum sp_err add_item(
+    const cJSON *item, const char *key, const char *value, struct sp_list *l, struct sp_error *err)
 {
     static const char what[] = "Daytona sandbox list item";
     char id[128] = "", state[32] = "";
@@ -54,8 +54,13 @@ static enum sp_err add_item(const cJSON *item, const char *key, const char *valu
 
 /* One page of GET /sandbox: an array (0.24.2) or {"items":[...],"nextCursor"} (newest).
  * Adds its live sandboxes to l; cursor gets the next page's cursor, "" at the end. */
-static enum sp_err parse_page(const char *body, size_t len, const char *key, const char *value,
-                              struct sp_list *l, char *cursor, size_t cursor_len,
+static enum sp_err parse_page(const char *body,
+                              size_t len,
+                              const char *key,
+                              const char *value,
+                              struct sp_list *l,
+                              char *cursor,
+                              size_t cursor_len,
                               struct sp_error *err)
 {
     static const char what[] = "Daytona sandbox list";
@@ -85,8 +90,8 @@ static enum sp_err parse_page(const char *body, size_t len, const char *key, con
 
 /* --- the step machine ----------------------------------------------------------------------- */
 
-static enum sp_next list_request(struct sp_op *op, const char *cursor, struct sp_http_req *req,
-                                 struct sp_error *err)
+static enum sp_next
+list_request(struct sp_op *op, const char *cursor, struct sp_http_req *req, struct sp_error *err)
 {
     struct sp_buf labels, path;
     sp_buf_init(&labels, 0);
@@ -104,16 +109,17 @@ static enum sp_next list_request(struct sp_op *op, const char *cursor, struct sp
     if (rc != 0)
         sp_error_set(err, SP_E_INTERNAL, "out of memory building a request");
     else
-        next = sp__daytona_api(op->client->cfg, req, SP_HTTP_GET, 0, err, "%s",
-                               sp_buf_str(&path));
+        next = sp__daytona_api(op->client->cfg, req, SP_HTTP_GET, 0, err, "%s", sp_buf_str(&path));
 out:
     sp_buf_cleanup(&labels);
     sp_buf_cleanup(&path);
     return next;
 }
 
-enum sp_next sp__daytona_step_list(struct sp_op *op, const struct sp_http_rsp *rsp,
-                                   struct sp_http_req *req, struct sp_error *err)
+enum sp_next sp__daytona_step_list(struct sp_op *op,
+                                   const struct sp_http_rsp *rsp,
+                                   struct sp_http_req *req,
+                                   struct sp_error *err)
 {
     struct list_ctx *ctx = op->ctx;
     if (rsp == NULL) {
@@ -131,8 +137,8 @@ enum sp_next sp__daytona_step_list(struct sp_op *op, const struct sp_http_rsp *r
     }
     if (!sp_http_ok(rsp))
         return sp__daytona_fail(rsp, "list sandboxes", err);
-    if (parse_page(rsp->body.data, rsp->body.len, op->u.list.key, op->u.list.value,
-                   op->u.list.out, ctx->cursor, sizeof(ctx->cursor), err) != SP_E_OK)
+    if (parse_page(rsp->body.data, rsp->body.len, op->u.list.key, op->u.list.value, op->u.list.out,
+                   ctx->cursor, sizeof(ctx->cursor), err) != SP_E_OK)
         return SP_NEXT_FAIL;
     if (ctx->cursor[0] == '\0')
         return SP_NEXT_DONE;

@@ -19,8 +19,8 @@ struct list_ctx {
 
 /* One ListedSandbox into l. A filtered list returning a sandbox whose metadata lacks the pair
  * is a protocol error: the server ignored the filter, and a sweep must not act on it. */
-static int add_item(const cJSON *item, const char *key, const char *value, struct sp_list *l,
-                    struct sp_error *err)
+static int add_item(
+    const cJSON *item, const char *key, const char *value, struct sp_list *l, struct sp_error *err)
 {
     static const char what[] = "E2B ListedSandbox";
     char id[128] = "", state[32] = "";
@@ -50,8 +50,12 @@ static int add_item(const cJSON *item, const char *key, const char *value, struc
     return rc;
 }
 
-static int parse_page(const char *body, size_t len, const char *key, const char *value,
-                      struct sp_list *l, struct sp_error *err)
+static int parse_page(const char *body,
+                      size_t len,
+                      const char *key,
+                      const char *value,
+                      struct sp_list *l,
+                      struct sp_error *err)
 {
     cJSON *root = sp_json_parse_type(body, len, cJSON_Array, "E2B sandbox list", err);
     if (root == NULL)
@@ -70,8 +74,10 @@ static int parse_page(const char *body, size_t len, const char *key, const char 
 /* --- the step machine ----------------------------------------------------------------------- */
 
 /* GET /v2/sandboxes?metadata=<urlencoded "k=v", k and v encoded>&state=...&nextToken=... */
-static enum sp_next list_request(struct sp_op *op, const struct list_ctx *ctx,
-                                 struct sp_http_req *req, struct sp_error *err)
+static enum sp_next list_request(struct sp_op *op,
+                                 const struct list_ctx *ctx,
+                                 struct sp_http_req *req,
+                                 struct sp_error *err)
 {
     const struct e2b_cfg *cfg = op->client->cfg;
     struct sp_buf pair, url;
@@ -80,8 +86,8 @@ static enum sp_next list_request(struct sp_op *op, const struct list_ctx *ctx,
     int rc = sp_buf_printf(&url, "%s/v2/sandboxes?state=running,paused&limit=100", cfg->api_url);
     if (rc == 0 && op->u.list.key) {
         rc = sp_buf_put_urlencoded(&pair, op->u.list.key) || sp_buf_puts(&pair, "=") ||
-             sp_buf_put_urlencoded(&pair, op->u.list.value) ||
-             sp_buf_puts(&url, "&metadata=") || sp_buf_put_urlencoded(&url, sp_buf_str(&pair));
+             sp_buf_put_urlencoded(&pair, op->u.list.value) || sp_buf_puts(&url, "&metadata=") ||
+             sp_buf_put_urlencoded(&url, sp_buf_str(&pair));
     }
     if (rc == 0 && ctx->next_token[0])
         rc = sp_buf_puts(&url, "&nextToken=") || sp_buf_put_urlencoded(&url, ctx->next_token);
@@ -105,8 +111,10 @@ static enum sp_next list_fail(const struct sp_http_rsp *rsp, struct sp_error *er
     return SP_NEXT_FAIL;
 }
 
-enum sp_next sp__e2b_step_list(struct sp_op *op, const struct sp_http_rsp *rsp,
-                               struct sp_http_req *req, struct sp_error *err)
+enum sp_next sp__e2b_step_list(struct sp_op *op,
+                               const struct sp_http_rsp *rsp,
+                               struct sp_http_req *req,
+                               struct sp_error *err)
 {
     struct list_ctx *ctx = op->ctx;
     if (rsp == NULL) {
@@ -124,8 +132,8 @@ enum sp_next sp__e2b_step_list(struct sp_op *op, const struct sp_http_rsp *rsp,
     }
     if (!sp_http_ok(rsp))
         return list_fail(rsp, err);
-    if (parse_page(rsp->body.data, rsp->body.len, op->u.list.key, op->u.list.value,
-                   op->u.list.out, err) != 0)
+    if (parse_page(rsp->body.data, rsp->body.len, op->u.list.key, op->u.list.value, op->u.list.out,
+                   err) != 0)
         return SP_NEXT_FAIL;
     const char *next = sp_http_rsp_header(rsp, "X-Next-Token");
     if (next == NULL || next[0] == '\0')

@@ -21,8 +21,8 @@ void sp_list_cleanup(struct sp_list *l)
     sp_list_init(l);
 }
 
-int sp__list_add(struct sp_list *l, const char *id, const char *state, int64_t created_ms,
-                 struct sp_kv *labels)
+int sp__list_add(
+    struct sp_list *l, const char *id, const char *state, int64_t created_ms, struct sp_kv *labels)
 {
     if (l->n == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 16;
@@ -107,7 +107,9 @@ int64_t sp__parse_rfc3339(const char *s)
     return secs * 1000 + ms;
 }
 
-enum sp_err sp_sandbox_from_id(struct sp_client *c, const char *id, struct sp_sandbox **out,
+enum sp_err sp_sandbox_from_id(struct sp_client *c,
+                               const char *id,
+                               struct sp_sandbox **out,
                                struct sp_error *err)
 {
     *out = NULL;

@@ -16,12 +16,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* A property the target checks: when it does not hold, say which and abort (libFuzzer then
  * saves the input as a crash). */
-#define FZ_CHECK(cond, what)                                                                   \
-    do {                                                                                       \
-        if (!(cond)) {                                                                         \
-            fprintf(stderr, "%s:%d: fuzz check failed: %s\n", __FILE__, __LINE__, what);        \
-            abort();                                                                           \
-        }                                                                                      \
+#define FZ_CHECK(cond, what)                                                             \
+    do {                                                                                 \
+        if (!(cond)) {                                                                   \
+            fprintf(stderr, "%s:%d: fuzz check failed: %s\n", __FILE__, __LINE__, what); \
+            abort();                                                                     \
+        }                                                                                \
     } while (0)
 
 /* A cursor over the input. */

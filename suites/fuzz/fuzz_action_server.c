@@ -41,7 +41,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             sp_as_parse_upload(body, f.n, &files, &err);
         sp_files_cleanup(&files);
         break;
-    default: sp_as_parse_detail(body, f.n, detail, sizeof(detail)); break;
+    default:
+        sp_as_parse_detail(body, f.n, detail, sizeof(detail));
+        break;
     }
     free(body);
     return 0;

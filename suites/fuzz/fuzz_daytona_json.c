@@ -24,13 +24,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct sp_files files;
     memset(&list, 0, sizeof(list));
     switch (which) {
-    case 0: sp__daytona_parse_sandbox(body, f.n, &sb, &err); break;
+    case 0:
+        sp__daytona_parse_sandbox(body, f.n, &sb, &err);
+        break;
     case 1:
         sp__daytona_parse_list(body, f.n, &list, &err);
         sp__daytona_parse_list(body, f.n, &list, &err); /* pages accumulate */
         break;
-    case 2: sp__daytona_parse_preview(body, f.n, a, sizeof(a), b, sizeof(b), &err); break;
-    case 3: sp__daytona_parse_error(body, f.n, a, sizeof(a)); break;
+    case 2:
+        sp__daytona_parse_preview(body, f.n, a, sizeof(a), b, sizeof(b), &err);
+        break;
+    case 3:
+        sp__daytona_parse_error(body, f.n, a, sizeof(a));
+        break;
     case 4:
         sp_exec_init(&x, "true");
         sp__daytona_parse_execute(body, f.n, &x, &err);
@@ -45,7 +51,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             sp__daytona_parse_file_info(body, f.n, &files, &err);
         sp_files_cleanup(&files);
         break;
-    default: sp__daytona_parse_project_dir(body, f.n, a, sizeof(a), &err); break;
+    default:
+        sp__daytona_parse_project_dir(body, f.n, a, sizeof(a), &err);
+        break;
     }
     free(body);
     return 0;

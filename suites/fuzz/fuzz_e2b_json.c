@@ -25,19 +25,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t n = 0;
     memset(&list, 0, sizeof(list));
     switch (which) {
-    case 0: sp__e2b_parse_sandbox(body, f.n, &info, &err); break;
+    case 0:
+        sp__e2b_parse_sandbox(body, f.n, &info, &err);
+        break;
     case 1:
         sp__e2b_parse_list(body, f.n, NULL, NULL, &list, &err);
         sp__e2b_parse_list(body, f.n, "sandprobe_run", "r1", &list, &err);
         break;
-    case 2: sp__e2b_parse_error(body, f.n, path, sizeof(path)); break;
-    case 3: sp__e2b_is_proxy_not_found(body, f.n); break;
+    case 2:
+        sp__e2b_parse_error(body, f.n, path, sizeof(path));
+        break;
+    case 3:
+        sp__e2b_is_proxy_not_found(body, f.n);
+        break;
     case 4:
         sp__e2b_parse_list_dir(body, f.n, &entries, &n, &err);
         free(entries);
         break;
-    case 5: sp__e2b_parse_entry(body, f.n, &entry, path, sizeof(path), &err); break;
-    case 6: sp__e2b_parse_upload(body, f.n, path, sizeof(path), &err); break;
+    case 5:
+        sp__e2b_parse_entry(body, f.n, &entry, path, sizeof(path), &err);
+        break;
+    case 6:
+        sp__e2b_parse_upload(body, f.n, path, sizeof(path), &err);
+        break;
     default: {
         struct sp_http_rsp rsp;
         sp_http_rsp_init(&rsp);

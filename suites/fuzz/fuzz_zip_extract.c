@@ -39,8 +39,7 @@ static long long du(const char *dir)
         char p[4096];
         struct stat st;
         if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 ||
-            snprintf(p, sizeof(p), "%s/%s", dir, e->d_name) >= (int)sizeof(p) ||
-            lstat(p, &st) != 0)
+            snprintf(p, sizeof(p), "%s/%s", dir, e->d_name) >= (int)sizeof(p) || lstat(p, &st) != 0)
             continue;
         total += S_ISDIR(st.st_mode) ? du(p) : st.st_size;
     }

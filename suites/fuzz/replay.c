@@ -51,7 +51,8 @@ static long replay(const char *path)
     long count = 0;
     for (struct dirent *e; d && (e = readdir(d)) != NULL;) {
         char p[4096];
-        if (e->d_name[0] == '.' || snprintf(p, sizeof(p), "%s/%s", path, e->d_name) >= (int)sizeof(p))
+        if (e->d_name[0] == '.' ||
+            snprintf(p, sizeof(p), "%s/%s", path, e->d_name) >= (int)sizeof(p))
             continue;
         if (stat(p, &st) == 0 && S_ISREG(st.st_mode)) {
             if (replay_file(p) != 0) {

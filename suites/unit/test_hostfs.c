@@ -21,9 +21,9 @@
 #include "mock_int.h"
 
 struct fx {
-    char tmp[64];             /* root/ is the sandbox, outside/ is not */
-    struct mock_sandbox *sb;  /* only .root is used */
-    char out[3][512];         /* host paths through each link out */
+    char tmp[64];            /* root/ is the sandbox, outside/ is not */
+    struct mock_sandbox *sb; /* only .root is used */
+    char out[3][512];        /* host paths through each link out */
 };
 
 static void at(const struct fx *f, const char *rel, char *out, size_t len)

@@ -84,8 +84,8 @@ static void zip_in(const struct dirs *d, struct sp_buf *zip)
     assert_int_equal(mock_zip_dir(p, zip), 0);
 }
 
-static int extract(const struct dirs *d, const struct sp_buf *zip, size_t budget, char *why,
-                   size_t whylen)
+static int
+extract(const struct dirs *d, const struct sp_buf *zip, size_t budget, char *why, size_t whylen)
 {
     char p[256];
     path_of(d, "out", p, sizeof(p));
@@ -205,8 +205,7 @@ static void test_zip_dir_skips_links_out(void **state)
     assert_int_equal(sp_zip_extract(zip.data, zip.len, "secret", &data, &err), SP_E_NOT_FOUND);
     assert_int_equal(sp_zip_extract(zip.data, zip.len, "etc/hostname", &data, &err),
                      SP_E_NOT_FOUND);
-    assert_int_equal(sp_zip_extract(zip.data, zip.len, "etc/passwd", &data, &err),
-                     SP_E_NOT_FOUND);
+    assert_int_equal(sp_zip_extract(zip.data, zip.len, "etc/passwd", &data, &err), SP_E_NOT_FOUND);
     sp_buf_cleanup(&data);
     sp_buf_cleanup(&zip);
 }
