@@ -16,11 +16,21 @@
 #define BUDGET 4096
 
 static struct mock_sandbox *sb;
-static char dest[600], canary[600];
+static char tmp[64], dest[600], canary[600];
+
+/* Leaves nothing in /tmp after the run. */
+static void remove_scratch(void)
+{
+    mock_fs_remove_all(sb, dest);
+    rmdir(sb->root);
+    rmdir(canary);
+    rmdir(tmp);
+    free(sb);
+}
 
 static void setup_once(void)
 {
-    char tmp[] = "/tmp/sp-fuzz-zip-XXXXXX";
+    snprintf(tmp, sizeof(tmp), "/tmp/sp-fuzz-zip-XXXXXX");
     if (mkdtemp(tmp) == NULL || (sb = calloc(1, sizeof(*sb))) == NULL)
         abort();
     snprintf(sb->root, sizeof(sb->root), "%s/root", tmp);
@@ -28,6 +38,7 @@ static void setup_once(void)
     snprintf(canary, sizeof(canary), "%s/outside", tmp);
     if (mkdir(sb->root, 0755) != 0 || mkdir(canary, 0755) != 0)
         abort();
+    atexit(remove_scratch);
 }
 
 /* Bytes under dir (recursive), not following links. */
@@ -53,8 +64,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char why[256];
     if (sb == NULL)
         setup_once();
-    if (mock_fs_mkdir_p(sb, dest, 0755) != 0)
+    if (mock_fs_mkdir_p(sb, dest, 0755) != 0) {
+        perror("fuzz_zip_extract: cannot make the scratch directory");
         abort();
+    }
     mock_zip_extract_in(sb, data, size, dest, BUDGET, why, sizeof(why));
     FZ_CHECK(du(dest) <= BUDGET, "the extraction budget holds");
     FZ_CHECK(du(canary) == 0, "nothing lands outside the sandbox root");
