@@ -130,7 +130,7 @@ void dt_files_list(struct mock_req *r)
             const char *d = names[i]->d_name;
             if (strcmp(d, ".") != 0 && strcmp(d, "..") != 0 &&
                 snprintf(p, sizeof(p), "%s/%s", host, d) < (int)sizeof(p) &&
-                mock_fs_stat(sb, p, &st) == 0)
+                (mock_fs_stat(sb, p, &st) == 0 || mock_fs_lstat(sb, p, &st) == 0))
                 cJSON_AddItemToArray(arr, file_info(d, &st));
             free(names[i]);
         }
