@@ -59,6 +59,10 @@ static int beneath_walk(int dirfd, const char *rel, int flags, mode_t mode)
         int last = *next == '\0';
         int nfd = last ? openat(fd, name, flags | O_NOFOLLOW | O_CLOEXEC, mode)
                        : openat(fd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        struct stat lst; /* a link met on the way says ENOTDIR: name it a link (ELOOP) */
+        if (nfd < 0 && errno == ENOTDIR && fstatat(fd, name, &lst, AT_SYMLINK_NOFOLLOW) == 0 &&
+            S_ISLNK(lst.st_mode))
+            errno = ELOOP;
         int saved = errno;
         close(fd);
         errno = saved;
@@ -76,6 +80,11 @@ static int beneath_walk(int dirfd, const char *rel, int flags, mode_t mode)
         rel = next;
     }
     return -1;
+}
+
+void mock_fs_use_openat2(bool on)
+{
+    atomic_store_explicit(&have_openat2, on ? -1 : 0, memory_order_relaxed);
 }
 
 int mock_fs_openat(int dirfd, const char *rel, int flags, mode_t mode)

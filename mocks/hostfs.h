@@ -70,6 +70,10 @@ int mock_fs_write_file(const struct mock_sandbox *sb,
                        mode_t mode,
                        bool exact_mode);
 
+/* For tests: false makes every call use the component walk, as on a kernel without openat2;
+ * true lets them probe for openat2 again. */
+void mock_fs_use_openat2(bool on);
+
 /* Reads fd to its end into out. Returns 0, or -1 (errno set, or out->overflow). */
 int mock_fs_read_fd(int fd, struct sp_buf *out);
 /* Writes len bytes to fd. Returns 0, or -1 with errno set. */

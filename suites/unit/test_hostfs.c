@@ -20,6 +20,10 @@
 #include "hostfs.h"
 #include "mock_int.h"
 
+/* Set for the second run: the component walk refuses every link, even one that stays
+ * inside, where openat2 follows it. */
+static bool walk_mode;
+
 struct fx {
     char tmp[64];            /* root/ is the sandbox, outside/ is not */
     struct mock_sandbox *sb; /* only .root is used */
@@ -121,8 +125,17 @@ static void test_links_inside_work(void **state)
     char p[512];
     sp_buf_init(&b, 0);
     at(f, "root/workspace/inner", p, sizeof(p));
+    if (walk_mode) {
+        assert_true(refused(mock_fs_read_file(f->sb, p, &b)));
+    } else {
+        assert_int_equal(mock_fs_read_file(f->sb, p, &b), 0);
+        assert_string_equal(sp_buf_str(&b), "sandbox file");
+    }
+    at(f, "root/workspace/mine.txt", p, sizeof(p)); /* no link: both ways */
+    sp_buf_reset(&b);
     assert_int_equal(mock_fs_read_file(f->sb, p, &b), 0);
     assert_string_equal(sp_buf_str(&b), "sandbox file");
+    at(f, "root/workspace/inner", p, sizeof(p));
     char target[64];
     ssize_t n = mock_fs_readlink(f->sb, p, target, sizeof(target) - 1);
     assert_int_equal(n, 8);
@@ -147,6 +160,12 @@ static void test_write_refuses_links_out(void **state)
     assert_int_equal(stat(p, &st), 0);
     assert_int_equal(st.st_size, 11); /* untouched */
     at(f, "root/workspace/inner", p, sizeof(p));
+    if (walk_mode)
+        assert_true(refused(mock_fs_write_file(f->sb, p, "new", 3, 0644, false)));
+    else
+        assert_int_equal(mock_fs_write_file(f->sb, p, "new", 3, 0644, false), 0);
+    at(f, "root/workspace/made/deep.txt", p, sizeof(p));
+    assert_int_equal(mock_fs_mkdir_parents(f->sb, p), 0);
     assert_int_equal(mock_fs_write_file(f->sb, p, "new", 3, 0644, false), 0);
 }
 
@@ -205,6 +224,15 @@ static void test_mkdir_remove_rename_chmod_refuse_links_out(void **state)
     assert_true(S_ISDIR(st.st_mode));
 }
 
+/* The same tests with the component walk that kernels without openat2 get. */
+static int walk_only(void **state)
+{
+    (void)state;
+    mock_fs_use_openat2(false);
+    walk_mode = true;
+    return 0;
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -215,5 +243,6 @@ int main(void)
         T(test_list_refuses_links_out),
         T(test_mkdir_remove_rename_chmod_refuse_links_out),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int failed = cmocka_run_group_tests_name("openat2", tests, NULL, NULL);
+    return failed + cmocka_run_group_tests_name("component walk", tests, walk_only, NULL);
 }
