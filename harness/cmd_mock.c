@@ -19,7 +19,7 @@
 enum { O_VENDOR, O_LISTEN, O_KEY, O_SEED, O_LATENCY, O_LIST_CURSOR, O_QUIET, O__COUNT };
 
 static const struct sp_opt mock_opts[O__COUNT] = {
-    [O_VENDOR] = {"vendor", "NAME", "vendor to serve: daytona, e2b or all", "all"},
+    [O_VENDOR] = {"vendor", "NAME", "vendor to serve", "all", sp_mock_vendor_names, "all"},
     [O_LISTEN] = {"listen", "HOST:PORT",
                   "address to listen on; port 0 = ephemeral; with all, vendor i uses PORT+i",
                   "127.0.0.1:0"},
