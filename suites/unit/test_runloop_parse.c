@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cjson/cJSON.h>
 #include <cmocka.h>
@@ -514,6 +515,8 @@ static void test_direct_exec(void **state)
     x.timeout_ms = 1;
     sp_op_init_exec(&f->op, f->sb, &x);
     step(f, ex, 0, NULL);
+    struct timespec past_deadline = {0, 20 * 1000000L}; /* the 1 ms deadline is behind us */
+    nanosleep(&past_deadline, NULL);
     assert_int_equal(step(f, ex, 200, "{\"execution_id\":\"exe_2\",\"status\":\"running\"}"),
                      SP_NEXT_REQUEST);
     assert_string_equal(req_url(&f->req), API "/v1/devboxes/" DBX "/executions/exe_2/kill");
