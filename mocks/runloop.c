@@ -113,8 +113,8 @@ cJSON *rl_body(struct mock_req *r)
     return o;
 }
 
-int rl_host_path(struct mock_req *r, struct mock_sandbox *sb, const char *path, char *out,
-                 size_t len)
+int rl_host_path(
+    struct mock_req *r, struct mock_sandbox *sb, const char *path, char *out, size_t len)
 {
     if (path == NULL || path[0] == '\0' ||
         mock_sandbox_host_path(sb, RL_HOME, path, out, len) != 0) {
@@ -162,8 +162,10 @@ static void add_tunnel(cJSON *o, const struct mock_sandbox *sb, const struct vie
     cJSON_AddFalseToObject(t, "wake_on_http");
 }
 
-static cJSON *view_json(struct mock_sandbox *sb, const struct rl_devbox *v,
-                        const struct view_mutable *mu, const struct sp_kv *metadata,
+static cJSON *view_json(struct mock_sandbox *sb,
+                        const struct rl_devbox *v,
+                        const struct view_mutable *mu,
+                        const struct sp_kv *metadata,
                         enum mock_phase ph)
 {
     cJSON *o = cJSON_CreateObject();
@@ -200,8 +202,8 @@ static cJSON *view_json(struct mock_sandbox *sb, const struct rl_devbox *v,
 }
 
 /* The view of sb in phase ph with its metadata; NULL while its create is finishing. */
-static cJSON *devbox_view(struct sp_mock *m, struct mock_sandbox *sb, const struct sp_kv *md,
-                          enum mock_phase ph)
+static cJSON *
+devbox_view(struct sp_mock *m, struct mock_sandbox *sb, const struct sp_kv *md, enum mock_phase ph)
 {
     struct rl_devbox *v = rl_devbox_of(m, sb);
     if (v == NULL)
@@ -260,9 +262,9 @@ static void rl_get(struct mock_req *r)
 
 struct list_ctx {
     struct sp_mock *m;
-    const char *status;  /* filter, NULL = any */
-    const char *after;   /* starting_after, NULL = from the start */
-    bool started;        /* past `after` */
+    const char *status; /* filter, NULL = any */
+    const char *after;  /* starting_after, NULL = from the start */
+    bool started;       /* past `after` */
     long limit, total, remaining;
     cJSON *arr;
 };
@@ -326,8 +328,8 @@ static void rl_list(struct mock_req *r)
 
 /* Both generations point at "<port>-<id>.localhost:<mock port>": libcurl resolves *.localhost
  * to loopback, and the core routes that Host to the data plane below. */
-static void tunnel_url(struct mock_req *r, const struct mock_sandbox *sb, long port, char *out,
-                       size_t len)
+static void
+tunnel_url(struct mock_req *r, const struct mock_sandbox *sb, long port, char *out, size_t len)
 {
     const char *colon = strrchr(mock_origin(r->mock), ':');
     snprintf(out, len, "http://%ld-%s.localhost%s", port, sb->id, colon ? colon : "");

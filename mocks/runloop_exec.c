@@ -19,7 +19,7 @@
 struct rl_exec {
     struct rl_exec *next;
     char id[40];
-    pthread_mutex_t lock; /* everything below */
+    pthread_mutex_t lock;   /* everything below */
     struct mock_proc *proc; /* NULL once done */
     struct sp_buf out, err;
     bool done;
@@ -27,8 +27,8 @@ struct rl_exec {
 };
 
 /* Starts `sh -c command` in the home directory. Returns 0, or -1 after replying. */
-static int spawn(struct mock_req *r, struct mock_sandbox *sb, const char *command,
-                 struct mock_proc **out)
+static int
+spawn(struct mock_req *r, struct mock_sandbox *sb, const char *command, struct mock_proc **out)
 {
     char home[2048];
     const char *argv[] = {"/bin/sh", "-c", command, NULL};

@@ -25,8 +25,8 @@ static void path_error(struct mock_req *r, const char *path, int e)
 
 /* The running devbox and the host path of the body's string `key`; NULL after a reply. The
  * caller puts the devbox back and deletes *body. */
-static struct mock_sandbox *file_target(struct mock_req *r, const char *key, cJSON **body,
-                                        const char **path, char *host, size_t len)
+static struct mock_sandbox *file_target(
+    struct mock_req *r, const char *key, cJSON **body, const char **path, char *host, size_t len)
 {
     *body = rl_body(r);
     if (*body == NULL)
@@ -47,8 +47,8 @@ static struct mock_sandbox *file_target(struct mock_req *r, const char *key, cJS
     return sb;
 }
 
-static void read_into_reply(struct mock_req *r, const char *path, const char *host,
-                            const char *content_type)
+static void
+read_into_reply(struct mock_req *r, const char *path, const char *host, const char *content_type)
 {
     struct sp_buf data;
     sp_buf_init(&data, RL_OUTPUT_MAX * 4);
@@ -85,8 +85,8 @@ void rl_download_file(struct mock_req *r)
     cJSON_Delete(body);
 }
 
-static int write_host(struct mock_req *r, const char *path, const char *host, const void *data,
-                      size_t len)
+static int
+write_host(struct mock_req *r, const char *path, const char *host, const void *data, size_t len)
 {
     if (mock_mkdir_parents(host) != 0 || mock_write_file(host, data, len, 0644, false) != 0) {
         path_error(r, path, errno);

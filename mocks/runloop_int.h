@@ -25,11 +25,11 @@ struct rl_devbox {
     char entrypoint[64]; /* first 63 bytes, for the view */
     bool launch;         /* launch_parameters given */
     pthread_mutex_t lock;
-    bool tunnel;          /* a v2 tunnel is enabled */
-    bool tunnel_auth;     /* authenticated: X-Runloop-Tunnel-Authorization required */
+    bool tunnel;      /* a v2 tunnel is enabled */
+    bool tunnel_auth; /* authenticated: X-Runloop-Tunnel-Authorization required */
     char tunnel_token[40];
     int64_t tunnel_ms;
-    int64_t end_ms;       /* wall time of the shutdown, 0 before */
+    int64_t end_ms;        /* wall time of the shutdown, 0 before */
     struct rl_exec *execs; /* newest first; freed with the devbox */
     unsigned next_exec;
 };
@@ -54,8 +54,8 @@ void rl_reply_devbox(struct mock_req *r, struct mock_sandbox *sb);
  * deletes it. */
 struct cJSON *rl_body(struct mock_req *r);
 /* The devbox path (relative ones to the home) as a host path; 0, or -1 after a 400. */
-int rl_host_path(struct mock_req *r, struct mock_sandbox *sb, const char *path, char *out,
-                 size_t len);
+int rl_host_path(
+    struct mock_req *r, struct mock_sandbox *sb, const char *path, char *out, size_t len);
 /* The "statuses" array of a wait_for_status body: true when `status` is in it. */
 bool rl_status_wanted(const struct cJSON *statuses, const char *status);
 

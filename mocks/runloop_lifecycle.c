@@ -86,8 +86,8 @@ static struct rl_devbox *devbox_new(struct sp_mock *m, const struct create_param
 
 /* Creates the devbox in the store with its vendor data, env and metadata, all under the rl
  * lock so no reader sees it half made. Returns it referenced, or NULL. */
-static struct mock_sandbox *create_devbox(struct sp_mock *m, const struct create_params *p,
-                                          struct rl_devbox *v)
+static struct mock_sandbox *
+create_devbox(struct sp_mock *m, const struct create_params *p, struct rl_devbox *v)
 {
     struct rl_state *st = mock_vendor_data(m);
     char id[40] = "dbx_";
@@ -117,8 +117,8 @@ void rl_create(struct mock_req *r)
     struct mock_sandbox *sb = NULL;
     if (o != NULL && bad != NULL)
         rl_error(r, 400, "bad_request", bad);
-    else if (o != NULL &&
-             ((v = devbox_new(r->mock, &p)) == NULL || (sb = create_devbox(r->mock, &p, v)) == NULL))
+    else if (o != NULL && ((v = devbox_new(r->mock, &p)) == NULL ||
+                           (sb = create_devbox(r->mock, &p, v)) == NULL))
         rl_error(r, 500, "internal_error", "could not create the devbox");
     if (sb != NULL) {
         /* The entrypoint runs when the devbox boots: OpenHands' server is the mock's. */

@@ -16,8 +16,8 @@
 
 /* --- configuration --------------------------------------------------------------------------- */
 
-static int env_copy(const struct sp_kv *env, const char *name, char *out, size_t len,
-                    struct sp_error *err)
+static int
+env_copy(const struct sp_kv *env, const char *name, char *out, size_t len, struct sp_error *err)
 {
     const char *v = sp_kv_get(env, name);
     if (v == NULL)
@@ -73,7 +73,8 @@ static int config_mode(const char *mode, struct runloop_cfg *cfg, struct sp_erro
     else {
         sp_error_set(err, SP_E_CONFIG,
                      "unknown Runloop mode '%.40s' (valid modes: action-server, tunnel-v2, "
-                     "direct)", mode);
+                     "direct)",
+                     mode);
         return -1;
     }
     return 0;
@@ -91,8 +92,10 @@ static void runloop_cfg_free(void *p)
     free(cfg);
 }
 
-static enum sp_err runloop_configure(const struct sp_kv *env, const struct sp_client_opts *opts,
-                                     void **out, struct sp_error *err)
+static enum sp_err runloop_configure(const struct sp_kv *env,
+                                     const struct sp_client_opts *opts,
+                                     void **out,
+                                     struct sp_error *err)
 {
     *out = NULL;
     const char *key = sp_kv_get(env, "RUNLOOP_API_KEY");
@@ -116,12 +119,13 @@ static unsigned runloop_caps(const void *p)
     const struct runloop_cfg *cfg = p;
     if (cfg->mode == RUNLOOP_MODE_DIRECT)
         return SP_CAP_LABELS | SP_CAP_SPLIT_STDERR;
-    unsigned caps = SP_CAP_LABELS | SP_CAP_PERSIST_SHELL | SP_CAP_WRITE_NEWLINE |
-                    SP_CAP_ACTION_SERVER;
+    unsigned caps =
+        SP_CAP_LABELS | SP_CAP_PERSIST_SHELL | SP_CAP_WRITE_NEWLINE | SP_CAP_ACTION_SERVER;
     return cfg->mode == RUNLOOP_MODE_TUNNEL_V2 ? caps | SP_CAP_ACCESS_TOKEN : caps;
 }
 
-/* --- requests ---------------------------------------------------------------------------------- */
+/* --- requests ----------------------------------------------------------------------------------
+ */
 
 static int random_hex(char *out, size_t nchars)
 {
@@ -141,9 +145,13 @@ static int random_hex(char *out, size_t nchars)
     return 0;
 }
 
-enum sp_next sp__runloop_api(const struct runloop_cfg *cfg, struct sp_http_req *req,
-                             enum sp_method m, long timeout_ms, struct sp_error *err,
-                             const char *fmt, ...)
+enum sp_next sp__runloop_api(const struct runloop_cfg *cfg,
+                             struct sp_http_req *req,
+                             enum sp_method m,
+                             long timeout_ms,
+                             struct sp_error *err,
+                             const char *fmt,
+                             ...)
 {
     char path[2048], rid[33];
     va_list ap;
@@ -170,9 +178,12 @@ enum sp_next sp__runloop_api(const struct runloop_cfg *cfg, struct sp_http_req *
     return SP_NEXT_REQUEST;
 }
 
-enum sp_next sp__runloop_api_json(const struct runloop_cfg *cfg, struct sp_http_req *req,
-                                  const struct sp_buf *json, long timeout_ms,
-                                  struct sp_error *err, const char *path)
+enum sp_next sp__runloop_api_json(const struct runloop_cfg *cfg,
+                                  struct sp_http_req *req,
+                                  const struct sp_buf *json,
+                                  long timeout_ms,
+                                  struct sp_error *err,
+                                  const char *path)
 {
     if (sp__runloop_api(cfg, req, SP_HTTP_POST, timeout_ms, err, "%s", path) != SP_NEXT_REQUEST)
         return SP_NEXT_FAIL;
@@ -183,8 +194,7 @@ enum sp_next sp__runloop_api_json(const struct runloop_cfg *cfg, struct sp_http_
     return SP_NEXT_REQUEST;
 }
 
-enum sp_next sp__runloop_fail(const struct sp_http_rsp *rsp, const char *what,
-                              struct sp_error *err)
+enum sp_next sp__runloop_fail(const struct sp_http_rsp *rsp, const char *what, struct sp_error *err)
 {
     char msg[200] = "";
     bool have = rsp->transport == SP_E_OK &&
@@ -194,15 +204,16 @@ enum sp_next sp__runloop_fail(const struct sp_http_rsp *rsp, const char *what,
     return SP_NEXT_FAIL;
 }
 
-enum sp_next sp__runloop_get_devbox(struct sp_op *op, struct sp_http_req *req,
-                                    struct sp_error *err)
+enum sp_next sp__runloop_get_devbox(struct sp_op *op, struct sp_http_req *req, struct sp_error *err)
 {
     return sp__runloop_api(op->client->cfg, req, SP_HTTP_GET, 0, err, "/v1/devboxes/%s",
                            op->sandbox->id);
 }
 
-int sp__runloop_poll_state(struct sp_op *op, const struct sp_http_rsp *rsp,
-                           struct runloop_devbox *d, struct sp_error *err)
+int sp__runloop_poll_state(struct sp_op *op,
+                           const struct sp_http_rsp *rsp,
+                           struct runloop_devbox *d,
+                           struct sp_error *err)
 {
     if (!sp_http_ok(rsp)) {
         sp__runloop_fail(rsp, "get devbox", err);
@@ -234,8 +245,10 @@ enum sp_next sp__runloop_poll_later(struct sp_op *op, const char *goal, struct s
     return SP_NEXT_WAIT;
 }
 
-static struct sp_sandbox *sandbox_new(struct sp_op *op, const struct runloop_devbox *d,
-                                      const char *session, struct sp_error *err)
+static struct sp_sandbox *sandbox_new(struct sp_op *op,
+                                      const struct runloop_devbox *d,
+                                      const char *session,
+                                      struct sp_error *err)
 {
     const struct runloop_cfg *cfg = op->client->cfg;
     struct sp_sandbox *sb = sp__sandbox_new(op->client);
@@ -251,10 +264,13 @@ static struct sp_sandbox *sandbox_new(struct sp_op *op, const struct runloop_dev
     return sb;
 }
 
-/* --- auth --------------------------------------------------------------------------------------- */
+/* --- auth ---------------------------------------------------------------------------------------
+ */
 
-static enum sp_next runloop_auth(struct sp_op *op, const struct sp_http_rsp *rsp,
-                                 struct sp_http_req *req, struct sp_error *err)
+static enum sp_next runloop_auth(struct sp_op *op,
+                                 const struct sp_http_rsp *rsp,
+                                 struct sp_http_req *req,
+                                 struct sp_error *err)
 {
     if (rsp == NULL)
         return sp__runloop_api(op->client->cfg, req, SP_HTTP_GET, 0, err, "/v1/devboxes?limit=1");
@@ -266,7 +282,8 @@ static enum sp_next runloop_auth(struct sp_op *op, const struct sp_http_rsp *rsp
                : SP_NEXT_FAIL;
 }
 
-/* --- create ------------------------------------------------------------------------------------- */
+/* --- create -------------------------------------------------------------------------------------
+ */
 
 /* RunloopRuntime's entrypoint: the server under micromamba and poetry, in `sudo bash -c` (R2). */
 static int build_entrypoint(struct sp_buf *out)
@@ -284,8 +301,8 @@ static int build_entrypoint(struct sp_buf *out)
     return rc;
 }
 
-static enum sp_next create_request(struct sp_op *op, char *session, size_t slen,
-                                   struct sp_http_req *req, struct sp_error *err)
+static enum sp_next create_request(
+    struct sp_op *op, char *session, size_t slen, struct sp_http_req *req, struct sp_error *err)
 {
     const struct runloop_cfg *cfg = op->client->cfg;
     const struct sp_create_opts *o = op->u.create;
@@ -329,8 +346,10 @@ struct create_ctx {
     char session[128];
 };
 
-static enum sp_next runloop_create(struct sp_op *op, const struct sp_http_rsp *rsp,
-                                   struct sp_http_req *req, struct sp_error *err)
+static enum sp_next runloop_create(struct sp_op *op,
+                                   const struct sp_http_rsp *rsp,
+                                   struct sp_http_req *req,
+                                   struct sp_error *err)
 {
     struct create_ctx *ctx = op->ctx;
     if (rsp == NULL) {
@@ -351,7 +370,8 @@ static enum sp_next runloop_create(struct sp_op *op, const struct sp_http_rsp *r
     return op->sandbox ? SP_NEXT_DONE : SP_NEXT_FAIL;
 }
 
-/* --- attach ------------------------------------------------------------------------------------- */
+/* --- attach -------------------------------------------------------------------------------------
+ */
 
 #define ATTACH_MAX_PAGES 100
 
@@ -359,25 +379,25 @@ static enum sp_next runloop_create(struct sp_op *op, const struct sp_http_rsp *r
  * and all but shut down ones for a metadata key (a run's devboxes may still be booting).
  * OpenHands reads only the first page (20 devboxes by the server's default), so it misses
  * a session beyond it; we follow `has_more`. */
-static enum sp_next attach_request(struct sp_op *op, const char *after, struct sp_http_req *req,
-                                   struct sp_error *err)
+static enum sp_next
+attach_request(struct sp_op *op, const char *after, struct sp_http_req *req, struct sp_error *err)
 {
     bool session = strcmp(op->u.attach.key, RUNLOOP_SESSION_KEY) == 0;
-    return sp__runloop_api(op->client->cfg, req, SP_HTTP_GET, 0, err,
-                           "/v1/devboxes?%slimit=%d%s%s", session ? "status=running&" : "",
-                           RUNLOOP_LIST_LIMIT, after[0] ? "&starting_after=" : "", after);
+    return sp__runloop_api(op->client->cfg, req, SP_HTTP_GET, 0, err, "/v1/devboxes?%slimit=%d%s%s",
+                           session ? "status=running&" : "", RUNLOOP_LIST_LIMIT,
+                           after[0] ? "&starting_after=" : "", after);
 }
 
-static enum sp_next attach_decide(struct sp_op *op, const struct runloop_list *l,
-                                  struct sp_error *err)
+static enum sp_next
+attach_decide(struct sp_op *op, const struct runloop_list *l, struct sp_error *err)
 {
     if (l->matches == 0) {
         sp_error_set(err, SP_E_NOT_FOUND, "no live devbox has %.60s=%.100s", l->key, l->value);
         return SP_NEXT_FAIL;
     }
     if (l->matches > 1) {
-        sp_error_set(err, SP_E_CONFLICT, "%zu live devboxes have %.60s=%.100s", l->matches,
-                     l->key, l->value);
+        sp_error_set(err, SP_E_CONFLICT, "%zu live devboxes have %.60s=%.100s", l->matches, l->key,
+                     l->value);
         return SP_NEXT_FAIL;
     }
     const char *session = strcmp(l->key, RUNLOOP_SESSION_KEY) == 0 ? l->value : "";
@@ -390,8 +410,10 @@ struct attach_ctx {
     int pages;
 };
 
-static enum sp_next runloop_attach(struct sp_op *op, const struct sp_http_rsp *rsp,
-                                   struct sp_http_req *req, struct sp_error *err)
+static enum sp_next runloop_attach(struct sp_op *op,
+                                   const struct sp_http_rsp *rsp,
+                                   struct sp_http_req *req,
+                                   struct sp_error *err)
 {
     struct attach_ctx *ctx = op->ctx;
     if (rsp == NULL) {
@@ -423,10 +445,13 @@ static enum sp_next runloop_attach(struct sp_op *op, const struct sp_http_rsp *r
     return attach_request(op, ctx->list.last_id, req, err);
 }
 
-/* --- exec and files ----------------------------------------------------------------------------- */
+/* --- exec and files -----------------------------------------------------------------------------
+ */
 
-static enum sp_next runloop_exec(struct sp_op *op, const struct sp_http_rsp *rsp,
-                                 struct sp_http_req *req, struct sp_error *err)
+static enum sp_next runloop_exec(struct sp_op *op,
+                                 const struct sp_http_rsp *rsp,
+                                 struct sp_http_req *req,
+                                 struct sp_error *err)
 {
     const struct runloop_cfg *cfg = op->client->cfg;
     if (cfg->mode == RUNLOOP_MODE_DIRECT)
@@ -434,8 +459,10 @@ static enum sp_next runloop_exec(struct sp_op *op, const struct sp_http_rsp *rsp
     return sp_as_exec_step(op, rsp, req, err);
 }
 
-static enum sp_next runloop_files(struct sp_op *op, const struct sp_http_rsp *rsp,
-                                  struct sp_http_req *req, struct sp_error *err)
+static enum sp_next runloop_files(struct sp_op *op,
+                                  const struct sp_http_rsp *rsp,
+                                  struct sp_http_req *req,
+                                  struct sp_error *err)
 {
     const struct runloop_cfg *cfg = op->client->cfg;
     if (cfg->mode == RUNLOOP_MODE_DIRECT)
@@ -443,7 +470,8 @@ static enum sp_next runloop_files(struct sp_op *op, const struct sp_http_rsp *rs
     return sp_as_files_step(op, rsp, req, err);
 }
 
-/* --- cleanup ------------------------------------------------------------------------------------ */
+/* --- cleanup ------------------------------------------------------------------------------------
+ */
 
 enum { CL_BEGIN, CL_SHUTDOWN, CL_CONFIRM };
 
@@ -453,8 +481,10 @@ struct cleanup_ctx {
     struct sp_error refusal;
 };
 
-static enum sp_next cleanup_confirm(struct sp_op *op, struct cleanup_ctx *ctx,
-                                    const struct sp_http_rsp *rsp, struct sp_error *err)
+static enum sp_next cleanup_confirm(struct sp_op *op,
+                                    struct cleanup_ctx *ctx,
+                                    const struct sp_http_rsp *rsp,
+                                    struct sp_error *err)
 {
     struct runloop_devbox d;
     if (rsp->transport == SP_E_OK && rsp->status == 404 && ctx->refused) {
@@ -475,8 +505,10 @@ static enum sp_next cleanup_confirm(struct sp_op *op, struct cleanup_ctx *ctx,
     return sp__runloop_poll_later(op, "shut down", err);
 }
 
-static enum sp_next runloop_cleanup(struct sp_op *op, const struct sp_http_rsp *rsp,
-                                    struct sp_http_req *req, struct sp_error *err)
+static enum sp_next runloop_cleanup(struct sp_op *op,
+                                    const struct sp_http_rsp *rsp,
+                                    struct sp_http_req *req,
+                                    struct sp_error *err)
 {
     struct cleanup_ctx *ctx = op->ctx;
     if (op->state == CL_BEGIN) {

@@ -30,15 +30,20 @@ static const char *below_home(const struct sp_sandbox *sb, const char *abs)
 }
 
 /* POSTs json to /v1/devboxes/{id}<sub>. */
-static enum sp_next devbox_post(struct sp_op *op, const char *sub, const struct sp_buf *json,
-                                long timeout_ms, struct sp_http_req *req, struct sp_error *err)
+static enum sp_next devbox_post(struct sp_op *op,
+                                const char *sub,
+                                const struct sp_buf *json,
+                                long timeout_ms,
+                                struct sp_http_req *req,
+                                struct sp_error *err)
 {
     char path[512];
     snprintf(path, sizeof(path), "/v1/devboxes/%s%s", op->sandbox->id, sub);
     return sp__runloop_api_json(op->client->cfg, req, json, timeout_ms, err, path);
 }
 
-/* --- exec ---------------------------------------------------------------------------------------- */
+/* --- exec ----------------------------------------------------------------------------------------
+ */
 
 enum { EX_START, EX_WAIT, EX_KILL };
 
@@ -47,8 +52,8 @@ struct exec_ctx {
     int64_t deadline_ms;
 };
 
-static enum sp_next exec_start(struct sp_op *op, struct exec_ctx *ctx, struct sp_http_req *req,
-                               struct sp_error *err)
+static enum sp_next
+exec_start(struct sp_op *op, struct exec_ctx *ctx, struct sp_http_req *req, struct sp_error *err)
 {
     struct sp_exec *x = op->u.exec;
     char cwd[1024];
@@ -77,8 +82,8 @@ static enum sp_next exec_start(struct sp_op *op, struct exec_ctx *ctx, struct sp
 }
 
 /* Waits for `completed`, never past the command's deadline (plus the HTTP grace). */
-static enum sp_next exec_wait(struct sp_op *op, struct exec_ctx *ctx, struct sp_http_req *req,
-                              struct sp_error *err)
+static enum sp_next
+exec_wait(struct sp_op *op, struct exec_ctx *ctx, struct sp_http_req *req, struct sp_error *err)
 {
     char sub[256];
     struct sp_buf json;
@@ -94,8 +99,8 @@ static enum sp_next exec_wait(struct sp_op *op, struct exec_ctx *ctx, struct sp_
     return next;
 }
 
-static enum sp_next exec_kill(struct sp_op *op, struct exec_ctx *ctx, struct sp_http_req *req,
-                              struct sp_error *err)
+static enum sp_next
+exec_kill(struct sp_op *op, struct exec_ctx *ctx, struct sp_http_req *req, struct sp_error *err)
 {
     char sub[256];
     snprintf(sub, sizeof(sub), "/executions/%s/kill", ctx->e.id);
@@ -104,8 +109,10 @@ static enum sp_next exec_kill(struct sp_op *op, struct exec_ctx *ctx, struct sp_
 }
 
 /* An execution view: done when completed, else wait (or kill past the deadline). */
-static enum sp_next exec_view(struct sp_op *op, struct exec_ctx *ctx,
-                              const struct sp_http_rsp *rsp, struct sp_http_req *req,
+static enum sp_next exec_view(struct sp_op *op,
+                              struct exec_ctx *ctx,
+                              const struct sp_http_rsp *rsp,
+                              struct sp_http_req *req,
                               struct sp_error *err)
 {
     struct sp_exec *x = op->u.exec;
@@ -124,12 +131,15 @@ static enum sp_next exec_view(struct sp_op *op, struct exec_ctx *ctx,
                                            : exec_wait(op, ctx, req, err);
 }
 
-static enum sp_next exec_answer(struct sp_op *op, struct exec_ctx *ctx,
-                                const struct sp_http_rsp *rsp, struct sp_http_req *req,
+static enum sp_next exec_answer(struct sp_op *op,
+                                struct exec_ctx *ctx,
+                                const struct sp_http_rsp *rsp,
+                                struct sp_http_req *req,
                                 struct sp_error *err)
 {
     struct sp_exec *x = op->u.exec;
-    bool still = rsp->transport == SP_E_TIMEOUT || (rsp->transport == SP_E_OK && rsp->status == 408);
+    bool still =
+        rsp->transport == SP_E_TIMEOUT || (rsp->transport == SP_E_OK && rsp->status == 408);
     if (op->state == EX_KILL) {
         if (!sp_http_ok(rsp) && !(rsp->transport == SP_E_OK && rsp->status == 404))
             return sp__runloop_fail(rsp, "kill execution", err);
@@ -149,8 +159,10 @@ static enum sp_next exec_answer(struct sp_op *op, struct exec_ctx *ctx,
     return exec_view(op, ctx, rsp, req, err);
 }
 
-enum sp_next sp__runloop_direct_exec(struct sp_op *op, const struct sp_http_rsp *rsp,
-                                     struct sp_http_req *req, struct sp_error *err)
+enum sp_next sp__runloop_direct_exec(struct sp_op *op,
+                                     const struct sp_http_rsp *rsp,
+                                     struct sp_http_req *req,
+                                     struct sp_error *err)
 {
     struct exec_ctx *ctx = op->ctx;
     if (op->u.exec->command == NULL) {
@@ -170,10 +182,11 @@ enum sp_next sp__runloop_direct_exec(struct sp_op *op, const struct sp_http_rsp 
     return exec_answer(op, ctx, rsp, req, err);
 }
 
-/* --- files --------------------------------------------------------------------------------------- */
+/* --- files ---------------------------------------------------------------------------------------
+ */
 
-static enum sp_next upload_request(struct sp_op *op, const char *path, struct sp_http_req *req,
-                                   struct sp_error *err)
+static enum sp_next
+upload_request(struct sp_op *op, const char *path, struct sp_http_req *req, struct sp_error *err)
 {
     const struct sp_files *f = op->u.files;
     const char *base = strrchr(path, '/');
@@ -196,8 +209,8 @@ static enum sp_next upload_request(struct sp_op *op, const char *path, struct sp
 }
 
 /* `ls -1Ap` of the directory: one name a line, directories with a trailing '/'. */
-static enum sp_next list_request(struct sp_op *op, const char *path, struct sp_http_req *req,
-                                 struct sp_error *err)
+static enum sp_next
+list_request(struct sp_op *op, const char *path, struct sp_http_req *req, struct sp_error *err)
 {
     struct sp_buf cmd, json;
     sp_buf_init(&cmd, 0);
@@ -213,8 +226,8 @@ static enum sp_next list_request(struct sp_op *op, const char *path, struct sp_h
     return next;
 }
 
-static enum sp_next files_begin(struct sp_op *op, const char *path, struct sp_http_req *req,
-                                struct sp_error *err)
+static enum sp_next
+files_begin(struct sp_op *op, const char *path, struct sp_http_req *req, struct sp_error *err)
 {
     struct sp_files *f = op->u.files;
     struct sp_buf json;
@@ -222,8 +235,8 @@ static enum sp_next files_begin(struct sp_op *op, const char *path, struct sp_ht
     enum sp_next next = SP_NEXT_FAIL;
     switch (f->kind) {
     case SP_FILE_WRITE:
-        if (sp__runloop_build_file("file_path", path, f->data ? f->data : "", f->len, &json,
-                                   err) == SP_E_OK)
+        if (sp__runloop_build_file("file_path", path, f->data ? f->data : "", f->len, &json, err) ==
+            SP_E_OK)
             next = devbox_post(op, "/write_file_contents", &json, 0, req, err);
         break;
     case SP_FILE_READ:
@@ -234,8 +247,8 @@ static enum sp_next files_begin(struct sp_op *op, const char *path, struct sp_ht
             (next = devbox_post(op, read ? "/read_file_contents" : "/download_file", &json, 0, req,
                                 err)) == SP_NEXT_REQUEST) {
             sp_kv_set(&req->headers, "Accept", read ? "text/plain" : "application/octet-stream");
-            req->max_response = f->content.max > f->content.len ? f->content.max - f->content.len
-                                                                 : 1;
+            req->max_response =
+                f->content.max > f->content.len ? f->content.max - f->content.len : 1;
         }
         break;
     }
@@ -247,8 +260,9 @@ static enum sp_next files_begin(struct sp_op *op, const char *path, struct sp_ht
         break;
     default:
         sp_error_set(err, SP_E_UNSUPPORTED, "Runloop has no %s route",
-                     f->kind == SP_FILE_STAT ? "stat" : f->kind == SP_FILE_MKDIR ? "mkdir"
-                                                                                : "remove");
+                     f->kind == SP_FILE_STAT    ? "stat"
+                     : f->kind == SP_FILE_MKDIR ? "mkdir"
+                                                : "remove");
         break;
     }
     sp_buf_cleanup(&json);
@@ -279,8 +293,8 @@ static enum sp_err parse_ls(const char *text, struct sp_files *f, struct sp_erro
     return sp__files_take_entries(f, SP_E_OK, entries, i);
 }
 
-static enum sp_next list_answer(struct sp_op *op, const char *path, const struct sp_http_rsp *rsp,
-                                struct sp_error *err)
+static enum sp_next
+list_answer(struct sp_op *op, const char *path, const struct sp_http_rsp *rsp, struct sp_error *err)
 {
     struct sp_exec x;
     struct runloop_execution e;
@@ -295,8 +309,10 @@ static enum sp_next list_answer(struct sp_op *op, const char *path, const struct
     return rc == SP_E_OK ? SP_NEXT_DONE : SP_NEXT_FAIL;
 }
 
-enum sp_next sp__runloop_direct_files(struct sp_op *op, const struct sp_http_rsp *rsp,
-                                      struct sp_http_req *req, struct sp_error *err)
+enum sp_next sp__runloop_direct_files(struct sp_op *op,
+                                      const struct sp_http_rsp *rsp,
+                                      struct sp_http_req *req,
+                                      struct sp_error *err)
 {
     struct sp_files *f = op->u.files;
     char path[1024];

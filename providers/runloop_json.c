@@ -1,8 +1,8 @@
 /* Runloop's wire format (spec/runloop-modal.md Part R, as runloop-api-client 0.50 / TS 0.44
  * and TS 1.32 speak it): request bodies built from our structs, responses parsed into them.
  * The only Runloop file that walks JSON. */
-#include "runloop.h"
 #include "json.h"
+#include "runloop.h"
 
 #include <ctype.h>
 #include <limits.h>
@@ -55,7 +55,8 @@ static bool add_metadata(cJSON *root, const struct runloop_create_req *c)
     return ok;
 }
 
-enum sp_err sp__runloop_build_create(const struct runloop_create_req *c, struct sp_buf *out,
+enum sp_err sp__runloop_build_create(const struct runloop_create_req *c,
+                                     struct sp_buf *out,
                                      struct sp_error *err)
 {
     cJSON *root = cJSON_CreateObject();
@@ -64,8 +65,9 @@ enum sp_err sp__runloop_build_create(const struct runloop_create_req *c, struct 
     if (ok) {
         cJSON_AddItemToObject(root, "environment_variables", env);
         env = NULL;
-        ok = cJSON_AddStringToObject(root, "prebuilt", c->prebuilt ? c->prebuilt : RUNLOOP_PREBUILT)
-             && add_metadata(root, c);
+        ok = cJSON_AddStringToObject(root, "prebuilt",
+                                     c->prebuilt ? c->prebuilt : RUNLOOP_PREBUILT) &&
+             add_metadata(root, c);
     }
     if (ok && c->entrypoint)
         ok = cJSON_AddStringToObject(root, "entrypoint", c->entrypoint) != NULL;
@@ -85,22 +87,20 @@ enum sp_err sp__runloop_build_port(unsigned port, struct sp_buf *out, struct sp_
     return finish(root, root && cJSON_AddNumberToObject(root, "port", port), out, err);
 }
 
-enum sp_err sp__runloop_build_tunnel(const char *auth_mode, struct sp_buf *out,
-                                     struct sp_error *err)
+enum sp_err
+sp__runloop_build_tunnel(const char *auth_mode, struct sp_buf *out, struct sp_error *err)
 {
     cJSON *root = cJSON_CreateObject();
     return finish(root, root && cJSON_AddStringToObject(root, "auth_mode", auth_mode), out, err);
 }
 
-enum sp_err sp__runloop_build_command(const char *command, struct sp_buf *out,
-                                      struct sp_error *err)
+enum sp_err sp__runloop_build_command(const char *command, struct sp_buf *out, struct sp_error *err)
 {
     cJSON *root = cJSON_CreateObject();
     return finish(root, root && cJSON_AddStringToObject(root, "command", command), out, err);
 }
 
-enum sp_err sp__runloop_build_statuses(const char *status, struct sp_buf *out,
-                                       struct sp_error *err)
+enum sp_err sp__runloop_build_statuses(const char *status, struct sp_buf *out, struct sp_error *err)
 {
     cJSON *root = cJSON_CreateObject();
     cJSON *arr = root ? cJSON_CreateStringArray(&status, 1) : NULL;
@@ -115,8 +115,11 @@ static bool json_text(const unsigned char *s, size_t len)
 {
     for (size_t i = 0; i < len;) {
         unsigned char c = s[i];
-        size_t n = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3
-                                                          : (c & 0xF8) == 0xF0 ? 4 : 0;
+        size_t n = c < 0x80             ? 1
+                   : (c & 0xE0) == 0xC0 ? 2
+                   : (c & 0xF0) == 0xE0 ? 3
+                   : (c & 0xF8) == 0xF0 ? 4
+                                        : 0;
         if (c == 0 || n == 0 || (n == 2 && c < 0xC2) || i + n > len)
             return false;
         for (size_t k = 1; k < n; k++)
@@ -127,15 +130,20 @@ static bool json_text(const unsigned char *s, size_t len)
     return true;
 }
 
-enum sp_err sp__runloop_build_file(const char *key, const char *path, const void *contents,
-                                   size_t len, struct sp_buf *out, struct sp_error *err)
+enum sp_err sp__runloop_build_file(const char *key,
+                                   const char *path,
+                                   const void *contents,
+                                   size_t len,
+                                   struct sp_buf *out,
+                                   struct sp_error *err)
 {
     char *text = NULL;
     if (contents != NULL) {
         if (!json_text(contents, len))
             return sp_error_set(err, SP_E_UNSUPPORTED,
                                 "text write of %.200s: data has NUL bytes or invalid UTF-8 "
-                                "(use upload)", path);
+                                "(use upload)",
+                                path);
         if ((text = malloc(len + 1)) == NULL)
             return oom(err);
         memcpy(text, contents, len);
@@ -162,8 +170,8 @@ static bool valid_id(const char *id)
 }
 
 /* An optional string member of an optional object member. */
-static int sub_str(const cJSON *obj, const char *sub, const char *key, char *out, size_t len,
-                   struct sp_error *err)
+static int sub_str(
+    const cJSON *obj, const char *sub, const char *key, char *out, size_t len, struct sp_error *err)
 {
     const cJSON *m = cJSON_GetObjectItemCaseSensitive(obj, sub);
     out[0] = '\0';
@@ -176,16 +184,18 @@ static int sub_str(const cJSON *obj, const char *sub, const char *key, char *out
     return sp_json_copy_str(m, key, false, out, len, DEVBOX_WHAT, err);
 }
 
-static enum sp_err devbox_from_json(const cJSON *obj, const char *match_key,
-                                    struct runloop_devbox *out, struct sp_error *err)
+static enum sp_err devbox_from_json(const cJSON *obj,
+                                    const char *match_key,
+                                    struct runloop_devbox *out,
+                                    struct sp_error *err)
 {
     memset(out, 0, sizeof(*out));
     if (!cJSON_IsObject(obj))
         return sp_error_set(err, SP_E_PROTOCOL, DEVBOX_WHAT ": not an object");
     const char *reason = NULL;
     if (sp_json_copy_str(obj, "id", true, out->id, sizeof(out->id), DEVBOX_WHAT, err) != 0 ||
-        sp_json_copy_str(obj, "status", true, out->status, sizeof(out->status), DEVBOX_WHAT,
-                         err) != 0 ||
+        sp_json_copy_str(obj, "status", true, out->status, sizeof(out->status), DEVBOX_WHAT, err) !=
+            0 ||
         sp_json_copy_str(obj, "name", false, out->name, sizeof(out->name), DEVBOX_WHAT, err) ||
         sp_json_get_str(obj, "failure_reason", false, &reason, DEVBOX_WHAT, err) != 0 ||
         sub_str(obj, "metadata", SP_RUN_LABEL, out->run_label, sizeof(out->run_label), err) ||
@@ -200,7 +210,9 @@ static enum sp_err devbox_from_json(const cJSON *obj, const char *match_key,
     return SP_E_OK;
 }
 
-enum sp_err sp__runloop_parse_devbox(const char *body, size_t len, struct runloop_devbox *out,
+enum sp_err sp__runloop_parse_devbox(const char *body,
+                                     size_t len,
+                                     struct runloop_devbox *out,
                                      struct sp_error *err)
 {
     cJSON *root = sp_json_parse_type(body, len, cJSON_Object, DEVBOX_WHAT, err);
@@ -218,8 +230,8 @@ static bool list_match(const struct runloop_list *acc, const struct runloop_devb
     return strcmp(d->match, acc->value) == 0;
 }
 
-enum sp_err sp__runloop_parse_list(const char *body, size_t len, struct runloop_list *acc,
-                                   struct sp_error *err)
+enum sp_err
+sp__runloop_parse_list(const char *body, size_t len, struct runloop_list *acc, struct sp_error *err)
 {
     static const char what[] = "Runloop devbox list";
     cJSON *root = sp_json_parse_type(body, len, cJSON_Object, what, err);
@@ -255,8 +267,8 @@ enum sp_err sp__runloop_parse_list(const char *body, size_t len, struct runloop_
     return rc;
 }
 
-enum sp_err sp__runloop_parse_tunnel_url(const char *body, size_t len, char *url, size_t urllen,
-                                         struct sp_error *err)
+enum sp_err sp__runloop_parse_tunnel_url(
+    const char *body, size_t len, char *url, size_t urllen, struct sp_error *err)
 {
     static const char what[] = "Runloop tunnel";
     cJSON *root = sp_json_parse_type(body, len, cJSON_Object, what, err);
@@ -273,8 +285,10 @@ enum sp_err sp__runloop_parse_tunnel_url(const char *body, size_t len, char *url
     return SP_E_OK;
 }
 
-enum sp_err sp__runloop_parse_tunnel_view(const char *body, size_t len,
-                                          struct runloop_devbox *d, struct sp_error *err)
+enum sp_err sp__runloop_parse_tunnel_view(const char *body,
+                                          size_t len,
+                                          struct runloop_devbox *d,
+                                          struct sp_error *err)
 {
     static const char what[] = "Runloop tunnel view";
     cJSON *root = sp_json_parse_type(body, len, cJSON_Object, what, err);
@@ -282,8 +296,8 @@ enum sp_err sp__runloop_parse_tunnel_view(const char *body, size_t len,
     if (root == NULL ||
         sp_json_copy_str(root, "tunnel_key", true, d->tunnel_key, sizeof(d->tunnel_key), what,
                          err) != 0 ||
-        sp_json_copy_str(root, "auth_token", false, d->tunnel_token, sizeof(d->tunnel_token),
-                         what, err) != 0)
+        sp_json_copy_str(root, "auth_token", false, d->tunnel_token, sizeof(d->tunnel_token), what,
+                         err) != 0)
         rc = SP_E_PROTOCOL;
     else if (d->tunnel_key[0] == '\0')
         rc = sp_error_set(err, SP_E_PROTOCOL, "%s: empty tunnel_key", what);
@@ -291,8 +305,8 @@ enum sp_err sp__runloop_parse_tunnel_view(const char *body, size_t len,
     return rc;
 }
 
-static enum sp_err append_text(const cJSON *root, const char *key, struct sp_buf *out,
-                               struct sp_error *err)
+static enum sp_err
+append_text(const cJSON *root, const char *key, struct sp_buf *out, struct sp_error *err)
 {
     const char *s = NULL;
     if (sp_json_get_str(root, key, false, &s, "Runloop execution", err) != 0)
@@ -302,8 +316,11 @@ static enum sp_err append_text(const cJSON *root, const char *key, struct sp_buf
     return SP_E_OK;
 }
 
-enum sp_err sp__runloop_parse_execution(const char *body, size_t len, struct runloop_execution *e,
-                                        struct sp_exec *x, struct sp_error *err)
+enum sp_err sp__runloop_parse_execution(const char *body,
+                                        size_t len,
+                                        struct runloop_execution *e,
+                                        struct sp_exec *x,
+                                        struct sp_error *err)
 {
     static const char what[] = "Runloop execution";
     cJSON *root = sp_json_parse_type(body, len, cJSON_Object, what, err);
@@ -350,8 +367,8 @@ int sp__runloop_parse_error(const char *body, size_t len, char *msg, size_t msgl
     return rc;
 }
 
-int sp__runloop_tunnel_url(const struct runloop_cfg *cfg, unsigned port, const char *key,
-                           char *out, size_t len)
+int sp__runloop_tunnel_url(
+    const struct runloop_cfg *cfg, unsigned port, const char *key, char *out, size_t len)
 {
     int n = snprintf(out, len, "%s://%u-%s.%s", cfg->scheme, port, key, cfg->tunnel_domain);
     return n < 0 || (size_t)n >= len ? -1 : 0;

@@ -39,7 +39,9 @@ static bool booting(const char *status)
 }
 
 /* The data plane is known: wire up its retries and start polling /alive. */
-static enum sp_next begin_alive(struct sp_op *op, struct startup_ctx *ctx, struct sp_http_req *req,
+static enum sp_next begin_alive(struct sp_op *op,
+                                struct startup_ctx *ctx,
+                                struct sp_http_req *req,
                                 struct sp_error *err)
 {
     struct sp_sandbox *sb = op->sandbox;
@@ -52,8 +54,10 @@ static enum sp_next begin_alive(struct sp_op *op, struct startup_ctx *ctx, struc
     return sp_as_alive_step(&ctx->alive, op, NULL, req, err);
 }
 
-static enum sp_next use_v2_tunnel(struct sp_op *op, struct startup_ctx *ctx,
-                                  struct sp_http_req *req, struct sp_error *err)
+static enum sp_next use_v2_tunnel(struct sp_op *op,
+                                  struct startup_ctx *ctx,
+                                  struct sp_http_req *req,
+                                  struct sp_error *err)
 {
     const struct runloop_cfg *cfg = op->client->cfg;
     struct sp_sandbox *sb = op->sandbox;
@@ -82,8 +86,10 @@ static enum sp_next use_v2_tunnel(struct sp_op *op, struct startup_ctx *ctx,
 }
 
 /* The request that follows `running`, by mode. */
-static enum sp_next after_running(struct sp_op *op, struct startup_ctx *ctx,
-                                  struct sp_http_req *req, struct sp_error *err)
+static enum sp_next after_running(struct sp_op *op,
+                                  struct startup_ctx *ctx,
+                                  struct sp_http_req *req,
+                                  struct sp_error *err)
 {
     const struct runloop_cfg *cfg = op->client->cfg;
     struct sp_sandbox *sb = op->sandbox;
@@ -116,8 +122,10 @@ static enum sp_next after_running(struct sp_op *op, struct startup_ctx *ctx,
     return next;
 }
 
-static enum sp_next startup_poll(struct sp_op *op, struct startup_ctx *ctx,
-                                 const struct sp_http_rsp *rsp, struct sp_http_req *req,
+static enum sp_next startup_poll(struct sp_op *op,
+                                 struct startup_ctx *ctx,
+                                 const struct sp_http_rsp *rsp,
+                                 struct sp_http_req *req,
                                  struct sp_error *err)
 {
     if (rsp == NULL)
@@ -136,8 +144,10 @@ static enum sp_next startup_poll(struct sp_op *op, struct startup_ctx *ctx,
 
 /* Direct mode: 502-504 from the devbox's execute route is "not up yet" until the data-plane
  * deadline, as a refused /alive is for the action server. */
-static enum sp_next probe_answer(struct sp_op *op, struct startup_ctx *ctx,
-                                 const struct sp_http_rsp *rsp, struct sp_error *err)
+static enum sp_next probe_answer(struct sp_op *op,
+                                 struct startup_ctx *ctx,
+                                 const struct sp_http_rsp *rsp,
+                                 struct sp_error *err)
 {
     const struct sp_client_opts *o = &op->client->opts;
     if (sp_http_ok(rsp))
@@ -157,8 +167,10 @@ static enum sp_next probe_answer(struct sp_op *op, struct startup_ctx *ctx,
     return SP_NEXT_WAIT;
 }
 
-static enum sp_next startup_answer(struct sp_op *op, struct startup_ctx *ctx,
-                                   const struct sp_http_rsp *rsp, struct sp_http_req *req,
+static enum sp_next startup_answer(struct sp_op *op,
+                                   struct startup_ctx *ctx,
+                                   const struct sp_http_rsp *rsp,
+                                   struct sp_http_req *req,
                                    struct sp_error *err)
 {
     struct sp_sandbox *sb = op->sandbox;
@@ -184,8 +196,10 @@ static void ctx_free(void *p)
     free(ctx);
 }
 
-enum sp_next sp__runloop_startup(struct sp_op *op, const struct sp_http_rsp *rsp,
-                                 struct sp_http_req *req, struct sp_error *err)
+enum sp_next sp__runloop_startup(struct sp_op *op,
+                                 const struct sp_http_rsp *rsp,
+                                 struct sp_http_req *req,
+                                 struct sp_error *err)
 {
     struct startup_ctx *ctx = op->ctx;
     if (ctx == NULL) {

@@ -61,8 +61,13 @@ static int teardown(void **state)
 }
 
 /* One request; url is a path on the mock or a whole URL. Leaves the body parsed in f->json. */
-static long send_req(struct fx *f, const char *method, const char *url, const char *json,
-                     const char *auth, const char *extra, curl_mime *mime)
+static long send_req(struct fx *f,
+                     const char *method,
+                     const char *url,
+                     const char *json,
+                     const char *auth,
+                     const char *extra,
+                     curl_mime *mime)
 {
     char full[1024], bearer[256];
     const char *hdrs[5];
@@ -80,8 +85,12 @@ static long send_req(struct fx *f, const char *method, const char *url, const ch
     if (json)
         hdrs[n++] = "Content-Type: application/json";
     hdrs[n] = NULL;
-    struct http_req q = {.method = method, .url = full, .headers = hdrs, .body = json,
-                         .len = json ? strlen(json) : 0, .mime = mime};
+    struct http_req q = {.method = method,
+                         .url = full,
+                         .headers = hdrs,
+                         .body = json,
+                         .len = json ? strlen(json) : 0,
+                         .mime = mime};
     assert_int_equal(http_perform(&q, &f->r), CURLE_OK);
     cJSON_Delete(f->json);
     f->json = cJSON_ParseWithLength(sp_buf_str(&f->r.body), f->r.body.len);
@@ -198,11 +207,13 @@ static void test_wait_for_status(void **state)
     struct fx *f = *state;
     const char *id = create(f, "{\"name\":\"w\"}");
     /* Python 0.50's await_running and TS' awaitRunning bodies. */
-    assert_int_equal(call(f, "POST", dpath(id, "/wait_for_status"),
-                          "{\"statuses\":[\"running\",\"failure\"]}"), 200);
+    assert_int_equal(
+        call(f, "POST", dpath(id, "/wait_for_status"), "{\"statuses\":[\"running\",\"failure\"]}"),
+        200);
     assert_jstr(f->json, "status", "running");
     assert_int_equal(call(f, "POST", dpath(id, "/wait_for_status"),
-                          pretty("{\"statuses\":[\"running\",\"failure\",\"shutdown\"]}")), 200);
+                          pretty("{\"statuses\":[\"running\",\"failure\",\"shutdown\"]}")),
+                     200);
     assert_int_equal(call(f, "POST", dpath(id, "/wait_for_status"), "{\"statuses\":[]}"), 400);
 }
 
@@ -295,8 +306,7 @@ static void test_tunnel_v2_authenticated(void **state)
     assert_int_equal(alive(f, url, "X-Runloop-Tunnel-Authorization: Bearer wrong"), 401);
     assert_int_equal(alive(f, url, hdr), 200);
     /* enable_tunnel on a devbox that has one answers the same tunnel. */
-    assert_int_equal(call(f, "POST", dpath(id, "/enable_tunnel"), "{\"auth_mode\":\"open\"}"),
-                     200);
+    assert_int_equal(call(f, "POST", dpath(id, "/enable_tunnel"), "{\"auth_mode\":\"open\"}"), 200);
     assert_jstr(f->json, "auth_mode", "authenticated");
     assert_int_equal(call(f, "POST", dpath(id, "/enable_tunnel"), "{\"auth_mode\":\"x\"}"), 400);
 }
@@ -310,7 +320,8 @@ static void test_execute(void **state)
     assert_int_equal(call(f, "POST", dpath(id, "/execute_sync"), "{\"command\":\"true\"}"), 400);
     assert_string_equal(await_status(f, id, "running"), "running");
     assert_int_equal(call(f, "POST", dpath(id, "/execute_sync"),
-                          pretty("{\"command\":\"echo $FOO; echo err >&2; pwd; exit 3\"}")), 200);
+                          pretty("{\"command\":\"echo $FOO; echo err >&2; pwd; exit 3\"}")),
+                     200);
     assert_json_reply(f);
     assert_int_equal(cJSON_GetObjectItem(f->json, "exit_status")->valueint, 3);
     assert_non_null(strstr(jstr(f->json, "stdout"), "bar\n"));
@@ -353,22 +364,25 @@ static void test_files(void **state)
     snprintf(id, sizeof(id), "%s", create(f, "{}"));
     assert_string_equal(await_status(f, id, "running"), "running");
     assert_int_equal(call(f, "POST", dpath(id, "/write_file_contents"),
-                          "{\"file_path\":\"d/notes.txt\",\"contents\":\"h\\u00e9llo\\n\"}"), 200);
+                          "{\"file_path\":\"d/notes.txt\",\"contents\":\"h\\u00e9llo\\n\"}"),
+                     200);
     assert_json_reply(f);
     assert_int_equal(call(f, "POST", dpath(id, "/read_file_contents"),
-                          "{\"file_path\":\"/home/user/d/notes.txt\"}"), 200);
+                          "{\"file_path\":\"/home/user/d/notes.txt\"}"),
+                     200);
     assert_non_null(strstr(rsp_header(&f->r, "Content-Type"), "text/plain"));
     assert_string_equal(sp_buf_str(&f->r.body), "h\xc3\xa9llo\n");
     /* The file is where execute_sync starts. */
-    assert_int_equal(call(f, "POST", dpath(id, "/execute_sync"), "{\"command\":\"cat d/notes.txt\"}"),
-                     200);
+    assert_int_equal(
+        call(f, "POST", dpath(id, "/execute_sync"), "{\"command\":\"cat d/notes.txt\"}"), 200);
     assert_jstr(f->json, "stdout", "h\xc3\xa9llo\n");
-    assert_int_equal(call(f, "POST", dpath(id, "/read_file_contents"),
-                          "{\"file_path\":\"nope.txt\"}"), 404);
+    assert_int_equal(
+        call(f, "POST", dpath(id, "/read_file_contents"), "{\"file_path\":\"nope.txt\"}"), 404);
     assert_json_reply(f);
     /* '..' stops at the devbox's root: the host's /etc/passwd is not reachable. */
     assert_int_equal(call(f, "POST", dpath(id, "/read_file_contents"),
-                          "{\"file_path\":\"../../../../etc/passwd\"}"), 404);
+                          "{\"file_path\":\"../../../../etc/passwd\"}"),
+                     404);
 
     CURL *c = curl_easy_init();
     curl_mime *mime = curl_mime_init(c);
@@ -414,9 +428,11 @@ int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
-        T(test_env_auth_errors), T(test_create_get_shutdown), T(test_wait_for_status),
-        T(test_list_paging),     T(test_tunnel_v1),           T(test_tunnel_v2_authenticated),
-        T(test_execute),         T(test_files),               T(test_faults),
+        T(test_env_auth_errors), T(test_create_get_shutdown),
+        T(test_wait_for_status), T(test_list_paging),
+        T(test_tunnel_v1),       T(test_tunnel_v2_authenticated),
+        T(test_execute),         T(test_files),
+        T(test_faults),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();

@@ -23,12 +23,12 @@
 #define API "http://127.0.0.1:9"
 
 /* A DevboxView as the 0.50-era API answers it (recorded shape, R2/R4). */
-#define DEVBOX(status, extra)                                                                 \
-    "{\"id\":\"" DBX "\",\"name\":\"sess-1\",\"status\":\"" status "\","                      \
-    "\"create_time_ms\":1752800000000,\"end_time_ms\":null,\"initiator_type\":\"api\","      \
-    "\"blueprint_id\":null,\"snapshot_id\":null,\"capabilities\":[],"                         \
-    "\"metadata\":{\"container-name\":\"openhands-runtime-sess-1\",\"sandprobe_run\":\"r9\"},"\
-    "\"failure_reason\":null,\"launch_parameters\":{\"available_ports\":[4444,4445]},"        \
+#define DEVBOX(status, extra)                                                                  \
+    "{\"id\":\"" DBX "\",\"name\":\"sess-1\",\"status\":\"" status "\","                       \
+    "\"create_time_ms\":1752800000000,\"end_time_ms\":null,\"initiator_type\":\"api\","        \
+    "\"blueprint_id\":null,\"snapshot_id\":null,\"capabilities\":[],"                          \
+    "\"metadata\":{\"container-name\":\"openhands-runtime-sess-1\",\"sandprobe_run\":\"r9\"}," \
+    "\"failure_reason\":null,\"launch_parameters\":{\"available_ports\":[4444,4445]},"         \
     "\"state_transitions\":[]" extra "}"
 
 struct fx {
@@ -39,8 +39,8 @@ struct fx {
     struct sp_sandbox *sb;
 };
 
-static enum sp_err client_with(const char *mode, const char *k1, const char *v1,
-                               struct sp_client **out, struct sp_error *err)
+static enum sp_err client_with(
+    const char *mode, const char *k1, const char *v1, struct sp_client **out, struct sp_error *err)
 {
     struct sp_kv env;
     sp_kv_init(&env);
@@ -48,8 +48,10 @@ static enum sp_err client_with(const char *mode, const char *k1, const char *v1,
     sp_kv_set(&env, "RUNLOOP_BASE_URL", API "/");
     if (k1)
         sp_kv_set(&env, k1, v1);
-    struct sp_client_opts opts = {.mode = mode, .ready_timeout_ms = 7000,
-                                  .alive_interval_ms = 1000, .alive_timeout_ms = 5000};
+    struct sp_client_opts opts = {.mode = mode,
+                                  .ready_timeout_ms = 7000,
+                                  .alive_interval_ms = 1000,
+                                  .alive_timeout_ms = 5000};
     enum sp_err rc = sp_client_new("runloop", &env, &opts, out, err);
     sp_kv_cleanup(&env);
     return rc;
@@ -59,8 +61,8 @@ static int fx_new(void **state, const char *mode)
 {
     struct fx *f = calloc(1, sizeof(*f));
     struct sp_error err;
-    if (f == NULL || client_with(mode, "RUNLOOP_TUNNEL_DOMAIN", "localhost:9", &f->client,
-                                 &err) != SP_E_OK)
+    if (f == NULL ||
+        client_with(mode, "RUNLOOP_TUNNEL_DOMAIN", "localhost:9", &f->client, &err) != SP_E_OK)
         return -1;
     sp_http_req_init(&f->req);
     sp_http_rsp_init(&f->rsp);
@@ -175,7 +177,8 @@ static void test_configure(void **state)
     assert_string_equal(modes[2], "direct");
 }
 
-/* --- the wire format ---------------------------------------------------------------------------- */
+/* --- the wire format ----------------------------------------------------------------------------
+ */
 
 static void test_build_create(void **state)
 {
@@ -183,8 +186,11 @@ static void test_build_create(void **state)
     struct sp_kv env;
     sp_kv_init(&env);
     sp_kv_set(&env, "DEBUG", "true");
-    struct runloop_create_req c = {.name = "sess-1", .run_id = "r9", .entrypoint = "sudo bash",
-                                   .env = &env, .launch_parameters = true};
+    struct runloop_create_req c = {.name = "sess-1",
+                                   .run_id = "r9",
+                                   .entrypoint = "sudo bash",
+                                   .env = &env,
+                                   .launch_parameters = true};
     struct sp_buf out;
     struct sp_error err;
     sp_buf_init(&out, 0);
@@ -229,8 +235,7 @@ static void test_build_create(void **state)
                      SP_E_UNSUPPORTED);
     assert_int_equal(sp__runloop_build_file("file_path", "a", "\xc3(", 2, &out, &err),
                      SP_E_UNSUPPORTED);
-    assert_int_equal(sp__runloop_build_file("file_path", "a", "h\xc3\xa9", 3, &out, &err),
-                     SP_E_OK);
+    assert_int_equal(sp__runloop_build_file("file_path", "a", "h\xc3\xa9", 3, &out, &err), SP_E_OK);
     sp_buf_cleanup(&out);
     sp_kv_cleanup(&env);
 }
@@ -254,10 +259,15 @@ static void test_parse_devbox(void **state)
     assert_string_equal(d.failure_reason, "oom");
 
     static const char *const broken[] = {
-        "", "[]", "{\"id\":\"dbx_1\"", "{\"status\":\"running\"}", "{\"id\":\"dbx_1\"}",
-        "{\"id\":\"box-1\",\"status\":\"running\"}",           /* not dbx_ */
-        "{\"id\":\"dbx_a/b\",\"status\":\"running\"}",         /* not alphanumeric */
-        "{\"id\":\"dbx_1\",\"status\":7}", "{\"id\":\"dbx_1\",\"status\":\"x\",\"metadata\":[]}",
+        "",
+        "[]",
+        "{\"id\":\"dbx_1\"",
+        "{\"status\":\"running\"}",
+        "{\"id\":\"dbx_1\"}",
+        "{\"id\":\"box-1\",\"status\":\"running\"}",   /* not dbx_ */
+        "{\"id\":\"dbx_a/b\",\"status\":\"running\"}", /* not alphanumeric */
+        "{\"id\":\"dbx_1\",\"status\":7}",
+        "{\"id\":\"dbx_1\",\"status\":\"x\",\"metadata\":[]}",
         "{\"id\":\"dbx_1\",\"status\":\"x\",\"tunnel\":\"k\"}",
     };
     for (size_t i = 0; i < sizeof(broken) / sizeof(broken[0]); i++) {
@@ -273,7 +283,8 @@ static void test_parse_list(void **state)
     (void)state;
     struct sp_error err;
     struct runloop_list l = {.key = "name", .value = "sess-1"};
-    const char *page = "{\"devboxes\":[" DEVBOX("running", "") ",{\"id\":\"dbx_9\",\"name\":"
+    const char *page = "{\"devboxes\":[" DEVBOX(
+        "running", "") ",{\"id\":\"dbx_9\",\"name\":"
                        "\"other\",\"status\":\"running\"}],\"has_more\":true,"
                        "\"remaining_count\":3,\"total_count\":5}";
     assert_int_equal(sp__runloop_parse_list(page, strlen(page), &l, &err), SP_E_OK);
@@ -289,7 +300,10 @@ static void test_parse_list(void **state)
     assert_int_equal(m.seen, 1);
 
     static const char *const broken[] = {
-        "[]", "{}", "{\"devboxes\":{}}", "{\"devboxes\":[],\"has_more\":\"yes\"}",
+        "[]",
+        "{}",
+        "{\"devboxes\":{}}",
+        "{\"devboxes\":[],\"has_more\":\"yes\"}",
         "{\"devboxes\":[],\"has_more\":true}", /* would page forever */
         "{\"devboxes\":[{\"id\":\"x\"}]}",
     };
@@ -312,8 +326,7 @@ static void test_parse_tunnel_execution_error(void **state)
     const char *bad = "{\"url\":\"ftp://x\"}";
     assert_int_equal(sp__runloop_parse_tunnel_url(bad, strlen(bad), url, sizeof(url), &err),
                      SP_E_PROTOCOL);
-    assert_int_equal(sp__runloop_parse_tunnel_url("{}", 2, url, sizeof(url), &err),
-                     SP_E_PROTOCOL);
+    assert_int_equal(sp__runloop_parse_tunnel_url("{}", 2, url, sizeof(url), &err), SP_E_PROTOCOL);
 
     struct runloop_devbox d;
     memset(&d, 0, sizeof(d));
@@ -333,7 +346,8 @@ static void test_parse_tunnel_execution_error(void **state)
     assert_int_equal(x.exit_code, 3);
     assert_string_equal(sp_buf_str(&x.out), "o\n");
     assert_string_equal(sp_buf_str(&x.err), "e\n");
-    const char *running = "{\"execution_id\":\"exe_1\",\"status\":\"running\",\"exit_status\":null}";
+    const char *running =
+        "{\"execution_id\":\"exe_1\",\"status\":\"running\",\"exit_status\":null}";
     assert_int_equal(sp__runloop_parse_execution(running, strlen(running), &e, &x, &err), SP_E_OK);
     assert_string_equal(e.id, "exe_1");
     assert_false(e.has_exit);
@@ -351,7 +365,8 @@ static void test_parse_tunnel_execution_error(void **state)
     assert_int_equal(sp__runloop_parse_error("{\"message\":1}", 13, msg, sizeof(msg)), -1);
 }
 
-/* --- step machines ------------------------------------------------------------------------------- */
+/* --- step machines -------------------------------------------------------------------------------
+ */
 
 static void test_create_step(void **state)
 {
@@ -365,8 +380,8 @@ static void test_create_step(void **state)
     assert_int_equal(strlen(sp_kv_geti(&f->req.headers, "x-request-id")), 32);
     cJSON *j = req_json(&f->req);
     const char *ep = cJSON_GetObjectItem(j, "entrypoint")->valuestring;
-    assert_true(strncmp(ep, "sudo bash -c 'export MAMBA_ROOT_PREFIX=/openhands/micromamba && ",
-                        63) == 0);
+    assert_true(
+        strncmp(ep, "sudo bash -c 'export MAMBA_ROOT_PREFIX=/openhands/micromamba && ", 63) == 0);
     assert_non_null(strstr(ep, "-m openhands.runtime.action_execution_server 4444 --working-dir"));
     cJSON_Delete(j);
     assert_int_equal(step(f, step_of(f, SP_STEP_CREATE), 200, DEVBOX("provisioning", "")),
@@ -407,8 +422,9 @@ static void test_attach_pages(void **state)
     sp_op_init_attach(&f->op, f->client, "sandprobe_run", "none");
     step(f, step_of(f, SP_STEP_ATTACH), 0, NULL);
     assert_null(strstr(req_url(&f->req), "status=running"));
-    assert_int_equal(step(f, step_of(f, SP_STEP_ATTACH), 200, "{\"devboxes\":[],"
-                                                              "\"has_more\":false}"),
+    assert_int_equal(step(f, step_of(f, SP_STEP_ATTACH), 200,
+                          "{\"devboxes\":[],"
+                          "\"has_more\":false}"),
                      SP_NEXT_FAIL);
     assert_int_equal(f->op.err.code, SP_E_NOT_FOUND);
 }
@@ -438,8 +454,9 @@ static void test_startup_v1(void **state)
     /* failure fails at once, with the reason. */
     sp_op_init_startup(&f->op, f->sb);
     step(f, st, 0, NULL);
-    assert_int_equal(step(f, st, 200, "{\"id\":\"" DBX "\",\"status\":\"failure\","
-                                      "\"failure_reason\":\"out_of_memory\"}"),
+    assert_int_equal(step(f, st, 200,
+                          "{\"id\":\"" DBX "\",\"status\":\"failure\","
+                          "\"failure_reason\":\"out_of_memory\"}"),
                      SP_NEXT_FAIL);
     assert_int_equal(f->op.err.code, SP_E_STATE);
     assert_non_null(strstr(f->op.err.msg, "out_of_memory"));
@@ -502,8 +519,9 @@ static void test_direct_exec(void **state)
     /* 408: still running, wait again. */
     assert_int_equal(step(f, ex, 408, "{\"error\":\"request_timeout\",\"message\":\"x\"}"),
                      SP_NEXT_REQUEST);
-    assert_int_equal(step(f, ex, 200, "{\"execution_id\":\"exe_1\",\"status\":\"completed\","
-                                      "\"exit_status\":0,\"stdout\":\"hi\\n\",\"stderr\":\"\"}"),
+    assert_int_equal(step(f, ex, 200,
+                          "{\"execution_id\":\"exe_1\",\"status\":\"completed\","
+                          "\"exit_status\":0,\"stdout\":\"hi\\n\",\"stderr\":\"\"}"),
                      SP_NEXT_DONE);
     assert_int_equal(x.exit_code, 0);
     assert_string_equal(sp_buf_str(&x.out), "hi\n");
@@ -520,8 +538,9 @@ static void test_direct_exec(void **state)
     assert_int_equal(step(f, ex, 200, "{\"execution_id\":\"exe_2\",\"status\":\"running\"}"),
                      SP_NEXT_REQUEST);
     assert_string_equal(req_url(&f->req), API "/v1/devboxes/" DBX "/executions/exe_2/kill");
-    assert_int_equal(step(f, ex, 200, "{\"execution_id\":\"exe_2\",\"status\":\"completed\","
-                                      "\"exit_status\":137}"),
+    assert_int_equal(step(f, ex, 200,
+                          "{\"execution_id\":\"exe_2\",\"status\":\"completed\","
+                          "\"exit_status\":137}"),
                      SP_NEXT_DONE);
     assert_true(x.timed_out);
     assert_int_equal(x.exit_code, -1);
