@@ -325,18 +325,19 @@ static enum sp_next create_request(
         .name = session,
         .run_id = o->run_id,
         .prebuilt = o->image,
-        .entrypoint = server ? "" : NULL,
         .env = o->env,
         .launch_parameters = server,
         .tunnel_auth = cfg->mode != RUNLOOP_MODE_TUNNEL_V2 ? NULL
                        : o->access == SP_ACCESS_TOKEN      ? "authenticated"
                                                            : "open",
     };
-    if (server && build_entrypoint(&entry) != 0)
+    if (server && build_entrypoint(&entry) != 0) {
         sp_error_set(err, SP_E_INTERNAL, "out of memory");
-    else if ((c.entrypoint = server ? sp_buf_str(&entry) : NULL, true) &&
-             sp__runloop_build_create(&c, &body, err) == SP_E_OK)
-        next = sp__runloop_api_json(cfg, req, &body, 0, err, "/v1/devboxes");
+    } else {
+        c.entrypoint = server ? sp_buf_str(&entry) : NULL; /* direct mode: a plain devbox */
+        if (sp__runloop_build_create(&c, &body, err) == SP_E_OK)
+            next = sp__runloop_api_json(cfg, req, &body, 0, err, "/v1/devboxes");
+    }
     sp_buf_cleanup(&body);
     sp_buf_cleanup(&entry);
     return next;

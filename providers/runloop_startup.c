@@ -111,9 +111,9 @@ static enum sp_next after_running(struct sp_op *op,
             next = sp__runloop_api_json(cfg, req, &json, 0, err, path);
     } else {
         op->state = ST_PROBE;
-        int n = snprintf(sb->data_url, sizeof(sb->data_url), "%.380s/v1/devboxes/%.100s",
-                         cfg->base_url, sb->id);
-        (void)n; /* 380 + 13 + 100 fit */
+        /* The devbox's own routes are its data plane (380 + 13 + 100 bytes fit). */
+        snprintf(sb->data_url, sizeof(sb->data_url), "%.380s/v1/devboxes/%.100s", cfg->base_url,
+                 sb->id);
         snprintf(path, sizeof(path), "/v1/devboxes/%s/execute_sync", sb->id);
         if (sp__runloop_build_command("true", &json, err) == SP_E_OK)
             next = sp__runloop_api_json(cfg, req, &json, 0, err, path);
