@@ -171,9 +171,11 @@ enum sp_next sp__runloop_api(const struct runloop_cfg *cfg,
         sp_error_set(err, SP_E_INTERNAL, "cannot make a request id");
         return SP_NEXT_FAIL;
     }
-    /* The SDKs retry 429 honouring retry-after; so does the driver. */
-    req->retry.max_attempts_429 = 3;
-    req->retry.wait_429_ms = 1000;
+    /* The SDKs' retry rule (R1): connection failures, 408, 409, 429, 5xx, after retry-after
+     * or 1 s * 2^n. Three attempts rather than the SDKs' six, so that a check against a
+     * provider that is down ends in seconds; long polls turn it off (runloop_direct.c). */
+    req->retry.max_attempts_sdk = RUNLOOP_ATTEMPTS;
+    req->retry.sdk_initial_ms = 1000;
     req->timeout_ms = timeout_ms;
     return SP_NEXT_REQUEST;
 }

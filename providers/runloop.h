@@ -20,6 +20,7 @@
 #define RUNLOOP_TUNNEL_HEADER "X-Runloop-Tunnel-Authorization"
 #define RUNLOOP_LIST_LIMIT    100
 #define RUNLOOP_WAIT_HOLD_MS  30000 /* wait_for_status: the server holds up to 30 s (R4) */
+#define RUNLOOP_ATTEMPTS      3     /* per API request, with the SDKs' retry rule (R1) */
 
 /* The API generation and where exec and files go. */
 enum runloop_mode {

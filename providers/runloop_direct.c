@@ -95,6 +95,9 @@ exec_wait(struct sp_op *op, struct exec_ctx *ctx, struct sp_http_req *req, struc
     enum sp_next next = SP_NEXT_FAIL;
     if (sp__runloop_build_statuses("completed", &json, err) == SP_E_OK)
         next = devbox_post(op, sub, &json, hold + 1000, req, err);
+    /* A long poll: its 408 means "still running" here, as the newest SDK's waiters set
+     * maxRetries 0 for it. */
+    req->retry.max_attempts_sdk = 0;
     sp_buf_cleanup(&json);
     return next;
 }

@@ -117,6 +117,7 @@ static enum sp_next after_running(struct sp_op *op,
         snprintf(path, sizeof(path), "/v1/devboxes/%s/execute_sync", sb->id);
         if (sp__runloop_build_command("true", &json, err) == SP_E_OK)
             next = sp__runloop_api_json(cfg, req, &json, 0, err, path);
+        req->retry.max_attempts_sdk = 0; /* probe_answer polls on its own deadline */
     }
     sp_buf_cleanup(&json);
     return next;

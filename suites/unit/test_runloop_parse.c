@@ -378,6 +378,7 @@ static void test_create_step(void **state)
     assert_string_equal(req_url(&f->req), API "/v1/devboxes");
     assert_string_equal(sp_kv_geti(&f->req.headers, "Authorization"), "Bearer ak_secret_key");
     assert_int_equal(strlen(sp_kv_geti(&f->req.headers, "x-request-id")), 32);
+    assert_int_equal(f->req.retry.max_attempts_sdk, RUNLOOP_ATTEMPTS); /* the SDKs' rule */
     cJSON *j = req_json(&f->req);
     const char *ep = cJSON_GetObjectItem(j, "entrypoint")->valuestring;
     assert_true(
@@ -515,6 +516,7 @@ static void test_direct_exec(void **state)
     j = req_json(&f->req);
     assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "statuses"), 0)->valuestring,
                         "completed");
+    assert_int_equal(f->req.retry.max_attempts_sdk, 0); /* its 408 is ours to read */
     cJSON_Delete(j);
     /* 408: still running, wait again. */
     assert_int_equal(step(f, ex, 408, "{\"error\":\"request_timeout\",\"message\":\"x\"}"),
