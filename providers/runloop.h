@@ -18,7 +18,7 @@
 #define RUNLOOP_PREBUILT      "openhands"
 #define RUNLOOP_HOME          "/home/user" /* file paths and execute_sync start here (R3) */
 #define RUNLOOP_TUNNEL_HEADER "X-Runloop-Tunnel-Authorization"
-#define RUNLOOP_LIST_LIMIT    100
+#define RUNLOOP_LIST_LIMIT    20 /* the server's default page, as OpenHands gets it */
 #define RUNLOOP_WAIT_HOLD_MS  30000 /* wait_for_status: the server holds up to 30 s (R4) */
 #define RUNLOOP_ATTEMPTS      3     /* per API request, with the SDKs' retry rule (R1) */
 

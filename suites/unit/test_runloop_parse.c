@@ -408,12 +408,12 @@ static void test_attach_pages(void **state)
     struct fx *f = *state;
     sp_op_init_attach(&f->op, f->client, NULL, "sess-1");
     assert_int_equal(step(f, step_of(f, SP_STEP_ATTACH), 0, NULL), SP_NEXT_REQUEST);
-    assert_string_equal(req_url(&f->req), API "/v1/devboxes?status=running&limit=100");
+    assert_string_equal(req_url(&f->req), API "/v1/devboxes?status=running&limit=20");
     const char *p1 = "{\"devboxes\":[{\"id\":\"dbx_a1\",\"name\":\"x\",\"status\":\"running\"}],"
                      "\"has_more\":true,\"remaining_count\":1,\"total_count\":2}";
     assert_int_equal(step(f, step_of(f, SP_STEP_ATTACH), 200, p1), SP_NEXT_REQUEST);
     assert_string_equal(req_url(&f->req),
-                        API "/v1/devboxes?status=running&limit=100&starting_after=dbx_a1");
+                        API "/v1/devboxes?status=running&limit=20&starting_after=dbx_a1");
     const char *p2 = "{\"devboxes\":[" DEVBOX("running", "") "],\"has_more\":false}";
     assert_int_equal(step(f, step_of(f, SP_STEP_ATTACH), 200, p2), SP_NEXT_DONE);
     f->sb = f->op.sandbox;
