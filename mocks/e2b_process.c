@@ -12,9 +12,9 @@
  * (or whose mock is stopping) is killed too: the mock keeps no orphans. Reattaching
  * (Connect) and stdin are not supported. */
 #include "e2b_int.h"
+#include "backend.h"
 
 #include <errno.h>
-#include <microhttpd.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -486,12 +486,12 @@ static void process_start(struct mock_req *r, struct mock_sandbox *sb, const str
     } else if (parse_start(r, &q, msg, sizeof msg) != 0 ||
                parse_start_headers(r, &q, msg, sizeof msg) != 0) {
         e2b_connect_stream_error(r, "invalid_argument", "%s", msg);
+    } else if (mock_is_synthetic(r->mock)) {
+        e2b_synthetic_start(r, sb, q.cwd[0] ? q.cwd : u->home, q.argv);
     } else {
         struct start_stream *s = spawn(r, sb, u, &q);
         if (s != NULL) {
-            const union MHD_ConnectionInfo *ci =
-                MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-            s->client_fd = ci ? ci->connect_fd : -1;
+            s->client_fd = mock_req_socket(r);
             s->m = r->mock;
             s->pty = q.pty;
             s->keepalive_ms = q.keepalive_ms;

@@ -46,20 +46,6 @@ size_t sp_provider_names(const char **names, size_t max)
     return N_PROVIDERS;
 }
 
-size_t sp_provider_modes(const char *name, const char **modes, size_t max)
-{
-    const struct sp_provider *p = sp__provider_find(name);
-    size_t n = 0;
-    if (p == NULL)
-        return 0;
-    for (; p->modes && p->modes[n]; n++)
-        if (n < max)
-            modes[n] = p->modes[n];
-    if (n == 0 && max > 0)
-        modes[0] = NULL; /* only the default, which has no name */
-    return n == 0 ? 1 : n;
-}
-
 const struct sp_provider *sp__provider_find(const char *name)
 {
     for (size_t i = 0; i < N_PROVIDERS; i++) {
@@ -67,6 +53,18 @@ const struct sp_provider *sp__provider_find(const char *name)
             return providers[i];
     }
     return NULL;
+}
+
+const char *const *sp_provider_credential_vars(const char *name)
+{
+    const struct sp_provider *p = sp__provider_find(name);
+    return p ? p->credential_vars : NULL;
+}
+
+const char *const *sp_provider_modes(const char *name)
+{
+    const struct sp_provider *p = sp__provider_find(name);
+    return p ? p->modes : NULL;
 }
 
 sp_step_fn sp__provider_step(const struct sp_provider *p, enum sp_step step)

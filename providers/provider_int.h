@@ -26,9 +26,6 @@ typedef enum sp_next (*sp_step_fn)(struct sp_op *op, const struct sp_http_rsp *r
 struct sp_provider {
     const char *name;        /* registry key and report label */
     const char *session_key; /* label / metadata key that carries the session */
-    /* The values of sp_client_opts.mode, NULL-terminated, the default first; NULL = only
-     * the default. The suites run one group per mode. */
-    const char *const *modes;
     /* Parses the provider's variables from env into a private config (freed by cfg_free).
      * Missing or malformed credentials are `config` errors naming the variable. */
     enum sp_err (*configure)(const struct sp_kv *env, const struct sp_client_opts *opts,
@@ -36,6 +33,8 @@ struct sp_provider {
     void (*cfg_free)(void *cfg);
     unsigned (*caps)(const void *cfg); /* SP_CAP_* for this configuration */
     sp_step_fn auth, create, attach, startup, exec, files, cleanup; /* NULL = unsupported */
+    const char *const *credential_vars; /* NULL-terminated; the variables holding the key */
+    const char *const *modes;           /* NULL-terminated, default first; NULL = no modes */
 };
 
 extern const struct sp_provider sp_provider_daytona;

@@ -548,10 +548,12 @@ static enum sp_next runloop_cleanup(struct sp_op *op,
     return cleanup_confirm(op, ctx, rsp, err);
 }
 
+static const char *const credential_vars[] = {"RUNLOOP_API_KEY", NULL};
+static const char *const modes[] = {"action-server", "tunnel-v2", "direct", NULL};
+
 const struct sp_provider sp_provider_runloop = {
     .name = "runloop",
     .session_key = RUNLOOP_SESSION_KEY,
-    .modes = (const char *const[]){"action-server", "tunnel-v2", "direct", NULL},
     .configure = runloop_configure,
     .cfg_free = runloop_cfg_free,
     .caps = runloop_caps,
@@ -562,4 +564,6 @@ const struct sp_provider sp_provider_runloop = {
     .exec = runloop_exec,
     .files = runloop_files,
     .cleanup = runloop_cleanup,
+    .credential_vars = credential_vars,
+    .modes = modes,
 };

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Installs what sandprobe needs, and nothing when all of it is present. Debian packages only.
 #   sh scripts/setup.sh          build dependencies (the main job)
-#   sh scripts/setup.sh --test   + node/npm and the official vendor SDKs (suites/sdk, test-only)
+#   sh scripts/setup.sh --test   + node/npm and the official vendor SDKs (suites/sdk/versions, test-only)
 #   sh scripts/setup.sh --bench  + wrk and nginx-light for `make bench`
 set -eu
 cd "$(dirname "$0")/.."
@@ -31,16 +31,12 @@ if [ -n "$missing" ]; then
     $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
 fi
 
-# The official SDKs are pinned in suites/sdk/package-lock.json; installed only when absent.
-if [ "$want_sdk" = 1 ] && [ ! -d suites/sdk/node_modules ] && [ -f suites/sdk/package-lock.json ]; then
-    echo "setup: installing the vendor SDKs for the fidelity tests (npm ci)" >&2
-    (cd suites/sdk && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
-fi
-# One npm project per (vendor, SDK version) under suites/sdk/versions; each installed when absent.
+# The official SDKs, one npm project per (vendor, version) under suites/sdk/versions, each
+# pinned by its package-lock.json; installed only where node_modules is absent.
 if [ "$want_sdk" = 1 ]; then
     for d in suites/sdk/versions/*@*/; do
         [ -f "$d/package-lock.json" ] && [ ! -d "$d/node_modules" ] || continue
-        echo "setup: installing ${d%/} for the fidelity tests (npm ci)" >&2
+        echo "setup: installing $(basename "$d") for the fidelity tests (npm ci)" >&2
         (cd "$d" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
     done
 fi

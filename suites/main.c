@@ -40,11 +40,17 @@ static size_t n_groups;
 
 static void groups_from_registry(void)
 {
-    const char *names[MAX_GROUPS], *modes[8];
+    static const char *const only_default[] = {NULL};
+    const char *names[MAX_GROUPS];
     size_t np = sp_provider_names(names, MAX_GROUPS);
     for (size_t p = 0; p < np && p < MAX_GROUPS; p++) {
-        size_t nm = sp_provider_modes(names[p], modes, 8);
-        for (size_t k = 0; k < nm && k < 8 && n_groups < MAX_GROUPS; k++) {
+        const char *const *modes = sp_provider_modes(names[p]);
+        size_t nm = 0;
+        while (modes && modes[nm])
+            nm++;
+        if (nm == 0) /* a provider without modes: one group, its only configuration */
+            modes = only_default, nm = 1;
+        for (size_t k = 0; k < nm && n_groups < MAX_GROUPS; k++) {
             snprintf(group_names[n_groups], sizeof(group_names[0]), "%s%s%s", names[p],
                      k ? "-" : "", k ? modes[k] : "");
             groups[n_groups] = (struct group){group_names[n_groups], names[p], k ? modes[k] : NULL};

@@ -1,19 +1,18 @@
 #!/bin/sh
 # Official-SDK fidelity tests: each vendor mock must be driven successfully by that vendor's
-# own SDK, at every version we pin, not only by our client.
-#   sh suites/sdk/run.sh path/to/sandprobe [vendor | vendor@version ...]
-# Each folder suites/sdk/versions/<vendor>@<version>/ is an npm project pinning exactly that
-# SDK version (package.json + package-lock.json; node_modules installed here with `npm ci`
-# when missing). For each one (default: all of them), mock.mjs starts `sandprobe mock
-# --vendor <vendor>`, runs suites/sdk/<vendor>.mjs against it with the mock's env and
-# SP_SDK_DIR=<that folder> (the script loads the SDK from there), and stops it. A vendor with
-# a script but no version folder yet loads its SDK from suites/sdk/node_modules (the older
-# single-project layout). One line per (vendor, version) says how many steps passed. Exits
-# non-zero when any run failed.
+# own SDK, in every version we pin, not only by our client.
+#   sh suites/sdk/run.sh path/to/sandprobe [vendor|vendor@version ...]
+# Each folder versions/<vendor>@<version>/ is an npm project pinning exactly that SDK
+# version (package.json + package-lock.json). For each (default: all of them) mock.mjs starts
+# `sandprobe mock --vendor <vendor>` and runs the vendor's step script with SP_SDK_DIR naming
+# the folder the SDK is loaded from. The step script is <vendor>.mjs unless the folder's
+# package.json names another under "sandprobe": {"script": ...} (one script per SDK API
+# generation). Prints one line per (vendor, version) with the steps passed, the script's
+# full output only when it failed; exits non-zero when any failed.
 set -u
 
 if [ "$#" -lt 1 ]; then
-    echo "usage: sh suites/sdk/run.sh SANDPROBE [vendor | vendor@version ...]" >&2
+    echo "usage: sh suites/sdk/run.sh SANDPROBE [vendor|vendor@version ...]" >&2
     exit 2
 fi
 case "$1" in
@@ -21,7 +20,6 @@ case "$1" in
     *) bin=$(pwd)/$1 ;;
 esac
 shift
-only=${*:-}
 here=$(cd "$(dirname "$0")" && pwd)
 
 if ! command -v node >/dev/null 2>&1; then
@@ -33,77 +31,69 @@ if [ ! -x "$bin" ]; then
     exit 2
 fi
 
-# wanted NAME VENDOR: true when no filter was given or it names the vendor or NAME.
-wanted() {
-    [ -z "$only" ] && return 0
-    for w in $only; do
-        [ "$w" = "$1" ] || [ "$w" = "$2" ] && return 0
+# The version folders asked for: all of them, or those matching a vendor or vendor@version.
+folders=""
+for d in "$here"/versions/*@*/; do
+    [ -f "$d/package.json" ] || continue
+    name=$(basename "$d")
+    if [ "$#" -eq 0 ]; then
+        folders="$folders $name"
+        continue
+    fi
+    for want in "$@"; do
+        case "$want" in
+            "$name" | "${name%@*}") folders="$folders $name" ;;
+        esac
     done
-    return 1
-}
+done
+if [ -z "$folders" ]; then
+    echo "sdk: no version folder under $here/versions matches '$*'" >&2
+    exit 2
+fi
 
-# npm_ci DIR: installs DIR's pinned packages when its node_modules is missing.
-npm_ci() {
-    [ -d "$1/node_modules" ] && return 0
-    echo "sdk: installing the pinned SDK in suites/sdk${1#"$here"} (npm ci)" >&2
-    (cd "$1" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
-}
-
+out=$(mktemp "${TMPDIR:-/tmp}/sp-sdk.XXXXXX")
+trap 'rm -f "$out"' EXIT INT TERM
 failed=""
 n_pass=0
 n_fail=0
-log=$(mktemp)
-trap 'rm -f "$log"' EXIT
-
-# run_one NAME VENDOR SDK_DIR: one fidelity run and its summary line.
-run_one() {
-    name=$1 vendor=$2 dir=$3
-    start=$(date +%s)
-    if [ ! -f "$here/$vendor.mjs" ]; then
-        echo "FAIL  sdk/$name: no fidelity script suites/sdk/$vendor.mjs"
-        rc=2
-    elif ! npm_ci "$dir"; then
-        echo "FAIL  sdk/$name: npm ci failed in $dir"
-        rc=3
-    else
-        # The scripts run from their own folder so no stray .env file elsewhere is read
-        # (the Daytona SDK loads ./.env).
-        (cd "$here" && SP_SDK_DIR="$dir" node mock.mjs "$bin" "$vendor" "./$vendor.mjs") \
-            >"$log" 2>&1
-        rc=$?
-        cat "$log"
-        ok=$(grep -c '^ok ' "$log")
-        all=$(grep -cE '^(not )?ok ' "$log")
-        secs=$(($(date +%s) - start))
-        if [ "$rc" -eq 0 ]; then
-            echo "PASS  sdk/$name: $ok of $all steps passed (${secs} s)"
-        else
-            echo "FAIL  sdk/$name: $ok of $all steps passed (${secs} s, exit status $rc)"
+for name in $folders; do
+    vendor=${name%@*}
+    dir="$here/versions/$name"
+    if [ ! -d "$dir/node_modules" ]; then
+        echo "sdk: installing $name (npm ci)" >&2
+        if ! (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null); then
+            echo "FAIL  sdk/$name (npm ci failed in $dir)"
+            failed="$failed $name"
+            n_fail=$((n_fail + 1))
+            continue
         fi
     fi
-    if [ "$rc" -eq 0 ]; then
+    script=$(node -e 'const p=require(process.argv[1]);console.log((p.sandprobe&&p.sandprobe.script)||"")' \
+        "$dir/package.json")
+    [ -n "$script" ] || script="$vendor.mjs"
+    if [ ! -f "$here/$script" ]; then
+        echo "FAIL  sdk/$name (no step script $script)"
+        failed="$failed $name"
+        n_fail=$((n_fail + 1))
+        continue
+    fi
+    start=$(date +%s)
+    # The scripts run from this folder, where no stray .env file is read (the Daytona SDK
+    # loads ./.env).
+    (cd "$here" && SP_SDK_DIR="$dir" node mock.mjs "$bin" "$vendor" "./$script") >"$out" 2>&1
+    rc=$?
+    secs=$(($(date +%s) - start))
+    ok=$(grep -c '^ok ' "$out")
+    total=$(grep -cE '^(not )?ok ' "$out")
+    if [ "$rc" -eq 0 ] && [ "$total" -gt 0 ]; then
+        echo "PASS  sdk/$name  $ok/$total steps ($script, ${secs} s)"
         n_pass=$((n_pass + 1))
     else
+        cat "$out"
+        echo "FAIL  sdk/$name  $ok/$total steps ($script, ${secs} s, exit status $rc)"
         failed="$failed $name"
         n_fail=$((n_fail + 1))
     fi
-}
-
-versioned=""
-for d in "$here"/versions/*@*/; do
-    [ -d "$d" ] || continue
-    d=${d%/}
-    name=$(basename "$d")
-    vendor=${name%%@*}
-    versioned="$versioned $vendor"
-    wanted "$name" "$vendor" && run_one "$name" "$vendor" "$d"
-done
-for script in "$here"/*.mjs; do
-    vendor=$(basename "$script" .mjs)
-    case "$vendor" in mock | steps) continue ;; esac
-    case " $versioned " in *" $vendor "*) continue ;; esac
-    [ -f "$here/package.json" ] || continue
-    wanted "$vendor" "$vendor" && run_one "$vendor" "$vendor" "$here"
 done
 
 echo "sdk: $n_pass passed, $n_fail failed"

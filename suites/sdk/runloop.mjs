@@ -6,22 +6,19 @@
 // asserts what the real service returns (spec/runloop-modal.md Part R); failed steps are
 // reported and the run goes on (see steps.mjs); the devboxes made are shut down anyway.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { loadSdk } from './sdk.mjs';
 import { stepRunner } from './steps.mjs';
 
-const dir = process.env.SP_SDK_DIR;
-if (!dir) {
-    console.error('runloop.mjs: SP_SDK_DIR must name a suites/sdk/versions/runloop@<version> folder');
-    process.exit(2);
-}
-const require = createRequire(join(dir, 'package.json'));
-// The folder pins one exact version (the SDK's own package.json is not exported).
-const version = require(join(dir, 'package.json')).devDependencies['@runloop/api-client'];
-const sdk = await import(pathToFileURL(require.resolve('@runloop/api-client/index')).href);
-const { Runloop, AuthenticationError, NotFoundError, toFile } = sdk;
+// The package exports neither its package.json nor `Runloop` from its 1.x main entry (that is
+// the higher-level RunloopSDK): the client comes from `index`, and the version from the
+// folder's exact pin.
+const { Runloop, AuthenticationError, NotFoundError, toFile } =
+    await loadSdk('@runloop/api-client/index');
+const pin = JSON.parse(readFileSync(join(process.env.SP_SDK_DIR, 'package.json'), 'utf8'));
+const version = pin.dependencies['@runloop/api-client'];
 const [major, minor] = version.split('.').map(Number);
 const newest = major >= 1; // create_tunnel is gone (1.11.2); tunnels come with the devbox
 const h2Default = major > 1 || (major === 1 && minor >= 25);

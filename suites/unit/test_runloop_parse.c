@@ -171,10 +171,12 @@ static void test_configure(void **state)
     expect_config("toolbox", NULL, NULL, "action-server, tunnel-v2, direct");
     expect_config(NULL, "RUNLOOP_BASE_URL", "ftp://x", "RUNLOOP_BASE_URL");
 
-    const char *modes[4];
-    assert_int_equal(sp_provider_modes("runloop", modes, 4), 3);
+    const char *const *modes = sp_provider_modes("runloop");
+    assert_non_null(modes);
     assert_string_equal(modes[0], "action-server");
     assert_string_equal(modes[2], "direct");
+    assert_null(modes[3]);
+    assert_string_equal(sp_provider_credential_vars("runloop")[0], "RUNLOOP_API_KEY");
 }
 
 /* --- the wire format ----------------------------------------------------------------------------
