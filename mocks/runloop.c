@@ -7,6 +7,7 @@
  * "<port>-<id>.localhost", where both tunnel generations point) checks an authenticated v2
  * tunnel's token and hands the request to the action-server mock. */
 #include "runloop_int.h"
+#include "backend.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,6 +83,12 @@ struct mock_sandbox *rl_lookup(struct mock_req *r)
 
 struct mock_sandbox *rl_running(struct mock_req *r)
 {
+    /* Commands and files of direct mode run real processes; a load run on the synthetic
+     * backend goes through the action server (the tunnel), which the backend serves. */
+    if (mock_is_synthetic(r->mock)) {
+        mock_backend_unsupported(r);
+        return NULL;
+    }
     struct mock_sandbox *sb = rl_lookup(r);
     if (sb == NULL)
         return NULL;

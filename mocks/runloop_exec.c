@@ -203,37 +203,68 @@ void rl_execution_get(struct mock_req *r)
         mock_store_put(mock_store_of(r->mock), sb);
 }
 
+/* A held executions/{id}/wait_for_status. */
+struct exec_wait {
+    struct mock_sandbox *sb; /* referenced: the execution lives as long as the devbox */
+    struct rl_exec *e;
+    cJSON *body; /* owns statuses */
+    const cJSON *statuses;
+    int64_t until_ms;
+};
+
+static void exec_wait_free(struct mock_req *r, struct exec_wait *w)
+{
+    mock_store_put(mock_store_of(r->mock), w->sb);
+    cJSON_Delete(w->body);
+    free(w);
+}
+
+/* Gathers what the command printed so far; answers when its status is one asked for, 408 at
+ * the deadline, else looks again in RL_POLL_US (a timer: no thread waits on the command). */
+static void exec_wait_step(struct mock_req *r, void *ctx)
+{
+    struct exec_wait *w = ctx;
+    if (r->cancelled) {
+        exec_wait_free(r, w);
+        return;
+    }
+    pthread_mutex_lock(&w->e->lock);
+    pump(w->e, 0);
+    bool hit = rl_status_wanted(w->statuses, w->e->done ? "completed" : "running");
+    if (hit)
+        mock_reply_cjson(r, 200, exec_view(w->sb, w->e, true));
+    pthread_mutex_unlock(&w->e->lock);
+    if (!hit && sp_now_ms() < w->until_ms) {
+        mock_defer(r, RL_POLL_US, exec_wait_step, w);
+        return;
+    }
+    if (!hit) {
+        /* The newest server says so explicitly; older SDKs retry 408 on their own. */
+        mock_reply_header(r, "x-should-retry", "true");
+        rl_error(r, 408, "request_timeout", "Execution did not reach a requested status in time");
+    }
+    exec_wait_free(r, w);
+}
+
 void rl_execution_wait(struct mock_req *r)
 {
     cJSON *body = rl_body(r);
     const cJSON *statuses = body ? cJSON_GetObjectItemCaseSensitive(body, "statuses") : NULL;
     struct mock_sandbox *sb = NULL;
     struct rl_exec *e = NULL;
+    struct exec_wait *w = NULL;
     if (body && (!cJSON_IsArray(statuses) || cJSON_GetArraySize(statuses) == 0))
         rl_error(r, 400, "bad_request", "statuses must be a non-empty array");
-    else if (body)
-        e = find_exec(r, &sb);
-    int64_t until = sp_now_ms() + RL_HOLD_MS;
-    bool hit = false;
-    while (e != NULL) {
-        /* Short slices, so a kill or a look from another request is not held up. */
-        pthread_mutex_lock(&e->lock);
-        pump(e, 50);
-        hit = rl_status_wanted(statuses, e->done ? "completed" : "running");
-        if (hit)
-            mock_reply_cjson(r, 200, exec_view(sb, e, true));
-        pthread_mutex_unlock(&e->lock);
-        if (hit || sp_now_ms() >= until)
-            break;
+    else if (body && (e = find_exec(r, &sb)) != NULL && (w = calloc(1, sizeof(*w))) == NULL)
+        rl_error(r, 500, "internal_error", "out of memory");
+    if (w == NULL) {
+        if (sb)
+            mock_store_put(mock_store_of(r->mock), sb);
+        cJSON_Delete(body);
+        return;
     }
-    if (e != NULL && !hit) {
-        /* The newest server says so explicitly; older SDKs retry 408 on their own. */
-        mock_reply_header(r, "x-should-retry", "true");
-        rl_error(r, 408, "request_timeout", "Execution did not reach a requested status in time");
-    }
-    if (sb)
-        mock_store_put(mock_store_of(r->mock), sb);
-    cJSON_Delete(body);
+    *w = (struct exec_wait){sb, e, body, statuses, sp_now_ms() + RL_HOLD_MS};
+    exec_wait_step(r, w);
 }
 
 void rl_execution_kill(struct mock_req *r)

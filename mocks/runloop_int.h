@@ -13,6 +13,7 @@
 
 #define RL_HOME       "/home/user" /* the devbox user's home: file paths and execute start here */
 #define RL_HOLD_MS    10000        /* wait_for_status holds at most this long, then 408 */
+#define RL_POLL_US    10000        /* a held wait_for_status looks again this often */
 #define RL_OUTPUT_MAX ((size_t)16 << 20)
 
 struct rl_exec; /* one execute_async (runloop_exec.c) */

@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "json.h"
 #include "provider.h" /* sp_now_ms */
@@ -163,6 +162,41 @@ static bool phase_in(struct mock_req *r, struct mock_sandbox *sb, const cJSON *s
     return rl_status_wanted(statuses, name);
 }
 
+/* A held wait_for_status: the devbox (referenced), the statuses asked for, the deadline. */
+struct devbox_wait {
+    struct mock_sandbox *sb;
+    cJSON *body; /* owns statuses */
+    const cJSON *statuses;
+    int64_t until_ms;
+};
+
+static void devbox_wait_free(struct mock_req *r, struct devbox_wait *w)
+{
+    mock_store_put(mock_store_of(r->mock), w->sb);
+    cJSON_Delete(w->body);
+    free(w);
+}
+
+/* Answers when the devbox is in a status asked for, 408 at the deadline, else looks again in
+ * RL_POLL_US: a timer, no thread waits (phases move on the store's clock). */
+static void devbox_wait_step(struct mock_req *r, void *ctx)
+{
+    struct devbox_wait *w = ctx;
+    if (r->cancelled) {
+        devbox_wait_free(r, w);
+        return;
+    }
+    if (phase_in(r, w->sb, w->statuses))
+        rl_reply_devbox(r, w->sb);
+    else if (sp_now_ms() >= w->until_ms)
+        rl_error(r, 408, "request_timeout", "Devbox did not reach a requested status in time");
+    else {
+        mock_defer(r, RL_POLL_US, devbox_wait_step, w);
+        return;
+    }
+    devbox_wait_free(r, w);
+}
+
 void rl_wait_devbox(struct mock_req *r)
 {
     cJSON *body = rl_body(r);
@@ -170,20 +204,17 @@ void rl_wait_devbox(struct mock_req *r)
         return;
     const cJSON *statuses = cJSON_GetObjectItemCaseSensitive(body, "statuses");
     struct mock_sandbox *sb = NULL;
+    struct devbox_wait *w = NULL;
     if (!cJSON_IsArray(statuses) || cJSON_GetArraySize(statuses) == 0)
         rl_error(r, 400, "bad_request", "statuses must be a non-empty array");
-    else if ((sb = rl_lookup(r)) != NULL) {
-        /* Held until a status asked for; phases move on the store's clock, read every 5 ms. */
-        int64_t until = sp_now_ms() + RL_HOLD_MS;
-        struct timespec step = {0, 5 * 1000000L};
-        bool hit;
-        while (!(hit = phase_in(r, sb, statuses)) && sp_now_ms() < until)
-            nanosleep(&step, NULL);
-        if (hit)
-            rl_reply_devbox(r, sb);
-        else
-            rl_error(r, 408, "request_timeout", "Devbox did not reach a requested status in time");
+    else if ((sb = rl_lookup(r)) != NULL && (w = calloc(1, sizeof(*w))) == NULL) {
+        rl_error(r, 500, "internal_error", "out of memory");
         mock_store_put(mock_store_of(r->mock), sb);
     }
-    cJSON_Delete(body);
+    if (w == NULL) {
+        cJSON_Delete(body);
+        return;
+    }
+    *w = (struct devbox_wait){sb, body, statuses, sp_now_ms() + RL_HOLD_MS};
+    devbox_wait_step(r, w);
 }
