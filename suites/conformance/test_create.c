@@ -86,7 +86,8 @@ static void create_run_label_findable(struct sp_req_ctx *ctx)
 
 /* More sandboxes than one list page holds (20 is Runloop's default page, and OpenHands'
  * RunloopRuntime reads only that first page of running devboxes): the first and the last
- * created are found by session whichever end of the list the provider puts first. */
+ * created are found by session whichever end of the list the provider puts first. It holds
+ * 21 sandboxes at once, so it runs alone ([Serial]). */
 #define BEYOND_PAGE_SANDBOXES 21
 
 static void create_attach_beyond_first_page(struct sp_req_ctx *ctx)
@@ -130,7 +131,7 @@ const struct sp_requirement sp__req_create[] = {
     {"attach.unknown_session_not_found", SP_STEP_ATTACH, SP_LEVEL_MUST, "[Conformance]",
      SP_CAP_LABELS, 0, "Attaching to a session no sandbox carries fails with not_found.",
      create_attach_unknown_not_found, 0},
-    {"attach.beyond_first_page", SP_STEP_ATTACH, SP_LEVEL_SHOULD, "[Conformance][Slow]",
+    {"attach.beyond_first_page", SP_STEP_ATTACH, SP_LEVEL_SHOULD, "[Conformance][Slow][Serial]",
      SP_CAP_LABELS, 0,
      "Attach finds a session among more sandboxes than one list page holds (OpenHands' "
      "Runloop runtime reads only the first page of 20 running devboxes and misses it).",
