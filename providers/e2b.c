@@ -604,6 +604,9 @@ enum sp_next sp__e2b_step_cleanup(struct sp_op *op,
     return api_json(op, req, SP_HTTP_GET, "", sb->id, NULL, err);
 }
 
+static const char *const credential_vars[] = {"E2B_API_KEY", NULL};
+static const char *const modes[] = {"v2", "v1", NULL};
+
 const struct sp_provider sp_provider_e2b = {
     .name = "e2b",
     .session_key = E2B_SESSION_KEY,
@@ -618,4 +621,7 @@ const struct sp_provider sp_provider_e2b = {
     .files = sp__e2b_step_files,
     .cleanup = sp__e2b_step_cleanup,
     .list = sp__e2b_step_list,
+
+    .credential_vars = credential_vars,
+    .modes = modes,
 };

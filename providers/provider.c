@@ -9,6 +9,7 @@
 static const struct sp_provider *const providers[] = {
     &sp_provider_daytona,
     &sp_provider_e2b,
+    &sp_provider_runloop,
 };
 #define N_PROVIDERS (sizeof(providers) / sizeof(providers[0]))
 
@@ -52,6 +53,18 @@ const struct sp_provider *sp__provider_find(const char *name)
             return providers[i];
     }
     return NULL;
+}
+
+const char *const *sp_provider_credential_vars(const char *name)
+{
+    const struct sp_provider *p = sp__provider_find(name);
+    return p ? p->credential_vars : NULL;
+}
+
+const char *const *sp_provider_modes(const char *name)
+{
+    const struct sp_provider *p = sp__provider_find(name);
+    return p ? p->modes : NULL;
 }
 
 sp_step_fn sp__provider_step(const struct sp_provider *p, enum sp_step step)

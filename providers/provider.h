@@ -71,6 +71,11 @@ struct sp_sandbox; /* one sandbox of a client */
 
 /* Lists the registered providers: fills names (up to max) and returns how many there are. */
 size_t sp_provider_names(const char **names, size_t max);
+/* The variables provider `name` reads its credential from ("DAYTONA_API_KEY"), and its
+ * modes (the default first), each NULL-terminated; NULL when the provider declares none
+ * (or is unknown). */
+const char *const *sp_provider_credential_vars(const char *name);
+const char *const *sp_provider_modes(const char *name);
 
 /* Creates a client for provider `name` from `env` (variables such as DAYTONA_API_KEY: the
  * process environment for a real provider, a mock's env for a mock). A missing or

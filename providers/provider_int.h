@@ -36,10 +36,14 @@ struct sp_provider {
     unsigned (*caps)(const void *cfg); /* SP_CAP_* for this configuration */
     sp_step_fn auth, create, attach, startup, exec, files, cleanup; /* NULL = unsupported */
     sp_step_fn list; /* lists sandboxes by label (op->u.list), for sweep; NULL = unsupported */
+
+    const char *const *credential_vars; /* NULL-terminated; the variables holding the key */
+    const char *const *modes;           /* NULL-terminated, default first; NULL = no modes */
 };
 
 extern const struct sp_provider sp_provider_daytona;
 extern const struct sp_provider sp_provider_e2b;
+extern const struct sp_provider sp_provider_runloop;
 
 /* Finds a provider by name; NULL when unknown. */
 const struct sp_provider *sp__provider_find(const char *name);

@@ -459,11 +459,37 @@ static void fill_transport_error(struct sp__transfer *t, CURLcode code)
              sp_http_method_name(t->req.method), url, why);
 }
 
+/* The SDK rule of sp_retry_policy: the wait before the next attempt, or -1. conn_failed:
+ * there was no response (the connection was refused or broke). */
+static long sdk_retry_wait_ms(const struct sp__transfer *t, bool conn_failed)
+{
+    const struct sp_retry_policy *p = &t->req.retry;
+    int status = t->rsp.status;
+    if (p->max_attempts_sdk <= 1 || t->attempts >= p->max_attempts_sdk)
+        return -1;
+    const char *should = conn_failed ? NULL : sp_http_rsp_header(&t->rsp, "x-should-retry");
+    bool retry = should ? strcmp(should, "true") == 0
+                        : conn_failed || status == 408 || status == 409 || status == 429 ||
+                              status >= 500;
+    if (!retry)
+        return -1;
+    const char *ms = conn_failed ? NULL : sp_http_rsp_header(&t->rsp, "retry-after-ms");
+    long wait = ms ? strtol(ms, NULL, 10) : t->rsp.retry_after_s * 1000L;
+    if (wait <= 0) {
+        wait = p->sdk_initial_ms > 0 ? p->sdk_initial_ms : 1000;
+        for (int i = 1; i < t->attempts && wait < RETRY_AFTER_CAP_S * 1000L; i++)
+            wait *= 2;
+    }
+    return wait < RETRY_AFTER_CAP_S * 1000L ? wait : RETRY_AFTER_CAP_S * 1000L;
+}
+
 /* Decides whether the driver retries this response itself; returns the wait or -1. */
 static long retry_wait_ms(const struct sp__transfer *t)
 {
     const struct sp_retry_policy *p = &t->req.retry;
     int status = t->rsp.status;
+    if (p->max_attempts_sdk > 1)
+        return sdk_retry_wait_ms(t, false);
     if (status == 429 && t->attempts < p->max_attempts_429) {
         long ra = t->rsp.retry_after_s;
         if (ra > RETRY_AFTER_CAP_S)
@@ -494,6 +520,12 @@ static void transfer_finished(struct sp__transfer *t, CURLcode code)
     t->rsp.retry_after_s = retry_after > 0 ? (int)retry_after : 0;
     if (code != CURLE_OK) {
         fill_transport_error(t, code);
+        long again = t->rsp.transport == SP_E_CONNECT ? sdk_retry_wait_ms(t, true) : -1;
+        if (again >= 0 &&
+            sp_timerheap_push(&t->loop->timers, &t->timer, sp_now_ms() + again) == 0) {
+            t->retry_pending = true;
+            return;
+        }
         transfer_advance(t, &t->rsp);
         return;
     }
