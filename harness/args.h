@@ -5,6 +5,7 @@
 #ifndef SP_ARGS_H
 #define SP_ARGS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -24,12 +25,24 @@ struct sp_cmd_spec {
     size_t n_opts;
 };
 
+/* What a few commands add: one option that may be repeated (its index, -1 = none) and
+ * positional arguments ("DIR...", NULL = none). */
+struct sp_args_extra {
+    int repeat_opt;
+    const char *positional;
+};
+
 #define SP_ARGS_MAX_OPTS 24
+#define SP_ARGS_MAX_MULTI 32
 
 struct sp_args {
     /* Value of each option, by table index: the value given last, "" for a flag that was
      * given, NULL when absent. Points into argv. */
     const char *val[SP_ARGS_MAX_OPTS];
+    const char *rep[SP_ARGS_MAX_MULTI]; /* values of the repeatable option, in order */
+    size_t n_rep;
+    const char *pos[SP_ARGS_MAX_MULTI]; /* positional arguments (spec->positional) */
+    size_t n_pos;
     char msg[256]; /* what was wrong, for SP_ARGS_USAGE */
 };
 
@@ -45,8 +58,15 @@ enum sp_args_rc {
 enum sp_args_rc
 sp_args_parse(const struct sp_cmd_spec *spec, int argc, char *const argv[], struct sp_args *out);
 
+/* The same, with a repeatable option and positional arguments (sp_args.rep, sp_args.pos). */
+enum sp_args_rc sp_args_parse_extra(const struct sp_cmd_spec *spec,
+                                    const struct sp_args_extra *extra, int argc,
+                                    char *const argv[], struct sp_args *out);
+
 /* Writes "usage: sandprobe <cmd> [options]", the summary and one line per option. */
 void sp_args_help(const struct sp_cmd_spec *spec, FILE *out);
+void sp_args_help_extra(const struct sp_cmd_spec *spec, const struct sp_args_extra *extra,
+                        FILE *out);
 
 /* Prints "sandprobe <cmd>: <msg>" and a hint to use --help, to err. Returns the usage exit
  * code, so commands can write `return sp_args_usage(...)`. */
