@@ -1,7 +1,7 @@
 #!/bin/sh
 # Installs what sandprobe needs, and nothing when all of it is present. Debian packages only.
 #   sh scripts/setup.sh          build dependencies (the main job)
-#   sh scripts/setup.sh --test   + node/npm and the official vendor SDKs (suites/sdk, test-only)
+#   sh scripts/setup.sh --test   + node/npm, the official vendor SDKs (suites/sdk) and chromium (test-only)
 #   sh scripts/setup.sh --bench  + wrk and nginx-light for `make bench`
 set -eu
 cd "$(dirname "$0")/.."
@@ -15,6 +15,7 @@ for arg in "$@"; do
         *) echo "setup: unknown option '$arg' (use --test or --bench)" >&2; exit 2 ;;
     esac
 done
+[ "$want_sdk" = 1 ] && PKGS="$PKGS chromium" # report.html in a real browser (suites/unit/test_load_report.c)
 [ "$want_sdk" = 1 ] && ! command -v node >/dev/null 2>&1 && PKGS="$PKGS nodejs npm"
 
 missing=""
