@@ -38,7 +38,7 @@ static bool known_metric(const char *m)
     return false;
 }
 
-/* "2s", "300ms", "500us", "1.5m" -> µs. Returns -1 when s is not a duration. */
+/* "2s", "300ms", "500us", "1.5m", "1h" -> µs. Returns -1 when s is not a duration. */
 static int parse_duration_us(const char *s, double *out)
 {
     char *end = NULL;
@@ -47,7 +47,8 @@ static int parse_duration_us(const char *s, double *out)
     if (errno != 0 || end == s || !isfinite(v) || v < 0)
         return -1;
     double mult = strcmp(end, "us") == 0 ? 1 : strcmp(end, "ms") == 0 ? 1e3
-                : strcmp(end, "s") == 0  ? 1e6 : strcmp(end, "m") == 0 ? 60e6 : -1;
+                : strcmp(end, "s") == 0  ? 1e6 : strcmp(end, "m") == 0 ? 60e6
+                : strcmp(end, "h") == 0  ? 3600e6 : -1;
     if (mult < 0)
         return -1;
     *out = v * mult;

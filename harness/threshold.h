@@ -1,7 +1,7 @@
 /* Load thresholds: `--threshold 'tti.p99<2s'`. An expression is METRIC OP VALUE with OP one
  * of < <= > >=, and METRIC one of
  *   PHASE.STAT   PHASE api|ready|alive|first_exec|tti|files|teardown|gone,
- *                STAT p50|p90|p99|p99.9|max|mean (a duration: 2s, 300ms, 500us, 1m)
+ *                STAT p50|p90|p99|p99.9|max|mean (a duration: 2s, 300ms, 500us, 1m, 1h)
  *                or count (a number)
  *   errors.rate (failed lifecycles / started), errors.count, rate.achieved (achieved / target
  *   rate), lag.max, lag.p99 (durations), late.count, leaks.
