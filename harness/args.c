@@ -62,11 +62,12 @@ static enum sp_args_rc parse_long(const struct sp_cmd_spec *spec, const struct s
     if (!eq)
         *i += 1;
     out->val[k] = eq ? eq + 1 : argv[*i];
-    if (x && x->repeat_opt == k) {
+    if (x && (x->repeat_mask & (1u << k))) {
         if (out->n_rep == SP_ARGS_MAX_MULTI) {
             set_msg(out, "option '--%s' given more than %d times", o->name, SP_ARGS_MAX_MULTI);
             return SP_ARGS_USAGE;
         }
+        out->rep_opt[out->n_rep] = k;
         out->rep[out->n_rep++] = out->val[k];
     }
     return SP_ARGS_OK;
@@ -122,7 +123,7 @@ void sp_args_help_extra(const struct sp_cmd_spec *spec, const struct sp_args_ext
         snprintf(left, sizeof(left), "--%s%s%s", o->name, o->metavar ? " " : "",
                  o->metavar ? o->metavar : "");
         fprintf(out, "  %-24s %s%s", left, o->help,
-                x && x->repeat_opt == (int)i ? " (repeatable)" : "");
+                x && (x->repeat_mask & (1u << i)) ? " (repeatable)" : "");
         if (o->def)
             fprintf(out, " (default: %s)", o->def);
         fputc('\n', out);

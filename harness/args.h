@@ -25,10 +25,10 @@ struct sp_cmd_spec {
     size_t n_opts;
 };
 
-/* What a few commands add: one option that may be repeated (its index, -1 = none) and
- * positional arguments ("DIR...", NULL = none). */
+/* What a few commands add: options that may be repeated (bit i = option i) and positional
+ * arguments ("DIR...", NULL = none). */
 struct sp_args_extra {
-    int repeat_opt;
+    unsigned repeat_mask;
     const char *positional;
 };
 
@@ -39,7 +39,8 @@ struct sp_args {
     /* Value of each option, by table index: the value given last, "" for a flag that was
      * given, NULL when absent. Points into argv. */
     const char *val[SP_ARGS_MAX_OPTS];
-    const char *rep[SP_ARGS_MAX_MULTI]; /* values of the repeatable option, in order */
+    const char *rep[SP_ARGS_MAX_MULTI]; /* values of repeatable options, in order */
+    int rep_opt[SP_ARGS_MAX_MULTI];     /* the option each of rep[] belongs to */
     size_t n_rep;
     const char *pos[SP_ARGS_MAX_MULTI]; /* positional arguments (spec->positional) */
     size_t n_pos;

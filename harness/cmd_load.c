@@ -20,7 +20,7 @@
 enum {
     O_PROVIDER, O_TARGET, O_MODE, O_RATE, O_RAMP_TO, O_RAMP_OVER, O_CONCURRENCY, O_DURATION,
     O_COUNT, O_PROFILE, O_STEPS, O_EXEC, O_THRESHOLD, O_OUT, O_MAX_SANDBOXES, O_SEED, O_SHARD,
-    O_QUIET, O__COUNT
+    O_LATENCY, O_BACKEND, O_QUIET, O__COUNT
 };
 
 static const struct sp_opt load_opts[O__COUNT] = {
@@ -47,6 +47,11 @@ static const struct sp_opt load_opts[O__COUNT] = {
                          "10 with --target real, none on the mock"},
     [O_SEED] = {"seed", "N", "seed of the mock's latency model", "fixed"},
     [O_SHARD] = {"shard", "i/N", "run shard i (0-based) of N of the schedule", "0/1"},
+    [O_LATENCY] = {"latency", "PHASE=DIST",
+                   "mock latency, e.g. create=lognormal:400ms,120ms (as sandprobe mock)",
+                   "vendor-typical delays"},
+    [O_BACKEND] = {"backend", "shell|synthetic",
+                   "mock sandboxes: a real shell each, or in-memory (no process)", "shell"},
     [O_QUIET] = {"quiet", NULL, "no progress lines", NULL},
 };
 
@@ -60,7 +65,7 @@ static const struct sp_cmd_spec load_spec = {
     load_opts,
     O__COUNT,
 };
-static const struct sp_args_extra load_extra = {O_THRESHOLD, NULL};
+static const struct sp_args_extra load_extra = {(1u << O_THRESHOLD) | (1u << O_LATENCY), NULL};
 
 struct load_cli {
     const char *provider;
@@ -77,6 +82,7 @@ struct load_cli {
     uint64_t seed;
     bool quiet;
     char run_id[17];
+    struct sp_mock_config mock; /* the built-in mock: synthetic backend, --latency */
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -217,6 +223,15 @@ static int parse_rest(const struct sp_args *a, struct load_cli *lc, FILE *err)
         return code;
     for (size_t i = 0; i < a->n_rep; i++) {
         char why[300];
+        if (a->rep_opt[i] == O_LATENCY) {
+            struct sp_error e;
+            sp_error_clear(&e);
+            if (lc->real)
+                return USAGE("--latency applies to the built-in mock, not --target real");
+            if (sp_mock_latency_parse(&lc->mock, a->rep[i], &e) != SP_E_OK)
+                return USAGE("invalid --latency: %s", e.msg);
+            continue;
+        }
         if (lc->n_thr == SP_LOAD_MAX_THRESHOLDS)
             return USAGE("more than %d thresholds", SP_LOAD_MAX_THRESHOLDS);
         if (sp_threshold_parse(a->rep[i], &lc->thr[lc->n_thr++], why, sizeof(why)) != 0)
@@ -238,6 +253,10 @@ static int parse_rest(const struct sp_args *a, struct load_cli *lc, FILE *err)
     lc->exec_cmd = a->val[O_EXEC];
     lc->mode = a->val[O_MODE] && a->val[O_MODE][0] ? a->val[O_MODE] : NULL;
     lc->quiet = a->val[O_QUIET] != NULL;
+    const char *backend = a->val[O_BACKEND] ? a->val[O_BACKEND] : "shell";
+    if (strcmp(backend, "shell") != 0 && strcmp(backend, "synthetic") != 0)
+        return USAGE("invalid --backend '%s' (shell or synthetic)", backend);
+    lc->mock.backend = backend[1] == 'y' ? SP_MOCK_BACKEND_SYNTHETIC : SP_MOCK_BACKEND_SHELL;
     make_run_id(lc->run_id);
     const char *out = a->val[O_OUT];
     int len = out ? snprintf(lc->out_dir, sizeof(lc->out_dir), "%s", out)
@@ -358,7 +377,12 @@ static int setup(const struct load_cli *lc, const struct sp_cli_io *io, struct s
         if (sp_kv_from_environ(&env, io->envp ? io->envp : no_env) != 0)
             rc = SP_E_INTERNAL;
     } else {
-        struct sp_mock_config cfg = {.vendor = lc->provider, .seed = lc->seed, .quiet = true};
+        /* The shell backend by default: the synthetic one (no process per sandbox) does not
+         * yet run Daytona's action-server session nor E2B's /home/user working directory. */
+        struct sp_mock_config cfg = lc->mock;
+        cfg.vendor = lc->provider;
+        cfg.seed = lc->seed;
+        cfg.quiet = true;
         rc = sp_mock_start(&cfg, mock, &err);
         if (rc == SP_E_OK)
             use = sp_mock_env(*mock);

@@ -26,7 +26,7 @@ static const struct sp_cmd_spec report_spec = {
     report_opts,
     O__COUNT,
 };
-static const struct sp_args_extra report_extra = {O_THRESHOLD, "DIR..."};
+static const struct sp_args_extra report_extra = {1u << O_THRESHOLD, "DIR..."};
 
 static int read_part(const char *dir, struct sp__load_part *p, FILE *errf)
 {

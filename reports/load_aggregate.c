@@ -137,6 +137,8 @@ static void add_sample(struct sp_load_summary *s, const struct sp_load_sample *x
     }
     enum sp_err cls = x->err < SP_E__COUNT ? x->err : SP_E_INTERNAL;
     s->failed[x->phase]++;
+    if (x->phase == SP_PHASE_TTI)
+        return; /* the first exec's failure, already counted */
     s->errors[cls]++;
     if (s->first_error[cls][0] == '\0')
         snprintf(s->first_error[cls], sizeof(s->first_error[cls]), "%s: %s",
@@ -228,10 +230,9 @@ void sp_load_summary_finish(struct sp_load_summary *s, const struct sp_load_samp
 {
     s->completed = s->started - s->failed_lifecycles;
     if (s->meta.target_rate > 0) {
-        double window = s->meta.window_s / (s->meta.merged > 1 ? 1 : 1);
         s->achieved_rate = 0;
         for (size_t k = 0; k < n_sets; k++)
-            s->achieved_rate += shard_achieved(ss_all[k], window);
+            s->achieved_rate += shard_achieved(ss_all[k], s->meta.window_s);
     } else {
         s->achieved_rate = s->meta.wall_s > 0 ? (double)s->started / s->meta.wall_s : 0;
     }
