@@ -199,4 +199,5 @@ for b in lifecycles exec_stream; do
         status=1
     fi
 done
+sh "$here/load.sh" "$bin" || status=1
 exit "$status"
