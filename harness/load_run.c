@@ -362,24 +362,36 @@ static int run_closed(struct runner *r, const struct sp_schedule *s)
 
 /* --- the sweep ------------------------------------------------------------------------------- */
 
-/* Finds what carries the run label and deletes it, one at a time (attach finds one; several
- * is `conflict`, then every lifecycle's own session label is tried). Returns the count. */
+/* Deletes the sandbox found by label key=value; true when there was one. */
+static bool sweep_one(const struct sp_load_cfg *cfg, const char *key, const char *value,
+                      enum sp_err *rc)
+{
+    struct sp_sandbox *sb = NULL;
+    struct sp_error e;
+    sp_error_clear(&e);
+    *rc = sp_sandbox_attach(cfg->client, key, value, &sb, &e);
+    if (*rc != SP_E_OK)
+        return false;
+    sp_sandbox_cleanup(sb, SP_CLEANUP_DELETE, &e);
+    sp_sandbox_free(sb);
+    return true;
+}
+
+/* Finds what carries the run label and deletes it, one at a time: attach finds one, and
+ * several is `conflict` — then each lifecycle's own session label is tried. Stops when
+ * nothing is found or a pass deletes nothing. Returns how many it found. */
 static long sweep(const struct sp_load_cfg *cfg, const struct sp_load_samples *ss)
 {
     long leaks = 0;
-    for (int i = 0; i < 1000; i++) {
-        struct sp_sandbox *sb = NULL;
-        struct sp_error e;
-        sp_error_clear(&e);
-        enum sp_err rc = sp_sandbox_attach(cfg->client, SP_RUN_LABEL, cfg->run_id, &sb, &e);
-        if (rc == SP_E_OK) {
+    enum sp_err rc;
+    for (int pass = 0; pass < 1000; pass++) {
+        if (sweep_one(cfg, SP_RUN_LABEL, cfg->run_id, &rc)) {
             leaks++;
-            sp_sandbox_cleanup(sb, SP_CLEANUP_DELETE, &e);
-            sp_sandbox_free(sb);
             continue;
         }
         if (rc != SP_E_CONFLICT)
             break;
+        long before = leaks;
         for (size_t j = 0; j < ss->n; j++) {
             const struct sp_load_sample *x = &ss->v[j];
             char session[64];
@@ -387,11 +399,11 @@ static long sweep(const struct sp_load_cfg *cfg, const struct sp_load_samples *s
                 continue;
             snprintf(session, sizeof(session), "%s-%llu", cfg->run_id,
                      (unsigned long long)x->lifecycle);
-            if (sp_sandbox_attach(cfg->client, NULL, session, &sb, &e) == SP_E_OK) {
-                leaks++;
-                sp_sandbox_cleanup(sb, SP_CLEANUP_DELETE, &e);
-                sp_sandbox_free(sb);
-            }
+            leaks += sweep_one(cfg, NULL, session, &rc);
+        }
+        if (leaks == before) {
+            leaks += 2; /* several we cannot find one by one: at least two, still there */
+            break;
         }
     }
     return leaks;

@@ -19,6 +19,8 @@
 #include <cmocka.h>
 
 #include "cli.h"
+#include "load.h"
+#include "mock.h"
 #include "load_report.h"
 #include "schedule.h"
 #include "threshold.h"
@@ -417,6 +419,54 @@ static void test_load_sigterm_interrupts(void **state)
     cJSON_Delete(j);
 }
 
+/* The runner itself, on a mock: a sandbox carrying the run label that no lifecycle deleted is
+ * found by the sweep, counted as a leak and deleted; progress goes out as plain lines. */
+static void test_load_sweep_finds_and_deletes_leak(void **state)
+{
+    (void)state;
+    struct sp_mock_config mc = {.vendor = "e2b", .quiet = true};
+    struct sp_mock *m = NULL;
+    struct sp_client *c = NULL;
+    struct sp_sandbox *left = NULL;
+    struct sp_error err;
+    sp_error_clear(&err);
+    assert_int_equal(sp_mock_start(&mc, &m, &err), SP_E_OK);
+    struct sp_client_opts o = {.alive_interval_ms = 5};
+    assert_int_equal(sp_client_new("e2b", sp_mock_env(m), &o, &c, &err), SP_E_OK);
+    struct sp_create_opts co = {.run_id = "sweeptest"};
+    assert_int_equal(sp_sandbox_create(c, &co, &left, &err), SP_E_OK);
+    sp_sandbox_free(left);
+    char *progress = NULL;
+    size_t plen = 0;
+    FILE *pf = open_memstream(&progress, &plen);
+    struct sp_load_cfg cfg = {
+        .client = c,
+        .sched = {.profile = SP_PROFILE_STAGGERED, .rate = 10, .count = 3, .shards = 1},
+        .steps = SP_LOAD_STEPS_ALL,
+        .run_id = "sweeptest",
+        .progress = pf,
+        .progress_every_s = 0.05,
+    };
+    struct sp_load_outcome out;
+    assert_int_equal(sp_load_run(&cfg, &out, &err), SP_E_OK);
+    fclose(pf);
+    assert_int_equal(out.leaks, 1);
+    assert_int_equal(out.samples.n, 3 * SP_PHASE__COUNT);
+    assert_false(out.interrupted);
+    assert_true(out.target_rate > 9.99 && out.target_rate < 10.01);
+    assert_non_null(strstr(progress, "started 3, finished 3, in flight 0"));
+    assert_null(strstr(progress, "\r"));
+    assert_int_equal(sp_sandbox_attach(c, SP_RUN_LABEL, "sweeptest", &left, &err),
+                     SP_E_NOT_FOUND);
+    struct sp_mock_stats st;
+    sp_mock_stats(m, &st);
+    assert_int_equal(st.live, 0);
+    free(progress);
+    sp_load_samples_cleanup(&out.samples);
+    sp_client_free(c);
+    sp_mock_stop(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -430,6 +480,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_load_no_samples_threshold_fails, setup, teardown),
         cmocka_unit_test_setup_teardown(test_load_shards_merge, setup, teardown),
         cmocka_unit_test_setup_teardown(test_load_sigterm_interrupts, setup, teardown),
+        cmocka_unit_test(test_load_sweep_finds_and_deletes_leak),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
