@@ -18,9 +18,27 @@
 #include "mock.h"
 
 enum {
-    O_PROVIDER, O_TARGET, O_MODE, O_RATE, O_RAMP_TO, O_RAMP_OVER, O_CONCURRENCY, O_DURATION,
-    O_COUNT, O_PROFILE, O_STEPS, O_EXEC, O_THRESHOLD, O_OUT, O_MAX_SANDBOXES, O_SEED, O_SHARD,
-    O_LATENCY, O_BACKEND, O_QUIET, O__COUNT
+    O_PROVIDER,
+    O_TARGET,
+    O_MODE,
+    O_RATE,
+    O_RAMP_TO,
+    O_RAMP_OVER,
+    O_CONCURRENCY,
+    O_DURATION,
+    O_COUNT,
+    O_PROFILE,
+    O_STEPS,
+    O_EXEC,
+    O_THRESHOLD,
+    O_OUT,
+    O_MAX_SANDBOXES,
+    O_SEED,
+    O_SHARD,
+    O_LATENCY,
+    O_BACKEND,
+    O_QUIET,
+    O__COUNT
 };
 
 static const struct sp_opt load_opts[O__COUNT] = {
@@ -36,8 +54,7 @@ static const struct sp_opt load_opts[O__COUNT] = {
     [O_COUNT] = {"count", "N", "number of lifecycles", NULL},
     [O_PROFILE] = {"profile", "NAME", "sequential, staggered, burst or ramp",
                    "staggered with --rate, closed with --concurrency"},
-    [O_STEPS] = {"steps", "LIST", "lifecycle steps, from create,startup,exec,files,cleanup",
-                 "all"},
+    [O_STEPS] = {"steps", "LIST", "lifecycle steps, from create,startup,exec,files,cleanup", "all"},
     [O_EXEC] = {"exec", "CMD", "the first command run in each sandbox", "echo sandprobe"},
     [O_THRESHOLD] = {"threshold", "EXPR",
                      "fail (exit 99) unless EXPR holds, e.g. 'tti.p99<2s', 'errors.rate<0.01'",
@@ -109,7 +126,8 @@ static void make_run_id(char out[17])
     if (fd >= 0)
         close(fd);
     if (!ok) {
-        unsigned long long v = (unsigned long long)sp_now_us() ^ ((unsigned long long)getpid() << 40);
+        unsigned long long v =
+            (unsigned long long)sp_now_us() ^ ((unsigned long long)getpid() << 40);
         memcpy(raw, &v, sizeof(raw));
     }
     for (size_t i = 0; i < sizeof(raw); i++)
@@ -168,7 +186,8 @@ static int parse_model(const struct sp_args *a, struct load_cli *lc, FILE *err)
         return USAGE("--rate (open model) and --concurrency (closed model) exclude each other");
     if (a->val[O_RATE] && (code = parse_rate(a->val[O_RATE], "--rate", &s->rate, err)) >= 0)
         return code;
-    if (a->val[O_RAMP_TO] && (code = parse_rate(a->val[O_RAMP_TO], "--ramp-to", &s->ramp_to, err)) >= 0)
+    if (a->val[O_RAMP_TO] &&
+        (code = parse_rate(a->val[O_RAMP_TO], "--ramp-to", &s->ramp_to, err)) >= 0)
         return code;
     if (a->val[O_RAMP_OVER]) {
         if (sp__load_parse_duration(a->val[O_RAMP_OVER], &us) != 0)
@@ -191,10 +210,10 @@ static int parse_model(const struct sp_args *a, struct load_cli *lc, FILE *err)
         s->count = n;
     }
     s->profile = s->concurrency > 0 ? SP_PROFILE_CLOSED
-               : s->ramp_to > 0     ? SP_PROFILE_RAMP
+                 : s->ramp_to > 0   ? SP_PROFILE_RAMP
                                     : SP_PROFILE_STAGGERED;
-    if (a->val[O_PROFILE] && (!sp_load_profile_parse(a->val[O_PROFILE], &s->profile) ||
-                              s->profile == SP_PROFILE_CLOSED))
+    if (a->val[O_PROFILE] &&
+        (!sp_load_profile_parse(a->val[O_PROFILE], &s->profile) || s->profile == SP_PROFILE_CLOSED))
         return USAGE("invalid --profile '%s' (sequential, staggered, burst or ramp)",
                      a->val[O_PROFILE]);
     if (s->profile == SP_PROFILE_SEQUENTIAL)
@@ -279,7 +298,8 @@ static int check_cap(const struct load_cli *lc, FILE *err)
     if (planned > lc->max_sandboxes)
         return USAGE("this run would create %ld sandboxes, more than --max-sandboxes %ld%s: "
                      "raise it explicitly",
-                     planned, lc->max_sandboxes, lc->real ? " (the default with --target real)" : "");
+                     planned, lc->max_sandboxes,
+                     lc->real ? " (the default with --target real)" : "");
     return -1;
 }
 
@@ -332,7 +352,9 @@ static struct sp_client_opts client_opts(const struct load_cli *lc)
     return o;
 }
 
-static void fill_meta(const struct load_cli *lc, const struct sp_load_outcome *o, time_t t0,
+static void fill_meta(const struct load_cli *lc,
+                      const struct sp_load_outcome *o,
+                      time_t t0,
                       struct sp_load_meta *m)
 {
     const struct sp_schedule *s = &lc->sched;
@@ -362,7 +384,9 @@ static void fill_meta(const struct load_cli *lc, const struct sp_load_outcome *o
 }
 
 /* Starts the mock (target mock) and the client. Returns -1, or the exit code on failure. */
-static int setup(const struct load_cli *lc, const struct sp_cli_io *io, struct sp_mock **mock,
+static int setup(const struct load_cli *lc,
+                 const struct sp_cli_io *io,
+                 struct sp_mock **mock,
                  struct sp_client **client)
 {
     struct sp_error err;

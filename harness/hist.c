@@ -5,10 +5,10 @@
 
 #include <string.h>
 
-#define SUB_COUNT (1LL << SP_HIST_SUB_BITS)      /* 2048 */
-#define SUB_HALF_BITS (SP_HIST_SUB_BITS - 1)     /* 10 */
-#define SUB_HALF (1LL << SUB_HALF_BITS)          /* 1024 */
-#define SUB_MASK ((uint64_t)SUB_COUNT - 1)
+#define SUB_COUNT     (1LL << SP_HIST_SUB_BITS) /* 2048 */
+#define SUB_HALF_BITS (SP_HIST_SUB_BITS - 1)    /* 10 */
+#define SUB_HALF      (1LL << SUB_HALF_BITS)    /* 1024 */
+#define SUB_MASK      ((uint64_t)SUB_COUNT - 1)
 
 static int bucket_of(int64_t v)
 {

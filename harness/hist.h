@@ -11,10 +11,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SP_HIST_MAX_US 3600000000LL /* 1 h: larger values are recorded as 1 h and counted */
-#define SP_HIST_SUB_BITS 11         /* 2048 sub-buckets: 3 significant digits */
-#define SP_HIST_BUCKETS 22          /* 2048 << 21 > 1 h in µs */
-#define SP_HIST_LEN ((SP_HIST_BUCKETS + 1) << (SP_HIST_SUB_BITS - 1))
+#define SP_HIST_MAX_US   3600000000LL /* 1 h: larger values are recorded as 1 h and counted */
+#define SP_HIST_SUB_BITS 11           /* 2048 sub-buckets: 3 significant digits */
+#define SP_HIST_BUCKETS  22           /* 2048 << 21 > 1 h in µs */
+#define SP_HIST_LEN      ((SP_HIST_BUCKETS + 1) << (SP_HIST_SUB_BITS - 1))
 
 /* Callers embed it (it is 184 KiB: allocate it, or keep it in a heap object). */
 struct sp_hist {

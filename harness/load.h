@@ -24,15 +24,15 @@
 struct sp_load_cfg {
     struct sp_client *client;
     struct sp_schedule sched;
-    unsigned steps;            /* SP_LOAD_STEP_* */
-    const char *exec_cmd;      /* the first exec; NULL = "echo sandprobe" */
-    const char *run_id;        /* run label value, on every sandbox */
-    long max_inflight;         /* 0 = no cap */
-    long max_total;            /* 0 = no cap */
+    unsigned steps;              /* SP_LOAD_STEP_* */
+    const char *exec_cmd;        /* the first exec; NULL = "echo sandprobe" */
+    const char *run_id;          /* run label value, on every sandbox */
+    long max_inflight;           /* 0 = no cap */
+    long max_total;              /* 0 = no cap */
     volatile sig_atomic_t *stop; /* non-zero: stop scheduling, finish what is in flight */
-    FILE *progress;            /* progress lines; NULL = none */
-    bool progress_tty;         /* one line rewritten in place, else plain periodic lines */
-    double progress_every_s;   /* plain lines: seconds between them (0 = 5) */
+    FILE *progress;              /* progress lines; NULL = none */
+    bool progress_tty;           /* one line rewritten in place, else plain periodic lines */
+    double progress_every_s;     /* plain lines: seconds between them (0 = 5) */
 };
 
 struct sp_load_outcome {
@@ -47,8 +47,8 @@ struct sp_load_outcome {
 /* Runs the schedule. Fails only when the harness cannot run (out of memory, no loop);
  * provider errors are samples. out->samples must be released with sp_load_samples_cleanup
  * whatever this returns. */
-enum sp_err sp_load_run(const struct sp_load_cfg *cfg, struct sp_load_outcome *out,
-                        struct sp_error *err);
+enum sp_err
+sp_load_run(const struct sp_load_cfg *cfg, struct sp_load_outcome *out, struct sp_error *err);
 
 /* The schedule window and mean target rate of this shard (open model), for the reports. */
 void sp_load_plan(const struct sp_schedule *s, double *window_s, double *target_rate);

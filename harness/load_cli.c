@@ -17,11 +17,11 @@ int sp__load_parse_duration(const char *s, int64_t *out_us)
     if (errno != 0 || end == s || !isfinite(v) || v <= 0)
         return -1;
     double mult = *end == '\0' || strcmp(end, "s") == 0 ? 1e6
-                : strcmp(end, "ms") == 0               ? 1e3
-                : strcmp(end, "us") == 0               ? 1
-                : strcmp(end, "m") == 0                ? 60e6
-                : strcmp(end, "h") == 0                ? 3600e6
-                                                       : -1;
+                  : strcmp(end, "ms") == 0              ? 1e3
+                  : strcmp(end, "us") == 0              ? 1
+                  : strcmp(end, "m") == 0               ? 60e6
+                  : strcmp(end, "h") == 0               ? 3600e6
+                                                        : -1;
     if (mult < 0 || v * mult > 366.0 * 24 * 3600e6)
         return -1;
     *out_us = (int64_t)llround(v * mult);
@@ -55,12 +55,16 @@ int sp__load_make_dirs(const char *path)
     return 0;
 }
 
-static void print_summary(const struct sp_load_summary *s, const struct sp_load_verdict *v,
-                          size_t n_v, const char *dir, FILE *out)
+static void print_summary(const struct sp_load_summary *s,
+                          const struct sp_load_verdict *v,
+                          size_t n_v,
+                          const char *dir,
+                          FILE *out)
 {
     const struct sp_load_meta *m = &s->meta;
-    fprintf(out, "%s load (%s, %s model, %s): %ld started, %ld completed, %ld failed, "
-                 "%ld retries, %ld left behind%s\n",
+    fprintf(out,
+            "%s load (%s, %s model, %s): %ld started, %ld completed, %ld failed, "
+            "%ld retries, %ld left behind%s\n",
             m->provider, m->target, m->model, m->profile, s->started, s->completed,
             s->failed_lifecycles, s->retries, m->leaks, m->interrupted ? ", INTERRUPTED" : "");
     char lag[32];
@@ -70,8 +74,8 @@ static void print_summary(const struct sp_load_summary *s, const struct sp_load_
                 sp_load_fmt_us((double)s->max_lag_us, lag, sizeof(lag)));
     else
         fprintf(out, "rate %.2f lifecycles/s\n", s->achieved_rate);
-    fprintf(out, "%-11s %7s %9s %9s %9s %9s %9s\n", "phase", "count", "p50", "p90", "p99",
-            "p99.9", "max");
+    fprintf(out, "%-11s %7s %9s %9s %9s %9s %9s\n", "phase", "count", "p50", "p90", "p99", "p99.9",
+            "max");
     for (int ph = 0; ph < SP_PHASE__COUNT; ph++) {
         const struct sp_hist *h = &s->lat[ph];
         if (h->total == 0)
@@ -103,8 +107,13 @@ static int concat(const struct sp__load_part *parts, size_t n, struct sp_load_sa
     return 0;
 }
 
-int sp__load_render(const struct sp__load_part *parts, size_t n, const struct sp_threshold *t,
-                    size_t n_t, const char *out_dir, FILE *out, FILE *errf)
+int sp__load_render(const struct sp__load_part *parts,
+                    size_t n,
+                    const struct sp_threshold *t,
+                    size_t n_t,
+                    const char *out_dir,
+                    FILE *out,
+                    FILE *errf)
 {
     struct sp_load_summary *s = sp_load_summary_new();
     const struct sp_load_samples *sets[SP_ARGS_MAX_SETS];
@@ -139,8 +148,8 @@ int sp__load_render(const struct sp__load_part *parts, size_t n, const struct sp
     }
     print_summary(s, v, n_t, out_dir, out);
     code = s->meta.interrupted ? SP_EXIT_INTERRUPTED
-         : !passed             ? SP_EXIT_THRESHOLD
-         : s->meta.leaks > 0   ? SP_EXIT_FAIL
+           : !passed           ? SP_EXIT_THRESHOLD
+           : s->meta.leaks > 0 ? SP_EXIT_FAIL
                                : SP_EXIT_PASS;
 out:
     sp_load_samples_cleanup(&all);

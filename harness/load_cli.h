@@ -11,7 +11,7 @@
 #include "threshold.h"
 
 #define SP_LOAD_MAX_THRESHOLDS 32
-#define SP_ARGS_MAX_SETS 64 /* runs or shards one report merges */
+#define SP_ARGS_MAX_SETS       64 /* runs or shards one report merges */
 
 /* "10s", "500ms", "2m", "1h", "250us"; a bare number is seconds. Returns 0 or -1. */
 int sp__load_parse_duration(const char *s, int64_t *out_us);
@@ -28,7 +28,12 @@ struct sp__load_part {
  * the summary to out. Returns the exit code: 0, SP_EXIT_THRESHOLD when one was crossed,
  * SP_EXIT_INTERRUPTED for an interrupted run, SP_EXIT_FAIL when sandboxes were left behind,
  * SP_EXIT_HARNESS when a report could not be written. */
-int sp__load_render(const struct sp__load_part *parts, size_t n, const struct sp_threshold *t,
-                    size_t n_t, const char *out_dir, FILE *out, FILE *errf);
+int sp__load_render(const struct sp__load_part *parts,
+                    size_t n,
+                    const struct sp_threshold *t,
+                    size_t n_t,
+                    const char *out_dir,
+                    FILE *out,
+                    FILE *errf);
 
 #endif

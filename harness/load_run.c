@@ -53,8 +53,13 @@ static int64_t rel(const struct runner *r, int64_t abs_us)
 }
 
 /* Records phase p of l from start to end (absolute µs); fails it with op's error if rc. */
-static void lc_sample(struct lifecycle *l, enum sp_phase p, int64_t start, int64_t end,
-                      enum sp_err rc, const struct sp_error *e, int retries)
+static void lc_sample(struct lifecycle *l,
+                      enum sp_phase p,
+                      int64_t start,
+                      int64_t end,
+                      enum sp_err rc,
+                      const struct sp_error *e,
+                      int retries)
 {
     struct sp_load_sample *s = &l->s[l->n++];
     memset(s, 0, sizeof(*s));
@@ -110,8 +115,8 @@ static void on_cleaned(struct sp_op *op, enum sp_err rc, void *user)
         /* teardown ends when delete returned; gone when the provider confirmed it. */
         int64_t t_end = deleted ? deleted : now;
         lc_sample(l, SP_PHASE_TEARDOWN, l->phase_start, t_end, SP_E_OK, NULL, op->retries);
-        lc_sample(l, SP_PHASE_GONE, t_end, rc == SP_E_OK ? (gone ? gone : now) : now, rc,
-                  &op->err, 0);
+        lc_sample(l, SP_PHASE_GONE, t_end, rc == SP_E_OK ? (gone ? gone : now) : now, rc, &op->err,
+                  0);
     } else {
         lc_sample(l, SP_PHASE_TEARDOWN, l->phase_start, now, rc, &op->err, op->retries);
     }
@@ -261,7 +266,8 @@ static void progress(struct runner *r, bool final)
 {
     FILE *out = r->cfg->progress;
     int64_t now = sp_now_us();
-    double every = r->cfg->progress_tty ? 0.25 : (r->cfg->progress_every_s > 0 ? r->cfg->progress_every_s : 5);
+    double every =
+        r->cfg->progress_tty ? 0.25 : (r->cfg->progress_every_s > 0 ? r->cfg->progress_every_s : 5);
     if (out == NULL || (!final && (double)(now - r->last_progress) / 1e6 < every))
         return;
     double dt = (double)(now - r->last_progress) / 1e6;
@@ -269,7 +275,8 @@ static void progress(struct runner *r, bool final)
     char p50[32], p99[32];
     sp_load_fmt_us((double)sp_hist_percentile(r->tti, 50), p50, sizeof(p50));
     sp_load_fmt_us((double)sp_hist_percentile(r->tti, 99), p99, sizeof(p99));
-    fprintf(out, "%s[%6.1fs] started %ld, finished %ld, in flight %ld, %.1f/s, tti p50 %s p99 %s, "
+    fprintf(out,
+            "%s[%6.1fs] started %ld, finished %ld, in flight %ld, %.1f/s, tti p50 %s p99 %s, "
             "errors %ld%s",
             r->cfg->progress_tty ? "\r\033[K" : "", (double)(now - r->t0) / 1e6, r->started,
             r->finished, r->in_flight, rate, r->tti->total ? p50 : "-", r->tti->total ? p99 : "-",
@@ -363,8 +370,8 @@ static int run_closed(struct runner *r, const struct sp_schedule *s)
 /* --- the sweep ------------------------------------------------------------------------------- */
 
 /* Deletes the sandbox found by label key=value; true when there was one. */
-static bool sweep_one(const struct sp_load_cfg *cfg, const char *key, const char *value,
-                      enum sp_err *rc)
+static bool
+sweep_one(const struct sp_load_cfg *cfg, const char *key, const char *value, enum sp_err *rc)
 {
     struct sp_sandbox *sb = NULL;
     struct sp_error e;
@@ -409,7 +416,8 @@ static long sweep(const struct sp_load_cfg *cfg, const struct sp_load_samples *s
     return leaks;
 }
 
-/* --- the run ----------------------------------------------------------------------------------- */
+/* --- the run -----------------------------------------------------------------------------------
+ */
 
 void sp_load_plan(const struct sp_schedule *s, double *window_s, double *target_rate)
 {
@@ -440,8 +448,8 @@ static void free_lifecycles(struct runner *r)
     }
 }
 
-enum sp_err sp_load_run(const struct sp_load_cfg *cfg, struct sp_load_outcome *out,
-                        struct sp_error *err)
+enum sp_err
+sp_load_run(const struct sp_load_cfg *cfg, struct sp_load_outcome *out, struct sp_error *err)
 {
     struct runner r;
     memset(&r, 0, sizeof(r));

@@ -9,9 +9,8 @@
 #include <string.h>
 
 static const char *const phase_stats[] = {"p50", "p90", "p99", "p99.9", "max", "mean", "count"};
-static const char *const plain_metrics[] = {"errors.rate", "errors.count", "rate.achieved",
-                                            "lag.max",     "lag.p99",      "late.count",
-                                            "leaks"};
+static const char *const plain_metrics[] = {
+    "errors.rate", "errors.count", "rate.achieved", "lag.max", "lag.p99", "late.count", "leaks"};
 
 /* lag.* and PHASE.STAT (but PHASE.count) are durations; the rest are numbers. */
 static bool is_duration_metric(const char *m)
@@ -46,9 +45,12 @@ static int parse_duration_us(const char *s, double *out)
     double v = strtod(s, &end);
     if (errno != 0 || end == s || !isfinite(v) || v < 0)
         return -1;
-    double mult = strcmp(end, "us") == 0 ? 1 : strcmp(end, "ms") == 0 ? 1e3
-                : strcmp(end, "s") == 0  ? 1e6 : strcmp(end, "m") == 0 ? 60e6
-                : strcmp(end, "h") == 0  ? 3600e6 : -1;
+    double mult = strcmp(end, "us") == 0   ? 1
+                  : strcmp(end, "ms") == 0 ? 1e3
+                  : strcmp(end, "s") == 0  ? 1e6
+                  : strcmp(end, "m") == 0  ? 60e6
+                  : strcmp(end, "h") == 0  ? 3600e6
+                                           : -1;
     if (mult < 0)
         return -1;
     *out = v * mult;
@@ -83,9 +85,11 @@ int sp_threshold_parse(const char *expr, struct sp_threshold *t, char *msg, size
         v++;
     }
     if (!known_metric(t->metric)) {
-        snprintf(msg, len, "threshold '%.100s': unknown metric '%s' (PHASE.p50|p90|p99|p99.9|"
+        snprintf(msg, len,
+                 "threshold '%.100s': unknown metric '%s' (PHASE.p50|p90|p99|p99.9|"
                  "max|mean|count, errors.rate, errors.count, rate.achieved, lag.max, lag.p99, "
-                 "late.count, leaks)", expr, t->metric);
+                 "late.count, leaks)",
+                 expr, t->metric);
         return -1;
     }
     bool dur = is_duration_metric(t->metric);
@@ -116,8 +120,9 @@ static bool metric_value(const char *m, const struct sp_load_summary *s, double 
         return s->started > 0;
     }
     if (strcmp(m, "errors.count") == 0 || strcmp(m, "late.count") == 0 || strcmp(m, "leaks") == 0) {
-        *out = (double)(m[0] == 'e' ? s->failed_lifecycles : m[0] == 'l' && m[1] == 'a'
-                                                                 ? s->late_starts : s->meta.leaks);
+        *out = (double)(m[0] == 'e'                  ? s->failed_lifecycles
+                        : m[0] == 'l' && m[1] == 'a' ? s->late_starts
+                                                     : s->meta.leaks);
         return s->started > 0;
     }
     if (strcmp(m, "rate.achieved") == 0) {
@@ -136,7 +141,8 @@ static bool metric_value(const char *m, const struct sp_load_summary *s, double 
     return strcmp(dot + 1, "count") == 0 ? true : s->lat[p].total > 0;
 }
 
-void sp_threshold_eval(const struct sp_threshold *t, const struct sp_load_summary *s,
+void sp_threshold_eval(const struct sp_threshold *t,
+                       const struct sp_load_summary *s,
                        struct sp_load_verdict *v)
 {
     memset(v, 0, sizeof(*v));
@@ -148,7 +154,9 @@ void sp_threshold_eval(const struct sp_threshold *t, const struct sp_load_summar
     v->passed = t->op == '<' ? x < y : t->op == 'l' ? x <= y : t->op == '>' ? x > y : x >= y;
 }
 
-bool sp_threshold_eval_all(const struct sp_threshold *t, size_t n, const struct sp_load_summary *s,
+bool sp_threshold_eval_all(const struct sp_threshold *t,
+                           size_t n,
+                           const struct sp_load_summary *s,
                            struct sp_load_verdict *v)
 {
     bool all = true;

@@ -24,10 +24,13 @@ struct sp_threshold {
 /* Parses expr; on failure writes what is wrong into msg and returns -1. */
 int sp_threshold_parse(const char *expr, struct sp_threshold *t, char *msg, size_t len);
 /* Evaluates t on s into v. */
-void sp_threshold_eval(const struct sp_threshold *t, const struct sp_load_summary *s,
+void sp_threshold_eval(const struct sp_threshold *t,
+                       const struct sp_load_summary *s,
                        struct sp_load_verdict *v);
 /* Evaluates all; returns true when every one passed. */
-bool sp_threshold_eval_all(const struct sp_threshold *t, size_t n, const struct sp_load_summary *s,
+bool sp_threshold_eval_all(const struct sp_threshold *t,
+                           size_t n,
+                           const struct sp_load_summary *s,
                            struct sp_load_verdict *v);
 
 #endif

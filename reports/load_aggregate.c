@@ -145,7 +145,8 @@ static void add_sample(struct sp_load_summary *s, const struct sp_load_sample *x
                  sp_phase_name(x->phase), x->message ? x->message : sp_err_name(cls));
 }
 
-int sp_load_summary_add(struct sp_load_summary *s, const struct sp_load_meta *meta,
+int sp_load_summary_add(struct sp_load_summary *s,
+                        const struct sp_load_meta *meta,
                         const struct sp_load_samples *ss)
 {
     merge_meta(&s->meta, meta);
@@ -178,8 +179,8 @@ static double shard_achieved(const struct sp_load_samples *ss, double window_s)
     return w > 0 ? (double)started / w : 0.0;
 }
 
-static void timeline(struct sp_load_summary *s, const struct sp_load_samples *const *sets,
-                     size_t n_sets)
+static void
+timeline(struct sp_load_summary *s, const struct sp_load_samples *const *sets, size_t n_sets)
 {
     int64_t max_end = 1;
     for (size_t k = 0; k < n_sets; k++)
@@ -225,7 +226,8 @@ static void timeline(struct sp_load_summary *s, const struct sp_load_samples *co
     }
 }
 
-void sp_load_summary_finish(struct sp_load_summary *s, const struct sp_load_samples *const *ss_all,
+void sp_load_summary_finish(struct sp_load_summary *s,
+                            const struct sp_load_samples *const *ss_all,
                             size_t n_sets)
 {
     s->completed = s->started - s->failed_lifecycles;

@@ -10,8 +10,8 @@
 #include "load_report.h"
 #include "report.h"
 
-#define W 720
-#define H 260
+#define W   720
+#define H   260
 #define PAD 50
 
 static const char *const colors[SP_PHASE__COUNT] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728",
@@ -25,11 +25,21 @@ static void esc(struct sp_buf *b, const char *s)
         s = sp_buf_str(&clean);
     for (; *s; s++) {
         switch (*s) {
-        case '<': sp_buf_puts(b, "&lt;"); break;
-        case '>': sp_buf_puts(b, "&gt;"); break;
-        case '&': sp_buf_puts(b, "&amp;"); break;
-        case '"': sp_buf_puts(b, "&quot;"); break;
-        default: sp_buf_append(b, s, 1); break;
+        case '<':
+            sp_buf_puts(b, "&lt;");
+            break;
+        case '>':
+            sp_buf_puts(b, "&gt;");
+            break;
+        case '&':
+            sp_buf_puts(b, "&amp;");
+            break;
+        case '"':
+            sp_buf_puts(b, "&quot;");
+            break;
+        default:
+            sp_buf_append(b, s, 1);
+            break;
         }
     }
     sp_buf_cleanup(&clean);
@@ -49,9 +59,10 @@ static void plot_curves(const struct sp_load_summary *s, struct sp_buf *b)
     for (int ph = 0; ph < SP_PHASE__COUNT; ph++)
         top = s->lat[ph].max > top ? s->lat[ph].max : top;
     char t[32];
-    sp_buf_printf(b, "<h2>Latency percentiles (from the intended start)</h2>\n<svg class=\"plot\" "
-                     "id=\"percentiles\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\">\n"
-                     "<text x=\"4\" y=\"14\" font-size=\"11\">%s</text>\n",
+    sp_buf_printf(b,
+                  "<h2>Latency percentiles (from the intended start)</h2>\n<svg class=\"plot\" "
+                  "id=\"percentiles\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\">\n"
+                  "<text x=\"4\" y=\"14\" font-size=\"11\">%s</text>\n",
                   W, H, W, H, sp_load_fmt_us((double)top, t, sizeof(t)));
     static const char *const labels[] = {"0", "90", "99", "99.9", "99.99", "99.999"};
     for (int i = 0; i <= 5; i++)
@@ -61,13 +72,15 @@ static void plot_curves(const struct sp_load_summary *s, struct sp_buf *b)
         const struct sp_hist *h = &s->lat[ph];
         if (h->total == 0)
             continue;
-        sp_buf_printf(b, "<polyline class=\"data\" fill=\"none\" stroke=\"%s\" points=\"", colors[ph]);
+        sp_buf_printf(b, "<polyline class=\"data\" fill=\"none\" stroke=\"%s\" points=\"",
+                      colors[ph]);
         for (size_t i = 0; i < sizeof(ps) / sizeof(ps[0]); i++)
             sp_buf_printf(b, "%.1f,%.1f ", pct_x(ps[i]),
-                          H - PAD - (H - 2 * PAD) * (double)sp_hist_percentile(h, ps[i]) /
-                                        (double)top);
-        sp_buf_printf(b, "\"><title>%s</title></polyline>\n<text x=\"%d\" y=\"%d\" fill=\"%s\" "
-                         "font-size=\"11\">%s</text>\n",
+                          H - PAD -
+                              (H - 2 * PAD) * (double)sp_hist_percentile(h, ps[i]) / (double)top);
+        sp_buf_printf(b,
+                      "\"><title>%s</title></polyline>\n<text x=\"%d\" y=\"%d\" fill=\"%s\" "
+                      "font-size=\"11\">%s</text>\n",
                       sp_phase_name((enum sp_phase)ph), W - PAD + 4, 20 + 14 * ph, colors[ph],
                       sp_phase_name((enum sp_phase)ph));
     }
@@ -81,8 +94,9 @@ static void plot_breakdown(const struct sp_load_summary *s, struct sp_buf *b)
         int64_t p99 = sp_hist_percentile(&s->svc[ph], 99);
         top = p99 > top ? p99 : top;
     }
-    sp_buf_printf(b, "<h2>Per-phase service time (p50 solid, p99 light)</h2>\n<svg class=\"plot\" "
-                     "id=\"breakdown\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\">\n",
+    sp_buf_printf(b,
+                  "<h2>Per-phase service time (p50 solid, p99 light)</h2>\n<svg class=\"plot\" "
+                  "id=\"breakdown\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\">\n",
                   W, 30 * SP_PHASE__COUNT + 10, W, 30 * SP_PHASE__COUNT + 10);
     for (int ph = 0; ph < SP_PHASE__COUNT; ph++) {
         const struct sp_hist *h = &s->svc[ph];
@@ -94,10 +108,11 @@ static void plot_breakdown(const struct sp_load_summary *s, struct sp_buf *b)
                       sp_phase_name((enum sp_phase)ph));
         if (h->total == 0)
             continue;
-        sp_buf_printf(b, "<rect class=\"data\" x=\"90\" y=\"%d\" width=\"%.1f\" height=\"20\" "
-                         "fill=\"%s\" opacity=\"0.35\"/>\n<rect class=\"data\" x=\"90\" y=\"%d\" "
-                         "width=\"%.1f\" height=\"20\" fill=\"%s\"/>\n<text x=\"%.1f\" y=\"%d\" "
-                         "font-size=\"11\">p50 %s, p99 %s</text>\n",
+        sp_buf_printf(b,
+                      "<rect class=\"data\" x=\"90\" y=\"%d\" width=\"%.1f\" height=\"20\" "
+                      "fill=\"%s\" opacity=\"0.35\"/>\n<rect class=\"data\" x=\"90\" y=\"%d\" "
+                      "width=\"%.1f\" height=\"20\" fill=\"%s\"/>\n<text x=\"%.1f\" y=\"%d\" "
+                      "font-size=\"11\">p50 %s, p99 %s</text>\n",
                       y, w99 + 1, colors[ph], y, w50 + 1, colors[ph], 96 + w99, y + 14,
                       sp_load_fmt_us((double)sp_hist_percentile(h, 50), a, sizeof(a)),
                       sp_load_fmt_us((double)sp_hist_percentile(h, 99), c, sizeof(c)));
@@ -105,8 +120,8 @@ static void plot_breakdown(const struct sp_load_summary *s, struct sp_buf *b)
     sp_buf_puts(b, "</svg>\n");
 }
 
-static void series(struct sp_buf *b, const long *v, int n, long top, const char *color,
-                   const char *name)
+static void
+series(struct sp_buf *b, const long *v, int n, long top, const char *color, const char *name)
 {
     sp_buf_printf(b, "<polyline class=\"data\" fill=\"none\" stroke=\"%s\" points=\"", color);
     for (int i = 0; i < n; i++)
@@ -123,12 +138,13 @@ static void plot_timeline(const struct sp_load_summary *s, struct sp_buf *b)
         top = s->inflight[i] > top ? s->inflight[i] : top;
         top = s->errs[i] > top ? s->errs[i] : top;
     }
-    sp_buf_printf(b, "<h2>Timeline (bins of %.3g s): starts <span style=\"color:#1f77b4\">blue"
-                     "</span>, in flight <span style=\"color:#2ca02c\">green</span>, errors "
-                     "<span style=\"color:#d62728\">red</span></h2>\n<svg class=\"plot\" "
-                     "id=\"timeline\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\">\n"
-                     "<text x=\"4\" y=\"14\" font-size=\"11\">%ld</text>\n<text x=\"%d\" y=\"%d\" "
-                     "font-size=\"11\">%.1f s</text>\n",
+    sp_buf_printf(b,
+                  "<h2>Timeline (bins of %.3g s): starts <span style=\"color:#1f77b4\">blue"
+                  "</span>, in flight <span style=\"color:#2ca02c\">green</span>, errors "
+                  "<span style=\"color:#d62728\">red</span></h2>\n<svg class=\"plot\" "
+                  "id=\"timeline\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\">\n"
+                  "<text x=\"4\" y=\"14\" font-size=\"11\">%ld</text>\n<text x=\"%d\" y=\"%d\" "
+                  "font-size=\"11\">%.1f s</text>\n",
                   s->bin_s, W, H, W, H, top, W - PAD - 20, H - 8, s->bin_s * s->n_bins);
     series(b, s->starts, s->n_bins, top, "#1f77b4", "starts");
     series(b, s->inflight, s->n_bins, top, "#2ca02c", "in flight");
@@ -136,7 +152,9 @@ static void plot_timeline(const struct sp_load_summary *s, struct sp_buf *b)
     sp_buf_puts(b, "</svg>\n");
 }
 
-static void tables(const struct sp_load_summary *s, const struct sp_load_verdict *v, size_t n_v,
+static void tables(const struct sp_load_summary *s,
+                   const struct sp_load_verdict *v,
+                   size_t n_v,
                    struct sp_buf *b)
 {
     sp_buf_puts(b, "<h2>Errors</h2>\n<table id=\"errors\"><tr><th>class</th><th>count</th>"
@@ -155,13 +173,18 @@ static void tables(const struct sp_load_summary *s, const struct sp_load_verdict
         sp_buf_puts(b, "<tr><td>");
         esc(b, v[i].expr);
         sp_buf_printf(b, "</td><td>%g</td><td>%s</td></tr>\n", v[i].value,
-                      v[i].passed ? "pass" : v[i].has_value ? "FAIL" : "FAIL (no samples)");
+                      v[i].passed      ? "pass"
+                      : v[i].has_value ? "FAIL"
+                                       : "FAIL (no samples)");
     }
     sp_buf_puts(b, "</table>\n");
 }
 
-enum sp_err sp_load_write_html(const struct sp_load_summary *s, const struct sp_load_verdict *v,
-                               size_t n_v, const char *path, struct sp_error *err)
+enum sp_err sp_load_write_html(const struct sp_load_summary *s,
+                               const struct sp_load_verdict *v,
+                               size_t n_v,
+                               const char *path,
+                               struct sp_error *err)
 {
     const struct sp_load_meta *m = &s->meta;
     struct sp_buf b;
@@ -171,9 +194,10 @@ enum sp_err sp_load_write_html(const struct sp_load_summary *s, const struct sp_
                     "margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;"
                     "padding:2px 8px}svg{border:1px solid #eee}</style></head><body>\n<h1>");
     esc(&b, m->provider);
-    sp_buf_printf(&b, " load run %s%s</h1>\n<p>%s model, profile %s; %ld started, %ld completed, "
-                      "%ld failed; %.2f lifecycles/s achieved (target %.2f); %ld late starts; "
-                      "%ld left behind.</p>\n",
+    sp_buf_printf(&b,
+                  " load run %s%s</h1>\n<p>%s model, profile %s; %ld started, %ld completed, "
+                  "%ld failed; %.2f lifecycles/s achieved (target %.2f); %ld late starts; "
+                  "%ld left behind.</p>\n",
                   m->run_id, m->interrupted ? " (interrupted)" : "", m->model, m->profile,
                   s->started, s->completed, s->failed_lifecycles, s->achieved_rate, m->target_rate,
                   s->late_starts, m->leaks);
@@ -192,8 +216,11 @@ enum sp_err sp_load_write_html(const struct sp_load_summary *s, const struct sp_
     return rc;
 }
 
-enum sp_err sp_load_write_all(const struct sp_load_summary *s, const struct sp_load_samples *ss,
-                              const struct sp_load_verdict *v, size_t n_v, const char *dir,
+enum sp_err sp_load_write_all(const struct sp_load_summary *s,
+                              const struct sp_load_samples *ss,
+                              const struct sp_load_verdict *v,
+                              size_t n_v,
+                              const char *dir,
                               struct sp_error *err)
 {
     char path[1100];

@@ -22,7 +22,8 @@ static cJSON *build_hist(const struct sp_hist *h)
         return NULL;
     bool ok = cJSON_AddNumberToObject(o, "count", (double)h->total) != NULL;
     for (size_t i = 0; i < 4 && ok; i++)
-        ok = cJSON_AddNumberToObject(o, pct_keys[i], (double)sp_hist_percentile(h, pcts[i])) != NULL;
+        ok =
+            cJSON_AddNumberToObject(o, pct_keys[i], (double)sp_hist_percentile(h, pcts[i])) != NULL;
     ok = ok && cJSON_AddNumberToObject(o, "max", (double)h->max) &&
          cJSON_AddNumberToObject(o, "mean", round(sp_hist_mean(h)));
     if (!ok) {
@@ -160,8 +161,11 @@ static bool attach(cJSON *root, const char *key, cJSON *item)
     return true;
 }
 
-enum sp_err sp_load_write_json(const struct sp_load_summary *s, const struct sp_load_verdict *v,
-                               size_t n_v, const char *path, struct sp_error *err)
+enum sp_err sp_load_write_json(const struct sp_load_summary *s,
+                               const struct sp_load_verdict *v,
+                               size_t n_v,
+                               const char *path,
+                               struct sp_error *err)
 {
     bool passed = !s->meta.interrupted;
     for (size_t i = 0; i < n_v; i++)

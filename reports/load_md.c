@@ -21,13 +21,16 @@ static void md_phase_rows(const struct sp_load_summary *s, struct sp_buf *b)
         if (h->total == 0 && s->failed[ph] == 0)
             continue;
         sp_buf_printf(b, "| %s | %lld | %s | %s | %s | %s | %s | %s | %ld |\n",
-                      sp_phase_name((enum sp_phase)ph), (long long)h->total, v[0], v[1], v[2],
-                      v[3], v[4], v[5], s->failed[ph]);
+                      sp_phase_name((enum sp_phase)ph), (long long)h->total, v[0], v[1], v[2], v[3],
+                      v[4], v[5], s->failed[ph]);
     }
 }
 
-enum sp_err sp_load_write_md(const struct sp_load_summary *s, const struct sp_load_verdict *v,
-                             size_t n_v, const char *path, struct sp_error *err)
+enum sp_err sp_load_write_md(const struct sp_load_summary *s,
+                             const struct sp_load_verdict *v,
+                             size_t n_v,
+                             const char *path,
+                             struct sp_error *err)
 {
     const struct sp_load_meta *m = &s->meta;
     bool passed = !m->interrupted;
@@ -41,8 +44,9 @@ enum sp_err sp_load_write_md(const struct sp_load_summary *s, const struct sp_lo
     sp_buf_printf(&b, "%s model, profile %s, steps %s%s. Run `%s`%s.\n\n", m->model, m->profile,
                   m->steps, m->merged > 1 ? "" : "", m->run_id,
                   m->merged > 1 ? ", merged from shards" : "");
-    sp_buf_printf(&b, "- lifecycles: %ld started, %ld completed, %ld failed; %ld retries; "
-                      "%ld left behind\n",
+    sp_buf_printf(&b,
+                  "- lifecycles: %ld started, %ld completed, %ld failed; %ld retries; "
+                  "%ld left behind\n",
                   s->started, s->completed, s->failed_lifecycles, s->retries, m->leaks);
     if (m->target_rate > 0)
         sp_buf_printf(&b, "- rate: %.2f/s achieved of %.2f/s target (%.1f%%)\n", s->achieved_rate,
@@ -73,7 +77,8 @@ enum sp_err sp_load_write_md(const struct sp_load_summary *s, const struct sp_lo
         char val[32] = "no samples";
         if (v[i].has_value)
             snprintf(val, sizeof(val), "%g", v[i].value);
-        sp_buf_printf(&b, "| `%s` | %s | %s |\n", v[i].expr, val, v[i].passed ? "pass" : "**FAIL**");
+        sp_buf_printf(&b, "| `%s` | %s | %s |\n", v[i].expr, val,
+                      v[i].passed ? "pass" : "**FAIL**");
     }
     if (b.overflow || b.data == NULL) {
         sp_buf_cleanup(&b);

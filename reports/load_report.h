@@ -42,10 +42,10 @@ struct sp_load_sample {
     int64_t start_us;    /* this phase's actual start */
     int64_t end_us;      /* when the phase ended (done or failed) */
     enum sp_phase phase;
-    enum sp_err err;     /* SP_E_OK, or the class it failed with */
-    int retries;         /* requests the driver resent in the op of this phase */
-    char sandbox[64];    /* sandbox id, "" when create failed */
-    char *message;       /* failure message (owned), NULL when it passed */
+    enum sp_err err;  /* SP_E_OK, or the class it failed with */
+    int retries;      /* requests the driver resent in the op of this phase */
+    char sandbox[64]; /* sandbox id, "" when create failed */
+    char *message;    /* failure message (owned), NULL when it passed */
 };
 
 struct sp_load_samples {
@@ -60,8 +60,8 @@ void sp_load_samples_cleanup(struct sp_load_samples *ss);
 struct sp_load_meta {
     char run_id[40];
     char provider[32];
-    char target[8];   /* mock | real */
-    char model[8];    /* open | closed */
+    char target[8]; /* mock | real */
+    char model[8];  /* open | closed */
     char profile[16];
     char steps[64];
     double rate, ramp_to, ramp_over_s; /* open model, whole run */
@@ -77,7 +77,7 @@ struct sp_load_meta {
     double window_s;    /* the schedule's window (open model), for the achieved rate */
     long leaks;         /* sandboxes found by the run label at the end (must be 0) */
     bool interrupted;
-    int merged;         /* shards merged into this result (0 = a single run) */
+    int merged; /* shards merged into this result (0 = a single run) */
 };
 
 #define SP_LOAD_TIMELINE_BINS 120
@@ -109,10 +109,12 @@ struct sp_load_summary {
 struct sp_load_summary *sp_load_summary_new(void);
 void sp_load_summary_free(struct sp_load_summary *s);
 /* Adds one shard: its meta (merged into s->meta) and its samples. Returns 0 or -1 (oom). */
-int sp_load_summary_add(struct sp_load_summary *s, const struct sp_load_meta *meta,
+int sp_load_summary_add(struct sp_load_summary *s,
+                        const struct sp_load_meta *meta,
                         const struct sp_load_samples *ss);
 /* Rates, timeline: after every shard was added; ss_all are the shards' sample sets. */
-void sp_load_summary_finish(struct sp_load_summary *s, const struct sp_load_samples *const *ss_all,
+void sp_load_summary_finish(struct sp_load_summary *s,
+                            const struct sp_load_samples *const *ss_all,
                             size_t n_sets);
 
 /* Thresholds evaluated on a summary (harness/threshold.c fills these). */
@@ -124,23 +126,35 @@ struct sp_load_verdict {
 };
 
 /* The writers. Each replaces the file at path; failure is an `internal` error naming it. */
-enum sp_err sp_load_write_samples(const struct sp_load_samples *ss, const char *path,
-                                  struct sp_error *err);
-enum sp_err sp_load_write_json(const struct sp_load_summary *s, const struct sp_load_verdict *v,
-                               size_t n_v, const char *path, struct sp_error *err);
-enum sp_err sp_load_write_md(const struct sp_load_summary *s, const struct sp_load_verdict *v,
-                             size_t n_v, const char *path, struct sp_error *err);
-enum sp_err sp_load_write_html(const struct sp_load_summary *s, const struct sp_load_verdict *v,
-                               size_t n_v, const char *path, struct sp_error *err);
+enum sp_err
+sp_load_write_samples(const struct sp_load_samples *ss, const char *path, struct sp_error *err);
+enum sp_err sp_load_write_json(const struct sp_load_summary *s,
+                               const struct sp_load_verdict *v,
+                               size_t n_v,
+                               const char *path,
+                               struct sp_error *err);
+enum sp_err sp_load_write_md(const struct sp_load_summary *s,
+                             const struct sp_load_verdict *v,
+                             size_t n_v,
+                             const char *path,
+                             struct sp_error *err);
+enum sp_err sp_load_write_html(const struct sp_load_summary *s,
+                               const struct sp_load_verdict *v,
+                               size_t n_v,
+                               const char *path,
+                               struct sp_error *err);
 /* Writes all four into dir. */
-enum sp_err sp_load_write_all(const struct sp_load_summary *s, const struct sp_load_samples *ss,
-                              const struct sp_load_verdict *v, size_t n_v, const char *dir,
+enum sp_err sp_load_write_all(const struct sp_load_summary *s,
+                              const struct sp_load_samples *ss,
+                              const struct sp_load_verdict *v,
+                              size_t n_v,
+                              const char *dir,
                               struct sp_error *err);
 
 /* The readers of `sandprobe report`: samples.ndjson (every line checked) and the meta of
  * summary.json. A malformed file is a `protocol` error naming the file and line. */
-enum sp_err sp_load_read_samples(const char *path, struct sp_load_samples *ss,
-                                 struct sp_error *err);
+enum sp_err
+sp_load_read_samples(const char *path, struct sp_load_samples *ss, struct sp_error *err);
 enum sp_err sp_load_read_meta(const char *path, struct sp_load_meta *meta, struct sp_error *err);
 
 /* Formats µs as "812us", "20.3ms", "1.52s". Returns out. */

@@ -22,13 +22,13 @@ static int append_sample(struct sp_buf *b, const struct sp_load_sample *s)
     cJSON_Delete(sb);
     if (sb_json == NULL)
         return -1;
-    int rc = sp_buf_printf(b,
-                           "{\"lifecycle\":%llu,\"sandbox\":%s,\"phase\":\"%s\",\"intended_us\":%lld,"
-                           "\"start_us\":%lld,\"us\":%lld,\"service_us\":%lld,\"retries\":%d,",
-                           (unsigned long long)s->lifecycle, sb_json, sp_phase_name(s->phase),
-                           (long long)s->intended_us, (long long)s->start_us,
-                           (long long)(s->end_us - s->intended_us),
-                           (long long)(s->end_us - s->start_us), s->retries);
+    int rc = sp_buf_printf(
+        b,
+        "{\"lifecycle\":%llu,\"sandbox\":%s,\"phase\":\"%s\",\"intended_us\":%lld,"
+        "\"start_us\":%lld,\"us\":%lld,\"service_us\":%lld,\"retries\":%d,",
+        (unsigned long long)s->lifecycle, sb_json, sp_phase_name(s->phase),
+        (long long)s->intended_us, (long long)s->start_us, (long long)(s->end_us - s->intended_us),
+        (long long)(s->end_us - s->start_us), s->retries);
     cJSON_free(sb_json);
     if (rc != 0)
         return -1;
@@ -41,17 +41,17 @@ static int append_sample(struct sp_buf *b, const struct sp_load_sample *s)
     if (sp__utf8_clean(s->message ? s->message : "", &clean) == 0 &&
         (msg = cJSON_CreateString(sp_buf_str(&clean))) != NULL)
         msg_json = cJSON_PrintUnformatted(msg);
-    rc = msg_json ? sp_buf_printf(b, "\"error\":\"%s\",\"message\":%s}\n", sp_err_name(s->err),
-                                  msg_json)
-                  : -1;
+    rc = msg_json
+             ? sp_buf_printf(b, "\"error\":\"%s\",\"message\":%s}\n", sp_err_name(s->err), msg_json)
+             : -1;
     cJSON_free(msg_json);
     cJSON_Delete(msg);
     sp_buf_cleanup(&clean);
     return rc;
 }
 
-enum sp_err sp_load_write_samples(const struct sp_load_samples *ss, const char *path,
-                                  struct sp_error *err)
+enum sp_err
+sp_load_write_samples(const struct sp_load_samples *ss, const char *path, struct sp_error *err)
 {
     struct sp_buf b;
     sp_buf_init(&b, MAX_SAMPLES_BYTES);
@@ -116,15 +116,15 @@ static const char *parse_line(const char *line, size_t len, struct sp_load_sampl
         s->end_us = s->intended_us + us;
         s->retries = (int)retries;
         snprintf(s->sandbox, sizeof(s->sandbox), "%s", sb->valuestring);
-        if (s->err != SP_E_OK && cJSON_IsString(msg) && (s->message = strdup(msg->valuestring)) == NULL)
+        if (s->err != SP_E_OK && cJSON_IsString(msg) &&
+            (s->message = strdup(msg->valuestring)) == NULL)
             why = "out of memory";
     }
     cJSON_Delete(o);
     return why;
 }
 
-enum sp_err sp_load_read_samples(const char *path, struct sp_load_samples *ss,
-                                 struct sp_error *err)
+enum sp_err sp_load_read_samples(const char *path, struct sp_load_samples *ss, struct sp_error *err)
 {
     FILE *f = fopen(path, "r");
     if (f == NULL) {

@@ -4,6 +4,7 @@
  * lifecycles against the built-in mock, shards that merge into the unsharded run, and
  * SIGTERM ending a run with its reports marked interrupted and nothing left behind. */
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -12,7 +13,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <signal.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -20,8 +20,8 @@
 
 #include "cli.h"
 #include "load.h"
-#include "mock.h"
 #include "load_report.h"
+#include "mock.h"
 #include "schedule.h"
 #include "threshold.h"
 
@@ -82,8 +82,8 @@ static int teardown(void **state)
 static void test_load_schedule_constant_rate(void **state)
 {
     (void)state;
-    struct sp_schedule s = {.profile = SP_PROFILE_STAGGERED, .rate = 10, .duration_us = 1000000,
-                            .shards = 1};
+    struct sp_schedule s = {
+        .profile = SP_PROFILE_STAGGERED, .rate = 10, .duration_us = 1000000, .shards = 1};
     char why[128];
     assert_int_equal(sp_schedule_check(&s, why, sizeof(why)), 0);
     uint64_t k;
@@ -101,8 +101,12 @@ static void test_load_schedule_constant_rate(void **state)
 static void test_load_schedule_shards_partition(void **state)
 {
     (void)state;
-    struct sp_schedule whole = {.profile = SP_PROFILE_RAMP, .rate = 5, .ramp_to = 40,
-                                .ramp_over_us = 2000000, .count = 53, .shards = 1};
+    struct sp_schedule whole = {.profile = SP_PROFILE_RAMP,
+                                .rate = 5,
+                                .ramp_to = 40,
+                                .ramp_over_us = 2000000,
+                                .count = 53,
+                                .shards = 1};
     int64_t seen[53];
     int hits[53] = {0};
     uint64_t k;
@@ -129,19 +133,23 @@ static void test_load_schedule_shards_partition(void **state)
 static void test_load_schedule_ramp_and_burst(void **state)
 {
     (void)state;
-    struct sp_schedule r = {.profile = SP_PROFILE_RAMP, .rate = 10, .ramp_to = 30,
-                            .ramp_over_us = 2000000, .duration_us = 3000000, .shards = 1};
+    struct sp_schedule r = {.profile = SP_PROFILE_RAMP,
+                            .rate = 10,
+                            .ramp_to = 30,
+                            .ramp_over_us = 2000000,
+                            .duration_us = 3000000,
+                            .shards = 1};
     assert_int_equal(sp_schedule_at(&r, 40), 2000000);
     assert_int_equal(sp_schedule_at(&r, 43), 2100000);
     assert_int_equal(sp_schedule_at(&r, 10), 732051); /* 10 t + 5 t^2 = 10: t = sqrt(3) - 1 */
     assert_int_equal(sp_schedule_planned(&r), 70);
-    struct sp_schedule b = {.profile = SP_PROFILE_BURST, .rate = 5, .duration_us = 2000000,
-                            .shards = 1};
+    struct sp_schedule b = {
+        .profile = SP_PROFILE_BURST, .rate = 5, .duration_us = 2000000, .shards = 1};
     assert_int_equal(sp_schedule_at(&b, 4), 0);
     assert_int_equal(sp_schedule_at(&b, 5), 1000000);
     assert_int_equal(sp_schedule_planned(&b), 10);
-    struct sp_schedule c = {.profile = SP_PROFILE_CLOSED, .concurrency = 5, .count = 7,
-                            .shard = 1, .shards = 2};
+    struct sp_schedule c = {
+        .profile = SP_PROFILE_CLOSED, .concurrency = 5, .count = 7, .shard = 1, .shards = 2};
     assert_int_equal(sp_schedule_slots(&c), 2);
     assert_int_equal(sp_schedule_shard_count(&c), 3);
     c.shard = 0;
@@ -217,27 +225,28 @@ static void test_load_cli_usage(void **state)
     assert_non_null(strstr(r.out, "(repeatable)"));
     assert_non_null(strstr(r.out, "--shard i/N"));
     run_free(&r);
-    const char *const a1[] = {"load", "--provider", "daytona", "--rate", "5", "--duration", "1s",
-                              "--threshold", "tti.p99<2s", "--threshold", "tti.p99<<2", NULL};
+    const char *const a1[] = {"load",       "--provider",  "daytona",    "--rate",
+                              "5",          "--duration",  "1s",         "--threshold",
+                              "tti.p99<2s", "--threshold", "tti.p99<<2", NULL};
     expect_load_usage(a1, "tti.p99<<2");
     const char *const a2[] = {"load", "--provider", "daytona", "--rate", "5", NULL};
     expect_load_usage(a2, "--duration or --count");
-    const char *const a3[] = {"load", "--provider", "daytona", "--rate", "5", "--concurrency",
-                              "2", "--count", "3", NULL};
+    const char *const a3[] = {"load",          "--provider", "daytona", "--rate", "5",
+                              "--concurrency", "2",          "--count", "3",      NULL};
     expect_load_usage(a3, "exclude each other");
-    const char *const a4[] = {"load", "--provider", "daytona", "--target", "real", "--rate",
-                              "50", "--duration", "10s", NULL};
+    const char *const a4[] = {"load",   "--provider", "daytona",    "--target", "real",
+                              "--rate", "50",         "--duration", "10s",      NULL};
     expect_load_usage(a4, "would create 500 sandboxes, more than --max-sandboxes 10");
-    const char *const a5[] = {"load", "--provider", "daytona", "--rate", "5", "--count", "3",
-                              "--shard", "2/2", NULL};
+    const char *const a5[] = {"load",    "--provider", "daytona", "--rate", "5",
+                              "--count", "3",          "--shard", "2/2",    NULL};
     expect_load_usage(a5, "invalid --shard '2/2'");
-    const char *const a6[] = {"load", "--provider", "daytona", "--rate", "5", "--count", "3",
-                              "--steps", "create,startup", NULL};
+    const char *const a6[] = {"load",    "--provider", "daytona", "--rate",         "5",
+                              "--count", "3",          "--steps", "create,startup", NULL};
     expect_load_usage(a6, "must include create and cleanup");
     const char *const a7[] = {"load", "--provider", "nope", "--rate", "5", "--count", "3", NULL};
     expect_load_usage(a7, "unknown provider 'nope'");
-    const char *const a8[] = {"load", "--provider", "e2b", "--profile", "ramp", "--rate", "5",
-                              "--count", "3", NULL};
+    const char *const a8[] = {"load",   "--provider", "e2b",     "--profile", "ramp",
+                              "--rate", "5",          "--count", "3",         NULL};
     expect_load_usage(a8, "ramp needs --ramp-to");
     const char *const r1[] = {"report", "--merge", "x", "y", NULL};
     r = run_cmd(sp_cmd_report, r1);
@@ -277,8 +286,9 @@ static void test_load_run_thresholds_and_reports(void **state)
     (void)state;
     char out[128], path[160];
     snprintf(out, sizeof(out), "%s/run", dir);
-    const char *const argv[] = {"load", "--provider", "daytona", "--rate", "20", "--count", "4",
-                                "--quiet", "--out", out, "--threshold", "api.count>=4",
+    const char *const argv[] = {"load",        "--provider",  "daytona",     "--rate",
+                                "20",          "--count",     "4",           "--quiet",
+                                "--out",       out,           "--threshold", "api.count>=4",
                                 "--threshold", "api.p50<1us", NULL};
     struct run r = run_cmd(sp_cmd_load, argv);
     assert_int_equal(r.code, SP_EXIT_THRESHOLD);
@@ -298,8 +308,8 @@ static void test_load_run_thresholds_and_reports(void **state)
     assert_int_equal((int)jnum(j, "run", "started", NULL), 4);
     assert_int_equal((int)jnum(j, "run", "failed", NULL), 0);
     assert_int_equal((int)jnum(j, "run", "leaks", NULL), 0);
-    static const char *const phases[] = {"api", "ready", "alive", "first_exec", "tti", "files",
-                                         "teardown", "gone"};
+    static const char *const phases[] = {"api", "ready", "alive",    "first_exec",
+                                         "tti", "files", "teardown", "gone"};
     for (int p = 0; p < 8; p++)
         assert_int_equal((int)jnum(cJSON_GetObjectItem(j, "phases"), phases[p], "us", "count"), 4);
     /* tti from the intended start is never shorter than first_exec's own service time. */
@@ -321,9 +331,10 @@ static void test_load_no_samples_threshold_fails(void **state)
     (void)state;
     char out[128];
     snprintf(out, sizeof(out), "%s/nofiles", dir);
-    const char *const argv[] = {"load", "--provider", "e2b", "--concurrency", "2", "--count", "2",
-                                "--steps", "create,startup,cleanup", "--quiet", "--out", out,
-                                "--threshold", "files.p99<1h", NULL};
+    const char *const argv[] = {
+        "load",    "--provider", "e2b",         "--concurrency",          "2",
+        "--count", "2",          "--steps",     "create,startup,cleanup", "--quiet",
+        "--out",   out,          "--threshold", "files.p99<1h",           NULL};
     struct run r = run_cmd(sp_cmd_load, argv);
     assert_int_equal(r.code, SP_EXIT_THRESHOLD);
     assert_non_null(strstr(r.out, "threshold files.p99<1h: FAIL (no samples)"));
@@ -344,15 +355,15 @@ static void test_load_shards_merge(void **state)
     const char *outs[3] = {whole, s0, s1};
     const char *shard[3] = {"0/1", "0/2", "1/2"};
     for (int i = 0; i < 3; i++) {
-        const char *const argv[] = {"load", "--provider", "daytona", "--rate", "30", "--count",
-                                    "6", "--seed", "7", "--quiet", "--shard", shard[i], "--out",
-                                    outs[i], NULL};
+        const char *const argv[] = {"load",    "--provider", "daytona", "--rate", "30",
+                                    "--count", "6",          "--seed",  "7",      "--quiet",
+                                    "--shard", shard[i],     "--out",   outs[i],  NULL};
         struct run r = run_cmd(sp_cmd_load, argv);
         assert_int_equal(r.code, 0);
         run_free(&r);
     }
-    const char *const rep[] = {"report", "--merge", s0, s1, "--out", merged, "--threshold",
-                               "api.count>=6", NULL};
+    const char *const rep[] = {"report",      "--merge",      s0,  s1, "--out", merged,
+                               "--threshold", "api.count>=6", NULL};
     struct run r = run_cmd(sp_cmd_report, rep);
     assert_int_equal(r.code, 0);
     run_free(&r);
@@ -400,8 +411,8 @@ static void test_load_sigterm_interrupts(void **state)
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
-        const char *const argv[] = {"load", "--provider", "daytona", "--rate", "10",
-                                    "--duration", "60s", "--quiet", "--out", out, NULL};
+        const char *const argv[] = {"load", "--provider", "daytona", "--rate", "10", "--duration",
+                                    "60s",  "--quiet",    "--out",   out,      NULL};
         struct run r = run_cmd(sp_cmd_load, argv);
         _exit(r.code);
     }
@@ -456,8 +467,7 @@ static void test_load_sweep_finds_and_deletes_leak(void **state)
     assert_true(out.target_rate > 9.99 && out.target_rate < 10.01);
     assert_non_null(strstr(progress, "started 3, finished 3, in flight 0"));
     assert_null(strstr(progress, "\r"));
-    assert_int_equal(sp_sandbox_attach(c, SP_RUN_LABEL, "sweeptest", &left, &err),
-                     SP_E_NOT_FOUND);
+    assert_int_equal(sp_sandbox_attach(c, SP_RUN_LABEL, "sweeptest", &left, &err), SP_E_NOT_FOUND);
     struct sp_mock_stats st;
     sp_mock_stats(m, &st);
     assert_int_equal(st.live, 0);

@@ -60,9 +60,16 @@ static void build(struct sp_load_samples *ss)
 
 static struct sp_load_summary *summarize(const struct sp_load_samples *ss)
 {
-    struct sp_load_meta m = {.run_id = "r1", .provider = "daytona", .target = "mock",
-                             .model = "open", .profile = "staggered", .steps = "all",
-                             .rate = 100, .shards = 1, .wall_s = 0.3, .window_s = 0.2,
+    struct sp_load_meta m = {.run_id = "r1",
+                             .provider = "daytona",
+                             .target = "mock",
+                             .model = "open",
+                             .profile = "staggered",
+                             .steps = "all",
+                             .rate = 100,
+                             .shards = 1,
+                             .wall_s = 0.3,
+                             .window_s = 0.2,
                              .target_rate = 100};
     struct sp_load_summary *s = sp_load_summary_new();
     assert_non_null(s);
@@ -174,8 +181,8 @@ static void test_load_report_html_in_chromium(void **state)
     struct sp_load_samples ss = {0};
     build(&ss);
     struct sp_load_summary *s = summarize(&ss);
-    struct sp_load_verdict v = {.expr = "tti.p99<2s", .has_value = true, .value = 5000,
-                                .passed = true};
+    struct sp_load_verdict v = {
+        .expr = "tti.p99<2s", .has_value = true, .value = 5000, .passed = true};
     struct sp_error err;
     char path[128];
     snprintf(path, sizeof(path), "%s/report.html", dir);
@@ -184,7 +191,8 @@ static void test_load_report_html_in_chromium(void **state)
     assert_int_equal(chromium(path, &dom, &log), 0);
     assert_null(strstr(log, ":CONSOLE"));
     /* Each plot, as the browser parsed it, holds data elements. */
-    static const char *const plots[] = {"id=\"percentiles\"", "id=\"breakdown\"", "id=\"timeline\""};
+    static const char *const plots[] = {"id=\"percentiles\"", "id=\"breakdown\"",
+                                        "id=\"timeline\""};
     for (size_t i = 0; i < 3; i++) {
         const char *p = strstr(dom, plots[i]);
         assert_non_null(p);
