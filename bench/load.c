@@ -3,10 +3,10 @@
  * figures are the harness's own. Each figure is the median of --runs runs (default 3) with
  * the min..max spread, printed next to its target; nothing is asserted.
  *
- *   load [--runs N] [--steps create,startup,exec,files,cleanup]
+ *   load [--runs N] [--only throughput|wrk|accuracy|10k]
  *
- * Lifecycles are create -> startup -> cleanup by default: the synthetic backend does not yet
- * run E2B's exec in /home/user (pass --steps to include exec and files once it does). */
+ * Lifecycles are create -> startup -> cleanup: the synthetic backend does not yet run E2B's
+ * exec in /home/user. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -162,6 +162,7 @@ static const char *spread(double *v, int n, int decimals, char *out, size_t len)
 #define MAX_RUNS 15
 
 static int runs = 3;
+static const char *only; /* --only throughput|wrk|accuracy|10k: one scenario */
 static const char *const no_latency[] = {NULL};
 
 static void throughput(void)
@@ -322,6 +323,8 @@ static void accuracy(void)
 int main(int argc, char **argv)
 {
     for (int i = 1; i + 1 < argc; i++) {
+        if (strcmp(argv[i], "--only") == 0)
+            only = argv[i + 1];
         if (strcmp(argv[i], "--runs") == 0)
             runs = (int)strtol(argv[i + 1], NULL, 10);
     }
@@ -330,9 +333,15 @@ int main(int argc, char **argv)
     printf("load driver (harness/load_run.c, one thread) against the E2B mock, synthetic "
            "backend, in a child process; median (min..max) of %d runs\n",
            runs);
-    throughput();
-    wrk_cost();
-    accuracy();
-    ten_thousand();
+    static const struct {
+        const char *name;
+        void (*fn)(void);
+    } scenarios[] = {{"throughput", throughput},
+                     {"wrk", wrk_cost},
+                     {"accuracy", accuracy},
+                     {"10k", ten_thousand}};
+    for (size_t i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++)
+        if (only == NULL || strcmp(only, scenarios[i].name) == 0)
+            scenarios[i].fn();
     return 0;
 }

@@ -477,6 +477,65 @@ static void test_load_sweep_finds_and_deletes_leak(void **state)
     sp_mock_stop(m);
 }
 
+/* --profile sequential: one lifecycle at a time, a closed model of one; on a terminal the
+ * progress line is rewritten in place and ends with a newline. */
+static void test_load_sequential_and_tty_progress(void **state)
+{
+    (void)state;
+    char out[128], path[160];
+    snprintf(out, sizeof(out), "%s/seq", dir);
+    const char *const argv[] = {"load",      "--provider", "e2b",
+                                "--profile", "sequential", "--count",
+                                "3",         "--steps",    "create,startup,cleanup",
+                                "--quiet",   "--out",      out,
+                                NULL};
+    struct run r = run_cmd(sp_cmd_load, argv);
+    assert_int_equal(r.code, 0);
+    run_free(&r);
+    snprintf(path, sizeof(path), "%s/samples.ndjson", out);
+    struct sp_load_samples ss = {0};
+    struct sp_error err;
+    assert_int_equal(sp_load_read_samples(path, &ss, &err), SP_E_OK);
+    /* One at a time: each create starts after the previous lifecycle's gone. */
+    int64_t prev_end = -1;
+    for (size_t i = 0; i < ss.n; i++) {
+        if (ss.v[i].phase == SP_PHASE_API)
+            assert_true(ss.v[i].start_us >= prev_end);
+        if (ss.v[i].phase == SP_PHASE_GONE)
+            prev_end = ss.v[i].end_us;
+    }
+    assert_int_equal(ss.n, 3 * 5);
+    sp_load_samples_cleanup(&ss);
+
+    struct sp_mock_config mc = {.vendor = "e2b", .quiet = true};
+    struct sp_mock *m = NULL;
+    struct sp_client *c = NULL;
+    assert_int_equal(sp_mock_start(&mc, &m, &err), SP_E_OK);
+    struct sp_client_opts o = {.alive_interval_ms = 5};
+    assert_int_equal(sp_client_new("e2b", sp_mock_env(m), &o, &c, &err), SP_E_OK);
+    char *progress = NULL;
+    size_t plen = 0;
+    FILE *pf = open_memstream(&progress, &plen);
+    struct sp_load_cfg cfg = {
+        .client = c,
+        .sched = {.profile = SP_PROFILE_STAGGERED, .rate = 5, .count = 2, .shards = 1},
+        .steps = SP_LOAD_STEP_STARTUP,
+        .run_id = "ttytest",
+        .progress = pf,
+        .progress_tty = true,
+    };
+    struct sp_load_outcome lo;
+    assert_int_equal(sp_load_run(&cfg, &lo, &err), SP_E_OK);
+    fclose(pf);
+    assert_non_null(strstr(progress, "\r\033[K["));
+    assert_non_null(strstr(progress, "started 2, finished 2, in flight 0"));
+    assert_int_equal(progress[plen - 1], '\n');
+    free(progress);
+    sp_load_samples_cleanup(&lo.samples);
+    sp_client_free(c);
+    sp_mock_stop(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -491,6 +550,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_load_shards_merge, setup, teardown),
         cmocka_unit_test_setup_teardown(test_load_sigterm_interrupts, setup, teardown),
         cmocka_unit_test(test_load_sweep_finds_and_deletes_leak),
+        cmocka_unit_test_setup_teardown(test_load_sequential_and_tty_progress, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
