@@ -35,6 +35,8 @@ struct run {
     char *err;
 };
 
+static char *const *run_env = bare_env;
+
 static struct run run_cmd(int (*fn)(int, char *const[], const struct sp_cli_io *),
                           const char *const *argv)
 {
@@ -47,7 +49,7 @@ static struct run run_cmd(int (*fn)(int, char *const[], const struct sp_cli_io *
     int argc = 0;
     while (argv[argc])
         argc++;
-    struct sp_cli_io io = {out, err, bare_env};
+    struct sp_cli_io io = {out, err, run_env};
     r.code = fn(argc, (char *const *)(uintptr_t)argv, &io);
     fclose(out);
     fclose(err);
@@ -536,6 +538,63 @@ static void test_load_sequential_and_tty_progress(void **state)
     sp_mock_stop(m);
 }
 
+/* --target real takes the provider's variables from the environment (here pointing at a mock
+ * started by the test) and caps the run at --max-sandboxes. */
+static void test_load_target_real_reads_environment(void **state)
+{
+    (void)state;
+    struct sp_mock_config mc = {.vendor = "e2b", .quiet = true};
+    struct sp_mock *m = NULL;
+    struct sp_error err;
+    assert_int_equal(sp_mock_start(&mc, &m, &err), SP_E_OK);
+    const struct sp_kv *env = sp_mock_env(m);
+    static char vars[16][512];
+    char *envp[17] = {NULL};
+    for (size_t i = 0; i < env->n && i < 16; i++) {
+        snprintf(vars[i], sizeof(vars[i]), "%s=%s", env->items[i].key, env->items[i].val);
+        envp[i] = vars[i];
+    }
+    char out[128], path[160];
+    snprintf(out, sizeof(out), "%s/real", dir);
+    const char *const argv[] = {"load",
+                                "--provider",
+                                "e2b",
+                                "--target",
+                                "real",
+                                "--rate",
+                                "10",
+                                "--count",
+                                "3",
+                                "--steps",
+                                "create,startup,cleanup",
+                                "--quiet",
+                                "--out",
+                                out,
+                                NULL};
+    run_env = bare_env;
+    struct run r = run_cmd(sp_cmd_load, argv);
+    assert_int_equal(r.code, SP_EXIT_USAGE); /* no E2B_API_KEY in the environment */
+    assert_non_null(strstr(r.err, "E2B_API_KEY"));
+    run_free(&r);
+    run_env = envp;
+    r = run_cmd(sp_cmd_load, argv);
+    run_env = bare_env;
+    assert_int_equal(r.code, 0);
+    run_free(&r);
+    snprintf(path, sizeof(path), "%s/summary.json", out);
+    cJSON *j = read_json(path);
+    cJSON *cfgj = cJSON_GetObjectItem(j, "config");
+    assert_string_equal(cJSON_GetObjectItem(cfgj, "target")->valuestring, "real");
+    assert_int_equal((int)jnum(j, "config", "max_sandboxes", NULL), 10);
+    assert_int_equal((int)jnum(j, "run", "started", NULL), 3);
+    cJSON_Delete(j);
+    struct sp_mock_stats st;
+    sp_mock_stats(m, &st);
+    assert_int_equal(st.created, 3);
+    assert_int_equal(st.live, 0);
+    sp_mock_stop(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -551,6 +610,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_load_sigterm_interrupts, setup, teardown),
         cmocka_unit_test(test_load_sweep_finds_and_deletes_leak),
         cmocka_unit_test_setup_teardown(test_load_sequential_and_tty_progress, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_load_target_real_reads_environment, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
