@@ -150,7 +150,9 @@ static void on_written(struct sp_op *op, enum sp_err rc, void *user)
     struct lifecycle *l = user;
     int64_t began = l->phase_start;
     if (rc != SP_E_OK || l->r->stopping) {
-        lc_sample(l, SP_PHASE_FILES, began, sp_now_us(), rc, &op->err, op->retries);
+        /* Stopping after the write: the phase did not complete, so it has no sample. */
+        if (rc != SP_E_OK)
+            lc_sample(l, SP_PHASE_FILES, began, sp_now_us(), rc, &op->err, op->retries);
         lc_cleanup(l);
         return;
     }
