@@ -280,6 +280,7 @@ static void execute(struct mock_req *r,
         code = run_process(r, p, timeout_s, &out);
         mock_proc_free(p);
     }
+    mock_reply_after(r, mock_store_delay_us(mock_store_of(r->mock), MOCK_DELAY_EXEC));
     if (code == -2) {
         dt_nest_error(r, 408, "Request Timeout", "command execution timeout");
     } else {
