@@ -5,8 +5,7 @@
  *
  *   load [--runs N] [--only throughput|wrk|accuracy|10k]
  *
- * Lifecycles are create -> startup -> cleanup: the synthetic backend does not yet run E2B's
- * exec in /home/user. */
+ * A lifecycle is create -> startup -> exec -> files (write + read back) -> cleanup. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -105,7 +104,7 @@ struct result {
     long peak_kib, base_kib;
 };
 
-static unsigned steps_mask = SP_LOAD_STEP_STARTUP;
+static unsigned steps_mask = SP_LOAD_STEPS_ALL;
 
 /* One run of sched against a fresh mock with the latency specs. */
 static int run_once(const char *const *latency, const struct sp_schedule *sched, struct result *res)

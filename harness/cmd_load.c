@@ -68,7 +68,7 @@ static const struct sp_opt load_opts[O__COUNT] = {
                    "mock latency, e.g. create=lognormal:400ms,120ms (as sandprobe mock)",
                    "vendor-typical delays"},
     [O_BACKEND] = {"backend", "shell|synthetic",
-                   "mock sandboxes: a real shell each, or in-memory (no process)", "shell"},
+                   "mock sandboxes: in-memory (no process), or a real shell each", "synthetic"},
     [O_QUIET] = {"quiet", NULL, "no progress lines", NULL},
 };
 
@@ -272,7 +272,7 @@ static int parse_rest(const struct sp_args *a, struct load_cli *lc, FILE *err)
     lc->exec_cmd = a->val[O_EXEC];
     lc->mode = a->val[O_MODE] && a->val[O_MODE][0] ? a->val[O_MODE] : NULL;
     lc->quiet = a->val[O_QUIET] != NULL;
-    const char *backend = a->val[O_BACKEND] ? a->val[O_BACKEND] : "shell";
+    const char *backend = a->val[O_BACKEND] ? a->val[O_BACKEND] : "synthetic";
     if (strcmp(backend, "shell") != 0 && strcmp(backend, "synthetic") != 0)
         return USAGE("invalid --backend '%s' (shell or synthetic)", backend);
     lc->mock.backend = backend[1] == 'y' ? SP_MOCK_BACKEND_SYNTHETIC : SP_MOCK_BACKEND_SHELL;
@@ -401,8 +401,8 @@ static int setup(const struct load_cli *lc,
         if (sp_kv_from_environ(&env, io->envp ? io->envp : no_env) != 0)
             rc = SP_E_INTERNAL;
     } else {
-        /* The shell backend by default: the synthetic one (no process per sandbox) does not
-         * yet run Daytona's action-server session nor E2B's /home/user working directory. */
+        /* The synthetic backend by default: a load run of thousands must measure the
+         * provider's paths, not a process per mock sandbox. */
         struct sp_mock_config cfg = lc->mock;
         cfg.vendor = lc->provider;
         cfg.seed = lc->seed;

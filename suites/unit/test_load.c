@@ -336,7 +336,8 @@ static void test_load_no_samples_threshold_fails(void **state)
     const char *const argv[] = {
         "load",    "--provider", "e2b",         "--concurrency",          "2",
         "--count", "2",          "--steps",     "create,startup,cleanup", "--quiet",
-        "--out",   out,          "--threshold", "files.p99<1h",           NULL};
+        "--out",   out,          "--threshold", "files.p99<1h",           "--backend",
+        "shell",   NULL};
     struct run r = run_cmd(sp_cmd_load, argv);
     assert_int_equal(r.code, SP_EXIT_THRESHOLD);
     assert_non_null(strstr(r.out, "threshold files.p99<1h: FAIL (no samples)"));
@@ -357,9 +358,11 @@ static void test_load_shards_merge(void **state)
     const char *outs[3] = {whole, s0, s1};
     const char *shard[3] = {"0/1", "0/2", "1/2"};
     for (int i = 0; i < 3; i++) {
-        const char *const argv[] = {"load",    "--provider", "daytona", "--rate", "30",
-                                    "--count", "6",          "--seed",  "7",      "--quiet",
-                                    "--shard", shard[i],     "--out",   outs[i],  NULL};
+        const char *const argv[] = {"load",  "--provider", "daytona",   "--rate",
+                                    "30",    "--count",    "6",         "--seed",
+                                    "7",     "--quiet",    "--shard",   shard[i],
+                                    "--out", outs[i],      "--latency", "create=fixed:30ms",
+                                    NULL};
         struct run r = run_cmd(sp_cmd_load, argv);
         assert_int_equal(r.code, 0);
         run_free(&r);
@@ -377,6 +380,9 @@ static void test_load_shards_merge(void **state)
     assert_int_equal(sp_load_read_samples(path, &m, &err), SP_E_OK);
     assert_int_equal(w.n, m.n); /* same counts, phase by phase: 6 lifecycles x 8 phases */
     assert_int_equal(m.n, 48);
+    for (size_t i = 0; i < w.n; i++) /* --latency create=fixed:30ms reached the mock */
+        if (w.v[i].phase == SP_PHASE_API)
+            assert_true(w.v[i].end_us - w.v[i].start_us >= 30000);
     int64_t intended_w[6] = {0}, intended_m[6] = {0};
     for (size_t i = 0; i < w.n; i++)
         intended_w[w.v[i].lifecycle] = w.v[i].intended_us;
