@@ -164,6 +164,14 @@ static int runs = 3;
 static const char *only; /* --only throughput|wrk|accuracy|10k: one scenario */
 static const char *const no_latency[] = {NULL};
 
+static void print_errors(const struct sp_load_summary *sum)
+{
+    for (int e = 1; e < SP_E__COUNT; e++)
+        if (sum->errors[e])
+            printf("    errors: %ld %s, first: %s\n", sum->errors[e], sp_err_name((enum sp_err)e),
+                   sum->first_error[e]);
+}
+
 static void throughput(void)
 {
     double rate[MAX_RUNS], cpu_lc[MAX_RUNS], cpu_req[MAX_RUNS];
@@ -179,6 +187,7 @@ static void throughput(void)
         cpu_lc[n] = r.cpu_s * 1e6 / (double)r.sum->started;
         cpu_req[n] = r.requests > 0 ? r.cpu_s * 1e6 / (double)r.requests : 0;
         failed += r.sum->failed_lifecycles;
+        print_errors(r.sum);
         n++;
         sp_load_summary_free(r.sum);
     }
@@ -264,10 +273,7 @@ static void ten_thousand(void)
     printf("  10,000 lifecycles in flight (create held 2 s): %ld started, %ld failed "
            "(target 0); harness RSS %ld -> peak %ld MiB (target < 512 MiB)\n",
            r.sum->started, r.sum->failed_lifecycles, r.base_kib / 1024, r.peak_kib / 1024);
-    for (int e = 1; e < SP_E__COUNT; e++)
-        if (r.sum->errors[e])
-            printf("    errors: %ld %s, first: %s\n", r.sum->errors[e], sp_err_name((enum sp_err)e),
-                   r.sum->first_error[e]);
+    print_errors(r.sum);
     sp_load_summary_free(r.sum);
 }
 
