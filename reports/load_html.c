@@ -10,9 +10,10 @@
 #include "load_report.h"
 #include "report.h"
 
-#define W   720
-#define H   260
-#define PAD 50
+#define W      720
+#define H      260
+#define PAD    50
+#define LEGEND 100 /* right margin of the percentile plot, for the phase names */
 
 static const char *const colors[SP_PHASE__COUNT] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728",
                                                     "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"};
@@ -49,7 +50,7 @@ static void esc(struct sp_buf *b, const char *s)
 static double pct_x(double p)
 {
     double q = p >= 99.999 ? 1e-5 : 1.0 - p / 100.0;
-    return PAD + (W - 2 * PAD) * (-log10(q)) / 5.0;
+    return PAD + (W - PAD - LEGEND) * (-log10(q)) / 5.0;
 }
 
 static void plot_curves(const struct sp_load_summary *s, struct sp_buf *b)
@@ -67,7 +68,7 @@ static void plot_curves(const struct sp_load_summary *s, struct sp_buf *b)
     static const char *const labels[] = {"0", "90", "99", "99.9", "99.99", "99.999"};
     for (int i = 0; i <= 5; i++)
         sp_buf_printf(b, "<text x=\"%d\" y=\"%d\" font-size=\"11\">p%s</text>\n",
-                      PAD + (W - 2 * PAD) * i / 5 - 8, H - 8, labels[i]);
+                      PAD + (W - PAD - LEGEND) * i / 5 - 8, H - 8, labels[i]);
     for (int ph = 0; ph < SP_PHASE__COUNT; ph++) {
         const struct sp_hist *h = &s->lat[ph];
         if (h->total == 0)
@@ -81,7 +82,7 @@ static void plot_curves(const struct sp_load_summary *s, struct sp_buf *b)
         sp_buf_printf(b,
                       "\"><title>%s</title></polyline>\n<text x=\"%d\" y=\"%d\" fill=\"%s\" "
                       "font-size=\"11\">%s</text>\n",
-                      sp_phase_name((enum sp_phase)ph), W - PAD + 4, 20 + 14 * ph, colors[ph],
+                      sp_phase_name((enum sp_phase)ph), W - LEGEND + 10, 20 + 14 * ph, colors[ph],
                       sp_phase_name((enum sp_phase)ph));
     }
     sp_buf_puts(b, "</svg>\n");
@@ -100,8 +101,8 @@ static void plot_breakdown(const struct sp_load_summary *s, struct sp_buf *b)
                   W, 30 * SP_PHASE__COUNT + 10, W, 30 * SP_PHASE__COUNT + 10);
     for (int ph = 0; ph < SP_PHASE__COUNT; ph++) {
         const struct sp_hist *h = &s->svc[ph];
-        double w50 = (W - 200.0) * (double)sp_hist_percentile(h, 50) / (double)top;
-        double w99 = (W - 200.0) * (double)sp_hist_percentile(h, 99) / (double)top;
+        double w50 = (W - 330.0) * (double)sp_hist_percentile(h, 50) / (double)top;
+        double w99 = (W - 330.0) * (double)sp_hist_percentile(h, 99) / (double)top;
         char a[32], c[32];
         int y = 8 + 30 * ph;
         sp_buf_printf(b, "<text x=\"0\" y=\"%d\" font-size=\"12\">%s</text>\n", y + 14,
@@ -159,14 +160,18 @@ static void tables(const struct sp_load_summary *s,
 {
     sp_buf_puts(b, "<h2>Errors</h2>\n<table id=\"errors\"><tr><th>class</th><th>count</th>"
                    "<th>first message</th></tr>\n");
+    bool any = false;
     for (int e = 1; e < SP_E__COUNT; e++) {
         if (s->errors[e] == 0)
             continue;
+        any = true;
         sp_buf_printf(b, "<tr><td>%s</td><td>%ld</td><td>", sp_err_name((enum sp_err)e),
                       s->errors[e]);
         esc(b, s->first_error[e]);
         sp_buf_puts(b, "</td></tr>\n");
     }
+    if (!any)
+        sp_buf_puts(b, "<tr><td colspan=\"3\">none</td></tr>\n");
     sp_buf_puts(b, "</table>\n<h2>Thresholds</h2>\n<table><tr><th>threshold</th><th>value</th>"
                    "<th>verdict</th></tr>\n");
     for (size_t i = 0; i < n_v; i++) {
@@ -177,6 +182,8 @@ static void tables(const struct sp_load_summary *s,
                       : v[i].has_value ? "FAIL"
                                        : "FAIL (no samples)");
     }
+    if (n_v == 0)
+        sp_buf_puts(b, "<tr><td colspan=\"3\">none given</td></tr>\n");
     sp_buf_puts(b, "</table>\n");
 }
 
