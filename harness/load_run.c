@@ -353,7 +353,8 @@ static int run_closed(struct runner *r, const struct sp_schedule *s)
             r->stopping = true;
         int64_t now = rel(r, sp_now_us());
         bool more = !r->stopping && (limit <= 0 || (long)m < limit) &&
-                    (s->duration_us <= 0 || now < s->duration_us);
+                    (s->duration_us <= 0 || now < s->duration_us) &&
+                    (r->cfg->max_total <= 0 || r->started < r->cfg->max_total);
         if (!more && r->in_flight == 0)
             return 0;
         while (more && r->in_flight < slots && !capped(r) && (limit <= 0 || (long)m < limit)) {

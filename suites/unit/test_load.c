@@ -598,6 +598,32 @@ static void test_load_target_real_reads_environment(void **state)
     sp_mock_stats(m, &st);
     assert_int_equal(st.created, 3);
     assert_int_equal(st.live, 0);
+    /* A closed model bounded by duration cannot be sized in advance: it stops at the cap. */
+    const char *const capped[] = {"load",
+                                  "--provider",
+                                  "e2b",
+                                  "--target",
+                                  "real",
+                                  "--concurrency",
+                                  "2",
+                                  "--duration",
+                                  "60s",
+                                  "--max-sandboxes",
+                                  "3",
+                                  "--steps",
+                                  "create,startup,cleanup",
+                                  "--quiet",
+                                  "--out",
+                                  out,
+                                  NULL};
+    run_env = envp;
+    r = run_cmd(sp_cmd_load, capped);
+    run_env = bare_env;
+    assert_int_equal(r.code, 0);
+    run_free(&r);
+    sp_mock_stats(m, &st);
+    assert_int_equal(st.created, 6);
+    assert_int_equal(st.live, 0);
     sp_mock_stop(m);
 }
 
