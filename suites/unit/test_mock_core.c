@@ -39,15 +39,22 @@ static struct sp_mock *start(struct sp_mock_config cfg)
     return m;
 }
 
-static long call(struct sp_mock *m, const char *method, const char *path, const char *body,
-                 const char *key, struct rsp *out)
+static long call(struct sp_mock *m,
+                 const char *method,
+                 const char *path,
+                 const char *body,
+                 const char *key,
+                 struct rsp *out)
 {
     char url[512], hdr[128];
     snprintf(url, sizeof(url), "%s%s", sp_mock_url(m), path);
     snprintf(hdr, sizeof(hdr), "X-API-Key: %s", key ? key : "");
     const char *hdrs[] = {hdr, "Content-Type: application/json", NULL};
-    struct http_req q = {.method = method, .url = url, .headers = key ? hdrs : hdrs + 1,
-                         .body = body, .len = body ? strlen(body) : 0};
+    struct http_req q = {.method = method,
+                         .url = url,
+                         .headers = key ? hdrs : hdrs + 1,
+                         .body = body,
+                         .len = body ? strlen(body) : 0};
     rsp_init(out);
     assert_int_equal(http_perform(&q, out), CURLE_OK);
     return out->status;
@@ -343,8 +350,12 @@ static void test_client_gone_and_stop_while_waiting(void **state)
     snprintf(url, sizeof(url), "%s/sandboxes", sp_mock_url(m));
     snprintf(hdr, sizeof(hdr), "X-API-Key: %s", KEY);
     const char *hdrs[] = {hdr, NULL};
-    struct http_req q = {.method = "POST", .url = url, .headers = hdrs,
-                         .body = "{\"templateID\":\"base\"}", .len = 21, .timeout_ms = 100};
+    struct http_req q = {.method = "POST",
+                         .url = url,
+                         .headers = hdrs,
+                         .body = "{\"templateID\":\"base\"}",
+                         .len = 21,
+                         .timeout_ms = 100};
     struct rsp r;
     rsp_init(&r);
     assert_int_equal(http_perform(&q, &r), CURLE_OPERATION_TIMEDOUT);
@@ -355,14 +366,17 @@ static void test_client_gone_and_stop_while_waiting(void **state)
     sp_mock_stop(m); /* one request still waits on its timer */
 }
 
-static long dt_call(struct sp_mock *m, const char *method, const char *path, const char *body,
-                    struct rsp *out)
+static long
+dt_call(struct sp_mock *m, const char *method, const char *path, const char *body, struct rsp *out)
 {
     char url[512], hdr[160];
     snprintf(url, sizeof(url), "%s%s", sp_mock_url(m), path);
     snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s", KEY);
     const char *hdrs[] = {hdr, "Content-Type: application/json", NULL};
-    struct http_req q = {.method = method, .url = url, .headers = hdrs, .body = body,
+    struct http_req q = {.method = method,
+                         .url = url,
+                         .headers = hdrs,
+                         .body = body,
                          .len = body ? strlen(body) : 0};
     rsp_init(out);
     assert_int_equal(http_perform(&q, out), CURLE_OK);
@@ -376,8 +390,8 @@ static void test_delete_cycles_leave_no_directories(void **state)
     (void)state;
     char root[] = "/tmp/sp-core-XXXXXX";
     assert_non_null(mkdtemp(root));
-    struct sp_mock *m = start(
-        (struct sp_mock_config){.vendor = "daytona", .key = KEY, .has_latency = true, .root_dir = root});
+    struct sp_mock *m = start((struct sp_mock_config){
+        .vendor = "daytona", .key = KEY, .has_latency = true, .root_dir = root});
     for (int i = 0; i < 20; i++) {
         struct rsp r;
         char path[256];
