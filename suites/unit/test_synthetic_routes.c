@@ -268,6 +268,31 @@ static void test_e2b_envd(void **state)
     assert_no_sandbox_dirs();
 }
 
+static int setup_e2b_alive(void **state)
+{
+    return start_synthetic(state, "e2b", "alive=fixed:300ms");
+}
+
+/* --latency alive: envd answers /health 300 ms after the sandbox started, 502 before. */
+static void test_e2b_alive_delay(void **state)
+{
+    struct fx *f = *state;
+    int64_t t0 = sp_now_us();
+    assert_int_equal(e2b(f, "POST", "/sandboxes", NULL, "{\"templateID\":\"base\"}", 21, false),
+                     201);
+    cJSON *j = cJSON_ParseWithLength(f->r.body.data, f->r.body.len);
+    snprintf(f->id, sizeof(f->id), "%s", jstr(j, "sandboxID"));
+    cJSON_Delete(j);
+    assert_int_equal(e2b(f, "GET", "/health", NULL, NULL, 0, true), 502);
+    long st = 502;
+    for (int i = 0; i < 300 && st == 502; i++) {
+        nap_ms(5);
+        st = e2b(f, "GET", "/health", NULL, NULL, 0, true);
+    }
+    assert_int_equal(st, 204);
+    assert_true(sp_now_us() - t0 >= 300000);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_ALL);
@@ -276,6 +301,7 @@ int main(void)
                                         teardown_synthetic),
         cmocka_unit_test_setup_teardown(test_daytona_toolbox, setup_daytona, teardown_synthetic),
         cmocka_unit_test_setup_teardown(test_e2b_envd, setup_e2b, teardown_synthetic),
+        cmocka_unit_test_setup_teardown(test_e2b_alive_delay, setup_e2b_alive, teardown_synthetic),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();
