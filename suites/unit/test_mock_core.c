@@ -4,6 +4,7 @@
  * across mocks with the same seed, request log lines are escaped, the API key is checked
  * before a body is read, idle connections are closed, and past the connection limit new
  * requests get a clear 503 instead of a reset. */
+#define _GNU_SOURCE /* memmem */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -442,6 +443,39 @@ static void test_exec_delay_with_the_shell_backend(void **state)
     sp_mock_stop(m);
 }
 
+/* A streamed reply quiet for longer than the idle timeout is not cut (an E2B command that
+ * prints nothing for 2 s with a 1 s idle timeout still ends with its output). */
+static void test_quiet_stream_outlives_the_idle_timeout(void **state)
+{
+    (void)state;
+    struct sp_mock *m =
+        start((struct sp_mock_config){.key = KEY, .has_latency = true, .idle_timeout_s = 1});
+    struct rsp r;
+    assert_int_equal(call(m, "POST", "/sandboxes", "{\"templateID\":\"base\"}", KEY, &r), 201);
+    cJSON *j = cJSON_ParseWithLength(r.body.data, r.body.len);
+    char id[128], url[512];
+    snprintf(id, sizeof(id), "E2b-Sandbox-Id: %s", jstr(j, "sandboxID"));
+    cJSON_Delete(j);
+    rsp_free(&r);
+    const char json[] = "{\"process\":{\"cmd\":\"/bin/bash\",\"args\":[\"-c\","
+                        "\"sleep 2; echo quiet-done\"]}}";
+    char body[256] = {0, 0, 0, 0, (char)(sizeof(json) - 1)};
+    memcpy(body + 5, json, sizeof(json) - 1);
+    snprintf(url, sizeof(url), "%s/process.Process/Start", sp_mock_url(m));
+    const char *hdrs[] = {id, "E2b-Sandbox-Port: 49983", "Keepalive-Ping-Interval: 60",
+                          "Content-Type: application/connect+json", NULL};
+    struct http_req q = {
+        .method = "POST", .url = url, .headers = hdrs, .body = body, .len = sizeof(json) - 1 + 5};
+    rsp_init(&r);
+    assert_int_equal(http_perform(&q, &r), CURLE_OK);
+    assert_int_equal(r.status, 200);
+    /* base64("quiet-done\n") in a data event, then the end event */
+    assert_non_null(memmem(r.body.data, r.body.len, "cXVpZXQtZG9uZQo=", 16));
+    assert_non_null(memmem(r.body.data, r.body.len, "\"end\"", 5));
+    rsp_free(&r);
+    sp_mock_stop(m);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_ALL);
@@ -456,6 +490,7 @@ int main(void)
         cmocka_unit_test(test_client_gone_and_stop_while_waiting),
         cmocka_unit_test(test_delete_cycles_leave_no_directories),
         cmocka_unit_test(test_exec_delay_with_the_shell_backend),
+        cmocka_unit_test(test_quiet_stream_outlives_the_idle_timeout),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();
