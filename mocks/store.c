@@ -554,3 +554,19 @@ const struct mock_server *mock_sandbox_server(struct mock_store *s, struct mock_
     pthread_mutex_unlock(&s->lock);
     return found;
 }
+
+bool mock_sandbox_server_copy(struct mock_store *s, struct mock_sandbox *sb, unsigned port,
+                              struct mock_server *out, bool *ready)
+{
+    bool found = false;
+    pthread_mutex_lock(&s->lock);
+    for (int i = 0; i < sb->n_servers && !found; i++) {
+        if (sb->servers[i].port == port) {
+            *out = sb->servers[i];
+            found = true;
+        }
+    }
+    *ready = found && out->ready_ms != 0 && sp_now_ms() >= out->ready_ms;
+    pthread_mutex_unlock(&s->lock);
+    return found;
+}
