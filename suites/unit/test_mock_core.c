@@ -476,6 +476,65 @@ static void test_quiet_stream_outlives_the_idle_timeout(void **state)
     sp_mock_stop(m);
 }
 
+static int freed;
+static void count_free(void *ctx)
+{
+    (void)ctx;
+    freed++;
+}
+static ssize_t no_read(void *ctx, char *buf, size_t max)
+{
+    (void)ctx, (void)buf, (void)max;
+    return 0;
+}
+static void cont_fn(struct mock_req *r, void *ctx)
+{
+    (void)r, (void)ctx;
+}
+
+/* The reply API records a value for whatever transport sends it (HTTP/1.1 today, HTTP/2
+ * later): status, type, body or stream, headers and trailers, and when it may leave. The
+ * first reply wins; a stream refused for that reason is still released. */
+static void test_reply_is_a_value(void **state)
+{
+    (void)state;
+    struct mock_req r = {.method = "GET", .path = "/x"};
+    sp_kv_init(&r.reply_headers);
+    sp_kv_init(&r.reply_trailers);
+    mock_reply_header(&r, "X-A", "1");
+    mock_reply_trailer(&r, "grpc-status", "0");
+    mock_reply_json(&r, 201, "{\"ok\":true}");
+    assert_true(r.replied);
+    assert_int_equal(r.status, 201);
+    assert_string_equal(r.out.content_type, "application/json");
+    assert_int_equal(r.out.len, 11);
+    assert_memory_equal(r.out.body, "{\"ok\":true}", 11);
+    assert_string_equal(sp_kv_get(&r.reply_headers, "X-A"), "1");
+    assert_string_equal(sp_kv_get(&r.reply_trailers, "grpc-status"), "0");
+    mock_reply_json(&r, 500, "{}"); /* ignored */
+    assert_int_equal(r.status, 201);
+    freed = 0;
+    mock_reply_stream(&r, 200, "text/plain", no_read, NULL, count_free);
+    assert_int_equal(freed, 1);
+    assert_null(r.out.read);
+    int64_t before = sp_now_us();
+    mock_reply_after(&r, 5000);
+    assert_true(r.reply_at_us >= before + 5000);
+    mock_defer(&r, 1000, cont_fn, &r);
+    assert_ptr_equal(r.cont, cont_fn);
+    assert_true(r.cont_at_us >= before + 1000);
+    mock_reply_out_free(&r.out);
+    sp_kv_cleanup(&r.reply_headers);
+    sp_kv_cleanup(&r.reply_trailers);
+    /* A stream reply keeps the reader and its context for the transport. */
+    struct mock_req s = {.method = "GET", .path = "/y"};
+    mock_reply_stream(&s, 200, "application/connect+json", no_read, &s, count_free);
+    assert_ptr_equal(s.out.read, no_read);
+    assert_ptr_equal(s.out.ctx, &s);
+    mock_reply_out_free(&s.out); /* never sent: released here */
+    assert_int_equal(freed, 2);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_ALL);
@@ -491,6 +550,7 @@ int main(void)
         cmocka_unit_test(test_delete_cycles_leave_no_directories),
         cmocka_unit_test(test_exec_delay_with_the_shell_backend),
         cmocka_unit_test(test_quiet_stream_outlives_the_idle_timeout),
+        cmocka_unit_test(test_reply_is_a_value),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();
