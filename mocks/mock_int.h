@@ -200,6 +200,8 @@ int mock_timers_add(struct mock_timers *tm, int64_t due_us, void (*fn)(void *arg
 /* Fires every queued timer now and refuses new ones (before the server stops). */
 void mock_timers_flush(struct mock_timers *tm);
 size_t mock_timers_pending(struct mock_timers *tm);
+/* True once flushed: the mock is stopping. */
+bool mock_timers_stopping(struct mock_timers *tm);
 void mock_timers_free(struct mock_timers *tm);
 
 /* --- the transport (mhd_transport.c) ------------------------------------------------------- */
