@@ -285,7 +285,9 @@ struct mock_sandbox {
     int refs;
     /* The store's links, under its lock: hash chain by id, creation order. */
     struct mock_sandbox *h_next, *o_prev, *o_next;
-    bool reaped;                /* its root directory is gone (deleted) */
+    struct mock_sandbox *t_next; /* tombstone queue, by deletion time */
+    int64_t deleted_ms;          /* monotonic, when a delete began; 0 = not deleted */
+    bool reaped;                 /* its root directory is gone (deleted) */
 };
 
 struct mock_store *mock_store_new(struct sp_mock *m, const char *root_dir, uint64_t seed,
@@ -335,6 +337,11 @@ bool mock_sandbox_has_labels(struct mock_store *s, struct mock_sandbox *sb,
                              const struct sp_kv *want);
 void mock_sandbox_copy_labels(struct mock_store *s, struct mock_sandbox *sb, struct sp_kv *out);
 
+/* How long a deleted sandbox that stays readable (a tombstone, e.g. Daytona's "destroyed")
+ * is kept before the store forgets it; default MOCK_TOMBSTONE_MS. Bounds a long load run's
+ * memory. */
+#define MOCK_TOMBSTONE_MS 60000
+void mock_store_set_tombstone_ms(struct mock_store *s, int64_t ms);
 /* The phase distributions (cfg->dist): a set one wins over struct sp_latency. */
 void mock_store_set_dists(struct mock_store *s, const struct sp_dist *dist);
 /* A delay drawn from the latency model, in ms and in µs. */

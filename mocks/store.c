@@ -34,6 +34,8 @@ struct mock_store {
     struct mock_sandbox **buckets; /* hash by id, power-of-two size */
     size_t n_buckets;
     struct mock_sandbox *first, *last; /* creation order */
+    struct mock_sandbox *t_first, *t_last; /* tombstones, oldest deletion first */
+    int64_t tombstone_ms;
     size_t n;
     long created;
 };
@@ -85,8 +87,16 @@ struct mock_store *mock_store_new(struct sp_mock *m, const char *root_dir, uint6
     s->mock = m;
     s->rng = seed ? seed : 0x5eedULL;
     s->latency = *lat;
+    s->tombstone_ms = MOCK_TOMBSTONE_MS;
     pthread_mutex_init(&s->lock, NULL);
     return s;
+}
+
+void mock_store_set_tombstone_ms(struct mock_store *s, int64_t ms)
+{
+    pthread_mutex_lock(&s->lock);
+    s->tombstone_ms = ms;
+    pthread_mutex_unlock(&s->lock);
 }
 
 void mock_store_set_dists(struct mock_store *s, const struct sp_dist *dist)
@@ -262,6 +272,26 @@ static int sandbox_make_root(struct mock_store *s, struct mock_sandbox *sb,
     return 0;
 }
 
+static void store_unlink(struct mock_store *s, struct mock_sandbox *sb);
+
+/* Called with the lock held: takes the expired tombstones out of the store (hash, order and
+ * queue) and returns them chained by t_next; the caller drops the store's references. */
+static struct mock_sandbox *expire_tombstones(struct mock_store *s)
+{
+    struct mock_sandbox *out = NULL;
+    int64_t now = sp_now_ms();
+    while (s->t_first != NULL && now - s->t_first->deleted_ms >= s->tombstone_ms) {
+        struct mock_sandbox *sb = s->t_first;
+        s->t_first = sb->t_next;
+        if (s->t_first == NULL)
+            s->t_last = NULL;
+        store_unlink(s, sb); /* no-op when already removed */
+        sb->t_next = out;
+        out = sb;
+    }
+    return out;
+}
+
 struct mock_sandbox *mock_store_create(struct mock_store *s, const char *id,
                                        const char *const *dirs, enum mock_phase phase,
                                        enum mock_phase next, enum mock_delay delay)
@@ -290,7 +320,13 @@ struct mock_sandbox *mock_store_create(struct mock_store *s, const char *id,
     }
     pthread_mutex_lock(&s->lock);
     store_link(s, sb); /* published only now, fully built */
+    struct mock_sandbox *gone = expire_tombstones(s);
     pthread_mutex_unlock(&s->lock);
+    while (gone != NULL) {
+        struct mock_sandbox *after = gone->t_next;
+        mock_store_put(s, gone); /* the store's reference */
+        gone = after;
+    }
     return sb;
 }
 
@@ -383,6 +419,14 @@ void mock_sandbox_transition(struct mock_store *s, struct mock_sandbox *sb, enum
     }
     if ((via == MOCK_DELETING || via == MOCK_DELETED) && !sb->reaped)
         reap = sb->reaped = true;
+    if ((via == MOCK_DELETING || via == MOCK_DELETED) && sb->deleted_ms == 0) {
+        sb->deleted_ms = sp_now_ms(); /* queued: forgotten tombstone_ms from now */
+        if (s->t_last)
+            s->t_last->t_next = sb;
+        else
+            s->t_first = sb;
+        s->t_last = sb;
+    }
     pthread_mutex_unlock(&s->lock);
     reap_root(sb, reap);
 }
@@ -402,6 +446,16 @@ void mock_store_remove(struct mock_store *s, struct mock_sandbox *sb)
         reap = !sb->reaped;
         sb->reaped = true;
         dropped = true;
+        if (sb->deleted_ms != 0) { /* out of the tombstone queue too (rare: E2B never queues) */
+            struct mock_sandbox **pp = &s->t_first, *prev = NULL;
+            while (*pp != NULL && *pp != sb)
+                prev = *pp, pp = &(*pp)->t_next;
+            if (*pp == sb) {
+                *pp = sb->t_next;
+                if (s->t_last == sb)
+                    s->t_last = prev;
+            }
+        }
     }
     pthread_mutex_unlock(&s->lock);
     reap_root(sb, reap); /* now, though a handler may still hold a reference */
