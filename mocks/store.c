@@ -48,6 +48,13 @@ static uint64_t next_random(uint64_t *state) /* splitmix64 */
     return z ^ (z >> 31);
 }
 
+/* The monotonic ms at which a delay from now is over, rounded up: a transition never ends
+ * before its delay (sp_now_ms truncates), at most 1 ms after. */
+static int64_t due_ms_after(int64_t delay_us)
+{
+    return delay_us <= 0 ? sp_now_ms() : (sp_now_us() + delay_us + 999) / 1000;
+}
+
 static uint64_t hash_id(const char *id) /* FNV-1a */
 {
     uint64_t h = 0xcbf29ce484222325ULL;
@@ -313,7 +320,7 @@ struct mock_sandbox *mock_store_create(struct mock_store *s, const char *id,
     sb->phase = phase;
     if (phase != next && sb->fault != SP_MOCK_FAULT_STUCK_CREATING) {
         sb->next = sb->fault == SP_MOCK_FAULT_ERROR_STATE ? MOCK_FAILED : next;
-        sb->until_ms = sp_now_ms() + mock_store_delay(s, delay);
+        sb->until_ms = due_ms_after(mock_store_delay_us(s, delay));
         if (sb->fault == SP_MOCK_FAULT_ERROR_STATE)
             snprintf(sb->error_reason, sizeof(sb->error_reason),
                      "injected fault: sandbox failed to start");
@@ -407,12 +414,12 @@ static void reap_root(struct mock_sandbox *sb, bool claimed)
 void mock_sandbox_transition(struct mock_store *s, struct mock_sandbox *sb, enum mock_phase via,
                              enum mock_phase to, enum mock_delay delay)
 {
-    long d = via == to ? 0 : mock_store_delay(s, delay);
+    int64_t d = via == to ? 0 : mock_store_delay_us(s, delay);
     bool reap = false;
     pthread_mutex_lock(&s->lock);
     sb->phase = via;
     sb->next = to;
-    sb->until_ms = via == to ? 0 : sp_now_ms() + d;
+    sb->until_ms = via == to ? 0 : due_ms_after(d);
     sb->updated_wall_ms = mock_wall_ms();
     if (via == MOCK_DELETING || via == MOCK_DELETED || via == MOCK_STOPPING) {
         sb->n_servers = 0; /* the action server dies with its sandbox */
@@ -580,7 +587,7 @@ void mock_sandbox_guest_path(const struct mock_sandbox *sb, const char *host, ch
 void mock_sandbox_add_server(struct mock_store *s, struct mock_sandbox *sb, unsigned port,
                              const char *workdir)
 {
-    long delay = mock_store_delay(s, MOCK_DELAY_SERVER);
+    int64_t ready = due_ms_after(mock_store_delay_us(s, MOCK_DELAY_SERVER));
     pthread_mutex_lock(&s->lock);
     int slot = 0;
     while (slot < sb->n_servers && sb->servers[slot].port != port)
@@ -588,7 +595,7 @@ void mock_sandbox_add_server(struct mock_store *s, struct mock_sandbox *sb, unsi
     if (slot < MOCK_MAX_SERVERS) {
         struct mock_server *srv = &sb->servers[slot];
         srv->port = port;
-        srv->ready_ms = sb->fault == SP_MOCK_FAULT_NEVER_ALIVE ? 0 : sp_now_ms() + delay;
+        srv->ready_ms = sb->fault == SP_MOCK_FAULT_NEVER_ALIVE ? 0 : ready;
         snprintf(srv->workdir, sizeof(srv->workdir), "%s", workdir ? workdir : "/workspace");
         if (slot == sb->n_servers)
             sb->n_servers++;
