@@ -41,9 +41,11 @@ enum sp_err sp_load_write_md(const struct sp_load_summary *s,
     char lag[32];
     sp_buf_printf(&b, "## sandprobe load: %s (%s) — %s%s\n\n", m->provider, m->target,
                   passed ? "PASS" : "FAIL", m->interrupted ? " (interrupted)" : "");
-    sp_buf_printf(&b, "%s model, profile %s, steps %s%s. Run `%s`%s.\n\n", m->model, m->profile,
-                  m->steps, m->merged > 1 ? "" : "", m->run_id,
-                  m->merged > 1 ? ", merged from shards" : "");
+    sp_buf_printf(&b, "%s model, profile %s, steps %s. Run `%s`", m->model, m->profile, m->steps,
+                  m->run_id);
+    if (m->merged > 1)
+        sp_buf_printf(&b, ", merged from %d shards", m->merged);
+    sp_buf_puts(&b, ".\n\n");
     sp_buf_printf(&b,
                   "- lifecycles: %ld started, %ld completed, %ld failed; %ld retries; "
                   "%ld left behind\n",

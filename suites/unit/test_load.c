@@ -319,6 +319,18 @@ static void test_load_run_thresholds_and_reports(void **state)
                 jnum(cJSON_GetObjectItem(j, "phases"), "first_exec", "service_us", "p50"));
     assert_false(cJSON_IsTrue(cJSON_GetObjectItem(j, "passed")));
     cJSON_Delete(j);
+    /* summary.md: the verdict, a row per phase, the crossed threshold. */
+    snprintf(path, sizeof(path), "%s/summary.md", out);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    static char md[65536];
+    md[fread(md, 1, sizeof(md) - 1, f)] = '\0';
+    fclose(f);
+    assert_non_null(strstr(md, "## sandprobe load: daytona (mock) — FAIL"));
+    assert_non_null(strstr(md, "| api | 4 |"));
+    assert_non_null(strstr(md, "| gone | 4 |"));
+    assert_non_null(strstr(md, "| `api.p50<1us` |"));
+    assert_non_null(strstr(md, "| **FAIL** |"));
     /* Re-rendered with a threshold on a phase the run did not have samples for: fails. */
     char again[160];
     snprintf(again, sizeof(again), "%s/again", dir);
