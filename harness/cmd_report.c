@@ -45,6 +45,26 @@ static int read_part(const char *dir, struct sp__load_part *p, FILE *errf)
     return rc == SP_E_CONFIG ? SP_EXIT_USAGE : SP_EXIT_HARNESS;
 }
 
+/* Shards merge only when they are parts of one run: same provider and shard count, each
+ * shard once. Returns NULL, or what is wrong. */
+static const char *check_merge(const struct sp__load_part *parts, size_t n, char *why, size_t len)
+{
+    for (size_t i = 1; i < n; i++) {
+        const struct sp_load_meta *a = &parts[0].meta, *b = &parts[i].meta;
+        if (strcmp(a->provider, b->provider) != 0 || a->shards != b->shards) {
+            snprintf(why, len, "directory %zu is %s shard of %u, the first is %s shard of %u",
+                     i + 1, b->provider, b->shards, a->provider, a->shards);
+            return why;
+        }
+        for (size_t j = 0; j < i; j++)
+            if (a->shards > 1 && parts[j].meta.shard == b->shard) {
+                snprintf(why, len, "shard %u/%u is given twice", b->shard, b->shards);
+                return why;
+            }
+    }
+    return NULL;
+}
+
 int sp_cmd_report(int argc, char *const argv[], const struct sp_cli_io *io)
 {
     struct sp_args a;
@@ -82,6 +102,9 @@ int sp_cmd_report(int argc, char *const argv[], const struct sp_cli_io *io)
         if (bad)
             code = bad;
     }
+    char why[200];
+    if (code < 0 && check_merge(parts, a.n_pos, why, sizeof(why)) != NULL)
+        code = sp_args_usage(&report_spec, io->err, "cannot merge: %s", why);
     if (code < 0)
         code = sp__load_render(parts, a.n_pos, thr, a.n_rep, a.val[O_OUT] ? a.val[O_OUT] : a.pos[0],
                                io->out, io->err);

@@ -384,6 +384,16 @@ static void test_load_shards_merge(void **state)
     struct run r = run_cmd(sp_cmd_report, rep);
     assert_int_equal(r.code, 0);
     run_free(&r);
+    const char *const twice[] = {"report", "--merge", s0, s0, "--out", merged, NULL};
+    r = run_cmd(sp_cmd_report, twice);
+    assert_int_equal(r.code, SP_EXIT_USAGE);
+    assert_non_null(strstr(r.err, "cannot merge: shard 0/2 is given twice"));
+    run_free(&r);
+    const char *const mixed[] = {"report", "--merge", s0, whole, "--out", merged, NULL};
+    r = run_cmd(sp_cmd_report, mixed);
+    assert_int_equal(r.code, SP_EXIT_USAGE);
+    assert_non_null(strstr(r.err, "cannot merge: directory 2 is daytona shard of 1"));
+    run_free(&r);
     struct sp_load_samples w = {0}, m = {0};
     struct sp_error err;
     snprintf(path, sizeof(path), "%s/samples.ndjson", whole);
