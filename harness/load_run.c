@@ -348,6 +348,8 @@ static int run_closed(struct runner *r, const struct sp_schedule *s)
     long slots = sp_schedule_slots(s), limit = sp_schedule_shard_count(s);
     bool seq = s->profile == SP_PROFILE_SEQUENTIAL;
     uint64_t m = 0;
+    if (slots <= 0 || (s->count > 0 && limit <= 0))
+        return 0; /* nothing for this shard (sp_schedule_check refuses such a split) */
     for (;;) {
         if (r->cfg->stop && *r->cfg->stop)
             r->stopping = true;

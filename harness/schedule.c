@@ -48,6 +48,12 @@ int sp_schedule_check(const struct sp_schedule *s, char *msg, size_t len)
         why = "burst needs --rate (a group every second) or --count (one group)";
     else if (s->profile == SP_PROFILE_RAMP && (!(s->ramp_to > 0) || s->ramp_over_us <= 0))
         why = "ramp needs --ramp-to R2 and --ramp-over D";
+    else if (s->profile == SP_PROFILE_SEQUENTIAL && s->shards > 1)
+        why = "sequential runs one lifecycle at a time: it cannot be sharded";
+    else if (s->profile == SP_PROFILE_CLOSED && s->concurrency < (long)s->shards)
+        why = "each shard needs a slot: --concurrency must be at least the number of shards";
+    else if (!sp_schedule_is_open(s) && s->count > 0 && s->count < (long)s->shards)
+        why = "each shard needs a lifecycle: --count must be at least the number of shards";
     if (why == NULL)
         return 0;
     snprintf(msg, len, "%s", why);

@@ -250,6 +250,12 @@ static void test_load_cli_usage(void **state)
     const char *const a8[] = {"load",   "--provider", "e2b",     "--profile", "ramp",
                               "--rate", "5",          "--count", "3",         NULL};
     expect_load_usage(a8, "ramp needs --ramp-to");
+    const char *const a9[] = {"load",    "--provider", "e2b",     "--concurrency", "1",
+                              "--count", "4",          "--shard", "1/2",           NULL};
+    expect_load_usage(a9, "--concurrency must be at least the number of shards");
+    const char *const a10[] = {"load",    "--provider", "e2b",     "--profile", "sequential",
+                               "--count", "4",          "--shard", "1/2",       NULL};
+    expect_load_usage(a10, "cannot be sharded");
     const char *const r1[] = {"report", "--merge", "x", "y", NULL};
     r = run_cmd(sp_cmd_report, r1);
     assert_int_equal(r.code, SP_EXIT_USAGE);
