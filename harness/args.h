@@ -33,6 +33,8 @@ struct sp_args_extra {
 };
 
 #define SP_ARGS_MAX_OPTS 24
+
+/* Values of repeatable options, and positional arguments, one command line holds. */
 #define SP_ARGS_MAX_MULTI 32
 
 struct sp_args {
@@ -59,14 +61,17 @@ enum sp_args_rc {
 enum sp_args_rc
 sp_args_parse(const struct sp_cmd_spec *spec, int argc, char *const argv[], struct sp_args *out);
 
-/* The same, with a repeatable option and positional arguments (sp_args.rep, sp_args.pos). */
+/* The same, with repeatable options and positional arguments (sp_args.rep, sp_args.pos). */
 enum sp_args_rc sp_args_parse_extra(const struct sp_cmd_spec *spec,
-                                    const struct sp_args_extra *extra, int argc,
-                                    char *const argv[], struct sp_args *out);
+                                    const struct sp_args_extra *extra,
+                                    int argc,
+                                    char *const argv[],
+                                    struct sp_args *out);
 
 /* Writes "usage: sandprobe <cmd> [options]", the summary and one line per option. */
 void sp_args_help(const struct sp_cmd_spec *spec, FILE *out);
-void sp_args_help_extra(const struct sp_cmd_spec *spec, const struct sp_args_extra *extra,
+void sp_args_help_extra(const struct sp_cmd_spec *spec,
+                        const struct sp_args_extra *extra,
                         FILE *out);
 
 /* Prints "sandprobe <cmd>: <msg>" and a hint to use --help, to err. Returns the usage exit

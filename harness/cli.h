@@ -13,8 +13,10 @@
 #define SP_EXIT_FAIL    1 /* a conformance failure */
 #define SP_EXIT_USAGE   2 /* usage or configuration error */
 #define SP_EXIT_HARNESS 3 /* the harness itself failed */
-#define SP_EXIT_THRESHOLD 99   /* a load threshold was crossed */
-#define SP_EXIT_INTERRUPTED 130 /* load: stopped by SIGINT/SIGTERM (reports still written) */
+
+/* Load runs only (sandprobe load / report). */
+#define SP_EXIT_THRESHOLD   99  /* a load threshold was crossed */
+#define SP_EXIT_INTERRUPTED 130 /* stopped by SIGINT/SIGTERM (reports still written) */
 
 /* Where a command writes and what environment it reads (the only place a command gets
  * variables from: the harness never calls getenv). */
