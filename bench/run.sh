@@ -1,6 +1,6 @@
 #!/bin/sh
 # `make bench`: request rates of the mocks next to nginx serving a fixed JSON body, then the
-# C benchmarks (lifecycles, exec_stream). Figures are printed; nothing is asserted.
+# C benchmarks (lifecycles, exec_stream, load). Figures are printed; nothing is asserted.
 #   sh bench/run.sh BUILD_DIR        e.g. build/release
 # Everything listens on 127.0.0.1 only. SP_BENCH_DURATION (wrk seconds, default 5) and
 # SP_BENCH_CONNECTIONS (default 64) tune the HTTP runs.
@@ -246,7 +246,7 @@ LUA
 
 http_bench
 status=0
-for b in lifecycles exec_stream; do
+for b in lifecycles exec_stream load; do
     if [ -x "$build/bench/$b" ]; then
         "$build/bench/$b" || status=1
         echo
@@ -255,4 +255,10 @@ for b in lifecycles exec_stream; do
         status=1
     fi
 done
+# The same lifecycles against the synthetic backend (no process per sandbox, thread-pool
+# transport), as `load` runs them.
+if [ -x "$build/bench/lifecycles" ]; then
+    SP_BENCH_BACKEND=synthetic "$build/bench/lifecycles" || status=1
+    echo
+fi
 exit "$status"

@@ -335,7 +335,7 @@ static void when_left_step(struct mock_req *r, void *ctx)
     int64_t at = mock_sandbox_leaves_at(s, w->sb, w->transient), now = sp_now_ms();
     if (at != 0 && now < w->deadline_ms) {
         int64_t until = at < 0 || at > w->deadline_ms ? w->deadline_ms : at;
-        mock_defer(r, (until - now) * 1000, when_left_step, w);
+        mock_defer(r, until * 1000 - sp_now_us(), when_left_step, w); /* wake on the ms */
         return;
     }
     w->reply(r, w->sb);

@@ -34,6 +34,8 @@ struct mock_store {
     struct mock_sandbox **buckets; /* hash by id, power-of-two size */
     size_t n_buckets;
     struct mock_sandbox *first, *last; /* creation order */
+    struct mock_sandbox *t_first, *t_last; /* tombstones, oldest deletion first */
+    int64_t tombstone_ms;
     size_t n;
     long created;
 };
@@ -44,6 +46,13 @@ static uint64_t next_random(uint64_t *state) /* splitmix64 */
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
     return z ^ (z >> 31);
+}
+
+/* The monotonic ms at which a delay from now is over, rounded up: a transition never ends
+ * before its delay (sp_now_ms truncates), at most 1 ms after. */
+static int64_t due_ms_after(int64_t delay_us)
+{
+    return delay_us <= 0 ? sp_now_ms() : (sp_now_us() + delay_us + 999) / 1000;
 }
 
 static uint64_t hash_id(const char *id) /* FNV-1a */
@@ -85,8 +94,16 @@ struct mock_store *mock_store_new(struct sp_mock *m, const char *root_dir, uint6
     s->mock = m;
     s->rng = seed ? seed : 0x5eedULL;
     s->latency = *lat;
+    s->tombstone_ms = MOCK_TOMBSTONE_MS;
     pthread_mutex_init(&s->lock, NULL);
     return s;
+}
+
+void mock_store_set_tombstone_ms(struct mock_store *s, int64_t ms)
+{
+    pthread_mutex_lock(&s->lock);
+    s->tombstone_ms = ms;
+    pthread_mutex_unlock(&s->lock);
 }
 
 void mock_store_set_dists(struct mock_store *s, const struct sp_dist *dist)
@@ -262,6 +279,26 @@ static int sandbox_make_root(struct mock_store *s, struct mock_sandbox *sb,
     return 0;
 }
 
+static void store_unlink(struct mock_store *s, struct mock_sandbox *sb);
+
+/* Called with the lock held: takes the expired tombstones out of the store (hash, order and
+ * queue) and returns them chained by t_next; the caller drops the store's references. */
+static struct mock_sandbox *expire_tombstones(struct mock_store *s)
+{
+    struct mock_sandbox *out = NULL;
+    int64_t now = sp_now_ms();
+    while (s->t_first != NULL && now - s->t_first->deleted_ms >= s->tombstone_ms) {
+        struct mock_sandbox *sb = s->t_first;
+        s->t_first = sb->t_next;
+        if (s->t_first == NULL)
+            s->t_last = NULL;
+        store_unlink(s, sb); /* no-op when already removed */
+        sb->t_next = out;
+        out = sb;
+    }
+    return out;
+}
+
 struct mock_sandbox *mock_store_create(struct mock_store *s, const char *id,
                                        const char *const *dirs, enum mock_phase phase,
                                        enum mock_phase next, enum mock_delay delay)
@@ -283,14 +320,20 @@ struct mock_sandbox *mock_store_create(struct mock_store *s, const char *id,
     sb->phase = phase;
     if (phase != next && sb->fault != SP_MOCK_FAULT_STUCK_CREATING) {
         sb->next = sb->fault == SP_MOCK_FAULT_ERROR_STATE ? MOCK_FAILED : next;
-        sb->until_ms = sp_now_ms() + mock_store_delay(s, delay);
+        sb->until_ms = due_ms_after(mock_store_delay_us(s, delay));
         if (sb->fault == SP_MOCK_FAULT_ERROR_STATE)
             snprintf(sb->error_reason, sizeof(sb->error_reason),
                      "injected fault: sandbox failed to start");
     }
     pthread_mutex_lock(&s->lock);
     store_link(s, sb); /* published only now, fully built */
+    struct mock_sandbox *gone = expire_tombstones(s);
     pthread_mutex_unlock(&s->lock);
+    while (gone != NULL) {
+        struct mock_sandbox *after = gone->t_next;
+        mock_store_put(s, gone); /* the store's reference */
+        gone = after;
+    }
     return sb;
 }
 
@@ -371,18 +414,26 @@ static void reap_root(struct mock_sandbox *sb, bool claimed)
 void mock_sandbox_transition(struct mock_store *s, struct mock_sandbox *sb, enum mock_phase via,
                              enum mock_phase to, enum mock_delay delay)
 {
-    long d = via == to ? 0 : mock_store_delay(s, delay);
+    int64_t d = via == to ? 0 : mock_store_delay_us(s, delay);
     bool reap = false;
     pthread_mutex_lock(&s->lock);
     sb->phase = via;
     sb->next = to;
-    sb->until_ms = via == to ? 0 : sp_now_ms() + d;
+    sb->until_ms = via == to ? 0 : due_ms_after(d);
     sb->updated_wall_ms = mock_wall_ms();
     if (via == MOCK_DELETING || via == MOCK_DELETED || via == MOCK_STOPPING) {
         sb->n_servers = 0; /* the action server dies with its sandbox */
     }
     if ((via == MOCK_DELETING || via == MOCK_DELETED) && !sb->reaped)
         reap = sb->reaped = true;
+    if ((via == MOCK_DELETING || via == MOCK_DELETED) && sb->deleted_ms == 0) {
+        sb->deleted_ms = sp_now_ms(); /* queued: forgotten tombstone_ms from now */
+        if (s->t_last)
+            s->t_last->t_next = sb;
+        else
+            s->t_first = sb;
+        s->t_last = sb;
+    }
     pthread_mutex_unlock(&s->lock);
     reap_root(sb, reap);
 }
@@ -402,6 +453,16 @@ void mock_store_remove(struct mock_store *s, struct mock_sandbox *sb)
         reap = !sb->reaped;
         sb->reaped = true;
         dropped = true;
+        if (sb->deleted_ms != 0) { /* out of the tombstone queue too (rare: E2B never queues) */
+            struct mock_sandbox **pp = &s->t_first, *prev = NULL;
+            while (*pp != NULL && *pp != sb)
+                prev = *pp, pp = &(*pp)->t_next;
+            if (*pp == sb) {
+                *pp = sb->t_next;
+                if (s->t_last == sb)
+                    s->t_last = prev;
+            }
+        }
     }
     pthread_mutex_unlock(&s->lock);
     reap_root(sb, reap); /* now, though a handler may still hold a reference */
@@ -526,7 +587,7 @@ void mock_sandbox_guest_path(const struct mock_sandbox *sb, const char *host, ch
 void mock_sandbox_add_server(struct mock_store *s, struct mock_sandbox *sb, unsigned port,
                              const char *workdir)
 {
-    long delay = mock_store_delay(s, MOCK_DELAY_SERVER);
+    int64_t ready = due_ms_after(mock_store_delay_us(s, MOCK_DELAY_SERVER));
     pthread_mutex_lock(&s->lock);
     int slot = 0;
     while (slot < sb->n_servers && sb->servers[slot].port != port)
@@ -534,7 +595,7 @@ void mock_sandbox_add_server(struct mock_store *s, struct mock_sandbox *sb, unsi
     if (slot < MOCK_MAX_SERVERS) {
         struct mock_server *srv = &sb->servers[slot];
         srv->port = port;
-        srv->ready_ms = sb->fault == SP_MOCK_FAULT_NEVER_ALIVE ? 0 : sp_now_ms() + delay;
+        srv->ready_ms = sb->fault == SP_MOCK_FAULT_NEVER_ALIVE ? 0 : ready;
         snprintf(srv->workdir, sizeof(srv->workdir), "%s", workdir ? workdir : "/workspace");
         if (slot == sb->n_servers)
             sb->n_servers++;
@@ -551,6 +612,22 @@ const struct mock_server *mock_sandbox_server(struct mock_store *s, struct mock_
         if (sb->servers[i].port == port)
             found = &sb->servers[i];
     *ready = found != NULL && found->ready_ms != 0 && sp_now_ms() >= found->ready_ms;
+    pthread_mutex_unlock(&s->lock);
+    return found;
+}
+
+bool mock_sandbox_server_copy(struct mock_store *s, struct mock_sandbox *sb, unsigned port,
+                              struct mock_server *out, bool *ready)
+{
+    bool found = false;
+    pthread_mutex_lock(&s->lock);
+    for (int i = 0; i < sb->n_servers && !found; i++) {
+        if (sb->servers[i].port == port) {
+            *out = sb->servers[i];
+            found = true;
+        }
+    }
+    *ready = found && out->ready_ms != 0 && sp_now_ms() >= out->ready_ms;
     pthread_mutex_unlock(&s->lock);
     return found;
 }

@@ -507,6 +507,7 @@ static enum sp_next startup_health(struct sp_op *op,
 {
     if (sp_http_ok(rsp)) {
         struct sp_buf body;
+        SP_OP_MARK(op, SP_MARK_ALIVE);
         sp_buf_init(&body, 0);
         enum sp_next n =
             sp__e2b_build_timeout(cfg_of(op)->timeout_s, &body) != 0
@@ -546,6 +547,7 @@ enum sp_next sp__e2b_step_startup(struct sp_op *op,
             return SP_NEXT_FAIL;
         }
         op->deadline_ms = sp_now_ms() + op->client->opts.alive_timeout_ms;
+        SP_OP_MARK(op, SP_MARK_READY); /* E2B: create returns a running sandbox */
         return health_request(op, req, err);
     }
     if (op->state == STARTUP_WAITED)
@@ -581,10 +583,12 @@ enum sp_next sp__e2b_step_cleanup(struct sp_op *op,
         if (!sp_http_ok(rsp))
             return api_fail(rsp, err);
         sp__sandbox_set_state(sb, "killed");
+        SP_OP_MARK(op, SP_MARK_DELETED);
         break;
     case CLEANUP_CHECK:
         if (rsp->transport == SP_E_OK && rsp->status == 404) {
             sp__sandbox_set_state(sb, "gone");
+            SP_OP_MARK(op, SP_MARK_GONE);
             return SP_NEXT_DONE;
         }
         if (!sp_http_ok(rsp))

@@ -241,6 +241,18 @@ bool sp_sandbox_forget_access_token(struct sp_sandbox *sb);
 struct sp_op;
 typedef void (*sp_op_done_fn)(struct sp_op *op, enum sp_err rc, void *user);
 
+/* Phase marks a step machine stamps inside one op (sp_now_us()), so the load driver reads
+ * phase boundaries from the op instead of splitting it: startup covers ready + alive,
+ * cleanup covers deleted + gone. 0 = not reached (the driver falls back to completion). */
+enum sp_mark {
+    SP_MARK_READY,   /* startup: the provider says started/running */
+    SP_MARK_ALIVE,   /* startup: the data plane answers */
+    SP_MARK_DELETED, /* cleanup: the delete (or stop) call returned */
+    SP_MARK_GONE,    /* cleanup: the provider confirms it is gone */
+    SP_MARK__COUNT
+};
+#define SP_OP_MARK(op, m) ((op)->mark_us[(m)] = sp_now_us())
+
 /* One operation in flight. The caller allocates it (stack, array, ...), initialises it with
  * an sp_op_init_* function, and keeps it alive until its done callback has run. Fields
  * below the line are the step machine's and the driver's. */
@@ -264,6 +276,8 @@ struct sp_op {
             struct sp_list *out;
         } list;
     } u;
+    int64_t mark_us[SP_MARK__COUNT]; /* phase marks (enum sp_mark), 0 = not stamped */
+    int retries;                     /* requests the driver resent (429, 502) for this op */
     /* ------------------------------------------------------------------ */
     int state;           /* step-machine position, 0 at start */
     int polls;           /* step-machine counter (polls, retries) */

@@ -532,6 +532,7 @@ static void transfer_finished(struct sp__transfer *t, CURLcode code)
     long wait = retry_wait_ms(t);
     if (wait >= 0 && sp_timerheap_push(&t->loop->timers, &t->timer, sp_now_ms() + wait) == 0) {
         t->retry_pending = true;
+        t->op->retries++;
         return;
     }
     transfer_advance(t, &t->rsp);

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Installs what sandprobe needs, and nothing when all of it is present. Debian packages only.
 #   sh scripts/setup.sh          build dependencies (the main job)
-#   sh scripts/setup.sh --test   + node/npm and the official vendor SDKs (suites/sdk/versions, test-only)
+#   sh scripts/setup.sh --test   + node/npm, the official vendor SDKs (suites/sdk/versions) and
+#                                chromium (test-only)
 #   sh scripts/setup.sh --bench  + wrk and nginx-light for `make bench`
 #   sh scripts/setup.sh --fuzz   + clang and its runtimes (libFuzzer, ThreadSanitizer) for
 #                                `make fuzz` and `make tsan`; `make test` never needs them
@@ -18,6 +19,7 @@ for arg in "$@"; do
         *) echo "setup: unknown option '$arg' (use --test, --bench or --fuzz)" >&2; exit 2 ;;
     esac
 done
+[ "$want_sdk" = 1 ] && PKGS="$PKGS chromium" # report.html in a real browser (suites/unit/test_load_report.c)
 [ "$want_sdk" = 1 ] && ! command -v node >/dev/null 2>&1 && PKGS="$PKGS nodejs npm"
 
 missing=""
