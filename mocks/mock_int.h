@@ -347,6 +347,10 @@ void mock_sandbox_copy_labels(struct mock_store *s, struct mock_sandbox *sb, str
 void mock_store_set_tombstone_ms(struct mock_store *s, int64_t ms);
 /* The phase distributions (cfg->dist): a set one wins over struct sp_latency. */
 void mock_store_set_dists(struct mock_store *s, const struct sp_dist *dist);
+/* A delay of `kind` from the phase distributions (latency.c), or from l for an unset phase;
+ * u1, u2 uniform in [0, 1) from the caller's seeded generator. Microseconds. */
+int64_t mock_latency_draw_us(const struct sp_latency *l, const struct sp_dist *dist,
+                             enum mock_delay kind, double u1, double u2);
 /* A delay drawn from the latency model, in ms and in µs. */
 long mock_store_delay(struct mock_store *s, enum mock_delay kind);
 int64_t mock_store_delay_us(struct mock_store *s, enum mock_delay kind);

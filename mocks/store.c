@@ -144,27 +144,6 @@ const char *mock_store_root(const struct mock_store *s)
     return s->root;
 }
 
-/* The phase of the distribution model that stands for a kind of delay, or -1. */
-static int phase_of(enum mock_delay kind)
-{
-    switch (kind) {
-    case MOCK_DELAY_CREATE:
-    case MOCK_DELAY_START:
-        return SP_MOCK_PHASE_START;
-    case MOCK_DELAY_DELETE:
-        return SP_MOCK_PHASE_DELETE;
-    case MOCK_DELAY_SERVER:
-        return SP_MOCK_PHASE_ALIVE;
-    case MOCK_DELAY_API_CREATE:
-        return SP_MOCK_PHASE_CREATE;
-    case MOCK_DELAY_EXEC:
-        return SP_MOCK_PHASE_EXEC;
-    case MOCK_DELAY_STOP:
-        break;
-    }
-    return -1;
-}
-
 static double uniform01(struct mock_store *s)
 {
     return (double)(mock_store_random(s) >> 11) / (double)(1ULL << 53); /* [0,1) */
@@ -172,21 +151,7 @@ static double uniform01(struct mock_store *s)
 
 int64_t mock_store_delay_us(struct mock_store *s, enum mock_delay kind)
 {
-    int ph = phase_of(kind);
-    if (ph >= 0 && s->dist[ph].kind != SP_DIST_UNSET) {
-        double u1 = uniform01(s), u2 = uniform01(s);
-        double z = sqrt(-2.0 * log(1.0 - u1)) * cos(2.0 * M_PI * u2); /* Box-Muller */
-        return (int64_t)sp_dist_draw(&s->dist[ph], u2, z);
-    }
-    const struct sp_latency *l = &s->latency;
-    long base = kind == MOCK_DELAY_CREATE   ? l->create_ms
-                : kind == MOCK_DELAY_START  ? l->start_ms
-                : kind == MOCK_DELAY_STOP   ? l->stop_ms
-                : kind == MOCK_DELAY_DELETE ? l->delete_ms
-                : kind == MOCK_DELAY_SERVER ? l->server_ms
-                                            : 0;
-    double d = (double)base * (1.0 + l->jitter * (2.0 * uniform01(s) - 1.0));
-    return d < 0 ? 0 : (int64_t)(d * 1000.0);
+    return mock_latency_draw_us(&s->latency, s->dist, kind, uniform01(s), uniform01(s));
 }
 
 long mock_store_delay(struct mock_store *s, enum mock_delay kind)
