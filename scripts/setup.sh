@@ -6,12 +6,13 @@
 set -eu
 cd "$(dirname "$0")/.."
 
-PKGS="gcc make pkg-config libcurl4-openssl-dev libcjson-dev libcmocka-dev libmicrohttpd-dev zlib1g-dev unzip"
+PKGS="gcc make pkg-config libcurl4-openssl-dev libcjson-dev libcmocka-dev libmicrohttpd-dev zlib1g-dev unzip
+      libprotobuf-c-dev protobuf-c-compiler libprotobuf-dev libnghttp2-dev"
 want_sdk=0
 for arg in "$@"; do
     case "$arg" in
         --test) want_sdk=1 ;;
-        --bench) PKGS="$PKGS wrk nginx-light" ;;
+        --bench) PKGS="$PKGS wrk nginx-light nghttp2-client nghttp2-server" ;;
         *) echo "setup: unknown option '$arg' (use --test or --bench)" >&2; exit 2 ;;
     esac
 done
