@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "h2server.h"
 #include "provider.h" /* sp_now_us */
 
 #include <cjson/cJSON.h>
@@ -33,6 +34,7 @@ struct sp_mock {
     const struct mock_vendor *vendor;
     void *vendor_data;
     struct mock_http *server;
+    struct mock_h2 *h2; /* instead of server, for a vendor served over HTTP/2 */
     struct mock_timers *timers;
     unsigned port;
     char origin[96];
@@ -47,7 +49,8 @@ struct sp_mock {
     int fault_count;
 };
 
-static const struct mock_vendor *const VENDORS[] = {&mock_vendor_daytona, &mock_vendor_e2b};
+static const struct mock_vendor *const VENDORS[] = {&mock_vendor_daytona, &mock_vendor_e2b,
+                                                     &mock_vendor_modal};
 #define N_VENDORS (sizeof(VENDORS) / sizeof(VENDORS[0]))
 
 size_t sp_mock_vendor_names(const char **names, size_t max)
@@ -191,21 +194,29 @@ void mock_log_escape(const char *s, char *out, size_t outlen)
 
 const char *mock_req_query(struct mock_req *r, const char *name)
 {
+    if (r->tops)
+        return r->tops->query(r->conn, name);
     return r->conn ? mock_conn_query(r->conn, name) : NULL;
 }
 
 const char *mock_req_header(struct mock_req *r, const char *name)
 {
+    if (r->tops)
+        return r->tops->header(r->conn, name);
     return r->conn ? mock_conn_header(r->conn, name) : NULL;
 }
 
 int mock_req_socket(struct mock_req *r)
 {
+    if (r->tops)
+        return -1;
     return r->conn ? mock_conn_socket(r->conn) : -1;
 }
 
 bool mock_req_peer_gone(struct mock_req *r)
 {
+    if (r->tops)
+        return r->tops->closed(r->conn);
     int fd = mock_req_socket(r);
     char c;
     if (fd < 0)
@@ -543,8 +554,11 @@ static enum sp_err server_start(struct sp_mock *m, struct sp_error *err)
     m->timers = mock_timers_new();
     if (m->timers == NULL)
         return sp_error_set(err, SP_E_INTERNAL, "mock: cannot start the timer thread");
-    m->server = mock_http_start(m, &o, &m->port);
-    if (m->server == NULL)
+    if (m->vendor->h2c)
+        m->h2 = mock_h2_start(m, m->host, m->cfg.port, m->cfg.idle_timeout_s, &m->port);
+    else
+        m->server = mock_http_start(m, &o, &m->port);
+    if (m->server == NULL && m->h2 == NULL)
         return sp_error_set(err, SP_E_CONFIG, "mock %s: cannot listen on %s:%u (want IPv4:port; "
                             "in use?)", m->vendor->name, m->host, m->cfg.port);
     snprintf(m->origin, sizeof(m->origin), "http://%s:%u", m->host, m->port);
@@ -558,7 +572,7 @@ enum sp_err sp_mock_start(const struct sp_mock_config *cfg, struct sp_mock **out
     *out = NULL;
     const struct mock_vendor *v = vendor_find(cfg->vendor);
     if (v == NULL)
-        return sp_error_set(err, SP_E_CONFIG, "mock: unknown vendor '%s' (daytona, e2b)",
+        return sp_error_set(err, SP_E_CONFIG, "mock: unknown vendor '%s' (daytona, e2b, modal)",
                             cfg->vendor ? cfg->vendor : "(null)");
     struct sp_mock *m = calloc(1, sizeof(*m));
     if (m == NULL)
@@ -594,6 +608,7 @@ void sp_mock_stop(struct sp_mock *m)
         return;
     mock_timers_flush(m->timers); /* resumes every delayed request: the server can stop */
     mock_http_stop(m->server);
+    mock_h2_stop(m->h2);
     mock_timers_free(m->timers);
     mock_store_free(m->store);
     if (m->vendor->fini != NULL)
