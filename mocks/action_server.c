@@ -108,7 +108,8 @@ bool mock_action_server_claim(struct sp_mock *m, struct mock_sandbox *sb, const 
     if (cmdline == NULL || !parse_cmdline(cmdline, &port, workdir, sizeof(workdir)))
         return false;
     /* The server creates its working directory at start-up. */
-    if (mock_sandbox_host_path(sb, "/", workdir, host, sizeof(host)) == 0)
+    if (mock_backend(m) == SP_MOCK_BACKEND_SHELL &&
+        mock_sandbox_host_path(sb, "/", workdir, host, sizeof(host)) == 0)
         mock_mkdir_p(host, 0755);
     mock_sandbox_add_server(mock_store_of(m), sb, port, workdir);
     return true;

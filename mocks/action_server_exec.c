@@ -5,6 +5,7 @@
  * Python reprs where the server formats one. IPython cells and `edit` are not implemented
  * (they answer 500). */
 #include "action_server_int.h"
+#include "backend.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -305,6 +306,8 @@ static void run_action(struct as_ctx *c, const cJSON *action)
     else if (as->kind == ACT_BROWSE)
         mock_reply_cjson(
             r, 200, as_error_observation("Browser functionality is not supported or disabled."));
+    else if (mock_is_synthetic(r->mock))
+        as_synthetic_action(c, as->type, action, args); /* in memory, replies on a timer */
     else {
         /* One action at a time per server (the server's asyncio lock). */
         pthread_mutex_lock(&c->sb->exec_lock);

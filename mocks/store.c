@@ -389,7 +389,7 @@ void mock_sandbox_transition(struct mock_store *s, struct mock_sandbox *sb, enum
 
 void mock_store_remove(struct mock_store *s, struct mock_sandbox *sb)
 {
-    bool dropped = false;
+    bool dropped = false, reap = false;
     pthread_mutex_lock(&s->lock);
     struct mock_sandbox *found = s->buckets[hash_id(sb->id) & (s->n_buckets - 1)];
     while (found != NULL && found != sb)
@@ -398,11 +398,15 @@ void mock_store_remove(struct mock_store *s, struct mock_sandbox *sb)
         store_unlink(s, sb);
         sb->phase = MOCK_DELETED;
         sb->until_ms = 0;
+        sb->n_servers = 0;
+        reap = !sb->reaped;
+        sb->reaped = true;
         dropped = true;
     }
     pthread_mutex_unlock(&s->lock);
+    reap_root(sb, reap); /* now, though a handler may still hold a reference */
     if (dropped)
-        mock_store_put(s, sb); /* the store's reference; the last one removes the files */
+        mock_store_put(s, sb); /* the store's reference */
 }
 
 void mock_store_each(struct mock_store *s, bool (*fn)(struct mock_sandbox *sb, void *user),
