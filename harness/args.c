@@ -91,6 +91,21 @@ sp_args_parse(const struct sp_cmd_spec *spec, int argc, char *const argv[], stru
     return SP_ARGS_OK;
 }
 
+/* Appends ": daytona, e2b or all" from the registry behind the option. */
+static void print_choices(const struct sp_opt *o, FILE *out)
+{
+    const char *names[32];
+    size_t n = o->choices(names, 32);
+    n = n < 32 ? n : 32;
+    fputc(':', out);
+    for (size_t i = 0; i < n; i++) {
+        bool last = i + 1 == n && o->choices_also == NULL;
+        fprintf(out, "%s %s", i == 0 ? "" : last ? " or" : ",", names[i]);
+    }
+    if (o->choices_also)
+        fprintf(out, " or %s", o->choices_also);
+}
+
 void sp_args_help(const struct sp_cmd_spec *spec, FILE *out)
 {
     fprintf(out, "usage: sandprobe %s [options]\n\n%s\n\noptions:\n", spec->name, spec->summary);
@@ -100,6 +115,8 @@ void sp_args_help(const struct sp_cmd_spec *spec, FILE *out)
         snprintf(left, sizeof(left), "--%s%s%s", o->name, o->metavar ? " " : "",
                  o->metavar ? o->metavar : "");
         fprintf(out, "  %-24s %s", left, o->help);
+        if (o->choices)
+            print_choices(o, out);
         if (o->def)
             fprintf(out, " (default: %s)", o->def);
         fputc('\n', out);

@@ -14,6 +14,10 @@ struct sp_opt {
     const char *metavar; /* "DIR", "RE" ...; NULL for a flag */
     const char *help;    /* one line */
     const char *def;     /* default shown in the help; NULL = none */
+    /* The registry the value names an entry of (sp_provider_names, sp_mock_vendor_names);
+     * the help lists its names, so a new vendor shows up without editing help texts. */
+    size_t (*choices)(const char **names, size_t max);
+    const char *choices_also; /* a value accepted beside them ("all"); NULL = none */
 };
 
 /* A command: its name, a one-line summary, and its option table. */

@@ -133,6 +133,7 @@ struct mock_vendor {
 extern const struct mock_vendor mock_vendor_daytona;
 extern const struct mock_vendor mock_vendor_e2b;
 extern const struct mock_vendor mock_vendor_modal;
+extern const struct mock_vendor mock_vendor_runloop;
 
 /* --- the server (mock_core.c) ------------------------------------------------------------ */
 

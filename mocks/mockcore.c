@@ -50,8 +50,13 @@ struct sp_mock {
     int fault_count;
 };
 
-static const struct mock_vendor *const VENDORS[] = {&mock_vendor_daytona, &mock_vendor_e2b,
-                                                     &mock_vendor_modal};
+/* The mock registry: a vendor is one line here; every list of vendors derives from it. */
+static const struct mock_vendor *const VENDORS[] = {
+    &mock_vendor_daytona,
+    &mock_vendor_e2b,
+    &mock_vendor_runloop,
+    &mock_vendor_modal,
+};
 #define N_VENDORS (sizeof(VENDORS) / sizeof(VENDORS[0]))
 
 size_t sp_mock_vendor_names(const char **names, size_t max)
@@ -576,9 +581,16 @@ enum sp_err sp_mock_start(const struct sp_mock_config *cfg, struct sp_mock **out
 {
     *out = NULL;
     const struct mock_vendor *v = vendor_find(cfg->vendor);
-    if (v == NULL)
-        return sp_error_set(err, SP_E_CONFIG, "mock: unknown vendor '%s' (daytona, e2b, modal)",
-                            cfg->vendor ? cfg->vendor : "(null)");
+    if (v == NULL) {
+        char known[256] = "";
+        for (size_t i = 0, used = 0; i < N_VENDORS && used < sizeof(known); i++) {
+            int n = snprintf(known + used, sizeof(known) - used, "%s%s", i ? ", " : "",
+                             VENDORS[i]->name);
+            used += n > 0 ? (size_t)n : 0;
+        }
+        return sp_error_set(err, SP_E_CONFIG, "mock: unknown vendor '%s' (%s)",
+                            cfg->vendor ? cfg->vendor : "(null)", known);
+    }
     struct sp_mock *m = calloc(1, sizeof(*m));
     if (m == NULL)
         return sp_error_set(err, SP_E_INTERNAL, "mock: out of memory");

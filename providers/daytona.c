@@ -607,6 +607,7 @@ static enum sp_next daytona_cleanup(struct sp_op *op,
 const struct sp_provider sp_provider_daytona = {
     .name = "daytona",
     .session_key = DAYTONA_SESSION_KEY,
+    .modes = (const char *const[]){"action-server", "toolbox", NULL},
     .configure = daytona_configure,
     .cfg_free = daytona_cfg_free,
     .caps = daytona_caps,

@@ -9,6 +9,7 @@
 static const struct sp_provider *const providers[] = {
     &sp_provider_daytona,
     &sp_provider_e2b,
+    &sp_provider_runloop,
 };
 #define N_PROVIDERS (sizeof(providers) / sizeof(providers[0]))
 
@@ -43,6 +44,20 @@ size_t sp_provider_names(const char **names, size_t max)
     for (size_t i = 0; i < N_PROVIDERS && i < max; i++)
         names[i] = providers[i]->name;
     return N_PROVIDERS;
+}
+
+size_t sp_provider_modes(const char *name, const char **modes, size_t max)
+{
+    const struct sp_provider *p = sp__provider_find(name);
+    size_t n = 0;
+    if (p == NULL)
+        return 0;
+    for (; p->modes && p->modes[n]; n++)
+        if (n < max)
+            modes[n] = p->modes[n];
+    if (n == 0 && max > 0)
+        modes[0] = NULL; /* only the default, which has no name */
+    return n == 0 ? 1 : n;
 }
 
 const struct sp_provider *sp__provider_find(const char *name)

@@ -66,6 +66,10 @@ struct sp_sandbox; /* one sandbox of a client */
 
 /* Lists the registered providers: fills names (up to max) and returns how many there are. */
 size_t sp_provider_names(const char **names, size_t max);
+/* Lists the modes (sp_client_opts.mode values) of provider `name`, the default first: fills
+ * modes (up to max) and returns how many there are. A provider with only its default mode
+ * has one, NULL. 0 for an unknown name. */
+size_t sp_provider_modes(const char *name, const char **modes, size_t max);
 
 /* Creates a client for provider `name` from `env` (variables such as DAYTONA_API_KEY: the
  * process environment for a real provider, a mock's env for a mock). A missing or

@@ -26,6 +26,9 @@ typedef enum sp_next (*sp_step_fn)(struct sp_op *op, const struct sp_http_rsp *r
 struct sp_provider {
     const char *name;        /* registry key and report label */
     const char *session_key; /* label / metadata key that carries the session */
+    /* The values of sp_client_opts.mode, NULL-terminated, the default first; NULL = only
+     * the default. The suites run one group per mode. */
+    const char *const *modes;
     /* Parses the provider's variables from env into a private config (freed by cfg_free).
      * Missing or malformed credentials are `config` errors naming the variable. */
     enum sp_err (*configure)(const struct sp_kv *env, const struct sp_client_opts *opts,
@@ -37,6 +40,7 @@ struct sp_provider {
 
 extern const struct sp_provider sp_provider_daytona;
 extern const struct sp_provider sp_provider_e2b;
+extern const struct sp_provider sp_provider_runloop;
 
 /* Finds a provider by name; NULL when unknown. */
 const struct sp_provider *sp__provider_find(const char *name);

@@ -37,4 +37,12 @@ if [ "$want_sdk" = 1 ] && [ ! -d suites/sdk/node_modules ] && [ -f suites/sdk/pa
     echo "setup: installing the vendor SDKs for the fidelity tests (npm ci)" >&2
     (cd suites/sdk && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 fi
+# One npm project per (vendor, SDK version) under suites/sdk/versions; each installed when absent.
+if [ "$want_sdk" = 1 ]; then
+    for d in suites/sdk/versions/*@*/; do
+        [ -f "$d/package-lock.json" ] && [ ! -d "$d/node_modules" ] || continue
+        echo "setup: installing ${d%/} for the fidelity tests (npm ci)" >&2
+        (cd "$d" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+    done
+fi
 exit 0

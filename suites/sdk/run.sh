@@ -1,13 +1,19 @@
 #!/bin/sh
 # Official-SDK fidelity tests: each vendor mock must be driven successfully by that vendor's
-# own SDK (pinned in package-lock.json), not only by our client.
-#   sh suites/sdk/run.sh path/to/sandprobe [vendor...]
-# For each vendor (default: all of them) mock.mjs starts `sandprobe mock --vendor V`, runs
-# V.mjs against it with the mock's env and stops it. Exits non-zero when any vendor failed.
+# own SDK, at every version we pin, not only by our client.
+#   sh suites/sdk/run.sh path/to/sandprobe [vendor | vendor@version ...]
+# Each folder suites/sdk/versions/<vendor>@<version>/ is an npm project pinning exactly that
+# SDK version (package.json + package-lock.json; node_modules installed here with `npm ci`
+# when missing). For each one (default: all of them), mock.mjs starts `sandprobe mock
+# --vendor <vendor>`, runs suites/sdk/<vendor>.mjs against it with the mock's env and
+# SP_SDK_DIR=<that folder> (the script loads the SDK from there), and stops it. A vendor with
+# a script but no version folder yet loads its SDK from suites/sdk/node_modules (the older
+# single-project layout). One line per (vendor, version) says how many steps passed. Exits
+# non-zero when any run failed.
 set -u
 
 if [ "$#" -lt 1 ]; then
-    echo "usage: sh suites/sdk/run.sh SANDPROBE [vendor...]" >&2
+    echo "usage: sh suites/sdk/run.sh SANDPROBE [vendor | vendor@version ...]" >&2
     exit 2
 fi
 case "$1" in
@@ -15,7 +21,7 @@ case "$1" in
     *) bin=$(pwd)/$1 ;;
 esac
 shift
-vendors=${*:-daytona e2b}
+only=${*:-}
 here=$(cd "$(dirname "$0")" && pwd)
 
 if ! command -v node >/dev/null 2>&1; then
@@ -26,38 +32,78 @@ if [ ! -x "$bin" ]; then
     echo "sdk: $bin is not an executable file (build it with make)" >&2
     exit 2
 fi
-if [ ! -d "$here/node_modules" ]; then
-    echo "sdk: installing the pinned vendor SDKs (npm ci)" >&2
-    if ! (cd "$here" && npm ci --no-audit --no-fund --loglevel=error >/dev/null); then
-        echo "sdk: npm ci failed in $here" >&2
-        exit 3
-    fi
-fi
+
+# wanted NAME VENDOR: true when no filter was given or it names the vendor or NAME.
+wanted() {
+    [ -z "$only" ] && return 0
+    for w in $only; do
+        [ "$w" = "$1" ] || [ "$w" = "$2" ] && return 0
+    done
+    return 1
+}
+
+# npm_ci DIR: installs DIR's pinned packages when its node_modules is missing.
+npm_ci() {
+    [ -d "$1/node_modules" ] && return 0
+    echo "sdk: installing the pinned SDK in suites/sdk${1#"$here"} (npm ci)" >&2
+    (cd "$1" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+}
 
 failed=""
 n_pass=0
 n_fail=0
-for v in $vendors; do
-    if [ ! -f "$here/$v.mjs" ]; then
-        echo "sdk: no fidelity script for vendor '$v'" >&2
-        failed="$failed $v"
-        n_fail=$((n_fail + 1))
-        continue
-    fi
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+# run_one NAME VENDOR SDK_DIR: one fidelity run and its summary line.
+run_one() {
+    name=$1 vendor=$2 dir=$3
     start=$(date +%s)
-    # The scripts run from their own folder so the SDKs resolve from node_modules there and
-    # no stray .env file elsewhere is read (the Daytona SDK loads ./.env).
-    (cd "$here" && node mock.mjs "$bin" "$v" "./$v.mjs")
-    rc=$?
-    secs=$(($(date +%s) - start))
+    if [ ! -f "$here/$vendor.mjs" ]; then
+        echo "FAIL  sdk/$name: no fidelity script suites/sdk/$vendor.mjs"
+        rc=2
+    elif ! npm_ci "$dir"; then
+        echo "FAIL  sdk/$name: npm ci failed in $dir"
+        rc=3
+    else
+        # The scripts run from their own folder so no stray .env file elsewhere is read
+        # (the Daytona SDK loads ./.env).
+        (cd "$here" && SP_SDK_DIR="$dir" node mock.mjs "$bin" "$vendor" "./$vendor.mjs") \
+            >"$log" 2>&1
+        rc=$?
+        cat "$log"
+        ok=$(grep -c '^ok ' "$log")
+        all=$(grep -cE '^(not )?ok ' "$log")
+        secs=$(($(date +%s) - start))
+        if [ "$rc" -eq 0 ]; then
+            echo "PASS  sdk/$name: $ok of $all steps passed (${secs} s)"
+        else
+            echo "FAIL  sdk/$name: $ok of $all steps passed (${secs} s, exit status $rc)"
+        fi
+    fi
     if [ "$rc" -eq 0 ]; then
-        echo "PASS  sdk/$v (${secs} s)"
         n_pass=$((n_pass + 1))
     else
-        echo "FAIL  sdk/$v (${secs} s, exit status $rc)"
-        failed="$failed $v"
+        failed="$failed $name"
         n_fail=$((n_fail + 1))
     fi
+}
+
+versioned=""
+for d in "$here"/versions/*@*/; do
+    [ -d "$d" ] || continue
+    d=${d%/}
+    name=$(basename "$d")
+    vendor=${name%%@*}
+    versioned="$versioned $vendor"
+    wanted "$name" "$vendor" && run_one "$name" "$vendor" "$d"
+done
+for script in "$here"/*.mjs; do
+    vendor=$(basename "$script" .mjs)
+    case "$vendor" in mock | steps) continue ;; esac
+    case " $versioned " in *" $vendor "*) continue ;; esac
+    [ -f "$here/package.json" ] || continue
+    wanted "$vendor" "$vendor" && run_one "$vendor" "$vendor" "$here"
 done
 
 echo "sdk: $n_pass passed, $n_fail failed"
