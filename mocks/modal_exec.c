@@ -172,6 +172,8 @@ void modal_exec_start(struct mock_req *r)
         modal_reply_status(r, MODAL_UNIMPLEMENTED, "exec needs the shell backend");
     else if (in->n_command_args == 0 || in->exec_id[0] == '\0')
         modal_reply_status(r, MODAL_INVALID_ARGUMENT, "exec needs command_args and exec_id");
+    else if (sb->fault == SP_MOCK_FAULT_NEVER_ALIVE) /* the task never becomes reachable */
+        modal_reply_status(r, 14, "task is not reachable");
     else if (ms_terminated(ms))
         modal_reply_status(r, MODAL_FAILED_PRECONDITION, "Sandbox has terminated");
     else if ((e = calloc(1, sizeof(*e))) == NULL)

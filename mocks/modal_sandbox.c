@@ -231,6 +231,28 @@ void modal_sandbox_create_v2(struct mock_req *r)
     protobuf_c_message_free_unpacked(&in->base, NULL);
 }
 
+/* The task id once the sandbox left creating (JS 0.11.1 blocks create() on it, M10 4); none
+ * while it is still being created at the request's timeout (the caller asks again), and
+ * the result instead for a sandbox that failed or ended. */
+static void task_id_reply(struct mock_req *r, struct mock_sandbox *sb)
+{
+    struct modal_sb *ms = sb->vendor;
+    enum mock_phase p = mock_sandbox_phase(mock_store_of(r->mock), sb);
+    Modal__Client__GenericResult res = MODAL__CLIENT__GENERIC_RESULT__INIT;
+    Modal__Client__SandboxGetTaskIdResponse out = MODAL__CLIENT__SANDBOX_GET_TASK_ID_RESPONSE__INIT;
+    if (p == MOCK_FAILED || sb_finished(r, sb)) {
+        res.status = p == MOCK_FAILED ? GENERIC(FAILURE) : GENERIC(TERMINATED);
+        res.exception = sb->error_reason;
+        out._task_result_case =
+            MODAL__CLIENT__SANDBOX_GET_TASK_ID_RESPONSE___TASK_RESULT_TASK_RESULT;
+        out.task_result = &res;
+    } else if (p != MOCK_CREATING) {
+        out._task_id_case = MODAL__CLIENT__SANDBOX_GET_TASK_ID_RESPONSE___TASK_ID_TASK_ID;
+        out.task_id = ms->task_id;
+    }
+    modal_reply_msg(r, &out.base);
+}
+
 void modal_sandbox_get_task_id(struct mock_req *r)
 {
     Modal__Client__SandboxGetTaskIdRequest *in =
@@ -238,24 +260,38 @@ void modal_sandbox_get_task_id(struct mock_req *r)
     if (in == NULL)
         return;
     struct mock_sandbox *sb = modal_sandbox(r, in->sandbox_id);
-    if (sb != NULL) {
-        struct modal_sb *ms = sb->vendor;
-        Modal__Client__GenericResult res = MODAL__CLIENT__GENERIC_RESULT__INIT;
-        Modal__Client__SandboxGetTaskIdResponse out =
-            MODAL__CLIENT__SANDBOX_GET_TASK_ID_RESPONSE__INIT;
-        if (sb_finished(r, sb)) { /* no task to run commands in any more */
-            res.status = GENERIC(TERMINATED);
-            out._task_result_case =
-                MODAL__CLIENT__SANDBOX_GET_TASK_ID_RESPONSE___TASK_RESULT_TASK_RESULT;
-            out.task_result = &res;
-        } else {
-            out._task_id_case = MODAL__CLIENT__SANDBOX_GET_TASK_ID_RESPONSE___TASK_ID_TASK_ID;
-            out.task_id = ms->task_id;
-        }
-        modal_reply_msg(r, &out.base);
-        mock_store_put(mock_store_of(r->mock), sb);
-    }
+    float t = in->_timeout_case ? in->timeout : 10;
+    long cap_ms = t > 0 && t < 55 ? (long)(t * 1000) : t <= 0 ? 0 : 55000;
     protobuf_c_message_free_unpacked(&in->base, NULL);
+    if (sb != NULL) /* takes over the reference */
+        mock_reply_when_left(r, sb, MOCK_CREATING, cap_ms, 0, task_id_reply);
+}
+
+/* Tunnels once the sandbox runs; result TIMEOUT when it is still being created at the
+ * request's timeout, FAILURE when it failed (what the SDKs turn into their errors). */
+static void tunnels_reply(struct mock_req *r, struct mock_sandbox *sb)
+{
+    enum mock_phase p = mock_sandbox_phase(mock_store_of(r->mock), sb);
+    struct tunnels t = {.n = 0};
+    Modal__Client__GenericResult res = MODAL__CLIENT__GENERIC_RESULT__INIT;
+    Modal__Client__SandboxGetTunnelsResponse out =
+        MODAL__CLIENT__SANDBOX_GET_TUNNELS_RESPONSE__INIT;
+    out.result = &res;
+    if (p == MOCK_CREATING || p == MOCK_STARTING) {
+        res.status = GENERIC(TIMEOUT);
+    } else if (p == MOCK_FAILED) {
+        res.status = GENERIC(FAILURE);
+        res.exception =
+            sb->error_reason[0] ? sb->error_reason : (char *)(uintptr_t) "sandbox failed";
+    } else if (sb_finished(r, sb)) {
+        res.status = GENERIC(TERMINATED);
+    } else {
+        res.status = GENERIC(SUCCESS);
+        tunnels_fill(r, sb, &t);
+        out.n_tunnels = t.n;
+        out.tunnels = t.ptrs;
+    }
+    modal_reply_msg(r, &out.base);
 }
 
 void modal_sandbox_get_tunnels(struct mock_req *r)
@@ -265,20 +301,10 @@ void modal_sandbox_get_tunnels(struct mock_req *r)
     if (in == NULL)
         return;
     struct mock_sandbox *sb = modal_sandbox(r, in->sandbox_id);
-    if (sb != NULL) {
-        struct tunnels t;
-        tunnels_fill(r, sb, &t);
-        Modal__Client__GenericResult res = MODAL__CLIENT__GENERIC_RESULT__INIT;
-        res.status = GENERIC(SUCCESS);
-        Modal__Client__SandboxGetTunnelsResponse out =
-            MODAL__CLIENT__SANDBOX_GET_TUNNELS_RESPONSE__INIT;
-        out.result = &res;
-        out.n_tunnels = t.n;
-        out.tunnels = t.ptrs;
-        modal_reply_msg(r, &out.base);
-        mock_store_put(mock_store_of(r->mock), sb);
-    }
+    long cap_ms = in->timeout > 0 && in->timeout < 55 ? (long)(in->timeout * 1000) : 55000;
     protobuf_c_message_free_unpacked(&in->base, NULL);
+    if (sb != NULL) /* takes over the reference */
+        mock_reply_when_left(r, sb, MOCK_CREATING, cap_ms, 0, tunnels_reply);
 }
 
 /* --- wait --------------------------------------------------------------------------------- */
@@ -292,7 +318,13 @@ static void wait_reply(struct mock_req *r, struct mock_sandbox *sb)
 {
     Modal__Client__GenericResult res = MODAL__CLIENT__GENERIC_RESULT__INIT;
     Modal__Client__SandboxWaitResponse out = MODAL__CLIENT__SANDBOX_WAIT_RESPONSE__INIT;
-    if (sb_finished(r, sb)) { /* terminated: exit 137 for the SDKs (M10 6) */
+    if (mock_sandbox_phase(mock_store_of(r->mock), sb) == MOCK_FAILED) {
+        res.status = GENERIC(FAILURE);
+        res.exitcode = 1;
+        res.exception =
+            sb->error_reason[0] ? sb->error_reason : (char *)(uintptr_t) "sandbox failed";
+        out.result = &res;
+    } else if (sb_finished(r, sb)) { /* terminated: exit 137 for the SDKs (M10 6) */
         res.status = GENERIC(TERMINATED);
         res.exitcode = 137;
         out.result = &res;
@@ -352,8 +384,9 @@ void modal_sandbox_terminate(struct mock_req *r)
     ms->terminated = true;
     pthread_mutex_unlock(&ms->lock);
     modal_execs_kill(ms);
-    if (!was)
-        mock_sandbox_transition(s, sb, MOCK_STOPPING, MOCK_STOPPED, MOCK_DELAY_STOP);
+    /* Gone at once (a failed one too): SandboxWait reports it terminated from now on. */
+    if (mock_sandbox_phase(s, sb) != MOCK_DELETED)
+        mock_sandbox_transition(s, sb, MOCK_DELETED, MOCK_DELETED, MOCK_DELAY_DELETE);
     Modal__Client__GenericResult res = MODAL__CLIENT__GENERIC_RESULT__INIT;
     res.status = GENERIC(TERMINATED);
     Modal__Client__SandboxTerminateResponse out = MODAL__CLIENT__SANDBOX_TERMINATE_RESPONSE__INIT;

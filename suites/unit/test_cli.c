@@ -113,7 +113,7 @@ static void test_cli_check_bad_values(void **state)
     const char *tgt[] = {"check", "--provider", "daytona", "--target", "prod", NULL};
     expect_usage(sp_cmd_check, tgt, "invalid --target 'prod'");
     const char *prov[] = {"check", "--provider", "acme", NULL};
-    expect_usage(sp_cmd_check, prov, "unknown provider 'acme' (one of: daytona, e2b, runloop, all)");
+    expect_usage(sp_cmd_check, prov, "unknown provider 'acme' (one of: daytona, e2b, runloop, modal, all)");
     const char *pos[] = {"check", "daytona", NULL};
     expect_usage(sp_cmd_check, pos, "unexpected argument 'daytona'");
     const char *none[] = {"check", "--provider", "daytona", "--focus", "^no-such-req$", NULL};
