@@ -5,8 +5,9 @@
  * DATA and trailing HEADERS (grpc-status). Routing, store, journal, latency model and faults
  * are the core's, the same for both transports.
  *
- * Threads: one accept thread; one I/O thread per connection owning the nghttp2 session; one
- * worker thread per request stream, which runs the handler, waits out its delay or
+ * Threads: one accept thread; one I/O thread per connection owning the nghttp2 session; a
+ * pool of worker threads, one per request in progress (started only when none is idle), which
+ * runs the handler, waits out its delay or
  * continuation (a timed wait that sp_mock_stop cuts short) and then produces the body into the
  * stream's buffer -- a streamed body by calling its read function, which may block (shell
  * backend) without stalling the connection's other streams, as gRPC multiplexes every call of
@@ -47,7 +48,16 @@ struct mock_h2 {
     int live; /* connections not yet freed */
     unsigned idle_timeout_s;
     struct h2_conn *conns;
+    /* The worker pool: requests queue here; a worker thread is started only when none is
+     * idle (a blocked handler holds its thread), and an idle one ends after POOL_IDLE_S. */
+    pthread_mutex_t qlock;
+    pthread_cond_t qcond;
+    struct h2_stream *qhead, *qtail;
+    int idle, threads, queued;
+    bool qstop;
 };
+
+#define POOL_IDLE_S 30
 
 struct h2_conn {
     struct mock_h2 *srv;
@@ -83,6 +93,7 @@ struct h2_stream {
     struct sp_buf out; /* body bytes not yet sent */
     size_t out_off;
     struct h2_stream *next;
+    struct h2_stream *qnext; /* the pool's queue */
 };
 static const char *h2_header(struct mock_conn *conn, const char *name)
 {
@@ -208,9 +219,8 @@ static void produce_body(struct h2_stream *s)
     free(buf);
 }
 
-static void *worker_main(void *arg)
+static void serve_stream(struct h2_stream *s)
 {
-    struct h2_stream *s = arg;
     struct h2_conn *c = s->c;
     struct mock_req *r = &s->r;
     if (!mock_core_begin(r, r->body.len, true))
@@ -230,7 +240,87 @@ static void *worker_main(void *arg)
     pthread_mutex_unlock(&c->lock);
     wake(c);
     conn_release(c);
+}
+
+static void *pool_main(void *arg)
+{
+    struct mock_h2 *srv = arg;
+    pthread_mutex_lock(&srv->qlock);
+    for (;;) {
+        while (srv->qhead == NULL && !srv->qstop) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_sec += POOL_IDLE_S;
+            srv->idle++;
+            int rc = pthread_cond_timedwait(&srv->qcond, &srv->qlock, &ts);
+            srv->idle--;
+            if (rc != 0 && srv->qhead == NULL)
+                break; /* idle long enough */
+        }
+        struct h2_stream *s = srv->qhead;
+        if (s == NULL)
+            break;
+        srv->qhead = s->qnext;
+        if (srv->qhead == NULL)
+            srv->qtail = NULL;
+        srv->queued--;
+        pthread_mutex_unlock(&srv->qlock);
+        serve_stream(s);
+        pthread_mutex_lock(&srv->qlock);
+    }
+    srv->threads--;
+    pthread_cond_broadcast(&srv->qcond);
+    pthread_mutex_unlock(&srv->qlock);
     return NULL;
+}
+
+/* Queues s for the pool, starting a worker when none is idle. Returns false when s could
+ * not be queued (no worker at all could be started). */
+static bool pool_submit(struct mock_h2 *srv, struct h2_stream *s)
+{
+    pthread_mutex_lock(&srv->qlock);
+    s->qnext = NULL;
+    if (srv->qtail)
+        srv->qtail->qnext = s;
+    else
+        srv->qhead = s;
+    srv->qtail = s;
+    srv->queued++;
+    /* Every queued request gets a thread of its own: a blocked handler (a streamed reply
+     * waiting for output) must never hold up another request. */
+    bool spawn = srv->idle < srv->queued;
+    if (spawn)
+        srv->threads++;
+    else
+        pthread_cond_signal(&srv->qcond);
+    pthread_mutex_unlock(&srv->qlock);
+    if (!spawn)
+        return true;
+    pthread_attr_t a;
+    pthread_t t;
+    pthread_attr_init(&a);
+    pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+    int rc = pthread_create(&t, &a, pool_main, srv);
+    pthread_attr_destroy(&a);
+    if (rc == 0)
+        return true;
+    pthread_mutex_lock(&srv->qlock);
+    srv->threads--;
+    bool queued = srv->threads > 0; /* a busy worker takes it later */
+    if (!queued) {                  /* take it back out: it is the last one queued */
+        struct h2_stream **p = &srv->qhead;
+        while (*p && *p != s)
+            p = &(*p)->qnext;
+        if (*p) {
+            *p = s->qnext;
+            srv->queued--;
+        }
+        srv->qtail = NULL;
+        for (struct h2_stream *q = srv->qhead; q; q = q->qnext)
+            srv->qtail = q;
+    }
+    pthread_mutex_unlock(&srv->qlock);
+    return queued;
 }
 
 /* --- the I/O thread: nghttp2 callbacks ----------------------------------------------------- */
@@ -351,16 +441,12 @@ static void request_complete(struct h2_conn *c, struct h2_stream *s)
                              .body = s->r.body};
     sp_kv_init(&s->r.reply_headers);
     sp_kv_init(&s->r.reply_trailers);
-    pthread_attr_t a;
-    pthread_attr_init(&a);
-    pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
     pthread_mutex_lock(&c->lock);
     s->started = true;
     c->workers++;
     c->refs++;
     pthread_mutex_unlock(&c->lock);
-    pthread_t t;
-    if (pthread_create(&t, &a, worker_main, s) != 0) {
+    if (!pool_submit(c->srv, s)) {
         pthread_mutex_lock(&c->lock);
         c->workers--;
         c->refs--;
@@ -368,7 +454,6 @@ static void request_complete(struct h2_conn *c, struct h2_stream *s)
         pthread_mutex_unlock(&c->lock);
         nghttp2_submit_rst_stream(c->session, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_INTERNAL_ERROR);
     }
-    pthread_attr_destroy(&a);
 }
 
 static int on_frame_recv(nghttp2_session *session, const nghttp2_frame *frame, void *user)
@@ -760,6 +845,8 @@ struct mock_h2 *mock_h2_start(struct sp_mock *m,
     srv->m = m;
     srv->idle_timeout_s = idle_timeout_s ? idle_timeout_s : 60;
     pthread_mutex_init(&srv->lock, NULL);
+    pthread_mutex_init(&srv->qlock, NULL);
+    pthread_cond_init(&srv->qcond, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_cond_init(&srv->cond, &ca);
@@ -775,6 +862,8 @@ struct mock_h2 *mock_h2_start(struct sp_mock *m,
             close(srv->lfd);
         pthread_mutex_destroy(&srv->lock);
         pthread_cond_destroy(&srv->cond);
+        pthread_mutex_destroy(&srv->qlock);
+        pthread_cond_destroy(&srv->qcond);
         free(srv);
         return NULL;
     }
@@ -801,7 +890,16 @@ void mock_h2_stop(struct mock_h2 *srv)
     while (srv->live > 0)
         pthread_cond_wait(&srv->cond, &srv->lock);
     pthread_mutex_unlock(&srv->lock);
+    /* Every request is done (connections wait for theirs): the pool's threads end. */
+    pthread_mutex_lock(&srv->qlock);
+    srv->qstop = true;
+    pthread_cond_broadcast(&srv->qcond);
+    while (srv->threads > 0)
+        pthread_cond_wait(&srv->qcond, &srv->qlock);
+    pthread_mutex_unlock(&srv->qlock);
     pthread_mutex_destroy(&srv->lock);
     pthread_cond_destroy(&srv->cond);
+    pthread_mutex_destroy(&srv->qlock);
+    pthread_cond_destroy(&srv->qcond);
     free(srv);
 }

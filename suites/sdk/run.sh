@@ -46,7 +46,10 @@ wanted() {
 npm_ci() {
     [ -d "$1/node_modules" ] && return 0
     echo "sdk: installing the pinned SDK in suites/sdk${1#"$here"} (npm ci)" >&2
-    (cd "$1" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+    # As scripts/setup.sh: `npm install --no-save` (same lock, left untouched) when `npm ci`
+    # refuses a lock lacking optional platform packages the registry does not have.
+    (cd "$1" && { npm ci --no-audit --no-fund --loglevel=error >/dev/null 2>&1 ||
+        npm install --no-save --no-audit --no-fund --loglevel=error >/dev/null; })
 }
 
 failed=""
