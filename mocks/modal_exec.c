@@ -15,7 +15,10 @@
 #include "grpc.h"
 #include "provider.h" /* sp_now_ms */
 
-#define STDIO_MSG_MAX 60000 /* payload per streamed message: one frame fits a 64 KiB read */
+#define STDIO_MSG_MAX 60000
+/* An exec's output is kept whole (TaskExecStdioRead may start at any offset); past this the
+ * command is killed rather than its output silently cut. */
+#define EXEC_OUT_MAX ((size_t)1 << 30) /* payload per streamed message: one frame fits a 64 KiB read */
 
 struct modal_exec {
     char id[128];
@@ -47,9 +50,11 @@ static void *collect(void *arg)
         if (n == 0)
             continue;
         pthread_mutex_lock(&ms->lock);
-        sp_buf_append(&e->out[stream == 2 ? 1 : 0], buf, (size_t)n);
+        bool full = sp_buf_append(&e->out[stream == 2 ? 1 : 0], buf, (size_t)n) != 0;
         pthread_cond_broadcast(&ms->cond);
         pthread_mutex_unlock(&ms->lock);
+        if (full)
+            mock_proc_kill(e->proc);
     }
     int code = 0, sig = 0;
     mock_proc_wait(e->proc, &code, &sig);
@@ -180,8 +185,8 @@ void modal_exec_start(struct mock_req *r)
         modal_reply_status(r, MODAL_INTERNAL, "mock: out of memory");
     if (e != NULL) {
         snprintf(e->id, sizeof(e->id), "%s", in->exec_id);
-        sp_buf_init(&e->out[0], 0);
-        sp_buf_init(&e->out[1], 0);
+        sp_buf_init(&e->out[0], EXEC_OUT_MAX);
+        sp_buf_init(&e->out[1], EXEC_OUT_MAX);
         e->ms = ms;
         if (in->_timeout_secs_case && in->timeout_secs > 0)
             e->deadline_ms = sp_now_ms() + (int64_t)in->timeout_secs * 1000;
