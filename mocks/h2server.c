@@ -5,15 +5,16 @@
  * DATA and trailing HEADERS (grpc-status). Routing, store, journal, latency model and faults
  * are the core's, the same for both transports.
  *
- * Threads: one accept thread; one I/O thread per connection owning the nghttp2 session; a
- * pool of worker threads, one per request in progress (started only when none is idle), which
- * runs the handler, waits out its delay or
- * continuation (a timed wait that sp_mock_stop cuts short) and then produces the body into the
- * stream's buffer -- a streamed body by calling its read function, which may block (shell
- * backend) without stalling the connection's other streams, as gRPC multiplexes every call of
- * a client on one connection. The worker wakes the I/O thread through a pipe; the I/O thread
- * alone touches the session. A request with `grpc-timeout` whose reply is not ready by then is
- * answered DEADLINE_EXCEEDED. */
+ * Threads: one accept thread; one I/O thread per connection owning the nghttp2 session, which
+ * also runs each handler (handlers never block: delays are timers, streamed bodies read
+ * functions) and sends a reply that is ready at once; a pool of worker threads, one per
+ * request still in progress (started only when none is idle), which takes over a reply with a
+ * delay, a continuation or a streamed body: it waits out the delay or continuation (a timed
+ * wait that sp_mock_stop cuts short) and then produces the body into the stream's buffer -- a
+ * streamed body by calling its read function, which may block (shell backend) without stalling the
+ * connection's other streams, as gRPC multiplexes every call of a client on one connection. The
+ * worker wakes the I/O thread through a pipe; the I/O thread alone touches the session. A request
+ * with `grpc-timeout` whose reply is not ready by then is answered DEADLINE_EXCEEDED. */
 #define _GNU_SOURCE /* pipe2, accept4 */
 #include "mock_int.h"
 
@@ -223,9 +224,7 @@ static void serve_stream(struct h2_stream *s)
 {
     struct h2_conn *c = s->c;
     struct mock_req *r = &s->r;
-    if (!mock_core_begin(r, r->body.len, true))
-        mock_core_dispatch(r);
-    settle(s);
+    settle(s); /* the handler ran in the I/O thread (request_complete) */
     pthread_mutex_lock(&c->lock);
     s->reply_ready = true;
     pthread_mutex_unlock(&c->lock);
@@ -441,6 +440,22 @@ static void request_complete(struct h2_conn *c, struct h2_stream *s)
                              .body = s->r.body};
     sp_kv_init(&s->r.reply_headers);
     sp_kv_init(&s->r.reply_trailers);
+    /* Handlers never block (delays are mock_defer/mock_reply_after timers, streamed bodies
+     * read functions), so they run here; a reply that is ready with its whole body goes out
+     * without a worker, the rest (delays, streams) moves to the pool. */
+    struct mock_req *r = &s->r;
+    if (!mock_core_begin(r, r->body.len, true))
+        mock_core_dispatch(r);
+    if (r->cont == NULL && r->reply_at_us == 0 && r->out.read == NULL) {
+        bool ok = r->out.len == 0 || sp_buf_append(&s->out, r->out.body, r->out.len) == 0;
+        mock_core_finish(r);
+        pthread_mutex_lock(&c->lock);
+        s->started = s->reply_ready = s->eof = s->worker_done = true;
+        pthread_mutex_unlock(&c->lock);
+        if (!ok)
+            nghttp2_submit_rst_stream(c->session, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_INTERNAL_ERROR);
+        return;
+    }
     pthread_mutex_lock(&c->lock);
     s->started = true;
     c->workers++;
