@@ -5,18 +5,15 @@
  * DATA and trailing HEADERS (grpc-status). Routing, store, journal, latency model and faults
  * are the core's, the same for both transports.
  *
- * Threads: one accept thread; one I/O thread per connection owning the nghttp2 session, which
- * also runs each handler (handlers never block: delays are timers, streamed bodies read
- * functions) and sends a reply that is ready at once; a pool of worker threads, one per
- * request still in progress (started only when none is idle), which takes over a reply with a
- * delay, a continuation or a streamed body: it waits out the delay or continuation (a timed
- * wait that sp_mock_stop cuts short) and then produces the body into the stream's buffer -- a
- * streamed body by calling its read function, which may block (shell backend) without stalling the
- * connection's other streams, as gRPC multiplexes every call of a client on one connection. The
- * worker wakes the I/O thread through a pipe; the I/O thread alone touches the session. A request
- * with `grpc-timeout` whose reply is not ready by then is answered DEADLINE_EXCEEDED. */
+ * Threads: one accept thread; one I/O thread per connection owning the nghttp2 session,
+ * which also runs each handler (handlers never block: delays are timers, streamed bodies read
+ * functions) and sends a reply that is ready at once; the worker pool (h2_worker.c) takes a
+ * reply with a delay, a continuation or a streamed body, one pool thread per such request so a
+ * blocked read never stalls the connection's other streams (gRPC multiplexes every call of a
+ * client on one connection). Workers wake the I/O thread through a pipe; the I/O thread alone
+ * touches the session. */
 #define _GNU_SOURCE /* pipe2, accept4 */
-#include "mock_int.h"
+#include "h2_int.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -36,66 +33,6 @@
 #include "h2server.h"
 #include "provider.h" /* sp_now_us */
 
-#define STREAM_BUF_MAX ((size_t)1 << 20) /* a streamed body's bytes not yet sent */
-#define READ_CHUNK     65536
-
-struct mock_h2 {
-    struct sp_mock *m;
-    int lfd;
-    pthread_t accept_thread;
-    pthread_mutex_t lock; /* conns list, stopping */
-    pthread_cond_t cond;  /* broadcast on stop: delayed workers answer now */
-    bool stopping;
-    int live; /* connections not yet freed */
-    unsigned idle_timeout_s;
-    struct h2_conn *conns;
-    /* The worker pool: requests queue here; a worker thread is started only when none is
-     * idle (a blocked handler holds its thread), and an idle one ends after POOL_IDLE_S. */
-    pthread_mutex_t qlock;
-    pthread_cond_t qcond;
-    struct h2_stream *qhead, *qtail;
-    int idle, threads, queued;
-    bool qstop;
-};
-
-#define POOL_IDLE_S 30
-
-struct h2_conn {
-    struct mock_h2 *srv;
-    int fd;
-    int wake[2]; /* workers -> I/O thread */
-    pthread_t thread;
-    nghttp2_session *session;
-    pthread_mutex_t lock; /* streams' shared fields below and in h2_stream */
-    pthread_cond_t cond;  /* a worker finished, or buffer space freed */
-    int workers;          /* live worker threads */
-    int refs;             /* the I/O thread + workers; the last one frees the connection */
-    bool closing;
-    struct h2_stream *streams; /* all streams of the session */
-    struct h2_conn *next;
-};
-
-/* One request stream (the core's struct mock_conn for this transport). Fields under
- * conn->lock unless noted. */
-struct h2_stream {
-    struct h2_conn *c;
-    int32_t id;
-    struct mock_req r;        /* the worker's, after the request is complete */
-    struct sp_kv req_headers; /* I/O thread until complete, then read-only */
-    char method[16];
-    char *path, *host;
-    int64_t deadline_us; /* grpc-timeout; 0 = none */
-    bool started;        /* the worker runs */
-    bool reply_ready;    /* headers may be submitted */
-    bool submitted;      /* the I/O thread submitted them */
-    bool eof;            /* the worker wrote the whole body */
-    bool closed;         /* the stream is gone (reset or done) */
-    bool worker_done;
-    struct sp_buf out; /* body bytes not yet sent */
-    size_t out_off;
-    struct h2_stream *next;
-    struct h2_stream *qnext; /* the pool's queue */
-};
 static const char *h2_header(struct mock_conn *conn, const char *name)
 {
     const struct h2_stream *s = (const struct h2_stream *)(const void *)conn;
@@ -113,213 +50,11 @@ static bool h2_closed(struct mock_conn *conn);
 /* No socket of its own: a client gone is seen through the stream's state. */
 static const struct mock_transport_ops H2_OPS = {h2_header, h2_query, h2_closed};
 
-static void wake(struct h2_conn *c)
+void mock_h2_wake(struct h2_conn *c)
 {
     char b = 1;
     ssize_t n = write(c->wake[1], &b, 1);
     (void)n; /* a full pipe is already a pending wake-up */
-}
-
-static void conn_release(struct h2_conn *c);
-
-/* --- the worker: handler, delay, body ------------------------------------------------------ */
-
-/* Waits until due (monotonic µs) or the mock stops; returns false when it stopped. */
-static bool wait_until(struct mock_h2 *srv, int64_t due)
-{
-    pthread_mutex_lock(&srv->lock);
-    while (!srv->stopping && sp_now_us() < due) {
-        int64_t left = due - sp_now_us();
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        int64_t ns = (int64_t)ts.tv_nsec + (left % 1000000) * 1000;
-        ts.tv_sec += (time_t)(left / 1000000 + ns / 1000000000);
-        ts.tv_nsec = (long)(ns % 1000000000);
-        pthread_cond_timedwait(&srv->cond, &srv->lock, &ts);
-    }
-    bool ok = !srv->stopping;
-    pthread_mutex_unlock(&srv->lock);
-    return ok;
-}
-
-/* Replaces whatever the handler queued by a gRPC DEADLINE_EXCEEDED (Trailers-Only). */
-static void reply_deadline(struct mock_req *r)
-{
-    mock_core_cancel(r);
-    mock_reply_out_free(&r->out);
-    sp_kv_clear(&r->reply_headers);
-    sp_kv_clear(&r->reply_trailers);
-    r->replied = false;
-    r->reply_at_us = 0;
-    mock_reply_header(r, "grpc-status", "4");
-    mock_reply_header(r, "grpc-message", "Deadline exceeded");
-    mock_reply(r, 200, "application/grpc", "", 0);
-}
-
-/* Runs continuations and waits out delays; the reply is then ready to go. */
-static void settle(struct h2_stream *s)
-{
-    struct mock_req *r = &s->r;
-    bool no_wait = false;
-    for (;;) {
-        int64_t due =
-            r->cont ? (r->cont_at_us > 0 ? r->cont_at_us : 1) : (r->replied ? r->reply_at_us : 0);
-        if (due == 0)
-            return;
-        if (s->deadline_us > 0 && due > s->deadline_us) {
-            if (!no_wait && !wait_until(s->c->srv, s->deadline_us))
-                no_wait = true;
-            reply_deadline(r);
-            return;
-        }
-        if (!no_wait && due > sp_now_us() && !wait_until(s->c->srv, due))
-            no_wait = true; /* the mock is stopping: answer now */
-        if (r->cont == NULL) {
-            r->reply_at_us = 0;
-            return;
-        }
-        mock_core_continue(r);
-    }
-}
-
-/* Appends body bytes, waiting while the buffer is full. Returns false once the stream is
- * gone (the client reset it or left). */
-static bool put_body(struct h2_stream *s, const char *data, size_t len)
-{
-    struct h2_conn *c = s->c;
-    pthread_mutex_lock(&c->lock);
-    while (!s->closed && !c->closing && s->out.len - s->out_off >= STREAM_BUF_MAX)
-        pthread_cond_wait(&c->cond, &c->lock);
-    bool ok = !s->closed && !c->closing;
-    if (ok) {
-        if (s->out_off > 0 && s->out_off == s->out.len) {
-            sp_buf_reset(&s->out);
-            s->out_off = 0;
-        }
-        ok = sp_buf_append(&s->out, data, len) == 0;
-    }
-    pthread_mutex_unlock(&c->lock);
-    wake(c);
-    return ok;
-}
-
-static void produce_body(struct h2_stream *s)
-{
-    struct mock_reply_out *o = &s->r.out;
-    if (o->read == NULL) {
-        if (o->len > 0)
-            put_body(s, o->body, o->len);
-        return;
-    }
-    char *buf = malloc(READ_CHUNK);
-    for (ssize_t n = 1; buf != NULL && n > 0;) {
-        n = o->read(o->ctx, buf, READ_CHUNK);
-        if (n > 0 && !put_body(s, buf, (size_t)n))
-            break;
-    }
-    free(buf);
-}
-
-static void serve_stream(struct h2_stream *s)
-{
-    struct h2_conn *c = s->c;
-    struct mock_req *r = &s->r;
-    settle(s); /* the handler ran in the I/O thread (request_complete) */
-    pthread_mutex_lock(&c->lock);
-    s->reply_ready = true;
-    pthread_mutex_unlock(&c->lock);
-    wake(c);
-    produce_body(s);
-    mock_core_finish(r);
-    pthread_mutex_lock(&c->lock);
-    s->eof = true;
-    s->worker_done = true;
-    c->workers--;
-    pthread_cond_broadcast(&c->cond);
-    pthread_mutex_unlock(&c->lock);
-    wake(c);
-    conn_release(c);
-}
-
-static void *pool_main(void *arg)
-{
-    struct mock_h2 *srv = arg;
-    pthread_mutex_lock(&srv->qlock);
-    for (;;) {
-        while (srv->qhead == NULL && !srv->qstop) {
-            struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            ts.tv_sec += POOL_IDLE_S;
-            srv->idle++;
-            int rc = pthread_cond_timedwait(&srv->qcond, &srv->qlock, &ts);
-            srv->idle--;
-            if (rc != 0 && srv->qhead == NULL)
-                break; /* idle long enough */
-        }
-        struct h2_stream *s = srv->qhead;
-        if (s == NULL)
-            break;
-        srv->qhead = s->qnext;
-        if (srv->qhead == NULL)
-            srv->qtail = NULL;
-        srv->queued--;
-        pthread_mutex_unlock(&srv->qlock);
-        serve_stream(s);
-        pthread_mutex_lock(&srv->qlock);
-    }
-    srv->threads--;
-    pthread_cond_broadcast(&srv->qcond);
-    pthread_mutex_unlock(&srv->qlock);
-    return NULL;
-}
-
-/* Queues s for the pool, starting a worker when none is idle. Returns false when s could
- * not be queued (no worker at all could be started). */
-static bool pool_submit(struct mock_h2 *srv, struct h2_stream *s)
-{
-    pthread_mutex_lock(&srv->qlock);
-    s->qnext = NULL;
-    if (srv->qtail)
-        srv->qtail->qnext = s;
-    else
-        srv->qhead = s;
-    srv->qtail = s;
-    srv->queued++;
-    /* Every queued request gets a thread of its own: a blocked handler (a streamed reply
-     * waiting for output) must never hold up another request. */
-    bool spawn = srv->idle < srv->queued;
-    if (spawn)
-        srv->threads++;
-    else
-        pthread_cond_signal(&srv->qcond);
-    pthread_mutex_unlock(&srv->qlock);
-    if (!spawn)
-        return true;
-    pthread_attr_t a;
-    pthread_t t;
-    pthread_attr_init(&a);
-    pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-    int rc = pthread_create(&t, &a, pool_main, srv);
-    pthread_attr_destroy(&a);
-    if (rc == 0)
-        return true;
-    pthread_mutex_lock(&srv->qlock);
-    srv->threads--;
-    bool queued = srv->threads > 0; /* a busy worker takes it later */
-    if (!queued) {                  /* take it back out: it is the last one queued */
-        struct h2_stream **p = &srv->qhead;
-        while (*p && *p != s)
-            p = &(*p)->qnext;
-        if (*p) {
-            *p = s->qnext;
-            srv->queued--;
-        }
-        srv->qtail = NULL;
-        for (struct h2_stream *q = srv->qhead; q; q = q->qnext)
-            srv->qtail = q;
-    }
-    pthread_mutex_unlock(&srv->qlock);
-    return queued;
 }
 
 /* --- the I/O thread: nghttp2 callbacks ----------------------------------------------------- */
@@ -461,7 +196,7 @@ static void request_complete(struct h2_conn *c, struct h2_stream *s)
     c->workers++;
     c->refs++;
     pthread_mutex_unlock(&c->lock);
-    if (!pool_submit(c->srv, s)) {
+    if (!mock_h2_pool_submit(c->srv, s)) {
         pthread_mutex_lock(&c->lock);
         c->workers--;
         c->refs--;
@@ -675,7 +410,7 @@ static bool h2_closed(struct mock_conn *conn)
 
 /* --- connections --------------------------------------------------------------------------- */
 
-static void conn_release(struct h2_conn *c)
+void mock_h2_conn_release(struct h2_conn *c)
 {
     pthread_mutex_lock(&c->lock);
     bool last = --c->refs == 0;
@@ -787,7 +522,7 @@ static void *conn_main(void *arg)
     pthread_cond_broadcast(&c->cond);
     pthread_mutex_unlock(&c->lock);
     shutdown(c->fd, SHUT_RDWR);
-    conn_release(c);
+    mock_h2_conn_release(c);
     return NULL;
 }
 
@@ -815,7 +550,7 @@ static void conn_start(struct mock_h2 *srv, int fd)
     pthread_attr_init(&a);
     pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
     if (pthread_create(&c->thread, &a, conn_main, c) != 0)
-        conn_release(c);
+        mock_h2_conn_release(c);
     pthread_attr_destroy(&a);
 }
 
