@@ -18,19 +18,8 @@
 #define STDIO_MSG_MAX 60000
 /* An exec's output is kept whole (TaskExecStdioRead may start at any offset); past this the
  * command is killed rather than its output silently cut. */
-#define EXEC_OUT_MAX ((size_t)1 << 30) /* payload per streamed message: one frame fits a 64 KiB read */
-
-struct modal_exec {
-    char id[128];
-    struct mock_proc *proc;
-    struct sp_buf out[2]; /* stdout, stderr */
-    bool exited;
-    int code;
-    int64_t deadline_ms; /* timeout_secs; 0 = none */
-    pthread_t thread;
-    struct modal_sb *ms;
-    struct modal_exec *next;
-};
+#define EXEC_OUT_MAX \
+    ((size_t)1 << 30) /* payload per streamed message: one frame fits a 64 KiB read */
 
 static void *collect(void *arg)
 {
@@ -66,8 +55,7 @@ static void *collect(void *arg)
     return NULL;
 }
 
-/* The exec of a task (under ms->lock). */
-static struct modal_exec *exec_find(struct modal_sb *ms, const char *id)
+struct modal_exec *modal_exec_find(struct modal_sb *ms, const char *id)
 {
     for (struct modal_exec *e = ms->execs; e; e = e->next)
         if (strcmp(e->id, id) == 0)
@@ -106,10 +94,7 @@ static bool exec_env(struct mock_req *r,
                      const Modal__TaskCommandRouter__TaskExecStartRequest *in,
                      struct sp_kv *env)
 {
-    sp_kv_merge(env, &sb->env); /* written at create only */
-    for (size_t i = 0; i < in->n_secret_ids; i++)
-        if (!modal_secret_env(r, in->secret_ids[i], env))
-            return false;
+    (void)sb;
     for (size_t i = 0; i < in->n_secret_sources; i++) {
         const Modal__Client__SecretSource *s = in->secret_sources[i];
         if (s->secret_id[0] && !modal_secret_env(r, s->secret_id, env))
@@ -122,33 +107,39 @@ static bool exec_env(struct mock_req *r,
     return true;
 }
 
+/* Spawns args in the sandbox with its env, then secrets, then `extra` (later wins). */
 static int exec_spawn(struct mock_req *r,
                       struct mock_sandbox *sb,
-                      const Modal__TaskCommandRouter__TaskExecStartRequest *in,
+                      const struct modal_exec_spec *x,
                       struct modal_exec *e)
 {
     struct sp_kv env;
     sp_kv_init(&env);
-    if (!exec_env(r, sb, in, &env)) {
-        sp_kv_cleanup(&env);
-        modal_reply_status(r, MODAL_NOT_FOUND, "Secret not found");
-        return -1;
+    sp_kv_merge(&env, &sb->env); /* written at create only */
+    for (size_t i = 0; i < x->n_secret_ids; i++) {
+        if (!modal_secret_env(r, x->secret_ids[i], &env)) {
+            sp_kv_cleanup(&env);
+            modal_reply_status(r, MODAL_NOT_FOUND, "Secret not found");
+            return -1;
+        }
     }
-    const char *wd = in->_workdir_case ? in->workdir : "/root";
+    if (x->extra)
+        sp_kv_merge(&env, x->extra);
+    const char *wd = x->workdir ? x->workdir : "/root";
     char cwd[2048], home[2048];
-    const char **argv = calloc(in->n_command_args + 1, sizeof(*argv));
+    const char **argv = calloc(x->n_args + 1, sizeof(*argv));
     int rc = -1;
     if (argv != NULL && mock_sandbox_host_path(sb, "/", wd, cwd, sizeof(cwd)) == 0 &&
         mock_sandbox_host_path(sb, "/", "/root", home, sizeof(home)) == 0) {
-        for (size_t i = 0; i < in->n_command_args; i++)
-            argv[i] = in->command_args[i];
+        for (size_t i = 0; i < x->n_args; i++)
+            argv[i] = x->args[i];
         rc = mock_proc_spawn(argv, &env, cwd, home, &e->proc);
     }
     free(argv);
     sp_kv_cleanup(&env);
     if (rc != 0) {
         char msg[200];
-        snprintf(msg, sizeof(msg), "cannot run '%.100s' in %.60s", in->command_args[0], wd);
+        snprintf(msg, sizeof(msg), "cannot run '%.100s' in %.60s", x->args[0], wd);
         modal_reply_status(r, MODAL_FAILED_PRECONDITION, msg);
     }
     return rc;
@@ -162,6 +153,44 @@ static bool ms_terminated(struct modal_sb *ms)
     return t;
 }
 
+int modal_exec_launch(struct mock_req *r, struct mock_sandbox *sb, const struct modal_exec_spec *x)
+{
+    struct modal_sb *ms = sb->vendor;
+    struct modal_exec *e = NULL;
+    if (mock_backend(r->mock) != SP_MOCK_BACKEND_SHELL)
+        modal_reply_status(r, MODAL_UNIMPLEMENTED, "exec needs the shell backend");
+    else if (x->n_args == 0 || x->id[0] == '\0')
+        modal_reply_status(r, MODAL_INVALID_ARGUMENT, "exec needs a command and an id");
+    else if (sb->fault == SP_MOCK_FAULT_NEVER_ALIVE) /* the task never becomes reachable */
+        modal_reply_status(r, 14, "task is not reachable");
+    else if (ms_terminated(ms))
+        modal_reply_status(r, MODAL_FAILED_PRECONDITION, "Sandbox has terminated");
+    else if ((e = calloc(1, sizeof(*e))) == NULL)
+        modal_reply_status(r, MODAL_INTERNAL, "mock: out of memory");
+    if (e == NULL)
+        return -1;
+    snprintf(e->id, sizeof(e->id), "%s", x->id);
+    sp_buf_init(&e->out[0], EXEC_OUT_MAX);
+    sp_buf_init(&e->out[1], EXEC_OUT_MAX);
+    e->ms = ms;
+    if (x->timeout_secs > 0)
+        e->deadline_ms = sp_now_ms() + (int64_t)x->timeout_secs * 1000;
+    if (exec_spawn(r, sb, x, e) != 0 || pthread_create(&e->thread, NULL, collect, e) != 0) {
+        if (e->proc) {
+            mock_proc_kill(e->proc);
+            mock_proc_free(e->proc);
+            modal_reply_status(r, MODAL_INTERNAL, "mock: cannot start a thread");
+        }
+        free(e);
+        return -1;
+    }
+    pthread_mutex_lock(&ms->lock);
+    e->next = ms->execs;
+    ms->execs = e;
+    pthread_mutex_unlock(&ms->lock);
+    return 0;
+}
+
 void modal_exec_start(struct mock_req *r)
 {
     Modal__TaskCommandRouter__TaskExecStartRequest *in =
@@ -169,45 +198,29 @@ void modal_exec_start(struct mock_req *r)
     if (in == NULL)
         return;
     struct mock_sandbox *sb = modal_task_sandbox(r, in->task_id);
-    struct modal_sb *ms = sb ? sb->vendor : NULL;
-    struct modal_exec *e = NULL;
-    if (sb == NULL)
+    struct sp_kv extra;
+    sp_kv_init(&extra);
+    if (sb == NULL) {
         modal_reply_status(r, MODAL_NOT_FOUND, "Task not found");
-    else if (mock_backend(r->mock) != SP_MOCK_BACKEND_SHELL)
-        modal_reply_status(r, MODAL_UNIMPLEMENTED, "exec needs the shell backend");
-    else if (in->n_command_args == 0 || in->exec_id[0] == '\0')
-        modal_reply_status(r, MODAL_INVALID_ARGUMENT, "exec needs command_args and exec_id");
-    else if (sb->fault == SP_MOCK_FAULT_NEVER_ALIVE) /* the task never becomes reachable */
-        modal_reply_status(r, 14, "task is not reachable");
-    else if (ms_terminated(ms))
-        modal_reply_status(r, MODAL_FAILED_PRECONDITION, "Sandbox has terminated");
-    else if ((e = calloc(1, sizeof(*e))) == NULL)
-        modal_reply_status(r, MODAL_INTERNAL, "mock: out of memory");
-    if (e != NULL) {
-        snprintf(e->id, sizeof(e->id), "%s", in->exec_id);
-        sp_buf_init(&e->out[0], EXEC_OUT_MAX);
-        sp_buf_init(&e->out[1], EXEC_OUT_MAX);
-        e->ms = ms;
-        if (in->_timeout_secs_case && in->timeout_secs > 0)
-            e->deadline_ms = sp_now_ms() + (int64_t)in->timeout_secs * 1000;
-        if (exec_spawn(r, sb, in, e) != 0 || pthread_create(&e->thread, NULL, collect, e) != 0) {
-            if (e->proc) {
-                mock_proc_kill(e->proc);
-                mock_proc_free(e->proc);
-                modal_reply_status(r, MODAL_INTERNAL, "mock: cannot start a thread");
-            }
-            free(e);
-        } else {
-            pthread_mutex_lock(&ms->lock);
-            e->next = ms->execs;
-            ms->execs = e;
-            pthread_mutex_unlock(&ms->lock);
+    } else if (!exec_env(r, sb, in, &extra)) {
+        modal_reply_status(r, MODAL_NOT_FOUND, "Secret not found");
+    } else {
+        struct modal_exec_spec x = {in->exec_id,
+                                    in->command_args,
+                                    in->n_command_args,
+                                    in->_workdir_case ? in->workdir : NULL,
+                                    in->_timeout_secs_case ? in->timeout_secs : 0,
+                                    in->secret_ids,
+                                    in->n_secret_ids,
+                                    &extra};
+        if (modal_exec_launch(r, sb, &x) == 0) {
             Modal__TaskCommandRouter__TaskExecStartResponse out =
                 MODAL__TASK_COMMAND_ROUTER__TASK_EXEC_START_RESPONSE__INIT;
             modal_reply_msg(r, &out.base);
             mock_reply_after(r, mock_store_delay_us(mock_store_of(r->mock), MOCK_DELAY_EXEC));
         }
     }
+    sp_kv_cleanup(&extra);
     if (sb)
         mock_store_put(mock_store_of(r->mock), sb);
     protobuf_c_message_free_unpacked(&in->base, NULL);
@@ -288,7 +301,7 @@ exec_of(struct mock_req *r, const char *task_id, const char *exec_id, struct moc
     if (sb != NULL) {
         struct modal_sb *ms = sb->vendor;
         pthread_mutex_lock(&ms->lock);
-        e = exec_find(ms, exec_id);
+        e = modal_exec_find(ms, exec_id);
         pthread_mutex_unlock(&ms->lock);
     }
     if (e == NULL) {

@@ -22,7 +22,30 @@ enum {
     MODAL_UNAUTHENTICATED = 16
 };
 
-struct modal_exec;
+/* One command run in a sandbox (modal_exec.c); its output is kept whole. */
+struct modal_exec {
+    char id[128];
+    struct mock_proc *proc;
+    struct sp_buf out[2]; /* stdout, stderr */
+    bool exited;
+    int code;
+    int64_t deadline_ms; /* timeout_secs; 0 = none */
+    pthread_t thread;
+    struct modal_sb *ms;
+    struct modal_exec *next;
+};
+
+/* What to run: the router's TaskExecStart and the legacy ContainerExec both come to this. */
+struct modal_exec_spec {
+    const char *id;
+    char **args;
+    size_t n_args;
+    const char *workdir;   /* NULL = /root */
+    uint32_t timeout_secs; /* 0 = none */
+    char **secret_ids;
+    size_t n_secret_ids;
+    const struct sp_kv *extra; /* env set directly, after the sandbox's and the secrets' */
+};
 
 /* The vendor state (mock_vendor_data). */
 struct modal_state {
@@ -90,6 +113,15 @@ void modal_exec_start(struct mock_req *r);
 void modal_exec_stdio_read(struct mock_req *r);
 void modal_exec_wait(struct mock_req *r);
 void modal_exec_poll(struct mock_req *r);
+/* Starts x in sb (shell backend). Returns 0, or -1 after replying with the error. */
+int modal_exec_launch(struct mock_req *r, struct mock_sandbox *sb, const struct modal_exec_spec *x);
+/* The exec of a sandbox by id, or NULL (call under ms->lock). */
+struct modal_exec *modal_exec_find(struct modal_sb *ms, const char *id);
+/* The legacy exec RPCs (modal_container_exec.c): ContainerExec, ContainerExecGetOutput,
+ * ContainerExecWait, as Python 1.1 and JS <= 0.6 run commands. */
+void modal_container_exec(struct mock_req *r);
+void modal_container_exec_output(struct mock_req *r);
+void modal_container_exec_wait(struct mock_req *r);
 /* Kills and frees a sandbox's execs (on terminate and when the sandbox is dropped). */
 void modal_execs_kill(struct modal_sb *ms);
 void modal_execs_free(struct modal_sb *ms);
