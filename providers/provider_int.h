@@ -44,6 +44,7 @@ struct sp_provider {
 extern const struct sp_provider sp_provider_daytona;
 extern const struct sp_provider sp_provider_e2b;
 extern const struct sp_provider sp_provider_runloop;
+extern const struct sp_provider sp_provider_modal;
 
 /* Finds a provider by name; NULL when unknown. */
 const struct sp_provider *sp__provider_find(const char *name);
