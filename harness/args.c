@@ -1,6 +1,6 @@
-/* Long-option parsing and generated help for the subcommands (see args.h). Only the GNU long
- * form is accepted (`--out DIR`, `--out=DIR`), plus `-h`: every option has a name a reader of
- * a CI script can understand without the manual. */
+/* Option parsing and generated help for the subcommands (see args.h): the GNU long form
+ * (`--out DIR`, `--out=DIR`), every option with a name a reader of a CI script understands
+ * without the manual, plus `-h` and the short forms a table gives (`-o DIR`, `-q`). */
 #include "args.h"
 
 #include <errno.h>
@@ -32,6 +32,61 @@ static int find_opt(const struct sp_cmd_spec *spec, const char *name, size_t n)
     return -1;
 }
 
+/* Index of the option with short name c, or -1. */
+static int find_short(const struct sp_cmd_spec *spec, char c)
+{
+    for (size_t i = 0; i < spec->n_opts; i++) {
+        if (spec->opts[i].short_name == c)
+            return (int)i;
+    }
+    return -1;
+}
+
+/* Records the value of option k; a second value of a single-valued option is an error. */
+static enum sp_args_rc set_val(const struct sp_opt *o, int k, const char *v, struct sp_args *out)
+{
+    if (out->val[k] != NULL && !o->repeat) {
+        set_msg(out, "option '--%s' given twice (it takes one value)", o->name);
+        return SP_ARGS_USAGE;
+    }
+    if (o->repeat) {
+        if (out->n_all[k] == SP_ARGS_MAX_REPEAT) {
+            set_msg(out, "option '--%s' given more than %d times", o->name, SP_ARGS_MAX_REPEAT);
+            return SP_ARGS_USAGE;
+        }
+        out->all[k][out->n_all[k]++] = v;
+    }
+    out->val[k] = v;
+    return SP_ARGS_OK;
+}
+
+/* Takes the value of option k from inline (after '=') or from the next argument. */
+static enum sp_args_rc take_value(const struct sp_cmd_spec *spec,
+                                  int k,
+                                  const char *inline_val,
+                                  int argc,
+                                  char *const argv[],
+                                  int *i,
+                                  struct sp_args *out)
+{
+    const struct sp_opt *o = &spec->opts[k];
+    if (o->metavar == NULL) {
+        if (inline_val) {
+            set_msg(out, "option '--%s' takes no value", o->name);
+            return SP_ARGS_USAGE;
+        }
+        return set_val(o, k, "", out);
+    }
+    if (inline_val)
+        return set_val(o, k, inline_val, out);
+    if (*i + 1 >= argc) {
+        set_msg(out, "option '--%s' needs a value (%s)", o->name, o->metavar);
+        return SP_ARGS_USAGE;
+    }
+    *i += 1;
+    return set_val(o, k, argv[*i], out);
+}
+
 /* Handles argv[*i], an argument starting with "--"; may consume argv[*i + 1]. */
 static enum sp_args_rc parse_long(
     const struct sp_cmd_spec *spec, int argc, char *const argv[], int *i, struct sp_args *out)
@@ -46,26 +101,24 @@ static enum sp_args_rc parse_long(
         set_msg(out, "unknown option '--%.*s'", (int)(n > 64 ? 64 : n), arg);
         return SP_ARGS_USAGE;
     }
-    const struct sp_opt *o = &spec->opts[k];
-    if (o->metavar == NULL) {
-        if (eq) {
-            set_msg(out, "option '--%s' takes no value", o->name);
-            return SP_ARGS_USAGE;
-        }
-        out->val[k] = "";
-        return SP_ARGS_OK;
-    }
-    if (eq) {
-        out->val[k] = eq + 1;
-        return SP_ARGS_OK;
-    }
-    if (*i + 1 >= argc) {
-        set_msg(out, "option '--%s' needs a value (%s)", o->name, o->metavar);
+    return take_value(spec, k, eq ? eq + 1 : NULL, argc, argv, i, out);
+}
+
+/* Handles "-x" (a flag) or "-x VALUE" / "-xVALUE". */
+static enum sp_args_rc parse_short(
+    const struct sp_cmd_spec *spec, int argc, char *const argv[], int *i, struct sp_args *out)
+{
+    const char *a = argv[*i];
+    int k = find_short(spec, a[1]);
+    if (k < 0) {
+        set_msg(out, "unknown option '-%c'", a[1]);
         return SP_ARGS_USAGE;
     }
-    *i += 1;
-    out->val[k] = argv[*i];
-    return SP_ARGS_OK;
+    if (a[2] != '\0' && spec->opts[k].metavar == NULL) {
+        set_msg(out, "option '-%c' takes no value (give flags one by one)", a[1]);
+        return SP_ARGS_USAGE;
+    }
+    return take_value(spec, k, a[2] ? a + 2 : NULL, argc, argv, i, out);
 }
 
 enum sp_args_rc
@@ -80,11 +133,15 @@ sp_args_parse(const struct sp_cmd_spec *spec, int argc, char *const argv[], stru
         const char *a = argv[i];
         if (strcmp(a, "-h") == 0)
             return SP_ARGS_HELP;
-        if (strncmp(a, "--", 2) != 0 || a[2] == '\0') {
+        enum sp_args_rc rc;
+        if (strncmp(a, "--", 2) == 0 && a[2] != '\0') {
+            rc = parse_long(spec, argc, argv, &i, out);
+        } else if (a[0] == '-' && a[1] != '\0' && a[1] != '-') {
+            rc = parse_short(spec, argc, argv, &i, out);
+        } else {
             set_msg(out, "unexpected argument '%.64s'", a);
             return SP_ARGS_USAGE;
         }
-        enum sp_args_rc rc = parse_long(spec, argc, argv, &i, out);
         if (rc != SP_ARGS_OK)
             return rc;
     }
@@ -96,15 +153,19 @@ void sp_args_help(const struct sp_cmd_spec *spec, FILE *out)
     fprintf(out, "usage: sandprobe %s [options]\n\n%s\n\noptions:\n", spec->name, spec->summary);
     for (size_t i = 0; i < spec->n_opts; i++) {
         const struct sp_opt *o = &spec->opts[i];
-        char left[64];
-        snprintf(left, sizeof(left), "--%s%s%s", o->name, o->metavar ? " " : "",
+        char left[64], shrt[8] = "    ";
+        if (o->short_name)
+            snprintf(shrt, sizeof(shrt), "-%c, ", o->short_name);
+        snprintf(left, sizeof(left), "%s--%s%s%s", shrt, o->name, o->metavar ? " " : "",
                  o->metavar ? o->metavar : "");
-        fprintf(out, "  %-24s %s", left, o->help);
+        fprintf(out, "  %-28s %s", left, o->help);
         if (o->def)
             fprintf(out, " (default: %s)", o->def);
+        if (o->repeat)
+            fputs(" (repeatable)", out);
         fputc('\n', out);
     }
-    fprintf(out, "  %-24s %s\n", "--help, -h", "show this help and exit");
+    fprintf(out, "  %-28s %s\n", "-h, --help", "show this help and exit");
 }
 
 int sp_args_usage(const struct sp_cmd_spec *spec, FILE *err, const char *fmt, ...)

@@ -5,15 +5,19 @@
 #ifndef SP_ARGS_H
 #define SP_ARGS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
-/* One option: `--name VALUE` (or `--name=VALUE`) when metavar is set, else a flag. */
+/* One option: `--name VALUE` (or `--name=VALUE`) when metavar is set, else a flag. Given
+ * twice, an option is a usage error unless it is repeatable. */
 struct sp_opt {
     const char *name;    /* long name without the leading "--" */
     const char *metavar; /* "DIR", "RE" ...; NULL for a flag */
     const char *help;    /* one line */
     const char *def;     /* default shown in the help; NULL = none */
+    char short_name;     /* 'p' for `-p VALUE` / `-q`; 0 = none */
+    bool repeat;         /* may be given several times (values in sp_args.all) */
 };
 
 /* A command: its name, a one-line summary, and its option table. */
@@ -24,12 +28,16 @@ struct sp_cmd_spec {
     size_t n_opts;
 };
 
-#define SP_ARGS_MAX_OPTS 24
+#define SP_ARGS_MAX_OPTS   24
+#define SP_ARGS_MAX_REPEAT 16
 
 struct sp_args {
     /* Value of each option, by table index: the value given last, "" for a flag that was
      * given, NULL when absent. Points into argv. */
     const char *val[SP_ARGS_MAX_OPTS];
+    /* Every value of a repeatable option, in order. */
+    const char *all[SP_ARGS_MAX_OPTS][SP_ARGS_MAX_REPEAT];
+    size_t n_all[SP_ARGS_MAX_OPTS];
     char msg[256]; /* what was wrong, for SP_ARGS_USAGE */
 };
 
@@ -40,8 +48,8 @@ enum sp_args_rc {
 };
 
 /* Parses argv[1..argc-1] (argv[0] is the command name) against spec. Unknown options, a
- * missing value, a value given to a flag and positional arguments are usage errors naming
- * the argument. */
+ * missing value, a value given to a flag, a single-valued option given twice and
+ * positional arguments are usage errors naming the argument. */
 enum sp_args_rc
 sp_args_parse(const struct sp_cmd_spec *spec, int argc, char *const argv[], struct sp_args *out);
 

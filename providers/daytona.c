@@ -604,6 +604,9 @@ static enum sp_next daytona_cleanup(struct sp_op *op,
     }
 }
 
+static const char *const credential_vars[] = {"DAYTONA_API_KEY", NULL};
+static const char *const modes[] = {"action-server", "toolbox", NULL};
+
 const struct sp_provider sp_provider_daytona = {
     .name = "daytona",
     .session_key = DAYTONA_SESSION_KEY,
@@ -617,4 +620,6 @@ const struct sp_provider sp_provider_daytona = {
     .exec = daytona_exec,
     .files = daytona_files,
     .cleanup = daytona_cleanup,
+    .credential_vars = credential_vars,
+    .modes = modes,
 };

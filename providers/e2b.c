@@ -572,6 +572,8 @@ enum sp_next sp__e2b_step_cleanup(struct sp_op *op,
     return api_json(op, req, SP_HTTP_GET, "", sb->id, NULL, err);
 }
 
+static const char *const credential_vars[] = {"E2B_API_KEY", NULL};
+
 const struct sp_provider sp_provider_e2b = {
     .name = "e2b",
     .session_key = E2B_SESSION_KEY,
@@ -585,4 +587,5 @@ const struct sp_provider sp_provider_e2b = {
     .exec = sp__e2b_step_exec,
     .files = sp__e2b_step_files,
     .cleanup = sp__e2b_step_cleanup,
+    .credential_vars = credential_vars,
 };

@@ -54,6 +54,18 @@ const struct sp_provider *sp__provider_find(const char *name)
     return NULL;
 }
 
+const char *const *sp_provider_credential_vars(const char *name)
+{
+    const struct sp_provider *p = sp__provider_find(name);
+    return p ? p->credential_vars : NULL;
+}
+
+const char *const *sp_provider_modes(const char *name)
+{
+    const struct sp_provider *p = sp__provider_find(name);
+    return p ? p->modes : NULL;
+}
+
 sp_step_fn sp__provider_step(const struct sp_provider *p, enum sp_step step)
 {
     switch (step) {
@@ -341,8 +353,16 @@ static enum sp_err run_blocking(struct sp_op *op, struct sp_error *err)
     }
     struct blocking_result r = {false, SP_E_OK};
     sp_loop_submit(c->loop, op, blocking_done, &r);
-    while (!r.done)
-        sp_loop_run_once(c->loop, 1000);
+    long slice = c->opts.cancelled ? 100 : 1000;
+    while (!r.done) {
+        if (c->opts.cancelled && c->opts.cancelled(c->opts.cancel_arg)) {
+            /* Freeing the loop abandons the op (its private data freed, no callback). */
+            sp_loop_free(c->loop);
+            c->loop = NULL;
+            return sp_error_set(err, SP_E_INTERNAL, "interrupted");
+        }
+        sp_loop_run_once(c->loop, slice);
+    }
     if (err)
         *err = op->err;
     return r.rc;

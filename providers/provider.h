@@ -59,6 +59,12 @@ struct sp_client_opts {
     long alive_interval_ms;  /* data-plane readiness poll interval (1 000, OpenHands) */
     long alive_timeout_ms;   /* data-plane readiness deadline (120 000, OpenHands) */
     const char *mode;        /* provider mode, e.g. "toolbox" for Daytona; NULL = default */
+    /* Polled by the blocking calls at least every 100 ms: once it returns true the call
+     * abandons its operation (and the client's connections) and fails with `internal`,
+     * message "interrupted". How `check` stops waits at once on a signal or when the
+     * provider went away. NULL = never. Called from the thread making the call. */
+    bool (*cancelled)(void *arg);
+    void *cancel_arg;
 };
 
 struct sp_client;  /* a configured provider: credentials, URLs, options */
@@ -67,6 +73,11 @@ struct sp_sandbox; /* one sandbox of a client */
 /* Lists the registered providers: fills names (up to max) and returns how many there are. */
 size_t sp_provider_names(const char **names, size_t max);
 
+/* The variables provider `name` reads its credential from ("DAYTONA_API_KEY"), and its
+ * modes (the default first), each NULL-terminated; NULL when the provider declares none
+ * (or is unknown). */
+const char *const *sp_provider_credential_vars(const char *name);
+const char *const *sp_provider_modes(const char *name);
 /* Creates a client for provider `name` from `env` (variables such as DAYTONA_API_KEY: the
  * process environment for a real provider, a mock's env for a mock). A missing or
  * malformed credential is a `config` error naming the variable. opts may be NULL. */

@@ -33,6 +33,8 @@ struct sp_provider {
     void (*cfg_free)(void *cfg);
     unsigned (*caps)(const void *cfg); /* SP_CAP_* for this configuration */
     sp_step_fn auth, create, attach, startup, exec, files, cleanup; /* NULL = unsupported */
+    const char *const *credential_vars; /* NULL-terminated; the variables holding the key */
+    const char *const *modes;           /* NULL-terminated, default first; NULL = no modes */
 };
 
 extern const struct sp_provider sp_provider_daytona;

@@ -8,6 +8,8 @@
 #include "provider_int.h"
 #include "timerheap.h"
 
+#include <pthread.h>
+
 #include <curl/curl.h>
 
 #include <stddef.h>
@@ -60,15 +62,17 @@ int64_t sp_now_ms(void)
     return sp_now_us() / 1000;
 }
 
-/* curl_global_init is not thread-safe before 7.84 on every backend; doing it once from the
- * first loop creation is enough for our threads, which create loops after main starts. */
+/* curl_global_init is not thread-safe before 7.84 on every backend, and `check --jobs`
+ * creates loops from several threads at once: pthread_once makes the one call race-free. */
+static void transport_global_init_once(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
 static void transport_global_init(void)
 {
-    static int done;
-    if (!done) {
-        curl_global_init(CURL_GLOBAL_DEFAULT);
-        done = 1;
-    }
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, transport_global_init_once);
 }
 
 enum sp_err sp_loop_new(struct sp_loop **out, struct sp_error *err)
