@@ -13,20 +13,15 @@
 
 #define API_WAIT_CAP_MS 30000 /* the API blocks create and start for up to 30 s (A5) */
 
-/* Blocks while sb is in `transient`, at most the latency model's longest delay of that kind
- * (the API waits for `started` before it answers create and start). */
-static void
-wait_while(struct sp_mock *m, struct mock_sandbox *sb, enum mock_phase transient, long base_ms)
+/* How long the API waits for a sandbox to leave a transient phase before it answers create
+ * and start: the latency model's longest delay of that kind (the mock core waits on a timer). */
+static long wait_cap(struct sp_mock *m, long base_ms)
 {
-    const struct sp_latency *lat = &mock_config(m)->latency;
-    long cap = (long)((double)base_ms * (1.0 + lat->jitter)) + 50;
-    cap = cap < API_WAIT_CAP_MS ? cap : API_WAIT_CAP_MS;
-    struct timespec step = {0, 5 * 1000000L};
-    for (long waited = 0; waited < cap; waited += 5) {
-        if (mock_sandbox_phase(mock_store_of(m), sb) != transient)
-            return;
-        nanosleep(&step, NULL);
-    }
+    const struct sp_mock_config *c = mock_config(m);
+    if (c->dist[SP_MOCK_PHASE_START].kind != SP_DIST_UNSET)
+        return API_WAIT_CAP_MS;
+    long cap = (long)((double)base_ms * (1.0 + c->latency.jitter)) + 50;
+    return cap < API_WAIT_CAP_MS ? cap : API_WAIT_CAP_MS;
 }
 
 /* --- POST /sandbox -------------------------------------------------------------------------- */
@@ -192,9 +187,10 @@ void dt_create(struct mock_req *r)
     else if ((v = vendor_new(&p)) == NULL || (sb = create_sandbox(r->mock, &p, v)) == NULL)
         dt_nest_error(r, 500, "Internal Server Error", "could not create the sandbox");
     if (sb != NULL) {
-        wait_while(r->mock, sb, MOCK_CREATING, mock_config(r->mock)->latency.create_ms);
-        dt_reply_sandbox(r, sb);
-        mock_store_put(mock_store_of(r->mock), sb);
+        mock_reply_when_left(r, sb, MOCK_CREATING,
+                             wait_cap(r->mock, mock_config(r->mock)->latency.create_ms),
+                             mock_store_delay_us(mock_store_of(r->mock), MOCK_DELAY_API_CREATE),
+                             dt_reply_sandbox);
     } else if (v != NULL) {
         pthread_mutex_destroy(&v->lock);
         free(v);
@@ -240,8 +236,10 @@ void dt_start(struct mock_req *r)
         dt_nest_error(r, 400, "Bad Request", "Sandbox is not in valid state");
     } else {
         mock_sandbox_transition(s, sb, MOCK_STARTING, MOCK_RUNNING, MOCK_DELAY_START);
-        wait_while(r->mock, sb, MOCK_STARTING, mock_config(r->mock)->latency.start_ms);
-        dt_reply_sandbox(r, sb);
+        mock_reply_when_left(r, sb, MOCK_STARTING,
+                             wait_cap(r->mock, mock_config(r->mock)->latency.start_ms), 0,
+                             dt_reply_sandbox);
+        return; /* the reference went with the reply */
     }
     mock_store_put(s, sb);
 }

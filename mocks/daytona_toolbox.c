@@ -13,11 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <microhttpd.h>
 
 #include "json.h"
 #include "provider.h" /* sp_now_ms */
@@ -161,9 +161,7 @@ void dt_project_dir(struct mock_req *r)
  * handler waits: MHD does not look at the socket while our handler runs. */
 int dt_conn_fd(struct mock_req *r)
 {
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-    return ci ? ci->connect_fd : -1;
+    return mock_req_socket(r);
 }
 
 bool dt_fd_gone(int fd)

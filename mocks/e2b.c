@@ -239,7 +239,7 @@ static void random_base36(struct sp_mock *m, char *out, size_t n)
 {
     static const char digits[] = "abcdefghijklmnopqrstuvwxyz0123456789";
     for (size_t i = 0; i < n; i++)
-        out[i] = digits[mock_store_random(mock_store_of(m)) % 36];
+        out[i] = digits[mock_random_u64(m) % 36];
     out[n] = '\0';
 }
 
@@ -320,6 +320,24 @@ static struct mock_sandbox *create_in_store(struct sp_mock *m, const struct new_
     return sb;
 }
 
+static void create_reply(struct mock_req *r, struct mock_sandbox *sb)
+{
+    struct e2b_sandbox snap;
+    enum mock_phase p = mock_sandbox_phase(mock_store_of(r->mock), sb);
+    if ((p == MOCK_RUNNING || sb->fault == SP_MOCK_FAULT_STUCK_CREATING) &&
+        e2b_snapshot(r->mock, sb, &snap)) {
+        mock_reply_cjson(r, 201, e2b_build_sandbox(sb, &snap));
+    } else {
+        if (claim_kill(r->mock, sb))
+            kill_claimed(r->mock, sb);
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "code", 500);
+        cJSON_AddStringToObject(o, "message", "Failed to create sandbox: sandbox failed to start");
+        cJSON_AddStringToObject(o, "error_code", "sandbox_create_failed");
+        mock_reply_cjson(r, 500, o);
+    }
+}
+
 static void create_sandbox(struct mock_req *r)
 {
     struct new_sandbox ns = {0};
@@ -337,24 +355,12 @@ static void create_sandbox(struct mock_req *r)
         goto done;
     }
     /* A stuck sandbox is still returned (E2B has no visible "creating" state); its envd never
-     * answers /health. */
-    enum mock_phase p = sb->fault == SP_MOCK_FAULT_STUCK_CREATING
-                            ? MOCK_RUNNING
-                            : e2b_wait_leaves(mock_store_of(r->mock), sb, MOCK_CREATING);
-    struct e2b_sandbox snap;
-    if (p == MOCK_RUNNING && e2b_snapshot(r->mock, sb, &snap)) {
-        e2b_set_end(r->mock, sb, mock_wall_ms() + ns.timeout_s * 1000, false);
-        mock_reply_cjson(r, 201, e2b_build_sandbox(sb, &snap));
-    } else {
-        if (claim_kill(r->mock, sb))
-            kill_claimed(r->mock, sb);
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddNumberToObject(o, "code", 500);
-        cJSON_AddStringToObject(o, "message", "Failed to create sandbox: sandbox failed to start");
-        cJSON_AddStringToObject(o, "error_code", "sandbox_create_failed");
-        mock_reply_cjson(r, 500, o);
-    }
-    mock_store_put(mock_store_of(r->mock), sb);
+     * answers /health. Others are answered once running, on a timer (mock core). */
+    e2b_set_end(r->mock, sb, mock_wall_ms() + ns.timeout_s * 1000, false);
+    mock_reply_when_left(r, sb, MOCK_CREATING,
+                         sb->fault == SP_MOCK_FAULT_STUCK_CREATING ? 0 : E2B_WAIT_CAP_MS,
+                         mock_store_delay_us(mock_store_of(r->mock), MOCK_DELAY_API_CREATE),
+                         create_reply);
 done:
     sp_kv_cleanup(&ns.metadata);
     sp_kv_cleanup(&ns.env_vars);
@@ -382,18 +388,27 @@ static void get_sandbox(struct mock_req *r)
     mock_store_put(mock_store_of(r->mock), sb);
 }
 
+static void kill_later(struct mock_req *r, void *ctx)
+{
+    struct mock_sandbox *sb = ctx;
+    kill_claimed(r->mock, sb); /* cancelled too: the kill was accepted */
+    if (!r->cancelled)
+        mock_reply_empty(r, 204);
+    mock_store_put(mock_store_of(r->mock), sb);
+}
+
 static void kill_sandbox(struct mock_req *r)
 {
     struct mock_sandbox *sb = e2b_path_sandbox(r);
     if (sb == NULL)
         return;
     if (claim_kill(r->mock, sb)) {
-        sleep_ms(mock_store_delay(mock_store_of(r->mock), MOCK_DELAY_DELETE));
-        kill_claimed(r->mock, sb);
-        mock_reply_empty(r, 204);
-    } else {
-        e2b_reply_not_found(r, sb->id);
+        /* Gone when the reply leaves, after the latency model's delete delay (a timer). */
+        mock_defer(r, mock_store_delay_us(mock_store_of(r->mock), MOCK_DELAY_DELETE), kill_later,
+                   sb);
+        return;
     }
+    e2b_reply_not_found(r, sb->id);
     mock_store_put(mock_store_of(r->mock), sb);
 }
 

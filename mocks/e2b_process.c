@@ -14,7 +14,6 @@
 #include "e2b_int.h"
 
 #include <errno.h>
-#include <microhttpd.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -489,9 +488,7 @@ static void process_start(struct mock_req *r, struct mock_sandbox *sb, const str
     } else {
         struct start_stream *s = spawn(r, sb, u, &q);
         if (s != NULL) {
-            const union MHD_ConnectionInfo *ci =
-                MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-            s->client_fd = ci ? ci->connect_fd : -1;
+            s->client_fd = mock_req_socket(r);
             s->m = r->mock;
             s->pty = q.pty;
             s->keepalive_ms = q.keepalive_ms;
