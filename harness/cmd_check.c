@@ -45,6 +45,7 @@ enum {
     O_JOBS,
     O_QUIET,
     O_VERBOSE,
+    O_LATENCY,
     O__COUNT
 };
 
@@ -70,6 +71,9 @@ static const struct sp_opt check_opts[O__COUNT] = {
                  NULL, 'q', false},
     [O_VERBOSE] = {"verbose", NULL, "also print where in the requirement's source a check failed",
                    NULL, 'v', false},
+    [O_LATENCY] = {"latency", "PHASE=DIST:PARAMS",
+                   "mock latency, as for 'sandprobe mock' (e.g. create=fixed:2s)",
+                   "zero; requirements about time set their own", 0, true},
 };
 
 static const struct sp_cmd_spec check_spec = {
@@ -96,6 +100,8 @@ struct check_cfg {
     enum sp_level level;
     bool quiet, verbose;
     long jobs; /* 0 = the default */
+    const char *const *latency; /* --latency specs, n_latency of them */
+    size_t n_latency;
     char run_id[17];
     struct sp_kv env; /* the process environment */
 };
@@ -199,6 +205,19 @@ parse_check(int argc, char *const argv[], const struct sp_cli_io *io, struct che
     if (a.val[O_JOBS] && sp_args_long(a.val[O_JOBS], 1, 64, &cfg->jobs) != 0)
         return sp_args_usage(&check_spec, io->err, "invalid --jobs '%s' (a number from 1 to 64)",
                              a.val[O_JOBS]);
+    cfg->latency = a.all[O_LATENCY];
+    cfg->n_latency = a.n_all[O_LATENCY];
+    if (cfg->n_latency > 0 && cfg->real)
+        return sp_args_usage(&check_spec, io->err, "--latency is for the mocks, not --target real");
+    struct sp_mock_config probe = {0};
+    for (size_t i = 0; i < cfg->n_latency; i++) {
+        struct sp_error e;
+        char msg[400];
+        sp_error_clear(&e);
+        if (sp_mock_latency_parse(&probe, cfg->latency[i], &e) != SP_E_OK)
+            return sp_args_usage(&check_spec, io->err, "invalid --latency: %s",
+                                 sp_error_format(&e, msg, sizeof(msg)));
+    }
     cfg->mode = a.val[O_MODE] && a.val[O_MODE][0] ? a.val[O_MODE] : NULL;
     cfg->quiet = a.val[O_QUIET] != NULL;
     cfg->verbose = a.val[O_VERBOSE] != NULL;
@@ -433,6 +452,15 @@ static int preflight(struct check_run *run, struct target *t, const struct sp_kv
     return SP_EXIT_HARNESS;
 }
 
+/* Requirements that wait out a deadline: short on the zero-latency mocks; with --latency the
+ * sandbox's own delays must fit in it; the runner's default on a real provider. */
+static long fault_deadline(const struct check_cfg *cfg)
+{
+    if (cfg->real)
+        return 0;
+    return cfg->n_latency ? 5000 : 300;
+}
+
 /* Starts each target's mock (mock target) and runs the preflight. Returns -1 to go on. */
 static int start_targets(struct check_run *run)
 {
@@ -443,10 +471,13 @@ static int start_targets(struct check_run *run)
         t->opts = client_opts(cfg, t->mode);
         const struct sp_kv *env = &cfg->env;
         if (!cfg->real) {
+            /* Zero latency unless asked: has_latency with nothing set. */
             struct sp_mock_config mc = {.vendor = t->provider, .quiet = true, .has_latency = true};
             struct sp_error e;
             char msg[512];
             sp_error_clear(&e);
+            for (size_t i = 0; i < cfg->n_latency; i++)
+                sp_mock_latency_parse(&mc, cfg->latency[i], &e); /* checked in parse_check */
             if (sp_mock_start(&mc, &t->mock, &e) != SP_E_OK) {
                 fprintf(run->io->err, "sandprobe check: %s: cannot start the mock: %s\n",
                         t->label, sp_error_format(&e, msg, sizeof(msg)));
@@ -464,7 +495,7 @@ static int start_targets(struct check_run *run)
                                        .opts = &t->opts,
                                        .mock = t->mock,
                                        .run_id = cfg->run_id,
-                                       .fault_deadline_ms = cfg->real ? 0 : 300};
+                                       .fault_deadline_ms = fault_deadline(cfg)};
         jt->not_run = t->skipped[0] ? t->skipped : NULL;
         jt->probe_interval_ms = cfg->real ? 2000 : 500;
         jt->probe_timeout_ms = cfg->real ? 10000 : 2000;
