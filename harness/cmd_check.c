@@ -428,7 +428,8 @@ static int preflight(struct check_run *run, struct target *t, const struct sp_kv
     enum sp_err rc = sp_client_new(t->provider, env, &o, &c, &e);
     if (rc == SP_E_CONFIG && cfg->all && cfg->real) {
         snprintf(t->skipped, sizeof(t->skipped), "%s", e.msg);
-        fprintf(err, "sandprobe check: %s: skipped: %s\n", t->label, e.msg);
+        if (t == run->tg || strcmp(t[-1].provider, t->provider) != 0) /* once per provider */
+            fprintf(err, "sandprobe check: %s: skipped: %s\n", t->provider, e.msg);
         return -1;
     }
     if (rc == SP_E_OK)
