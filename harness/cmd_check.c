@@ -18,6 +18,8 @@
 #include <unistd.h>
 
 #include "args.h"
+#include "check_cleanup.h"
+#include "check_int.h"
 #include "check_jobs.h"
 #include "check_signals.h"
 #include "cli.h"
@@ -26,8 +28,6 @@
 #include "report.h"
 #include "requirements.h"
 
-#define MAX_PROVIDERS 16
-#define MAX_TARGETS   32
 #define EXIT_INTERRUPTED 130 /* 128 + SIGINT, as shells report an interrupted command */
 /* A real provider never has more than this many of the run's sandboxes at once; no
  * requirement holds more than REQ_SANDBOXES, so --jobs is capped at their quotient. */
@@ -76,7 +76,7 @@ static const struct sp_opt check_opts[O__COUNT] = {
                    "zero; requirements about time set their own", 0, true},
 };
 
-static const struct sp_cmd_spec check_spec = {
+const struct sp_cmd_spec sp__check_spec = {
     "check",
     "Run the conformance requirements against a provider and write junit.xml and\n"
     "summary.json. The regexes of --focus/--skip are matched against the line\n"
@@ -86,48 +86,6 @@ static const struct sp_cmd_spec check_spec = {
     "3 harness error or unreachable provider, 130 interrupted.",
     check_opts,
     O__COUNT,
-};
-
-struct check_cfg {
-    const char *providers[MAX_PROVIDERS];
-    size_t n_providers;
-    bool all;
-    bool real;
-    const char *mode;
-    char out_dir[1024];
-    regex_t focus, skip;
-    bool has_focus, has_skip;
-    enum sp_level level;
-    bool quiet, verbose;
-    long jobs; /* 0 = the default */
-    const char *const *latency; /* --latency specs, n_latency of them */
-    size_t n_latency;
-    char run_id[17];
-    struct sp_kv env; /* the process environment */
-};
-
-/* One provider in one mode: its mock, its client options and its selected requirements. */
-struct target {
-    const char *provider;
-    const char *mode; /* the mode used; NULL for a provider without modes */
-    char label[64];   /* "daytona (toolbox)" */
-    struct sp_mock *mock;
-    struct sp_client_opts opts;
-    const struct sp_requirement **reqs;
-    size_t n;
-    char skipped[300]; /* not run: no credentials (--provider all --target real) */
-};
-
-struct check_run {
-    struct check_cfg *cfg;
-    const struct sp_cli_io *io;
-    struct target tg[MAX_TARGETS];
-    struct sp_jobs_target jt[MAX_TARGETS];
-    size_t n;
-    struct sp_jobs jobs;
-    struct sp_report_run rr; /* level, target, verbose: for results printed as they come */
-    bool color;
-    size_t headed; /* targets whose heading is printed */
 };
 
 /* --- configuration ------------------------------------------------------------------------ */
@@ -156,7 +114,7 @@ static int compile_re(regex_t *re, const char *flag, const char *pattern, FILE *
         return 0;
     char why[128];
     regerror(rc, re, why, sizeof(why));
-    sp_args_usage(&check_spec, err, "invalid %s regex '%s': %s", flag, pattern, why);
+    sp_args_usage(&sp__check_spec, err, "invalid %s regex '%s': %s", flag, pattern, why);
     return -1;
 }
 
@@ -175,7 +133,7 @@ static int parse_provider(struct check_cfg *cfg, const char *name, FILE *err)
     char list[256] = "";
     for (size_t i = 0, used = 0; i < n && used < sizeof(list); i++)
         used += (size_t)snprintf(list + used, sizeof(list) - used, "%s, ", names[i]);
-    sp_args_usage(&check_spec, err, "unknown provider '%s' (one of: %sall)", name, list);
+    sp_args_usage(&sp__check_spec, err, "unknown provider '%s' (one of: %sall)", name, list);
     return -1;
 }
 
@@ -184,38 +142,38 @@ static int
 parse_check(int argc, char *const argv[], const struct sp_cli_io *io, struct check_cfg *cfg)
 {
     struct sp_args a;
-    enum sp_args_rc rc = sp_args_parse(&check_spec, argc, argv, &a);
+    enum sp_args_rc rc = sp_args_parse(&sp__check_spec, argc, argv, &a);
     if (rc == SP_ARGS_HELP) {
-        sp_args_help(&check_spec, io->out);
+        sp_args_help(&sp__check_spec, io->out);
         return SP_EXIT_PASS;
     }
     if (rc == SP_ARGS_USAGE)
-        return sp_args_usage(&check_spec, io->err, "%s", a.msg);
+        return sp_args_usage(&sp__check_spec, io->err, "%s", a.msg);
     if (a.val[O_PROVIDER] == NULL)
-        return sp_args_usage(&check_spec, io->err, "--provider is required");
+        return sp_args_usage(&sp__check_spec, io->err, "--provider is required");
     if (parse_provider(cfg, a.val[O_PROVIDER], io->err) != 0)
         return SP_EXIT_USAGE;
     const char *target = a.val[O_TARGET] ? a.val[O_TARGET] : "mock";
     if (strcmp(target, "mock") != 0 && strcmp(target, "real") != 0)
-        return sp_args_usage(&check_spec, io->err, "invalid --target '%s' (mock or real)", target);
+        return sp_args_usage(&sp__check_spec, io->err, "invalid --target '%s' (mock or real)", target);
     cfg->real = strcmp(target, "real") == 0;
     if (a.val[O_LEVEL] && !sp_level_parse(a.val[O_LEVEL], &cfg->level))
-        return sp_args_usage(&check_spec, io->err, "invalid --level '%s' (must, should or may)",
+        return sp_args_usage(&sp__check_spec, io->err, "invalid --level '%s' (must, should or may)",
                              a.val[O_LEVEL]);
     if (a.val[O_JOBS] && sp_args_long(a.val[O_JOBS], 1, 64, &cfg->jobs) != 0)
-        return sp_args_usage(&check_spec, io->err, "invalid --jobs '%s' (a number from 1 to 64)",
+        return sp_args_usage(&sp__check_spec, io->err, "invalid --jobs '%s' (a number from 1 to 64)",
                              a.val[O_JOBS]);
-    cfg->latency = a.all[O_LATENCY];
     cfg->n_latency = a.n_all[O_LATENCY];
+    memcpy(cfg->latency, a.all[O_LATENCY], sizeof(cfg->latency));
     if (cfg->n_latency > 0 && cfg->real)
-        return sp_args_usage(&check_spec, io->err, "--latency is for the mocks, not --target real");
+        return sp_args_usage(&sp__check_spec, io->err, "--latency is for the mocks, not --target real");
     struct sp_mock_config probe = {0};
     for (size_t i = 0; i < cfg->n_latency; i++) {
         struct sp_error e;
         char msg[400];
         sp_error_clear(&e);
         if (sp_mock_latency_parse(&probe, cfg->latency[i], &e) != SP_E_OK)
-            return sp_args_usage(&check_spec, io->err, "invalid --latency: %s",
+            return sp_args_usage(&sp__check_spec, io->err, "invalid --latency: %s",
                                  sp_error_format(&e, msg, sizeof(msg)));
     }
     cfg->mode = a.val[O_MODE] && a.val[O_MODE][0] ? a.val[O_MODE] : NULL;
@@ -232,7 +190,7 @@ parse_check(int argc, char *const argv[], const struct sp_cli_io *io, struct che
     int n = out ? snprintf(cfg->out_dir, sizeof(cfg->out_dir), "%s", out)
                 : snprintf(cfg->out_dir, sizeof(cfg->out_dir), "sandprobe-out/%s", cfg->run_id);
     if (n <= 0 || (size_t)n >= sizeof(cfg->out_dir))
-        return sp_args_usage(&check_spec, io->err, "invalid --out (empty or too long)");
+        return sp_args_usage(&sp__check_spec, io->err, "invalid --out (empty or too long)");
     return -1;
 }
 
@@ -251,35 +209,23 @@ static int check_mode(const struct check_cfg *cfg, const struct sp_cli_io *io)
     if (cfg->mode == NULL)
         return -1;
     if (cfg->all)
-        return sp_args_usage(&check_spec, io->err,
+        return sp_args_usage(&sp__check_spec, io->err,
                              "--mode needs one --provider (each provider has its own modes; "
                              "--provider all checks every mode)");
     const char *p = cfg->providers[0];
     const char *const *modes = sp_provider_modes(p);
     if (modes == NULL)
-        return sp_args_usage(&check_spec, io->err, "provider '%s' has no modes; drop --mode", p);
+        return sp_args_usage(&sp__check_spec, io->err, "provider '%s' has no modes; drop --mode", p);
     for (size_t i = 0; modes[i]; i++) {
         if (strcmp(modes[i], cfg->mode) == 0)
             return -1;
     }
     char list[256];
     join_modes(modes, list, sizeof(list));
-    return sp_args_usage(&check_spec, io->err, "unknown --mode '%s' for %s (one of: %s)",
+    return sp_args_usage(&sp__check_spec, io->err, "unknown --mode '%s' for %s (one of: %s)",
                          cfg->mode, p, list);
 }
 
-static bool
-selected(const struct check_cfg *cfg, const struct sp_requirement *req, const char *provider)
-{
-    char tags[256], line[512];
-    snprintf(line, sizeof(line), "%s [%s] %s", req->id, sp_level_name(req->level),
-             sp_report_tags(req, provider, tags, sizeof(tags)));
-    if (cfg->has_focus && regexec(&cfg->focus, line, 0, NULL, 0) != 0)
-        return false;
-    return !(cfg->has_skip && regexec(&cfg->skip, line, 0, NULL, 0) == 0);
-}
-
-/* mkdir -p. Returns 0, or -1 with errno set. */
 static int make_dirs(const char *path)
 {
     char p[1024];
@@ -302,217 +248,6 @@ static int make_dirs(const char *path)
         return -1;
     }
     return 0;
-}
-
-/* --- targets ---------------------------------------------------------------------------------- */
-
-static void add_target(struct check_run *run, const char *provider, const char *mode)
-{
-    if (run->n == MAX_TARGETS)
-        return;
-    struct target *t = &run->tg[run->n++];
-    t->provider = provider;
-    t->mode = mode;
-    snprintf(t->label, sizeof(t->label), "%s%s%s%s", provider, mode ? " (" : "", mode ? mode : "",
-             mode ? ")" : "");
-}
-
-/* Selects each target's requirements; a target none of them applies to is dropped (no empty
- * summary), and a filter that leaves out the leak check says so once. Returns -1 to go on. */
-static int select_requirements(struct check_run *run)
-{
-    const struct sp_requirement *const *reqs = NULL;
-    size_t n = sp_requirements(&reqs), kept = 0;
-    const char *dropped_last = NULL;
-    for (size_t k = 0; k < run->n; k++) {
-        struct target *t = &run->tg[k];
-        t->reqs = calloc(n ? n : 1, sizeof(*t->reqs));
-        if (t->reqs == NULL)
-            return SP_EXIT_HARNESS;
-        for (size_t i = 0; i < n; i++) {
-            if (selected(run->cfg, reqs[i], t->provider))
-                t->reqs[t->n++] = reqs[i];
-            else if (reqs[i]->flags & SP_REQ_LAST)
-                dropped_last = reqs[i]->id;
-        }
-        if (t->n == 0) {
-            free(t->reqs);
-            continue;
-        }
-        run->tg[kept++] = *t;
-    }
-    for (size_t k = kept; k < run->n; k++)
-        memset(&run->tg[k], 0, sizeof(run->tg[k]));
-    run->n = kept;
-    if (kept == 0)
-        return sp_args_usage(&check_spec, run->io->err,
-                             "--focus/--skip select no requirement (see 'sandprobe list')");
-    if (dropped_last && !run->cfg->quiet)
-        fprintf(run->io->err,
-                "sandprobe check: note: the filter leaves out %s: this run does not check "
-                "that nothing is left behind\n",
-                dropped_last);
-    return -1;
-}
-
-/* Every provider named; with --provider all, each in each of its modes. */
-static int build_targets(struct check_run *run)
-{
-    const struct check_cfg *cfg = run->cfg;
-    for (size_t i = 0; i < cfg->n_providers; i++) {
-        const char *p = cfg->providers[i];
-        const char *const *modes = sp_provider_modes(p);
-        if (cfg->mode)
-            add_target(run, p, cfg->mode);
-        else if (modes == NULL)
-            add_target(run, p, NULL);
-        else if (!cfg->all)
-            add_target(run, p, modes[0]);
-        for (size_t m = 0; cfg->all && !cfg->mode && modes && modes[m]; m++)
-            add_target(run, p, modes[m]);
-    }
-    return select_requirements(run);
-}
-
-/* Client options: the defaults for a real provider; short polls and deadlines on the mock,
- * which answers in milliseconds with its zero latency, so a hang there fails fast. */
-static struct sp_client_opts client_opts(const struct check_cfg *cfg, const char *mode)
-{
-    struct sp_client_opts o = {.mode = mode};
-    if (!cfg->real) {
-        o.http_timeout_ms = 10000;
-        o.connect_timeout_ms = 2000;
-        o.ready_timeout_ms = 30000;
-        o.alive_interval_ms = 50;
-        o.alive_timeout_ms = 30000;
-    }
-    return o;
-}
-
-/* The variable that points the provider at its service, for messages: the first one named
- * like <PROVIDER>_..._URL or ..._DOMAIN in env. */
-static const char *url_of(const char *provider, const struct sp_kv *env, char *out, size_t len)
-{
-    char prefix[32];
-    size_t i = 0;
-    for (; provider[i] && i + 2 < sizeof(prefix); i++)
-        prefix[i] = (char)(provider[i] >= 'a' && provider[i] <= 'z' ? provider[i] - 32 : provider[i]);
-    prefix[i++] = '_';
-    prefix[i] = '\0';
-    for (size_t k = 0; env && k < env->n; k++) {
-        const char *name = env->items[k].key;
-        if (strncmp(name, prefix, strlen(prefix)) == 0 &&
-            (strstr(name, "URL") || strstr(name, "DOMAIN"))) {
-            snprintf(out, len, "%s (%s)", env->items[k].val, name);
-            return out;
-        }
-    }
-    snprintf(out, len, "the provider's default address");
-    return out;
-}
-
-/* Configures a client and asks one authenticated question with short deadlines. A missing
- * credential or a rejected one is a configuration error (2), no answer a harness error (3);
- * with --provider all on a real target a missing credential skips the provider instead.
- * Returns -1 to go on. */
-static int preflight(struct check_run *run, struct target *t, const struct sp_kv *env)
-{
-    const struct check_cfg *cfg = run->cfg;
-    FILE *err = run->io->err;
-    struct sp_client_opts o = t->opts;
-    o.http_timeout_ms = o.connect_timeout_ms = cfg->real ? 10000 : 2000;
-    struct sp_client *c = NULL;
-    struct sp_error e;
-    char msg[512], where[400];
-    sp_error_clear(&e);
-    enum sp_err rc = sp_client_new(t->provider, env, &o, &c, &e);
-    if (rc == SP_E_CONFIG && cfg->all && cfg->real) {
-        snprintf(t->skipped, sizeof(t->skipped), "%s", e.msg);
-        if (t == run->tg || strcmp(t[-1].provider, t->provider) != 0) /* once per provider */
-            fprintf(err, "sandprobe check: %s: skipped: %s\n", t->provider, e.msg);
-        return -1;
-    }
-    if (rc == SP_E_OK)
-        rc = sp_auth(c, &e);
-    sp_client_free(c);
-    if (rc == SP_E_OK)
-        return -1;
-    sp_error_format(&e, msg, sizeof(msg));
-    if (rc == SP_E_CONFIG) {
-        fprintf(err, "sandprobe check: %s: %s\n", t->label, msg);
-        return SP_EXIT_USAGE;
-    }
-    const char *const *vars = sp_provider_credential_vars(t->provider);
-    if (rc == SP_E_AUTH) {
-        fprintf(err, "sandprobe check: %s: the provider rejected the credential in %s: %s\n",
-                t->label, vars && vars[0] ? vars[0] : "its key variable", msg);
-        return SP_EXIT_USAGE;
-    }
-    fprintf(err, "sandprobe check: %s: cannot reach the provider at %s: %s\n", t->label,
-            url_of(t->provider, env, where, sizeof(where)), msg);
-    return SP_EXIT_HARNESS;
-}
-
-/* Requirements that wait out a deadline: short on the zero-latency mocks; with --latency the
- * sandbox's own delays must fit in it; the runner's default on a real provider. */
-static long fault_deadline(const struct check_cfg *cfg)
-{
-    if (cfg->real)
-        return 0;
-    return cfg->n_latency ? 5000 : 300;
-}
-
-/* Starts each target's mock (mock target) and runs the preflight. Returns -1 to go on. */
-static int start_targets(struct check_run *run)
-{
-    const struct check_cfg *cfg = run->cfg;
-    size_t ready = 0;
-    for (size_t k = 0; k < run->n; k++) {
-        struct target *t = &run->tg[k];
-        t->opts = client_opts(cfg, t->mode);
-        const struct sp_kv *env = &cfg->env;
-        if (!cfg->real) {
-            /* Zero latency unless asked: has_latency with nothing set. */
-            struct sp_mock_config mc = {.vendor = t->provider, .quiet = true, .has_latency = true};
-            struct sp_error e;
-            char msg[512];
-            sp_error_clear(&e);
-            for (size_t i = 0; i < cfg->n_latency; i++)
-                sp_mock_latency_parse(&mc, cfg->latency[i], &e); /* checked in parse_check */
-            if (sp_mock_start(&mc, &t->mock, &e) != SP_E_OK) {
-                fprintf(run->io->err, "sandprobe check: %s: cannot start the mock: %s\n",
-                        t->label, sp_error_format(&e, msg, sizeof(msg)));
-                return SP_EXIT_HARNESS;
-            }
-            env = sp_mock_env(t->mock);
-        }
-        int code = preflight(run, t, env);
-        if (code >= 0)
-            return code;
-        ready += t->skipped[0] == '\0';
-        struct sp_jobs_target *jt = &run->jt[k];
-        jt->t = (struct sp_req_target){.provider = t->provider,
-                                       .env = env,
-                                       .opts = &t->opts,
-                                       .mock = t->mock,
-                                       .run_id = cfg->run_id,
-                                       .fault_deadline_ms = fault_deadline(cfg)};
-        jt->not_run = t->skipped[0] ? t->skipped : NULL;
-        jt->probe_interval_ms = cfg->real ? 2000 : 500;
-        jt->probe_timeout_ms = cfg->real ? 10000 : 2000;
-    }
-    if (ready > 0)
-        return -1;
-    fprintf(run->io->err, "sandprobe check: no provider has credentials; nothing to run\n");
-    return SP_EXIT_USAGE;
-}
-
-static void stop_mocks(struct check_run *run)
-{
-    for (size_t k = 0; k < run->n; k++) {
-        sp_mock_stop(run->tg[k].mock);
-        run->tg[k].mock = NULL;
-    }
 }
 
 /* --- signals ------------------------------------------------------------------------------ */
@@ -566,6 +301,52 @@ static void print_left(struct check_run *run, const char *why)
     }
     free(text);
     fflush(err);
+}
+
+/* After a stop: a create cut short may have made a sandbox the run never heard of, so
+ * each target is searched by the run label. Returns true when nothing is left: none live on
+ * a mock, none found by label (or tracked, for a provider without labels) on a real one. */
+static bool sweep_after_interrupt(struct check_run *run)
+{
+    bool clean = true;
+    for (size_t k = 0; k < run->n; k++) {
+        struct target *t = &run->tg[k];
+        struct sp_jobs_target *jt = &run->jt[k];
+        if (t->skipped[0] || atomic_load(&jt->gone))
+            continue;
+        bool searched = false, stuck = false;
+        char why[400] = "";
+        size_t n = sp_check_delete_labelled(t->provider, jt->t.env, &t->opts, run->cfg->run_id,
+                                            &searched, &stuck, why, sizeof(why));
+        if (n > 0)
+            fprintf(run->io->err,
+                    "sandprobe check: %s: deleted %zu sandbox%s found by the run label (a "
+                    "create cut short)\n",
+                    t->label, n, n == 1 ? "" : "es");
+        if (stuck)
+            fprintf(run->io->err, "sandprobe check: %s: cannot finish deleting by label: %s\n",
+                    t->label, why);
+        if (t->mock) {
+            struct sp_mock_stats st;
+            sp_mock_stats(t->mock, &st);
+            clean = clean && st.live == 0;
+        } else {
+            clean = clean && !stuck && (searched || sp_jobs_print_left(&run->jobs, NULL) == 0);
+        }
+    }
+    return clean;
+}
+
+static void print_sweep(struct check_run *run)
+{
+    print_left(run, "interrupted");
+    for (size_t k = 0; k < run->n; k++) {
+        if (k == 0 || strcmp(run->tg[k].provider, run->tg[k - 1].provider) != 0)
+            fprintf(run->io->err,
+                    "sandprobe check: to remove what may be left: sandprobe sweep --provider %s "
+                    "--label %s=%s\n",
+                    run->tg[k].provider, SP_RUN_LABEL, run->cfg->run_id);
+    }
 }
 
 static void on_force(void *arg, int sig)
@@ -693,7 +474,7 @@ static int execute(struct check_run *run)
     struct sp_sigwatch *sw = sp_sigwatch_start(&cbs);
     time_t started = time(NULL);
     int64_t t0 = sp_now_ms();
-    int code = start_targets(run);
+    int code = sp__check_start_targets(run);
     if (code < 0 && make_dirs(cfg->out_dir) != 0) {
         fprintf(run->io->err, "sandprobe check: cannot create output directory '%s': %s\n",
                 cfg->out_dir, strerror(errno));
@@ -714,14 +495,18 @@ static int execute(struct check_run *run)
             fprintf(run->io->err, "sandprobe check: cannot start the job threads\n");
             code = SP_EXIT_HARNESS;
         } else {
+            bool clean = !atomic_load(&run->jobs.stop) || sweep_after_interrupt(run);
             code = finish(run, (double)(sp_now_ms() - t0) / 1000.0);
-            print_left(run, code == EXIT_INTERRUPTED ? "interrupted" : "cleanup incomplete");
-            if (code == EXIT_INTERRUPTED && sp_jobs_print_left(&run->jobs, NULL) == 0)
+            if (code != EXIT_INTERRUPTED)
+                print_left(run, "cleanup incomplete");
+            else if (clean)
                 fprintf(run->io->err, "sandprobe check: interrupted: nothing the run created "
                                       "is left behind\n");
+            else
+                print_sweep(run);
         }
     }
-    stop_mocks(run);
+    sp__check_stop_mocks(run);
     sp_sigwatch_end(sw);
     sp_jobs_free(&run->jobs);
     return code;
@@ -745,7 +530,7 @@ int sp_cmd_check(int argc, char *const argv[], const struct sp_cli_io *io)
         run->cfg = &cfg;
         run->io = io;
         run->color = isatty(fileno(io->out)) && sp_kv_get(&cfg.env, "NO_COLOR") == NULL;
-        code = build_targets(run);
+        code = sp__check_build_targets(run);
     }
     if (code < 0)
         code = execute(run);
