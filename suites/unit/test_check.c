@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include <cjson/cJSON.h>
 #include <cmocka.h>
@@ -349,6 +350,28 @@ static void test_check_help_examples_use_real_ids(void **state)
     run_free(&r);
 }
 
+/* --latency reaches the mock: a start delay shows in the requirement's time (a lower bound,
+ * what the option promises). */
+static void test_check_latency_option_applies(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/sp-test-check-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    const char *argv[] = {"check", "-p", "daytona", "--latency", "start=fixed:300ms", "--focus",
+                          "^startup\\.ready", "-o", dir, NULL};
+    struct run r = run_cmd(sp_cmd_check, bare_env, argv);
+    if (r.code != SP_EXIT_PASS)
+        fail_with(&r);
+    assert_int_equal(r.code, SP_EXIT_PASS);
+    cJSON *root = summary_of(dir);
+    cJSON *p = cJSON_GetArrayItem(cJSON_GetObjectItem(root, "providers"), 0);
+    cJSON *res = cJSON_GetArrayItem(cJSON_GetObjectItem(p, "results"), 0);
+    assert_true(cJSON_GetObjectItem(res, "seconds")->valuedouble >= 0.3);
+    cJSON_Delete(root);
+    run_free(&r);
+    remove_reports(dir);
+}
+
 /* --- filters ----------------------------------------------------------------------------------- */
 
 /* A pattern naming one provider prints nothing for the others, and dropping the leak check
@@ -459,6 +482,36 @@ static void test_check_binary_sigterm_to_group(void **state)
     free(err);
 }
 
+/* A stop while a create waits: the wait ends, the requirement is "not finished", and the
+ * sandbox the cut-short create made is found by the run label and deleted. */
+static void test_check_binary_stop_cancels_wait(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/sp-test-check-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    const char *argv[] = {bin_path,       "check",   "-p",   "e2b", "-j", "1", "--latency",
+                          "start=fixed:5s", "--focus", "^startup\\.ready", "-o", dir, NULL};
+    struct child c = spawn_with(argv, bare_env, true);
+    char line[512];
+    do
+        read_line(c.err, line, sizeof(line));
+    while (strstr(line, "on the mock target") == NULL);
+    const struct timespec pace = {0, 500 * 1000000L}; /* pacing only: let the create go out */
+    nanosleep(&pace, NULL);
+    assert_int_equal(kill(c.pid, SIGINT), 0);
+    char *out = read_all(c.out), *err = read_all(c.err);
+    int code = wait_exit(c.pid);
+    if (code != 130)
+        print_error("exit %d\nstdout:\n%s\nstderr:\n%s\n", code, out, err);
+    assert_int_equal(code, 130);
+    assert_non_null(strstr(out, "not finished: the run was interrupted"));
+    assert_non_null(strstr(err, "e2b: deleted 1 sandbox found by the run label"));
+    assert_non_null(strstr(err, "nothing the run created is left behind"));
+    remove_reports(dir);
+    free(out);
+    free(err);
+}
+
 /* A provider killed mid-run: the run stops waiting, says so once, exits 3. */
 static void test_check_binary_provider_disappears(void **state)
 {
@@ -519,12 +572,14 @@ int main(void)
         cmocka_unit_test(test_check_repeated_option_is_usage_error),
         cmocka_unit_test(test_check_short_forms_and_quiet),
         cmocka_unit_test(test_check_help_examples_use_real_ids),
+        cmocka_unit_test(test_check_latency_option_applies),
         cmocka_unit_test(test_check_focus_on_one_provider),
         cmocka_unit_test(test_check_jobs_keep_table_order),
         cmocka_unit_test(test_check_signal_duplicate_rule),
     };
     const struct CMUnitTest binary[] = {
         cmocka_unit_test(test_check_binary_sigterm_to_group),
+        cmocka_unit_test(test_check_binary_stop_cancels_wait),
         cmocka_unit_test(test_check_binary_provider_disappears),
     };
     int failed = cmocka_run_group_tests_name("check_in_process", in_process, NULL, NULL);
