@@ -189,6 +189,8 @@ http_bench() {
 }
 
 http_bench
+sh "$here/check_wall.sh" "$build"
+echo
 status=0
 for b in lifecycles exec_stream; do
     if [ -x "$build/bench/$b" ]; then
