@@ -6,8 +6,8 @@
 #define MAX_ROUNDS 100 /* a provider that keeps finding the same sandbox must not loop */
 
 /* Deletes what carries label value `value`; returns how many. */
-static size_t delete_value(struct sp_client *c, const char *value, bool *stuck, char *why,
-                           size_t why_len)
+static size_t
+delete_value(struct sp_client *c, const char *value, bool *stuck, char *why, size_t why_len)
 {
     size_t deleted = 0;
     for (int round = 0; round < MAX_ROUNDS && !*stuck; round++) {

@@ -94,7 +94,8 @@ size_t sp_jobs_print_left(struct sp_jobs *j, FILE *out)
     return n;
 }
 
-/* --- the schedule (called with mu held) -------------------------------------------------------- */
+/* --- the schedule (called with mu held) --------------------------------------------------------
+ */
 
 static void set_skip(struct sp_req_result *res, const struct sp_requirement *req, const char *why)
 {

@@ -27,10 +27,10 @@ struct sp_jobs_target {
     struct sp_req_target t;                   /* cancel and sandbox hooks are the pool's */
     const struct sp_requirement *const *reqs; /* the selected requirements, table order */
     size_t n;
-    struct sp_req_result *results;            /* n, filled in */
-    long probe_interval_ms;                   /* control-plane probe period */
-    long probe_timeout_ms;                    /* one probe's HTTP and connect deadline */
-    const char *not_run;                      /* set: nothing runs, each result says this */
+    struct sp_req_result *results; /* n, filled in */
+    long probe_interval_ms;        /* control-plane probe period */
+    long probe_timeout_ms;         /* one probe's HTTP and connect deadline */
+    const char *not_run;           /* set: nothing runs, each result says this */
     /* set by the pool */
     atomic_bool gone;   /* the provider stopped answering: its waits are cancelled */
     char gone_msg[512]; /* the last probe's error, once gone */

@@ -16,8 +16,8 @@ struct sp_sigwatch {
     atomic_bool quit;
 };
 
-bool sp_sig_is_duplicate(int sig1, pid_t pid1, long long t1_ms, int sig2, pid_t pid2,
-                         long long t2_ms)
+bool sp_sig_is_duplicate(
+    int sig1, pid_t pid1, long long t1_ms, int sig2, pid_t pid2, long long t2_ms)
 {
     return sig1 == sig2 && pid1 != 0 && pid1 == pid2 && t2_ms - t1_ms >= 0 &&
            t2_ms - t1_ms <= SP_SIG_DUPLICATE_MS;

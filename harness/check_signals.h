@@ -32,7 +32,7 @@ struct sp_sigwatch *sp_sigwatch_start(const struct sp_sigwatch_cbs *cbs);
 void sp_sigwatch_end(struct sp_sigwatch *w);
 /* True when two deliveries are one request: same signal, same sending process (non-zero),
  * the second within SP_SIG_DUPLICATE_MS of the first. */
-bool sp_sig_is_duplicate(int sig1, pid_t pid1, long long t1_ms, int sig2, pid_t pid2,
-                         long long t2_ms);
+bool sp_sig_is_duplicate(
+    int sig1, pid_t pid1, long long t1_ms, int sig2, pid_t pid2, long long t2_ms);
 
 #endif

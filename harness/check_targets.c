@@ -8,7 +8,9 @@
 
 #include "check_int.h"
 
-bool sp__check_selected(const struct check_cfg *cfg, const struct sp_requirement *req, const char *provider)
+bool sp__check_selected(const struct check_cfg *cfg,
+                        const struct sp_requirement *req,
+                        const char *provider)
 {
     char tags[256], line[512];
     snprintf(line, sizeof(line), "%s [%s] %s", req->id, sp_level_name(req->level),
@@ -110,7 +112,8 @@ static const char *url_of(const char *provider, const struct sp_kv *env, char *o
     char prefix[32];
     size_t i = 0;
     for (; provider[i] && i + 2 < sizeof(prefix); i++)
-        prefix[i] = (char)(provider[i] >= 'a' && provider[i] <= 'z' ? provider[i] - 32 : provider[i]);
+        prefix[i] =
+            (char)(provider[i] >= 'a' && provider[i] <= 'z' ? provider[i] - 32 : provider[i]);
     prefix[i++] = '_';
     prefix[i] = '\0';
     for (size_t k = 0; env && k < env->n; k++) {
@@ -194,8 +197,8 @@ int sp__check_start_targets(struct check_run *run)
             for (size_t i = 0; i < cfg->n_latency; i++)
                 sp_mock_latency_parse(&mc, cfg->latency[i], &e); /* checked in parse_check */
             if (sp_mock_start(&mc, &t->mock, &e) != SP_E_OK) {
-                fprintf(run->io->err, "sandprobe check: %s: cannot start the mock: %s\n",
-                        t->label, sp_error_format(&e, msg, sizeof(msg)));
+                fprintf(run->io->err, "sandprobe check: %s: cannot start the mock: %s\n", t->label,
+                        sp_error_format(&e, msg, sizeof(msg)));
                 return SP_EXIT_HARNESS;
             }
             env = sp_mock_env(t->mock);

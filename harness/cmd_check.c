@@ -155,18 +155,20 @@ parse_check(int argc, char *const argv[], const struct sp_cli_io *io, struct che
         return SP_EXIT_USAGE;
     const char *target = a.val[O_TARGET] ? a.val[O_TARGET] : "mock";
     if (strcmp(target, "mock") != 0 && strcmp(target, "real") != 0)
-        return sp_args_usage(&sp__check_spec, io->err, "invalid --target '%s' (mock or real)", target);
+        return sp_args_usage(&sp__check_spec, io->err, "invalid --target '%s' (mock or real)",
+                             target);
     cfg->real = strcmp(target, "real") == 0;
     if (a.val[O_LEVEL] && !sp_level_parse(a.val[O_LEVEL], &cfg->level))
         return sp_args_usage(&sp__check_spec, io->err, "invalid --level '%s' (must, should or may)",
                              a.val[O_LEVEL]);
     if (a.val[O_JOBS] && sp_args_long(a.val[O_JOBS], 1, 64, &cfg->jobs) != 0)
-        return sp_args_usage(&sp__check_spec, io->err, "invalid --jobs '%s' (a number from 1 to 64)",
-                             a.val[O_JOBS]);
+        return sp_args_usage(&sp__check_spec, io->err,
+                             "invalid --jobs '%s' (a number from 1 to 64)", a.val[O_JOBS]);
     cfg->n_latency = a.n_all[O_LATENCY];
     memcpy(cfg->latency, a.all[O_LATENCY], sizeof(cfg->latency));
     if (cfg->n_latency > 0 && cfg->real)
-        return sp_args_usage(&sp__check_spec, io->err, "--latency is for the mocks, not --target real");
+        return sp_args_usage(&sp__check_spec, io->err,
+                             "--latency is for the mocks, not --target real");
     struct sp_mock_config probe = {0};
     for (size_t i = 0; i < cfg->n_latency; i++) {
         struct sp_error e;
@@ -215,7 +217,8 @@ static int check_mode(const struct check_cfg *cfg, const struct sp_cli_io *io)
     const char *p = cfg->providers[0];
     const char *const *modes = sp_provider_modes(p);
     if (modes == NULL)
-        return sp_args_usage(&sp__check_spec, io->err, "provider '%s' has no modes; drop --mode", p);
+        return sp_args_usage(&sp__check_spec, io->err, "provider '%s' has no modes; drop --mode",
+                             p);
     for (size_t i = 0; modes[i]; i++) {
         if (strcmp(modes[i], cfg->mode) == 0)
             return -1;
@@ -446,8 +449,10 @@ static size_t default_jobs(const struct check_cfg *cfg, FILE *err)
     long jobs = cfg->jobs ? cfg->jobs : cfg->real ? 1 : 2 * (cores > 0 ? cores : 1);
     long cap = REAL_SANDBOX_BUDGET / REQ_SANDBOXES;
     if (cfg->real && jobs > cap) {
-        fprintf(err, "sandprobe check: --jobs %ld capped at %ld (at most %d sandboxes at once on "
-                     "a real provider)\n", jobs, cap, REAL_SANDBOX_BUDGET);
+        fprintf(err,
+                "sandprobe check: --jobs %ld capped at %ld (at most %d sandboxes at once on "
+                "a real provider)\n",
+                jobs, cap, REAL_SANDBOX_BUDGET);
         jobs = cap;
     }
     return (size_t)jobs;
@@ -466,8 +471,8 @@ static int execute(struct check_run *run)
         if (run->jt[k].results == NULL)
             return SP_EXIT_HARNESS;
     }
-    run->jobs = (struct sp_jobs){.targets = run->jt, .n_targets = run->n, .on_result = on_result,
-                                 .arg = run};
+    run->jobs = (struct sp_jobs){
+        .targets = run->jt, .n_targets = run->n, .on_result = on_result, .arg = run};
     if (sp_jobs_init(&run->jobs) != 0)
         return SP_EXIT_HARNESS;
     struct sp_sigwatch_cbs cbs = {on_stop, on_force, on_duplicate, run};

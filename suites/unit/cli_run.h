@@ -33,8 +33,8 @@ static inline void run_free(struct run *r)
 
 /* Runs fn in-process with argv (NULL-terminated) and env; captures both streams. */
 static inline struct run run_cmd(int (*fn)(int, char *const[], const struct sp_cli_io *),
-                          char *const *env,
-                          const char *const *argv)
+                                 char *const *env,
+                                 const char *const *argv)
 {
     struct run r = {0};
     size_t out_len = 0, err_len = 0;
@@ -53,8 +53,8 @@ static inline struct run run_cmd(int (*fn)(int, char *const[], const struct sp_c
 }
 
 static inline void expect_usage(int (*fn)(int, char *const[], const struct sp_cli_io *),
-                         const char *const *argv,
-                         const char *needle)
+                                const char *const *argv,
+                                const char *needle)
 {
     struct run r = run_cmd(fn, bare_env, argv);
     if (r.code != SP_EXIT_USAGE || strstr(r.err, needle) == NULL)

@@ -227,8 +227,8 @@ static void test_check_silent_server_found_up_front(void **state)
     snprintf(url, sizeof(url), "DAYTONA_API_URL=http://127.0.0.1:%u/api", ntohs(sa.sin_port));
     static char key[] = "DAYTONA_API_KEY=dtn_whatever";
     char *const env[] = {path_var, key, url, NULL};
-    const char *argv[] = {"check", "-p", "daytona", "--target", "real", "-o", "/nonexistent/x",
-                          NULL};
+    const char *argv[] = {"check", "-p", "daytona",        "--target",
+                          "real",  "-o", "/nonexistent/x", NULL};
     struct run r = run_cmd(sp_cmd_check, env, argv);
     close(s);
     if (r.code != SP_EXIT_HARNESS)
@@ -245,8 +245,8 @@ static void test_check_rejected_key_names_variable(void **state)
     (void)state;
     struct real_mock rm;
     real_mock_start(&rm, "dtn_the_right_key_0123456789", "dtn_a_wrong_key_00000000000");
-    const char *argv[] = {"check", "-p", "daytona", "--target", "real", "-o", "/nonexistent/x",
-                          NULL};
+    const char *argv[] = {"check", "-p", "daytona",        "--target",
+                          "real",  "-o", "/nonexistent/x", NULL};
     struct run r = run_cmd(sp_cmd_check, rm.env, argv);
     sp_mock_stop(rm.m);
     if (r.code != SP_EXIT_USAGE)
@@ -268,8 +268,8 @@ static void test_check_short_key_accepted(void **state)
     real_mock_start(&rm, "k3y", "k3y");
     char dir[] = "/tmp/sp-test-check-XXXXXX";
     assert_non_null(mkdtemp(dir));
-    const char *argv[] = {"check", "-p", "daytona", "--target", "real", "--focus", "^auth\\.",
-                          "-o", dir, NULL};
+    const char *argv[] = {"check",   "-p",       "daytona", "--target", "real",
+                          "--focus", "^auth\\.", "-o",      dir,        NULL};
     struct run r = run_cmd(sp_cmd_check, rm.env, argv);
     sp_mock_stop(rm.m);
     if (r.code != SP_EXIT_PASS)
@@ -281,7 +281,8 @@ static void test_check_short_key_accepted(void **state)
     remove_reports(dir);
 }
 
-/* --- options ----------------------------------------------------------------------------------- */
+/* --- options -----------------------------------------------------------------------------------
+ */
 
 static void test_check_repeated_option_is_usage_error(void **state)
 {
@@ -357,8 +358,9 @@ static void test_check_latency_option_applies(void **state)
     (void)state;
     char dir[] = "/tmp/sp-test-check-XXXXXX";
     assert_non_null(mkdtemp(dir));
-    const char *argv[] = {"check", "-p", "daytona", "--latency", "start=fixed:300ms", "--focus",
-                          "^startup\\.ready", "-o", dir, NULL};
+    const char *argv[] = {
+        "check", "-p", "daytona", "--latency", "start=fixed:300ms", "--focus", "^startup\\.ready",
+        "-o",    dir,  NULL};
     struct run r = run_cmd(sp_cmd_check, bare_env, argv);
     if (r.code != SP_EXIT_PASS)
         fail_with(&r);
@@ -372,7 +374,8 @@ static void test_check_latency_option_applies(void **state)
     remove_reports(dir);
 }
 
-/* --- filters ----------------------------------------------------------------------------------- */
+/* --- filters -----------------------------------------------------------------------------------
+ */
 
 /* A pattern naming one provider prints nothing for the others, and dropping the leak check
  * is said once. */
@@ -381,8 +384,8 @@ static void test_check_focus_on_one_provider(void **state)
     (void)state;
     char dir[] = "/tmp/sp-test-check-XXXXXX";
     assert_non_null(mkdtemp(dir));
-    const char *argv[] = {"check", "-p", "all", "--focus", "^auth\\..*Provider:e2b", "-o", dir,
-                          NULL};
+    const char *argv[] = {"check", "-p", "all", "--focus", "^auth\\..*Provider:e2b",
+                          "-o",    dir,  NULL};
     struct run r = run_cmd(sp_cmd_check, bare_env, argv);
     if (r.code != SP_EXIT_PASS)
         fail_with(&r);
@@ -396,7 +399,8 @@ static void test_check_focus_on_one_provider(void **state)
     remove_reports(dir);
 }
 
-/* --- the job pool ------------------------------------------------------------------------------- */
+/* --- the job pool -------------------------------------------------------------------------------
+ */
 
 /* Several jobs: results still in table order, the leak check last and passing. */
 static void test_check_jobs_keep_table_order(void **state)
@@ -441,7 +445,8 @@ static void test_check_signal_duplicate_rule(void **state)
         sp_sig_is_duplicate(SIGTERM, 4242, 1000, SIGTERM, 4242, 1001 + SP_SIG_DUPLICATE_MS));
 }
 
-/* --- the binary ---------------------------------------------------------------------------------- */
+/* --- the binary ----------------------------------------------------------------------------------
+ */
 
 /* GNU timeout's delivery: SIGTERM to the process, then to its whole group. The run stops,
  * deletes what it created, writes reports marked interrupted and exits 130. The first
@@ -489,8 +494,13 @@ static void test_check_binary_stop_cancels_wait(void **state)
     (void)state;
     char dir[] = "/tmp/sp-test-check-XXXXXX";
     assert_non_null(mkdtemp(dir));
-    const char *argv[] = {bin_path,       "check",   "-p",   "e2b", "-j", "1", "--latency",
-                          "start=fixed:5s", "--focus", "^startup\\.ready", "-o", dir, NULL};
+    const char *argv[] = {bin_path,    "check",
+                          "-p",        "e2b",
+                          "-j",        "1",
+                          "--latency", "start=fixed:5s",
+                          "--focus",   "^startup\\.ready",
+                          "-o",        dir,
+                          NULL};
     struct child c = spawn_with(argv, bare_env, true);
     char line[512];
     do
@@ -533,8 +543,7 @@ static void test_check_binary_provider_disappears(void **state)
     char *const env[] = {path_var, key, url, NULL};
     char dir[] = "/tmp/sp-test-check-XXXXXX";
     assert_non_null(mkdtemp(dir));
-    const char *argv[] = {bin_path, "check", "-p", "daytona", "--target", "real", "-o", dir,
-                          NULL};
+    const char *argv[] = {bin_path, "check", "-p", "daytona", "--target", "real", "-o", dir, NULL};
     struct child c = spawn_with(argv, env, false);
     read_line(c.out, line, sizeof(line)); /* the heading */
     read_line(c.out, line, sizeof(line)); /* a first result: the run is under way */
