@@ -281,8 +281,10 @@ static void on_duplicate(void *arg, int sig, pid_t from)
     fflush(run->io->err);
 }
 
-/* Names what is left and how to remove it. */
-static void print_left(struct check_run *run, const char *why)
+/* Names the sandboxes of the run not known to be deleted and, on a real provider, the
+ * command that removes whatever carries the run label (always, when sweep is set: a create
+ * cut short leaves a sandbox the run never learnt the id of). */
+static void print_left(struct check_run *run, const char *why, bool sweep)
 {
     FILE *err = run->io->err;
     char *text = NULL;
@@ -291,16 +293,17 @@ static void print_left(struct check_run *run, const char *why)
     size_t n = m ? sp_jobs_print_left(&run->jobs, m) : 0;
     if (m)
         fclose(m);
-    if (n > 0) {
+    if (n > 0)
         fprintf(err, "sandprobe check: %s; %zu sandbox%s of this run left behind:\n%s", why, n,
-                n == 1 ? "" : "es", text);
-        if (!run->cfg->real)
-            fprintf(err, "  (on the in-process mock, which ended with sandprobe)\n");
-        for (size_t k = 0; run->cfg->real && k < run->n; k++) {
-            if (k == 0 || strcmp(run->tg[k].provider, run->tg[k - 1].provider) != 0)
-                fprintf(err, "remove them with: sandprobe sweep --provider %s --label %s=%s\n",
-                        run->tg[k].provider, SP_RUN_LABEL, run->cfg->run_id);
-        }
+                n == 1 ? "" : "es", text ? text : "");
+    else if (sweep)
+        fprintf(err, "sandprobe check: %s; no sandbox of this run is known to be left\n", why);
+    if ((n > 0 || sweep) && !run->cfg->real)
+        fprintf(err, "  (on the in-process mock, which ends with sandprobe)\n");
+    for (size_t k = 0; (n > 0 || sweep) && run->cfg->real && k < run->n; k++) {
+        if (k == 0 || strcmp(run->tg[k].provider, run->tg[k - 1].provider) != 0)
+            fprintf(err, "remove what is left with: sandprobe sweep --provider %s --label %s=%s\n",
+                    run->tg[k].provider, SP_RUN_LABEL, run->cfg->run_id);
     }
     free(text);
     fflush(err);
@@ -340,25 +343,12 @@ static bool sweep_after_interrupt(struct check_run *run)
     return clean;
 }
 
-static void print_sweep(struct check_run *run)
-{
-    print_left(run, "interrupted");
-    for (size_t k = 0; k < run->n; k++) {
-        if (k == 0 || strcmp(run->tg[k].provider, run->tg[k - 1].provider) != 0)
-            fprintf(run->io->err,
-                    "sandprobe check: to remove what may be left: sandprobe sweep --provider %s "
-                    "--label %s=%s\n",
-                    run->tg[k].provider, SP_RUN_LABEL, run->cfg->run_id);
-    }
-}
-
 static void on_force(void *arg, int sig)
 {
     struct check_run *run = arg;
     char why[96];
     snprintf(why, sizeof(why), "second %s: exiting without cleaning up", sig_name(sig));
-    print_left(run, why);
-    fprintf(run->io->err, "sandprobe check: %s\n", why);
+    print_left(run, why, true);
     fflush(NULL);
     _exit(EXIT_INTERRUPTED);
 }
@@ -503,12 +493,12 @@ static int execute(struct check_run *run)
             bool clean = !atomic_load(&run->jobs.stop) || sweep_after_interrupt(run);
             code = finish(run, (double)(sp_now_ms() - t0) / 1000.0);
             if (code != EXIT_INTERRUPTED)
-                print_left(run, "cleanup incomplete");
+                print_left(run, "cleanup incomplete", false);
             else if (clean)
                 fprintf(run->io->err, "sandprobe check: interrupted: nothing the run created "
                                       "is left behind\n");
             else
-                print_sweep(run);
+                print_left(run, "interrupted", true);
         }
     }
     sp__check_stop_mocks(run);

@@ -522,6 +522,116 @@ static void test_check_binary_stop_cancels_wait(void **state)
     free(err);
 }
 
+/* The body of GET url with a bearer key, or NULL. */
+static size_t collect(char *p, size_t size, size_t n, void *user)
+{
+    FILE *f = user;
+    return fwrite(p, size, n, f);
+}
+
+static char *http_get(const char *url, const char *key)
+{
+    char *body = NULL, auth[300];
+    size_t len = 0;
+    FILE *mem = open_memstream(&body, &len);
+    assert_non_null(mem);
+    CURL *h = curl_easy_init();
+    assert_non_null(h);
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", key);
+    struct curl_slist *hdrs = curl_slist_append(NULL, auth);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, mem);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT, 10L);
+    CURLcode rc = curl_easy_perform(h);
+    curl_slist_free_all(hdrs);
+    curl_easy_cleanup(h);
+    fclose(mem);
+    if (rc != CURLE_OK) {
+        free(body);
+        return NULL;
+    }
+    return body;
+}
+
+/* The id of the first started sandbox the Daytona mock lists, into id; false when none. */
+static bool started_sandbox(const char *api, const char *key, char *id, size_t len)
+{
+    char url[400];
+    snprintf(url, sizeof(url), "%s/sandbox", api);
+    char *body = http_get(url, key);
+    cJSON *root = body ? cJSON_Parse(body) : NULL;
+    free(body);
+    bool found = false;
+    cJSON *items = cJSON_IsArray(root) ? root : cJSON_GetObjectItem(root, "items");
+    cJSON *it;
+    cJSON_ArrayForEach(it, items)
+    {
+        cJSON *state = cJSON_GetObjectItem(it, "state");
+        cJSON *sid = cJSON_GetObjectItem(it, "id");
+        if (!found && cJSON_IsString(state) && strcmp(state->valuestring, "started") == 0 &&
+            cJSON_IsString(sid)) {
+            snprintf(id, len, "%s", sid->valuestring);
+            found = true;
+        }
+    }
+    cJSON_Delete(root);
+    return found;
+}
+
+/* A second signal from the user (another signal) while the first one's cleanup waits on a
+ * slow delete: exit 130 at once, naming the sandbox left and the sweep command. */
+static void test_check_binary_second_signal_forces_exit(void **state)
+{
+    (void)state;
+    const char *mock_argv[] = {bin_path,   "mock",          "--vendor", "daytona", "--listen",
+                               "127.0.0.1:0", "--latency-ms", "3000",     "--quiet",  NULL};
+    struct child mock = spawn(mock_argv);
+    char line[4096];
+    read_line(mock.out, line, sizeof(line));
+    cJSON *ready = cJSON_Parse(line);
+    assert_non_null(ready);
+    cJSON *menv = cJSON_GetObjectItem(ready, "env");
+    char key[256], url[300], api[256];
+    const char *k = cJSON_GetObjectItem(menv, "DAYTONA_API_KEY")->valuestring;
+    snprintf(api, sizeof(api), "%s", cJSON_GetObjectItem(menv, "DAYTONA_API_URL")->valuestring);
+    snprintf(key, sizeof(key), "DAYTONA_API_KEY=%s", k);
+    snprintf(url, sizeof(url), "DAYTONA_API_URL=%s", api);
+    char *const env[] = {path_var, key, url, NULL};
+    char dir[] = "/tmp/sp-test-check-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    const char *argv[] = {bin_path, "check",  "-p",    "daytona", "--target",
+                          "real",   "-j",     "1",     "--focus", "^exec\\.echo ",
+                          "-o",     dir,      NULL};
+    struct child c = spawn_with(argv, env, true);
+    char id[128] = "";
+    for (int i = 0; i < 600 && !started_sandbox(api, k, id, sizeof(id)); i++) {
+        const struct timespec pace = {0, 50 * 1000000L}; /* polling, not a time limit */
+        nanosleep(&pace, NULL);
+    }
+    assert_true(id[0] != '\0');
+    assert_int_equal(kill(c.pid, SIGINT), 0);
+    assert_int_equal(kill(c.pid, SIGTERM), 0);
+    char *out = read_all(c.out), *err = read_all(c.err);
+    int code = wait_exit(c.pid);
+    if (code != 130)
+        print_error("exit %d\nstdout:\n%s\nstderr:\n%s\n", code, out, err);
+    assert_int_equal(code, 130);
+    assert_non_null(strstr(err, "second SIGTERM: exiting without cleaning up"));
+    assert_non_null(strstr(err, id));
+    assert_non_null(strstr(err, "remove what is left with: sandprobe sweep --provider daytona "
+                                "--label sandprobe_run="));
+    assert_int_equal(kill(mock.pid, SIGTERM), 0);
+    free(read_all(mock.out));
+    free(read_all(mock.err));
+    wait_exit(mock.pid);
+    cJSON_Delete(ready);
+    remove_reports(dir);
+    free(out);
+    free(err);
+}
+
 /* A provider killed mid-run: the run stops waiting, says so once, exits 3. */
 static void test_check_binary_provider_disappears(void **state)
 {
@@ -589,6 +699,7 @@ int main(void)
     const struct CMUnitTest binary[] = {
         cmocka_unit_test(test_check_binary_sigterm_to_group),
         cmocka_unit_test(test_check_binary_stop_cancels_wait),
+        cmocka_unit_test(test_check_binary_second_signal_forces_exit),
         cmocka_unit_test(test_check_binary_provider_disappears),
     };
     int failed = cmocka_run_group_tests_name("check_in_process", in_process, NULL, NULL);
