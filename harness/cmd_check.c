@@ -28,7 +28,6 @@
 #include "report.h"
 #include "requirements.h"
 
-#define EXIT_INTERRUPTED 130 /* 128 + SIGINT, as shells report an interrupted command */
 /* A real provider never has more than this many of the run's sandboxes at once; no
  * requirement holds more than REQ_SANDBOXES, so --jobs is capped at their quotient. */
 #define REAL_SANDBOX_BUDGET 10
@@ -350,7 +349,7 @@ static void on_force(void *arg, int sig)
     snprintf(why, sizeof(why), "second %s: exiting without cleaning up", sig_name(sig));
     print_left(run, why, true);
     fflush(NULL);
-    _exit(EXIT_INTERRUPTED);
+    _exit(SP_EXIT_INTERRUPTED);
 }
 
 /* --- output -------------------------------------------------------------------------------- */
@@ -427,7 +426,7 @@ static int finish(struct check_run *run, double duration_s)
         harness |= c.error > 0;
     }
     if (run->rr.interrupted)
-        return EXIT_INTERRUPTED;
+        return SP_EXIT_INTERRUPTED;
     if (harness || gone)
         return SP_EXIT_HARNESS;
     return sp_report_passed(&run->rr) ? SP_EXIT_PASS : SP_EXIT_FAIL;
@@ -492,7 +491,7 @@ static int execute(struct check_run *run)
         } else {
             bool clean = !atomic_load(&run->jobs.stop) || sweep_after_interrupt(run);
             code = finish(run, (double)(sp_now_ms() - t0) / 1000.0);
-            if (code != EXIT_INTERRUPTED)
+            if (code != SP_EXIT_INTERRUPTED)
                 print_left(run, "cleanup incomplete", false);
             else if (clean)
                 fprintf(run->io->err, "sandprobe check: interrupted: nothing the run created "

@@ -175,10 +175,11 @@ struct sp_exec *sp__req_exec_ok(
     return x;
 }
 
-/* Copies s into out as a quoted-safe excerpt: control bytes escaped, long text cut. */
+/* Copies s into out as a quoted-safe excerpt: control bytes escaped, long text cut with
+ * "..." at a space when there is one near the end, and never inside a UTF-8 sequence. */
 static void excerpt(const char *s, char *out, size_t len)
 {
-    size_t o = 0;
+    size_t o = 0, space = 0;
     for (; *s && o + 8 < len; s++) {
         unsigned char c = (unsigned char)*s;
         if (c == '\n') {
@@ -189,10 +190,22 @@ static void excerpt(const char *s, char *out, size_t len)
         } else {
             out[o++] = (char)c;
         }
+        if (c == ' ')
+            space = o - 1;
     }
-    if (*s && o + 4 <= len) {
-        memcpy(out + o, "...", 3);
-        o += 3;
+    if (*s) {
+        if (((unsigned char)*s & 0xC0) == 0x80) { /* cut inside a sequence: drop its start */
+            while (o > 0 && ((unsigned char)out[o - 1] & 0xC0) == 0x80)
+                o--;
+            if (o > 0 && (unsigned char)out[o - 1] >= 0xC0)
+                o--;
+        }
+        if (space > 0 && space + 24 >= o)
+            o = space;
+        if (o + 4 <= len) {
+            memcpy(out + o, "...", 3);
+            o += 3;
+        }
     }
     out[o] = '\0';
 }

@@ -467,9 +467,9 @@ static void test_check_binary_sigterm_to_group(void **state)
     assert_int_equal(kill(-c.pid, SIGTERM), 0);
     char *out = read_all(c.out), *err = read_all(c.err);
     int code = wait_exit(c.pid);
-    if (code != 130)
+    if (code != SP_EXIT_INTERRUPTED)
         print_error("exit %d\nstdout:\n%s\nstderr:\n%s\n", code, out, err);
-    assert_int_equal(code, 130);
+    assert_int_equal(code, SP_EXIT_INTERRUPTED);
     assert_non_null(strstr(out, "- interrupted"));
     assert_non_null(strstr(err, "nothing the run created is left behind"));
     assert_null(strstr(err, "exiting without cleaning up"));
@@ -511,9 +511,9 @@ static void test_check_binary_stop_cancels_wait(void **state)
     assert_int_equal(kill(c.pid, SIGINT), 0);
     char *out = read_all(c.out), *err = read_all(c.err);
     int code = wait_exit(c.pid);
-    if (code != 130)
+    if (code != SP_EXIT_INTERRUPTED)
         print_error("exit %d\nstdout:\n%s\nstderr:\n%s\n", code, out, err);
-    assert_int_equal(code, 130);
+    assert_int_equal(code, SP_EXIT_INTERRUPTED);
     assert_non_null(strstr(out, "not finished: the run was interrupted"));
     assert_non_null(strstr(err, "e2b: deleted 1 sandbox found by the run label"));
     assert_non_null(strstr(err, "nothing the run created is left behind"));
@@ -615,9 +615,9 @@ static void test_check_binary_second_signal_forces_exit(void **state)
     assert_int_equal(kill(c.pid, SIGTERM), 0);
     char *out = read_all(c.out), *err = read_all(c.err);
     int code = wait_exit(c.pid);
-    if (code != 130)
+    if (code != SP_EXIT_INTERRUPTED)
         print_error("exit %d\nstdout:\n%s\nstderr:\n%s\n", code, out, err);
-    assert_int_equal(code, 130);
+    assert_int_equal(code, SP_EXIT_INTERRUPTED);
     assert_non_null(strstr(err, "second SIGTERM: exiting without cleaning up"));
     assert_non_null(strstr(err, id));
     assert_non_null(strstr(err, "remove what is left with: sandprobe sweep --provider daytona "
