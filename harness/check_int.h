@@ -49,6 +49,7 @@ struct target {
     const struct sp_requirement **reqs;
     size_t n;
     char skipped[300]; /* not run: no credentials (--provider all --target real) */
+    char error[600];   /* not run to the end: the provider stopped answering */
 };
 
 struct check_run {

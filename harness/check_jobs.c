@@ -263,6 +263,19 @@ static void probe(struct sp_jobs *j, struct sp_jobs_target *tg)
     pthread_mutex_unlock(&p->mu);
 }
 
+/* A failure to connect or a timeout that finished before its provider was declared gone
+ * was the provider going away, not a conformance failure. */
+static void settle_gone(struct sp_jobs_target *tg, struct sp_req_result *r)
+{
+    if (r->outcome != SP_REQ_FAIL && r->outcome != SP_REQ_ERROR)
+        return;
+    char why[300];
+    snprintf(why, sizeof(why), "not finished: %s stopped answering", tg->label);
+    double s = r->seconds;
+    set_skip(r, r->req, why);
+    r->seconds = s;
+}
+
 /* Hands out every result that is final and next in order. A connect or timeout failure is
  * held back until its target is over: it may yet turn out to be the provider going away. */
 static void emit(struct sp_jobs *j, bool all_final)
@@ -277,10 +290,14 @@ static void emit(struct sp_jobs *j, bool all_final)
             pthread_mutex_lock(&p->mu);
             bool final = tg->state[tg->emitted] == ST_FINAL;
             pthread_mutex_unlock(&p->mu);
-            const struct sp_req_result *r = &tg->results[tg->emitted];
-            bool doubtful = r->err.code == SP_E_CONNECT || r->err.code == SP_E_TIMEOUT;
-            if (!final || (doubtful && !over && !all_final))
+            if (!final)
                 return;
+            struct sp_req_result *r = &tg->results[tg->emitted];
+            bool doubtful = r->err.code == SP_E_CONNECT || r->err.code == SP_E_TIMEOUT;
+            if (doubtful && !over && !all_final)
+                return;
+            if (doubtful && atomic_load(&tg->gone))
+                settle_gone(tg, r);
             if (j->on_result)
                 j->on_result(j->arg, tg, tg->emitted);
             tg->emitted++;
@@ -300,7 +317,10 @@ static void watch(struct sp_jobs *j)
             struct sp_jobs_target *tg = &j->targets[k];
             if (tg->probe_interval_ms <= 0 || atomic_load(&tg->gone) || atomic_load(&j->stop))
                 continue;
-            if (tg->done < tg->n && now >= tg->next_probe_ms) {
+            pthread_mutex_lock(&p->mu);
+            bool open = tg->done < tg->n;
+            pthread_mutex_unlock(&p->mu);
+            if (open && now >= tg->next_probe_ms) {
                 probe(j, tg);
                 tg->next_probe_ms = now_ms() + tg->probe_interval_ms;
             }

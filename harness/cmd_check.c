@@ -388,6 +388,9 @@ static int finish(struct check_run *run, double duration_s)
                                             .results = jt->results,
                                             .n_results = t->skipped[0] ? 0 : jt->n};
         if (atomic_load(&jt->gone)) {
+            snprintf(run->tg[k].error, sizeof(run->tg[k].error), "stopped answering: %s",
+                     jt->gone_msg);
+            rp[k].error = run->tg[k].error;
             size_t not_run = 0;
             for (size_t i = 0; i < jt->n; i++)
                 not_run += jt->results[i].outcome == SP_REQ_SKIP;

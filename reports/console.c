@@ -108,11 +108,13 @@ put_counts(FILE *out, const struct sp_report_run *run, const struct sp_report_pr
 {
     const char *mode = p->mode ? p->mode : "";
     const char *sep = p->mode ? " " : "";
-    if (p->error || p->skipped) {
+    if (p->skipped || (p->error && p->n_results == 0)) {
         fprintf(out, "%s%s%s: not run: %s%s\n", p->name, sep, mode, p->error ? "error: " : "",
                 p->error ? p->error : p->skipped);
         return;
     }
+    if (p->error) /* it ran part of the way */
+        fprintf(out, "%s%s%s: error: %s\n", p->name, sep, mode, p->error);
     struct sp_report_counts c;
     sp_report_count(run, p, &c);
     fprintf(out, "%s%s%s: %zu passed, %zu failed", p->name, sep, mode, c.pass, c.fail);
@@ -178,7 +180,7 @@ void sp_report_console(const struct sp_report_run *run, FILE *out, bool color)
 {
     for (size_t i = 0; i < run->n_providers; i++) {
         const struct sp_report_provider *p = &run->providers[i];
-        if (p->error || p->skipped)
+        if (p->skipped || (p->error && p->n_results == 0))
             continue;
         sp_report_console_provider(run, p, out, color);
         for (size_t j = 0; j < p->n_results; j++)

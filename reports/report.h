@@ -23,8 +23,8 @@ struct sp_report_provider {
     const char *name;    /* "daytona" */
     const char *mode;    /* the mode used ("action-server"); NULL = a provider without modes */
     const char *skipped; /* not run at all (e.g. "DAYTONA_API_KEY is not set"); NULL = ran */
-    const char *error;   /* could not be run by the harness (e.g. the mock did not start);
-                          * NULL = none. Fails the run. */
+    const char *error;   /* could not be run (e.g. the mock did not start), or not to the
+                          * end (it stopped answering); NULL = none. Fails the run. */
     const struct sp_req_result *results; /* in run order; results[i].req is set */
     size_t n_results;
 };

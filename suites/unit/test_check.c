@@ -670,6 +670,7 @@ static void test_check_binary_provider_disappears(void **state)
     const char *said = strstr(err, "stopped answering (3 failed probes in a row)");
     assert_non_null(said);
     assert_null(strstr(said + 1, "stopped answering (")); /* once */
+    assert_non_null(strstr(out, "daytona action-server: error: stopped answering"));
     assert_non_null(strstr(out, "verdict: FAIL"));
     remove_reports(dir);
     free(out);
