@@ -5,6 +5,7 @@
  * Python reprs where the server formats one. IPython cells and `edit` are not implemented
  * (they answer 500). */
 #include "action_server_int.h"
+#include "backend.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -305,6 +306,8 @@ static void run_action(struct as_ctx *c, const cJSON *action)
     else if (as->kind == ACT_BROWSE)
         mock_reply_cjson(
             r, 200, as_error_observation("Browser functionality is not supported or disabled."));
+    else if (mock_is_synthetic(r->mock))
+        as_synthetic_action(c, as->type, action, args); /* in memory, replies on a timer */
     else {
         /* One action at a time per server (the server's asyncio lock). */
         pthread_mutex_lock(&c->sb->exec_lock);
@@ -312,6 +315,7 @@ static void run_action(struct as_ctx *c, const cJSON *action)
         pthread_mutex_unlock(&c->sb->exec_lock);
         if (obs != NULL)
             mock_reply_cjson(r, 200, obs);
+        mock_reply_after(r, mock_store_delay_us(mock_store_of(r->mock), MOCK_DELAY_EXEC));
     }
     cJSON_Delete(empty);
 }

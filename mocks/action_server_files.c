@@ -3,6 +3,7 @@
  * /upload_file (multipart, zip unpacking), /download_files (zip) and /list_files endpoints.
  * Sandbox paths map to host paths under the sandbox root (mock_sandbox_host_path). */
 #include "action_server_int.h"
+#include "backend.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -416,6 +417,8 @@ void as_upload_file(struct as_ctx *c)
         fail = "400: Destination must be an absolute path";
     else if (zip && !ends_with(u.file->filename, ".zip"))
         fail = "400: Recursive uploads must be zip files";
+    else if (mock_is_synthetic(r->mock))
+        fail = as_synthetic_store(c, dest, u.file, zip);
     else
         fail = store_upload(c, dest, u.file, zip, why, sizeof(why));
     if (fail != NULL) {
@@ -444,6 +447,10 @@ void as_download_files(struct as_ctx *c)
     }
     if (path[0] != '/') {
         as_reply_detail(r, 500, "400: Path must be an absolute path");
+        return;
+    }
+    if (mock_is_synthetic(r->mock)) {
+        as_synthetic_download(c, path);
         return;
     }
     if (mock_sandbox_host_path(c->sb, "/", path, host, sizeof(host)) != 0 || stat(host, &st) != 0) {

@@ -2,6 +2,7 @@
  * download, upload, bulk-upload (files[i].path before files[i].file), delete, folder, move,
  * with the daemon's FileInfo (Go FileMode and Time strings) and Go error bodies. */
 #include "daytona_int.h"
+#include "backend.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -180,7 +181,9 @@ void dt_files_download(struct mock_req *r)
         return;
     struct sp_buf data;
     sp_buf_init(&data, DOWNLOAD_MAX);
-    if (stat(host, &st) != 0) {
+    if (mock_is_synthetic(r->mock)) {
+        dt_synthetic_download(r, sb, path, host);
+    } else if (stat(host, &st) != 0) {
         dt_path_error(r, "stat", path, errno);
     } else if (S_ISDIR(st.st_mode)) {
         dt_daemon_error(r, 400, "path is a directory");
@@ -226,7 +229,8 @@ void dt_files_upload(struct mock_req *r)
     int rc;
     if (found != 1)
         dt_daemon_error(r, 400, "http: no such file");
-    else if ((rc = save_file(host, part->data, part->len)) != 0)
+    else if ((rc = mock_is_synthetic(r->mock) ? dt_synthetic_save(sb, host, part->data, part->len)
+                                              : save_file(host, part->data, part->len)) != 0)
         dt_path_error(r, "open", path, rc);
     else
         mock_reply_empty(r, 200);
@@ -291,7 +295,8 @@ static int bulk_part(const struct mock_part *part, void *user)
         bulk_error(b, idx, "missing .path metadata", "");
     else if (dt_host_path(b->r, b->sb, path, host, sizeof(host)) != 0)
         bulk_error(b, idx, "invalid path ", path);
-    else if ((rc = save_file(host, part->data, part->len)) != 0)
+    else if ((rc = mock_is_synthetic(b->r->mock) ? dt_synthetic_save(b->sb, host, part->data, part->len)
+                                              : save_file(host, part->data, part->len)) != 0)
         bulk_error(b, idx, "", strerror(rc));
     return 0;
 }

@@ -5,6 +5,7 @@
  * sessions: daytona_session.c. Sandbox paths map under the sandbox root; the project dir is
  * the user's home. */
 #include "daytona_int.h"
+#include "backend.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -251,6 +252,10 @@ static void execute(struct mock_req *r,
     char buf[65536], *argv[MAX_ARGS], cwd_host[2048], home[128], home_host[2048], msg[600];
     struct mock_proc *p = NULL;
     struct sp_buf out;
+    if (mock_is_synthetic(r->mock)) {
+        dt_synthetic_execute(r, sb, command, cwd, timeout_s);
+        return;
+    }
     sp_buf_init(&out, EXEC_OUTPUT_MAX);
     dt_home_dir(r->mock, sb, home, sizeof(home));
     int argc = split_command(command, buf, sizeof(buf), argv, MAX_ARGS);
@@ -275,6 +280,7 @@ static void execute(struct mock_req *r,
         code = run_process(r, p, timeout_s, &out);
         mock_proc_free(p);
     }
+    mock_reply_after(r, mock_store_delay_us(mock_store_of(r->mock), MOCK_DELAY_EXEC));
     if (code == -2) {
         dt_nest_error(r, 408, "Request Timeout", "command execution timeout");
     } else {

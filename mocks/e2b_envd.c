@@ -8,6 +8,7 @@
  * the mock's own user. Uploads may be gzip-encoded; downloads are always identity; signed
  * URLs and X-Metadata-* file metadata are not supported. */
 #include "e2b_int.h"
+#include "backend.h"
 
 #define ZLIB_CONST /* next_in is const */
 #include <errno.h>
@@ -263,6 +264,10 @@ static void files_get(struct mock_req *r, struct mock_sandbox *sb, const struct 
         e2b_reply_error(r, 400, "error expanding and resolving path '%s'", path ? path : "");
         return;
     }
+    if (mock_is_synthetic(r->mock)) {
+        e2b_synthetic_file_get(r, sb, guest);
+        return;
+    }
     struct stat st;
     int fd = -1;
     if (stat(host, &st) != 0) {
@@ -315,6 +320,8 @@ static int write_upload(struct mock_req *r,
                                    guest),
                    -1;
     }
+    if (mock_is_synthetic(r->mock))
+        return e2b_synthetic_file_put(r, sb, guest, data, len, out);
     if (ensure_parents(sb, guest, err, sizeof err) != 0)
         return e2b_reply_error(r, 500, "error ensuring directories: %s", err), -1;
     struct stat st;
@@ -562,6 +569,12 @@ void e2b_envd_serve(struct mock_req *r, struct mock_sandbox *sb, unsigned port)
     /* SP_MOCK_FAULT_STUCK_CREATING / NEVER_ALIVE: the VM is there, envd never answers. */
     if (port != E2B_ENVD_PORT || sb->fault == SP_MOCK_FAULT_STUCK_CREATING ||
         sb->fault == SP_MOCK_FAULT_NEVER_ALIVE) {
+        e2b_reply_proxy_502(r, sb->id, "The sandbox is running but port is not open");
+        return;
+    }
+    bool up = true; /* --latency alive: envd answers that long after the sandbox started */
+    struct mock_server envd;
+    if (mock_sandbox_server_copy(mock_store_of(r->mock), sb, E2B_ENVD_PORT, &envd, &up) && !up) {
         e2b_reply_proxy_502(r, sb->id, "The sandbox is running but port is not open");
         return;
     }

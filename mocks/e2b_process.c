@@ -12,6 +12,7 @@
  * (or whose mock is stopping) is killed too: the mock keeps no orphans. Reattaching
  * (Connect) and stdin are not supported. */
 #include "e2b_int.h"
+#include "backend.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -485,6 +486,8 @@ static void process_start(struct mock_req *r, struct mock_sandbox *sb, const str
     } else if (parse_start(r, &q, msg, sizeof msg) != 0 ||
                parse_start_headers(r, &q, msg, sizeof msg) != 0) {
         e2b_connect_stream_error(r, "invalid_argument", "%s", msg);
+    } else if (mock_is_synthetic(r->mock)) {
+        e2b_synthetic_start(r, sb, q.cwd[0] ? q.cwd : u->home, q.argv);
     } else {
         struct start_stream *s = spawn(r, sb, u, &q);
         if (s != NULL) {
@@ -500,6 +503,7 @@ static void process_start(struct mock_req *r, struct mock_sandbox *sb, const str
             sp_buf_init(&s->out, 0);
             proc_register(r->mock, &s->entry);
             mock_reply_stream(r, 200, "application/connect+json", start_read, s, start_free);
+            mock_reply_after(r, mock_store_delay_us(mock_store_of(r->mock), MOCK_DELAY_EXEC));
         }
     }
     cJSON_Delete(q.root);

@@ -11,7 +11,7 @@
 #include <strings.h>
 
 static const char *const PHASES[SP_MOCK_PHASE__COUNT] = {"create", "start", "alive", "exec",
-                                                          "delete"};
+                                                         "delete"};
 
 #define SPEC_MAX_US (3600.0 * 1e6) /* an hour: longer is a typo */
 
@@ -111,14 +111,15 @@ static int parse_dist(const char *dist, struct sp_dist *d, const char **why)
     return *why = "unknown distribution (fixed, uniform, normal, lognormal, table)", -1;
 }
 
-enum sp_err sp_mock_latency_parse(struct sp_mock_config *cfg, const char *spec,
-                                  struct sp_error *err)
+enum sp_err
+sp_mock_latency_parse(struct sp_mock_config *cfg, const char *spec, struct sp_error *err)
 {
     const char *why = NULL;
     const char *eq = spec ? strchr(spec, '=') : NULL;
     int phase = -1;
     for (int i = 0; eq != NULL && i < SP_MOCK_PHASE__COUNT; i++)
-        if ((size_t)(eq - spec) == strlen(PHASES[i]) && strncmp(spec, PHASES[i], strlen(PHASES[i])) == 0)
+        if ((size_t)(eq - spec) == strlen(PHASES[i]) &&
+            strncmp(spec, PHASES[i], strlen(PHASES[i])) == 0)
             phase = i;
     struct sp_dist d;
     if (eq == NULL)
@@ -128,8 +129,7 @@ enum sp_err sp_mock_latency_parse(struct sp_mock_config *cfg, const char *spec,
     else
         parse_dist(eq + 1, &d, &why);
     if (why != NULL)
-        return sp_error_set(err, SP_E_CONFIG, "latency spec '%s': %s", spec ? spec : "(null)",
-                            why);
+        return sp_error_set(err, SP_E_CONFIG, "latency spec '%s': %s", spec ? spec : "(null)", why);
     cfg->dist[phase] = d;
     cfg->has_latency = true;
     return SP_E_OK;

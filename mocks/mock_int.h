@@ -355,6 +355,11 @@ void mock_sandbox_guest_path(const struct mock_sandbox *sb, const char *host, ch
  * (never, with SP_MOCK_FAULT_NEVER_ALIVE). */
 void mock_sandbox_add_server(struct mock_store *s, struct mock_sandbox *sb, unsigned port,
                              const char *workdir);
+/* The server on port copied into *out (under the store lock); false when there is none.
+ * *ready says whether it answers now. Prefer this to mock_sandbox_server, whose pointer is
+ * read after the lock is released. */
+bool mock_sandbox_server_copy(struct mock_store *s, struct mock_sandbox *sb, unsigned port,
+                              struct mock_server *out, bool *ready);
 /* The server on port, or NULL; *ready says whether it answers now. */
 const struct mock_server *mock_sandbox_server(struct mock_store *s, struct mock_sandbox *sb,
                                               unsigned port, bool *ready);

@@ -4,6 +4,7 @@
  * the transport to send, delayed replies and continuations, the request journal and its
  * escaped log, the injected-fault queue, ids from the OS random source. The transport
  * (mhd_transport.c today; an HTTP/2 server can sit beside it) owns the sockets. */
+#include "backend.h"
 #include "mock_int.h"
 
 #include <errno.h>
@@ -409,7 +410,8 @@ static void dispatch(struct mock_req *r)
     unsigned port;
     char id[64];
     if (v->data_plane != NULL && mock_host_target(r->host, &port, id, sizeof(id))) {
-        serve_data_plane(r, port, id);
+        if (!mock_synthetic_gate(r, true))
+            serve_data_plane(r, port, id);
         return;
     }
     const struct mock_route *rt = route_find(v, r);
@@ -421,29 +423,32 @@ static void dispatch(struct mock_req *r)
         mock_count_unauthorized(r->mock);
         return;
     }
-    rt->fn(r);
+    if (!mock_synthetic_gate(r, false))
+        rt->fn(r);
 }
 
 /* --- the transport's hooks ---------------------------------------------------------------- */
 
+/* The key first, so a request without it learns nothing else (not even the size limit). */
 bool mock_core_begin(struct mock_req *r, uint64_t content_length, bool has_length)
 {
+    const struct mock_vendor *v = r->mock->vendor;
+    unsigned port;
+    char id[64];
+    /* The data plane checks its own credentials (preview or access token) in the handler. */
+    bool data_plane = v->data_plane != NULL && mock_host_target(r->host, &port, id, sizeof(id));
+    const struct mock_route *rt = data_plane ? NULL : route_find(v, r);
+    if (rt != NULL && !(rt->flags & MOCK_ROUTE_OPEN) && v->authorize != NULL && !v->authorize(r)) {
+        mock_count_unauthorized(r->mock);
+        mock_reply_header(r, "Connection", "close"); /* the body is not read */
+        return true;
+    }
     if (has_length && content_length > MOCK_BODY_MAX) {
         mock_reply_header(r, "Connection", "close");
         mock_reply_json(r, 413, "{\"message\":\"request body too large\"}");
         return true;
     }
-    const struct mock_vendor *v = r->mock->vendor;
-    unsigned port;
-    char id[64];
-    if (v->data_plane != NULL && mock_host_target(r->host, &port, id, sizeof(id)))
-        return false; /* the vendor checks its data-plane credentials in the handler */
-    const struct mock_route *rt = route_find(v, r);
-    if (rt == NULL || (rt->flags & MOCK_ROUTE_OPEN) || v->authorize == NULL || v->authorize(r))
-        return false;
-    mock_count_unauthorized(r->mock);
-    mock_reply_header(r, "Connection", "close"); /* the body is not read */
-    return true;
+    return false;
 }
 
 void mock_core_dispatch(struct mock_req *r)

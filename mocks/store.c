@@ -389,7 +389,7 @@ void mock_sandbox_transition(struct mock_store *s, struct mock_sandbox *sb, enum
 
 void mock_store_remove(struct mock_store *s, struct mock_sandbox *sb)
 {
-    bool dropped = false;
+    bool dropped = false, reap = false;
     pthread_mutex_lock(&s->lock);
     struct mock_sandbox *found = s->buckets[hash_id(sb->id) & (s->n_buckets - 1)];
     while (found != NULL && found != sb)
@@ -398,11 +398,15 @@ void mock_store_remove(struct mock_store *s, struct mock_sandbox *sb)
         store_unlink(s, sb);
         sb->phase = MOCK_DELETED;
         sb->until_ms = 0;
+        sb->n_servers = 0;
+        reap = !sb->reaped;
+        sb->reaped = true;
         dropped = true;
     }
     pthread_mutex_unlock(&s->lock);
+    reap_root(sb, reap); /* now, though a handler may still hold a reference */
     if (dropped)
-        mock_store_put(s, sb); /* the store's reference; the last one removes the files */
+        mock_store_put(s, sb); /* the store's reference */
 }
 
 void mock_store_each(struct mock_store *s, bool (*fn)(struct mock_sandbox *sb, void *user),
@@ -547,6 +551,22 @@ const struct mock_server *mock_sandbox_server(struct mock_store *s, struct mock_
         if (sb->servers[i].port == port)
             found = &sb->servers[i];
     *ready = found != NULL && found->ready_ms != 0 && sp_now_ms() >= found->ready_ms;
+    pthread_mutex_unlock(&s->lock);
+    return found;
+}
+
+bool mock_sandbox_server_copy(struct mock_store *s, struct mock_sandbox *sb, unsigned port,
+                              struct mock_server *out, bool *ready)
+{
+    bool found = false;
+    pthread_mutex_lock(&s->lock);
+    for (int i = 0; i < sb->n_servers && !found; i++) {
+        if (sb->servers[i].port == port) {
+            *out = sb->servers[i];
+            found = true;
+        }
+    }
+    *ready = found && out->ready_ms != 0 && sp_now_ms() >= out->ready_ms;
     pthread_mutex_unlock(&s->lock);
     return found;
 }

@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <zlib.h>
+
 #define SYN_FILE_MAX ((size_t)64 << 20) /* per file, as the request body limit */
 #define SYN_ARGS_MAX 64
 
@@ -81,8 +83,8 @@ void mock_backend_sandbox_free(struct mock_sandbox *sb)
 /* --- in-memory files ------------------------------------------------------------------------ */
 
 /* The normalised sandbox path of path relative to cwd. */
-static int guest_path(struct mock_sandbox *sb, const char *cwd, const char *path, char *out,
-                      size_t len)
+static int
+guest_path(struct mock_sandbox *sb, const char *cwd, const char *path, char *out, size_t len)
 {
     char host[PATH_MAX];
     if (mock_sandbox_host_path(sb, cwd ? cwd : "/", path, host, sizeof(host)) != 0)
@@ -102,8 +104,8 @@ static struct syn_file *find(struct mock_sandbox *sb, const char *gpath)
     return NULL;
 }
 
-static int syn_read_file(struct mock_sandbox *sb, const char *cwd, const char *path,
-                         struct sp_buf *out)
+static int
+syn_read_file(struct mock_sandbox *sb, const char *cwd, const char *path, struct sp_buf *out)
 {
     char g[PATH_MAX];
     if (guest_path(sb, cwd, path, g, sizeof(g)) != 0)
@@ -118,8 +120,8 @@ static int syn_read_file(struct mock_sandbox *sb, const char *cwd, const char *p
     return out->overflow ? -1 : 0;
 }
 
-static int syn_write_file(struct mock_sandbox *sb, const char *cwd, const char *path,
-                          const void *data, size_t len)
+static int syn_write_file(
+    struct mock_sandbox *sb, const char *cwd, const char *path, const void *data, size_t len)
 {
     char g[PATH_MAX];
     if (guest_path(sb, cwd, path, g, sizeof(g)) != 0)
@@ -161,14 +163,92 @@ static int syn_write_file(struct mock_sandbox *sb, const char *cwd, const char *
     return rc;
 }
 
+/* Stored (uncompressed) zip of every in-memory file under sandbox directory gdir, named
+ * relative to it, as the action server's /download_files answers for a directory. */
+static void put16(struct sp_buf *b, unsigned v)
+{
+    unsigned char x[2] = {(unsigned char)v, (unsigned char)(v >> 8)};
+    sp_buf_append(b, x, 2);
+}
+
+static void put32(struct sp_buf *b, uint32_t v)
+{
+    put16(b, v & 0xffff);
+    put16(b, v >> 16);
+}
+
+static void zip_header(struct sp_buf *b,
+                       uint32_t sig,
+                       const char *name,
+                       uint32_t crc,
+                       uint32_t len,
+                       bool central,
+                       uint32_t offset)
+{
+    put32(b, sig);
+    if (central)
+        put16(b, 20); /* made by */
+    put16(b, 20);     /* version needed */
+    put16(b, 0);      /* flags */
+    put16(b, 0);      /* stored */
+    put32(b, 0);      /* dos time and date */
+    put32(b, crc);
+    put32(b, len);
+    put32(b, len);
+    put16(b, (unsigned)strlen(name));
+    put16(b, 0); /* extra */
+    if (central) {
+        put16(b, 0); /* comment */
+        put16(b, 0); /* disk */
+        put16(b, 0); /* internal attributes */
+        put32(b, 0100644u << 16);
+        put32(b, offset);
+    }
+    sp_buf_puts(b, name);
+}
+
+int mock_synthetic_zip_dir(struct mock_sandbox *sb, const char *gdir, struct sp_buf *out)
+{
+    struct sp_buf central;
+    sp_buf_init(&central, 0);
+    size_t dl = strcmp(gdir, "/") == 0 ? 0 : strlen(gdir);
+    unsigned n = 0;
+    pthread_mutex_lock(&sb->exec_lock);
+    struct syn_fs *fs = sb->backend;
+    for (struct syn_file *f = fs ? fs->files : NULL; f != NULL; f = f->next) {
+        if (strncmp(f->path, gdir, dl) != 0 || f->path[dl] != '/' || n == 0xffff)
+            continue;
+        const char *name = f->path + dl + 1;
+        uint32_t crc = (uint32_t)crc32(0, (const Bytef *)(f->data ? f->data : ""), (uInt)f->len);
+        zip_header(&central, 0x02014b50, name, crc, (uint32_t)f->len, true, (uint32_t)out->len);
+        zip_header(out, 0x04034b50, name, crc, (uint32_t)f->len, false, 0);
+        sp_buf_append(out, f->data ? f->data : "", f->len);
+        n++;
+    }
+    pthread_mutex_unlock(&sb->exec_lock);
+    uint32_t cd_at = (uint32_t)out->len;
+    sp_buf_append(out, central.data ? central.data : "", central.len);
+    put32(out, 0x06054b50);
+    put16(out, 0);
+    put16(out, 0);
+    put16(out, n);
+    put16(out, n);
+    put32(out, (uint32_t)central.len);
+    put32(out, cd_at);
+    put16(out, 0);
+    bool bad = out->overflow || central.overflow;
+    sp_buf_cleanup(&central);
+    return bad ? -1 : 0;
+}
+
 /* --- the command interpreter ---------------------------------------------------------------- */
 
 enum joiner { J_END, J_SEQ, J_AND, J_OR };
 
 /* Splits the next simple command of *p into argv (words in buf), honouring '...', "..." and
  * backslash escapes; stops at ;, &&, || or the end. Returns argc or -1 (why set). */
-static int next_command(const char **p, char *buf, size_t buflen, char **argv, enum joiner *j,
-                        const char **why)
+static int next_command(
+    const char **p, char *buf, size_t buflen, char **argv, enum joiner *j, const char **why)
 {
     int argc = 0;
     size_t n = 0;
@@ -194,6 +274,10 @@ static int next_command(const char **p, char *buf, size_t buflen, char **argv, e
                 quote = 0;
                 continue;
             }
+            if (quote != '\'' && (*s == '$' || *s == '`'))
+                return *why = "variables and substitutions", -1;
+            if (quote == 0 && strchr("<>()", *s) != NULL)
+                return *why = "pipes, redirections, substitutions and background jobs", -1;
             if (*s == '\\' && quote != '\'' && s[1] != '\0')
                 s++;
             if (n + 2 >= buflen)
@@ -247,7 +331,11 @@ struct syn_run {
     struct mock_run_result *res;
     struct sp_buf *err; /* res->out when merged */
     bool exited;
+    int depth;       /* of `sh -c` nesting */
+    const char *why; /* what is not supported, when a line is refused */
 };
+
+static int run_line(struct syn_run *x, const char *cmd, int depth);
 
 static int do_cat(struct syn_run *x, char **argv, int argc)
 {
@@ -279,6 +367,17 @@ static int run_one(struct syn_run *x, char **argv, int argc)
     const char *c = argv[0];
     if (strcmp(c, "true") == 0 || strcmp(c, ":") == 0)
         return 0;
+    if ((strcmp(c, "sh") == 0 || strcmp(c, "bash") == 0 || strcmp(c, "/bin/sh") == 0 ||
+         strcmp(c, "/bin/bash") == 0) &&
+        argc == 3 && strcmp(argv[1], "-c") == 0) {
+        int saved = x->depth++;
+        int rc = run_line(x, argv[2], x->depth);
+        x->depth = saved;
+        x->exited = false; /* `exit` ends the inner shell only */
+        return rc;
+    }
+    if (strcmp(c, "export") == 0 || strcmp(c, "cd") == 0)
+        return 0; /* clients' preludes (cd DIR && export K=V && ...): nothing to keep */
     if (strcmp(c, "false") == 0)
         return 1;
     if (strcmp(c, "echo") == 0) {
@@ -308,29 +407,61 @@ static int run_one(struct syn_run *x, char **argv, int argc)
     return 127;
 }
 
-static int syn_run(struct mock_sandbox *sb, const char *cwd, const char *cmd, long timeout_ms,
-                   bool merge_stderr, struct mock_run_result *res, char *why, size_t whylen)
+/* Interprets one command line; returns its status, or -1 with x->why set. */
+static int run_line(struct syn_run *x, const char *cmd, int depth)
 {
-    static _Thread_local char buf[65536];
-    char *argv[SYN_ARGS_MAX];
-    struct syn_run x = {sb, cwd, res, merge_stderr ? &res->out : &res->err, false};
-    const char *p = cmd;
+    if (depth > 4)
+        return x->why = "`sh -c` nested more than 4 deep", -1;
+    char *buf = malloc(65536), *line = malloc(65536), *argv[SYN_ARGS_MAX];
+    if (buf == NULL || line == NULL) {
+        free(buf);
+        free(line);
+        return x->why = "a command line (out of memory)", -1;
+    }
+    /* A subshell "( ... \n)" around the whole line (sandprobe's env wrapper) is dropped. */
+    size_t n = strlen(cmd);
+    while (n > 0 && strchr(" \t\n", cmd[n - 1]) != NULL)
+        n--;
+    const char *p = cmd + strspn(cmd, " \t\n");
+    if (*p == '(' && n > 0 && cmd[n - 1] == ')' && (size_t)(cmd + n - p) < 65536) {
+        snprintf(line, 65536, "%.*s", (int)(cmd + n - p - 2), p + 1);
+        p = line;
+    }
     int status = 0;
     enum joiner prev = J_SEQ;
-    while (!x.exited) {
-        const char *reason = NULL;
+    while (!x->exited && status >= 0) {
         enum joiner j;
-        int argc = next_command(&p, buf, sizeof(buf), argv, &j, &reason);
+        int argc = next_command(&p, buf, 65536, argv, &j, &x->why);
         if (argc < 0) {
-            snprintf(why, whylen, "the synthetic backend does not support %s", reason);
-            return -1;
+            status = -1;
+            break;
         }
         bool go = prev == J_SEQ || (prev == J_AND && status == 0) || (prev == J_OR && status != 0);
         if (argc > 0 && go)
-            status = run_one(&x, argv, argc);
+            status = run_one(x, argv, argc);
         if (j == J_END)
             break;
         prev = j;
+    }
+    free(buf);
+    free(line);
+    return status;
+}
+
+static int syn_run(struct mock_sandbox *sb,
+                   const char *cwd,
+                   const char *cmd,
+                   long timeout_ms,
+                   bool merge_stderr,
+                   struct mock_run_result *res,
+                   char *why,
+                   size_t whylen)
+{
+    struct syn_run x = {sb, cwd, res, merge_stderr ? &res->out : &res->err, false, 0, NULL};
+    int status = run_line(&x, cmd, 0);
+    if (status < 0) {
+        snprintf(why, whylen, "the synthetic backend does not support %s", x.why);
+        return -1;
     }
     res->exit_code = status;
     if (timeout_ms > 0 && res->sleep_us > (int64_t)timeout_ms * 1000) {
@@ -346,8 +477,14 @@ const struct mock_backend_ops mock_backend_synthetic = {"synthetic", syn_run, sy
 
 /* --- the shell backend behind the same interface -------------------------------------------- */
 
-static int shell_run(struct mock_sandbox *sb, const char *cwd, const char *cmd, long timeout_ms,
-                     bool merge_stderr, struct mock_run_result *res, char *why, size_t whylen)
+static int shell_run(struct mock_sandbox *sb,
+                     const char *cwd,
+                     const char *cmd,
+                     long timeout_ms,
+                     bool merge_stderr,
+                     struct mock_run_result *res,
+                     char *why,
+                     size_t whylen)
 {
     char host[PATH_MAX];
     if (mock_sandbox_host_path(sb, "/", cwd ? cwd : "/", host, sizeof(host)) != 0) {
@@ -371,8 +508,8 @@ static int shell_run(struct mock_sandbox *sb, const char *cwd, const char *cmd, 
     return rc;
 }
 
-static int shell_read_file(struct mock_sandbox *sb, const char *cwd, const char *path,
-                           struct sp_buf *out)
+static int
+shell_read_file(struct mock_sandbox *sb, const char *cwd, const char *path, struct sp_buf *out)
 {
     char host[PATH_MAX];
     if (mock_sandbox_host_path(sb, cwd ? cwd : "/", path, host, sizeof(host)) != 0)
@@ -380,8 +517,8 @@ static int shell_read_file(struct mock_sandbox *sb, const char *cwd, const char 
     return mock_read_file(host, out);
 }
 
-static int shell_write_file(struct mock_sandbox *sb, const char *cwd, const char *path,
-                            const void *data, size_t len)
+static int shell_write_file(
+    struct mock_sandbox *sb, const char *cwd, const char *path, const void *data, size_t len)
 {
     char host[PATH_MAX];
     if (mock_sandbox_host_path(sb, cwd ? cwd : "/", path, host, sizeof(host)) != 0)

@@ -232,6 +232,14 @@ static void test_cli_mock_rejects_bad_flags(void **state)
     expect_usage(sp_cmd_mock, seed, "invalid --seed '-4'");
     const char *range[] = {"mock", "--vendor", "all", "--listen", "127.0.0.1:65535", NULL};
     expect_usage(sp_cmd_mock, range, "exceeds 65535");
+    const char *backend[] = {"mock", "--backend", "docker", NULL};
+    expect_usage(sp_cmd_mock, backend, "unknown --backend 'docker' (shell or synthetic)");
+    /* Every --latency is checked, not only the last one given. */
+    const char *lat[] = {"mock", "--latency", "create=fixed:1ms", "--latency=exec=fixed:5",
+                         "--latency", "start=fixed:1ms", NULL};
+    expect_usage(sp_cmd_mock, lat, "latency spec 'exec=fixed:5': a time needs a unit");
+    const char *phase[] = {"mock", "--latency", "boot=fixed:1ms", NULL};
+    expect_usage(sp_cmd_mock, phase, "unknown phase (create, start, alive, exec, delete)");
 }
 
 static void test_cli_list_shows_every_requirement(void **state)
