@@ -44,7 +44,7 @@ static const struct sp_opt mock_opts[O__COUNT] = {
                    "repeatable; PHASE create|start|alive|exec|delete, DIST fixed:T | "
                    "uniform:LO,HI | normal:MEAN,SD | lognormal:MEAN,SD | table:P%=T,..,100%=T "
                    "(times with us|ms|s); unset phases take 0",
-                   NULL},
+                   NULL, 0, true},
     [O_BACKEND] = {"backend", "shell|synthetic",
                    "sandboxes run a real /bin/sh, or keep files in memory and answer a few "
                    "commands (echo true false exit cat printf sleep) for load runs",
