@@ -374,6 +374,38 @@ static void test_check_latency_option_applies(void **state)
     remove_reports(dir);
 }
 
+/* --quiet on a failing run: one line per failure with its provider, id and error class,
+ * before the counts; no per-requirement listing, no source location. The failures come
+ * from a mock whose sandboxes all go to the error state. */
+static void test_check_quiet_lists_failures(void **state)
+{
+    (void)state;
+    struct real_mock rm;
+    real_mock_start(&rm, "dtn_quiet_key_0123456789", "dtn_quiet_key_0123456789");
+    sp_mock_inject(rm.m, SP_MOCK_FAULT_ERROR_STATE, 100);
+    char dir[] = "/tmp/sp-test-check-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    const char *argv[] = {"check", "-p", "daytona", "--target",
+                          "real",  "-q", "--focus", "^(auth\\.valid|create\\.env|startup\\.ready)",
+                          "-o",    dir,  NULL};
+    struct run r = run_cmd(sp_cmd_check, rm.env, argv);
+    sp_mock_stop(rm.m);
+    if (r.code != SP_EXIT_FAIL)
+        fail_with(&r);
+    assert_int_equal(r.code, SP_EXIT_FAIL);
+    assert_true(strncmp(r.out, "FAIL daytona/action-server create.env_reaches_sandbox [", 55) == 0);
+    const char *second = strchr(r.out, '\n') + 1;
+    assert_true(strncmp(second, "FAIL daytona/action-server startup.ready_within_deadline [", 58) ==
+                0);
+    assert_true(
+        strncmp(strchr(second, '\n') + 1, "daytona action-server: 1 passed, 2 failed", 41) == 0);
+    assert_non_null(strstr(r.out, "startup.ready_within_deadline [state]: expected ok from "));
+    assert_null(strstr(r.out, "auth.valid_key_accepted"));
+    assert_null(strstr(r.out, ".c:"));
+    run_free(&r);
+    remove_reports(dir);
+}
+
 /* --- filters -----------------------------------------------------------------------------------
  */
 
@@ -585,8 +617,8 @@ static bool started_sandbox(const char *api, const char *key, char *id, size_t l
 static void test_check_binary_second_signal_forces_exit(void **state)
 {
     (void)state;
-    const char *mock_argv[] = {bin_path,   "mock",          "--vendor", "daytona", "--listen",
-                               "127.0.0.1:0", "--latency-ms", "3000",     "--quiet",  NULL};
+    const char *mock_argv[] = {bin_path,      "mock",         "--vendor", "daytona", "--listen",
+                               "127.0.0.1:0", "--latency-ms", "3000",     "--quiet", NULL};
     struct child mock = spawn(mock_argv);
     char line[4096];
     read_line(mock.out, line, sizeof(line));
@@ -601,9 +633,9 @@ static void test_check_binary_second_signal_forces_exit(void **state)
     char *const env[] = {path_var, key, url, NULL};
     char dir[] = "/tmp/sp-test-check-XXXXXX";
     assert_non_null(mkdtemp(dir));
-    const char *argv[] = {bin_path, "check",  "-p",    "daytona", "--target",
-                          "real",   "-j",     "1",     "--focus", "^exec\\.echo ",
-                          "-o",     dir,      NULL};
+    const char *argv[] = {bin_path, "check", "-p", "daytona", "--target",
+                          "real",   "-j",    "1",  "--focus", "^exec\\.echo ",
+                          "-o",     dir,     NULL};
     struct child c = spawn_with(argv, env, true);
     char id[128] = "";
     for (int i = 0; i < 600 && !started_sandbox(api, k, id, sizeof(id)); i++) {
@@ -693,6 +725,7 @@ int main(void)
         cmocka_unit_test(test_check_short_forms_and_quiet),
         cmocka_unit_test(test_check_help_examples_use_real_ids),
         cmocka_unit_test(test_check_latency_option_applies),
+        cmocka_unit_test(test_check_quiet_lists_failures),
         cmocka_unit_test(test_check_focus_on_one_provider),
         cmocka_unit_test(test_check_jobs_keep_table_order),
         cmocka_unit_test(test_check_signal_duplicate_rule),
