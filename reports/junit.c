@@ -105,14 +105,17 @@ put_problem(struct sp_buf *b, const char *elem, const struct sp_req_result *r, c
     return rc;
 }
 
+/* Class "sandprobe.<provider>[.<mode>].<step>": the modes of one provider stay apart in a
+ * renderer that groups by class. */
 static int put_testcase(struct sp_buf *b,
                         const struct sp_report_run *run,
-                        const char *provider,
+                        const struct sp_report_provider *p,
                         const struct sp_req_result *r)
 {
     const struct sp_requirement *req = r->req;
-    char cls[128], name[256];
-    snprintf(cls, sizeof(cls), "sandprobe.%s.%s", provider, sp_step_name(req->step));
+    char cls[160], name[256];
+    snprintf(cls, sizeof(cls), "sandprobe.%s%s%s.%s", p->name, p->mode ? "." : "",
+             p->mode ? p->mode : "", sp_step_name(req->step));
     snprintf(name, sizeof(name), "%s [%s]", req->id, sp_level_name(req->level));
     int rc = sp_buf_puts(b, "    <testcase");
     rc |= put_attr(b, "classname", cls);
@@ -220,7 +223,7 @@ static int put_suite(struct sp_buf *b,
     if (p->error || p->skipped)
         rc |= put_unrun_provider(b, p);
     for (size_t i = 0; i < p->n_results && rc == 0; i++)
-        rc |= put_testcase(b, run, p->name, &p->results[i]);
+        rc |= put_testcase(b, run, p, &p->results[i]);
     rc |= sp_buf_puts(b, "  </testsuite>\n");
     return rc;
 }

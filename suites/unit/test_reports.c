@@ -171,7 +171,7 @@ static void test_reports_junit_escapes_markup_and_control_bytes(void **state)
 static void test_reports_junit_has_failure_skip_and_warning(void **state)
 {
     char *x = write_junit(*state);
-    assert_non_null(strstr(x, "<testcase classname=\"sandprobe.daytona.exec\" "
+    assert_non_null(strstr(x, "<testcase classname=\"sandprobe.daytona.action-server.exec\" "
                               "name=\"exec.exit_code [MUST]\" time=\"1.500\">"));
     assert_non_null(strstr(x, "<failure message=\"got &lt;b&gt;"));
     assert_non_null(strstr(x, "type=\"timeout\">"));
