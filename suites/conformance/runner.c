@@ -85,7 +85,9 @@ const char *sp_req_outcome_name(enum sp_req_outcome o)
 static void __attribute__((format(printf, 4, 0)))
 set_message(struct sp_req_ctx *ctx, const char *file, int line, const char *fmt, va_list ap)
 {
-    vsnprintf(ctx->res->message, sizeof(ctx->res->message), fmt, ap);
+    char text[4 * sizeof(ctx->res->message)];
+    vsnprintf(text, sizeof(text), fmt, ap);
+    sp_text_fit(ctx->res->message, sizeof(ctx->res->message), text); /* whole words only */
     if (file == NULL)
         return;
     const char *base = strrchr(file, '/');
