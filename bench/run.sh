@@ -1,6 +1,6 @@
 #!/bin/sh
 # `make bench`: request rates of the mocks next to nginx serving a fixed JSON body, then the
-# C benchmarks (lifecycles, exec_stream). Figures are printed; nothing is asserted.
+# C benchmarks (lifecycles, exec_stream, load). Figures are printed; nothing is asserted.
 #   sh bench/run.sh BUILD_DIR        e.g. build/release
 # Everything listens on 127.0.0.1 only. SP_BENCH_DURATION (wrk seconds, default 5) and
 # SP_BENCH_CONNECTIONS (default 64) tune the HTTP runs.
@@ -81,7 +81,8 @@ start_mocks() {
     mock_pid=$!
     for i in $(seq 1 100); do
         grep -q '"vendor":"daytona"' "$work/ready" 2>/dev/null &&
-            grep -q '"vendor":"e2b"' "$work/ready" 2>/dev/null && return 0
+            grep -q '"vendor":"e2b"' "$work/ready" 2>/dev/null &&
+            grep -q '"vendor":"runloop"' "$work/ready" 2>/dev/null && return 0
         kill -0 "$mock_pid" 2>/dev/null || break
         sleep 0.1
         : "$i"
@@ -152,6 +153,18 @@ daytona_action_server() {
     die "the action server of $id never answered /alive (last status $code)"
 }
 
+# Creates one Runloop devbox (as OpenHands names it), so the list route has one to describe
+# like the Daytona one. Sets r_url and r_key.
+runloop_devbox() {
+    line=$(grep '"vendor":"runloop"' "$work/ready")
+    r_url=$(json_str "$line" RUNLOOP_BASE_URL)
+    r_key=$(json_str "$line" RUNLOOP_API_KEY)
+    { [ -n "$r_url" ] && [ -n "$r_key" ]; } || die "no RUNLOOP_BASE_URL/KEY in: $line"
+    curl -fsS -o /dev/null -H "Authorization: Bearer $r_key" -H 'Content-Type: application/json' \
+        -d '{"name":"sandprobe-bench","metadata":{"sandprobe_bench":"1"}}' "$r_url/v1/devboxes" ||
+        die "Runloop create failed"
+}
+
 # --- measuring ---------------------------------------------------------------------------------
 
 # wrk_rate NAME URL [HEADER...]: prints a table row, remembers nginx's rate as the baseline.
@@ -201,6 +214,7 @@ http_bench() {
     fi
     start_mocks
     daytona_action_server
+    runloop_devbox
     e_line=$(grep '"vendor":"e2b"' "$work/ready")
     e_url=$(json_str "$e_line" E2B_API_URL)
     e_key=$(json_str "$e_line" E2B_API_KEY)
@@ -214,6 +228,7 @@ http_bench() {
     wrk_rate "Daytona GET /api/sandbox?labels=..." "$d_url/sandbox?labels=$labels" \
         "Authorization: Bearer $d_key"
     wrk_rate "E2B GET /sandboxes" "$e_url/sandboxes" "X-API-Key: $e_key"
+    wrk_rate "Runloop GET /v1/devboxes" "$r_url/v1/devboxes" "Authorization: Bearer $r_key"
     # The synthetic backend: the action server's `run` of `echo hi`, as a load run's exec.
     start_synthetic
     daytona_action_server "$work/ready_syn"
@@ -233,7 +248,7 @@ http_bench
 sh "$here/check_wall.sh" "$build"
 echo
 status=0
-for b in lifecycles exec_stream; do
+for b in lifecycles exec_stream load; do
     if [ -x "$build/bench/$b" ]; then
         "$build/bench/$b" || status=1
         echo

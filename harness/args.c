@@ -42,26 +42,36 @@ static int find_short(const struct sp_cmd_spec *spec, char c)
     return -1;
 }
 
-/* Records the value of option k; a second value of a single-valued option is an error. */
-static enum sp_args_rc set_val(const struct sp_opt *o, int k, const char *v, struct sp_args *out)
+/* Records v as the value of option k: a repeatable one keeps every value in rep[], a
+ * single-valued one given a second time is an error. */
+static enum sp_args_rc set_val(const struct sp_cmd_spec *spec,
+                               const struct sp_args_extra *x,
+                               int k,
+                               const char *v,
+                               struct sp_args *out)
 {
-    if (out->val[k] != NULL && !o->repeat) {
+    const struct sp_opt *o = &spec->opts[k];
+    bool repeat = x && (x->repeat_mask & (1u << k));
+    if (out->val[k] != NULL && !repeat) {
         set_msg(out, "option '--%s' given twice (it takes one value)", o->name);
         return SP_ARGS_USAGE;
     }
-    if (o->repeat) {
-        if (out->n_all[k] == SP_ARGS_MAX_REPEAT) {
-            set_msg(out, "option '--%s' given more than %d times", o->name, SP_ARGS_MAX_REPEAT);
+    out->val[k] = v;
+    if (repeat) {
+        if (out->n_rep == SP_ARGS_MAX_MULTI) {
+            set_msg(out, "option '--%s' given more than %d times", o->name, SP_ARGS_MAX_MULTI);
             return SP_ARGS_USAGE;
         }
-        out->all[k][out->n_all[k]++] = v;
+        out->rep_opt[out->n_rep] = k;
+        out->rep[out->n_rep++] = v;
     }
-    out->val[k] = v;
     return SP_ARGS_OK;
 }
 
-/* Takes the value of option k from inline (after '=') or from the next argument. */
+/* Takes the value of option k from inline_val (after '=' or a short name) or from the next
+ * argument. */
 static enum sp_args_rc take_value(const struct sp_cmd_spec *spec,
+                                  const struct sp_args_extra *x,
                                   int k,
                                   const char *inline_val,
                                   int argc,
@@ -75,21 +85,25 @@ static enum sp_args_rc take_value(const struct sp_cmd_spec *spec,
             set_msg(out, "option '--%s' takes no value", o->name);
             return SP_ARGS_USAGE;
         }
-        return set_val(o, k, "", out);
+        return set_val(spec, x, k, "", out);
     }
     if (inline_val)
-        return set_val(o, k, inline_val, out);
+        return set_val(spec, x, k, inline_val, out);
     if (*i + 1 >= argc) {
         set_msg(out, "option '--%s' needs a value (%s)", o->name, o->metavar);
         return SP_ARGS_USAGE;
     }
     *i += 1;
-    return set_val(o, k, argv[*i], out);
+    return set_val(spec, x, k, argv[*i], out);
 }
 
 /* Handles argv[*i], an argument starting with "--"; may consume argv[*i + 1]. */
-static enum sp_args_rc parse_long(
-    const struct sp_cmd_spec *spec, int argc, char *const argv[], int *i, struct sp_args *out)
+static enum sp_args_rc parse_long(const struct sp_cmd_spec *spec,
+                                  const struct sp_args_extra *x,
+                                  int argc,
+                                  char *const argv[],
+                                  int *i,
+                                  struct sp_args *out)
 {
     const char *arg = argv[*i] + 2;
     const char *eq = strchr(arg, '=');
@@ -101,12 +115,16 @@ static enum sp_args_rc parse_long(
         set_msg(out, "unknown option '--%.*s'", (int)(n > 64 ? 64 : n), arg);
         return SP_ARGS_USAGE;
     }
-    return take_value(spec, k, eq ? eq + 1 : NULL, argc, argv, i, out);
+    return take_value(spec, x, k, eq ? eq + 1 : NULL, argc, argv, i, out);
 }
 
 /* Handles "-x" (a flag) or "-x VALUE" / "-xVALUE". */
-static enum sp_args_rc parse_short(
-    const struct sp_cmd_spec *spec, int argc, char *const argv[], int *i, struct sp_args *out)
+static enum sp_args_rc parse_short(const struct sp_cmd_spec *spec,
+                                   const struct sp_args_extra *x,
+                                   int argc,
+                                   char *const argv[],
+                                   int *i,
+                                   struct sp_args *out)
 {
     const char *a = argv[*i];
     int k = find_short(spec, a[1]);
@@ -118,11 +136,20 @@ static enum sp_args_rc parse_short(
         set_msg(out, "option '-%c' takes no value (give flags one by one)", a[1]);
         return SP_ARGS_USAGE;
     }
-    return take_value(spec, k, a[2] ? a + 2 : NULL, argc, argv, i, out);
+    return take_value(spec, x, k, a[2] ? a + 2 : NULL, argc, argv, i, out);
 }
 
 enum sp_args_rc
 sp_args_parse(const struct sp_cmd_spec *spec, int argc, char *const argv[], struct sp_args *out)
+{
+    return sp_args_parse_extra(spec, NULL, argc, argv, out);
+}
+
+enum sp_args_rc sp_args_parse_extra(const struct sp_cmd_spec *spec,
+                                    const struct sp_args_extra *x,
+                                    int argc,
+                                    char *const argv[],
+                                    struct sp_args *out)
 {
     memset(out, 0, sizeof(*out));
     if (spec->n_opts > SP_ARGS_MAX_OPTS) {
@@ -135,9 +162,12 @@ sp_args_parse(const struct sp_cmd_spec *spec, int argc, char *const argv[], stru
             return SP_ARGS_HELP;
         enum sp_args_rc rc;
         if (strncmp(a, "--", 2) == 0 && a[2] != '\0') {
-            rc = parse_long(spec, argc, argv, &i, out);
+            rc = parse_long(spec, x, argc, argv, &i, out);
         } else if (a[0] == '-' && a[1] != '\0' && a[1] != '-') {
-            rc = parse_short(spec, argc, argv, &i, out);
+            rc = parse_short(spec, x, argc, argv, &i, out);
+        } else if (x && x->positional && out->n_pos < SP_ARGS_MAX_MULTI) {
+            out->pos[out->n_pos++] = a;
+            rc = SP_ARGS_OK;
         } else {
             set_msg(out, "unexpected argument '%.64s'", a);
             return SP_ARGS_USAGE;
@@ -148,9 +178,31 @@ sp_args_parse(const struct sp_cmd_spec *spec, int argc, char *const argv[], stru
     return SP_ARGS_OK;
 }
 
+/* Appends ": daytona, e2b or all" from the registry behind the option. */
+static void print_choices(const struct sp_opt *o, FILE *out)
+{
+    const char *names[32];
+    size_t n = o->choices(names, 32);
+    n = n < 32 ? n : 32;
+    fputc(':', out);
+    for (size_t i = 0; i < n; i++) {
+        bool last = i + 1 == n && o->choices_also == NULL;
+        fprintf(out, "%s %s", i == 0 ? "" : last ? " or" : ",", names[i]);
+    }
+    if (o->choices_also)
+        fprintf(out, " or %s", o->choices_also);
+}
+
 void sp_args_help(const struct sp_cmd_spec *spec, FILE *out)
 {
-    fprintf(out, "usage: sandprobe %s [options]\n\n%s\n\noptions:\n", spec->name, spec->summary);
+    sp_args_help_extra(spec, NULL, out);
+}
+
+void sp_args_help_extra(const struct sp_cmd_spec *spec, const struct sp_args_extra *x, FILE *out)
+{
+    const char *pos = x && x->positional ? x->positional : NULL;
+    fprintf(out, "usage: sandprobe %s%s%s [options]\n\n%s\n\noptions:\n", spec->name,
+            pos ? " " : "", pos ? pos : "", spec->summary);
     for (size_t i = 0; i < spec->n_opts; i++) {
         const struct sp_opt *o = &spec->opts[i];
         char left[64], shrt[8] = "    ";
@@ -159,10 +211,12 @@ void sp_args_help(const struct sp_cmd_spec *spec, FILE *out)
         snprintf(left, sizeof(left), "%s--%s%s%s", shrt, o->name, o->metavar ? " " : "",
                  o->metavar ? o->metavar : "");
         fprintf(out, "  %-28s %s", left, o->help);
+        if (o->choices)
+            print_choices(o, out);
+        if (x && (x->repeat_mask & (1u << i)))
+            fputs(" (repeatable)", out);
         if (o->def)
             fprintf(out, " (default: %s)", o->def);
-        if (o->repeat)
-            fputs(" (repeatable)", out);
         fputc('\n', out);
     }
     fprintf(out, "  %-28s %s\n", "-h, --help", "show this help and exit");

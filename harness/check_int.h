@@ -33,7 +33,7 @@ struct check_cfg {
     enum sp_level level;
     bool quiet, verbose;
     long jobs;                               /* 0 = the default */
-    const char *latency[SP_ARGS_MAX_REPEAT]; /* --latency specs (point into argv) */
+    const char *latency[SP_ARGS_MAX_MULTI]; /* --latency specs (point into argv) */
     size_t n_latency;
     char run_id[17];
     struct sp_kv env; /* the process environment */

@@ -49,31 +49,31 @@ enum {
 };
 
 static const struct sp_opt check_opts[O__COUNT] = {
-    [O_PROVIDER] = {"provider", "NAME", "provider to check: daytona, e2b or all", NULL, 'p', false},
+    [O_PROVIDER] = {"provider", "NAME", "provider to check", NULL, .choices = sp_provider_names,
+                    .choices_also = "all", .short_name = 'p'},
     [O_TARGET] = {"target", "mock|real",
-                  "run on the built-in mock, or on the real provider (costs money)", "mock", 0,
-                  false},
+                  "run on the built-in mock, or on the real provider (costs money)", "mock"},
     [O_MODE] = {"mode", "MODE", "provider mode, e.g. toolbox for Daytona (all: every mode)",
-                "the provider's first mode", 0, false},
+                "the provider's first mode"},
     [O_OUT] = {"out", "DIR", "directory for junit.xml and summary.json", "./sandprobe-out/RUN-ID",
-               'o', false},
-    [O_FOCUS] = {"focus", "RE", "run only requirements matching this extended regex", NULL, 0,
-                 false},
-    [O_SKIP] = {"skip", "RE", "do not run requirements matching this extended regex", NULL, 0,
-                false},
+               .short_name = 'o'},
+    [O_FOCUS] = {"focus", "RE", "run only requirements matching this extended regex", NULL},
+    [O_SKIP] = {"skip", "RE", "do not run requirements matching this extended regex", NULL},
     [O_LEVEL] = {"level", "must|should|may",
-                 "failures at this level or above fail the run; others are warnings", "must", 0,
-                 false},
+                 "failures at this level or above fail the run; others are warnings", "must"},
     [O_JOBS] = {"jobs", "N", "requirements run at once (real: capped at 5)",
-                "2 x cores on the mocks, 1 on a real provider", 'j', false},
+                "2 x cores on the mocks, 1 on a real provider", .short_name = 'j'},
     [O_QUIET] = {"quiet", NULL, "print only failures and warnings, the counts and the verdict",
-                 NULL, 'q', false},
+                 NULL, .short_name = 'q'},
     [O_VERBOSE] = {"verbose", NULL, "also print where in the requirement's source a check failed",
-                   NULL, 'v', false},
+                   NULL, .short_name = 'v'},
     [O_LATENCY] = {"latency", "PHASE=DIST:PARAMS",
                    "mock latency, as for 'sandprobe mock' (e.g. create=fixed:2s)",
-                   "zero; requirements about time set their own", 0, true},
+                   "zero; requirements about time set their own"},
 };
+
+/* --latency may be given several times. */
+static const struct sp_args_extra check_extra = {.repeat_mask = 1u << O_LATENCY};
 
 const struct sp_cmd_spec sp__check_spec = {
     "check",
@@ -141,9 +141,9 @@ static int
 parse_check(int argc, char *const argv[], const struct sp_cli_io *io, struct check_cfg *cfg)
 {
     struct sp_args a;
-    enum sp_args_rc rc = sp_args_parse(&sp__check_spec, argc, argv, &a);
+    enum sp_args_rc rc = sp_args_parse_extra(&sp__check_spec, &check_extra, argc, argv, &a);
     if (rc == SP_ARGS_HELP) {
-        sp_args_help(&sp__check_spec, io->out);
+        sp_args_help_extra(&sp__check_spec, &check_extra, io->out);
         return SP_EXIT_PASS;
     }
     if (rc == SP_ARGS_USAGE)
@@ -163,8 +163,10 @@ parse_check(int argc, char *const argv[], const struct sp_cli_io *io, struct che
     if (a.val[O_JOBS] && sp_args_long(a.val[O_JOBS], 1, 64, &cfg->jobs) != 0)
         return sp_args_usage(&sp__check_spec, io->err,
                              "invalid --jobs '%s' (a number from 1 to 64)", a.val[O_JOBS]);
-    cfg->n_latency = a.n_all[O_LATENCY];
-    memcpy(cfg->latency, a.all[O_LATENCY], sizeof(cfg->latency));
+    for (size_t i = 0; i < a.n_rep && cfg->n_latency < SP_ARGS_MAX_MULTI; i++) {
+        if (a.rep_opt[i] == O_LATENCY)
+            cfg->latency[cfg->n_latency++] = a.rep[i];
+    }
     if (cfg->n_latency > 0 && cfg->real)
         return sp_args_usage(&sp__check_spec, io->err,
                              "--latency is for the mocks, not --target real");

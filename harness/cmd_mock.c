@@ -30,7 +30,8 @@ enum {
 };
 
 static const struct sp_opt mock_opts[O__COUNT] = {
-    [O_VENDOR] = {"vendor", "NAME", "vendor to serve: daytona, e2b or all", "all"},
+    [O_VENDOR] = {"vendor", "NAME", "vendor to serve", "all",
+                  .choices = sp_mock_vendor_names, .choices_also = "all"},
     [O_LISTEN] = {"listen", "HOST:PORT",
                   "address to listen on; port 0 = ephemeral; with all, vendor i uses PORT+i",
                   "127.0.0.1:0"},
@@ -44,7 +45,7 @@ static const struct sp_opt mock_opts[O__COUNT] = {
                    "repeatable; PHASE create|start|alive|exec|delete, DIST fixed:T | "
                    "uniform:LO,HI | normal:MEAN,SD | lognormal:MEAN,SD | table:P%=T,..,100%=T "
                    "(times with us|ms|s); unset phases take 0",
-                   NULL, 0, true},
+                   NULL},
     [O_BACKEND] = {"backend", "shell|synthetic",
                    "sandboxes run a real /bin/sh, or keep files in memory and answer a few "
                    "commands (echo true false exit cat printf sleep) for load runs",
@@ -169,9 +170,11 @@ static int parse_backend(const char *name, struct mock_cli *mc, FILE *err)
 static int parse_mock(int argc, char *const argv[], const struct sp_cli_io *io, struct mock_cli *mc)
 {
     struct sp_args a;
-    enum sp_args_rc rc = sp_args_parse(&mock_spec, argc, argv, &a);
+    /* --latency repeats (one spec per phase); every other option takes one value. */
+    static const struct sp_args_extra mock_extra = {.repeat_mask = 1u << O_LATENCY};
+    enum sp_args_rc rc = sp_args_parse_extra(&mock_spec, &mock_extra, argc, argv, &a);
     if (rc == SP_ARGS_HELP) {
-        sp_args_help(&mock_spec, io->out);
+        sp_args_help_extra(&mock_spec, &mock_extra, io->out);
         return SP_EXIT_PASS;
     }
     if (rc == SP_ARGS_USAGE)

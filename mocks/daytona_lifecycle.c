@@ -28,6 +28,8 @@ static long wait_cap(struct sp_mock *m, long base_ms)
 
 struct create_params {
     struct sp_kv env, labels;
+    char name[256];
+    bool network_block_all;
     char snapshot[256], user[64], target[64], klass[16];
     bool is_public, has_snapshot, has_resources, has_build;
     long res[4];   /* cpu, gpu, memory, disk */
@@ -82,6 +84,12 @@ static const char *parse_create(const cJSON *o, struct create_params *p, char *m
         return "snapshot must be a string";
     if (!opt_str(o, "user", p->user, sizeof(p->user), NULL))
         return "user must be a string";
+    if (!opt_str(o, "name", p->name, sizeof(p->name), NULL))
+        return "name must be a string";
+    const cJSON *nba = cJSON_GetObjectItemCaseSensitive(o, "networkBlockAll");
+    if (nba != NULL && !cJSON_IsNull(nba) && !cJSON_IsBool(nba))
+        return "networkBlockAll must be a boolean value";
+    p->network_block_all = cJSON_IsTrue(nba);
     if (!opt_str(o, "target", p->target, sizeof(p->target), NULL))
         return "target must be a string";
     if (!opt_str(o, "class", p->klass, sizeof(p->klass), NULL))
@@ -123,6 +131,8 @@ static struct dt_sandbox *vendor_new(const struct create_params *p)
     snprintf(v->snapshot, sizeof(v->snapshot), "%s",
              p->has_snapshot ? p->snapshot : "daytonaio/sandbox:0.4.3");
     snprintf(v->user, sizeof(v->user), "%s", p->user[0] ? p->user : "daytona");
+    snprintf(v->name, sizeof(v->name), "%s", p->name); /* "" = the id, filled in later */
+    v->network_block_all = p->network_block_all;
     snprintf(v->target, sizeof(v->target), "%s", p->target[0] ? p->target : "us");
     snprintf(v->klass, sizeof(v->klass), "%s", p->klass[0] ? p->klass : "small");
     v->is_public = p->is_public;
@@ -145,6 +155,8 @@ create_sandbox(struct sp_mock *m, const struct create_params *p, struct dt_sandb
     char id[37], home[128];
     mock_random_uuid(m, id);
     mock_random_hex(m, v->token, 32);
+    if (v->name[0] == '\0')
+        snprintf(v->name, sizeof(v->name), "%s", id);
     snprintf(v->state_dir, sizeof(v->state_dir), "%s/%s.daytona", mock_store_root(mock_store_of(m)),
              id);
     snprintf(home, sizeof(home), "%s%s", strcmp(v->user, "root") == 0 ? "/root" : "/home/",
@@ -224,7 +236,9 @@ void dt_delete(struct mock_req *r)
         if (v != NULL && v->state_dir[0] != '\0')
             dt_remove_all(v->state_dir); /* session logs go with the sandbox, not at exit */
     }
-    mock_reply_empty(r, 200); /* 0.24.2 answers an empty body (A6) */
+    /* 0.24.2 answered an empty body; today's API the Sandbox (A6, A9.1), which old
+     * clients ignore. */
+    dt_reply_sandbox(r, sb);
     mock_store_put(s, sb);
 }
 
@@ -258,7 +272,7 @@ void dt_stop(struct mock_req *r)
     } else {
         mock_sandbox_transition(s, sb, MOCK_STOPPING, MOCK_STOPPED, MOCK_DELAY_STOP);
         kill_sessions(r->mock, sb);
-        mock_reply_empty(r, 200);
+        dt_reply_sandbox(r, sb); /* as delete: the Sandbox, empty in 0.24.2 */
     }
     mock_store_put(s, sb);
 }

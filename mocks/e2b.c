@@ -201,19 +201,23 @@ struct new_sandbox {
     struct sp_kv metadata, env_vars;
 };
 
+/* NewSandbox (v1: `secure` optional, timeout 15 s by default) or NewSandboxV2 (no `secure`:
+ * every v2 sandbox is secured and gets an envdAccessToken; timeout 300 s by default). A
+ * `secure` sent to v2 is ignored, as the API ignores fields its schema does not have. */
 static int
-parse_new_sandbox(const struct sp_buf *body, struct new_sandbox *ns, struct sp_error *err)
+parse_new_sandbox(const struct sp_buf *body, bool v2, struct new_sandbox *ns, struct sp_error *err)
 {
-    const char *what = "NewSandbox";
+    const char *what = v2 ? "NewSandboxV2" : "NewSandbox";
     cJSON *root = sp_json_parse_type(body->data, body->len, cJSON_Object, what, err);
     if (root == NULL)
         return -1;
-    ns->timeout_s = E2B_DEFAULT_TIMEOUT_S;
+    ns->timeout_s = v2 ? E2B_V2_TIMEOUT_S : E2B_DEFAULT_TIMEOUT_S;
+    ns->secure = v2;
     int rc =
         sp_json_copy_str(root, "templateID", true, ns->template, sizeof ns->template, what, err);
     if (rc == 0)
         rc = sp_json_get_int(root, "timeout", false, &ns->timeout_s, what, err);
-    if (rc == 0)
+    if (rc == 0 && !v2)
         rc = sp_json_get_bool(root, "secure", false, &ns->secure, what, err);
     if (rc == 0)
         rc = sp_json_get_bool(root, "autoPause", false, &ns->auto_pause, what, err);
@@ -340,14 +344,14 @@ static void create_reply(struct mock_req *r, struct mock_sandbox *sb)
     }
 }
 
-static void create_sandbox(struct mock_req *r)
+static void create_sandbox(struct mock_req *r, bool v2)
 {
     struct new_sandbox ns = {0};
     struct sp_error err = {0};
     sp_kv_init(&ns.metadata);
     sp_kv_init(&ns.env_vars);
     e2b_sweep(r->mock);
-    if (parse_new_sandbox(&r->body, &ns, &err) != 0) {
+    if (parse_new_sandbox(&r->body, v2, &ns, &err) != 0) {
         e2b_reply_error(r, 400, "Error when parsing request: %s", err.msg);
         goto done;
     }
@@ -366,6 +370,16 @@ static void create_sandbox(struct mock_req *r)
 done:
     sp_kv_cleanup(&ns.metadata);
     sp_kv_cleanup(&ns.env_vars);
+}
+
+static void create_v1(struct mock_req *r)
+{
+    create_sandbox(r, false);
+}
+
+static void create_v2(struct mock_req *r)
+{
+    create_sandbox(r, true);
 }
 
 struct mock_sandbox *e2b_path_sandbox(struct mock_req *r)
@@ -460,8 +474,10 @@ static int e2b_env(struct sp_mock *m, struct sp_kv *env)
 static bool e2b_authorize(struct mock_req *r)
 {
     const char *key = mock_req_header(r, "X-API-Key");
+    /* An armed 429/503 refuses the request after the key check, as the API's limiter runs
+     * once the team is known (it counts as refused in the stats, too). */
     if (key && strcmp(key, mock_key(r->mock)) == 0)
-        return true;
+        return !e2b_fault_take(r);
     if (key == NULL || key[0] == '\0')
         e2b_reply_error(r, 401, "authorization header is missing");
     else
@@ -481,6 +497,11 @@ static void e2b_not_found(struct mock_req *r)
     }
     if (mock_req_header(r, "E2b-Sandbox-Id") || mock_req_header(r, "E2b-Sandbox-Port")) {
         e2b_envd_by_header(r);
+        return;
+    }
+    /* The API checks the key before it looks the route up: a bad key is 401 everywhere. */
+    if (!e2b_authorize(r)) {
+        mock_count_unauthorized(r->mock);
         return;
     }
     e2b_reply_error(r, 404, "%s %s not found", r->method, r->path);
@@ -522,7 +543,9 @@ static void e2b_sandbox_free(void *vendor_data)
 #define OPEN MOCK_ROUTE_OPEN
 static const struct mock_route e2b_routes[] = {
     {"GET", "/health", api_health, OPEN},
-    {"POST", "/sandboxes", create_sandbox, 0},
+    {"POST", "/_sandprobe/faults", e2b_set_faults, OPEN}, /* checks the key itself */
+    {"POST", "/sandboxes", create_v1, 0},
+    {"POST", "/v2/sandboxes", create_v2, 0},
     {"GET", "/sandboxes", e2b_list_v1, 0},
     {"GET", "/v2/sandboxes", e2b_list_v2, 0},
     {"GET", "/sandboxes/{}", get_sandbox, 0},
@@ -532,6 +555,7 @@ static const struct mock_route e2b_routes[] = {
     {"POST", "/sandboxes/{}/pause", e2b_pause, 0},
     {"POST", "/sandboxes/{}/resume", e2b_resume, 0},
     {"POST", "/sandboxes/{}/connect", e2b_connect, 0},
+    {"POST", "/v2/sandboxes/{}/connect", e2b_connect_v2, 0},
     /* envd on the main port (E2B_SANDBOX_URL): routed by E2b-Sandbox-Id. */
     {"GET", "/files", e2b_envd_by_header, OPEN},
     {"POST", "/files", e2b_envd_by_header, OPEN},

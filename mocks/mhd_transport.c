@@ -173,13 +173,22 @@ static int64_t due_us(const struct mock_req *r)
     return r->replied ? r->reply_at_us : 0;
 }
 
-static void sleep_until_us(int64_t due)
+#define SLICE_US 20000 /* thread-per-connection waits look up this often */
+
+/* Thread per connection: waits in the connection's own thread until due, in slices, so that
+ * a stopping mock or a client that left ends the wait early. Returns false then. */
+static bool sleep_until_us(struct mock_conn *c, int64_t due)
 {
-    int64_t now = sp_now_us();
-    if (due <= now)
-        return;
-    struct timespec ts = {(time_t)((due - now) / 1000000), (long)((due - now) % 1000000) * 1000};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    for (;;) {
+        int64_t now = sp_now_us();
+        if (due <= now)
+            return true;
+        if (mock_timers_stopping(mock_timers_of(c->srv->m)) || mock_req_peer_gone(&c->r))
+            return false;
+        int64_t step = due - now < SLICE_US ? due - now : SLICE_US;
+        struct timespec ts = {0, (long)step * 1000};
+        while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+        }
     }
 }
 
@@ -191,10 +200,19 @@ static bool wait_or_run(struct mock_conn *c)
         int64_t due = due_us(r);
         if (due == 0)
             return false;
-        int64_t now = sp_now_us();
-        if (due > now && !c->no_wait) {
+        if (c->no_wait) {
+            /* Stopping (or the client left): answer now and never wait again; a pending
+             * continuation only releases what it holds. */
+            if (r->cont != NULL)
+                mock_core_cancel(r);
+            if (!r->replied)
+                mock_reply_json(r, 503, "{\"message\":\"mock: stopping\"}");
+            r->reply_at_us = 0;
+            return false;
+        }
+        if (due > sp_now_us()) {
             if (!c->srv->pool) {
-                sleep_until_us(due);
+                c->no_wait = !sleep_until_us(c, due);
                 continue;
             }
             MHD_suspend_connection(c->mhd);
@@ -354,9 +372,8 @@ mock_http_start(struct sp_mock *m, const struct mock_http_opts *o, unsigned *bou
         flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_NOTIFY_CONNECTION, on_connection,
         srv, MHD_OPTION_CONNECTION_LIMIT, srv->soft_limit + HARD_MARGIN,
-        MHD_OPTION_CONNECTION_TIMEOUT, srv->idle_timeout_s,
-        MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_THREAD_POOL_SIZE,
-        o->pool ? (unsigned)POOL_THREADS : 0u, MHD_OPTION_END);
+        MHD_OPTION_CONNECTION_TIMEOUT, srv->idle_timeout_s, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
+        MHD_OPTION_THREAD_POOL_SIZE, o->pool ? (unsigned)POOL_THREADS : 0u, MHD_OPTION_END);
     if (srv->d == NULL) {
         free(srv);
         return NULL;

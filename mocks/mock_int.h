@@ -121,6 +121,7 @@ struct mock_vendor {
 
 extern const struct mock_vendor mock_vendor_daytona;
 extern const struct mock_vendor mock_vendor_e2b;
+extern const struct mock_vendor mock_vendor_runloop;
 
 /* --- the server (mock_core.c) ------------------------------------------------------------ */
 
@@ -200,6 +201,8 @@ int mock_timers_add(struct mock_timers *tm, int64_t due_us, void (*fn)(void *arg
 /* Fires every queued timer now and refuses new ones (before the server stops). */
 void mock_timers_flush(struct mock_timers *tm);
 size_t mock_timers_pending(struct mock_timers *tm);
+/* True once flushed: the mock is stopping. */
+bool mock_timers_stopping(struct mock_timers *tm);
 void mock_timers_free(struct mock_timers *tm);
 
 /* --- the transport (mhd_transport.c) ------------------------------------------------------- */
@@ -277,13 +280,17 @@ struct mock_sandbox {
     struct mock_server servers[MOCK_MAX_SERVERS];
     int n_servers;
     struct mock_shell *shell;   /* the persistent shell, spawned on first use */
-    pthread_mutex_t exec_lock;  /* one command at a time in the persistent shell */
+    /* One command at a time in the persistent shell. Lock order: exec_lock, then the store's
+     * lock (a command may read the phase); the store only ever trylocks it. */
+    pthread_mutex_t exec_lock;
     void *vendor;               /* vendor data, freed by mock_vendor.sandbox_free */
     void *backend;              /* the synthetic backend's in-memory files (backend.h) */
     int refs;
     /* The store's links, under its lock: hash chain by id, creation order. */
     struct mock_sandbox *h_next, *o_prev, *o_next;
-    bool reaped;                /* its root directory is gone (deleted) */
+    struct mock_sandbox *t_next; /* tombstone queue, by deletion time */
+    int64_t deleted_ms;          /* monotonic, when a delete began; 0 = not deleted */
+    bool reaped;                 /* its root directory is gone (deleted) */
 };
 
 struct mock_store *mock_store_new(struct sp_mock *m, const char *root_dir, uint64_t seed,
@@ -333,8 +340,17 @@ bool mock_sandbox_has_labels(struct mock_store *s, struct mock_sandbox *sb,
                              const struct sp_kv *want);
 void mock_sandbox_copy_labels(struct mock_store *s, struct mock_sandbox *sb, struct sp_kv *out);
 
+/* How long a deleted sandbox that stays readable (a tombstone, e.g. Daytona's "destroyed")
+ * is kept before the store forgets it; default MOCK_TOMBSTONE_MS. Bounds a long load run's
+ * memory. */
+#define MOCK_TOMBSTONE_MS 60000
+void mock_store_set_tombstone_ms(struct mock_store *s, int64_t ms);
 /* The phase distributions (cfg->dist): a set one wins over struct sp_latency. */
 void mock_store_set_dists(struct mock_store *s, const struct sp_dist *dist);
+/* A delay of `kind` from the phase distributions (latency.c), or from l for an unset phase;
+ * u1, u2 uniform in [0, 1) from the caller's seeded generator. Microseconds. */
+int64_t mock_latency_draw_us(const struct sp_latency *l, const struct sp_dist *dist,
+                             enum mock_delay kind, double u1, double u2);
 /* A delay drawn from the latency model, in ms and in µs. */
 long mock_store_delay(struct mock_store *s, enum mock_delay kind);
 int64_t mock_store_delay_us(struct mock_store *s, enum mock_delay kind);

@@ -97,11 +97,11 @@ static void real_mock_start(struct real_mock *rm, const char *mock_key, const ch
 
 /* --- modes ----------------------------------------------------------------------------------- */
 
-static void test_check_mode_rejected_for_provider_without_modes(void **state)
+static void test_check_mode_must_be_the_providers(void **state)
 {
     (void)state;
     const char *e2b[] = {"check", "-p", "e2b", "--mode", "toolbox", NULL};
-    expect_usage(sp_cmd_check, e2b, "provider 'e2b' has no modes; drop --mode");
+    expect_usage(sp_cmd_check, e2b, "unknown --mode 'toolbox' for e2b (one of: v2, v1)");
     const char *bad[] = {"check", "-p", "daytona", "--mode", "bogus", NULL};
     expect_usage(sp_cmd_check, bad,
                  "unknown --mode 'bogus' for daytona (one of: action-server, toolbox)");
@@ -109,8 +109,7 @@ static void test_check_mode_rejected_for_provider_without_modes(void **state)
     expect_usage(sp_cmd_check, all, "--mode needs one --provider");
 }
 
-/* The reports name the mode used: the provider's first mode when none is given, none at all
- * for a provider without modes. */
+/* The reports name the mode used: the provider's first mode when none is given. */
 static void test_check_reports_name_mode_used(void **state)
 {
     (void)state;
@@ -131,10 +130,10 @@ static void test_check_reports_name_mode_used(void **state)
     const char *e2b[] = {"check", "-p", "e2b", "--focus", "^auth\\.valid", "-o", dir, NULL};
     r = run_cmd(sp_cmd_check, bare_env, e2b);
     assert_int_equal(r.code, SP_EXIT_PASS);
-    assert_non_null(strstr(r.out, "e2b (mock)\n"));
+    assert_non_null(strstr(r.out, "e2b (mock, mode v2)\n"));
     root = summary_of(dir);
     p = cJSON_GetArrayItem(cJSON_GetObjectItem(root, "providers"), 0);
-    assert_true(cJSON_IsNull(cJSON_GetObjectItem(p, "mode")));
+    assert_string_equal(cJSON_GetObjectItem(p, "mode")->valuestring, "v2");
     cJSON_Delete(root);
     run_free(&r);
     remove_reports(dir);
@@ -151,9 +150,19 @@ static void test_check_all_covers_every_mode(void **state)
     if (r.code != SP_EXIT_PASS)
         fail_with(&r);
     assert_int_equal(r.code, SP_EXIT_PASS);
-    assert_non_null(strstr(r.out, "daytona action-server: 1 passed"));
-    assert_non_null(strstr(r.out, "daytona toolbox: 1 passed"));
-    assert_non_null(strstr(r.out, "e2b: 1 passed"));
+    /* every mode each registered provider declares */
+    const char *names[16];
+    size_t n = sp_provider_names(names, 16);
+    for (size_t i = 0; i < n && i < 16; i++) {
+        const char *const *modes = sp_provider_modes(names[i]);
+        for (size_t m = 0; modes && modes[m]; m++) {
+            char want[96];
+            snprintf(want, sizeof(want), "%s %s: 1 passed", names[i], modes[m]);
+            if (strstr(r.out, want) == NULL)
+                fail_with(&r);
+            assert_non_null(strstr(r.out, want));
+        }
+    }
     run_free(&r);
     remove_reports(dir);
 }
@@ -310,7 +319,7 @@ static void test_check_short_forms_and_quiet(void **state)
         fail_with(&r);
     assert_int_equal(r.code, SP_EXIT_PASS);
     assert_null(strstr(r.out, "  PASS "));
-    assert_non_null(strstr(r.out, "e2b: "));
+    assert_non_null(strstr(r.out, "e2b v2: "));
     assert_non_null(strstr(r.out, "verdict: PASS"));
     run_free(&r);
     remove_reports(dir);
@@ -423,7 +432,7 @@ static void test_check_focus_on_one_provider(void **state)
         fail_with(&r);
     assert_int_equal(r.code, SP_EXIT_PASS);
     assert_null(strstr(r.out, "daytona"));
-    assert_non_null(strstr(r.out, "e2b: 5 passed"));
+    assert_non_null(strstr(r.out, "e2b v2: 5 passed"));
     const char *note = strstr(r.err, "leaves out cleanup.nothing_left_behind");
     assert_non_null(note);
     assert_null(strstr(note + 1, "leaves out")); /* one line, not one per provider */
@@ -547,7 +556,7 @@ static void test_check_binary_stop_cancels_wait(void **state)
         print_error("exit %d\nstdout:\n%s\nstderr:\n%s\n", code, out, err);
     assert_int_equal(code, SP_EXIT_INTERRUPTED);
     assert_non_null(strstr(out, "not finished: the run was interrupted"));
-    assert_non_null(strstr(err, "e2b: deleted 1 sandbox found by the run label"));
+    assert_non_null(strstr(err, "e2b (v2): deleted 1 sandbox found by the run label"));
     assert_non_null(strstr(err, "nothing the run created is left behind"));
     remove_reports(dir);
     free(out);
@@ -713,7 +722,7 @@ int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest in_process[] = {
-        cmocka_unit_test(test_check_mode_rejected_for_provider_without_modes),
+        cmocka_unit_test(test_check_mode_must_be_the_providers),
         cmocka_unit_test(test_check_reports_name_mode_used),
         cmocka_unit_test(test_check_all_covers_every_mode),
         cmocka_unit_test(test_check_config_error_leaves_no_directory),

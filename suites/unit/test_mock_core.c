@@ -14,6 +14,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -535,6 +536,61 @@ static void test_reply_is_a_value(void **state)
     assert_int_equal(freed, 2);
 }
 
+struct bg_call {
+    struct sp_mock *m;
+    struct rsp r;
+    CURLcode rc;
+};
+
+static void *bg_create(void *arg)
+{
+    struct bg_call *b = arg;
+    char url[512], hdr[160];
+    snprintf(url, sizeof(url), "%s/sandbox", sp_mock_url(b->m));
+    snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s", KEY);
+    const char *hdrs[] = {hdr, "Content-Type: application/json", NULL};
+    struct http_req q = {.method = "POST", .url = url, .headers = hdrs, .body = "{}", .len = 2};
+    rsp_init(&b->r);
+    b->rc = http_perform(&q, &b->r);
+    return NULL;
+}
+
+/* A create waiting a minute for its sandbox to start does not hold up the mock's stop, with
+ * either transport (without the stop check a thread-per-connection wait would run its
+ * minute out inside sp_mock_stop). */
+static void test_stop_ends_waiting_requests(void **state)
+{
+    (void)state;
+    for (int backend = 0; backend < 2; backend++) {
+        struct sp_mock_config cfg = {
+            .vendor = "daytona", .key = KEY, .backend = (enum sp_mock_backend)backend};
+        struct sp_error err = {0};
+        assert_int_equal(sp_mock_latency_parse(&cfg, "start=fixed:60s", &err), SP_E_OK);
+        struct bg_call b = {.m = start(cfg)};
+        pthread_t t;
+        pthread_create(&t, NULL, bg_create, &b);
+        for (int i = 0; i < 200 && sp_mock_journal_count(b.m, NULL, NULL) == 0; i++) {
+            struct sp_mock_stats st;
+            sp_mock_stats(b.m, &st);
+            if (st.created > 0)
+                break;
+            nap_ms(10);
+        }
+        nap_ms(100);
+        sp_mock_stop(b.m);
+        pthread_join(t, NULL);
+        /* The request ended (the stop returned) with the 503 or, when the server had
+         * already shut the socket, with the connection closed; never with a sandbox. */
+        if (b.rc == CURLE_OK) {
+            assert_int_equal(b.r.status, 503);
+            assert_non_null(strstr(sp_buf_str(&b.r.body), "mock: stopping"));
+        } else {
+            assert_true(b.rc == CURLE_GOT_NOTHING || b.rc == CURLE_RECV_ERROR);
+        }
+        rsp_free(&b.r);
+    }
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_ALL);
@@ -551,6 +607,7 @@ int main(void)
         cmocka_unit_test(test_exec_delay_with_the_shell_backend),
         cmocka_unit_test(test_quiet_stream_outlives_the_idle_timeout),
         cmocka_unit_test(test_reply_is_a_value),
+        cmocka_unit_test(test_stop_ends_waiting_requests),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();
