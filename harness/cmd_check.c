@@ -303,7 +303,9 @@ static void print_left(struct check_run *run, const char *why, bool sweep)
         fprintf(err, "  (on the in-process mock, which ends with sandprobe)\n");
     for (size_t k = 0; (n > 0 || sweep) && run->cfg->real && k < run->n; k++) {
         if (k == 0 || strcmp(run->tg[k].provider, run->tg[k - 1].provider) != 0)
-            fprintf(err, "remove what is left with: sandprobe sweep --provider %s --label %s=%s\n",
+            fprintf(err,
+                    "remove what is left with: sandprobe sweep --provider %s --target real "
+                    "--label %s=%s\n",
                     run->tg[k].provider, SP_RUN_LABEL, run->cfg->run_id);
     }
     free(text);
