@@ -28,8 +28,9 @@
 #include "report.h"
 #include "requirements.h"
 
-/* A real provider never has more than this many of the run's sandboxes at once; no
- * requirement holds more than REQ_SANDBOXES, so --jobs is capped at their quotient. */
+/* About this many of the run's sandboxes at once on a real provider: a requirement holds
+ * REQ_SANDBOXES at most (the one that holds more, attach.beyond_first_page, is [Serial] and
+ * runs alone), so --jobs is capped at their quotient. */
 #define REAL_SANDBOX_BUDGET 10
 #define REQ_SANDBOXES       2
 
