@@ -245,6 +245,8 @@ LUA
 }
 
 http_bench
+sh "$here/check_wall.sh" "$build"
+echo
 status=0
 sh "$here/modal.sh" "$build" || status=1
 echo

@@ -1,6 +1,6 @@
-/* Long-option parsing and generated help for the subcommands (see args.h). Only the GNU long
- * form is accepted (`--out DIR`, `--out=DIR`), plus `-h`: every option has a name a reader of
- * a CI script can understand without the manual. */
+/* Option parsing and generated help for the subcommands (see args.h): the GNU long form
+ * (`--out DIR`, `--out=DIR`), every option with a name a reader of a CI script understands
+ * without the manual, plus `-h` and the short forms a table gives (`-o DIR`, `-q`). */
 #include "args.h"
 
 #include <errno.h>
@@ -32,9 +32,78 @@ static int find_opt(const struct sp_cmd_spec *spec, const char *name, size_t n)
     return -1;
 }
 
+/* Index of the option with short name c, or -1. */
+static int find_short(const struct sp_cmd_spec *spec, char c)
+{
+    for (size_t i = 0; i < spec->n_opts; i++) {
+        if (spec->opts[i].short_name == c)
+            return (int)i;
+    }
+    return -1;
+}
+
+/* Records v as the value of option k: a repeatable one keeps every value in rep[], a
+ * single-valued one given a second time is an error. */
+static enum sp_args_rc set_val(const struct sp_cmd_spec *spec,
+                               const struct sp_args_extra *x,
+                               int k,
+                               const char *v,
+                               struct sp_args *out)
+{
+    const struct sp_opt *o = &spec->opts[k];
+    bool repeat = x && (x->repeat_mask & (1u << k));
+    if (out->val[k] != NULL && !repeat) {
+        set_msg(out, "option '--%s' given twice (it takes one value)", o->name);
+        return SP_ARGS_USAGE;
+    }
+    out->val[k] = v;
+    if (repeat) {
+        if (out->n_rep == SP_ARGS_MAX_MULTI) {
+            set_msg(out, "option '--%s' given more than %d times", o->name, SP_ARGS_MAX_MULTI);
+            return SP_ARGS_USAGE;
+        }
+        out->rep_opt[out->n_rep] = k;
+        out->rep[out->n_rep++] = v;
+    }
+    return SP_ARGS_OK;
+}
+
+/* Takes the value of option k from inline_val (after '=' or a short name) or from the next
+ * argument. */
+static enum sp_args_rc take_value(const struct sp_cmd_spec *spec,
+                                  const struct sp_args_extra *x,
+                                  int k,
+                                  const char *inline_val,
+                                  int argc,
+                                  char *const argv[],
+                                  int *i,
+                                  struct sp_args *out)
+{
+    const struct sp_opt *o = &spec->opts[k];
+    if (o->metavar == NULL) {
+        if (inline_val) {
+            set_msg(out, "option '--%s' takes no value", o->name);
+            return SP_ARGS_USAGE;
+        }
+        return set_val(spec, x, k, "", out);
+    }
+    if (inline_val)
+        return set_val(spec, x, k, inline_val, out);
+    if (*i + 1 >= argc) {
+        set_msg(out, "option '--%s' needs a value (%s)", o->name, o->metavar);
+        return SP_ARGS_USAGE;
+    }
+    *i += 1;
+    return set_val(spec, x, k, argv[*i], out);
+}
+
 /* Handles argv[*i], an argument starting with "--"; may consume argv[*i + 1]. */
-static enum sp_args_rc parse_long(const struct sp_cmd_spec *spec, const struct sp_args_extra *x,
-                                  int argc, char *const argv[], int *i, struct sp_args *out)
+static enum sp_args_rc parse_long(const struct sp_cmd_spec *spec,
+                                  const struct sp_args_extra *x,
+                                  int argc,
+                                  char *const argv[],
+                                  int *i,
+                                  struct sp_args *out)
 {
     const char *arg = argv[*i] + 2;
     const char *eq = strchr(arg, '=');
@@ -46,31 +115,28 @@ static enum sp_args_rc parse_long(const struct sp_cmd_spec *spec, const struct s
         set_msg(out, "unknown option '--%.*s'", (int)(n > 64 ? 64 : n), arg);
         return SP_ARGS_USAGE;
     }
-    const struct sp_opt *o = &spec->opts[k];
-    if (o->metavar == NULL) {
-        if (eq) {
-            set_msg(out, "option '--%s' takes no value", o->name);
-            return SP_ARGS_USAGE;
-        }
-        out->val[k] = "";
-        return SP_ARGS_OK;
-    }
-    if (!eq && *i + 1 >= argc) {
-        set_msg(out, "option '--%s' needs a value (%s)", o->name, o->metavar);
+    return take_value(spec, x, k, eq ? eq + 1 : NULL, argc, argv, i, out);
+}
+
+/* Handles "-x" (a flag) or "-x VALUE" / "-xVALUE". */
+static enum sp_args_rc parse_short(const struct sp_cmd_spec *spec,
+                                   const struct sp_args_extra *x,
+                                   int argc,
+                                   char *const argv[],
+                                   int *i,
+                                   struct sp_args *out)
+{
+    const char *a = argv[*i];
+    int k = find_short(spec, a[1]);
+    if (k < 0) {
+        set_msg(out, "unknown option '-%c'", a[1]);
         return SP_ARGS_USAGE;
     }
-    if (!eq)
-        *i += 1;
-    out->val[k] = eq ? eq + 1 : argv[*i];
-    if (x && (x->repeat_mask & (1u << k))) {
-        if (out->n_rep == SP_ARGS_MAX_MULTI) {
-            set_msg(out, "option '--%s' given more than %d times", o->name, SP_ARGS_MAX_MULTI);
-            return SP_ARGS_USAGE;
-        }
-        out->rep_opt[out->n_rep] = k;
-        out->rep[out->n_rep++] = out->val[k];
+    if (a[2] != '\0' && spec->opts[k].metavar == NULL) {
+        set_msg(out, "option '-%c' takes no value (give flags one by one)", a[1]);
+        return SP_ARGS_USAGE;
     }
-    return SP_ARGS_OK;
+    return take_value(spec, x, k, a[2] ? a + 2 : NULL, argc, argv, i, out);
 }
 
 enum sp_args_rc
@@ -80,8 +146,10 @@ sp_args_parse(const struct sp_cmd_spec *spec, int argc, char *const argv[], stru
 }
 
 enum sp_args_rc sp_args_parse_extra(const struct sp_cmd_spec *spec,
-                                    const struct sp_args_extra *x, int argc,
-                                    char *const argv[], struct sp_args *out)
+                                    const struct sp_args_extra *x,
+                                    int argc,
+                                    char *const argv[],
+                                    struct sp_args *out)
 {
     memset(out, 0, sizeof(*out));
     if (spec->n_opts > SP_ARGS_MAX_OPTS) {
@@ -92,15 +160,18 @@ enum sp_args_rc sp_args_parse_extra(const struct sp_cmd_spec *spec,
         const char *a = argv[i];
         if (strcmp(a, "-h") == 0)
             return SP_ARGS_HELP;
-        if (strncmp(a, "--", 2) != 0 || a[2] == '\0') {
-            if (x == NULL || x->positional == NULL || out->n_pos == SP_ARGS_MAX_MULTI) {
-                set_msg(out, "unexpected argument '%.64s'", a);
-                return SP_ARGS_USAGE;
-            }
+        enum sp_args_rc rc;
+        if (strncmp(a, "--", 2) == 0 && a[2] != '\0') {
+            rc = parse_long(spec, x, argc, argv, &i, out);
+        } else if (a[0] == '-' && a[1] != '\0' && a[1] != '-') {
+            rc = parse_short(spec, x, argc, argv, &i, out);
+        } else if (x && x->positional && out->n_pos < SP_ARGS_MAX_MULTI) {
             out->pos[out->n_pos++] = a;
-            continue;
+            rc = SP_ARGS_OK;
+        } else {
+            set_msg(out, "unexpected argument '%.64s'", a);
+            return SP_ARGS_USAGE;
         }
-        enum sp_args_rc rc = parse_long(spec, x, argc, argv, &i, out);
         if (rc != SP_ARGS_OK)
             return rc;
     }
@@ -134,10 +205,12 @@ void sp_args_help_extra(const struct sp_cmd_spec *spec, const struct sp_args_ext
             pos ? " " : "", pos ? pos : "", spec->summary);
     for (size_t i = 0; i < spec->n_opts; i++) {
         const struct sp_opt *o = &spec->opts[i];
-        char left[64];
-        snprintf(left, sizeof(left), "--%s%s%s", o->name, o->metavar ? " " : "",
+        char left[64], shrt[8] = "    ";
+        if (o->short_name)
+            snprintf(shrt, sizeof(shrt), "-%c, ", o->short_name);
+        snprintf(left, sizeof(left), "%s--%s%s%s", shrt, o->name, o->metavar ? " " : "",
                  o->metavar ? o->metavar : "");
-        fprintf(out, "  %-24s %s", left, o->help);
+        fprintf(out, "  %-28s %s", left, o->help);
         if (o->choices)
             print_choices(o, out);
         if (x && (x->repeat_mask & (1u << i)))
@@ -146,7 +219,7 @@ void sp_args_help_extra(const struct sp_cmd_spec *spec, const struct sp_args_ext
             fprintf(out, " (default: %s)", o->def);
         fputc('\n', out);
     }
-    fprintf(out, "  %-24s %s\n", "--help, -h", "show this help and exit");
+    fprintf(out, "  %-28s %s\n", "-h, --help", "show this help and exit");
 }
 
 int sp_args_usage(const struct sp_cmd_spec *spec, FILE *err, const char *fmt, ...)

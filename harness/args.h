@@ -9,7 +9,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
-/* One option: `--name VALUE` (or `--name=VALUE`) when metavar is set, else a flag. */
+/* One option: `--name VALUE` (or `--name=VALUE`) when metavar is set, else a flag. Given
+ * twice, an option is a usage error unless sp_args_extra.repeat_mask says it repeats. */
 struct sp_opt {
     const char *name;    /* long name without the leading "--" */
     const char *metavar; /* "DIR", "RE" ...; NULL for a flag */
@@ -19,6 +20,7 @@ struct sp_opt {
      * the help lists its names, so a new vendor shows up without editing help texts. */
     size_t (*choices)(const char **names, size_t max);
     const char *choices_also; /* a value accepted beside them ("all"); NULL = none */
+    char short_name;          /* 'p' for `-p VALUE` / `-q`; 0 = none */
 };
 
 /* A command: its name, a one-line summary, and its option table. */
@@ -60,8 +62,8 @@ enum sp_args_rc {
 };
 
 /* Parses argv[1..argc-1] (argv[0] is the command name) against spec. Unknown options, a
- * missing value, a value given to a flag and positional arguments are usage errors naming
- * the argument. */
+ * missing value, a value given to a flag, a single-valued option given twice and
+ * positional arguments are usage errors naming the argument. */
 enum sp_args_rc
 sp_args_parse(const struct sp_cmd_spec *spec, int argc, char *const argv[], struct sp_args *out);
 

@@ -32,12 +32,15 @@ static void usage(FILE *out)
     for (size_t i = 0; i < N_COMMANDS; i++)
         fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
     fprintf(out, "\nexit status: 0 pass, 1 conformance failure, 2 usage or configuration "
-                 "error, 3 harness error,\n"
-                 "             99 load threshold crossed, 130 load interrupted\n");
+                 "error, 3 harness error (check: or an unreachable provider),\n"
+                 "             99 load threshold crossed, 130 interrupted (check, load)\n");
 }
 
 int main(int argc, char **argv)
 {
+    /* Line-buffered even into a pipe or file, so a CI log shows each line as it is written
+     * rather than everything at exit. */
+    setvbuf(stdout, NULL, _IOLBF, 0);
     struct sp_cli_io io = {stdout, stderr, environ};
     if (argc < 2) {
         usage(stderr);

@@ -48,6 +48,35 @@ void sp_error_clear(struct sp_error *err)
     err->grpc_status = -1;
 }
 
+/* How far back from the end a cut looks for a space before it gives up on whole words. */
+#define CUT_LOOKBACK 40
+
+size_t sp_text_fit(char *dst, size_t cap, const char *src)
+{
+    if (cap == 0)
+        return 0;
+    size_t n = strlen(src);
+    if (n < cap) {
+        memmove(dst, src, n + 1);
+        return n;
+    }
+    if (cap < 4) {
+        dst[0] = '\0';
+        return 0;
+    }
+    size_t keep = cap - 4; /* room for "..." and the NUL */
+    while (keep > 0 && ((unsigned char)src[keep] & 0xC0) == 0x80)
+        keep--; /* src[keep] starts a character now: nothing after it is split */
+    size_t k = keep;
+    while (k > 0 && keep - k < CUT_LOOKBACK && src[k] != ' ')
+        k--;
+    if (k > 0 && src[k] == ' ')
+        keep = k + 1; /* "... the last whole word ..." */
+    memmove(dst, src, keep);
+    memcpy(dst + keep, "...", 4);
+    return keep + 3;
+}
+
 enum sp_err sp__error_set(struct sp_error *err, enum sp_err code, const char *where,
                           const char *fmt, ...)
 {
@@ -55,10 +84,12 @@ enum sp_err sp__error_set(struct sp_error *err, enum sp_err code, const char *wh
         return code;
     err->code = code;
     err->where = where;
+    char text[1024];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+    vsnprintf(text, sizeof(text), fmt, ap);
     va_end(ap);
+    sp_text_fit(err->msg, sizeof(err->msg), text);
     return code;
 }
 
@@ -73,7 +104,9 @@ void sp_error_prefix(struct sp_error *err, const char *fmt, ...)
     vsnprintf(head, sizeof(head), fmt, ap);
     va_end(ap);
     memcpy(old, err->msg, sizeof(old));
-    snprintf(err->msg, sizeof(err->msg), "%.100s: %.150s", head, old);
+    char text[sizeof(head) + sizeof(old) + 2];
+    snprintf(text, sizeof(text), "%s: %s", head, old);
+    sp_text_fit(err->msg, sizeof(err->msg), text);
 }
 
 const char *sp_error_format(const struct sp_error *err, char *out, size_t len)
@@ -94,7 +127,10 @@ const char *sp_error_format(const struct sp_error *err, char *out, size_t len)
     if (err->request_id[0] && used < sizeof(ctx))
         snprintf(ctx + used, sizeof(ctx) - used, "%srequest %s", used ? ", " : "",
                  err->request_id);
-    snprintf(out, len, "%s%s%s%s%s%s: %s", sp_err_name(err->code), err->step[0] ? " in " : "",
-             err->step, ctx[0] ? " (" : "", ctx, ctx[0] ? ")" : "", err->msg);
+    char text[sizeof(ctx) + sizeof(err->msg) + 64];
+    snprintf(text, sizeof(text), "%s%s%s%s%s%s: %s", sp_err_name(err->code),
+             err->step[0] ? " in " : "", err->step, ctx[0] ? " (" : "", ctx, ctx[0] ? ")" : "",
+             err->msg);
+    sp_text_fit(out, len, text);
     return out;
 }

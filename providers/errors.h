@@ -51,8 +51,8 @@ enum sp_err sp_err_from_name(const char *name);
 /* Resets err to "no error". err may be NULL. */
 void sp_error_clear(struct sp_error *err);
 
-/* Sets code and a printf-style message; keeps http_status, step and request_id as they
- * are. Returns code so callers can write `return sp_error_set(err, SP_E_X, ...)`. */
+/* Sets code and a printf-style message (cut as sp_text_fit cuts); keeps http_status, step
+ * and request_id as they are. Returns code so callers can write `return sp_error_set(err, SP_E_X, ...)`. */
 #define sp_error_set(err, code, ...) sp__error_set((err), (code), __func__, __VA_ARGS__)
 enum sp_err sp__error_set(struct sp_error *err, enum sp_err code, const char *where,
                           const char *fmt, ...) __attribute__((format(printf, 4, 5)));
@@ -61,7 +61,13 @@ enum sp_err sp__error_set(struct sp_error *err, enum sp_err code, const char *wh
 void sp_error_prefix(struct sp_error *err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* Renders "class in step (HTTP 404, request abc): message" into out. Returns out. */
+/* Copies src into dst (cap bytes); text that does not fit is cut at a space near the end
+ * (else at a character boundary, never inside a UTF-8 sequence) and ends in "...".
+ * Returns the length written. Used for every message here, so none ends mid-word. */
+size_t sp_text_fit(char *dst, size_t cap, const char *src);
+
+/* Renders "class in step (HTTP 404, request abc): message" into out (cut as sp_text_fit
+ * cuts). Returns out. */
 const char *sp_error_format(const struct sp_error *err, char *out, size_t len);
 
 #endif

@@ -609,10 +609,13 @@ static enum sp_next modal_cleanup(struct sp_op *op,
     return SP_NEXT_WAIT;
 }
 
+static const char *const credential_vars[] = {"MODAL_TOKEN_ID", "MODAL_TOKEN_SECRET", NULL};
+
 const struct sp_provider sp_provider_modal = {
     .name = "modal",
     .session_key = MODAL_SESSION_KEY,
     .modes = (const char *const[]){"action-server", "direct", NULL},
+    .credential_vars = credential_vars,
     .configure = modal_configure,
     .cfg_free = modal_cfg_free,
     .caps = modal_caps,

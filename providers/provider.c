@@ -371,8 +371,19 @@ static enum sp_err run_blocking(struct sp_op *op, struct sp_error *err)
     struct blocking_result r = {false, SP_E_OK};
     pthread_mutex_lock(&c->loop_lock);
     sp_loop_submit(c->loop, op, blocking_done, &r);
-    while (!r.done)
-        sp_loop_run_once(c->loop, 1000);
+    long slice = c->opts.cancelled ? 100 : 1000;
+    while (!r.done) {
+        if (c->opts.cancelled && c->opts.cancelled(c->opts.cancel_arg)) {
+            /* Freeing the loop abandons the op (its private data freed, no callback); the
+             * client gets a fresh one for whatever it does next (its cleanup). */
+            sp_loop_free(c->loop);
+            c->loop = NULL;
+            enum sp_err rc = sp_loop_new(&c->loop, err);
+            pthread_mutex_unlock(&c->loop_lock);
+            return rc != SP_E_OK ? rc : sp_error_set(err, SP_E_INTERNAL, "interrupted");
+        }
+        sp_loop_run_once(c->loop, slice);
+    }
     pthread_mutex_unlock(&c->loop_lock);
     if (err)
         *err = op->err;

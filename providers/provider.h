@@ -60,6 +60,12 @@ struct sp_client_opts {
     long alive_interval_ms;  /* data-plane readiness poll interval (1 000, OpenHands) */
     long alive_timeout_ms;   /* data-plane readiness deadline (120 000, OpenHands) */
     const char *mode;        /* provider mode, e.g. "toolbox" for Daytona; NULL = default */
+    /* Polled by the blocking calls at least every 100 ms: once it returns true the call
+     * abandons its operation (and the client's connections) and fails with `internal`,
+     * message "interrupted". How `check` stops waits at once on a signal or when the
+     * provider went away. NULL = never. Called from the thread making the call. */
+    bool (*cancelled)(void *arg);
+    void *cancel_arg;
     /* Refuse (`config`) every request to a host that is not loopback (127.0.0.0/8, ::1,
      * localhost, *.localhost): a command aimed at a mock can then never reach a real
      * provider through a stray variable. */

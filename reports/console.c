@@ -3,6 +3,7 @@
  * the verdict and where the files are. Colour is the caller's decision (a tty, NO_COLOR). */
 #include "report.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 #define C_RED    "\033[31m"
@@ -33,24 +34,48 @@ static struct label result_label(const struct sp_report_run *run, const struct s
     return (struct label){"ERROR", C_RED};
 }
 
-/* Writes s under a result line: control characters (a terminal would act on them) become
- * '?', and each line of a multi-line message is indented. */
+#define WIDTH  100 /* wrap reasons to this many columns */
+#define INDENT "         "
+
+/* Writes s under a result line, wrapped at spaces to WIDTH columns (a word longer than a
+ * line stays whole: nothing is ever cut), each line indented. Control characters (a
+ * terminal would act on them) become '?'. */
 static void put_reason(FILE *out, const char *s)
 {
-    fputs("         ", out);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '\n')
-            fputs("\n         ", out);
-        else if (*p < 0x20 || *p == 0x7F)
-            fputc('?', out);
-        else
-            fputc(*p, out);
+    const size_t room = WIDTH - sizeof(INDENT) + 1;
+    while (*s) {
+        size_t line = strcspn(s, "\n"), take = line;
+        if (line > room) {
+            take = room;
+            while (take > 0 && s[take] != ' ')
+                take--;
+            if (take == 0) /* one long word: keep it whole */
+                take = strcspn(s, " \n");
+        }
+        fputs(INDENT, out);
+        for (size_t i = 0; i < take; i++) {
+            unsigned char c = (unsigned char)s[i];
+            fputc(c < 0x20 || c == 0x7F ? '?' : c, out);
+        }
+        fputc('\n', out);
+        s += take;
+        while (*s == ' ')
+            s++;
+        if (*s == '\n')
+            s++;
     }
-    fputc('\n', out);
 }
 
-static void
-put_result(FILE *out, const struct sp_report_run *run, const struct sp_req_result *r, bool color)
+/* The provider error is shown only when the message does not already carry it. */
+static bool error_in_message(const struct sp_req_result *r)
+{
+    return r->err.msg[0] != '\0' && strstr(r->message, r->err.msg) != NULL;
+}
+
+void sp_report_console_result(const struct sp_report_run *run,
+                              const struct sp_req_result *r,
+                              FILE *out,
+                              bool color)
 {
     struct label l = result_label(run, r);
     char name[160];
@@ -61,26 +86,77 @@ put_result(FILE *out, const struct sp_report_run *run, const struct sp_req_resul
         return;
     if (r->message[0])
         put_reason(out, r->message);
-    if (r->err.code != SP_E_OK) {
+    if (r->err.code != SP_E_OK && (r->message[0] == '\0' || !error_in_message(r))) {
         char detail[512];
         put_reason(out, sp_error_format(&r->err, detail, sizeof(detail)));
     }
+    if (run->verbose && r->where[0])
+        fprintf(out, INDENT "at %s\n", r->where);
+}
+
+void sp_report_console_provider(const struct sp_report_run *run,
+                                const struct sp_report_provider *p,
+                                FILE *out,
+                                bool color)
+{
+    fprintf(out, "%s%s%s (%s%s%s)\n", color ? C_BOLD : "", p->name, color ? C_RESET : "",
+            run->target, p->mode ? ", mode " : "", p->mode ? p->mode : "");
 }
 
 static void
 put_counts(FILE *out, const struct sp_report_run *run, const struct sp_report_provider *p)
 {
-    if (p->error || p->skipped) {
-        fprintf(out, "%s: not run: %s%s\n", p->name, p->error ? "error: " : "",
+    const char *mode = p->mode ? p->mode : "";
+    const char *sep = p->mode ? " " : "";
+    if (p->skipped || (p->error && p->n_results == 0)) {
+        fprintf(out, "%s%s%s: not run: %s%s\n", p->name, sep, mode, p->error ? "error: " : "",
                 p->error ? p->error : p->skipped);
         return;
     }
+    if (p->error) /* it ran part of the way */
+        fprintf(out, "%s%s%s: error: %s\n", p->name, sep, mode, p->error);
     struct sp_report_counts c;
     sp_report_count(run, p, &c);
-    fprintf(out, "%s: %zu passed, %zu failed", p->name, c.pass, c.fail);
+    fprintf(out, "%s%s%s: %zu passed, %zu failed", p->name, sep, mode, c.pass, c.fail);
     if (c.warn)
         fprintf(out, " (%zu below level %s)", c.warn, sp_level_name(run->level));
     fprintf(out, ", %zu skipped, %zu errors\n", c.skip, c.error);
+}
+
+/* One line: the message's first line, elided at a space (never inside a word). */
+static void put_one_line(FILE *out, const char *s, size_t room)
+{
+    size_t n = strcspn(s, "\n");
+    bool cut = n > room || s[n] == '\n';
+    if (n > room) {
+        size_t k = room;
+        while (k > 0 && s[k] != ' ')
+            k--;
+        n = k ? k : strcspn(s, " \n");
+    }
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        fputc(c < 0x20 || c == 0x7F ? '?' : c, out);
+    }
+    fputs(cut ? " ...\n" : "\n", out);
+}
+
+void sp_report_console_problems(const struct sp_report_run *run, FILE *out, bool color)
+{
+    for (size_t i = 0; i < run->n_providers; i++) {
+        const struct sp_report_provider *p = &run->providers[i];
+        for (size_t j = 0; j < p->n_results; j++) {
+            const struct sp_req_result *r = &p->results[j];
+            if (r->outcome != SP_REQ_FAIL && r->outcome != SP_REQ_ERROR)
+                continue;
+            struct label l = result_label(run, r);
+            const char *cls = r->err.code != SP_E_OK ? sp_err_name(r->err.code) : "conformance";
+            fprintf(out, "%s%s%s %s%s%s %s [%s]: ", color ? l.color : "", l.text,
+                    color ? C_RESET : "", p->name, p->mode ? "/" : "", p->mode ? p->mode : "",
+                    r->req->id, cls);
+            put_one_line(out, r->message[0] ? r->message : r->err.msg, 100);
+        }
+    }
 }
 
 void sp_report_console_footer(const struct sp_report_run *run, FILE *out, bool color)
@@ -104,12 +180,11 @@ void sp_report_console(const struct sp_report_run *run, FILE *out, bool color)
 {
     for (size_t i = 0; i < run->n_providers; i++) {
         const struct sp_report_provider *p = &run->providers[i];
-        if (p->error || p->skipped)
+        if (p->skipped || (p->error && p->n_results == 0))
             continue;
-        fprintf(out, "%s%s%s (%s, mode %s)\n", color ? C_BOLD : "", p->name, color ? C_RESET : "",
-                run->target, p->mode ? p->mode : "default");
+        sp_report_console_provider(run, p, out, color);
         for (size_t j = 0; j < p->n_results; j++)
-            put_result(out, run, &p->results[j], color);
+            sp_report_console_result(run, &p->results[j], out, color);
         fputc('\n', out);
     }
     sp_report_console_footer(run, out, color);

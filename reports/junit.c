@@ -1,7 +1,8 @@
 /* JUnit XML for CI systems (GitLab, Jenkins, GitHub test reporters): one <testsuite> per
- * provider, one <testcase> per requirement. Only gating failures become <failure> elements,
- * so the file is red exactly when the run's verdict is fail; failures below the run's level
- * are kept as warnings in <system-out>. Every string is escaped for XML 1.0, which cannot
+ * provider (and mode), one <testcase> per requirement. A gating failure is a <failure>; a
+ * failure below the run's level is a <failure type="warning"> whose message starts with
+ * "WARN", so renderers show it as not passing while the exit code (the verdict) stays
+ * green; the testsuite's `failures` counts both, as renderers count the elements. Every string is escaped for XML 1.0, which cannot
  * carry most control characters even as references: those, and bytes that are not UTF-8,
  * are written as the text "\xHH". */
 #include "report.h"
@@ -80,16 +81,20 @@ static int put_property(struct sp_buf *b, const char *name, const char *val)
     return rc;
 }
 
-/* <failure> or <error>: message attribute, the error class as type, details as text. */
-static int put_problem(struct sp_buf *b, const char *elem, const struct sp_req_result *r)
+/* <failure> or <error>: message attribute (prefixed for a warning), the error class as
+ * type ("warning" for a warning), details as text. */
+static int
+put_problem(struct sp_buf *b, const char *elem, const struct sp_req_result *r, const char *warn)
 {
-    char detail[512] = "";
+    char detail[512] = "", msg[700];
     bool has_err = r->err.code != SP_E_OK;
     if (has_err)
         sp_error_format(&r->err, detail, sizeof(detail));
+    snprintf(msg, sizeof(msg), "%s%s", warn ? warn : "", r->message[0] ? r->message : detail);
     int rc = sp_buf_printf(b, "      <%s", elem);
-    rc |= put_attr(b, "message", r->message[0] ? r->message : detail);
-    rc |= put_attr(b, "type", has_err ? sp_err_name(r->err.code) : "conformance");
+    rc |= put_attr(b, "message", msg);
+    rc |= put_attr(b, "type",
+                   warn ? "warning" : has_err ? sp_err_name(r->err.code) : "conformance");
     rc |= sp_buf_puts(b, ">");
     rc |= xml_put(b, r->message, false);
     if (has_err) {
@@ -100,28 +105,31 @@ static int put_problem(struct sp_buf *b, const char *elem, const struct sp_req_r
     return rc;
 }
 
+/* Class "sandprobe.<provider>[.<mode>].<step>": the modes of one provider stay apart in a
+ * renderer that groups by class. */
 static int put_testcase(struct sp_buf *b,
                         const struct sp_report_run *run,
-                        const char *provider,
+                        const struct sp_report_provider *p,
                         const struct sp_req_result *r)
 {
     const struct sp_requirement *req = r->req;
-    char cls[128], name[256];
-    snprintf(cls, sizeof(cls), "sandprobe.%s.%s", provider, sp_step_name(req->step));
+    char cls[160], name[256];
+    snprintf(cls, sizeof(cls), "sandprobe.%s%s%s.%s", p->name, p->mode ? "." : "",
+             p->mode ? p->mode : "", sp_step_name(req->step));
     snprintf(name, sizeof(name), "%s [%s]", req->id, sp_level_name(req->level));
     int rc = sp_buf_puts(b, "    <testcase");
     rc |= put_attr(b, "classname", cls);
     rc |= put_attr(b, "name", name);
     rc |= sp_buf_printf(b, " time=\"%.3f\">\n", r->seconds);
     if (r->outcome == SP_REQ_ERROR) {
-        rc |= put_problem(b, "error", r);
+        rc |= put_problem(b, "error", r, NULL);
     } else if (r->outcome == SP_REQ_FAIL && sp_report_gating(run, r)) {
-        rc |= put_problem(b, "failure", r);
+        rc |= put_problem(b, "failure", r, NULL);
     } else if (r->outcome == SP_REQ_FAIL) {
-        rc |= sp_buf_printf(b, "      <system-out>warning: %s failure, not gating at level %s: ",
-                            sp_level_name(req->level), sp_level_name(run->level));
-        rc |= xml_put(b, r->message, false);
-        rc |= sp_buf_puts(b, "</system-out>\n");
+        char warn[96];
+        snprintf(warn, sizeof(warn), "WARN (%s, not gating at level %s): ",
+                 sp_level_name(req->level), sp_level_name(run->level));
+        rc |= put_problem(b, "failure", r, warn);
     } else if (r->outcome == SP_REQ_SKIP) {
         rc |= sp_buf_puts(b, "      <skipped");
         rc |= put_attr(b, "message", r->message);
@@ -165,7 +173,7 @@ struct suite_counts {
     size_t tests, failures, errors, skipped;
 };
 
-/* JUnit's numbers for one provider: only gating failures count as failures. */
+/* JUnit's numbers for one provider: failures count warnings too, as their elements do. */
 static struct suite_counts suite_count(const struct sp_report_run *run,
                                        const struct sp_report_provider *p)
 {
@@ -179,7 +187,7 @@ static struct suite_counts suite_count(const struct sp_report_run *run,
     struct sp_report_counts c;
     sp_report_count(run, p, &c);
     s.tests = p->n_results;
-    s.failures = c.fail - c.warn;
+    s.failures = c.fail;
     s.errors = c.error;
     s.skipped = c.skip;
     return s;
@@ -197,13 +205,17 @@ static int put_suite(struct sp_buf *b,
                      const char *stamp)
 {
     int rc = sp_buf_puts(b, "  <testsuite");
-    rc |= put_attr(b, "name", p->name);
+    char name[128];
+    snprintf(name, sizeof(name), "%s%s%s%s", p->name, p->mode ? " (" : "", p->mode ? p->mode : "",
+             p->mode ? ")" : "");
+    rc |= put_attr(b, "name", name);
     rc |= put_counts(b, suite_count(run, p));
     rc |= sp_buf_printf(b, " time=\"%.3f\" timestamp=\"%s\">\n", provider_seconds(p), stamp);
     rc |= sp_buf_puts(b, "    <properties>\n");
     rc |= put_property(b, "run_id", run->run_id);
     rc |= put_property(b, "target", run->target);
-    rc |= put_property(b, "mode", p->mode ? p->mode : "default");
+    if (p->mode)
+        rc |= put_property(b, "mode", p->mode);
     rc |= put_property(b, "level", sp_level_name(run->level));
     if (run->interrupted)
         rc |= put_property(b, "interrupted", "true");
@@ -211,7 +223,7 @@ static int put_suite(struct sp_buf *b,
     if (p->error || p->skipped)
         rc |= put_unrun_provider(b, p);
     for (size_t i = 0; i < p->n_results && rc == 0; i++)
-        rc |= put_testcase(b, run, p->name, &p->results[i]);
+        rc |= put_testcase(b, run, p, &p->results[i]);
     rc |= sp_buf_puts(b, "  </testsuite>\n");
     return rc;
 }

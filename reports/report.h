@@ -21,10 +21,10 @@
 /* One provider's part of a run. */
 struct sp_report_provider {
     const char *name;    /* "daytona" */
-    const char *mode;    /* provider mode, NULL = the provider's default */
+    const char *mode;    /* the mode used ("action-server"); NULL = a provider without modes */
     const char *skipped; /* not run at all (e.g. "DAYTONA_API_KEY is not set"); NULL = ran */
-    const char *error;   /* could not be run by the harness (e.g. the mock did not start);
-                          * NULL = none. Fails the run. */
+    const char *error;   /* could not be run (e.g. the mock did not start), or not to the
+                          * end (it stopped answering); NULL = none. Fails the run. */
     const struct sp_req_result *results; /* in run order; results[i].req is set */
     size_t n_results;
 };
@@ -36,6 +36,7 @@ struct sp_report_run {
     const char *target;  /* "mock" or "real" */
     enum sp_level level; /* failures at this level or above fail the run */
     bool interrupted;    /* stopped early by SIGINT/SIGTERM: never a pass */
+    bool verbose;        /* console: show where in the requirement's source a check failed */
     const char *out_dir; /* where the files were written, for the console; may be NULL */
     const struct sp_report_provider *providers;
     size_t n_providers;
@@ -72,8 +73,22 @@ sp_report_summary_json(const struct sp_report_run *run, const char *path, struct
  * skip, then the counts, the verdict and the report paths. ANSI colour when color is set
  * (the caller decides: a tty, and NO_COLOR unset). */
 void sp_report_console(const struct sp_report_run *run, FILE *out, bool color);
-/* Only the counts, verdict and paths (for --quiet). */
+/* Only the counts, verdict and paths. */
 void sp_report_console_footer(const struct sp_report_run *run, FILE *out, bool color);
+/* The pieces of sp_report_console, for output as results come in: a provider's heading, one
+ * result (its reason wrapped at word boundaries, never cut; the source location only with
+ * run->verbose). Only run->level, run->target and run->verbose are read. */
+void sp_report_console_provider(const struct sp_report_run *run,
+                                const struct sp_report_provider *p,
+                                FILE *out,
+                                bool color);
+void sp_report_console_result(const struct sp_report_run *run,
+                              const struct sp_req_result *r,
+                              FILE *out,
+                              bool color);
+/* For --quiet: one line per failed, warned or errored requirement: "FAIL provider id
+ * [class]: first line of the reason", elided at a word boundary. */
+void sp_report_console_problems(const struct sp_report_run *run, FILE *out, bool color);
 
 /* --- shared by the writers (reports/report.c) ----------------------------------------- */
 

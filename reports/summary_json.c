@@ -59,8 +59,12 @@ build_result(const struct sp_report_run *run, const char *provider, const struct
               add_str(o, "level", sp_level_name(req->level)) &&
               add_str(o, "tags", sp_report_tags(req, provider, tags, sizeof(tags))) &&
               add_str(o, "outcome", sp_req_outcome_name(r->outcome)) &&
-              cJSON_AddBoolToObject(o, "gating", sp_report_gating(run, r)) &&
               add_str(o, "message", r->message);
+    /* Whether a failure fails the run; pass and skip have nothing to gate. */
+    if (ok && (r->outcome == SP_REQ_FAIL || r->outcome == SP_REQ_ERROR))
+        ok = cJSON_AddBoolToObject(o, "gating", sp_report_gating(run, r)) != NULL;
+    if (ok && r->where[0])
+        ok = add_str(o, "where", r->where);
     if (ok && r->err.code != SP_E_OK) {
         cJSON *e = build_error(&r->err);
         ok = e != NULL && cJSON_AddItemToObject(o, "error", e);
@@ -99,7 +103,7 @@ static cJSON *build_provider(const struct sp_report_run *run, const struct sp_re
     cJSON *o = cJSON_CreateObject();
     cJSON *results = cJSON_AddArrayToObject(o, "results");
     bool ok = results && add_str(o, "name", p->name) &&
-              add_str(o, "mode", p->mode ? p->mode : "default") &&
+              add_str(o, "mode", p->mode) &&
               add_str(o, "skipped", p->skipped) && add_str(o, "error", p->error);
     for (size_t i = 0; ok && i < p->n_results; i++) {
         cJSON *r = build_result(run, p->name, &p->results[i]);

@@ -144,8 +144,8 @@ static void run_requirement(void **state)
             return;
         }
         failures++;
-        fail_msg("%s: %s\n      requirement: %s", sp_req_outcome_name(res.outcome), res.message,
-                 req->sentence);
+        fail_msg("%s: %s (%s)\n      requirement: %s", sp_req_outcome_name(res.outcome),
+                 res.message, res.where, req->sentence);
         return;
     case SP_REQ_ERROR:
         failures++;

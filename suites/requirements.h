@@ -48,6 +48,18 @@ struct sp_req_target {
     const struct sp_client_opts *opts;  /* may be NULL */
     struct sp_mock *mock;               /* the in-process mock, NULL for a real provider */
     const char *run_id;                 /* value of SP_RUN_LABEL on every sandbox created */
+    /* Deadline for requirements that wait one out on purpose (a stuck sandbox, a data plane
+     * that never answers); 0 = 1 500 ms. `check` sets it short on the zero-latency mocks. */
+    long fault_deadline_ms;
+    /* When set, every client of the requirement polls it (sp_client_opts.cancelled) until
+     * the check ends; the runner's own deletes afterwards are never cancelled. */
+    bool (*cancelled)(void *arg);
+    void *cancel_arg;
+    /* When set, told of every sandbox the requirement created (alive true) and of each one
+     * deleted for sure afterwards (alive false), so the harness knows what a forced exit
+     * would leave behind. Called from the requirement's thread. */
+    void (*on_sandbox)(void *arg, const char *id, bool alive);
+    void *sandbox_arg;
 };
 
 enum sp_req_outcome { SP_REQ_PASS, SP_REQ_FAIL, SP_REQ_SKIP, SP_REQ_ERROR };
@@ -57,6 +69,7 @@ struct sp_req_result {
     const struct sp_requirement *req;
     enum sp_req_outcome outcome; /* ERROR: the harness failed (could not create a client) */
     char message[512];           /* FAIL/ERROR: expected vs got; SKIP: why it did not apply */
+    char where[64];              /* "test_exec.c:42" of a failed expectation, else "" */
     struct sp_error err;         /* the provider error behind a failure, when there was one */
     double seconds;
 };

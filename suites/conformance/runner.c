@@ -30,6 +30,8 @@ struct sp_req_ctx {
     const struct sp_req_target *t;
     struct sp_req_result *res;
     struct sp_client *client; /* the target client, created on first use */
+    struct sp_client_opts opts; /* the target's, with the runner's cancel hook */
+    bool releasing;             /* the check is over: deletes must not be cancelled */
     struct sp_error scratch;
     struct tracked *items;
     size_t n_items, cap_items;
@@ -78,23 +80,18 @@ const char *sp_req_outcome_name(enum sp_req_outcome o)
 
 /* --- stopping a check ------------------------------------------------------------------------ */
 
-/* Writes the message, with " (file:line)" kept whole at its end when file is set. */
+/* Writes the message; the source location goes to res->where, out of the message a user
+ * reads (the console shows it with --verbose). */
 static void __attribute__((format(printf, 4, 0)))
 set_message(struct sp_req_ctx *ctx, const char *file, int line, const char *fmt, va_list ap)
 {
-    char *msg = ctx->res->message;
-    size_t cap = sizeof(ctx->res->message);
-    if (file == NULL) {
-        vsnprintf(msg, cap, fmt, ap);
-        return;
-    }
-    char text[sizeof(ctx->res->message)];
+    char text[4 * sizeof(ctx->res->message)];
     vsnprintf(text, sizeof(text), fmt, ap);
+    sp_text_fit(ctx->res->message, sizeof(ctx->res->message), text); /* whole words only */
+    if (file == NULL)
+        return;
     const char *base = strrchr(file, '/');
-    char where[96];
-    int wn = snprintf(where, sizeof(where), " (%s:%d)", base ? base + 1 : file, line);
-    int room = (int)cap - 1 - (wn > 0 ? wn : 0);
-    snprintf(msg, cap, "%.*s%s", room > 0 ? room : 0, text, where);
+    snprintf(ctx->res->where, sizeof(ctx->res->where), "%s:%d", base ? base + 1 : file, line);
 }
 
 _Noreturn static void stop(struct sp_req_ctx *ctx, enum sp_req_outcome outcome)
@@ -180,10 +177,11 @@ struct sp_exec *sp__req_exec_ok(
     return x;
 }
 
-/* Copies s into out as a quoted-safe excerpt: control bytes escaped, long text cut. */
+/* Copies s into out as a quoted-safe excerpt: control bytes escaped, long text cut with
+ * "..." at a space when there is one near the end, and never inside a UTF-8 sequence. */
 static void excerpt(const char *s, char *out, size_t len)
 {
-    size_t o = 0;
+    size_t o = 0, space = 0;
     for (; *s && o + 8 < len; s++) {
         unsigned char c = (unsigned char)*s;
         if (c == '\n') {
@@ -194,10 +192,22 @@ static void excerpt(const char *s, char *out, size_t len)
         } else {
             out[o++] = (char)c;
         }
+        if (c == ' ')
+            space = o - 1;
     }
-    if (*s && o + 4 <= len) {
-        memcpy(out + o, "...", 3);
-        o += 3;
+    if (*s) {
+        if (((unsigned char)*s & 0xC0) == 0x80) { /* cut inside a sequence: drop its start */
+            while (o > 0 && ((unsigned char)out[o - 1] & 0xC0) == 0x80)
+                o--;
+            if (o > 0 && (unsigned char)out[o - 1] >= 0xC0)
+                o--;
+        }
+        if (space > 0 && space + 24 >= o)
+            o = space;
+        if (o + 4 <= len) {
+            memcpy(out + o, "...", 3);
+            o += 3;
+        }
     }
     out[o] = '\0';
 }
@@ -245,7 +255,13 @@ void sp__req_mem_eq(struct sp_req_ctx *ctx,
 
 /* --- tracking ------------------------------------------------------------------------------ */
 
-static void release(struct tracked *it)
+static void tell_sandbox(struct sp_req_ctx *ctx, struct sp_sandbox *sb, bool alive)
+{
+    if (ctx->t->on_sandbox && sb && sp_sandbox_id(sb)[0])
+        ctx->t->on_sandbox(ctx->t->sandbox_arg, sp_sandbox_id(sb), alive);
+}
+
+static void release(struct sp_req_ctx *ctx, struct tracked *it)
 {
     switch (it->kind) {
     case TRACK_FN:
@@ -255,7 +271,9 @@ static void release(struct tracked *it)
         /* Best effort: a sandbox left behind is what the leak requirement reports. */
         struct sp_error e;
         sp_error_clear(&e);
-        sp_sandbox_cleanup(it->p, SP_CLEANUP_DELETE, &e);
+        enum sp_err rc = sp_sandbox_cleanup(it->p, SP_CLEANUP_DELETE, &e);
+        if (rc == SP_E_OK || rc == SP_E_NOT_FOUND)
+            tell_sandbox(ctx, it->p, false);
         sp_sandbox_free(it->p);
         break;
     }
@@ -275,19 +293,22 @@ static void track(struct sp_req_ctx *ctx, enum tracked_kind kind, void *p, void 
         size_t cap = ctx->cap_items ? ctx->cap_items * 2 : 16;
         struct tracked *items = realloc(ctx->items, cap * sizeof(*items));
         if (items == NULL) {
-            release(&it);
+            release(ctx, &it);
             stop_with(ctx, SP_REQ_ERROR, "out of memory tracking a resource");
         }
         ctx->items = items;
         ctx->cap_items = cap;
     }
     ctx->items[ctx->n_items++] = it;
+    if (kind == TRACK_SANDBOX)
+        tell_sandbox(ctx, p, true);
 }
 
 static void release_all(struct sp_req_ctx *ctx)
 {
+    ctx->releasing = true;
     while (ctx->n_items > 0)
-        release(&ctx->items[--ctx->n_items]);
+        release(ctx, &ctx->items[--ctx->n_items]);
     free(ctx->items);
     ctx->items = NULL;
     sp_client_free(ctx->client);
@@ -320,8 +341,10 @@ void sp_req_track_handle(struct sp_req_ctx *ctx, struct sp_sandbox *sb)
 void sp_req_deleted(struct sp_req_ctx *ctx, struct sp_sandbox *sb)
 {
     for (size_t i = 0; i < ctx->n_items; i++) {
-        if (ctx->items[i].p == sb && ctx->items[i].kind == TRACK_SANDBOX)
+        if (ctx->items[i].p == sb && ctx->items[i].kind == TRACK_SANDBOX) {
             ctx->items[i].kind = TRACK_HANDLE;
+            tell_sandbox(ctx, sb, false);
+        }
     }
 }
 
@@ -414,7 +437,7 @@ struct sp_client *sp_req_client(struct sp_req_ctx *ctx)
     if (ctx->client == NULL) {
         struct sp_error e;
         sp_error_clear(&e);
-        if (sp_client_new(ctx->t->provider, ctx->t->env, ctx->t->opts, &ctx->client, &e) !=
+        if (sp_client_new(ctx->t->provider, ctx->t->env, &ctx->opts, &ctx->client, &e) !=
             SP_E_OK) {
             char text[384];
             ctx->res->err = e;
@@ -442,11 +465,27 @@ unsigned sp_req_caps(struct sp_req_ctx *ctx)
 
 struct sp_client_opts sp_req_opts(struct sp_req_ctx *ctx)
 {
-    struct sp_client_opts o;
-    memset(&o, 0, sizeof(o));
-    if (ctx->t->opts)
-        o = *ctx->t->opts;
-    return o;
+    return ctx->opts;
+}
+
+long sp_req_fault_deadline_ms(struct sp_req_ctx *ctx)
+{
+    return ctx->t->fault_deadline_ms > 0 ? ctx->t->fault_deadline_ms : 1500;
+}
+
+/* The cancel hook of every client the check makes: the target's, until the check is over. */
+static bool ctx_cancelled(void *arg)
+{
+    const struct sp_req_ctx *ctx = arg;
+    return !ctx->releasing && ctx->t->cancelled && ctx->t->cancelled(ctx->t->cancel_arg);
+}
+
+static struct sp_client_opts with_cancel(struct sp_req_ctx *ctx, const struct sp_client_opts *o)
+{
+    struct sp_client_opts r = *o;
+    r.cancelled = ctx_cancelled;
+    r.cancel_arg = ctx;
+    return r;
 }
 
 struct sp_error *sp_req_err(struct sp_req_ctx *ctx)
@@ -469,8 +508,8 @@ struct sp_client *sp_req_client_with(struct sp_req_ctx *ctx,
     struct sp_client *c = NULL;
     struct sp_error e;
     sp_error_clear(&e);
-    if (sp_client_new(ctx->t->provider, env ? env : ctx->t->env, opts ? opts : ctx->t->opts, &c,
-                      &e) != SP_E_OK)
+    struct sp_client_opts o = with_cancel(ctx, opts ? opts : &ctx->opts);
+    if (sp_client_new(ctx->t->provider, env ? env : ctx->t->env, &o, &c, &e) != SP_E_OK)
         fail_call(ctx, "sp_client_new", &e);
     track(ctx, TRACK_CLIENT, c, NULL);
     return c;
@@ -564,6 +603,9 @@ void sp_req_run(const struct sp_requirement *req,
     } else {
         ctx->req = req;
         ctx->t = t;
+        struct sp_client_opts o;
+        memset(&o, 0, sizeof(o));
+        ctx->opts = with_cancel(ctx, t->opts ? t->opts : &o);
         ctx->res = res;
         sp_error_clear(&ctx->scratch);
         run_guarded(ctx);

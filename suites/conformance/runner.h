@@ -31,6 +31,8 @@ unsigned sp_req_caps(struct sp_req_ctx *ctx);
 /* The target's options with the defaults of provider.h filled in, for a check that needs a
  * client with shorter deadlines (see sp_req_client_with). */
 struct sp_client_opts sp_req_opts(struct sp_req_ctx *ctx);
+/* The deadline for a requirement that waits one out on purpose (sp_req_target). */
+long sp_req_fault_deadline_ms(struct sp_req_ctx *ctx);
 /* A scratch error for the call under test; SP_REQUIRE_OK / SP_REQUIRE_ERR clear it first. */
 struct sp_error *sp_req_err(struct sp_req_ctx *ctx);
 
@@ -78,7 +80,7 @@ void sp_req_defer(struct sp_req_ctx *ctx, void (*fn)(void *p), void *p);
 /* --- checks ------------------------------------------------------------------------------ */
 
 /* Each macro stops the check with FAIL when its expectation is not met; the message says
- * what was expected, what came instead, and where. */
+ * what was expected and what came instead, and the result's `where` the file and line. */
 #define SP_REQUIRE(ctx, cond, ...)                                \
     do {                                                          \
         if (!(cond))                                              \

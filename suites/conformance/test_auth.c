@@ -1,11 +1,12 @@
 /* Requirements of the auth step: the credential is read from the environment, checked with
  * one cheap call, refused cleanly when wrong, and never echoed back.
  *
- * The checks do not know any vendor's variable names. A credential variable is any variable
- * of the target environment whose name contains "KEY" and whose value is long enough to be
- * a secret (so a switch like E2B_VALIDATE_API_KEY=false is left alone). A wrong key keeps
- * the vendor prefix (up to the first '_') and replaces the rest with as many '0's, which
- * passes a client-side format check (E2B's "e2b_" + hex) but no server. */
+ * The credential variables are the ones the provider says it reads
+ * (sp_provider_credential_vars: DAYTONA_API_KEY, E2B_API_KEY), by name, whatever their
+ * length. A provider that declares none falls back to every variable whose name ends in
+ * "_API_KEY". A wrong key keeps the vendor prefix (up to the first '_') and replaces the
+ * rest with as many '0's, which passes a client-side format check (E2B's "e2b_" + hex) but
+ * no server. */
 #include "runner.h"
 
 #include <stdio.h>
@@ -13,13 +14,20 @@
 
 #include "mock.h"
 
-#define MIN_SECRET_LEN 8
-
-static bool is_credential(const char *name, const char *value)
+static bool is_credential(const char *provider, const char *name, const char *value)
 {
-    /* API keys (DAYTONA_API_KEY ...) and token secrets (MODAL_TOKEN_SECRET). */
-    return (strstr(name, "KEY") != NULL || strstr(name, "SECRET") != NULL) &&
-           strlen(value) >= MIN_SECRET_LEN;
+    if (value == NULL || value[0] == '\0')
+        return false;
+    const char *const *vars = sp_provider_credential_vars(provider);
+    if (vars == NULL) {
+        size_t n = strlen(name);
+        return n > 8 && strcmp(name + n - 8, "_API_KEY") == 0;
+    }
+    for (; *vars; vars++) {
+        if (strcmp(*vars, name) == 0)
+            return true;
+    }
+    return false;
 }
 
 /* The target environment without its credential variables; their names go to removed. */
@@ -28,16 +36,18 @@ static struct sp_kv *env_without_keys(struct sp_req_ctx *ctx, struct sp_kv *remo
     const struct sp_kv *env = sp_req_target(ctx)->env;
     struct sp_kv *out = sp_req_kv(ctx);
     for (size_t i = 0; env && i < env->n; i++) {
-        struct sp_kv *dst = is_credential(env->items[i].key, env->items[i].val) ? removed : out;
+        const struct sp_kv_pair *it = &env->items[i];
+        struct sp_kv *dst = is_credential(sp_req_target(ctx)->provider, it->key, it->val) ? removed
+                                                                                          : out;
         SP_REQUIRE(ctx, sp_kv_add(dst, env->items[i].key, env->items[i].val) == 0,
                    "expected to copy the environment, got out of memory");
     }
-    SP_REQUIRE(
-        ctx, removed->n > 0,
-        "expected the target environment to hold a credential variable (a name "
-        "containing KEY or SECRET with a value of %d or more characters), got none among %zu "
-        "variables",
-        MIN_SECRET_LEN, env ? env->n : (size_t)0);
+    const char *const *vars = sp_provider_credential_vars(sp_req_target(ctx)->provider);
+    SP_REQUIRE(ctx, removed->n > 0,
+               "expected the target environment to set the credential variable %s, got none "
+               "of its %zu variables",
+               vars && vars[0] ? vars[0] : "(a name ending in _API_KEY)",
+               env ? env->n : (size_t)0);
     return out;
 }
 
@@ -86,9 +96,10 @@ static void auth_missing_key_is_config(struct sp_req_ctx *ctx)
     struct sp_kv *removed = sp_req_kv(ctx);
     struct sp_kv *env = env_without_keys(ctx, removed);
     const struct sp_req_target *t = sp_req_target(ctx);
+    struct sp_client_opts o = sp_req_opts(ctx);
     struct sp_client *c = NULL;
     sp_error_clear(sp_req_err(ctx));
-    enum sp_err rc = sp_client_new(t->provider, env, t->opts, &c, sp_req_err(ctx));
+    enum sp_err rc = sp_client_new(t->provider, env, &o, &c, sp_req_err(ctx));
     sp_req_track_client(ctx, c);
     SP_REQUIRE_RC(ctx, rc, SP_E_CONFIG, "sp_client_new");
     const char *msg = sp_req_err(ctx)->msg;

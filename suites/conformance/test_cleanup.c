@@ -1,6 +1,7 @@
 /* Requirements of the cleanup step: stop keeps a sandbox, delete ends it and it is gone,
  * deleting twice is harmless, and, last of the whole run, nothing the run created is left
- * behind. Rule for a second delete: not_found or success, never a provider (5xx) error. */
+ * behind. Rule for a second delete: not_found or success, never a provider (5xx) error.
+ * Checks that count the mock's live sandboxes run alone ([Serial]). */
 #include "runner.h"
 
 #include <stdio.h>
@@ -113,7 +114,8 @@ static void cleanup_nothing_left_behind(struct sp_req_ctx *ctx)
 }
 
 const struct sp_requirement sp__req_cleanup[] = {
-    {"cleanup.stop_keeps_sandbox", SP_STEP_CLEANUP, SP_LEVEL_MUST, "[Conformance]", SP_CAP_STOP, 0,
+    {"cleanup.stop_keeps_sandbox", SP_STEP_CLEANUP, SP_LEVEL_MUST, "[Conformance][Serial]",
+     SP_CAP_STOP, 0,
      "Stopping a sandbox keeps it: it still exists and can be found by its session.",
      cleanup_stop_keeps_sandbox, 0},
     {"cleanup.stopped_sandbox_resumes", SP_STEP_CLEANUP, SP_LEVEL_MUST, "[Conformance][Slow]",
@@ -123,7 +125,7 @@ const struct sp_requirement sp__req_cleanup[] = {
     {"cleanup.default_succeeds", SP_STEP_CLEANUP, SP_LEVEL_MUST, "[Conformance]", 0, 0,
      "Cleanup with the provider's configured default (stop or delete) succeeds.",
      cleanup_default_succeeds, 0},
-    {"cleanup.delete", SP_STEP_CLEANUP, SP_LEVEL_MUST, "[Conformance]", 0, 0,
+    {"cleanup.delete", SP_STEP_CLEANUP, SP_LEVEL_MUST, "[Conformance][Serial]", 0, 0,
      "Deleting a sandbox succeeds and it no longer exists once cleanup returns.", cleanup_delete, 0},
     {"cleanup.delete_twice_safe", SP_STEP_CLEANUP, SP_LEVEL_MUST, "[Conformance]", 0, 0,
      "Deleting a deleted sandbox is not_found or succeeds, never a provider error.",

@@ -1,26 +1,25 @@
 /* Requirements of the startup step: a sandbox becomes ready and its data plane answers, and
  * when it does not (stuck creating, error state, a data plane that never answers) startup
  * ends with the right error class instead of hanging. The failure cases need the mock's
- * fault injection and run with a client of short deadlines. */
+ * fault injection and run with a client of short deadlines, alone ([Serial]): a fault is
+ * injected on the next sandbox the mock creates, whoever creates it. */
 #include "runner.h"
 
 #include <stdio.h>
 
 #include "mock.h"
 
-/* Deadlines of the fault cases: short, so a provider that honours them ends quickly. */
-#define FAULT_READY_MS 1500
-#define FAULT_ALIVE_MS 1500
-#define FAULT_HTTP_MS  3000
-
+/* The fault cases wait out their deadlines on purpose: a client with the target's short
+ * fault deadline (sp_req_fault_deadline_ms), so a provider that honours it ends quickly. */
 static struct sp_client *short_deadline_client(struct sp_req_ctx *ctx)
 {
     struct sp_client_opts o = sp_req_opts(ctx);
-    o.ready_timeout_ms = FAULT_READY_MS;
-    o.alive_timeout_ms = FAULT_ALIVE_MS;
-    if (o.alive_interval_ms <= 0 || o.alive_interval_ms > 200)
-        o.alive_interval_ms = 100;
-    o.http_timeout_ms = FAULT_HTTP_MS;
+    long d = sp_req_fault_deadline_ms(ctx);
+    o.ready_timeout_ms = d;
+    o.alive_timeout_ms = d;
+    if (o.alive_interval_ms <= 0 || o.alive_interval_ms > d / 10)
+        o.alive_interval_ms = d / 10 > 0 ? d / 10 : 1;
+    o.http_timeout_ms = 2 * d;
     return sp_req_client_with(ctx, NULL, &o);
 }
 
@@ -126,17 +125,17 @@ const struct sp_requirement sp__req_startup[] = {
      "A new sandbox reaches its started state and its data plane answers within the startup "
      "deadlines.",
      startup_ready, 0},
-    {"startup.never_alive_times_out", SP_STEP_STARTUP, SP_LEVEL_MUST, "[Conformance][Disruptive]",
+    {"startup.never_alive_times_out", SP_STEP_STARTUP, SP_LEVEL_MUST, "[Conformance][Disruptive][Serial]",
      0, SP_REQ_NEEDS_MOCK,
      "When the data plane never answers, startup fails with timeout at its deadline and the "
      "message reports the last state seen.",
      startup_never_alive_times_out, 0},
     {"startup.stuck_creating_times_out", SP_STEP_STARTUP, SP_LEVEL_MUST,
-     "[Conformance][Disruptive]", 0, SP_REQ_NEEDS_MOCK,
+     "[Conformance][Disruptive][Serial]", 0, SP_REQ_NEEDS_MOCK,
      "A sandbox that never leaves its creating state makes create or startup fail with "
      "timeout, reporting the last state.",
      startup_stuck_creating_times_out, 0},
-    {"startup.error_state_reported", SP_STEP_STARTUP, SP_LEVEL_MUST, "[Conformance][Disruptive]", 0,
+    {"startup.error_state_reported", SP_STEP_STARTUP, SP_LEVEL_MUST, "[Conformance][Disruptive][Serial]", 0,
      SP_REQ_NEEDS_MOCK,
      "A sandbox that enters the provider's error state makes startup fail with state (or a "
      "create call that waits for it fail with state or provider), not time out.",

@@ -27,54 +27,9 @@
 #include "mock.h"
 #include "requirements.h"
 
+#include "cli_run.h"
+
 /* No credentials at all: what a CI job without secrets looks like. */
-static char path_var[] = "PATH=/usr/bin:/bin";
-static char *const bare_env[] = {path_var, NULL};
-
-struct run {
-    int code;
-    char *out;
-    char *err;
-};
-
-static void run_free(struct run *r)
-{
-    free(r->out);
-    free(r->err);
-}
-
-/* Runs fn in-process with argv (NULL-terminated) and env; captures both streams. */
-static struct run run_cmd(int (*fn)(int, char *const[], const struct sp_cli_io *),
-                          char *const *env,
-                          const char *const *argv)
-{
-    struct run r = {0};
-    size_t out_len = 0, err_len = 0;
-    FILE *out = open_memstream(&r.out, &out_len);
-    FILE *err = open_memstream(&r.err, &err_len);
-    assert_non_null(out);
-    assert_non_null(err);
-    int argc = 0;
-    while (argv[argc])
-        argc++;
-    struct sp_cli_io io = {out, err, env};
-    r.code = fn(argc, (char *const *)(uintptr_t)argv, &io);
-    fclose(out);
-    fclose(err);
-    return r;
-}
-
-static void expect_usage(int (*fn)(int, char *const[], const struct sp_cli_io *),
-                         const char *const *argv,
-                         const char *needle)
-{
-    struct run r = run_cmd(fn, bare_env, argv);
-    if (r.code != SP_EXIT_USAGE || strstr(r.err, needle) == NULL)
-        print_error("exit %d, stderr: %s\n", r.code, r.err);
-    assert_int_equal(r.code, SP_EXIT_USAGE);
-    assert_non_null(strstr(r.err, needle));
-    run_free(&r);
-}
 
 /* --- in-process: check ------------------------------------------------------------------ */
 
@@ -322,82 +277,6 @@ static void test_cli_list_provider_says_what_applies(void **state)
 
 /* --- the built binary ---------------------------------------------------------------------- */
 
-static char bin_path[4096];
-
-/* build/<variant>/tests/test_cli -> build/<variant>/sandprobe */
-static int find_binary(void **state)
-{
-    (void)state;
-    char self[4000];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-    if (n <= 0)
-        return -1;
-    self[n] = '\0';
-    char *slash = strrchr(self, '/');
-    if (slash == NULL)
-        return -1;
-    *slash = '\0';
-    snprintf(bin_path, sizeof(bin_path), "%s/../sandprobe", self);
-    if (access(bin_path, X_OK) != 0) {
-        print_error("%s not found: build it first (make)\n", bin_path);
-        return -1;
-    }
-    return 0;
-}
-
-struct child {
-    pid_t pid;
-    int out, err; /* read ends */
-};
-
-static struct child spawn(const char *const *argv)
-{
-    int po[2], pe[2];
-    assert_int_equal(pipe(po), 0);
-    assert_int_equal(pipe(pe), 0);
-    struct child c = {fork(), po[0], pe[0]};
-    assert_true(c.pid >= 0);
-    if (c.pid == 0) {
-        dup2(po[1], STDOUT_FILENO);
-        dup2(pe[1], STDERR_FILENO);
-        close(po[0]);
-        close(pe[0]);
-        execve(bin_path, (char *const *)(uintptr_t)argv, bare_env);
-        _exit(127);
-    }
-    close(po[1]);
-    close(pe[1]);
-    return c;
-}
-
-/* Reads fd to EOF into a heap string. The poll guard turns a hung child into a failure
- * rather than a hung test; it is not a timing assertion. */
-static char *read_all(int fd)
-{
-    size_t cap = 65536, len = 0;
-    char *s = calloc(1, cap);
-    assert_non_null(s);
-    for (;;) {
-        struct pollfd p = {fd, POLLIN, 0};
-        assert_true(poll(&p, 1, 60000) == 1);
-        ssize_t n = read(fd, s + len, cap - 1 - len);
-        if (n <= 0)
-            break;
-        len += (size_t)n;
-        assert_true(len < cap - 1);
-    }
-    s[len] = '\0';
-    close(fd);
-    return s;
-}
-
-static int wait_exit(pid_t pid)
-{
-    int status = 0;
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    assert_true(WIFEXITED(status));
-    return WEXITSTATUS(status);
-}
 
 static void test_cli_binary_dispatch(void **state)
 {
@@ -451,21 +330,6 @@ static long get_sandboxes(const char *url, const char *key)
     return status;
 }
 
-/* Reads one line from fd (the ready line). */
-static void read_line(int fd, char *line, size_t len)
-{
-    size_t n = 0;
-    while (n + 1 < len) {
-        struct pollfd p = {fd, POLLIN, 0};
-        assert_true(poll(&p, 1, 60000) == 1);
-        char ch;
-        assert_int_equal(read(fd, &ch, 1), 1);
-        if (ch == '\n')
-            break;
-        line[n++] = ch;
-    }
-    line[n] = '\0';
-}
 
 static void test_cli_binary_mock_ready_line_and_sigterm(void **state)
 {
@@ -572,46 +436,6 @@ static void test_cli_binary_mock_all_consecutive_ports(void **state)
     free(err);
 }
 
-/* SIGINT stops the run after the current requirement; the reports are still written, say
- * the run was interrupted, and the exit code is never a pass. */
-static void test_cli_binary_check_interrupted_writes_reports(void **state)
-{
-    (void)state;
-    char dir[] = "/tmp/sp-test-cli-XXXXXX";
-    assert_non_null(mkdtemp(dir));
-    const char *argv[] = {bin_path, "check", "--provider", "daytona", "--out", dir, NULL};
-    struct child c = spawn(argv);
-    char line[512];
-    read_line(c.err, line, sizeof(line)); /* handlers are installed once this is printed */
-    assert_non_null(strstr(line, "daytona: running on the mock target"));
-    assert_int_equal(kill(c.pid, SIGINT), 0);
-    char *out = read_all(c.out), *err = read_all(c.err);
-    int code = wait_exit(c.pid);
-    assert_true(code == SP_EXIT_FAIL || code == SP_EXIT_HARNESS);
-    assert_non_null(strstr(out, "- interrupted"));
-    char path[128];
-    snprintf(path, sizeof(path), "%s/summary.json", dir);
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    char *buf = calloc(1, 1 << 20);
-    assert_non_null(buf);
-    size_t n = fread(buf, 1, (1 << 20) - 1, f);
-    fclose(f);
-    cJSON *root = cJSON_ParseWithLength(buf, n);
-    assert_non_null(root);
-    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(root, "interrupted")));
-    assert_string_equal(cJSON_GetObjectItem(root, "verdict")->valuestring, "fail");
-    cJSON_Delete(root);
-    assert_non_null(strstr(buf, "not run: the run was interrupted"));
-    unlink(path);
-    snprintf(path, sizeof(path), "%s/junit.xml", dir);
-    assert_int_equal(unlink(path), 0);
-    rmdir(dir);
-    free(buf);
-    free(out);
-    free(err);
-}
-
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -633,7 +457,6 @@ int main(void)
         cmocka_unit_test(test_cli_binary_dispatch),
         cmocka_unit_test(test_cli_binary_mock_ready_line_and_sigterm),
         cmocka_unit_test(test_cli_binary_mock_all_consecutive_ports),
-        cmocka_unit_test(test_cli_binary_check_interrupted_writes_reports),
     };
     int failed = cmocka_run_group_tests_name("cli_in_process", in_process, NULL, NULL);
     failed += cmocka_run_group_tests_name("cli_binary", binary, find_binary, NULL);

@@ -76,8 +76,8 @@ static int setup(void **state)
     snprintf(f->results[1].err.msg, sizeof(f->results[1].err.msg), "deadline <30s> expired");
     set_result(&f->results[2], &req_stderr, SP_REQ_FAIL, "stderr was merged", 0.25);
     set_result(&f->results[3], &req_stat, SP_REQ_SKIP, "needs capability file_stat", 0);
-    f->providers[0] =
-        (struct sp_report_provider){.name = "daytona", .results = f->results, .n_results = 4};
+    f->providers[0] = (struct sp_report_provider){
+        .name = "daytona", .mode = "action-server", .results = f->results, .n_results = 4};
     f->providers[1] = (struct sp_report_provider){
         .name = "e2b", .mode = "envd", .skipped = "E2B_API_KEY is not set"};
     f->run = (struct sp_report_run){.run_id = "0123456789abcdef",
@@ -171,22 +171,25 @@ static void test_reports_junit_escapes_markup_and_control_bytes(void **state)
 static void test_reports_junit_has_failure_skip_and_warning(void **state)
 {
     char *x = write_junit(*state);
-    assert_non_null(strstr(x, "<testcase classname=\"sandprobe.daytona.exec\" "
+    assert_non_null(strstr(x, "<testcase classname=\"sandprobe.daytona.action-server.exec\" "
                               "name=\"exec.exit_code [MUST]\" time=\"1.500\">"));
     assert_non_null(strstr(x, "<failure message=\"got &lt;b&gt;"));
     assert_non_null(strstr(x, "type=\"timeout\">"));
     assert_non_null(strstr(x, "<skipped message=\"needs capability file_stat\"/>"));
-    /* The SHOULD failure does not gate at level MUST: a warning, not a <failure>. */
-    assert_non_null(strstr(x, "<system-out>warning: SHOULD failure, not gating at level MUST: "
-                              "stderr was merged</system-out>"));
-    assert_non_null(strstr(x, "<testsuite name=\"daytona\" tests=\"4\" failures=\"1\" "
-                              "errors=\"0\" skipped=\"1\""));
+    /* The SHOULD failure does not gate at level MUST, yet a CI renderer must show it as not
+     * passing: a <failure> of type warning whose message starts with WARN. */
+    assert_non_null(strstr(x, "<failure message=\"WARN (SHOULD, not gating at level MUST): "
+                              "stderr was merged\" type=\"warning\">"));
+    assert_null(strstr(x, "<system-out>"));
+    assert_non_null(strstr(x, "<testsuite name=\"daytona (action-server)\" tests=\"4\" "
+                              "failures=\"2\" errors=\"0\" skipped=\"1\""));
+    assert_non_null(strstr(x, "<property name=\"mode\" value=\"action-server\"/>"));
     assert_non_null(strstr(x, "<property name=\"run_id\" value=\"0123456789abcdef\"/>"));
     /* The provider without credentials: one skipped pseudo test case naming the variable. */
-    assert_non_null(strstr(x, "<testsuite name=\"e2b\" tests=\"1\" failures=\"0\" errors=\"0\" "
-                              "skipped=\"1\""));
+    assert_non_null(strstr(x, "<testsuite name=\"e2b (envd)\" tests=\"1\" failures=\"0\" "
+                              "errors=\"0\" skipped=\"1\""));
     assert_non_null(strstr(x, "<skipped message=\"E2B_API_KEY is not set\"/>"));
-    assert_non_null(strstr(x, "<testsuites name=\"sandprobe\" tests=\"5\" failures=\"1\" "
+    assert_non_null(strstr(x, "<testsuites name=\"sandprobe\" tests=\"5\" failures=\"2\" "
                               "errors=\"0\" skipped=\"2\""));
     free(x);
 }
@@ -216,7 +219,7 @@ static void test_reports_summary_fields(void **state)
     assert_int_equal(cJSON_GetArraySize(providers), 2);
     cJSON *d = cJSON_GetArrayItem(providers, 0);
     assert_string_equal(cJSON_GetObjectItem(d, "name")->valuestring, "daytona");
-    assert_string_equal(cJSON_GetObjectItem(d, "mode")->valuestring, "default");
+    assert_string_equal(cJSON_GetObjectItem(d, "mode")->valuestring, "action-server");
     assert_true(cJSON_IsNull(cJSON_GetObjectItem(d, "skipped")));
     assert_true(cJSON_IsNull(cJSON_GetObjectItem(d, "error")));
     cJSON *counts = cJSON_GetObjectItem(d, "counts");
@@ -264,6 +267,9 @@ static void test_reports_summary_results(void **state)
                         "[Conformance][Slow][Provider:daytona]");
     cJSON *skip = cJSON_GetArrayItem(results, 3);
     assert_string_equal(cJSON_GetObjectItem(skip, "outcome")->valuestring, "skip");
+    /* gating only where it means something: failures and errors, not passes or skips. */
+    assert_null(cJSON_GetObjectItem(skip, "gating"));
+    assert_null(cJSON_GetObjectItem(pass, "gating"));
     assert_string_equal(cJSON_GetObjectItem(skip, "message")->valuestring,
                         "needs capability file_stat");
     cJSON_Delete(root);
@@ -278,7 +284,8 @@ static void test_reports_verdict_passes_with_only_warnings(void **state)
     assert_string_equal(cJSON_GetObjectItem(root, "verdict")->valuestring, "pass");
     cJSON_Delete(root);
     char *x = write_junit(f);
-    assert_null(strstr(x, "<failure"));
+    assert_null(strstr(x, "<failure message=\"got"));
+    assert_non_null(strstr(x, "<failure message=\"WARN ")); /* still visible, not gating */
     free(x);
     /* ...but never when the run was interrupted, nor when the harness erred. */
     f->run.interrupted = true;
@@ -303,8 +310,8 @@ static void test_reports_provider_error_fails_run(void **state)
     char *x = write_junit(f);
     assert_non_null(strstr(x, "<error message=\"cannot start the mock: connect: bind failed\" "
                               "type=\"internal\"/>"));
-    assert_non_null(strstr(x, "<testsuite name=\"e2b\" tests=\"1\" failures=\"0\" errors=\"1\" "
-                              "skipped=\"0\""));
+    assert_non_null(strstr(x, "<testsuite name=\"e2b (envd)\" tests=\"1\" failures=\"0\" "
+                              "errors=\"1\" skipped=\"0\""));
     free(x);
     cJSON *root = write_summary(f);
     cJSON *e2b = cJSON_GetArrayItem(cJSON_GetObjectItem(root, "providers"), 1);
@@ -354,8 +361,9 @@ static void test_reports_console_lines_and_colour(void **state)
     assert_non_null(strstr(t, "SKIP   files.stat [MAY]"));
     assert_non_null(strstr(t, "needs capability file_stat"));
     assert_non_null(strstr(t, "timeout in exec (HTTP 504): deadline <30s> expired"));
-    assert_non_null(strstr(t, "daytona: 1 passed, 2 failed (1 below level MUST), 1 skipped"));
-    assert_non_null(strstr(t, "e2b: not run: E2B_API_KEY is not set"));
+    assert_non_null(
+        strstr(t, "daytona action-server: 1 passed, 2 failed (1 below level MUST), 1 skipped"));
+    assert_non_null(strstr(t, "e2b envd: not run: E2B_API_KEY is not set"));
     assert_non_null(strstr(t, "verdict: FAIL"));
     assert_non_null(strstr(t, "reports: /tmp/out/junit.xml"));
     assert_null(strchr(t, '\033')); /* no colour, and the message's ESC was neutralised */
@@ -364,6 +372,62 @@ static void test_reports_console_lines_and_colour(void **state)
     assert_non_null(strstr(t, "\033[31mFAIL"));
     assert_null(strstr(t, "exec.exit_code")); /* the footer has no per-requirement lines */
     free(t);
+}
+
+/* A long reason wraps at spaces and is never cut inside a word; the provider error that the
+ * message already carries is not printed a second time; the source location only with
+ * verbose. */
+static void test_reports_console_wraps_once_and_hides_location(void **state)
+{
+    struct fixture *f = *state;
+    struct sp_req_result *r = &f->results[1];
+    snprintf(r->message, sizeof(r->message),
+             "expected ok from sp_exec, got timeout in exec (HTTP 504): deadline <30s> expired "
+             "while the command supercalifragilisticexpialidocious kept running and running "
+             "and the end of this sentence is here");
+    snprintf(r->where, sizeof(r->where), "test_exec.c:78");
+    char *t = console_text(f, false, false);
+    assert_non_null(strstr(t, "supercalifragilisticexpialidocious"));
+    assert_non_null(strstr(t, "is here\n")); /* the whole text, the last word included */
+    const char *first = strstr(t, "deadline <30s> expired");
+    assert_non_null(first);
+    assert_null(strstr(first + 1, "deadline <30s> expired")); /* printed once */
+    assert_null(strstr(t, "test_exec.c:78"));
+    for (const char *line = t; *line; line = strchr(line, '\n') + 1) {
+        size_t n = strcspn(line, "\n");
+        if (strncmp(line, "         ", 9) == 0) /* a reason line: within 100 columns */
+            assert_true(n <= 100);
+        if (line[n] == '\0')
+            break;
+    }
+    free(t);
+    f->run.verbose = true;
+    t = console_text(f, false, false);
+    assert_non_null(strstr(t, "at test_exec.c:78"));
+    free(t);
+}
+
+/* --quiet: one line per failed and warned requirement, with its class, never cut inside a
+ * word. */
+static void test_reports_console_problems_one_line_each(void **state)
+{
+    struct fixture *f = *state;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+    assert_non_null(mem);
+    sp_report_console_problems(&f->run, mem, false);
+    fclose(mem);
+    assert_non_null(strstr(text, "FAIL daytona/action-server exec.exit_code [timeout]: got"));
+    assert_non_null(strstr(text, "WARN daytona/action-server exec.split_stderr [conformance]: "
+                                 "stderr was merged\n"));
+    assert_null(strstr(text, "auth.valid_key"));
+    assert_null(strstr(text, "files.stat"));
+    size_t lines = 0;
+    for (const char *p = text; *p; p++)
+        lines += *p == '\n';
+    assert_int_equal(lines, 2);
+    free(text);
 }
 
 static void test_reports_utf8_decode(void **state)
@@ -399,6 +463,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reports_provider_error_fails_run, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reports_write_failure_names_path, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reports_console_lines_and_colour, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reports_console_wraps_once_and_hides_location, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_reports_console_problems_one_line_each, setup,
+                                        teardown),
         cmocka_unit_test(test_reports_utf8_decode),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,33 @@
+#!/bin/sh
+# `make bench`, conformance part: wall time of `sandprobe check --provider all` against the
+# built-in mocks (every provider in every mode, default --jobs), as the median, minimum and
+# maximum of SP_BENCH_CHECK_RUNS runs (default 5), with the machine's cores and load average
+# printed next to it, since both move the figure. Target: <= 15 s. Nothing is asserted.
+#   sh bench/check_wall.sh BUILD_DIR
+set -u
+[ "$#" -eq 1 ] || { echo "usage: sh bench/check_wall.sh BUILD_DIR" >&2; exit 2; }
+bin=$(cd "$1" && pwd)/sandprobe
+runs=${SP_BENCH_CHECK_RUNS:-5}
+work=$(mktemp -d "${TMPDIR:-/tmp}/sandprobe-bench-check.XXXXXX") || exit 3
+trap 'rm -rf "$work"' EXIT
+
+times=""
+fails=0
+i=0
+while [ "$i" -lt "$runs" ]; do
+    i=$((i + 1))
+    t0=$(date +%s.%N)
+    "$bin" check --provider all --quiet --out "$work/run$i" >"$work/out$i" 2>&1 || fails=$((fails + 1))
+    t1=$(date +%s.%N)
+    times="$times $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')"
+done
+sorted=$(printf '%s\n' $times | sort -n)
+median=$(printf '%s\n' "$sorted" | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
+lo=$(printf '%s\n' "$sorted" | head -1)
+hi=$(printf '%s\n' "$sorted" | tail -1)
+targets=$(grep -c ': [0-9]* passed' "$work/out1" 2>/dev/null || echo 0)
+echo "check --provider all on the mocks ($targets provider/mode targets, $runs runs, $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)):"
+printf '  wall median %ss (min %ss, max %ss)   target: <= 15 s   failed runs: %s\n' \
+    "$median" "$lo" "$hi" "$fails"
+[ "$fails" -eq 0 ] || sed 's/^/    /' "$work/out$runs"
+exit 0

@@ -1,0 +1,171 @@
+/* Helpers shared by the command-line tests (test_cli.c, test_check.c): run a command
+ * in-process with memory streams, or run the built binary (build/<variant>/sandprobe) as a
+ * child with pipes, optionally in a process group of its own. Header-only, cmocka asserts. */
+#ifndef SP_TEST_CLI_RUN_H
+#define SP_TEST_CLI_RUN_H
+
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+static char path_var[] = "PATH=/usr/bin:/bin";
+static char *const bare_env[] = {path_var, NULL};
+
+struct run {
+    int code;
+    char *out;
+    char *err;
+};
+
+static inline void run_free(struct run *r)
+{
+    free(r->out);
+    free(r->err);
+}
+
+/* Runs fn in-process with argv (NULL-terminated) and env; captures both streams. */
+static inline struct run run_cmd(int (*fn)(int, char *const[], const struct sp_cli_io *),
+                                 char *const *env,
+                                 const char *const *argv)
+{
+    struct run r = {0};
+    size_t out_len = 0, err_len = 0;
+    FILE *out = open_memstream(&r.out, &out_len);
+    FILE *err = open_memstream(&r.err, &err_len);
+    assert_non_null(out);
+    assert_non_null(err);
+    int argc = 0;
+    while (argv[argc])
+        argc++;
+    struct sp_cli_io io = {out, err, env};
+    r.code = fn(argc, (char *const *)(uintptr_t)argv, &io);
+    fclose(out);
+    fclose(err);
+    return r;
+}
+
+static inline void expect_usage(int (*fn)(int, char *const[], const struct sp_cli_io *),
+                                const char *const *argv,
+                                const char *needle)
+{
+    struct run r = run_cmd(fn, bare_env, argv);
+    if (r.code != SP_EXIT_USAGE || strstr(r.err, needle) == NULL)
+        print_error("exit %d, stderr: %s\n", r.code, r.err);
+    assert_int_equal(r.code, SP_EXIT_USAGE);
+    assert_non_null(strstr(r.err, needle));
+    run_free(&r);
+}
+
+static char bin_path[4096];
+
+/* build/<variant>/tests/test_cli -> build/<variant>/sandprobe */
+static inline int find_binary(void **state)
+{
+    (void)state;
+    char self[4000];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    if (n <= 0)
+        return -1;
+    self[n] = '\0';
+    char *slash = strrchr(self, '/');
+    if (slash == NULL)
+        return -1;
+    *slash = '\0';
+    snprintf(bin_path, sizeof(bin_path), "%s/../sandprobe", self);
+    if (access(bin_path, X_OK) != 0) {
+        print_error("%s not found: build it first (make)\n", bin_path);
+        return -1;
+    }
+    return 0;
+}
+
+struct child {
+    pid_t pid;
+    int out, err; /* read ends */
+};
+
+/* Runs the binary with argv and env; new_group puts it in a process group of its own (its
+ * pid), so a test can signal the whole group as GNU timeout does. */
+static inline struct child spawn_with(const char *const *argv, char *const *env, bool new_group)
+{
+    int po[2], pe[2];
+    assert_int_equal(pipe(po), 0);
+    assert_int_equal(pipe(pe), 0);
+    struct child c = {fork(), po[0], pe[0]};
+    assert_true(c.pid >= 0);
+    if (c.pid == 0) {
+        if (new_group)
+            setpgid(0, 0);
+        dup2(po[1], STDOUT_FILENO);
+        dup2(pe[1], STDERR_FILENO);
+        close(po[0]);
+        close(pe[0]);
+        execve(bin_path, (char *const *)(uintptr_t)argv, env);
+        _exit(127);
+    }
+    if (new_group)
+        setpgid(c.pid, c.pid); /* also here, so the group exists before we signal it */
+    close(po[1]);
+    close(pe[1]);
+    return c;
+}
+
+static inline struct child spawn(const char *const *argv)
+{
+    return spawn_with(argv, bare_env, false);
+}
+
+/* Reads fd to EOF into a heap string. The poll guard turns a hung child into a failure
+ * rather than a hung test; it is not a timing assertion. */
+static inline char *read_all(int fd)
+{
+    size_t cap = 65536, len = 0;
+    char *s = calloc(1, cap);
+    assert_non_null(s);
+    for (;;) {
+        struct pollfd p = {fd, POLLIN, 0};
+        assert_true(poll(&p, 1, 60000) == 1);
+        ssize_t n = read(fd, s + len, cap - 1 - len);
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+        assert_true(len < cap - 1);
+    }
+    s[len] = '\0';
+    close(fd);
+    return s;
+}
+
+static inline int wait_exit(pid_t pid)
+{
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    return WEXITSTATUS(status);
+}
+
+/* Reads one line from fd (the ready line). */
+static inline void read_line(int fd, char *line, size_t len)
+{
+    size_t n = 0;
+    while (n + 1 < len) {
+        struct pollfd p = {fd, POLLIN, 0};
+        assert_true(poll(&p, 1, 60000) == 1);
+        char ch;
+        assert_int_equal(read(fd, &ch, 1), 1);
+        if (ch == '\n')
+            break;
+        line[n++] = ch;
+    }
+    line[n] = '\0';
+}
+
+#endif
