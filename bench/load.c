@@ -6,6 +6,7 @@
  *   load [--runs N] [--only throughput|wrk|accuracy|10k]
  *
  * A lifecycle is create -> startup -> exec -> files (write + read back) -> cleanup. */
+#define _DEFAULT_SOURCE /* wait4 */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -201,63 +202,160 @@ static void throughput(void)
            spread(cpu_lc, n, 0, b, sizeof(b)), spread(cpu_req, n, 1, c, sizeof(c)));
 }
 
-/* wrk's CPU per request on GET /sandboxes of the same mock (one thread, 64 connections). */
+/* Like for like with wrk: the route the harness's list op sends (E2B's list, empty store),
+ * CONNS requests in flight, for WRK_S seconds, CPU time of the client process only (the
+ * mock is a child: RUSAGE_SELF here, the wrk child's own rusage below). */
+#define CONNS 64
+#define WRK_S 3
+#define LIST_ROUTE "/v2/sandboxes?state=running,paused&limit=100"
+
+struct lister {
+    struct sp_loop *loop;
+    struct sp_client *client;
+    struct sp_op op;
+    struct sp_list list;
+    long *done, *failed;
+    bool *stop;
+};
+
+static void list_again(struct lister *l);
+
+static void on_listed(struct sp_op *op, enum sp_err rc, void *user)
+{
+    struct lister *l = user;
+    (void)op;
+    (*l->done)++;
+    *l->failed += rc != SP_E_OK;
+    sp_list_cleanup(&l->list);
+    if (!*l->stop)
+        list_again(l);
+}
+
+static void list_again(struct lister *l)
+{
+    sp_list_init(&l->list);
+    sp_op_init_list(&l->op, l->client, NULL, NULL, &l->list);
+    sp_loop_submit(l->loop, &l->op, on_listed, l);
+}
+
+/* The harness's CPU per request, CONNS list ops in flight on one loop for WRK_S s. */
+static int harness_list_cost(double *us_per_req, long *failed)
+{
+    struct child c;
+    if (child_start(no_latency, &c) != 0)
+        return -1;
+    struct sp_client *client = NULL;
+    struct sp_loop *loop = NULL;
+    struct sp_error err;
+    sp_error_clear(&err);
+    struct sp_client_opts o = {.http_timeout_ms = 60000};
+    static struct lister ls[CONNS];
+    long done = 0;
+    bool stop = false;
+    *failed = 0;
+    if (sp_client_new("e2b", &c.env, &o, &client, &err) != SP_E_OK ||
+        sp_loop_new(&loop, &err) != SP_E_OK) {
+        sp_client_free(client);
+        child_stop(&c);
+        return -1;
+    }
+    double cpu0 = bench_cpu_s();
+    int64_t end = sp_now_us() + WRK_S * 1000000LL;
+    for (int i = 0; i < CONNS; i++) {
+        ls[i] = (struct lister){
+            .loop = loop, .client = client, .done = &done, .failed = failed, .stop = &stop};
+        list_again(&ls[i]);
+    }
+    while (sp_now_us() < end)
+        sp_loop_run_once(loop, 100);
+    stop = true;
+    sp_loop_run(loop);
+    double cpu = bench_cpu_s() - cpu0;
+    sp_loop_free(loop);
+    sp_client_free(client);
+    child_stop(&c);
+    *us_per_req = done > 0 ? cpu * 1e6 / (double)done : 0;
+    return done > 0 ? 0 : -1;
+}
+
+/* wrk's CPU per request on the same route, or -1 when wrk is missing. */
+static int wrk_list_cost(double *us_per_req)
+{
+    struct child c;
+    if (child_start(no_latency, &c) != 0)
+        return -1;
+    char url[512], hdr[512], conns[16], dur[16];
+    snprintf(url, sizeof(url), "%s" LIST_ROUTE, sp_kv_get(&c.env, "E2B_API_URL"));
+    snprintf(hdr, sizeof(hdr), "X-API-Key: %s", sp_kv_get(&c.env, "E2B_API_KEY"));
+    snprintf(conns, sizeof(conns), "-c%d", CONNS);
+    snprintf(dur, sizeof(dur), "-d%ds", WRK_S);
+    int p[2];
+    if (pipe(p) != 0) {
+        child_stop(&c);
+        return -1;
+    }
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(p[1], 1);
+        close(p[0]);
+        execlp("wrk", "wrk", "-t1", conns, dur, "-H", hdr, url, (char *)NULL);
+        _exit(127);
+    }
+    close(p[1]);
+    char out[4096] = "";
+    size_t got = 0;
+    ssize_t k;
+    while (got < sizeof(out) - 1 && (k = read(p[0], out + got, sizeof(out) - 1 - got)) > 0)
+        got += (size_t)k;
+    out[got] = '\0';
+    close(p[0]);
+    struct rusage ru;
+    int status = 0;
+    wait4(pid, &status, 0, &ru); /* wrk's own CPU, nothing else's */
+    child_stop(&c);
+    const char *req = strstr(out, " requests in ");
+    long count = 0;
+    while (req && req > out && req[-1] >= '0' && req[-1] <= '9')
+        req--;
+    if (req)
+        count = strtol(req, NULL, 10);
+    double cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+                 (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+    if (count <= 0)
+        return -1;
+    *us_per_req = cpu * 1e6 / (double)count;
+    return 0;
+}
+
+/* Harness and wrk side by side, alternating, each run against a fresh mock. */
 static void wrk_cost(void)
 {
-    double v[MAX_RUNS];
-    int n = 0;
+    double h[MAX_RUNS], w[MAX_RUNS], ratio[MAX_RUNS];
+    int nh = 0, nw = 0, nr = 0;
+    long failed = 0;
     for (int i = 0; i < runs; i++) {
-        struct child c;
-        if (child_start(no_latency, &c) != 0)
-            return;
-        char url[512], hdr[512];
-        snprintf(url, sizeof(url), "%s/sandboxes", sp_kv_get(&c.env, "E2B_API_URL"));
-        snprintf(hdr, sizeof(hdr), "X-API-Key: %s", sp_kv_get(&c.env, "E2B_API_KEY"));
-        int p[2];
-        if (pipe(p) != 0)
-            return;
-        pid_t pid = fork();
-        if (pid == 0) {
-            dup2(p[1], 1);
-            close(p[0]);
-            execlp("wrk", "wrk", "-t1", "-c64", "-d3s", "-H", hdr, url, (char *)NULL);
-            _exit(127);
-        }
-        close(p[1]);
-        char out[4096] = "";
-        size_t got = 0;
-        ssize_t k;
-        while (got < sizeof(out) - 1 && (k = read(p[0], out + got, sizeof(out) - 1 - got)) > 0)
-            got += (size_t)k;
-        out[got] = '\0';
-        close(p[0]);
-        struct rusage before, ru;
-        getrusage(RUSAGE_CHILDREN, &before);
-        waitpid(pid, NULL, 0);
-        getrusage(RUSAGE_CHILDREN, &ru); /* wrk is the only child reaped in between */
-        ru.ru_utime.tv_sec -= before.ru_utime.tv_sec;
-        ru.ru_utime.tv_usec -= before.ru_utime.tv_usec;
-        ru.ru_stime.tv_sec -= before.ru_stime.tv_sec;
-        ru.ru_stime.tv_usec -= before.ru_stime.tv_usec;
-        child_stop(&c);
-        const char *req = strstr(out, " requests in ");
-        long count = 0;
-        while (req && req > out && req[-1] >= '0' && req[-1] <= '9')
-            req--;
-        if (req)
-            count = strtol(req, NULL, 10);
-        double cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-                     (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-        if (count > 0)
-            v[n++] = cpu * 1e6 / (double)count;
+        long f = 0;
+        bool hok = harness_list_cost(&h[nh], &f) == 0;
+        failed += f;
+        bool wok = wrk_list_cost(&w[nw]) == 0;
+        if (hok && wok)
+            ratio[nr++] = h[nh] / w[nw];
+        nh += hok;
+        nw += wok;
     }
-    char a[128];
-    if (n > 0)
-        printf("  wrk -t1 -c64 on GET /sandboxes of the same mock: %s us CPU per request "
-               "(target: harness <= 1.5x this)\n",
-               spread(v, n, 1, a, sizeof(a)));
+    char a[128], b[128], c[128];
+    if (nh > 0)
+        printf("  harness (transport, E2B list op) GET %s, %d in flight, %d s: %s us CPU per "
+               "request, %ld failed\n",
+               LIST_ROUTE, CONNS, WRK_S, spread(h, nh, 1, a, sizeof(a)), failed);
+    if (nw > 0)
+        printf("  wrk -t1 -c%d on the same route and mock: %s us CPU per request\n", CONNS,
+               spread(w, nw, 1, b, sizeof(b)));
     else
         printf("  wrk: SKIP (not found; sh scripts/setup.sh --bench installs it)\n");
+    if (nr > 0)
+        printf("  harness / wrk CPU per request: %sx (target <= 1.5x)\n",
+               spread(ratio, nr, 2, c, sizeof(c)));
 }
 
 static void ten_thousand(void)
