@@ -4,21 +4,32 @@
  * transfer: the request its step asked for, the response being received, a timer for waits,
  * and an easy handle while a request is on the wire. The driver retries 429 and 502 as the
  * request's policy says, then hands the response to the step and does what it returns.
- * The blocking API (provider.c) runs a single operation through a private loop. */
+ * The blocking API (provider.c) runs a single operation through a private loop.
+ *
+ * The loop drives libcurl through its socket interface (curl_multi_socket_action) on an
+ * epoll set: a wake-up costs work for the sockets that are ready, never a poll() over every
+ * connection nor a walk over every transfer, so the cost per request stays flat with
+ * thousands in flight. Waits are in µs (epoll_pwait2), so a caller can wake at a start time
+ * without spinning. */
+#define _GNU_SOURCE /* epoll_pwait2 */
 #include "provider_int.h"
 #include "timerheap.h"
 
 #include <curl/curl.h>
 
+#include <errno.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/epoll.h>
 #include <time.h>
+#include <unistd.h>
 
 #define EASY_POOL_MAX 64
+#define EPOLL_BATCH 256
 #define RETRY_AFTER_CAP_S 60
 
 struct sp__transfer {
@@ -42,6 +53,8 @@ struct sp__transfer {
 
 struct sp_loop {
     CURLM *multi;
+    int epfd;
+    int64_t curl_due_us; /* when libcurl wants its timeout action, -1 for never */
     struct sp_timerheap timers;
     struct sp__transfer *head;
     size_t in_flight;
@@ -77,6 +90,38 @@ static void transport_global_init(void)
     pthread_once(&global_once, global_init_once);
 }
 
+/* libcurl's socket callback: keeps the epoll set in step with what each socket waits for.
+ * socketp is non-NULL once the socket is in the set (curl_multi_assign). */
+static int on_socket(CURL *e, curl_socket_t s, int what, void *userp, void *socketp)
+{
+    struct sp_loop *loop = userp;
+    (void)e;
+    if (what == CURL_POLL_REMOVE) {
+        epoll_ctl(loop->epfd, EPOLL_CTL_DEL, s, NULL);
+        curl_multi_assign(loop->multi, s, NULL);
+        return 0;
+    }
+    struct epoll_event ev = {.events = ((what & CURL_POLL_IN) ? EPOLLIN : 0u) |
+                                       ((what & CURL_POLL_OUT) ? EPOLLOUT : 0u),
+                             .data.fd = s};
+    if (socketp != NULL && epoll_ctl(loop->epfd, EPOLL_CTL_MOD, s, &ev) == 0)
+        return 0;
+    if (epoll_ctl(loop->epfd, EPOLL_CTL_ADD, s, &ev) != 0 &&
+        (errno != EEXIST || epoll_ctl(loop->epfd, EPOLL_CTL_MOD, s, &ev) != 0))
+        return -1; /* libcurl fails the transfers on this socket */
+    curl_multi_assign(loop->multi, s, loop);
+    return 0;
+}
+
+/* libcurl's timer callback: one timeout for the whole multi handle. */
+static int on_curl_timer(CURLM *m, long timeout_ms, void *userp)
+{
+    struct sp_loop *loop = userp;
+    (void)m;
+    loop->curl_due_us = timeout_ms < 0 ? -1 : sp_now_us() + (int64_t)timeout_ms * 1000;
+    return 0;
+}
+
 enum sp_err sp_loop_new(struct sp_loop **out, struct sp_error *err)
 {
     transport_global_init();
@@ -88,7 +133,18 @@ enum sp_err sp_loop_new(struct sp_loop **out, struct sp_error *err)
         free(loop);
         return sp_error_set(err, SP_E_INTERNAL, "curl_multi_init failed");
     }
+    loop->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (loop->epfd < 0) {
+        curl_multi_cleanup(loop->multi);
+        free(loop);
+        return sp_error_set(err, SP_E_INTERNAL, "epoll_create1 failed: %s", strerror(errno));
+    }
+    loop->curl_due_us = -1;
     curl_multi_setopt(loop->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 0L);
+    curl_multi_setopt(loop->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+    curl_multi_setopt(loop->multi, CURLMOPT_SOCKETDATA, loop);
+    curl_multi_setopt(loop->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
+    curl_multi_setopt(loop->multi, CURLMOPT_TIMERDATA, loop);
     sp_timerheap_init(&loop->timers);
     *out = loop;
     return SP_E_OK;
@@ -135,6 +191,7 @@ void sp_loop_free(struct sp_loop *loop)
         curl_easy_cleanup(loop->pool[i]);
     sp_timerheap_cleanup(&loop->timers);
     curl_multi_cleanup(loop->multi);
+    close(loop->epfd);
     free(loop);
 }
 
@@ -566,26 +623,61 @@ static void fire_timers(struct sp_loop *loop)
     }
 }
 
-size_t sp_loop_run_once(struct sp_loop *loop, long max_wait_ms)
+/* Runs libcurl's timeout action if it is due. */
+static void curl_timeout_due(struct sp_loop *loop)
 {
     int running = 0;
+    if (loop->curl_due_us >= 0 && loop->curl_due_us <= sp_now_us()) {
+        loop->curl_due_us = -1;
+        curl_multi_socket_action(loop->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    }
+}
+
+/* The wait until the next thing due (a timer, libcurl's timeout), at most max_us. */
+static int64_t wait_us(const struct sp_loop *loop, int64_t max_us)
+{
+    int64_t now = sp_now_us(), wait = max_us;
+    const struct sp_timer *next = sp_timerheap_peek(&loop->timers);
+    if (next && next->due_ms * 1000 - now < wait)
+        wait = next->due_ms * 1000 - now;
+    if (loop->curl_due_us >= 0 && loop->curl_due_us - now < wait)
+        wait = loop->curl_due_us - now;
+    return wait < 0 ? 0 : wait;
+}
+
+/* Waits up to us for socket events and hands each ready socket to libcurl. */
+static void wait_sockets(struct sp_loop *loop, int64_t us)
+{
+    struct epoll_event evs[EPOLL_BATCH];
+    struct timespec ts = {(time_t)(us / 1000000), (long)(us % 1000000) * 1000};
+    int n = epoll_pwait2(loop->epfd, evs, EPOLL_BATCH, &ts, NULL);
+    if (n < 0 && errno == ENOSYS) /* a kernel before 5.11: whole ms, rounded up */
+        n = epoll_wait(loop->epfd, evs, EPOLL_BATCH, (int)((us + 999) / 1000));
+    for (int i = 0; i < n; i++) {
+        int mask = ((evs[i].events & EPOLLIN) ? CURL_CSELECT_IN : 0) |
+                   ((evs[i].events & EPOLLOUT) ? CURL_CSELECT_OUT : 0) |
+                   ((evs[i].events & (EPOLLERR | EPOLLHUP)) ? CURL_CSELECT_ERR : 0);
+        int running = 0;
+        curl_multi_socket_action(loop->multi, evs[i].data.fd, mask, &running);
+    }
+}
+
+size_t sp_loop_run_once_us(struct sp_loop *loop, int64_t max_wait_us)
+{
     fire_timers(loop);
-    curl_multi_perform(loop->multi, &running);
+    curl_timeout_due(loop);
     drain_messages(loop);
     if (loop->in_flight == 0 || loop->stop)
         return loop->in_flight;
-    long wait = max_wait_ms;
-    struct sp_timer *next = sp_timerheap_peek(&loop->timers);
-    if (next) {
-        int64_t until = next->due_ms - sp_now_ms();
-        if (until < wait)
-            wait = until < 0 ? 0 : (long)until;
-    }
-    if (wait > 0)
-        curl_multi_poll(loop->multi, NULL, 0, (int)wait, NULL);
-    curl_multi_perform(loop->multi, &running);
+    wait_sockets(loop, wait_us(loop, max_wait_us));
+    curl_timeout_due(loop);
     drain_messages(loop);
     return loop->in_flight;
+}
+
+size_t sp_loop_run_once(struct sp_loop *loop, long max_wait_ms)
+{
+    return sp_loop_run_once_us(loop, (int64_t)max_wait_ms * 1000);
 }
 
 size_t sp_loop_run(struct sp_loop *loop)
