@@ -3,7 +3,7 @@
  * figures are the harness's own. Each figure is the median of --runs runs (default 3) with
  * the min..max spread, printed next to its target; nothing is asserted.
  *
- *   load [--runs N] [--only throughput|wrk|accuracy|10k]
+ *   load [--runs N] [--only throughput|wrk|accuracy|stall|lag|10k]
  *
  * A lifecycle is create -> startup -> exec -> files (write + read back) -> cleanup. */
 #define _DEFAULT_SOURCE /* wait4 */
@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "bench.h"
 #include "load.h"
@@ -107,6 +108,30 @@ struct result {
 
 static unsigned steps_mask = SP_LOAD_STEPS_ALL;
 
+/* A server-side stall: when stall_at_us > 0, a helper process stops the whole mock
+ * (SIGSTOP) that long after the run starts and resumes it (SIGCONT) STALL_US later. Every
+ * request that reaches the mock in the window waits for its end, whoever sent it: the
+ * stall belongs to the server, not to a draw per request. */
+#define STALL_US 1000000
+static int64_t stall_at_us;
+
+static pid_t stall_start(pid_t mock)
+{
+    if (stall_at_us <= 0)
+        return -1;
+    pid_t p = fork();
+    if (p == 0) {
+        struct timespec at = {(time_t)(stall_at_us / 1000000), (long)(stall_at_us % 1000000) * 1000};
+        struct timespec len = {STALL_US / 1000000, (STALL_US % 1000000) * 1000L};
+        nanosleep(&at, NULL);
+        kill(mock, SIGSTOP);
+        nanosleep(&len, NULL);
+        kill(mock, SIGCONT);
+        _exit(0);
+    }
+    return p;
+}
+
 /* One run of sched against a fresh mock with the latency specs. */
 static int run_once(const char *const *latency, const struct sp_schedule *sched, struct result *res)
 {
@@ -127,8 +152,11 @@ static int run_once(const char *const *latency, const struct sp_schedule *sched,
     res->base_kib = bench_status_kib("VmRSS:");
     bench_reset_peak_rss();
     double cpu0 = bench_cpu_s();
+    pid_t pauser = stall_start(c.pid);
     enum sp_err rc = sp_load_run(&cfg, &out, &err);
     res->cpu_s = bench_cpu_s() - cpu0;
+    if (pauser > 0)
+        waitpid(pauser, NULL, 0); /* the mock runs again before it is stopped */
     res->peak_kib = bench_status_kib("VmHWM:");
     sp_client_free(client);
     res->requests = child_stop(&c);
@@ -162,7 +190,7 @@ static const char *spread(double *v, int n, int decimals, char *out, size_t len)
 #define MAX_RUNS 15
 
 static int runs = 3;
-static const char *only; /* --only throughput|wrk|accuracy|10k: one scenario */
+static const char *only; /* --only throughput|wrk|accuracy|stall|lag|10k: one scenario */
 static const char *const no_latency[] = {NULL};
 
 static void print_errors(const struct sp_load_summary *sum)
@@ -408,25 +436,41 @@ static void pcts_over_runs(const char *const *lat,
 static void accuracy(void)
 {
     static const char *const fixed[] = {"create=fixed:20ms", NULL};
-    static const char *const stall[] = {"create=table:99%=20ms,99.01%=1s,100%=1s", NULL};
     struct sp_schedule open = {
         .profile = SP_PROFILE_STAGGERED, .rate = 100, .count = 500, .shards = 1};
-    char a[128], b[128], c[128], d[128];
+    char a[128], b[128];
     pcts_over_runs(fixed, &open, SP_PHASE_API, 50, 99, a, b, sizeof(a));
     printf("  create fixed at 20 ms, open model 100/s: api p50 %s ms (target: within 0.5 ms "
            "of 20), p99 %s ms\n",
            a, b);
+}
+
+/* The mock stops for 1 s, 3 s into a run of 2000 lifecycles: the open model keeps sending,
+ * so every create of that second waits (about 10 % of the run's creates) and p99 shows the
+ * stall; the closed model has only its 4 in flight waiting, so p99 hides it (wrk2's point). */
+static void stall(void)
+{
+    static const char *const fixed[] = {"create=fixed:20ms", NULL};
     struct sp_schedule o2 = {
         .profile = SP_PROFILE_STAGGERED, .rate = 200, .count = 2000, .shards = 1};
     struct sp_schedule c2 = {
         .profile = SP_PROFILE_CLOSED, .concurrency = 4, .count = 2000, .shards = 1};
-    pcts_over_runs(stall, &o2, SP_PHASE_API, 99, 99.9, a, b, sizeof(a));
-    pcts_over_runs(stall, &c2, SP_PHASE_API, 99, 99.9, c, d, sizeof(c));
-    printf("  1 s stall in 1 %% of creates, api p99 / p99.9: open model 200/s %s / %s ms; "
-           "closed model 4 in flight %s / %s ms\n",
+    char a[128], b[128], c[128], d[128];
+    stall_at_us = 3000000;
+    pcts_over_runs(fixed, &o2, SP_PHASE_API, 99, 100, a, b, sizeof(a));
+    pcts_over_runs(fixed, &c2, SP_PHASE_API, 99, 100, c, d, sizeof(c));
+    stall_at_us = 0;
+    printf("  mock stalled 1 s once (SIGSTOP, 3 s in), create 20 ms, 2000 lifecycles: api p99 / "
+           "max: open model 200/s %s / %s ms (target: p99 shows the stall, ~1000); closed "
+           "model 4 in flight %s / %s ms (hides it)\n",
            a, b, c, d);
+}
+
+static void lag(void)
+{
     struct sp_schedule fast = {
         .profile = SP_PROFILE_STAGGERED, .rate = 1000, .duration_us = 3000000, .shards = 1};
+    char a[128], b[128];
     pcts_over_runs(no_latency, &fast, -1, 99, 100, a, b, sizeof(a));
     printf("  open model 1000 starts/s for 3 s: schedule lag p99 %s ms (target < 1 ms), "
            "max %s ms\n",
@@ -452,6 +496,8 @@ int main(int argc, char **argv)
     } scenarios[] = {{"throughput", throughput},
                      {"wrk", wrk_cost},
                      {"accuracy", accuracy},
+                     {"stall", stall},
+                     {"lag", lag},
                      {"10k", ten_thousand}};
     for (size_t i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++)
         if (only == NULL || strcmp(only, scenarios[i].name) == 0)
