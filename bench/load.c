@@ -267,7 +267,7 @@ static void list_again(struct lister *l)
 }
 
 /* The harness's CPU per request, CONNS list ops in flight on one loop for WRK_S s. */
-static int harness_list_cost(double *us_per_req, long *failed)
+static int harness_list_cost(double *us_per_req, long *failed, long *count)
 {
     struct child c;
     if (child_start(no_latency, &c) != 0)
@@ -303,6 +303,7 @@ static int harness_list_cost(double *us_per_req, long *failed)
     sp_client_free(client);
     child_stop(&c);
     *us_per_req = done > 0 ? cpu * 1e6 / (double)done : 0;
+    *count = done;
     return done > 0 ? 0 : -1;
 }
 
@@ -362,8 +363,10 @@ static void wrk_cost(void)
     int nh = 0, nw = 0, nr = 0;
     long failed = 0;
     for (int i = 0; i < runs; i++) {
-        long f = 0;
-        bool hok = harness_list_cost(&h[nh], &f) == 0;
+        long f = 0, count = 0;
+        bool hok = harness_list_cost(&h[nh], &f, &count) == 0;
+        if (getenv("SP_BENCH_VERBOSE"))
+            printf("  (harness run %d: %ld requests)\n", i + 1, count);
         failed += f;
         bool wok = wrk_list_cost(&w[nw]) == 0;
         if (hok && wok)

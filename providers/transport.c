@@ -29,6 +29,8 @@
 #include <unistd.h>
 
 #define EASY_POOL_MAX 64
+#define TRANSFER_POOL_MAX 256
+#define HDR_NODES 24 /* request headers sent without a malloc per header */
 #define EPOLL_BATCH 256
 #define RETRY_AFTER_CAP_S 60
 
@@ -37,7 +39,10 @@ struct sp__transfer {
     struct sp_loop *loop;
     sp_step_fn step;
     CURL *easy; /* non-NULL while a request is on the wire */
-    struct curl_slist *hdrs;
+    struct curl_slist *hdrs;      /* the header list handed to libcurl: nodes or heap */
+    struct curl_slist *hdrs_heap; /* curl_slist_append's, when nodes are too few */
+    struct curl_slist nodes[HDR_NODES];
+    struct sp_buf hdr_text; /* "Key: value\0" lines the nodes point into, kept across uses */
     struct sp_http_req req;
     struct sp_http_rsp rsp;
     struct sp_timer timer;
@@ -61,6 +66,9 @@ struct sp_loop {
     bool stop;
     CURL *pool[EASY_POOL_MAX];
     size_t pooled;
+    /* Finished transfers, their buffers kept: an operation reuses one, no allocation. */
+    struct sp__transfer *spare[TRANSFER_POOL_MAX];
+    size_t spares;
 };
 
 int64_t sp_now_us(void)
@@ -152,10 +160,49 @@ enum sp_err sp_loop_new(struct sp_loop **out, struct sp_error *err)
 
 static void transfer_free(struct sp__transfer *t)
 {
-    curl_slist_free_all(t->hdrs);
+    curl_slist_free_all(t->hdrs_heap);
+    sp_buf_cleanup(&t->hdr_text);
     sp_http_req_cleanup(&t->req);
     sp_http_rsp_cleanup(&t->rsp);
     free(t);
+}
+
+/* Keeps t (and its buffers' allocations) for the next operation, or frees it. */
+static void transfer_recycle(struct sp_loop *loop, struct sp__transfer *t)
+{
+    if (loop->spares == TRANSFER_POOL_MAX) {
+        transfer_free(t);
+        return;
+    }
+    curl_slist_free_all(t->hdrs_heap);
+    t->hdrs_heap = t->hdrs = NULL;
+    sp_buf_reset(&t->hdr_text);
+    sp_http_req_reset(&t->req);
+    sp_http_rsp_reset(&t->rsp);
+    loop->spare[loop->spares++] = t;
+}
+
+/* A transfer with empty buffers and every other field zero, or NULL. */
+static struct sp__transfer *transfer_get(struct sp_loop *loop)
+{
+    if (loop->spares == 0) {
+        struct sp__transfer *t = calloc(1, sizeof(*t));
+        if (t) {
+            sp_http_req_init(&t->req);
+            sp_http_rsp_init(&t->rsp);
+            sp_buf_init(&t->hdr_text, 0);
+        }
+        return t;
+    }
+    struct sp__transfer *t = loop->spare[--loop->spares];
+    struct sp_http_req req = t->req;
+    struct sp_http_rsp rsp = t->rsp;
+    struct sp_buf text = t->hdr_text;
+    memset(t, 0, sizeof(*t));
+    t->hdr_text = text;
+    t->req = req;
+    t->rsp = rsp;
+    return t;
 }
 
 static void easy_release(struct sp_loop *loop, CURL *easy)
@@ -164,7 +211,8 @@ static void easy_release(struct sp_loop *loop, CURL *easy)
         return;
     curl_multi_remove_handle(loop->multi, easy);
     if (loop->pooled < EASY_POOL_MAX) {
-        curl_easy_reset(easy);
+        /* No curl_easy_reset: transfer_send sets every option it uses on each request,
+         * and a reset would free and rebuild the handle's state every time. */
         loop->pool[loop->pooled++] = easy;
     } else {
         curl_easy_cleanup(easy);
@@ -189,6 +237,8 @@ void sp_loop_free(struct sp_loop *loop)
     }
     for (size_t i = 0; i < loop->pooled; i++)
         curl_easy_cleanup(loop->pool[i]);
+    for (size_t i = 0; i < loop->spares; i++)
+        transfer_free(loop->spare[i]);
     sp_timerheap_cleanup(&loop->timers);
     curl_multi_cleanup(loop->multi);
     close(loop->epfd);
@@ -228,7 +278,7 @@ static void transfer_complete(struct sp__transfer *t, enum sp_err rc)
     op->ctx = NULL;
     op->ctx_free = NULL;
     op->transfer = NULL;
-    transfer_free(t);
+    transfer_recycle(loop, t);
     if (op->done)
         op->done(op, rc, op->user);
 }
@@ -271,7 +321,7 @@ void sp_loop_submit(struct sp_loop *loop, struct sp_op *op, sp_op_done_fn done, 
     op->done = done;
     op->user = user;
     op->started_ms = sp_now_ms();
-    struct sp__transfer *t = calloc(1, sizeof(*t));
+    struct sp__transfer *t = transfer_get(loop);
     if (t == NULL) {
         sp_error_set(&op->err, SP_E_INTERNAL, "out of memory starting an operation");
         if (done)
@@ -282,8 +332,6 @@ void sp_loop_submit(struct sp_loop *loop, struct sp_op *op, sp_op_done_fn done, 
     t->loop = loop;
     t->step = sp__provider_step(op->client->provider, op->step);
     t->unsupported = t->step == NULL;
-    sp_http_req_init(&t->req);
-    sp_http_rsp_init(&t->rsp);
     sp_timer_init(&t->timer);
     op->transfer = t;
     t->next = loop->head;
@@ -375,24 +423,46 @@ static CURL *easy_acquire(struct sp_loop *loop)
     return curl_easy_init();
 }
 
+/* Appends one "Key: value" line, NUL-terminated, to the header text. */
+static int header_line(struct sp_buf *b, const char *key, const char *val)
+{
+    if (sp_buf_puts(b, key) != 0 || (val && (sp_buf_append(b, ": ", 2) != 0 ||
+                                            sp_buf_puts(b, val) != 0)))
+        return -1;
+    return sp_buf_append(b, "", 1);
+}
+
+/* The header list for libcurl: the request's headers and "Expect:" (no 100-continue round
+ * trip for large bodies). The lines go into one reused buffer and the list's nodes live in
+ * the transfer, so a request allocates nothing here once the buffer has grown. */
 static int transfer_headers(struct sp__transfer *t)
 {
-    curl_slist_free_all(t->hdrs);
-    t->hdrs = NULL;
-    char line[2304];
-    for (size_t i = 0; i < t->req.headers.n; i++) {
-        const struct sp_kv_pair *h = &t->req.headers.items[i];
-        snprintf(line, sizeof(line), "%s: %s", h->key, h->val);
-        struct curl_slist *l = curl_slist_append(t->hdrs, line);
+    curl_slist_free_all(t->hdrs_heap);
+    t->hdrs_heap = t->hdrs = NULL;
+    sp_buf_reset(&t->hdr_text);
+    size_t n = t->req.headers.n + 1;
+    for (size_t i = 0; i < t->req.headers.n; i++)
+        if (header_line(&t->hdr_text, t->req.headers.items[i].key,
+                        t->req.headers.items[i].val) != 0)
+            return -1;
+    if (header_line(&t->hdr_text, "Expect:", NULL) != 0)
+        return -1;
+    char *p = t->hdr_text.data;
+    if (n <= HDR_NODES) {
+        for (size_t i = 0; i < n; i++, p += strlen(p) + 1) {
+            t->nodes[i].data = p;
+            t->nodes[i].next = i + 1 < n ? &t->nodes[i + 1] : NULL;
+        }
+        t->hdrs = &t->nodes[0];
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++, p += strlen(p) + 1) {
+        struct curl_slist *l = curl_slist_append(t->hdrs_heap, p);
         if (l == NULL)
             return -1;
-        t->hdrs = l;
+        t->hdrs_heap = l;
     }
-    /* No "Expect: 100-continue" round trip for large bodies. */
-    struct curl_slist *l = curl_slist_append(t->hdrs, "Expect:");
-    if (l == NULL)
-        return -1;
-    t->hdrs = l;
+    t->hdrs = t->hdrs_heap;
     return 0;
 }
 
@@ -406,8 +476,10 @@ static void easy_set_method(CURL *e, const struct sp_http_req *req)
     } else {
         curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
     }
-    if (req->method != SP_HTTP_GET && req->method != SP_HTTP_POST)
-        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, sp_http_method_name(req->method));
+    /* Set on every request: a pooled handle keeps the previous request's options. */
+    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, req->method != SP_HTTP_GET && req->method != SP_HTTP_POST
+                                                   ? sp_http_method_name(req->method)
+                                                   : NULL);
 }
 
 /* True when url's host is loopback: 127.0.0.0/8, ::1, localhost or a *.localhost name
