@@ -121,7 +121,8 @@ static pid_t stall_start(pid_t mock)
         return -1;
     pid_t p = fork();
     if (p == 0) {
-        struct timespec at = {(time_t)(stall_at_us / 1000000), (long)(stall_at_us % 1000000) * 1000};
+        struct timespec at = {(time_t)(stall_at_us / 1000000),
+                              (long)(stall_at_us % 1000000) * 1000};
         struct timespec len = {STALL_US / 1000000, (STALL_US % 1000000) * 1000L};
         nanosleep(&at, NULL);
         kill(mock, SIGSTOP);
@@ -233,8 +234,8 @@ static void throughput(void)
 /* Like for like with wrk: the route the harness's list op sends (E2B's list, empty store),
  * CONNS requests in flight, for WRK_S seconds, CPU time of the client process only (the
  * mock is a child: RUSAGE_SELF here, the wrk child's own rusage below). */
-#define CONNS 64
-#define WRK_S 3
+#define CONNS      64
+#define WRK_S      3
 #define LIST_ROUTE "/v2/sandboxes?state=running,paused&limit=100"
 
 struct lister {
@@ -496,12 +497,8 @@ int main(int argc, char **argv)
     static const struct {
         const char *name;
         void (*fn)(void);
-    } scenarios[] = {{"throughput", throughput},
-                     {"wrk", wrk_cost},
-                     {"accuracy", accuracy},
-                     {"stall", stall},
-                     {"lag", lag},
-                     {"10k", ten_thousand}};
+    } scenarios[] = {{"throughput", throughput}, {"wrk", wrk_cost}, {"accuracy", accuracy},
+                     {"stall", stall},           {"lag", lag},      {"10k", ten_thousand}};
     for (size_t i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++)
         if (only == NULL || strcmp(only, scenarios[i].name) == 0)
             scenarios[i].fn();

@@ -30,12 +30,12 @@
 
 #define EASY_POOL_MAX 64
 #define TRANSFER_POOL_MAX 256
-#define HDR_NODES 24 /* request headers sent without a malloc per header */
+#define HDR_NODES         24 /* request headers sent without a malloc per header */
 /* Work per iteration is bounded, so a caller between iterations (the load driver's
  * schedule) gets control back within a fraction of a ms; epoll hands out ready sockets
  * round-robin and due timers stay due, so nothing starves. */
-#define EPOLL_BATCH 16
-#define TIMERS_PER_TURN 32
+#define EPOLL_BATCH       16
+#define TIMERS_PER_TURN   32
 #define RETRY_AFTER_CAP_S 60
 
 struct sp__transfer {
@@ -430,8 +430,8 @@ static CURL *easy_acquire(struct sp_loop *loop)
 /* Appends one "Key: value" line, NUL-terminated, to the header text. */
 static int header_line(struct sp_buf *b, const char *key, const char *val)
 {
-    if (sp_buf_puts(b, key) != 0 || (val && (sp_buf_append(b, ": ", 2) != 0 ||
-                                            sp_buf_puts(b, val) != 0)))
+    if (sp_buf_puts(b, key) != 0 ||
+        (val && (sp_buf_append(b, ": ", 2) != 0 || sp_buf_puts(b, val) != 0)))
         return -1;
     return sp_buf_append(b, "", 1);
 }
@@ -445,10 +445,11 @@ static int transfer_headers(struct sp__transfer *t)
     t->hdrs_heap = t->hdrs = NULL;
     sp_buf_reset(&t->hdr_text);
     size_t n = t->req.headers.n + 1;
-    for (size_t i = 0; i < t->req.headers.n; i++)
-        if (header_line(&t->hdr_text, t->req.headers.items[i].key,
-                        t->req.headers.items[i].val) != 0)
+    for (size_t i = 0; i < t->req.headers.n; i++) {
+        const struct sp_kv_pair *h = &t->req.headers.items[i];
+        if (header_line(&t->hdr_text, h->key, h->val) != 0)
             return -1;
+    }
     /* The User-Agent as a plain header: CURLOPT_USERAGENT costs libcurl an aprintf each
      * request. A step's own User-Agent wins. */
     if (sp_kv_geti(&t->req.headers, "User-Agent") == NULL) {
@@ -488,9 +489,10 @@ static void easy_set_method(CURL *e, const struct sp_http_req *req)
         curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
     }
     /* Set on every request: a pooled handle keeps the previous request's options. */
-    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, req->method != SP_HTTP_GET && req->method != SP_HTTP_POST
-                                                   ? sp_http_method_name(req->method)
-                                                   : NULL);
+    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST,
+                     req->method != SP_HTTP_GET && req->method != SP_HTTP_POST
+                         ? sp_http_method_name(req->method)
+                         : NULL);
 }
 
 /* True when url's host is loopback: 127.0.0.0/8, ::1, localhost or a *.localhost name
