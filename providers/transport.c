@@ -228,6 +228,8 @@ void sp_loop_free(struct sp_loop *loop)
 {
     if (loop == NULL)
         return;
+    /* The heap points into transfers (their wait timers): empty it before they are freed. */
+    sp_timerheap_cleanup(&loop->timers);
     while (loop->head) {
         struct sp__transfer *t = loop->head;
         loop->head = t->next;
@@ -244,7 +246,6 @@ void sp_loop_free(struct sp_loop *loop)
         curl_easy_cleanup(loop->pool[i]);
     for (size_t i = 0; i < loop->spares; i++)
         transfer_free(loop->spare[i]);
-    sp_timerheap_cleanup(&loop->timers);
     curl_multi_cleanup(loop->multi);
     close(loop->epfd);
     free(loop);
