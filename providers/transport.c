@@ -154,6 +154,10 @@ enum sp_err sp_loop_new(struct sp_loop **out, struct sp_error *err)
     }
     loop->curl_due_us = -1;
     curl_multi_setopt(loop->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 0L);
+    /* No HTTP/2 multiplexing: libcurl 7.88.1 breaks a second stream on an h2c
+     * prior-knowledge connection ("Error in the HTTP2 framing layer"), so every gRPC call
+     * in flight gets its own connection (see transfer_send on FORBID_REUSE). */
+    curl_multi_setopt(loop->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_NOTHING);
     curl_multi_setopt(loop->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
     curl_multi_setopt(loop->multi, CURLMOPT_SOCKETDATA, loop);
     curl_multi_setopt(loop->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
@@ -561,14 +565,17 @@ static void transfer_send(struct sp__transfer *t)
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
     curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
-    if (t->req.http2) { /* gRPC: h2c with prior knowledge on http://, h2 by ALPN on https:// */
-        curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE);
-        /* libcurl 7.88.1 (Debian 12) never sends a request on an idle h2c prior-knowledge
-         * connection it re-uses and fails it with "Error in the HTTP2 framing layer" (the
-         * curl tool does the same against nghttpd), so such a connection serves one call. */
-        if (strncmp(sp_buf_str(&t->req.url), "http://", 7) == 0)
-            curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
-    }
+    /* Pooled handles are not reset: both options are set on every request, so an HTTP/2
+     * call never leaves them behind for the next HTTP/1.1 one. gRPC: h2c with prior
+     * knowledge on http://, h2 by ALPN on https://. libcurl 7.88.1 (Debian 12) never sends a
+     * request on an idle h2c prior-knowledge connection it re-uses and fails it with "Error
+     * in the HTTP2 framing layer" (the curl tool does the same against nghttpd), so such a
+     * connection serves one call. */
+    bool h2c = t->req.http2 && strncmp(sp_buf_str(&t->req.url), "http://", 7) == 0;
+    curl_easy_setopt(e, CURLOPT_HTTP_VERSION,
+                     t->req.http2 ? (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE
+                                  : (long)CURL_HTTP_VERSION_NONE);
+    curl_easy_setopt(e, CURLOPT_FORBID_REUSE, h2c ? 1L : 0L);
     if (curl_multi_add_handle(loop->multi, e) != CURLM_OK) {
         t->easy = NULL;
         curl_easy_cleanup(e);
