@@ -626,4 +626,5 @@ const struct sp_provider sp_provider_modal = {
     .exec = modal_exec,
     .files = modal_files,
     .cleanup = modal_cleanup,
+    .list = sp__modal_step_list,
 };
