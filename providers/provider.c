@@ -26,6 +26,7 @@ const char *sp_step_name(enum sp_step step)
 static const char *const CAP_NAMES[] = {
     "labels",     "stream_exec", "split_stderr", "persist_shell", "write_newline", "file_stat",
     "file_mkdir", "file_remove", "stop",         "access_token",  "action_server",
+    "port_tunnel", "generations",
 };
 
 void sp_caps_describe(unsigned caps, char *out, size_t len)
