@@ -26,6 +26,7 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -362,6 +363,13 @@ mock_http_start(struct sp_mock *m, const struct mock_http_opts *o, unsigned *bou
     /* no_listen: another transport owns the port and hands over HTTP/1.1 sockets
      * (mock_http_add); ITC lets MHD's threads learn of them at once. */
     unsigned extra = o->no_listen ? MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC : 0;
+    /* TLS (GnuTLS inside libmicrohttpd) with the PEM certificate and key given. */
+    struct MHD_OptionItem tls[] = {{MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)(uintptr_t)o->tls_key},
+                                   {MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)(uintptr_t)o->tls_cert},
+                                   {MHD_OPTION_END, 0, NULL}};
+    bool use_tls = o->tls_cert != NULL && o->tls_key != NULL;
+    if (use_tls)
+        extra |= MHD_USE_TLS;
     struct mock_http *srv = calloc(1, sizeof(*srv));
     if (srv == NULL)
         return NULL;
@@ -377,7 +385,8 @@ mock_http_start(struct sp_mock *m, const struct mock_http_opts *o, unsigned *bou
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_NOTIFY_CONNECTION, on_connection,
         srv, MHD_OPTION_CONNECTION_LIMIT, srv->soft_limit + HARD_MARGIN,
         MHD_OPTION_CONNECTION_TIMEOUT, srv->idle_timeout_s, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
-        MHD_OPTION_THREAD_POOL_SIZE, o->pool ? (unsigned)POOL_THREADS : 0u, MHD_OPTION_END);
+        MHD_OPTION_THREAD_POOL_SIZE, o->pool ? (unsigned)POOL_THREADS : 0u, MHD_OPTION_ARRAY,
+        use_tls ? tls : tls + 2, MHD_OPTION_END);
     if (srv->d == NULL) {
         free(srv);
         return NULL;

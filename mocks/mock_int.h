@@ -234,6 +234,7 @@ struct mock_http_opts {
     unsigned idle_timeout_s;
     unsigned max_connections;
     bool no_listen; /* no socket of its own: connections come through mock_http_add */
+    const char *tls_cert, *tls_key; /* PEM: serve HTTPS (both or neither) */
 };
 struct mock_http *mock_http_start(struct sp_mock *m, const struct mock_http_opts *o,
                                       unsigned *bound_port);

@@ -62,6 +62,9 @@ struct sp_client {
      * through sockets). */
     struct sp_loop *loop;
     pthread_mutex_t loop_lock;
+    /* SSL_CERT_FILE of the client's environment: the CA bundle https is verified against (a
+     * mock's own CA for its TLS tunnels); NULL = libcurl's default. */
+    char *ca_file;
 };
 
 /* Sandbox flags for provider use. */

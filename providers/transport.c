@@ -419,6 +419,8 @@ static void transfer_send(struct sp__transfer *t)
     curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
     curl_easy_setopt(e, CURLOPT_USERAGENT, "sandprobe/0.1");
     curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+    if (c->ca_file != NULL)
+        curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file);
     if (t->req.http2) { /* gRPC: h2c with prior knowledge on http://, h2 by ALPN on https:// */
         curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE);
         /* libcurl 7.88.1 (Debian 12) never sends a request on an idle h2c prior-knowledge

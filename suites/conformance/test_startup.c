@@ -121,16 +121,15 @@ static void startup_data_url_stable(struct sp_req_ctx *ctx)
 }
 
 /* The data plane is the tunnel of the server port: a URL of its own, not the control plane's,
- * https on the real service (the mock's TLS tunnel too, when it serves one), and the action
- * server answers through it. */
+ * https (the mock's tunnels too: TLS with the CA of its ready line), and the action server
+ * answers through it. */
 static void startup_server_port_tunnel(struct sp_req_ctx *ctx)
 {
     struct sp_sandbox *sb = sp_req_sandbox(ctx);
     const char *url = sp_sandbox_data_url(sb);
     SP_REQUIRE(ctx, url[0] != '\0', "expected a tunnel URL for the server port, got none");
-    bool https = strncmp(url, "https://", 8) == 0;
-    SP_REQUIRE(ctx, https || (sp_req_mock(ctx) && strncmp(url, "http://", 7) == 0),
-               "expected an https:// tunnel URL, got \"%s\"", url);
+    SP_REQUIRE(ctx, strncmp(url, "https://", 8) == 0, "expected an https:// tunnel URL, got \"%s\"",
+               url);
     for (size_t i = 0; i < sp_req_target(ctx)->env->n; i++) {
         const char *v = sp_req_target(ctx)->env->items[i].val;
         if (strstr(sp_req_target(ctx)->env->items[i].key, "SERVER_URL") != NULL)
@@ -174,8 +173,7 @@ const struct sp_requirement sp__req_startup[] = {
     {"startup.server_port_tunnel", SP_STEP_STARTUP, SP_LEVEL_MUST, "[Conformance]",
      SP_CAP_PORT_TUNNEL, 0,
      "The sandbox's server port has a tunnel: startup finds it among the sandbox's tunnels, "
-     "its URL (https on the real service) is not the control plane's, and the action server "
-     "answers through it.",
+     "its URL is https and not the control plane's, and the action server answers through it.",
      startup_server_port_tunnel, 0},
 };
 const size_t sp__req_startup_count = sizeof(sp__req_startup) / sizeof(sp__req_startup[0]);
