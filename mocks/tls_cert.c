@@ -43,7 +43,8 @@ static int crt_common(gnutls_x509_crt_t c, gnutls_x509_privkey_t key, const char
     serial[0] &= 0x7f;
     time_t now = time(NULL);
     const char *bad = NULL;
-    return gnutls_x509_crt_set_version(c, 3) || gnutls_x509_crt_set_serial(c, serial, sizeof(serial)) ||
+    return gnutls_x509_crt_set_version(c, 3) ||
+                   gnutls_x509_crt_set_serial(c, serial, sizeof(serial)) ||
                    gnutls_x509_crt_set_activation_time(c, now - 3600) ||
                    gnutls_x509_crt_set_expiration_time(c, now + 30 * 86400) ||
                    gnutls_x509_crt_set_dn(c, dn, &bad) || gnutls_x509_crt_set_key(c, key)
@@ -64,7 +65,8 @@ static char *pem_of(int rc, gnutls_datum_t *d)
     return s;
 }
 
-static int make_ca(gnutls_x509_crt_t ca, gnutls_x509_privkey_t key, unsigned char *kid, size_t *klen)
+static int
+make_ca(gnutls_x509_crt_t ca, gnutls_x509_privkey_t key, unsigned char *kid, size_t *klen)
 {
     if (crt_common(ca, key, "CN=sandprobe mock CA,O=sandprobe") != 0 ||
         gnutls_x509_crt_set_basic_constraints(ca, 1, -1) != 0 ||
@@ -75,8 +77,12 @@ static int make_ca(gnutls_x509_crt_t ca, gnutls_x509_privkey_t key, unsigned cha
     return gnutls_x509_crt_sign2(ca, ca, key, GNUTLS_DIG_SHA256, 0) == 0 ? 0 : -1;
 }
 
-static int make_leaf(gnutls_x509_crt_t leaf, gnutls_x509_privkey_t key, gnutls_x509_crt_t ca,
-                     gnutls_x509_privkey_t cakey, const unsigned char *kid, size_t klen,
+static int make_leaf(gnutls_x509_crt_t leaf,
+                     gnutls_x509_privkey_t key,
+                     gnutls_x509_crt_t ca,
+                     gnutls_x509_privkey_t cakey,
+                     const unsigned char *kid,
+                     size_t klen,
                      const char *const *names)
 {
     static const unsigned char loopback[4] = {127, 0, 0, 1};
@@ -85,12 +91,13 @@ static int make_leaf(gnutls_x509_crt_t leaf, gnutls_x509_privkey_t key, gnutls_x
         gnutls_x509_crt_set_key_usage(leaf, GNUTLS_KEY_DIGITAL_SIGNATURE) != 0 ||
         gnutls_x509_crt_set_key_purpose_oid(leaf, GNUTLS_KP_TLS_WWW_SERVER, 0) != 0 ||
         gnutls_x509_crt_set_authority_key_id(leaf, kid, klen) != 0 ||
-        gnutls_x509_crt_set_subject_alt_name(leaf, GNUTLS_SAN_IPADDRESS, loopback,
-                                             sizeof(loopback), GNUTLS_FSAN_APPEND) != 0)
+        gnutls_x509_crt_set_subject_alt_name(leaf, GNUTLS_SAN_IPADDRESS, loopback, sizeof(loopback),
+                                             GNUTLS_FSAN_APPEND) != 0)
         return -1;
     for (size_t i = 0; names && names[i]; i++)
         if (gnutls_x509_crt_set_subject_alt_name(leaf, GNUTLS_SAN_DNSNAME, names[i],
-                                                 (unsigned)strlen(names[i]), GNUTLS_FSAN_APPEND) != 0)
+                                                 (unsigned)strlen(names[i]),
+                                                 GNUTLS_FSAN_APPEND) != 0)
             return -1;
     return gnutls_x509_crt_sign2(leaf, ca, cakey, GNUTLS_DIG_SHA256, 0) == 0 ? 0 : -1;
 }

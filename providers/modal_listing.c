@@ -43,12 +43,15 @@ static const char *tag_of(const Modal__Client__SandboxInfo *s, const char *name)
 
 /* Adds one page's sandboxes (those matching the filter) to out; *oldest gets the page's
  * oldest created_at. */
-static enum sp_err take_page(struct sp_op *op, const Modal__Client__SandboxListResponse *l,
-                             double *oldest, struct sp_error *err)
+static enum sp_err take_page(struct sp_op *op,
+                             const Modal__Client__SandboxListResponse *l,
+                             double *oldest,
+                             struct sp_error *err)
 {
     for (size_t i = 0; i < l->n_sandboxes; i++) {
         const Modal__Client__SandboxInfo *s = l->sandboxes[i];
-        if (s->id == NULL || s->id[0] == '\0' || strlen(s->id) >= sizeof(((struct sp_listed *)0)->id))
+        if (s->id == NULL || s->id[0] == '\0' ||
+            strlen(s->id) >= sizeof(((struct sp_listed *)0)->id))
             return sp_error_set(err, SP_E_PROTOCOL, "sandbox list: an item without a usable id");
         if (*oldest == 0 || s->created_at < *oldest)
             *oldest = s->created_at;
@@ -92,8 +95,8 @@ enum sp_next sp__modal_step_list(struct sp_op *op,
         return list_request(op, req, err);
     }
     Modal__Client__SandboxListResponse *l = NULL;
-    if (sp__modal_reply(rsp, &modal__client__sandbox_list_response__descriptor, &l,
-                        "sandbox list", err) != SP_E_OK)
+    if (sp__modal_reply(rsp, &modal__client__sandbox_list_response__descriptor, &l, "sandbox list",
+                        err) != SP_E_OK)
         return SP_NEXT_FAIL;
     double oldest = 0;
     enum sp_err rc = take_page(op, l, &oldest, err);
@@ -104,8 +107,10 @@ enum sp_next sp__modal_step_list(struct sp_op *op,
     if (n == 0)
         return SP_NEXT_DONE;
     if (ctx->before != 0 && oldest >= ctx->before) {
-        sp_error_set(err, SP_E_PROTOCOL, "sandbox list: a page older than before_timestamp "
-                                         "%.3f is not older", ctx->before);
+        sp_error_set(err, SP_E_PROTOCOL,
+                     "sandbox list: a page older than before_timestamp "
+                     "%.3f is not older",
+                     ctx->before);
         return SP_NEXT_FAIL;
     }
     if (++ctx->pages >= LIST_MAX_PAGES) {

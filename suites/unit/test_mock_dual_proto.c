@@ -39,7 +39,7 @@ static int setup(void **state)
     assert_int_equal(sp_mock_start(&cfg, &f->m, &err), SP_E_OK);
     snprintf(f->key, sizeof(f->key), "%s", sp_kv_get(sp_mock_env(f->m), "RUNLOOP_API_KEY"));
     const char *url = sp_mock_url(f->m);
-    f->port = (unsigned)atoi(strrchr(url, ':') + 1);
+    f->port = (unsigned)strtoul(strrchr(url, ':') + 1, NULL, 10);
     *state = f;
     return 0;
 }
@@ -81,8 +81,8 @@ static bool read_full(int fd, uint8_t *p, size_t n)
 }
 
 /* HTTP/1.1 with Connection: close; returns the whole answer (status line, headers, body). */
-static char *http1(const struct fx *f, const char *method, const char *path, const char *key,
-                   const char *body)
+static char *
+http1(const struct fx *f, const char *method, const char *path, const char *key, const char *body)
 {
     char req[1024];
     int n = snprintf(req, sizeof(req),
@@ -133,7 +133,8 @@ static int h2_get(const struct fx *f, const char *path, const char *key, size_t 
     ssize_t hl = nghttp2_hd_deflate_hd(def, out + 9, sizeof(out) - 9, nv, 5);
     nghttp2_hd_deflate_del(def);
     assert_true(hl > 0);
-    frame_hdr(out, (size_t)hl, NGHTTP2_HEADERS, NGHTTP2_FLAG_END_STREAM | NGHTTP2_FLAG_END_HEADERS, 1);
+    frame_hdr(out, (size_t)hl, NGHTTP2_HEADERS, NGHTTP2_FLAG_END_STREAM | NGHTTP2_FLAG_END_HEADERS,
+              1);
     uint8_t settings[9];
     frame_hdr(settings, 0, NGHTTP2_SETTINGS, 0, 0);
     int fd = dial(f);
@@ -153,7 +154,8 @@ static int h2_get(const struct fx *f, const char *path, const char *key, size_t 
         uint8_t h[9];
         assert_true(read_full(fd, h, 9));
         size_t len = (size_t)h[0] << 16 | (size_t)h[1] << 8 | h[2];
-        uint32_t sid = (uint32_t)(h[5] & 0x7f) << 24 | (uint32_t)h[6] << 16 | (uint32_t)h[7] << 8 | h[8];
+        uint32_t sid =
+            (uint32_t)(h[5] & 0x7f) << 24 | (uint32_t)h[6] << 16 | (uint32_t)h[7] << 8 | h[8];
         uint8_t *p = malloc(len + 1);
         assert_true(read_full(fd, p, len));
         if (sid == 1 && h[3] == NGHTTP2_HEADERS) {
@@ -167,7 +169,8 @@ static int h2_get(const struct fx *f, const char *path, const char *key, size_t 
                 in += used, left -= (size_t)used;
                 if (fl & NGHTTP2_HD_INFLATE_EMIT && got.namelen == 7 &&
                     memcmp(got.name, ":status", 7) == 0)
-                    status = atoi((const char *)got.value); /* digits, then a non-digit */
+                    status = (int)strtol((const char *)got.value, NULL,
+                                         10); /* digits, then a non-digit */
                 if (fl & NGHTTP2_HD_INFLATE_FINAL) {
                     nghttp2_hd_inflate_end_headers(inf);
                     break;
