@@ -3,13 +3,15 @@
  * figures are the harness's own. Each figure is the median of --runs runs (default 3) with
  * the min..max spread, printed next to its target; nothing is asserted.
  *
- *   load [--runs N] [--only throughput|wrk|accuracy|10k]
+ *   load [--runs N] [--only throughput|wrk|accuracy|stall|lag|10k]
  *
  * A lifecycle is create -> startup -> exec -> files (write + read back) -> cleanup. */
+#define _DEFAULT_SOURCE /* wait4 */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "bench.h"
 #include "load.h"
@@ -106,6 +108,31 @@ struct result {
 
 static unsigned steps_mask = SP_LOAD_STEPS_ALL;
 
+/* A server-side stall: when stall_at_us > 0, a helper process stops the whole mock
+ * (SIGSTOP) that long after the run starts and resumes it (SIGCONT) STALL_US later. Every
+ * request that reaches the mock in the window waits for its end, whoever sent it: the
+ * stall belongs to the server, not to a draw per request. */
+#define STALL_US 1000000
+static int64_t stall_at_us;
+
+static pid_t stall_start(pid_t mock)
+{
+    if (stall_at_us <= 0)
+        return -1;
+    pid_t p = fork();
+    if (p == 0) {
+        struct timespec at = {(time_t)(stall_at_us / 1000000),
+                              (long)(stall_at_us % 1000000) * 1000};
+        struct timespec len = {STALL_US / 1000000, (STALL_US % 1000000) * 1000L};
+        nanosleep(&at, NULL);
+        kill(mock, SIGSTOP);
+        nanosleep(&len, NULL);
+        kill(mock, SIGCONT);
+        _exit(0);
+    }
+    return p;
+}
+
 /* One run of sched against a fresh mock with the latency specs. */
 static int run_once(const char *const *latency, const struct sp_schedule *sched, struct result *res)
 {
@@ -126,8 +153,11 @@ static int run_once(const char *const *latency, const struct sp_schedule *sched,
     res->base_kib = bench_status_kib("VmRSS:");
     bench_reset_peak_rss();
     double cpu0 = bench_cpu_s();
+    pid_t pauser = stall_start(c.pid);
     enum sp_err rc = sp_load_run(&cfg, &out, &err);
     res->cpu_s = bench_cpu_s() - cpu0;
+    if (pauser > 0)
+        waitpid(pauser, NULL, 0); /* the mock runs again before it is stopped */
     res->peak_kib = bench_status_kib("VmHWM:");
     sp_client_free(client);
     res->requests = child_stop(&c);
@@ -161,7 +191,7 @@ static const char *spread(double *v, int n, int decimals, char *out, size_t len)
 #define MAX_RUNS 15
 
 static int runs = 3;
-static const char *only; /* --only throughput|wrk|accuracy|10k: one scenario */
+static const char *only; /* --only throughput|wrk|accuracy|stall|lag|10k: one scenario */
 static const char *const no_latency[] = {NULL};
 
 static void print_errors(const struct sp_load_summary *sum)
@@ -201,63 +231,163 @@ static void throughput(void)
            spread(cpu_lc, n, 0, b, sizeof(b)), spread(cpu_req, n, 1, c, sizeof(c)));
 }
 
-/* wrk's CPU per request on GET /sandboxes of the same mock (one thread, 64 connections). */
+/* Like for like with wrk: the route the harness's list op sends (E2B's list, empty store),
+ * CONNS requests in flight, for WRK_S seconds, CPU time of the client process only (the
+ * mock is a child: RUSAGE_SELF here, the wrk child's own rusage below). */
+#define CONNS      64
+#define WRK_S      3
+#define LIST_ROUTE "/v2/sandboxes?state=running,paused&limit=100"
+
+struct lister {
+    struct sp_loop *loop;
+    struct sp_client *client;
+    struct sp_op op;
+    struct sp_list list;
+    long *done, *failed;
+    bool *stop;
+};
+
+static void list_again(struct lister *l);
+
+static void on_listed(struct sp_op *op, enum sp_err rc, void *user)
+{
+    struct lister *l = user;
+    (void)op;
+    (*l->done)++;
+    *l->failed += rc != SP_E_OK;
+    sp_list_cleanup(&l->list);
+    if (!*l->stop)
+        list_again(l);
+}
+
+static void list_again(struct lister *l)
+{
+    sp_list_init(&l->list);
+    sp_op_init_list(&l->op, l->client, NULL, NULL, &l->list);
+    sp_loop_submit(l->loop, &l->op, on_listed, l);
+}
+
+/* The harness's CPU per request, CONNS list ops in flight on one loop for WRK_S s. */
+static int harness_list_cost(double *us_per_req, long *failed, long *count)
+{
+    struct child c;
+    if (child_start(no_latency, &c) != 0)
+        return -1;
+    struct sp_client *client = NULL;
+    struct sp_loop *loop = NULL;
+    struct sp_error err;
+    sp_error_clear(&err);
+    struct sp_client_opts o = {.http_timeout_ms = 60000};
+    static struct lister ls[CONNS];
+    long done = 0;
+    bool stop = false;
+    *failed = 0;
+    if (sp_client_new("e2b", &c.env, &o, &client, &err) != SP_E_OK ||
+        sp_loop_new(&loop, &err) != SP_E_OK) {
+        sp_client_free(client);
+        child_stop(&c);
+        return -1;
+    }
+    double cpu0 = bench_cpu_s();
+    int64_t end = sp_now_us() + WRK_S * 1000000LL;
+    for (int i = 0; i < CONNS; i++) {
+        ls[i] = (struct lister){
+            .loop = loop, .client = client, .done = &done, .failed = failed, .stop = &stop};
+        list_again(&ls[i]);
+    }
+    while (sp_now_us() < end)
+        sp_loop_run_once(loop, 100);
+    stop = true;
+    sp_loop_run(loop);
+    double cpu = bench_cpu_s() - cpu0;
+    sp_loop_free(loop);
+    sp_client_free(client);
+    child_stop(&c);
+    *us_per_req = done > 0 ? cpu * 1e6 / (double)done : 0;
+    *count = done;
+    return done > 0 ? 0 : -1;
+}
+
+/* wrk's CPU per request on the same route, or -1 when wrk is missing. */
+static int wrk_list_cost(double *us_per_req)
+{
+    struct child c;
+    if (child_start(no_latency, &c) != 0)
+        return -1;
+    char url[512], hdr[512], conns[16], dur[16];
+    snprintf(url, sizeof(url), "%s" LIST_ROUTE, sp_kv_get(&c.env, "E2B_API_URL"));
+    snprintf(hdr, sizeof(hdr), "X-API-Key: %s", sp_kv_get(&c.env, "E2B_API_KEY"));
+    snprintf(conns, sizeof(conns), "-c%d", CONNS);
+    snprintf(dur, sizeof(dur), "-d%ds", WRK_S);
+    int p[2];
+    if (pipe(p) != 0) {
+        child_stop(&c);
+        return -1;
+    }
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(p[1], 1);
+        close(p[0]);
+        execlp("wrk", "wrk", "-t1", conns, dur, "-H", hdr, url, (char *)NULL);
+        _exit(127);
+    }
+    close(p[1]);
+    char out[4096] = "";
+    size_t got = 0;
+    ssize_t k;
+    while (got < sizeof(out) - 1 && (k = read(p[0], out + got, sizeof(out) - 1 - got)) > 0)
+        got += (size_t)k;
+    out[got] = '\0';
+    close(p[0]);
+    struct rusage ru;
+    int status = 0;
+    wait4(pid, &status, 0, &ru); /* wrk's own CPU, nothing else's */
+    child_stop(&c);
+    const char *req = strstr(out, " requests in ");
+    long count = 0;
+    while (req && req > out && req[-1] >= '0' && req[-1] <= '9')
+        req--;
+    if (req)
+        count = strtol(req, NULL, 10);
+    double cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+                 (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+    if (count <= 0)
+        return -1;
+    *us_per_req = cpu * 1e6 / (double)count;
+    return 0;
+}
+
+/* Harness and wrk side by side, alternating, each run against a fresh mock. */
 static void wrk_cost(void)
 {
-    double v[MAX_RUNS];
-    int n = 0;
+    double h[MAX_RUNS], w[MAX_RUNS], ratio[MAX_RUNS];
+    int nh = 0, nw = 0, nr = 0;
+    long failed = 0;
     for (int i = 0; i < runs; i++) {
-        struct child c;
-        if (child_start(no_latency, &c) != 0)
-            return;
-        char url[512], hdr[512];
-        snprintf(url, sizeof(url), "%s/sandboxes", sp_kv_get(&c.env, "E2B_API_URL"));
-        snprintf(hdr, sizeof(hdr), "X-API-Key: %s", sp_kv_get(&c.env, "E2B_API_KEY"));
-        int p[2];
-        if (pipe(p) != 0)
-            return;
-        pid_t pid = fork();
-        if (pid == 0) {
-            dup2(p[1], 1);
-            close(p[0]);
-            execlp("wrk", "wrk", "-t1", "-c64", "-d3s", "-H", hdr, url, (char *)NULL);
-            _exit(127);
-        }
-        close(p[1]);
-        char out[4096] = "";
-        size_t got = 0;
-        ssize_t k;
-        while (got < sizeof(out) - 1 && (k = read(p[0], out + got, sizeof(out) - 1 - got)) > 0)
-            got += (size_t)k;
-        out[got] = '\0';
-        close(p[0]);
-        struct rusage before, ru;
-        getrusage(RUSAGE_CHILDREN, &before);
-        waitpid(pid, NULL, 0);
-        getrusage(RUSAGE_CHILDREN, &ru); /* wrk is the only child reaped in between */
-        ru.ru_utime.tv_sec -= before.ru_utime.tv_sec;
-        ru.ru_utime.tv_usec -= before.ru_utime.tv_usec;
-        ru.ru_stime.tv_sec -= before.ru_stime.tv_sec;
-        ru.ru_stime.tv_usec -= before.ru_stime.tv_usec;
-        child_stop(&c);
-        const char *req = strstr(out, " requests in ");
-        long count = 0;
-        while (req && req > out && req[-1] >= '0' && req[-1] <= '9')
-            req--;
-        if (req)
-            count = strtol(req, NULL, 10);
-        double cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-                     (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-        if (count > 0)
-            v[n++] = cpu * 1e6 / (double)count;
+        long f = 0, count = 0;
+        bool hok = harness_list_cost(&h[nh], &f, &count) == 0;
+        if (getenv("SP_BENCH_VERBOSE"))
+            printf("  (harness run %d: %ld requests)\n", i + 1, count);
+        failed += f;
+        bool wok = wrk_list_cost(&w[nw]) == 0;
+        if (hok && wok)
+            ratio[nr++] = h[nh] / w[nw];
+        nh += hok;
+        nw += wok;
     }
-    char a[128];
-    if (n > 0)
-        printf("  wrk -t1 -c64 on GET /sandboxes of the same mock: %s us CPU per request "
-               "(target: harness <= 1.5x this)\n",
-               spread(v, n, 1, a, sizeof(a)));
+    char a[128], b[128], c[128];
+    if (nh > 0)
+        printf("  harness (transport, E2B list op) GET %s, %d in flight, %d s: %s us CPU per "
+               "request, %ld failed\n",
+               LIST_ROUTE, CONNS, WRK_S, spread(h, nh, 1, a, sizeof(a)), failed);
+    if (nw > 0)
+        printf("  wrk -t1 -c%d on the same route and mock: %s us CPU per request\n", CONNS,
+               spread(w, nw, 1, b, sizeof(b)));
     else
         printf("  wrk: SKIP (not found; sh scripts/setup.sh --bench installs it)\n");
+    if (nr > 0)
+        printf("  harness / wrk CPU per request: %sx (target <= 1.5x)\n",
+               spread(ratio, nr, 2, c, sizeof(c)));
 }
 
 static void ten_thousand(void)
@@ -310,25 +440,41 @@ static void pcts_over_runs(const char *const *lat,
 static void accuracy(void)
 {
     static const char *const fixed[] = {"create=fixed:20ms", NULL};
-    static const char *const stall[] = {"create=table:99%=20ms,99.01%=1s,100%=1s", NULL};
     struct sp_schedule open = {
         .profile = SP_PROFILE_STAGGERED, .rate = 100, .count = 500, .shards = 1};
-    char a[128], b[128], c[128], d[128];
+    char a[128], b[128];
     pcts_over_runs(fixed, &open, SP_PHASE_API, 50, 99, a, b, sizeof(a));
     printf("  create fixed at 20 ms, open model 100/s: api p50 %s ms (target: within 0.5 ms "
            "of 20), p99 %s ms\n",
            a, b);
+}
+
+/* The mock stops for 1 s, 3 s into a run of 2000 lifecycles: the open model keeps sending,
+ * so every create of that second waits (about 10 % of the run's creates) and p99 shows the
+ * stall; the closed model has only its 4 in flight waiting, so p99 hides it (wrk2's point). */
+static void stall(void)
+{
+    static const char *const fixed[] = {"create=fixed:20ms", NULL};
     struct sp_schedule o2 = {
         .profile = SP_PROFILE_STAGGERED, .rate = 200, .count = 2000, .shards = 1};
     struct sp_schedule c2 = {
         .profile = SP_PROFILE_CLOSED, .concurrency = 4, .count = 2000, .shards = 1};
-    pcts_over_runs(stall, &o2, SP_PHASE_API, 99, 99.9, a, b, sizeof(a));
-    pcts_over_runs(stall, &c2, SP_PHASE_API, 99, 99.9, c, d, sizeof(c));
-    printf("  1 s stall in 1 %% of creates, api p99 / p99.9: open model 200/s %s / %s ms; "
-           "closed model 4 in flight %s / %s ms\n",
+    char a[128], b[128], c[128], d[128];
+    stall_at_us = 3000000;
+    pcts_over_runs(fixed, &o2, SP_PHASE_API, 99, 100, a, b, sizeof(a));
+    pcts_over_runs(fixed, &c2, SP_PHASE_API, 99, 100, c, d, sizeof(c));
+    stall_at_us = 0;
+    printf("  mock stalled 1 s once (SIGSTOP, 3 s in), create 20 ms, 2000 lifecycles: api p99 / "
+           "max: open model 200/s %s / %s ms (target: p99 shows the stall, ~1000); closed "
+           "model 4 in flight %s / %s ms (hides it)\n",
            a, b, c, d);
+}
+
+static void lag(void)
+{
     struct sp_schedule fast = {
         .profile = SP_PROFILE_STAGGERED, .rate = 1000, .duration_us = 3000000, .shards = 1};
+    char a[128], b[128];
     pcts_over_runs(no_latency, &fast, -1, 99, 100, a, b, sizeof(a));
     printf("  open model 1000 starts/s for 3 s: schedule lag p99 %s ms (target < 1 ms), "
            "max %s ms\n",
@@ -351,10 +497,8 @@ int main(int argc, char **argv)
     static const struct {
         const char *name;
         void (*fn)(void);
-    } scenarios[] = {{"throughput", throughput},
-                     {"wrk", wrk_cost},
-                     {"accuracy", accuracy},
-                     {"10k", ten_thousand}};
+    } scenarios[] = {{"throughput", throughput}, {"wrk", wrk_cost}, {"accuracy", accuracy},
+                     {"stall", stall},           {"lag", lag},      {"10k", ten_thousand}};
     for (size_t i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++)
         if (only == NULL || strcmp(only, scenarios[i].name) == 0)
             scenarios[i].fn();

@@ -303,7 +303,9 @@ static bool capped(const struct runner *r)
            (c->max_total > 0 && r->started >= c->max_total);
 }
 
-/* Waits for the network or until `until` (µs from the run start), whichever comes first. */
+/* Waits for the network or until `until` (µs from the run start), whichever comes first.
+ * The loop's wait is in µs, so it wakes at the next intended start itself: no spinning
+ * (which took the CPU from the mock on a small machine) and no rounding to whole ms. */
 static void wait_until(struct runner *r, int64_t until)
 {
     int64_t left = until - rel(r, sp_now_us());
@@ -314,8 +316,7 @@ static void wait_until(struct runner *r, int64_t until)
             sleep_us(left);
         return;
     }
-    /* Whole milliseconds on the loop; the last one spins on it, for sub-ms start times. */
-    sp_loop_run_once(r->loop, left > 1500 ? (long)(left - 1000) / 1000 : 0);
+    sp_loop_run_once_us(r->loop, left > 0 ? left : 0);
 }
 
 static int run_open(struct runner *r, struct sp_schedule *s)

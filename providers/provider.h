@@ -327,6 +327,8 @@ size_t sp_loop_run(struct sp_loop *loop);
 /* Runs one iteration, waiting at most max_wait_ms for network or timers. Returns the number
  * of operations in flight afterwards. */
 size_t sp_loop_run_once(struct sp_loop *loop, long max_wait_ms);
+/* The same with the wait in µs: the loop wakes at that time, not at the next whole ms. */
+size_t sp_loop_run_once_us(struct sp_loop *loop, int64_t max_wait_us);
 /* Makes sp_loop_run return after the current iteration (callable from a done callback). */
 void sp_loop_stop(struct sp_loop *loop);
 size_t sp_loop_in_flight(const struct sp_loop *loop);

@@ -4,21 +4,38 @@
  * transfer: the request its step asked for, the response being received, a timer for waits,
  * and an easy handle while a request is on the wire. The driver retries 429 and 502 as the
  * request's policy says, then hands the response to the step and does what it returns.
- * The blocking API (provider.c) runs a single operation through a private loop. */
+ * The blocking API (provider.c) runs a single operation through a private loop.
+ *
+ * The loop drives libcurl through its socket interface (curl_multi_socket_action) on an
+ * epoll set: a wake-up costs work for the sockets that are ready, never a poll() over every
+ * connection nor a walk over every transfer, so the cost per request stays flat with
+ * thousands in flight. Waits are in µs (epoll_pwait2), so a caller can wake at a start time
+ * without spinning. */
+#define _GNU_SOURCE /* epoll_pwait2 */
 #include "provider_int.h"
 #include "timerheap.h"
 
 #include <curl/curl.h>
 
+#include <errno.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/epoll.h>
 #include <time.h>
+#include <unistd.h>
 
 #define EASY_POOL_MAX 64
+#define TRANSFER_POOL_MAX 256
+#define HDR_NODES         24 /* request headers sent without a malloc per header */
+/* Work per iteration is bounded, so a caller between iterations (the load driver's
+ * schedule) gets control back within a fraction of a ms; epoll hands out ready sockets
+ * round-robin and due timers stay due, so nothing starves. */
+#define EPOLL_BATCH       16
+#define TIMERS_PER_TURN   32
 #define RETRY_AFTER_CAP_S 60
 
 struct sp__transfer {
@@ -26,7 +43,10 @@ struct sp__transfer {
     struct sp_loop *loop;
     sp_step_fn step;
     CURL *easy; /* non-NULL while a request is on the wire */
-    struct curl_slist *hdrs;
+    struct curl_slist *hdrs;      /* the header list handed to libcurl: nodes or heap */
+    struct curl_slist *hdrs_heap; /* curl_slist_append's, when nodes are too few */
+    struct curl_slist nodes[HDR_NODES];
+    struct sp_buf hdr_text; /* "Key: value\0" lines the nodes point into, kept across uses */
     struct sp_http_req req;
     struct sp_http_rsp rsp;
     struct sp_timer timer;
@@ -43,12 +63,17 @@ struct sp__transfer {
 
 struct sp_loop {
     CURLM *multi;
+    int epfd;
+    int64_t curl_due_us; /* when libcurl wants its timeout action, -1 for never */
     struct sp_timerheap timers;
     struct sp__transfer *head;
     size_t in_flight;
     bool stop;
     CURL *pool[EASY_POOL_MAX];
     size_t pooled;
+    /* Finished transfers, their buffers kept: an operation reuses one, no allocation. */
+    struct sp__transfer *spare[TRANSFER_POOL_MAX];
+    size_t spares;
 };
 
 int64_t sp_now_us(void)
@@ -78,6 +103,38 @@ static void transport_global_init(void)
     pthread_once(&global_once, global_init_once);
 }
 
+/* libcurl's socket callback: keeps the epoll set in step with what each socket waits for.
+ * socketp is non-NULL once the socket is in the set (curl_multi_assign). */
+static int on_socket(CURL *e, curl_socket_t s, int what, void *userp, void *socketp)
+{
+    struct sp_loop *loop = userp;
+    (void)e;
+    if (what == CURL_POLL_REMOVE) {
+        epoll_ctl(loop->epfd, EPOLL_CTL_DEL, s, NULL);
+        curl_multi_assign(loop->multi, s, NULL);
+        return 0;
+    }
+    struct epoll_event ev = {.events = ((what & CURL_POLL_IN) ? EPOLLIN : 0u) |
+                                       ((what & CURL_POLL_OUT) ? EPOLLOUT : 0u),
+                             .data.fd = s};
+    if (socketp != NULL && epoll_ctl(loop->epfd, EPOLL_CTL_MOD, s, &ev) == 0)
+        return 0;
+    if (epoll_ctl(loop->epfd, EPOLL_CTL_ADD, s, &ev) != 0 &&
+        (errno != EEXIST || epoll_ctl(loop->epfd, EPOLL_CTL_MOD, s, &ev) != 0))
+        return -1; /* libcurl fails the transfers on this socket */
+    curl_multi_assign(loop->multi, s, loop);
+    return 0;
+}
+
+/* libcurl's timer callback: one timeout for the whole multi handle. */
+static int on_curl_timer(CURLM *m, long timeout_ms, void *userp)
+{
+    struct sp_loop *loop = userp;
+    (void)m;
+    loop->curl_due_us = timeout_ms < 0 ? -1 : sp_now_us() + (int64_t)timeout_ms * 1000;
+    return 0;
+}
+
 enum sp_err sp_loop_new(struct sp_loop **out, struct sp_error *err)
 {
     transport_global_init();
@@ -89,7 +146,18 @@ enum sp_err sp_loop_new(struct sp_loop **out, struct sp_error *err)
         free(loop);
         return sp_error_set(err, SP_E_INTERNAL, "curl_multi_init failed");
     }
+    loop->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (loop->epfd < 0) {
+        curl_multi_cleanup(loop->multi);
+        free(loop);
+        return sp_error_set(err, SP_E_INTERNAL, "epoll_create1 failed: %s", strerror(errno));
+    }
+    loop->curl_due_us = -1;
     curl_multi_setopt(loop->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 0L);
+    curl_multi_setopt(loop->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+    curl_multi_setopt(loop->multi, CURLMOPT_SOCKETDATA, loop);
+    curl_multi_setopt(loop->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
+    curl_multi_setopt(loop->multi, CURLMOPT_TIMERDATA, loop);
     sp_timerheap_init(&loop->timers);
     *out = loop;
     return SP_E_OK;
@@ -97,10 +165,49 @@ enum sp_err sp_loop_new(struct sp_loop **out, struct sp_error *err)
 
 static void transfer_free(struct sp__transfer *t)
 {
-    curl_slist_free_all(t->hdrs);
+    curl_slist_free_all(t->hdrs_heap);
+    sp_buf_cleanup(&t->hdr_text);
     sp_http_req_cleanup(&t->req);
     sp_http_rsp_cleanup(&t->rsp);
     free(t);
+}
+
+/* Keeps t (and its buffers' allocations) for the next operation, or frees it. */
+static void transfer_recycle(struct sp_loop *loop, struct sp__transfer *t)
+{
+    if (loop->spares == TRANSFER_POOL_MAX) {
+        transfer_free(t);
+        return;
+    }
+    curl_slist_free_all(t->hdrs_heap);
+    t->hdrs_heap = t->hdrs = NULL;
+    sp_buf_reset(&t->hdr_text);
+    sp_http_req_reset(&t->req);
+    sp_http_rsp_reset(&t->rsp);
+    loop->spare[loop->spares++] = t;
+}
+
+/* A transfer with empty buffers and every other field zero, or NULL. */
+static struct sp__transfer *transfer_get(struct sp_loop *loop)
+{
+    if (loop->spares == 0) {
+        struct sp__transfer *t = calloc(1, sizeof(*t));
+        if (t) {
+            sp_http_req_init(&t->req);
+            sp_http_rsp_init(&t->rsp);
+            sp_buf_init(&t->hdr_text, 0);
+        }
+        return t;
+    }
+    struct sp__transfer *t = loop->spare[--loop->spares];
+    struct sp_http_req req = t->req;
+    struct sp_http_rsp rsp = t->rsp;
+    struct sp_buf text = t->hdr_text;
+    memset(t, 0, sizeof(*t));
+    t->hdr_text = text;
+    t->req = req;
+    t->rsp = rsp;
+    return t;
 }
 
 static void easy_release(struct sp_loop *loop, CURL *easy)
@@ -109,7 +216,8 @@ static void easy_release(struct sp_loop *loop, CURL *easy)
         return;
     curl_multi_remove_handle(loop->multi, easy);
     if (loop->pooled < EASY_POOL_MAX) {
-        curl_easy_reset(easy);
+        /* No curl_easy_reset: transfer_send sets every option it uses on each request,
+         * and a reset would free and rebuild the handle's state every time. */
         loop->pool[loop->pooled++] = easy;
     } else {
         curl_easy_cleanup(easy);
@@ -120,6 +228,8 @@ void sp_loop_free(struct sp_loop *loop)
 {
     if (loop == NULL)
         return;
+    /* The heap points into transfers (their wait timers): empty it before they are freed. */
+    sp_timerheap_cleanup(&loop->timers);
     while (loop->head) {
         struct sp__transfer *t = loop->head;
         loop->head = t->next;
@@ -134,8 +244,10 @@ void sp_loop_free(struct sp_loop *loop)
     }
     for (size_t i = 0; i < loop->pooled; i++)
         curl_easy_cleanup(loop->pool[i]);
-    sp_timerheap_cleanup(&loop->timers);
+    for (size_t i = 0; i < loop->spares; i++)
+        transfer_free(loop->spare[i]);
     curl_multi_cleanup(loop->multi);
+    close(loop->epfd);
     free(loop);
 }
 
@@ -172,7 +284,7 @@ static void transfer_complete(struct sp__transfer *t, enum sp_err rc)
     op->ctx = NULL;
     op->ctx_free = NULL;
     op->transfer = NULL;
-    transfer_free(t);
+    transfer_recycle(loop, t);
     if (op->done)
         op->done(op, rc, op->user);
 }
@@ -215,7 +327,7 @@ void sp_loop_submit(struct sp_loop *loop, struct sp_op *op, sp_op_done_fn done, 
     op->done = done;
     op->user = user;
     op->started_ms = sp_now_ms();
-    struct sp__transfer *t = calloc(1, sizeof(*t));
+    struct sp__transfer *t = transfer_get(loop);
     if (t == NULL) {
         sp_error_set(&op->err, SP_E_INTERNAL, "out of memory starting an operation");
         if (done)
@@ -226,8 +338,6 @@ void sp_loop_submit(struct sp_loop *loop, struct sp_op *op, sp_op_done_fn done, 
     t->loop = loop;
     t->step = sp__provider_step(op->client->provider, op->step);
     t->unsupported = t->step == NULL;
-    sp_http_req_init(&t->req);
-    sp_http_rsp_init(&t->rsp);
     sp_timer_init(&t->timer);
     op->transfer = t;
     t->next = loop->head;
@@ -325,24 +435,54 @@ static CURL *easy_acquire(struct sp_loop *loop)
     return curl_easy_init();
 }
 
+/* Appends one "Key: value" line, NUL-terminated, to the header text. */
+static int header_line(struct sp_buf *b, const char *key, const char *val)
+{
+    if (sp_buf_puts(b, key) != 0 ||
+        (val && (sp_buf_append(b, ": ", 2) != 0 || sp_buf_puts(b, val) != 0)))
+        return -1;
+    return sp_buf_append(b, "", 1);
+}
+
+/* The header list for libcurl: the request's headers and "Expect:" (no 100-continue round
+ * trip for large bodies). The lines go into one reused buffer and the list's nodes live in
+ * the transfer, so a request allocates nothing here once the buffer has grown. */
 static int transfer_headers(struct sp__transfer *t)
 {
-    curl_slist_free_all(t->hdrs);
-    t->hdrs = NULL;
-    char line[2304];
+    curl_slist_free_all(t->hdrs_heap);
+    t->hdrs_heap = t->hdrs = NULL;
+    sp_buf_reset(&t->hdr_text);
+    size_t n = t->req.headers.n + 1;
     for (size_t i = 0; i < t->req.headers.n; i++) {
         const struct sp_kv_pair *h = &t->req.headers.items[i];
-        snprintf(line, sizeof(line), "%s: %s", h->key, h->val);
-        struct curl_slist *l = curl_slist_append(t->hdrs, line);
+        if (header_line(&t->hdr_text, h->key, h->val) != 0)
+            return -1;
+    }
+    /* The User-Agent as a plain header: CURLOPT_USERAGENT costs libcurl an aprintf each
+     * request. A step's own User-Agent wins. */
+    if (sp_kv_geti(&t->req.headers, "User-Agent") == NULL) {
+        if (header_line(&t->hdr_text, "User-Agent", "sandprobe/0.1") != 0)
+            return -1;
+        n++;
+    }
+    if (header_line(&t->hdr_text, "Expect:", NULL) != 0)
+        return -1;
+    char *p = t->hdr_text.data;
+    if (n <= HDR_NODES) {
+        for (size_t i = 0; i < n; i++, p += strlen(p) + 1) {
+            t->nodes[i].data = p;
+            t->nodes[i].next = i + 1 < n ? &t->nodes[i + 1] : NULL;
+        }
+        t->hdrs = &t->nodes[0];
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++, p += strlen(p) + 1) {
+        struct curl_slist *l = curl_slist_append(t->hdrs_heap, p);
         if (l == NULL)
             return -1;
-        t->hdrs = l;
+        t->hdrs_heap = l;
     }
-    /* No "Expect: 100-continue" round trip for large bodies. */
-    struct curl_slist *l = curl_slist_append(t->hdrs, "Expect:");
-    if (l == NULL)
-        return -1;
-    t->hdrs = l;
+    t->hdrs = t->hdrs_heap;
     return 0;
 }
 
@@ -356,8 +496,11 @@ static void easy_set_method(CURL *e, const struct sp_http_req *req)
     } else {
         curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
     }
-    if (req->method != SP_HTTP_GET && req->method != SP_HTTP_POST)
-        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, sp_http_method_name(req->method));
+    /* Set on every request: a pooled handle keeps the previous request's options. */
+    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST,
+                     req->method != SP_HTTP_GET && req->method != SP_HTTP_POST
+                         ? sp_http_method_name(req->method)
+                         : NULL);
 }
 
 /* True when url's host is loopback: 127.0.0.0/8, ::1, localhost or a *.localhost name
@@ -417,7 +560,6 @@ static void transfer_send(struct sp__transfer *t)
     curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
-    curl_easy_setopt(e, CURLOPT_USERAGENT, "sandprobe/0.1");
     curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
     if (c->ca_file != NULL)
         curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file);
@@ -576,33 +718,70 @@ static void fire_timers(struct sp_loop *loop)
 {
     int64_t now = sp_now_ms();
     struct sp_timer *tm;
-    while (!loop->stop && (tm = sp_timerheap_pop_due(&loop->timers, now)) != NULL) {
+    for (int fired = 0; fired < TIMERS_PER_TURN && !loop->stop &&
+                        (tm = sp_timerheap_pop_due(&loop->timers, now)) != NULL;
+         fired++) {
         struct sp__transfer *t =
             (struct sp__transfer *)((char *)tm - offsetof(struct sp__transfer, timer));
         transfer_timer_fired(t);
     }
 }
 
-size_t sp_loop_run_once(struct sp_loop *loop, long max_wait_ms)
+/* Runs libcurl's timeout action if it is due. */
+static void curl_timeout_due(struct sp_loop *loop)
 {
     int running = 0;
+    if (loop->curl_due_us >= 0 && loop->curl_due_us <= sp_now_us()) {
+        loop->curl_due_us = -1;
+        curl_multi_socket_action(loop->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    }
+}
+
+/* The wait until the next thing due (a timer, libcurl's timeout), at most max_us. */
+static int64_t wait_us(const struct sp_loop *loop, int64_t max_us)
+{
+    int64_t now = sp_now_us(), wait = max_us;
+    const struct sp_timer *next = sp_timerheap_peek(&loop->timers);
+    if (next && next->due_ms * 1000 - now < wait)
+        wait = next->due_ms * 1000 - now;
+    if (loop->curl_due_us >= 0 && loop->curl_due_us - now < wait)
+        wait = loop->curl_due_us - now;
+    return wait < 0 ? 0 : wait;
+}
+
+/* Waits up to us for socket events and hands each ready socket to libcurl. */
+static void wait_sockets(struct sp_loop *loop, int64_t us)
+{
+    struct epoll_event evs[EPOLL_BATCH];
+    struct timespec ts = {(time_t)(us / 1000000), (long)(us % 1000000) * 1000};
+    int n = epoll_pwait2(loop->epfd, evs, EPOLL_BATCH, &ts, NULL);
+    if (n < 0 && errno == ENOSYS) /* a kernel before 5.11: whole ms, rounded up */
+        n = epoll_wait(loop->epfd, evs, EPOLL_BATCH, (int)((us + 999) / 1000));
+    for (int i = 0; i < n; i++) {
+        int mask = ((evs[i].events & EPOLLIN) ? CURL_CSELECT_IN : 0) |
+                   ((evs[i].events & EPOLLOUT) ? CURL_CSELECT_OUT : 0) |
+                   ((evs[i].events & (EPOLLERR | EPOLLHUP)) ? CURL_CSELECT_ERR : 0);
+        int running = 0;
+        curl_multi_socket_action(loop->multi, evs[i].data.fd, mask, &running);
+    }
+}
+
+size_t sp_loop_run_once_us(struct sp_loop *loop, int64_t max_wait_us)
+{
     fire_timers(loop);
-    curl_multi_perform(loop->multi, &running);
+    curl_timeout_due(loop);
     drain_messages(loop);
     if (loop->in_flight == 0 || loop->stop)
         return loop->in_flight;
-    long wait = max_wait_ms;
-    struct sp_timer *next = sp_timerheap_peek(&loop->timers);
-    if (next) {
-        int64_t until = next->due_ms - sp_now_ms();
-        if (until < wait)
-            wait = until < 0 ? 0 : (long)until;
-    }
-    if (wait > 0)
-        curl_multi_poll(loop->multi, NULL, 0, (int)wait, NULL);
-    curl_multi_perform(loop->multi, &running);
+    wait_sockets(loop, wait_us(loop, max_wait_us));
+    curl_timeout_due(loop);
     drain_messages(loop);
     return loop->in_flight;
+}
+
+size_t sp_loop_run_once(struct sp_loop *loop, long max_wait_ms)
+{
+    return sp_loop_run_once_us(loop, (int64_t)max_wait_ms * 1000);
 }
 
 size_t sp_loop_run(struct sp_loop *loop)

@@ -156,14 +156,20 @@ static int teardown(void **state)
     return 0;
 }
 
-static void two_hundred_lifecycles_from_one_thread(void **state)
+/* Submits every lifecycle of round `round`, runs the loop dry and checks each one. */
+static void run_round(struct fixture *fx, int round)
 {
-    struct fixture *fx = *state;
+    for (int i = 0; i < N_LIFECYCLES; i++) {
+        struct lifecycle *prev = &fx->lcs[i];
+        sp_exec_cleanup(&prev->x);
+        sp_sandbox_free(prev->sb);
+        memset(prev, 0, sizeof(*prev));
+    }
     for (int i = 0; i < N_LIFECYCLES; i++) {
         struct lifecycle *lc = &fx->lcs[i];
         lc->loop = fx->loop;
         lc->client = fx->client;
-        snprintf(lc->session, sizeof(lc->session), "evdrv-%03d", i);
+        snprintf(lc->session, sizeof(lc->session), "evdrv-%d-%03d", round, i);
         lc->create.session = lc->session;
         lc->create.run_id = "evdrv";
         sp_exec_init(&lc->x, "echo ok");
@@ -189,10 +195,30 @@ static void two_hundred_lifecycles_from_one_thread(void **state)
         ok++;
     }
     assert_int_equal(ok, N_LIFECYCLES);
+}
 
+static void two_hundred_lifecycles_from_one_thread(void **state)
+{
+    struct fixture *fx = *state;
+    run_round(fx, 0);
     struct sp_mock_stats st;
     sp_mock_stats(fx->mock, &st);
     assert_int_equal(st.created, N_LIFECYCLES);
+    assert_int_equal(st.live, 0);
+}
+
+/* The loop keeps finished transfers and easy handles for the next operations, without
+ * resetting the handles: a second round on the same loop sends each request with its own
+ * method, headers and body (a DELETE left on a handle would end sandboxes early, a GET
+ * where a DELETE belongs would leave them live). */
+static void a_second_round_reuses_transfers_and_handles(void **state)
+{
+    struct fixture *fx = *state;
+    run_round(fx, 0);
+    run_round(fx, 1);
+    struct sp_mock_stats st;
+    sp_mock_stats(fx->mock, &st);
+    assert_int_equal(st.created, 2 * N_LIFECYCLES);
     assert_int_equal(st.live, 0);
 }
 
@@ -200,6 +226,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(two_hundred_lifecycles_from_one_thread, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_second_round_reuses_transfers_and_handles, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
