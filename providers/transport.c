@@ -561,16 +561,22 @@ static void transfer_send(struct sp__transfer *t)
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
     curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
-    if (c->ca_file != NULL)
-        curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file);
-    if (t->req.http2) { /* gRPC: h2c with prior knowledge on http://, h2 by ALPN on https:// */
-        curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE);
-        /* libcurl 7.88.1 (Debian 12) never sends a request on an idle h2c prior-knowledge
-         * connection it re-uses and fails it with "Error in the HTTP2 framing layer" (the
-         * curl tool does the same against nghttpd), so such a connection serves one call. */
-        if (strncmp(sp_buf_str(&t->req.url), "http://", 7) == 0)
-            curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
-    }
+    /* Set on every request, as the method: a pooled handle keeps the last client's CA and
+     * HTTP version. The CA is the client's SSL_CERT_FILE, else libcurl's built-in one. */
+    char *ca = c->ca_file;
+    if (ca == NULL)
+        curl_easy_getinfo(e, CURLINFO_CAINFO, &ca);
+    curl_easy_setopt(e, CURLOPT_CAINFO, ca);
+    /* gRPC: h2c with prior knowledge on http://, h2 by ALPN on https://. libcurl 7.88.1
+     * (Debian 12) never sends a request on an idle h2c prior-knowledge connection it re-uses
+     * and fails it with "Error in the HTTP2 framing layer" (the curl tool does the same
+     * against nghttpd), so such a connection serves one call. */
+    curl_easy_setopt(e, CURLOPT_HTTP_VERSION, t->req.http2
+                                                  ? (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE
+                                                  : (long)CURL_HTTP_VERSION_2TLS);
+    curl_easy_setopt(e, CURLOPT_FORBID_REUSE,
+                     t->req.http2 && strncmp(sp_buf_str(&t->req.url), "http://", 7) == 0 ? 1L
+                                                                                         : 0L);
     if (curl_multi_add_handle(loop->multi, e) != CURLM_OK) {
         t->easy = NULL;
         curl_easy_cleanup(e);
