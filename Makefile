@@ -12,7 +12,7 @@ CC       ?= gcc
 VARIANT  ?= release
 PREFIX   ?= /usr/local
 BUILD    := build/$(VARIANT)
-PKGS     := libcurl libcjson libmicrohttpd zlib libprotobuf-c libnghttp2
+PKGS     := libcurl libcjson libmicrohttpd zlib libprotobuf-c libnghttp2 gnutls
 
 WARN := -Wall -Wextra -Wpedantic -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
         -Wold-style-definition -Wformat=2 -Wcast-qual -Wwrite-strings -Wvla -Wundef \

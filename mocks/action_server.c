@@ -35,10 +35,13 @@ bool mock_host_target(const char *host, unsigned *port, char *id, size_t idlen)
         return false;
     const char *start = host + i + 1;
     size_t n = strcspn(start, ".:");
-    const char *tail = start + n;
-    if (n == 0 || n >= idlen || strncasecmp(tail, LOCALHOST, sizeof(LOCALHOST) - 1) != 0)
+    /* The name ends in ".localhost", with labels between allowed ("tunnel.localhost"). */
+    const char *tail = start + n, *end = tail + strcspn(tail, ":");
+    size_t ll = sizeof(LOCALHOST) - 1;
+    if (n == 0 || n >= idlen || (size_t)(end - tail) < ll ||
+        strncasecmp(end - ll, LOCALHOST, ll) != 0)
         return false;
-    tail += sizeof(LOCALHOST) - 1;
+    tail = end;
     if (*tail == ':')
         tail += 1 + strspn(tail + 1, "0123456789");
     if (*tail != '\0')

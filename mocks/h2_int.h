@@ -24,6 +24,7 @@ struct mock_h2 {
     bool stopping;
     int live; /* connections not yet freed */
     unsigned idle_timeout_s;
+    struct mock_http *http1; /* takes connections without the HTTP/2 preface; may be NULL */
     struct h2_conn *conns;
     /* The worker pool: requests queue here; a worker thread is started only when none is
      * idle (a blocked handler holds its thread), and an idle one ends after POOL_IDLE_S. */
@@ -58,6 +59,7 @@ struct h2_stream {
     int32_t id;
     struct mock_req r;        /* the worker's, after the request is complete */
     struct sp_kv req_headers; /* I/O thread until complete, then read-only */
+    struct sp_kv query;       /* the :path's query arguments, decoded; the same rule */
     char method[16];
     char *path, *host;
     int64_t deadline_us; /* grpc-timeout; 0 = none */

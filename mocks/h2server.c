@@ -41,8 +41,48 @@ static const char *h2_header(struct mock_conn *conn, const char *name)
 
 static const char *h2_query(struct mock_conn *conn, const char *name)
 {
-    (void)conn, (void)name;
-    return NULL; /* gRPC carries no query strings */
+    const struct h2_stream *s = (const struct h2_stream *)(const void *)conn;
+    return sp_kv_get(&s->query, name);
+}
+
+static int hexval(char ch)
+{
+    if (ch >= '0' && ch <= '9')
+        return ch - '0';
+    ch = (char)(ch | 0x20);
+    return ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
+}
+
+/* Form-decodes in place ('+' is a space, %XX a byte; a malformed escape stays as it is), as
+ * libmicrohttpd does for HTTP/1.1 query arguments. */
+static void form_decode(char *t)
+{
+    char *o = t;
+    for (const char *i = t; *i; i++) {
+        int hi = *i == '%' && i[1] ? hexval(i[1]) : -1, lo = hi >= 0 ? hexval(i[2]) : -1;
+        if (lo >= 0) {
+            *o++ = (char)(hi * 16 + lo);
+            i += 2;
+        } else
+            *o++ = *i == '+' ? ' ' : *i;
+    }
+    *o = '\0';
+}
+
+/* Splits "a=1&b=x%20y" into decoded pairs (REST vendors over h2c page with ?limit=…). */
+static void parse_query(struct sp_kv *q, const char *qs)
+{
+    char *dup = strdup(qs), *save = NULL;
+    for (char *tok = dup ? strtok_r(dup, "&", &save) : NULL; tok; tok = strtok_r(NULL, "&", &save)) {
+        char *eq = strchr(tok, '=');
+        if (eq != NULL)
+            *eq = '\0';
+        form_decode(tok);
+        if (eq != NULL)
+            form_decode(eq + 1);
+        sp_kv_add(q, tok, eq ? eq + 1 : "");
+    }
+    free(dup);
 }
 
 static bool h2_closed(struct mock_conn *conn);
@@ -62,6 +102,7 @@ void mock_h2_wake(struct h2_conn *c)
 static void stream_free(struct h2_stream *s)
 {
     sp_kv_cleanup(&s->req_headers);
+    sp_kv_cleanup(&s->query);
     sp_buf_cleanup(&s->r.body);
     sp_kv_cleanup(&s->r.reply_headers);
     sp_kv_cleanup(&s->r.reply_trailers);
@@ -83,6 +124,7 @@ static int on_begin_headers(nghttp2_session *session, const nghttp2_frame *frame
     s->c = c;
     s->id = frame->hd.stream_id;
     sp_kv_init(&s->req_headers);
+    sp_kv_init(&s->query);
     sp_buf_init(&s->r.body, MOCK_BODY_MAX);
     sp_buf_init(&s->out, 0);
     pthread_mutex_lock(&c->lock);
@@ -136,6 +178,10 @@ static int on_header(nghttp2_session *session,
     else if (strcmp(k, ":path") == 0) {
         free(s->path);
         s->path = strndup(v, strcspn(v, "?"));
+        sp_kv_cleanup(&s->query);
+        sp_kv_init(&s->query);
+        if (strchr(v, '?') != NULL)
+            parse_query(&s->query, strchr(v, '?') + 1);
     } else if (strcmp(k, ":authority") == 0) {
         free(s->host);
         s->host = strdup(v);
@@ -426,7 +472,8 @@ void mock_h2_conn_release(struct h2_conn *c)
             break;
         }
     }
-    close(c->fd); /* under srv->lock: stop's shutdown() never meets a reused descriptor */
+    if (c->fd >= 0) /* under srv->lock: stop's shutdown() never meets a reused descriptor */
+        close(c->fd);
     srv->live--;
     pthread_cond_broadcast(&srv->cond);
     pthread_mutex_unlock(&srv->lock);
@@ -505,10 +552,54 @@ static bool conn_io(struct h2_conn *c, int64_t *idle_since)
     return !stop;
 }
 
+/* The HTTP/2 connection preface (RFC 9113 3.4). No HTTP/1.1 request line starts "PRI ", so
+ * its first four bytes tell the two apart. */
+static const char PREFACE[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+#define SNIFF_LEN 4
+
+/* Waits for the connection's first bytes. Returns 1 for HTTP/2, 0 for anything else, -1 when
+ * the peer left, the idle timeout passed or the server stops. */
+static int sniff(struct h2_conn *c)
+{
+    int64_t until = sp_now_us() + (int64_t)c->srv->idle_timeout_s * 1000000;
+    for (;;) {
+        char buf[SNIFF_LEN];
+        ssize_t n = recv(c->fd, buf, sizeof(buf), MSG_PEEK | MSG_DONTWAIT);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+            return -1;
+        if (n > 0 && memcmp(buf, PREFACE, (size_t)n) != 0)
+            return 0;
+        if (n == SNIFF_LEN)
+            return 1;
+        pthread_mutex_lock(&c->srv->lock);
+        bool stop = c->srv->stopping;
+        pthread_mutex_unlock(&c->srv->lock);
+        if (stop || sp_now_us() > until)
+            return -1;
+        /* Nothing yet: wait for bytes; a partial "PR" (rare) re-polls after a millisecond. */
+        struct pollfd p = {c->fd, POLLIN, 0};
+        poll(&p, 1, n > 0 ? 1 : 200);
+    }
+}
+
+/* Gives an HTTP/1.1 connection to the HTTP/1.1 server; the descriptor is its from now on. */
+static void hand_over(struct h2_conn *c)
+{
+    pthread_mutex_lock(&c->srv->lock);
+    int fd = c->fd;
+    c->fd = -1; /* stop's shutdown() and release's close() leave it alone */
+    pthread_mutex_unlock(&c->srv->lock);
+    mock_http_add(c->srv->http1, fd);
+}
+
 static void *conn_main(void *arg)
 {
     struct h2_conn *c = arg;
-    c->session = session_new(c);
+    int kind = c->srv->http1 != NULL ? sniff(c) : 1;
+    if (kind == 0)
+        hand_over(c);
+    if (kind == 1)
+        c->session = session_new(c);
     int64_t idle_since = sp_now_us();
     while (c->session != NULL && conn_io(c, &idle_since)) {
     }
@@ -521,7 +612,8 @@ static void *conn_main(void *arg)
         s->closed = true;
     pthread_cond_broadcast(&c->cond);
     pthread_mutex_unlock(&c->lock);
-    shutdown(c->fd, SHUT_RDWR);
+    if (c->fd >= 0)
+        shutdown(c->fd, SHUT_RDWR);
     mock_h2_conn_release(c);
     return NULL;
 }
@@ -582,6 +674,7 @@ struct mock_h2 *mock_h2_start(struct sp_mock *m,
                               const char *host,
                               unsigned port,
                               unsigned idle_timeout_s,
+                              struct mock_http *http1,
                               unsigned *bound_port)
 {
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
@@ -594,6 +687,7 @@ struct mock_h2 *mock_h2_start(struct sp_mock *m,
         return NULL;
     srv->m = m;
     srv->idle_timeout_s = idle_timeout_s ? idle_timeout_s : 60;
+    srv->http1 = http1;
     pthread_mutex_init(&srv->lock, NULL);
     pthread_mutex_init(&srv->qlock, NULL);
     pthread_cond_init(&srv->qcond, NULL);
@@ -629,7 +723,8 @@ void mock_h2_stop(struct mock_h2 *srv)
     srv->stopping = true;
     pthread_cond_broadcast(&srv->cond);
     for (struct h2_conn *c = srv->conns; c; c = c->next)
-        shutdown(c->fd, SHUT_RDWR);
+        if (c->fd >= 0)
+            shutdown(c->fd, SHUT_RDWR);
     pthread_mutex_unlock(&srv->lock);
     shutdown(srv->lfd, SHUT_RDWR); /* wakes accept() */
     pthread_join(srv->accept_thread, NULL);

@@ -9,12 +9,17 @@ struct sp_mock;
 struct mock_h2;
 struct mock_conn;
 
+struct mock_http;
+
 /* Listens on host:port (0 = ephemeral; *bound_port gets the port) and serves requests
- * through the core. Returns NULL when it cannot listen. */
+ * through the core. With http1 (a no_listen HTTP/1.1 server), a connection that does not open
+ * with the HTTP/2 preface is handed to it, so one port speaks both; http1 must outlive this
+ * server. Returns NULL when it cannot listen. */
 struct mock_h2 *mock_h2_start(struct sp_mock *m,
                               const char *host,
                               unsigned port,
                               unsigned idle_timeout_s,
+                              struct mock_http *http1,
                               unsigned *bound_port);
 /* Stops accepting, ends every connection and waits for every request's worker. */
 void mock_h2_stop(struct mock_h2 *srv);

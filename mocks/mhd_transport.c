@@ -26,11 +26,13 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "provider.h" /* sp_now_us */
 
@@ -358,6 +360,16 @@ mock_http_start(struct sp_mock *m, const struct mock_http_opts *o, unsigned *bou
     const char *host = strcmp(o->host, "localhost") == 0 ? "127.0.0.1" : o->host;
     if (o->port > 65535 || inet_pton(AF_INET, host, &sa.sin_addr) != 1)
         return NULL;
+    /* no_listen: another transport owns the port and hands over HTTP/1.1 sockets
+     * (mock_http_add); ITC lets MHD's threads learn of them at once. */
+    unsigned extra = o->no_listen ? MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC : 0;
+    /* TLS (GnuTLS inside libmicrohttpd) with the PEM certificate and key given. */
+    struct MHD_OptionItem tls[] = {{MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)(uintptr_t)o->tls_key},
+                                   {MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)(uintptr_t)o->tls_cert},
+                                   {MHD_OPTION_END, 0, NULL}};
+    bool use_tls = o->tls_cert != NULL && o->tls_key != NULL;
+    if (use_tls)
+        extra |= MHD_USE_TLS;
     struct mock_http *srv = calloc(1, sizeof(*srv));
     if (srv == NULL)
         return NULL;
@@ -369,11 +381,12 @@ mock_http_start(struct sp_mock *m, const struct mock_http_opts *o, unsigned *bou
         o->pool ? MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME
                 : MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL;
     srv->d = MHD_start_daemon(
-        flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+        flags | extra, 0, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_NOTIFY_CONNECTION, on_connection,
         srv, MHD_OPTION_CONNECTION_LIMIT, srv->soft_limit + HARD_MARGIN,
         MHD_OPTION_CONNECTION_TIMEOUT, srv->idle_timeout_s, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
-        MHD_OPTION_THREAD_POOL_SIZE, o->pool ? (unsigned)POOL_THREADS : 0u, MHD_OPTION_END);
+        MHD_OPTION_THREAD_POOL_SIZE, o->pool ? (unsigned)POOL_THREADS : 0u, MHD_OPTION_ARRAY,
+        use_tls ? tls : tls + 2, MHD_OPTION_END);
     if (srv->d == NULL) {
         free(srv);
         return NULL;
@@ -381,6 +394,18 @@ mock_http_start(struct sp_mock *m, const struct mock_http_opts *o, unsigned *bou
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->d, MHD_DAEMON_INFO_BIND_PORT);
     *bound_port = info ? info->port : o->port;
     return srv;
+}
+
+int mock_http_add(struct mock_http *srv, int fd)
+{
+    struct sockaddr_storage sa;
+    socklen_t sl = sizeof(sa);
+    if (getpeername(fd, (struct sockaddr *)&sa, &sl) != 0) {
+        close(fd);
+        return -1;
+    }
+    /* MHD closes the socket itself when it cannot take it. */
+    return MHD_add_connection(srv->d, fd, (struct sockaddr *)&sa, sl) == MHD_YES ? 0 : -1;
 }
 
 void mock_http_stop(struct mock_http *srv)

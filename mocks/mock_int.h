@@ -128,6 +128,9 @@ struct mock_vendor {
     struct sp_latency default_latency;
     /* Served over HTTP/2 (h2c with prior knowledge, h2server.c) instead of HTTP/1.1: gRPC. */
     bool h2c;
+    /* Served over HTTP/1.1 and h2c with prior knowledge on the one port (the connection's first
+     * bytes choose), for SDKs whose default is HTTP/2 while others speak HTTP/1.1. */
+    bool h2c_too;
 };
 
 extern const struct mock_vendor mock_vendor_daytona;
@@ -230,10 +233,15 @@ struct mock_http_opts {
     bool pool;            /* epoll thread pool (handlers never block) vs thread per connection */
     unsigned idle_timeout_s;
     unsigned max_connections;
+    bool no_listen; /* no socket of its own: connections come through mock_http_add */
+    const char *tls_cert, *tls_key; /* PEM: serve HTTPS (both or neither) */
 };
 struct mock_http *mock_http_start(struct sp_mock *m, const struct mock_http_opts *o,
                                       unsigned *bound_port);
 void mock_http_stop(struct mock_http *srv);
+/* Hands an accepted HTTP/1.1 socket to a no_listen server, which owns it from then on (also
+ * on failure, when it is closed). Returns 0 or -1. */
+int mock_http_add(struct mock_http *srv, int fd);
 const char *mock_conn_header(struct mock_conn *c, const char *name);
 const char *mock_conn_query(struct mock_conn *c, const char *name);
 int mock_conn_socket(struct mock_conn *c);

@@ -390,11 +390,14 @@ static enum sp_err server_start(struct sp_mock *m, struct sp_error *err)
     m->timers = mock_timers_new();
     if (m->timers == NULL)
         return sp_error_set(err, SP_E_INTERNAL, "mock: cannot start the timer thread");
-    if (m->vendor->h2c)
-        m->h2 = mock_h2_start(m, m->host, m->cfg.port, m->cfg.idle_timeout_s, &m->port);
-    else
+    /* h2c_too: the h2 server owns the port and hands HTTP/1.1 connections to MHD. */
+    o.no_listen = m->vendor->h2c_too;
+    if (!m->vendor->h2c)
         m->server = mock_http_start(m, &o, &m->port);
-    if (m->server == NULL && m->h2 == NULL)
+    bool h2 = m->vendor->h2c || m->vendor->h2c_too;
+    if (h2 && (m->server != NULL || m->vendor->h2c))
+        m->h2 = mock_h2_start(m, m->host, m->cfg.port, m->cfg.idle_timeout_s, m->server, &m->port);
+    if (h2 ? m->h2 == NULL : m->server == NULL)
         return sp_error_set(err, SP_E_CONFIG, "mock %s: cannot listen on %s:%u (want IPv4:port; "
                             "in use?)", m->vendor->name, m->host, m->cfg.port);
     snprintf(m->origin, sizeof(m->origin), "http://%s:%u", m->host, m->port);
@@ -450,8 +453,8 @@ void sp_mock_stop(struct sp_mock *m)
     if (m == NULL)
         return;
     mock_timers_flush(m->timers); /* resumes every delayed request: the server can stop */
+    mock_h2_stop(m->h2); /* first: it may hand connections to m->server */
     mock_http_stop(m->server);
-    mock_h2_stop(m->h2);
     mock_timers_free(m->timers);
     mock_store_free(m->store);
     if (m->vendor->fini != NULL)

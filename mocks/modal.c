@@ -4,6 +4,7 @@
  * the router's JWT on the router), gRPC helpers, ids, and the app, environment, image and
  * secret RPCs. Sandboxes are in modal_sandbox.c, exec in modal_exec.c. */
 #include "modal_int.h"
+#include "tls_cert.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -359,8 +360,11 @@ static int modal_init(struct sp_mock *m)
     struct mock_req fake = {.mock = m}; /* the id and JWT helpers only read r->mock */
     modal_id62(&fake, "ak-", 22, st->token_id, sizeof(st->token_id));
     make_jwt(&fake, "command-router", st->router_jwt, sizeof(st->router_jwt));
+    /* Real tunnel URLs are https: the tunnels' certificate covers every tunnel host. */
+    static const char *const names[] = {"localhost", "*." MODAL_TUNNEL_DOMAIN, NULL};
+    st->tls = mock_tls_new(names);
     mock_set_vendor_data(m, st);
-    return 0;
+    return st->tls != NULL ? 0 : -1;
 }
 
 static void modal_fini(struct sp_mock *m)
@@ -369,6 +373,7 @@ static void modal_fini(struct sp_mock *m)
     if (st == NULL)
         return;
     mock_http_stop(st->tunnels);
+    mock_tls_free(st->tls);
     sp_kv_cleanup(&st->apps);
     sp_kv_cleanup(&st->tasks);
     sp_kv_cleanup(&st->secrets);
@@ -382,11 +387,14 @@ static int modal_env(struct sp_mock *m, struct sp_kv *env)
     int rc = sp_kv_set(env, "MODAL_TOKEN_ID", st->token_id);
     rc |= sp_kv_set(env, "MODAL_TOKEN_SECRET", mock_key(m));
     rc |= sp_kv_set(env, "MODAL_SERVER_URL", mock_origin(m)); /* no trailing slash (M1) */
+    /* The CA of the https tunnels: for sandprobe (transport.c) and for Node SDKs. */
+    rc |= sp_kv_set(env, "SSL_CERT_FILE", mock_tls_ca_file(st->tls));
+    rc |= sp_kv_set(env, "NODE_EXTRA_CA_CERTS", mock_tls_ca_file(st->tls));
     return rc == 0 ? 0 : -1;
 }
 
-/* Tunnels reach the action-server mock of a sandbox ("<port>-<id>.localhost" hosts on the
- * tunnel listener, which the core routes here). */
+/* Tunnels reach the action-server mock of a sandbox ("<port>-<id>.tunnel.localhost" hosts on
+ * the HTTPS tunnel listener, which the core routes here). */
 static void modal_data_plane(struct mock_req *r, struct mock_sandbox *sb, unsigned port)
 {
     mock_action_server_dispatch(r, sb, port);
@@ -402,7 +410,9 @@ unsigned modal_tunnel_port(struct mock_req *r)
                                    .port = 0,
                                    .pool = false,
                                    .idle_timeout_s = cfg->idle_timeout_s,
-                                   .max_connections = cfg->max_connections};
+                                   .max_connections = cfg->max_connections,
+                                   .tls_cert = mock_tls_cert_pem(st->tls),
+                                   .tls_key = mock_tls_key_pem(st->tls)};
         st->tunnels = mock_http_start(r->mock, &o, &st->tunnel_port);
     }
     unsigned port = st->tunnels ? st->tunnel_port : 0;

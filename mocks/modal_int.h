@@ -55,9 +55,14 @@ struct modal_state {
     struct sp_kv apps;         /* app name -> app id */
     struct sp_kv tasks;        /* task id -> sandbox id */
     struct sp_kv secrets;      /* secret id -> "KEY=VALUE\n..." */
-    struct mock_http *tunnels; /* HTTP/1.1 listener of the tunnels, started on first use */
+    struct mock_http *tunnels; /* HTTPS listener of the tunnels, started on first use */
     unsigned tunnel_port;
+    struct mock_tls *tls;      /* the tunnels' CA and certificate, made at start */
 };
+
+/* Tunnel hosts are "<port>-<sandbox id>." MODAL_TUNNEL_DOMAIN: one wildcard certificate
+ * covers them (a wildcard right below the top-level label is refused by Node and OpenSSL). */
+#define MODAL_TUNNEL_DOMAIN "tunnel.localhost"
 
 /* The port of the tunnel listener (started on first call), or 0 when it cannot listen. */
 unsigned modal_tunnel_port(struct mock_req *r);

@@ -162,15 +162,11 @@ static void tunnels_fill(struct mock_req *r, struct mock_sandbox *sb, struct tun
     for (int i = 0; tport && i < ms->n_ports; i++) {
         Modal__Client__TunnelData *d = &t->data[t->n];
         *d = (Modal__Client__TunnelData)MODAL__CLIENT__TUNNEL_DATA__INIT;
-        snprintf(t->hosts[t->n], sizeof(t->hosts[0]), "%u-%s.localhost", ms->ports[i], sb->id);
+        snprintf(t->hosts[t->n], sizeof(t->hosts[0]), "%u-%s." MODAL_TUNNEL_DOMAIN, ms->ports[i],
+                 sb->id);
         d->host = t->hosts[t->n];
-        d->port = tport;
+        d->port = tport; /* TLS, as real tunnels: Tunnel.url is https://host:port */
         d->container_port = ms->ports[i];
-        /* The listener speaks plain HTTP: say so in the unencrypted fields too. */
-        d->_unencrypted_host_case = MODAL__CLIENT__TUNNEL_DATA___UNENCRYPTED_HOST_UNENCRYPTED_HOST;
-        d->unencrypted_host = t->hosts[t->n];
-        d->_unencrypted_port_case = MODAL__CLIENT__TUNNEL_DATA___UNENCRYPTED_PORT_UNENCRYPTED_PORT;
-        d->unencrypted_port = tport;
         t->ptrs[t->n] = d;
         t->n++;
     }

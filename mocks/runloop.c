@@ -499,6 +499,7 @@ const struct mock_vendor mock_vendor_runloop = {
     .phase_name = phase_name_hook,
     .sandbox_free = rl_sandbox_free,
     .key_prefix = "ak_",
+    .h2c_too = true, /* @runloop/api-client >= 1.25 speaks h2c by default */
     /* Devboxes from a prebuilt take a few seconds; scaled down like the other vendors. */
     .default_latency = {.create_ms = 400,
                         .start_ms = 300,

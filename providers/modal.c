@@ -59,6 +59,11 @@ static enum sp_err modal_configure(const struct sp_kv *env,
                             "unknown Modal mode '%.40s' (valid modes: "
                             "action-server, direct)",
                             mode);
+    const char *gen = sp_kv_get(env, SP_GENERATION_VAR);
+    bool v2 = gen && (strcmp(gen, "1") == 0 || strcmp(gen, "true") == 0);
+    if (gen && gen[0] && !v2 && strcmp(gen, "0") != 0 && strcmp(gen, "false") != 0)
+        return sp_error_set(err, SP_E_CONFIG, SP_GENERATION_VAR " must be 0 or 1, not '%.20s'",
+                            gen);
     struct modal_cfg *cfg = calloc(1, sizeof(*cfg));
     if (cfg == NULL || (cfg->token_id = strdup(id)) == NULL ||
         (cfg->token_secret = strdup(secret)) == NULL) {
@@ -70,6 +75,7 @@ static enum sp_err modal_configure(const struct sp_kv *env,
     while (n > 0 && cfg->server_url[n - 1] == '/')
         cfg->server_url[--n] = '\0';
     cfg->mode = m;
+    cfg->v2 = v2;
     *out = cfg;
     return SP_E_OK;
 }
@@ -78,8 +84,9 @@ static unsigned modal_caps(const void *p)
 {
     const struct modal_cfg *cfg = p;
     if (cfg->mode == MODAL_MODE_DIRECT)
-        return SP_CAP_LABELS | SP_CAP_STREAM_EXEC | SP_CAP_SPLIT_STDERR;
-    return SP_CAP_LABELS | SP_CAP_PERSIST_SHELL | SP_CAP_WRITE_NEWLINE | SP_CAP_ACTION_SERVER;
+        return SP_CAP_LABELS | SP_CAP_STREAM_EXEC | SP_CAP_SPLIT_STDERR | SP_CAP_GENERATIONS;
+    return SP_CAP_LABELS | SP_CAP_PERSIST_SHELL | SP_CAP_WRITE_NEWLINE | SP_CAP_ACTION_SERVER |
+           SP_CAP_PORT_TUNNEL | SP_CAP_GENERATIONS;
 }
 
 /* --- calls -------------------------------------------------------------------------------- */
@@ -91,8 +98,14 @@ enum sp_next sp__modal_call(const struct modal_cfg *cfg,
                             long timeout_ms,
                             struct sp_error *err)
 {
+    /* V2 sandboxes are driven through the V2 twin of each sandbox call (M5 c). */
+    static const char *const twins[] = {"SandboxGetTaskId", "SandboxGetTunnels", "SandboxList",
+                                        "SandboxTagsSet",   "SandboxTerminate",  "SandboxWait"};
+    bool twin = false;
+    for (size_t i = 0; cfg->v2 && i < sizeof(twins) / sizeof(twins[0]); i++)
+        twin = twin || strcmp(method, twins[i]) == 0;
     char path[160];
-    snprintf(path, sizeof(path), "%s%s", MODAL_CP, method);
+    snprintf(path, sizeof(path), "%s%s%s", MODAL_CP, method, twin ? "V2" : "");
     /* The Python client's metadata (M3): client type 1, its version, the token pair. */
     if (sp_grpc_request(req, cfg->server_url, path, msg, timeout_ms) != 0 ||
         sp_http_req_header(req, "x-modal-client-type", "1") != 0 ||
@@ -341,7 +354,13 @@ req_sandbox(struct sp_op *op, struct create_ctx *ctx, struct sp_http_req *req, s
     q.definition = &def;
     q.n_tags = o->run_id ? 2 : 1;
     q.tags = tags;
-    enum sp_next next = sp__modal_call(cfg, req, "SandboxCreate", &q.base, 0, err);
+    Modal__Client__SandboxCreateV2Request q2 = MODAL__CLIENT__SANDBOX_CREATE_V2_REQUEST__INIT;
+    q2.app_id = ctx->app_id;
+    q2.definition = &def;
+    q2.n_tags = q.n_tags;
+    q2.tags = tags;
+    enum sp_next next = cfg->v2 ? sp__modal_call(cfg, req, "SandboxCreateV2", &q2.base, 0, err)
+                                : sp__modal_call(cfg, req, "SandboxCreate", &q.base, 0, err);
     sp_buf_cleanup(&cmd);
     return next;
 }
@@ -364,8 +383,12 @@ static enum sp_next create_next(struct sp_op *op,
     static const char *const what[] = {"app lookup",  "environment lookup",
                                        "image build", "image build",
                                        "secret",      "sandbox create"};
+    const struct modal_cfg *cfg = op->client->cfg;
+    const ProtobufCMessageDescriptor *desc =
+        op->state == C_SANDBOX && cfg->v2 ? &modal__client__sandbox_create_v2_response__descriptor
+                                          : descs[op->state];
     ProtobufCMessage *m = NULL;
-    if (sp__modal_reply(rsp, descs[op->state], &m, what[op->state], err) != SP_E_OK)
+    if (sp__modal_reply(rsp, desc, &m, what[op->state], err) != SP_E_OK)
         return SP_NEXT_FAIL;
     enum sp_next next = SP_NEXT_FAIL;
     const Modal__Client__GenericResult *res = NULL;
@@ -415,7 +438,9 @@ static enum sp_next create_next(struct sp_op *op,
         next = req_sandbox(op, ctx, req, err);
         break;
     default:
-        op->sandbox = sandbox_new(op, ((Modal__Client__SandboxCreateResponse *)m)->sandbox_id,
+        op->sandbox = sandbox_new(op,
+                                  cfg->v2 ? ((Modal__Client__SandboxCreateV2Response *)m)->sandbox_id
+                                          : ((Modal__Client__SandboxCreateResponse *)m)->sandbox_id,
                                   ctx->session, err);
         next = op->sandbox ? SP_NEXT_DONE : SP_NEXT_FAIL;
     }
@@ -626,4 +651,5 @@ const struct sp_provider sp_provider_modal = {
     .exec = modal_exec,
     .files = modal_files,
     .cleanup = modal_cleanup,
+    .list = sp__modal_step_list,
 };

@@ -25,6 +25,7 @@ struct modal_cfg {
     char server_url[384]; /* no trailing slash */
     char *token_id, *token_secret;
     enum modal_mode mode;
+    bool v2; /* MODAL_SANDBOX_V2=1: SandboxCreateV2 and the V2 twins of the sandbox calls */
 };
 
 /* A sandbox's Modal handle (sp_sandbox.priv). */

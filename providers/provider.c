@@ -26,6 +26,7 @@ const char *sp_step_name(enum sp_step step)
 static const char *const CAP_NAMES[] = {
     "labels",     "stream_exec", "split_stderr", "persist_shell", "write_newline", "file_stat",
     "file_mkdir", "file_remove", "stop",         "access_token",  "action_server",
+    "port_tunnel", "generations",
 };
 
 void sp_caps_describe(unsigned caps, char *out, size_t len)
@@ -131,10 +132,18 @@ enum sp_err sp_client_new(const char *name, const struct sp_kv *env,
         free(c);
         return rc;
     }
+    const char *ca = env ? sp_kv_get(env, "SSL_CERT_FILE") : NULL;
+    if (ca != NULL && ca[0] != '\0' && (c->ca_file = strdup(ca)) == NULL) {
+        if (p->cfg_free)
+            p->cfg_free(c->cfg);
+        free(c);
+        return sp_error_set(err, SP_E_INTERNAL, "out of memory");
+    }
     /* Made now rather than on first use, so no two threads race to make it. */
     if ((rc = sp_loop_new(&c->loop, err)) != SP_E_OK) {
         if (p->cfg_free)
             p->cfg_free(c->cfg);
+        free(c->ca_file);
         free(c);
         return rc;
     }
@@ -151,6 +160,7 @@ void sp_client_free(struct sp_client *c)
     pthread_mutex_destroy(&c->loop_lock);
     if (c->provider->cfg_free)
         c->provider->cfg_free(c->cfg);
+    free(c->ca_file);
     free(c);
 }
 

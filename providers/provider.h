@@ -47,6 +47,11 @@ const char *sp_step_name(enum sp_step step);
 #define SP_CAP_STOP          (1u << 8) /* cleanup can stop (keep) a sandbox instead of deleting */
 #define SP_CAP_ACCESS_TOKEN  (1u << 9) /* the data plane can require a per-sandbox token */
 #define SP_CAP_ACTION_SERVER (1u << 10) /* exec and files go through the OpenHands action server */
+#define SP_CAP_PORT_TUNNEL   (1u << 11) /* the data plane is a tunnel of a port the create opened */
+/* Two sandbox API generations (Modal's V1 / V2), chosen by a variable the provider reads:
+ * SP_GENERATION_VAR = "0" or "1". */
+#define SP_CAP_GENERATIONS (1u << 12)
+#define SP_GENERATION_VAR  "MODAL_SANDBOX_V2" /* the JS SDK's own switch */
 
 /* Writes the names of the capability bits in caps ("stream_exec, split_stderr") into out. */
 void sp_caps_describe(unsigned caps, char *out, size_t len);

@@ -62,6 +62,9 @@ struct sp_client {
      * through sockets). */
     struct sp_loop *loop;
     pthread_mutex_t loop_lock;
+    /* SSL_CERT_FILE of the client's environment: the CA bundle https is verified against (a
+     * mock's own CA for its TLS tunnels); NULL = libcurl's default. */
+    char *ca_file;
 };
 
 /* Sandbox flags for provider use. */
@@ -108,13 +111,15 @@ int sp__list_add(struct sp_list *l, const char *id, const char *state, int64_t c
 /* Unix ms of an RFC 3339 time ("2026-12-06T21:00:00.123Z", offsets too); -1 when not one. */
 int64_t sp__parse_rfc3339(const char *s);
 /* The step machines that list (providers/daytona_listing.c, e2b_listing.c,
- * runloop_listing.c). */
+ * runloop_listing.c, modal_listing.c). */
 enum sp_next sp__daytona_step_list(struct sp_op *op, const struct sp_http_rsp *rsp,
                                    struct sp_http_req *req, struct sp_error *err);
 enum sp_next sp__e2b_step_list(struct sp_op *op, const struct sp_http_rsp *rsp,
                                struct sp_http_req *req, struct sp_error *err);
 enum sp_next sp__runloop_step_list(struct sp_op *op, const struct sp_http_rsp *rsp,
                                    struct sp_http_req *req, struct sp_error *err);
+enum sp_next sp__modal_step_list(struct sp_op *op, const struct sp_http_rsp *rsp,
+                                 struct sp_http_req *req, struct sp_error *err);
 
 /* For providers that answer an exec once, when the command is done: hands x->on_event (if
  * set) the whole run at once: started, the buffered stdout (if any), ended. */

@@ -565,16 +565,21 @@ static void transfer_send(struct sp__transfer *t)
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
     curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
-    /* Pooled handles are not reset: both options are set on every request, so an HTTP/2
-     * call never leaves them behind for the next HTTP/1.1 one. gRPC: h2c with prior
-     * knowledge on http://, h2 by ALPN on https://. libcurl 7.88.1 (Debian 12) never sends a
-     * request on an idle h2c prior-knowledge connection it re-uses and fails it with "Error
-     * in the HTTP2 framing layer" (the curl tool does the same against nghttpd), so such a
-     * connection serves one call. */
+    /* Pooled handles are not reset: the CA, the HTTP version and reuse are set on every
+     * request, as the method is, so one client's choices never leak into the next request.
+     * The CA is the client's SSL_CERT_FILE, else libcurl's built-in one. gRPC: h2c with
+     * prior knowledge on http://, h2 by ALPN on https://. libcurl 7.88.1 (Debian 12) never
+     * sends a request on an idle h2c prior-knowledge connection it re-uses and fails it with
+     * "Error in the HTTP2 framing layer" (the curl tool does the same against nghttpd), so
+     * such a connection serves one call. */
+    char *ca = c->ca_file;
+    if (ca == NULL)
+        curl_easy_getinfo(e, CURLINFO_CAINFO, &ca);
+    curl_easy_setopt(e, CURLOPT_CAINFO, ca);
     bool h2c = t->req.http2 && strncmp(sp_buf_str(&t->req.url), "http://", 7) == 0;
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION,
                      t->req.http2 ? (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE
-                                  : (long)CURL_HTTP_VERSION_NONE);
+                                  : (long)CURL_HTTP_VERSION_2TLS);
     curl_easy_setopt(e, CURLOPT_FORBID_REUSE, h2c ? 1L : 0L);
     if (curl_multi_add_handle(loop->multi, e) != CURLM_OK) {
         t->easy = NULL;

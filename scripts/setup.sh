@@ -10,7 +10,7 @@ set -eu
 cd "$(dirname "$0")/.."
 
 PKGS="gcc make pkg-config libcurl4-openssl-dev libcjson-dev libcmocka-dev libmicrohttpd-dev zlib1g-dev unzip
-      libprotobuf-c-dev protobuf-c-compiler libprotobuf-dev libnghttp2-dev"
+      libprotobuf-c-dev protobuf-c-compiler libprotobuf-dev libnghttp2-dev libgnutls28-dev"
 want_sdk=0
 for arg in "$@"; do
     case "$arg" in

@@ -5,6 +5,8 @@
 
 #include <stdio.h>
 
+#include "mock.h"
+
 static void create_returns_handle(struct sp_req_ctx *ctx)
 {
     struct sp_sandbox *sb = sp_req_create(ctx, NULL, NULL);
@@ -107,6 +109,47 @@ static void create_attach_beyond_first_page(struct sp_req_ctx *ctx)
     SP_REQUIRE_STR_EQ(ctx, sp_sandbox_id(found), sp_sandbox_id(last));
 }
 
+/* Journalled create calls on the mock: *v2 of SandboxCreateV2, *v1 of SandboxCreate (whose
+ * path is a prefix of the V2 one). */
+static void create_counts(struct sp_req_ctx *ctx, long *v1, long *v2)
+{
+    *v2 = sp_mock_journal_count(sp_req_mock(ctx), "POST", "/modal.client.ModalClient/SandboxCreateV2");
+    *v1 = sp_mock_journal_count(sp_req_mock(ctx), "POST", "/modal.client.ModalClient/SandboxCreate") -
+          *v2;
+}
+
+/* Both sandbox generations, each through its own calls: create, startup, exec, attach. */
+static void create_both_generations(struct sp_req_ctx *ctx)
+{
+    for (int gen = 0; gen <= 1; gen++) {
+        struct sp_kv *env = sp_req_kv(ctx);
+        SP_REQUIRE(ctx,
+                   sp_kv_merge(env, sp_req_target(ctx)->env) == 0 &&
+                       sp_kv_set(env, SP_GENERATION_VAR, gen ? "1" : "0") == 0,
+                   "expected to build the environment, got out of memory");
+        struct sp_client *c = sp_req_client_with(ctx, env, NULL);
+        long v1 = 0, v2 = 0, v1_after = 0, v2_after = 0;
+        if (sp_req_mock(ctx))
+            create_counts(ctx, &v1, &v2);
+        struct sp_sandbox *sb = sp_req_create(ctx, c, NULL);
+        if (sp_req_mock(ctx)) {
+            create_counts(ctx, &v1_after, &v2_after);
+            SP_REQUIRE(ctx, v1_after - v1 == !gen && v2_after - v2 == gen,
+                       "expected %s=%d to create with %s once, got %ld SandboxCreate and %ld "
+                       "SandboxCreateV2 calls",
+                       SP_GENERATION_VAR, gen, gen ? "SandboxCreateV2" : "SandboxCreate",
+                       v1_after - v1, v2_after - v2);
+        }
+        SP_REQUIRE_OK(ctx, sp_sandbox_startup(sb, sp_req_err(ctx)));
+        struct sp_exec *x = SP_EXEC_OK(ctx, sb, gen ? "echo gen-v2" : "echo gen-v1");
+        SP_REQUIRE_STR_CONTAINS(ctx, sp_buf_str(&x->out), gen ? "gen-v2" : "gen-v1");
+        struct sp_sandbox *found = NULL;
+        SP_REQUIRE_RC(ctx, sp_req_attach(ctx, NULL, sp_sandbox_session(sb), &found), SP_E_OK,
+                      "sp_sandbox_attach");
+        SP_REQUIRE_STR_EQ(ctx, sp_sandbox_id(found), sp_sandbox_id(sb));
+    }
+}
+
 const struct sp_requirement sp__req_create[] = {
     {"create.returns_handle", SP_STEP_CREATE, SP_LEVEL_MUST, "[Conformance]", 0, 0,
      "Creating a sandbox returns its id (and a session label where labels exist).",
@@ -134,5 +177,11 @@ const struct sp_requirement sp__req_create[] = {
      "Attach finds a session among more sandboxes than one list page holds (OpenHands' "
      "Runloop runtime reads only the first page of 20 running devboxes and misses it).",
      create_attach_beyond_first_page, 0},
+    {"create.both_generations", SP_STEP_CREATE, SP_LEVEL_MUST, "[Conformance]",
+     SP_CAP_GENERATIONS, 0,
+     "Both sandbox API generations (Modal's V1, which OpenHands' Python client uses, and V2, "
+     "the JS SDK's default) create a sandbox that starts up, runs a command and is found "
+     "by its session.",
+     create_both_generations, 0},
 };
 const size_t sp__req_create_count = sizeof(sp__req_create) / sizeof(sp__req_create[0]);

@@ -120,6 +120,26 @@ static void startup_data_url_stable(struct sp_req_ctx *ctx)
     SP_REQUIRE_STR_CONTAINS(ctx, sp_buf_str(&x->out), "sp-same-url");
 }
 
+/* The data plane is the tunnel of the server port: a URL of its own, not the control plane's,
+ * https (the mock's tunnels too: TLS with the CA of its ready line), and the action server
+ * answers through it. */
+static void startup_server_port_tunnel(struct sp_req_ctx *ctx)
+{
+    struct sp_sandbox *sb = sp_req_sandbox(ctx);
+    const char *url = sp_sandbox_data_url(sb);
+    SP_REQUIRE(ctx, url[0] != '\0', "expected a tunnel URL for the server port, got none");
+    SP_REQUIRE(ctx, strncmp(url, "https://", 8) == 0, "expected an https:// tunnel URL, got \"%s\"",
+               url);
+    for (size_t i = 0; i < sp_req_target(ctx)->env->n; i++) {
+        const char *v = sp_req_target(ctx)->env->items[i].val;
+        if (strstr(sp_req_target(ctx)->env->items[i].key, "SERVER_URL") != NULL)
+            SP_REQUIRE(ctx, strcmp(url, v) != 0,
+                       "expected the tunnel to differ from the control plane %s", v);
+    }
+    struct sp_exec *x = SP_EXEC_OK(ctx, sb, "echo through-the-tunnel");
+    SP_REQUIRE_STR_CONTAINS(ctx, sp_buf_str(&x->out), "through-the-tunnel");
+}
+
 const struct sp_requirement sp__req_startup[] = {
     {"startup.ready_within_deadline", SP_STEP_STARTUP, SP_LEVEL_MUST, "[Conformance]", 0, 0,
      "A new sandbox reaches its started state and its data plane answers within the startup "
@@ -150,5 +170,10 @@ const struct sp_requirement sp__req_startup[] = {
      "Starting up a sandbox found again by its session gives the same action-server URL "
      "(OpenHands re-requests the tunnel or preview link on attach and reuses it).",
      startup_data_url_stable, 0},
+    {"startup.server_port_tunnel", SP_STEP_STARTUP, SP_LEVEL_MUST, "[Conformance]",
+     SP_CAP_PORT_TUNNEL, 0,
+     "The sandbox's server port has a tunnel: startup finds it among the sandbox's tunnels, "
+     "its URL is https and not the control plane's, and the action server answers through it.",
+     startup_server_port_tunnel, 0},
 };
 const size_t sp__req_startup_count = sizeof(sp__req_startup) / sizeof(sp__req_startup[0]);

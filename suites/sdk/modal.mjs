@@ -5,11 +5,11 @@
 // speaks gRPC over h2c to the mock (spec/runloop-modal.md M1). 0.11.1 runs the lifecycle
 // twice: with its default V2 sandboxes and with MODAL_SANDBOX_V2=0 (V1, as 0.9.0 does). Each
 // run: bad token, app lookup and creation, image, sandbox create with an open port and env,
-// exec (stdout, stderr, exit code, env), the tunnel to the action server (its https URL, and
-// /alive through its plain endpoint: the mock serves tunnels without TLS), tags and list,
+// exec (stdout, stderr, exit code, env), the tunnel to the action server (/alive through its
+// https URL: the mock serves tunnels over TLS, its CA in NODE_EXTRA_CA_CERTS), tags and list,
 // fromId, terminate, wait. Failed steps are reported and the run goes on (steps.mjs).
 import assert from 'node:assert/strict';
-import http from 'node:http';
+import https from 'node:https';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -39,11 +39,14 @@ const SERVER = ['/openhands/micromamba/bin/micromamba', 'run', '-n', 'openhands'
     '--user-id', '1000'];
 const V1_ID = /^sb-[0-9A-Za-z]{22}$/; // isV1SandboxId (M8)
 
-// GET url with Node's HTTP client, dialling 127.0.0.1 whatever the host name says (Node does
-// not resolve *.localhost, the host the mock's tunnels use).
-function get(host, port, path) {
+// GET url with Node's HTTPS client, dialling 127.0.0.1 whatever the host name says (Node does
+// not resolve *.localhost, the host the mock's tunnels use); the certificate is verified for
+// the tunnel's host name against the CAs Node trusts (NODE_EXTRA_CA_CERTS adds the mock's).
+function get(url, path) {
+    const u = new URL(url);
     return new Promise((resolve, reject) => {
-        const req = http.get({ host: '127.0.0.1', port, path, headers: { Host: `${host}:${port}` } },
+        const req = https.get({ host: '127.0.0.1', port: u.port || 443, path, servername: u.hostname,
+                                headers: { Host: u.host } },
             (res) => {
                 let body = '';
                 res.on('data', (c) => { body += c; });
@@ -53,10 +56,10 @@ function get(host, port, path) {
     });
 }
 
-async function untilAlive(host, port) {
+async function untilAlive(url) {
     const end = Date.now() + 15000;
     for (;;) {
-        const r = await get(host, port, '/alive');
+        const r = await get(url, '/alive');
         if (r.status === 200) return r;
         if (Date.now() > end) throw new Error(`/alive still ${r.status}`);
         await new Promise((res) => setTimeout(res, 100));
@@ -114,8 +117,7 @@ function lifecycle(gen) {
             const t = await sb.tunnels();
             assert.ok(t[3000], `tunnels: ${JSON.stringify(Object.keys(t))}`);
             assert.match(t[3000].url, /^https:\/\//);
-            const [host, port] = t[3000].tcpSocket;
-            await untilAlive(host, port);
+            await untilAlive(t[3000].url);
         });
         await step(`${gen}: setTags, then list by app and tags finds exactly this sandbox`, async () => {
             await sb.setTags({ owner: `sp-${gen}-${process.pid}` });

@@ -1,8 +1,9 @@
 // Drives the Runloop mock with the official TypeScript SDK, @runloop/api-client, at the
 // version installed in the folder SP_SDK_DIR names (suites/sdk/versions/runloop@<version>:
 // 0.44.0, the twin of OpenHands' Python pin, and the newest). The client is configured only
-// from RUNLOOP_API_KEY and RUNLOOP_BASE_URL, as a user's would be; from 1.25 on it also gets
-// `http2: false`, since the SDK speaks HTTP/2 by default and the mock is HTTP/1.1. Every step
+// from RUNLOOP_API_KEY and RUNLOOP_BASE_URL, as a user's would be; from 1.25 on the SDK speaks
+// HTTP/2 (h2c) by default, which the mock serves beside HTTP/1.1 on its one port: the run uses
+// that default, and one step proves `http2: false` (HTTP/1.1) works as well. Every step
 // asserts what the real service returns (spec/runloop-modal.md Part R); failed steps are
 // reported and the run goes on (see steps.mjs); the devboxes made are shut down anyway.
 import assert from 'node:assert/strict';
@@ -24,7 +25,7 @@ const newest = major >= 1; // create_tunnel is gone (1.11.2); tunnels come with 
 const h2Default = major > 1 || (major === 1 && minor >= 25);
 
 const { step, run } = stepRunner(`runloop@${version}`);
-const options = h2Default ? { http2: false } : {};
+const options = {};
 const client = new Runloop(options);
 const made = [];
 
@@ -68,6 +69,15 @@ async function lifecycle() {
         const bad = new Runloop({ ...options, bearerToken: 'not-the-key', maxRetries: 0 });
         await assert.rejects(bad.devboxes.list(), AuthenticationError);
     });
+    if (h2Default) {
+        await step('http2: false (HTTP/1.1) on the same URL lists and refuses a bad key', async () => {
+            const h1 = new Runloop({ http2: false });
+            const page = await h1.devboxes.list({ limit: 1 });
+            assert.ok(Array.isArray(page.devboxes));
+            const bad = new Runloop({ http2: false, bearerToken: 'not-the-key', maxRetries: 0 });
+            await assert.rejects(bad.devboxes.list(), AuthenticationError);
+        });
+    }
     await step('an unknown devbox id is NotFoundError (404 JSON body)', async () => {
         await assert.rejects(client.devboxes.retrieve('dbx_doesnotexist'), NotFoundError);
     });

@@ -377,9 +377,12 @@ static void test_tunnel_to_action_server(void **state)
                 &modal__client__sandbox_get_tunnels_response__descriptor);
     assert_int_equal(tr->n_tunnels, 1);
     assert_int_equal(tr->tunnels[0]->container_port, 3000);
+    /* https://<host>:<port>, verified against the mock's CA, the host resolved to loopback. */
     char url[256], host[256];
-    snprintf(url, sizeof url, "http://127.0.0.1:%u/alive", tr->tunnels[0]->port);
-    snprintf(host, sizeof host, "Host: %s:%u", tr->tunnels[0]->host, tr->tunnels[0]->port);
+    snprintf(url, sizeof url, "https://%s:%u/alive", tr->tunnels[0]->host, tr->tunnels[0]->port);
+    snprintf(host, sizeof host, "%s:%u:127.0.0.1", tr->tunnels[0]->host, tr->tunnels[0]->port);
+    assert_false(tr->tunnels[0]->_unencrypted_host_case); /* TLS only, as asked */
+    const char *ca = sp_kv_get(sp_mock_env(f->m), "SSL_CERT_FILE");
     long status = 0;
     for (int i = 0; i < 100 && status != 200; i++) { /* the server comes up after a delay */
         CURL *c = curl_easy_init();
@@ -387,7 +390,8 @@ static void test_tunnel_to_action_server(void **state)
         struct sp_buf body;
         sp_buf_init(&body, 0);
         curl_easy_setopt(c, CURLOPT_URL, url);
-        curl_easy_setopt(c, CURLOPT_HTTPHEADER, l);
+        curl_easy_setopt(c, CURLOPT_RESOLVE, l);
+        curl_easy_setopt(c, CURLOPT_CAINFO, ca);
         curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
         curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
         assert_int_equal(curl_easy_perform(c), CURLE_OK);

@@ -330,9 +330,43 @@ static void test_cleanup(void **state)
     op_done(f);
 }
 
+/* MODAL_SANDBOX_V2: 0/1 (false/true) choose the generation; anything else is a config error
+ * naming the variable; V2 drives the sandbox calls through their V2 twins. */
+static void test_generation_v2(void **state)
+{
+    struct fx *f = *state;
+    struct sp_kv env;
+    sp_kv_init(&env);
+    sp_kv_set(&env, "MODAL_TOKEN_ID", "ak-id");
+    sp_kv_set(&env, "MODAL_TOKEN_SECRET", "as-s");
+    sp_kv_set(&env, "MODAL_SERVER_URL", URL);
+    sp_kv_set(&env, "MODAL_SANDBOX_V2", "maybe");
+    struct sp_client *c = NULL;
+    struct sp_error err;
+    assert_int_equal(sp_client_new("modal", &env, NULL, &c, &err), SP_E_CONFIG);
+    assert_non_null(strstr(err.msg, "MODAL_SANDBOX_V2 must be 0 or 1, not 'maybe'"));
+    sp_kv_set(&env, "MODAL_SANDBOX_V2", "1");
+    assert_int_equal(sp_client_new("modal", &env, NULL, &c, &err), SP_E_OK);
+    sp_kv_cleanup(&env);
+    assert_true(sp_client_caps(c) & SP_CAP_GENERATIONS);
+    assert_true(sp_client_caps(c) & SP_CAP_PORT_TUNNEL);
+    sp_client_free(f->client);
+    f->client = c;
+    f->sb = sp__sandbox_new(f->client);
+    snprintf(f->sb->id, sizeof(f->sb->id), "sb-AAAAAAAAAAAAAAAAAAAAAA");
+    sp_op_init_cleanup(&f->op, f->sb, SP_CLEANUP_DELETE);
+    assert_int_equal(feed(f, SP_STEP_CLEANUP, NULL), SP_NEXT_REQUEST);
+    assert_string_equal(req_path(f), "/modal.client.ModalClient/SandboxTerminateV2");
+    Modal__Client__SandboxTerminateResponse xr = MODAL__CLIENT__SANDBOX_TERMINATE_RESPONSE__INIT;
+    assert_int_equal(feed(f, SP_STEP_CLEANUP, &xr.base), SP_NEXT_REQUEST);
+    assert_string_equal(req_path(f), "/modal.client.ModalClient/SandboxWaitV2");
+    op_done(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_generation_v2, fx_setup, fx_teardown),
         cmocka_unit_test(test_configure),
         cmocka_unit_test_setup_teardown(test_create_sequence, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_create_errors, fx_setup, fx_teardown),

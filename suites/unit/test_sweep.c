@@ -1,5 +1,6 @@
 /* Unit tests of `sandprobe sweep` (harness/cmd_sweep.c) and the providers' list step
- * (providers/daytona_listing.c, e2b_listing.c, runloop_listing.c), against each vendor's
+ * (providers/daytona_listing.c, e2b_listing.c, runloop_listing.c, modal_listing.c), against
+ * each vendor's
  * in-process mock on
  * loopback. What a SIGKILLed run leaves is made for real: a child process creates labelled
  * sandboxes and is killed with SIGKILL before any cleanup. Sweep must delete exactly the
@@ -59,6 +60,11 @@ static int setup_e2b(void **state)
 static int setup_runloop(void **state)
 {
     return setup(state, "runloop");
+}
+
+static int setup_modal(void **state)
+{
+    return setup(state, "modal");
 }
 
 static int teardown(void **state)
@@ -231,6 +237,25 @@ static void test_sweep_runloop_pages_and_skips_shutdown(void **state)
     assert_int_equal(sp_mock_journal_count(f->m, "GET", "/v1/devboxes") - listings, 2);
 }
 
+/* Modal lists by tag on the server (SandboxList tags) and pages back by before_timestamp
+ * until a page is empty; terminated sandboxes are not listed again (include_finished false). */
+static void test_sweep_modal_lists_by_tag(void **state)
+{
+    struct fx *f = *state;
+    size_t with_run;
+    killed_run(f, "r-modal", 2);
+    create_one(f->c, NULL);
+    long lists = sp_mock_journal_count(f->m, "POST", "/modal.client.ModalClient/SandboxList");
+    assert_int_equal(sweep(f, NULL, "--label", "sandprobe_run=r-modal", NULL), 0);
+    /* the tag filter is the server's: only the two tagged ones come back */
+    assert_non_null(strstr(f->out, "2 sandboxes listed, 2 carry the run label and match, 2 deleted"));
+    /* a page, then the empty page before the oldest */
+    assert_int_equal(
+        sp_mock_journal_count(f->m, "POST", "/modal.client.ModalClient/SandboxList") - lists, 2);
+    assert_int_equal(listed(f, NULL, &with_run), 1);
+    assert_int_equal(with_run, 0);
+}
+
 /* Without --target real, a real provider's URL in the environment is refused, not called. */
 static void test_sweep_mock_target_stays_on_loopback(void **state)
 {
@@ -270,6 +295,7 @@ int main(void)
 #define D(fn) cmocka_unit_test_setup_teardown(fn, setup_daytona, teardown)
 #define E(fn) cmocka_unit_test_setup_teardown(fn, setup_e2b, teardown)
 #define R(fn) cmocka_unit_test_setup_teardown(fn, setup_runloop, teardown)
+#define M(fn) cmocka_unit_test_setup_teardown(fn, setup_modal, teardown)
     const struct CMUnitTest tests[] = {
         D(test_sweep_removes_what_a_killed_run_left),
         E(test_sweep_removes_what_a_killed_run_left),
@@ -278,6 +304,9 @@ int main(void)
         E(test_sweep_older_than),
         R(test_sweep_older_than),
         R(test_sweep_runloop_pages_and_skips_shutdown),
+        M(test_sweep_removes_what_a_killed_run_left),
+        M(test_sweep_older_than),
+        M(test_sweep_modal_lists_by_tag),
         D(test_sweep_mock_target_stays_on_loopback),
         E(test_sweep_mock_target_stays_on_loopback),
         R(test_sweep_mock_target_stays_on_loopback),
