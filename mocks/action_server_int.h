@@ -50,6 +50,11 @@ void as_execute_action(struct as_ctx *c);
  * sb->exec_lock. */
 cJSON *as_action_run(struct as_ctx *c, const struct as_run_args *a);
 
+/* The top-level commands of a `run` command (action_server_split.c): a NULL-terminated
+ * heap vector (as_split_free) and its length. */
+int as_split_commands(const char *cmd, char ***out);
+void as_split_free(char **v);
+
 /* The `read` and `write` actions: args already checked for names and types. Return the
  * observation (never NULL unless out of memory). Callers hold sb->exec_lock. */
 cJSON *as_action_read(struct as_ctx *c, const cJSON *args);

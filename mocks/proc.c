@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -53,6 +54,8 @@ static void child_exec(const struct spawn_job *j, int errfd)
     int in = s->in_fd >= 0 ? s->in_fd : open("/dev/null", O_RDONLY);
     if (in < 0 || dup2(in, 0) < 0 || dup2(s->out_fd, 1) < 0 || dup2(s->err_fd, 2) < 0)
         goto fail;
+    if (isatty(0))
+        ioctl(0, TIOCSCTTY, 0); /* a terminal given as stdin becomes the controlling one */
     /* Nothing of the server (sockets, other sandboxes' pipes) may reach the command. */
     if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
         for (int fd = 3; fd < 65536; fd++)

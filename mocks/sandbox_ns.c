@@ -3,8 +3,8 @@
  * RPCs) goes through mock_spawn (proc.c), which asks this file for the bwrap command line.
  *
  * Inside: the host's /usr (and /etc, which bash, python and getpwuid need) read-only, with
- * the usual /bin, /lib... symlinks; a private /proc, /dev and pid namespace; each top-level
- * directory of the sandbox root (workspace, home, tmp ...) bound at its sandbox path, so
+ * the usual /bin, /lib... symlinks; a private /proc, /dev, /tmp and pid namespace; each
+ * top-level directory of the sandbox root (workspace, home ...) bound at its sandbox path, so
  * `cd /workspace && pwd` prints /workspace and file APIs and processes see the same files.
  * The sandbox root is also bound at its own host path, and so is vendor state kept beside
  * it (`<root>.<vendor>`, e.g. Daytona's session logs): commands the mocks build with host
@@ -111,16 +111,16 @@ static void add_system(struct argv_b *a)
     add(a, "/dev");
 }
 
-/* Each top-level dir of the sandbox root at its sandbox path; /tmp is the sandbox's own. */
+/* Each top-level dir of the sandbox root at its sandbox path; a private /tmp. */
 static void add_sandbox_dirs(struct argv_b *a, const char *root)
 {
     char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/tmp", root);
-    mkdir(path, 01777);
+    add(a, "--tmpfs");
+    add(a, "/tmp");
     DIR *d = opendir(root);
     for (struct dirent *e; d != NULL && (e = readdir(d)) != NULL;) {
         struct stat st;
-        if (e->d_name[0] == '.' || is_system_dir(e->d_name))
+        if (e->d_name[0] == '.' || is_system_dir(e->d_name) || strcmp(e->d_name, "tmp") == 0)
             continue;
         if (snprintf(path, sizeof path, "%s/%s", root, e->d_name) >= (int)sizeof path ||
             lstat(path, &st) != 0 || !S_ISDIR(st.st_mode))
