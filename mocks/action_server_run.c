@@ -16,7 +16,6 @@
 #define MAX_CHARS      30000              /* CmdOutputObservation truncation (code points) */
 #define HISTORY_LINES  11000              /* tmux history 10 000 + a 1 000-row pane */
 #define BLOCKING_CAP_S 600.0              /* a blocking command with no timeout */
-#define PY_INTERPRETER "/openhands/poetry/openhands-ai-5O4_aCHf-py3.12/bin/python"
 
 static const char TEMPLATE[] =
     "You may wait longer to see additional output by sending empty command '', send other "
@@ -206,7 +205,7 @@ static cJSON *run_result(struct as_ctx *c,
         else
             sp_buf_printf(&suffix, "\n[The command completed with exit code %d.]", code);
         meta =
-            metadata(code, "openhands", c->sb->id, wd, PY_INTERPRETER, prefix, sp_buf_str(&suffix));
+            metadata(code, "openhands", c->sb->id, wd, AS_PY_INTERPRETER, prefix, sp_buf_str(&suffix));
     } else {
         if (st == MOCK_TERM_SOFT)
             sp_buf_printf(&suffix, "\n[The command has no new output after %ld seconds. %s]",

@@ -284,6 +284,15 @@ bool mock_term_busy(const struct mock_sandbox *sb);
 /* Renders raw terminal output as a captured pane shows it: \r and backspace applied, tabs
  * expanded, escape sequences dropped, trailing spaces of each line removed. */
 void mock_term_render(const char *raw, size_t len, struct sp_buf *out);
+/* The sandbox's Python kernel (ipython.c), kept beside its bash: the slot that holds it
+ * (NULL when out of memory); mock_shell_free ends it too. */
+struct mock_py;
+struct mock_py **mock_term_py_slot(struct mock_sandbox *sb);
+void mock_py_free(struct mock_py *py);
+/* The sandbox's OH_ACI editor history (aci_edit.c), kept the same way. */
+struct mock_aci;
+struct mock_aci **mock_term_aci_slot(struct mock_sandbox *sb);
+void mock_aci_free(struct mock_aci *a);
 /* Kills the persistent shell and everything it started. */
 void mock_shell_free(struct mock_shell *sh);
 

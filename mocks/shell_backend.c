@@ -46,6 +46,8 @@ struct mock_shell {
     char pend[MARK_MAX + CHUNK]; /* bytes that may start the prompt marker */
     size_t npend;
     uint64_t rng;
+    struct mock_py *py;   /* the Python kernel of run_ipython (ipython.c) */
+    struct mock_aci *aci; /* the editor's undo history (aci_edit.c) */
 };
 
 static void shell_kill_reap(struct mock_shell *sh, int *status)
@@ -71,6 +73,8 @@ void mock_shell_free(struct mock_shell *sh)
     if (sh == NULL)
         return;
     shell_kill_reap(sh, NULL);
+    mock_py_free(sh->py);
+    mock_aci_free(sh->aci);
     free(sh);
 }
 
@@ -170,18 +174,37 @@ static bool child_exited(pid_t pid)
     return waitid(P_PID, (id_t)pid, &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid == pid;
 }
 
-static int shell_ensure(struct mock_sandbox *sb, const char *workdir)
+static struct mock_shell *shell_struct(struct mock_sandbox *sb)
 {
     if (sb->shell == NULL) {
         if ((sb->shell = calloc(1, sizeof *sb->shell)) == NULL)
-            return -1;
+            return NULL;
         sb->shell->fd = -1;
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         sb->shell->rng = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 30) ^
                          (uint64_t)(uintptr_t)sb->shell ^ (uint64_t)getpid();
     }
-    struct mock_shell *sh = sb->shell;
+    return sb->shell;
+}
+
+struct mock_py **mock_term_py_slot(struct mock_sandbox *sb)
+{
+    struct mock_shell *sh = shell_struct(sb);
+    return sh ? &sh->py : NULL;
+}
+
+struct mock_aci **mock_term_aci_slot(struct mock_sandbox *sb)
+{
+    struct mock_shell *sh = shell_struct(sb);
+    return sh ? &sh->aci : NULL;
+}
+
+static int shell_ensure(struct mock_sandbox *sb, const char *workdir)
+{
+    struct mock_shell *sh = shell_struct(sb);
+    if (sh == NULL)
+        return -1;
     if (sh->pid > 0 && child_exited(sh->pid))
         shell_kill_reap(sh, NULL);
     return sh->pid > 0 ? 0 : shell_spawn(sb, sh, workdir);
