@@ -128,7 +128,8 @@ static void test_build_run(void **state)
     assert_true(cJSON_GetObjectItemCaseSensitive(action, "timeout")->valuedouble == 2.5);
     const cJSON *args = cJSON_GetObjectItemCaseSensitive(action, "args");
     assert_string_equal(jstr(args, "command"), "ls -l");
-    assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(args, "blocking")));
+    /* OpenHands' own default: not blocking, so the soft timeout applies */
+    assert_true(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(args, "blocking")));
     assert_true(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(args, "is_input")));
     assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(args, "cwd")));
     assert_string_equal(jstr(args, "confirmation_state"), "confirmed");
@@ -143,6 +144,15 @@ static void test_build_run(void **state)
     assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(
         cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "action"), "args"),
         "is_static")));
+    cJSON_Delete(j);
+    /* The key sent after a timed-out command: typed into it (is_input), never blocking. */
+    assert_int_equal(sp_as_build_key("C-c", 10000, &out, &err), SP_E_OK);
+    j = cJSON_Parse(sp_buf_str(&out));
+    assert_string_equal(jstr(j, "action.args.command"), "C-c");
+    args = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "action"), "args");
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(args, "is_input")));
+    assert_true(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(args, "blocking")));
+    assert_int_equal(cJSON_GetArraySize(args), 9);
     cJSON_Delete(j);
     sp_buf_cleanup(&out);
 }
