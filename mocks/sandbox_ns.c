@@ -2,13 +2,13 @@
  * process a mock starts (exec, sessions, the action server's bash and Python, E2B process
  * RPCs) goes through mock_spawn (proc.c), which asks this file for the bwrap command line.
  *
- * Inside: the host's /usr (and /etc, which bash, python and getpwuid need) read-only, with
- * the usual /bin, /lib... symlinks; a private /proc, /dev, /tmp and pid namespace; each
- * top-level directory of the sandbox root (workspace, home ...) bound at its sandbox path, so
- * `cd /workspace && pwd` prints /workspace and file APIs and processes see the same files.
- * The sandbox root is also bound at its own host path, and so is vendor state kept beside
- * it (`<root>.<vendor>`, e.g. Daytona's session logs): commands the mocks build with host
- * paths keep working. --die-with-parent plus the pid namespace mean that killing the
+ * Inside: the sandbox root is "/", so `cd /workspace && pwd` prints /workspace, `mkdir -p
+ * /workspace` makes the directory the file APIs see, and both see the same files. On top of
+ * it: the host's /usr (and /etc, which bash, python and getpwuid need) read-only with the
+ * usual /bin, /lib... symlinks (their mount points and links appear in the sandbox root, as
+ * in a real image); a private /proc, /dev, /tmp and pid namespace. The sandbox root is also
+ * bound at its own host path, and so is vendor state kept beside it (`<root>.<vendor>`, e.g.
+ * Daytona's session logs): commands the mocks build with host paths keep working. --die-with-parent plus the pid namespace mean that killing the
  * spawned bwrap (the process group leader) takes every process of the tree with it,
  * `setsid cmd &` included.
  *
@@ -36,18 +36,6 @@
 static pthread_once_t probe_once = PTHREAD_ONCE_INIT;
 static bool bwrap_ok;
 static char bwrap_why[256];
-
-/* Host dirs that stay the host's inside (read-only), and names a sandbox dir must not shadow. */
-static const char *const SYSTEM_DIRS[] = {"usr", "etc", "bin", "sbin", "lib", "lib32", "lib64",
-                                          "libx32", "proc", "dev", "sys", "run"};
-
-static bool is_system_dir(const char *name)
-{
-    for (size_t i = 0; i < sizeof SYSTEM_DIRS / sizeof SYSTEM_DIRS[0]; i++)
-        if (strcmp(name, SYSTEM_DIRS[i]) == 0)
-            return true;
-    return false;
-}
 
 /* --- argv building -------------------------------------------------------------------------- */
 
@@ -85,8 +73,9 @@ static void add3(struct argv_b *a, const char *x, const char *y, const char *z)
     add(a, z);
 }
 
-/* The host's /usr read-only and the merged-/usr links (or binds where a dir is real). */
-static void add_system(struct argv_b *a)
+/* The host's /usr read-only and the merged-/usr links (or binds where a dir is real). A link
+ * made by an earlier spawn stays in the sandbox root (bwrap refuses to make it again). */
+static void add_system(struct argv_b *a, const char *root)
 {
     add3(a, "--ro-bind", "/usr", "/usr");
     add3(a, "--ro-bind", "/etc", "/etc");
@@ -98,6 +87,12 @@ static void add_system(struct argv_b *a)
         if (lstat(host, &st) != 0)
             continue;
         ssize_t n = S_ISLNK(st.st_mode) ? readlink(host, target, sizeof target - 1) : -1;
+        char mine[PATH_MAX];
+        struct stat ms;
+        if (n > 0 && root != NULL &&
+            snprintf(mine, sizeof mine, "%s%s", root, host) < (int)sizeof mine &&
+            lstat(mine, &ms) == 0)
+            continue;
         if (n > 0) {
             target[n] = '\0';
             add3(a, "--symlink", target, host);
@@ -111,29 +106,14 @@ static void add_system(struct argv_b *a)
     add(a, "/dev");
 }
 
-/* Each top-level dir of the sandbox root at its sandbox path; a private /tmp. */
-static void add_sandbox_dirs(struct argv_b *a, const char *root)
+/* A private /tmp; the sandbox root and vendor state beside it ("<root>.<vendor>") also at
+ * their host paths, which lie in that /tmp's place on the host and so cost no host files. */
+static void add_host_paths(struct argv_b *a, const char *root)
 {
-    char path[PATH_MAX];
+    char path[PATH_MAX], parent[PATH_MAX];
     add(a, "--tmpfs");
     add(a, "/tmp");
-    DIR *d = opendir(root);
-    for (struct dirent *e; d != NULL && (e = readdir(d)) != NULL;) {
-        struct stat st;
-        if (e->d_name[0] == '.' || is_system_dir(e->d_name) || strcmp(e->d_name, "tmp") == 0)
-            continue;
-        if (snprintf(path, sizeof path, "%s/%s", root, e->d_name) >= (int)sizeof path ||
-            lstat(path, &st) != 0 || !S_ISDIR(st.st_mode))
-            continue;
-        char guest[PATH_MAX];
-        snprintf(guest, sizeof guest, "/%s", e->d_name);
-        add3(a, "--bind", path, guest);
-    }
-    if (d != NULL)
-        closedir(d);
     add3(a, "--bind", root, root);
-    /* vendor state beside the root: "<root>.<vendor>" */
-    char parent[PATH_MAX];
     snprintf(parent, sizeof parent, "%s", root);
     char *slash = strrchr(parent, '/');
     if (slash == NULL)
@@ -141,15 +121,15 @@ static void add_sandbox_dirs(struct argv_b *a, const char *root)
     const char *base = slash + 1;
     size_t bl = strlen(base);
     *slash = '\0';
-    if ((d = opendir(parent)) == NULL)
-        return;
-    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+    DIR *d = opendir(parent);
+    for (struct dirent *e; d != NULL && (e = readdir(d)) != NULL;) {
         if (strncmp(e->d_name, base, bl) != 0 || e->d_name[bl] != '.')
             continue;
         if (snprintf(path, sizeof path, "%s/%s", parent, e->d_name) < (int)sizeof path)
             add3(a, "--bind", path, path);
     }
-    closedir(d);
+    if (d != NULL)
+        closedir(d);
 }
 
 /* --- is bwrap usable here? --------------------------------------------------------------- */
@@ -167,7 +147,7 @@ static void probe(void)
         add(&a, BWRAP);
         add(&a, "--unshare-pid");
         add(&a, "--die-with-parent");
-        add_system(&a);
+        add_system(&a, NULL);
         add(&a, "--");
         add(&a, "/usr/bin/true");
         int ep[2];
@@ -240,8 +220,9 @@ char **mock_ns_argv(const char *root, const char *guest_cwd, const char *exe, ch
     add(&a, "--unshare-ipc");
     add(&a, "--unshare-uts");
     add(&a, "--die-with-parent");
-    add_system(&a);
-    add_sandbox_dirs(&a, root);
+    add3(&a, "--bind", root, "/"); /* first: the system mounts go on top of it */
+    add_system(&a, root);
+    add_host_paths(&a, root);
     /* A terminal given as stdin stays a terminal: its devpts node is visible (`tty`). */
     add3(&a, "--dev-bind", "/dev/pts", "/dev/pts");
     add3(&a, "--chdir", guest_cwd, "--");

@@ -23,8 +23,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "mock.h"
 #include "mock_int.h"
 #include "proc_int.h"
+#include "provider.h"
 
 struct fixture {
     char store[256], root[300];
@@ -203,12 +205,75 @@ static void test_background_dies_with_group(void **state)
     assert_false(process_alive("sleep 7777.5"));
 }
 
+/* Through each vendor's mock and sandprobe's own client, as a user runs it: the sandbox's
+ * paths inside, the same files for exec and the file API (issue 7 "Done when"). */
+static void exec_in_vendor(const char *provider, const char *mode)
+{
+    struct sp_mock_config cfg = {
+        .vendor = provider,
+        .latency = {.create_ms = 10, .start_ms = 10, .stop_ms = 10, .delete_ms = 10,
+                    .server_ms = 20},
+        .has_latency = true,
+        .quiet = true,
+    };
+    struct sp_error err;
+    char text[384];
+    sp_error_clear(&err);
+    struct sp_mock *m = NULL;
+    if (sp_mock_start(&cfg, &m, &err) != SP_E_OK)
+        fail_msg("sp_mock_start: %s", sp_error_format(&err, text, sizeof(text)));
+    struct sp_client_opts opts = {.http_timeout_ms = 30000,
+                                  .connect_timeout_ms = 5000,
+                                  .ready_timeout_ms = 30000,
+                                  .alive_interval_ms = 50,
+                                  .alive_timeout_ms = 30000,
+                                  .mode = mode};
+    struct sp_client *c = NULL;
+    struct sp_sandbox *sb = NULL;
+    struct sp_create_opts co = {0};
+    if (sp_client_new(provider, sp_mock_env(m), &opts, &c, &err) != SP_E_OK ||
+        sp_sandbox_create(c, &co, &sb, &err) != SP_E_OK || sp_sandbox_startup(sb, &err) != SP_E_OK)
+        fail_msg("%s: %s", provider, sp_error_format(&err, text, sizeof(text)));
+    struct sp_exec x;
+    sp_exec_init(&x, "mkdir -p /workspace && cd /workspace && pwd && echo hi > /workspace/f.txt");
+    assert_int_equal(sp_exec(sb, &x, &err), SP_E_OK);
+    assert_int_equal(x.exit_code, 0);
+    /* the action server strips the final newline, the others keep it */
+    const char *out = sp_buf_str(&x.out);
+    assert_true(strcmp(out, "/workspace\n") == 0 || strcmp(out, "/workspace") == 0);
+    sp_exec_cleanup(&x);
+    if (mock_ns_available(NULL)) {
+        struct sp_files f;
+        sp_files_init(&f, SP_FILE_READ, "/workspace/f.txt");
+        assert_int_equal(sp_files(sb, &f, &err), SP_E_OK);
+        assert_string_equal(sp_buf_str(&f.content), "hi\n");
+        sp_files_cleanup(&f);
+    }
+    assert_int_equal(sp_sandbox_cleanup(sb, SP_CLEANUP_DELETE, &err), SP_E_OK);
+    sp_sandbox_free(sb);
+    sp_client_free(c);
+    sp_mock_stop(m);
+}
+
+static void test_workspace_in_every_vendor(void **state)
+{
+    (void)state;
+    if (!mock_ns_available(NULL)) {
+        skip(); /* on the host, /workspace is the host's: the README says so */
+        return;
+    }
+    exec_in_vendor("daytona", NULL);
+    exec_in_vendor("daytona", "toolbox");
+    exec_in_vendor("e2b", NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_root_of, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sandbox_paths, setup, teardown),
         cmocka_unit_test_setup_teardown(test_background_dies_with_group, setup, teardown),
+        cmocka_unit_test(test_workspace_in_every_vendor),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
