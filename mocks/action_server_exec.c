@@ -283,8 +283,11 @@ perform(struct as_ctx *c, const struct action_spec *as, const cJSON *action, con
 static const struct action_spec *lookup_action(struct mock_req *r, const cJSON *action)
 {
     const cJSON *type = cJSON_GetObjectItemCaseSensitive(action, "action");
-    if (type == NULL) {
-        reply_internal(r, "'action' key is not found in action=%s", action, NULL);
+    if (type == NULL) { /* event_from_dict (serialization/event.py:52-59) */
+        if (cJSON_GetObjectItemCaseSensitive(action, "observation") != NULL)
+            reply_internal(r, "400: Invalid action type", NULL, NULL);
+        else
+            reply_internal(r, "Unknown event type: %s", action, NULL);
         return NULL;
     }
     for (size_t i = 0; cJSON_IsString(type) && i < N_ACTIONS; i++)
@@ -293,13 +296,23 @@ static const struct action_spec *lookup_action(struct mock_req *r, const cJSON *
     struct sp_buf t;
     sp_buf_init(&t, 0);
     py_repr(type, &t);
+    /* ACTION_TYPE_TO_CLASS.keys() in registry order (serialization/action.py:31-55). */
     reply_internal(r,
-                   "'action['action']=%s' is not defined. Available actions: dict_keys("
-                   "['run', 'run_ipython', 'read', 'write', 'edit', 'browse', "
-                   "'browse_interactive', 'call_tool_mcp', 'message', 'system', 'think', "
-                   "'finish', 'reject', 'null', 'delegate', 'recall', 'change_agent_state', "
-                   "'condensation', 'condensation_request', 'task_tracking', "
-                   "'loop_recovery'])",
+                   "'action['action']=%s' is not defined. Available actions: dict_keys(["
+                   "<ActionType.NULL: 'null'>, <ActionType.RUN: 'run'>, "
+                   "<ActionType.RUN_IPYTHON: 'run_ipython'>, <ActionType.BROWSE: 'browse'>, "
+                   "<ActionType.BROWSE_INTERACTIVE: 'browse_interactive'>, "
+                   "<ActionType.READ: 'read'>, <ActionType.WRITE: 'write'>, "
+                   "<ActionType.EDIT: 'edit'>, <ActionType.THINK: 'think'>, "
+                   "<ActionType.FINISH: 'finish'>, <ActionType.REJECT: 'reject'>, "
+                   "<ActionType.DELEGATE: 'delegate'>, <ActionType.RECALL: 'recall'>, "
+                   "<ActionType.CHANGE_AGENT_STATE: 'change_agent_state'>, "
+                   "<ActionType.MESSAGE: 'message'>, <ActionType.SYSTEM: 'system'>, "
+                   "<ActionType.CONDENSATION: 'condensation'>, "
+                   "<ActionType.CONDENSATION_REQUEST: 'condensation_request'>, "
+                   "<ActionType.MCP: 'call_tool_mcp'>, "
+                   "<ActionType.TASK_TRACKING: 'task_tracking'>, "
+                   "<ActionType.LOOP_RECOVERY: 'loop_recovery'>])",
                    NULL, sp_buf_str(&t));
     sp_buf_cleanup(&t);
     return NULL;

@@ -305,6 +305,48 @@ static void test_shell_cases(void **state)
     assert_string_equal(content(f), "x\n\ny");
 }
 
+static void key(struct fx *f, const char *k, bool is_input)
+{
+    cJSON *a = cJSON_CreateObject();
+    cJSON_AddStringToObject(a, "action", "run");
+    cJSON *args = cJSON_AddObjectToObject(a, "args");
+    cJSON_AddStringToObject(args, "command", k);
+    cJSON_AddBoolToObject(args, "is_input", is_input);
+    act(f, a);
+}
+
+static int exit_code(struct fx *f)
+{
+    return cJSON_GetObjectItem(cJSON_GetObjectItem(extras(f), "metadata"), "exit_code")->valueint;
+}
+
+/* bash.py:548-589 and the interactive cases of test_bash.py: the soft timeout leaves the
+ * process running; is_input types into it; '' continues; C-c at an idle prompt. */
+static void test_shell_interactive(void **state)
+{
+    struct fx *f = *state;
+    /* the sandbox env has no NO_CHANGE_TIMEOUT_SECONDS: 10 s; a prompt waits that long */
+    run(f, "export KEEP=1; read -p 'Enter name: ' name && echo \"Hello $name\"");
+    assert_string_equal(content(f), "Enter name:");
+    assert_int_equal(exit_code(f), -1);
+    assert_non_null(strstr(jstr(cJSON_GetObjectItem(extras(f), "metadata"), "suffix"),
+                           "[The command has no new output after 10 seconds."));
+    key(f, "John", true);
+    assert_string_equal(content(f), "Hello John");
+    assert_int_equal(exit_code(f), 0);
+    assert_jstr(cJSON_GetObjectItem(extras(f), "metadata"), "prefix",
+                "[Below is the output of the previous command.]\n");
+    run(f, "echo K=$KEEP");
+    assert_string_equal(content(f), "K=1");
+    key(f, "C-c", false);
+    assert_string_equal(content(f), "^C");
+    assert_int_equal(exit_code(f), 130);
+    assert_jstr(cJSON_GetObjectItem(extras(f), "metadata"), "suffix",
+                "\n[The command completed with exit code 130. CTRL+C was sent.]");
+    key(f, "", false);
+    assert_string_equal(content(f), "ERROR: No previous running command to retrieve logs from.");
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -313,6 +355,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_edit_commands, setup, teardown),
         cmocka_unit_test_setup_teardown(test_view, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shell_cases, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_shell_interactive, setup, teardown),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();
