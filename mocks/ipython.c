@@ -3,7 +3,8 @@
  * sandbox keeps its globals from cell to cell, as the server's Jupyter kernel does. A cell
  * shows what Jupyter shows: its stdout and stderr as printed, then the repr of a last
  * expression that is not None (execute_result text/plain); an exception shows its
- * traceback. No output at all: "[Code executed successfully with no output]". The kernel's
+ * traceback (Python's layout, not IPython's). `!cmd`, `%pip` and `%cd` lines work as IPython
+ * magics. No output at all: "[Code executed successfully with no output]". The kernel's
  * cwd follows the bash session's, and the two "[Jupyter ...]" lines are added when
  * include_extra is set.
  *
@@ -46,6 +47,26 @@ static const char DRIVER[] =
     "sys.stderr = sys.stdout\n"
     "env = {'__name__': '__main__', '__builtins__': __builtins__}\n"
     "end = '\\x1eSP' + sys.argv[1] + '\\x1e'\n"
+    "def sh(cmd):\n"
+    "    sys.stdout.flush()\n"
+    "    __import__('subprocess').run(cmd, shell=True, executable='/bin/bash')\n"
+    "env['__sp_sh'] = sh\n"
+    "def magics(src):\n"
+    "    out = []\n"
+    "    for line in src.split('\\n'):\n"
+    "        body = line.lstrip()\n"
+    "        pad = line[:len(line) - len(body)]\n"
+    "        word, _, rest = body.partition(' ')\n"
+    "        if body.startswith('!'):\n"
+    "            line = pad + '__sp_sh(' + repr(body[1:]) + ')'\n"
+    "        elif word == '%pip':\n"
+    "            line = (pad + '__sp_sh(' + repr(sys.executable + ' -m pip ' + rest) + '); '\n"
+    "                    'print(\"Note: you may need to restart the kernel to use updated '\n"
+    "                    'packages.\")')\n"
+    "        elif word == '%cd':\n"
+    "            line = pad + '__import__(\"os\").chdir(' + repr(rest.strip()) + ')'\n"
+    "        out.append(line)\n"
+    "    return '\\n'.join(out)\n"
     "while True:\n"
     "    head = cells.readline()\n"
     "    if not head:\n"
@@ -57,7 +78,7 @@ static const char DRIVER[] =
     "            sys.exit(0)\n"
     "        code += more\n"
     "    try:\n"
-    "        tree = ast.parse(code.decode('utf-8', 'replace'), '<cell>', 'exec')\n"
+    "        tree = ast.parse(magics(code.decode('utf-8', 'replace')), '<cell>', 'exec')\n"
     "        last = None\n"
     "        if tree.body and isinstance(tree.body[-1], ast.Expr):\n"
     "            last = ast.Expression(tree.body.pop().value)\n"

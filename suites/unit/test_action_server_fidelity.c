@@ -37,12 +37,14 @@ static int setup(void **state)
     return 0;
 }
 
+static double act_timeout = 120.0; /* the action's timeout, OpenHands' default */
+
 /* POST /execute_action {"action": action}; the reply is in f->json. */
 static void act(struct fx *f, cJSON *action)
 {
     cJSON *root = cJSON_CreateObject();
     cJSON_AddItemToObject(root, "action", action);
-    cJSON_AddNumberToObject(action, "timeout", 120.0);
+    cJSON_AddNumberToObject(action, "timeout", act_timeout);
     char *s = cJSON_PrintUnformatted(root);
     assert_int_equal(send_req(f, "POST", "/execute_action", s, false, f->host, NULL, NULL), 200);
     cJSON_free(s);
@@ -164,6 +166,15 @@ static void test_ipython_cells_share_state(void **state)
     assert_non_null(strstr(content(f), "ZeroDivisionError: division by zero" EXTRA));
     ipython(f, "x");
     assert_string_equal(content(f), "40" EXTRA); /* the exception kept the state */
+    ipython(f, "!echo from-shell\nprint(x)");
+    assert_string_equal(content(f), "from-shell\n40" EXTRA);
+    /* execute_server.py:232-236: past the action's timeout */
+    act_timeout = 1.0;
+    ipython(f, "import time\ntime.sleep(30)");
+    act_timeout = 120.0;
+    assert_string_equal(content(f), "[Execution timed out (1.0 seconds).]" EXTRA);
+    ipython(f, "print(2)");
+    assert_string_equal(content(f), "2" EXTRA);
 }
 
 /* editor.py:120-130 create, 131-269 str_replace, 415-509 insert, 565-582 undo_edit. */
