@@ -6,7 +6,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 
-PKGS="gcc make pkg-config libcurl4-openssl-dev libcjson-dev libcmocka-dev libmicrohttpd-dev zlib1g-dev unzip bubblewrap"
+PKGS="gcc make pkg-config libcurl4-openssl-dev libcjson-dev libcmocka-dev libmicrohttpd-dev zlib1g-dev unzip bubblewrap python3"
 want_sdk=0
 for arg in "$@"; do
     case "$arg" in
