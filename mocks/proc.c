@@ -18,7 +18,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -36,8 +38,44 @@ struct spawn_job {
     char *const *argv, *const *envp;
     const char *cwd, *fallback_cwd;
     pid_t pid;
-    int err; /* 0, or the errno of a failed fork/exec */
+    int err;                     /* 0, or the errno of a failed fork/exec */
+    const struct mock_ns_fds *ns; /* enter this sandbox namespace first; NULL = none */
+    int extra_fd;                /* becomes fd 3 of the process; -1 = none */
 };
+
+/* In the child: joins the sandbox's namespaces, then forks the process proper, which runs
+ * inside the pid namespace; this one stays outside, as its stand-in for the caller (same
+ * process group, its exit status, its death kills the inner one). Returns in the inner one;
+ * -1 (errno set) when a namespace cannot be joined. */
+static int enter_namespace(const struct mock_ns_fds *ns, int errfd)
+{
+    if (setns(ns->ipc, CLONE_NEWIPC) != 0 || setns(ns->uts, CLONE_NEWUTS) != 0 ||
+        setns(ns->mnt, CLONE_NEWNS) != 0 || fchdir(ns->root) != 0 || chroot(".") != 0 ||
+        setns(ns->pid, CLONE_NEWPID) != 0)
+        return -1;
+    pid_t inner = fork();
+    if (inner < 0)
+        return -1;
+    if (inner == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        return 0;
+    }
+    /* This copy of the server never execs: it keeps nothing of it (sockets, other
+     * processes' pipes, whose ends would then never see EOF); the inner one reports its exec. */
+    (void)errfd;
+    if (close_range(3, ~0U, 0) != 0)
+        for (int fd = 3; fd < 65536; fd++)
+            close(fd);
+    int st = 0;
+    while (waitpid(inner, &st, 0) < 0 && errno == EINTR) {
+    }
+    if (WIFSIGNALED(st)) {
+        signal(WTERMSIG(st), SIG_DFL);
+        kill(getpid(), WTERMSIG(st));
+        _exit(128 + WTERMSIG(st));
+    }
+    _exit(WIFEXITED(st) ? WEXITSTATUS(st) : 127);
+}
 
 /* Runs in the forked child, so only async-signal-safe calls: the server is threaded. */
 static void child_exec(const struct spawn_job *j, int errfd)
@@ -61,6 +99,10 @@ static void child_exec(const struct spawn_job *j, int errfd)
         for (int fd = 3; fd < 65536; fd++)
             fcntl(fd, F_SETFD, FD_CLOEXEC);
     }
+    if (j->extra_fd >= 0 && (dup2(j->extra_fd, 3) < 0 || fcntl(3, F_SETFD, 0) != 0))
+        goto fail;
+    if (j->ns != NULL && enter_namespace(j->ns, errfd) != 0)
+        goto fail;
     if (chdir(j->cwd) != 0 && (j->fallback_cwd == NULL || chdir(j->fallback_cwd) != 0))
         goto fail;
     execve(j->path, j->argv, j->envp);
@@ -211,6 +253,18 @@ static char **env_in_sandbox(const char *root, char *const *envp)
     return v;
 }
 
+int mock_spawn_raw(const struct mock_spawn_spec *s, int extra_fd, pid_t *pid)
+{
+    struct spawn_job j = {s, s->path, s->argv, s->envp, s->cwd, NULL, 0, 0, NULL, extra_fd};
+    spawn_job_post(&j);
+    if (j.err != 0) {
+        errno = j.err;
+        return -1;
+    }
+    *pid = j.pid;
+    return 0;
+}
+
 int mock_spawn(const struct mock_spawn_spec *s, pid_t *pid)
 {
     return mock_spawn_in(s, NULL, pid);
@@ -219,8 +273,10 @@ int mock_spawn(const struct mock_spawn_spec *s, pid_t *pid)
 int mock_spawn_in(const struct mock_spawn_spec *s, const char *given_root, pid_t *pid)
 {
     char root[PATH_MAX], cwd[PATH_MAX], fb[PATH_MAX];
-    struct spawn_job j = {s, s->path, s->argv, s->envp, s->cwd, s->fallback_cwd, 0, 0};
+    struct spawn_job j = {s, s->path, s->argv, s->envp, s->cwd, s->fallback_cwd, 0, 0, NULL, -1};
     char **ns_argv = NULL, **ns_env = NULL;
+    struct mock_ns_fds fds;
+    bool locked = false;
     bool have_root = given_root != NULL ? snprintf(root, sizeof root, "%s", given_root) > 0
                                      : mock_ns_root_of(s->cwd, root, sizeof root) == 0 ||
                                            (s->fallback_cwd != NULL &&
@@ -229,19 +285,27 @@ int mock_spawn_in(const struct mock_spawn_spec *s, const char *given_root, pid_t
         guest_of(root, s->cwd, cwd, sizeof cwd);
         if (!host_dir_ok(root, cwd) && s->fallback_cwd != NULL)
             guest_of(root, s->fallback_cwd, cwd, sizeof cwd);
-        ns_argv = mock_ns_argv(root, cwd, s->path, s->argv);
+        locked = mock_ns_lock(root, &fds) == 0;
+        ns_argv = locked ? NULL : mock_ns_argv(root, cwd, s->path, s->argv);
         ns_env = env_in_sandbox(root, s->envp);
-        if (ns_argv == NULL || ns_env == NULL) {
+        if ((!locked && ns_argv == NULL) || ns_env == NULL) {
+            if (locked)
+                mock_ns_unlock();
             mock_strv_free(ns_argv);
             mock_strv_free(ns_env);
             errno = ENOMEM;
             return -1;
         }
-        j.path = ns_argv[0];
-        j.argv = ns_argv;
         j.envp = ns_env;
-        j.cwd = "/";
         j.fallback_cwd = NULL;
+        if (locked) { /* into the sandbox's namespace, where its other processes run */
+            j.ns = &fds;
+            j.cwd = cwd;
+        } else { /* a namespace of its own */
+            j.path = ns_argv[0];
+            j.argv = ns_argv;
+            j.cwd = "/";
+        }
     } else if (have_root) {
         /* on the host: sandbox paths are under the root */
         if (s->cwd[0] == '/' && strncmp(s->cwd, root, strlen(root)) != 0) {
@@ -255,6 +319,8 @@ int mock_spawn_in(const struct mock_spawn_spec *s, const char *given_root, pid_t
         }
     }
     spawn_job_post(&j);
+    if (locked)
+        mock_ns_unlock();
     mock_strv_free(ns_argv);
     mock_strv_free(ns_env);
     if (j.err != 0) {

@@ -1,6 +1,12 @@
-/* One bubblewrap namespace per sandbox process tree (issue 7 item 4, issue 10 item 5): every
- * process a mock starts (exec, sessions, the action server's bash and Python, E2B process
- * RPCs) goes through mock_spawn (proc.c), which asks this file for the bwrap command line.
+/* One bubblewrap namespace per sandbox (issue 7 item 4, issue 10 item 5): every process a
+ * mock starts (exec, sessions, the action server's bash and Python, E2B process RPCs) goes
+ * through mock_spawn (proc.c). The first one starts the sandbox's namespace: a bwrap whose
+ * command only waits; each process then joins its namespaces (setns, proc.c), so background
+ * jobs outlive the command that started them, as in a real sandbox, and later commands see
+ * them. mock_ns_release (sandbox deleted, mock exiting) kills the namespace's init, which
+ * ends every process in it, `setsid cmd &` included; --die-with-parent ends it if the mock
+ * is killed. Where the namespace cannot be kept (not root), each process gets a bwrap of
+ * its own.
  *
  * Inside: the sandbox root is "/", so `cd /workspace && pwd` prints /workspace, `mkdir -p
  * /workspace` makes the directory the file APIs see, and both see the same files. On top of
@@ -8,9 +14,7 @@
  * usual /bin, /lib... symlinks (their mount points and links appear in the sandbox root, as
  * in a real image); a private /proc, /dev, /tmp and pid namespace. The sandbox root is also
  * bound at its own host path, and so is vendor state kept beside it (`<root>.<vendor>`, e.g.
- * Daytona's session logs): commands the mocks build with host paths keep working. --die-with-parent plus the pid namespace mean that killing the
- * spawned bwrap (the process group leader) takes every process of the tree with it,
- * `setsid cmd &` included.
+ * Daytona's session logs): commands the mocks build with host paths keep working.
  *
  * Where bwrap cannot run (not installed, no namespaces), processes run on the host in the
  * sandbox directory as before; one warning line names the reason. SP_MOCK_NO_BWRAP=1 forces
@@ -22,13 +26,17 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "provider.h" /* sp_now_ms */
 
 #define BWRAP      "/usr/bin/bwrap"
 #define STORE_MARK "/sandprobe-mock-" /* store.c names its root <parent>/sandprobe-mock-XXXXXX */
@@ -234,4 +242,178 @@ char **mock_ns_argv(const char *root, const char *guest_cwd, const char *exe, ch
         return NULL;
     }
     return a.v;
+}
+
+/* --- one namespace per sandbox --------------------------------------------------------------- */
+
+/* A sandbox's namespace, kept by a bwrap whose command only waits; other processes join it. */
+struct holder {
+    char root[PATH_MAX];
+    pid_t pid;       /* the outer bwrap: our child, leader of its process group */
+    pid_t init;      /* host pid of the namespace's init (bwrap's, pid 1 inside) */
+    struct mock_ns_fds fds;
+    struct holder *next;
+};
+
+static pthread_mutex_t holders_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct holder *holders;
+
+static void holder_free(struct holder *h)
+{
+    kill(-h->pid, SIGKILL);
+    if (h->init > 0)
+        kill(h->init, SIGKILL); /* the pid namespace ends with its init */
+    while (waitpid(h->pid, NULL, 0) < 0 && errno == EINTR) {
+    }
+    int *fds[] = {&h->fds.pid, &h->fds.mnt, &h->fds.ipc, &h->fds.uts, &h->fds.root};
+    for (size_t i = 0; i < 5; i++)
+        if (*fds[i] >= 0)
+            close(*fds[i]);
+    free(h);
+}
+
+/* Reads from fd until `want` appears or 10 s pass; true when it did. */
+static bool read_until(int fd, const char *want, char *buf, size_t len)
+{
+    size_t n = 0;
+    int64_t end = sp_now_ms() + 10000;
+    buf[0] = '\0';
+    while (strstr(buf, want) == NULL && n + 1 < len) {
+        int64_t left = end - sp_now_ms();
+        struct pollfd p = {fd, POLLIN, 0};
+        if (left <= 0 || poll(&p, 1, (int)left) <= 0)
+            return false;
+        ssize_t k = read(fd, buf + n, len - 1 - n);
+        if (k <= 0)
+            return strstr(buf, want) != NULL;
+        n += (size_t)k;
+        buf[n] = '\0';
+    }
+    return strstr(buf, want) != NULL;
+}
+
+static int open_ns(pid_t pid, const char *what, int flags)
+{
+    char p[64];
+    snprintf(p, sizeof p, "/proc/%ld/%s", (long)pid, what);
+    return open(p, flags | O_CLOEXEC);
+}
+
+/* Starts the namespace of the sandbox at root: bwrap reports its init's pid on fd 3, and
+ * the waiting command says "ready" once the mounts are in place. */
+static struct holder *holder_start(const char *root)
+{
+    struct holder *h = calloc(1, sizeof *h);
+    int info[2] = {-1, -1}, out[2] = {-1, -1};
+    struct argv_b a = {0};
+    if (h == NULL || pipe2(info, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0)
+        goto fail;
+    h->fds = (struct mock_ns_fds){-1, -1, -1, -1, -1};
+    snprintf(h->root, sizeof h->root, "%s", root);
+    add(&a, BWRAP);
+    add(&a, "--unshare-pid");
+    add(&a, "--unshare-ipc");
+    add(&a, "--unshare-uts");
+    add(&a, "--die-with-parent");
+    add3(&a, "--info-fd", "3", "--bind");
+    add(&a, root);
+    add(&a, "/");
+    add_system(&a, root);
+    /* /dev/pts again after --dev made a fresh /dev: terminals handed in stay terminals */
+    add3(&a, "--dev-bind", "/dev/pts", "/dev/pts");
+    add_host_paths(&a, root);
+    add3(&a, "--", "/bin/sh", "-c");
+    add(&a, "echo ready; exec sleep infinity");
+    char *envp[] = {NULL};
+    struct mock_spawn_spec s = {BWRAP, a.v, envp, "/", NULL, -1, out[1], out[1]};
+    if (a.oom || mock_spawn_raw(&s, info[1], &h->pid) != 0)
+        goto fail;
+    close(info[1]);
+    close(out[1]);
+    info[1] = out[1] = -1;
+    char buf[512];
+    const char *cp;
+    if (!read_until(info[0], "}", buf, sizeof buf) || (cp = strstr(buf, "\"child-pid\":")) == NULL ||
+        (h->init = (pid_t)strtol(cp + 12, NULL, 10)) <= 0 || !read_until(out[0], "ready", buf, sizeof buf))
+        goto fail_running;
+    h->fds.pid = open_ns(h->init, "ns/pid", O_RDONLY);
+    h->fds.mnt = open_ns(h->init, "ns/mnt", O_RDONLY);
+    h->fds.ipc = open_ns(h->init, "ns/ipc", O_RDONLY);
+    h->fds.uts = open_ns(h->init, "ns/uts", O_RDONLY);
+    h->fds.root = open_ns(h->init, "root", O_RDONLY | O_DIRECTORY);
+    if (h->fds.pid < 0 || h->fds.mnt < 0 || h->fds.ipc < 0 || h->fds.uts < 0 || h->fds.root < 0)
+        goto fail_running;
+    close(info[0]);
+    close(out[0]);
+    mock_strv_free(a.v);
+    return h;
+fail_running:
+    close(info[0]);
+    close(out[0]);
+    mock_strv_free(a.v);
+    holder_free(h);
+    return NULL;
+fail:
+    for (int i = 0; i < 2; i++) {
+        if (info[i] >= 0)
+            close(info[i]);
+        if (out[i] >= 0)
+            close(out[i]);
+    }
+    mock_strv_free(a.v);
+    free(h);
+    return NULL;
+}
+
+static bool holder_alive(const struct holder *h)
+{
+    siginfo_t si;
+    memset(&si, 0, sizeof si);
+    return waitid(P_PID, (id_t)h->pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == 0;
+}
+
+int mock_ns_lock(const char *root, struct mock_ns_fds *fds)
+{
+    if (geteuid() != 0) /* joining needs CAP_SYS_ADMIN over the namespaces */
+        return -1;
+    pthread_mutex_lock(&holders_lock);
+    struct holder **pp = &holders;
+    while (*pp != NULL && strcmp((*pp)->root, root) != 0)
+        pp = &(*pp)->next;
+    if (*pp != NULL && !holder_alive(*pp)) { /* killed behind our back: a new one */
+        struct holder *dead = *pp;
+        *pp = dead->next;
+        holder_free(dead);
+    }
+    if (*pp == NULL) {
+        struct holder *h = holder_start(root);
+        if (h == NULL) {
+            pthread_mutex_unlock(&holders_lock);
+            return -1;
+        }
+        h->next = holders;
+        holders = h;
+        pp = &holders;
+    }
+    *fds = (*pp)->fds;
+    return 0; /* still locked: the descriptors stay open until mock_ns_unlock */
+}
+
+void mock_ns_unlock(void)
+{
+    pthread_mutex_unlock(&holders_lock);
+}
+
+void mock_ns_release(const char *root)
+{
+    pthread_mutex_lock(&holders_lock);
+    for (struct holder **pp = &holders; *pp != NULL; pp = &(*pp)->next) {
+        if (strcmp((*pp)->root, root) == 0) {
+            struct holder *h = *pp;
+            *pp = h->next;
+            holder_free(h);
+            break;
+        }
+    }
+    pthread_mutex_unlock(&holders_lock);
 }

@@ -4,6 +4,7 @@
  * counted so a handler can keep using one while another thread deletes it. */
 #define _XOPEN_SOURCE 700 /* nftw */
 #include "mock_int.h"
+#include "proc_int.h"
 
 #include <errno.h>
 #include <ftw.h>
@@ -70,6 +71,7 @@ struct mock_store *mock_store_new(struct sp_mock *m, const char *root_dir, uint6
 static void sandbox_destroy(struct mock_store *s, struct mock_sandbox *sb)
 {
     mock_shell_free(sb->shell);
+    mock_ns_release(sb->root); /* every process of the sandbox, background ones too */
     if (sb->vendor != NULL)
         mock_vendor_sandbox_free(s->mock, sb->vendor);
     remove_tree(sb->root);
@@ -221,7 +223,10 @@ static void settle(struct mock_sandbox *sb)
 /* A deleted sandbox keeps no processes: its shell goes as soon as no command is running. */
 static void reap_if_deleted(struct mock_sandbox *sb)
 {
-    if (sb->phase != MOCK_DELETED || sb->shell == NULL)
+    if (sb->phase != MOCK_DELETED)
+        return;
+    mock_ns_release(sb->root); /* every process of the sandbox, background ones too */
+    if (sb->shell == NULL)
         return;
     if (pthread_mutex_trylock(&sb->exec_lock) == 0) {
         mock_shell_free(sb->shell);

@@ -54,6 +54,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fixture *f = *state;
+    mock_ns_release(f->root);
     char cmd[400];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->store);
     int rc = system(cmd);
@@ -178,7 +179,10 @@ static bool process_alive(const char *needle)
     return found;
 }
 
-static void test_background_dies_with_group(void **state)
+/* Background jobs belong to the sandbox, as in a real one: they outlive the command that
+ * started it (a server started with `&` keeps serving) and die with the sandbox's namespace
+ * (delete, mock exit), `setsid` ones too. */
+static void test_background_lives_until_release(void **state)
 {
     struct fixture *f = *state;
     if (!mock_ns_available(NULL)) {
@@ -188,7 +192,6 @@ static void test_background_dies_with_group(void **state)
     char cwd[400];
     snprintf(cwd, sizeof cwd, "%s/workspace", f->root);
     pid_t pid;
-    /* Both escape the process group; the output pipe is closed so the read ends. */
     run_sh(f, cwd,
            "setsid sleep 7777.25 >/dev/null 2>&1 & sleep 7777.5 >/dev/null 2>&1 & echo ok; "
            "exec sleep 7777.75 >/dev/null 2>&1",
@@ -196,9 +199,17 @@ static void test_background_dies_with_group(void **state)
     for (int i = 0; i < 100 && !process_alive("sleep 7777.25"); i++)
         nap_ms(20);
     assert_true(process_alive("sleep 7777.25"));
-    kill(-pid, SIGKILL);
+    kill(-pid, SIGKILL); /* the command itself ends */
     int st;
     waitpid(pid, &st, 0);
+    for (int i = 0; i < 100 && process_alive("sleep 7777.75"); i++)
+        nap_ms(20);
+    assert_false(process_alive("sleep 7777.75"));
+    assert_true(process_alive("sleep 7777.25"));
+    /* a later command sees them: one pid namespace per sandbox */
+    const char *out = run_sh(f, cwd, "pgrep -c -f 'sleep 7777'", NULL);
+    assert_string_equal(out, "2\n");
+    mock_ns_release(f->root);
     for (int i = 0; i < 250 && process_alive("sleep 7777."); i++)
         nap_ms(20);
     assert_false(process_alive("sleep 7777.25"));
@@ -207,7 +218,23 @@ static void test_background_dies_with_group(void **state)
 
 /* Through each vendor's mock and sandprobe's own client, as a user runs it: the sandbox's
  * paths inside, the same files for exec and the file API (issue 7 "Done when"). */
-static void exec_in_vendor(const char *provider, const char *mode)
+static void exec_ok(struct sp_sandbox *sb, const char *cmd, const char *want)
+{
+    struct sp_error err;
+    struct sp_exec x;
+    sp_exec_init(&x, cmd);
+    assert_int_equal(sp_exec(sb, &x, &err), SP_E_OK);
+    assert_int_equal(x.exit_code, 0);
+    /* the action server strips the final newline, the others keep it */
+    const char *out = sp_buf_str(&x.out);
+    size_t n = strlen(out) - (out[0] && out[strlen(out) - 1] == '\n');
+    assert_int_equal(n, strlen(want));
+    assert_memory_equal(out, want, n);
+    sp_exec_cleanup(&x);
+}
+
+/* delete: 1 = the sandbox is deleted (its processes go), 0 = the mock stops with it. */
+static void exec_in_vendor(const char *provider, const char *mode, int delete)
 {
     struct sp_mock_config cfg = {
         .vendor = provider,
@@ -234,25 +261,28 @@ static void exec_in_vendor(const char *provider, const char *mode)
     if (sp_client_new(provider, sp_mock_env(m), &opts, &c, &err) != SP_E_OK ||
         sp_sandbox_create(c, &co, &sb, &err) != SP_E_OK || sp_sandbox_startup(sb, &err) != SP_E_OK)
         fail_msg("%s: %s", provider, sp_error_format(&err, text, sizeof(text)));
-    struct sp_exec x;
-    sp_exec_init(&x, "mkdir -p /workspace && cd /workspace && pwd && echo hi > /workspace/f.txt");
-    assert_int_equal(sp_exec(sb, &x, &err), SP_E_OK);
-    assert_int_equal(x.exit_code, 0);
-    /* the action server strips the final newline, the others keep it */
-    const char *out = sp_buf_str(&x.out);
-    assert_true(strcmp(out, "/workspace\n") == 0 || strcmp(out, "/workspace") == 0);
-    sp_exec_cleanup(&x);
-    if (mock_ns_available(NULL)) {
-        struct sp_files f;
-        sp_files_init(&f, SP_FILE_READ, "/workspace/f.txt");
-        assert_int_equal(sp_files(sb, &f, &err), SP_E_OK);
-        assert_string_equal(sp_buf_str(&f.content), "hi\n");
-        sp_files_cleanup(&f);
-    }
-    assert_int_equal(sp_sandbox_cleanup(sb, SP_CLEANUP_DELETE, &err), SP_E_OK);
+    exec_ok(sb, "mkdir -p /workspace && cd /workspace && pwd && echo hi > /workspace/f.txt",
+            "/workspace");
+    struct sp_files f;
+    sp_files_init(&f, SP_FILE_READ, "/workspace/f.txt");
+    assert_int_equal(sp_files(sb, &f, &err), SP_E_OK);
+    assert_string_equal(sp_buf_str(&f.content), "hi\n");
+    sp_files_cleanup(&f);
+    /* a background job outlives its command, as in a real sandbox, until the sandbox goes */
+    exec_ok(sb, "(setsid sleep 7778.5 >/dev/null 2>&1 &); echo started", "started");
+    exec_ok(sb, "pgrep -c -f 'sleep 7778'", "1");
+    assert_true(process_alive("sleep 7778.5"));
+    if (delete)
+        assert_int_equal(sp_sandbox_cleanup(sb, SP_CLEANUP_DELETE, &err), SP_E_OK);
     sp_sandbox_free(sb);
     sp_client_free(c);
+    if (delete) {
+        for (int i = 0; i < 250 && process_alive("sleep 7778.5"); i++)
+            nap_ms(20);
+        assert_false(process_alive("sleep 7778.5"));
+    }
     sp_mock_stop(m);
+    assert_false(process_alive("sleep 7778.5"));
 }
 
 static void test_workspace_in_every_vendor(void **state)
@@ -262,9 +292,10 @@ static void test_workspace_in_every_vendor(void **state)
         skip(); /* on the host, /workspace is the host's: the README says so */
         return;
     }
-    exec_in_vendor("daytona", NULL);
-    exec_in_vendor("daytona", "toolbox");
-    exec_in_vendor("e2b", NULL);
+    exec_in_vendor("daytona", NULL, 1);
+    exec_in_vendor("daytona", "toolbox", 1);
+    exec_in_vendor("e2b", NULL, 1);
+    exec_in_vendor("e2b", NULL, 0); /* issue 10 item 5: the mock's exit ends them too */
 }
 
 int main(void)
@@ -272,7 +303,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_root_of, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sandbox_paths, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_background_dies_with_group, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_background_lives_until_release, setup, teardown),
         cmocka_unit_test(test_workspace_in_every_vendor),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "mock_int.h"
+#include "proc_int.h"
 
 #define CAP     ((size_t)1 << 20)
 #define TIMEOUT 10000L /* generous: a command that should end never comes near it */
@@ -54,6 +55,7 @@ static int teardown(void **state)
     struct fixture *f = *state;
     char cmd[512];
     mock_shell_free(f->sb.shell);
+    mock_ns_release(f->dir);
     sp_buf_cleanup(&f->res.out);
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
     int rc = system(cmd);
@@ -234,6 +236,7 @@ static void test_shell_backend_many_commands_no_leak(void **state)
     assert_int_equal(count_fds(), with_shell);
     mock_shell_free(f->sb.shell);
     f->sb.shell = NULL;
+    mock_ns_release(f->dir); /* the sandbox namespace goes, as at delete */
     assert_int_equal(count_fds(), before);
     assert_no_children();
 }
@@ -295,6 +298,7 @@ static void test_shell_backend_proc_streams(void **state)
     mock_proc_free(p);
     sp_buf_cleanup(&out);
     sp_buf_cleanup(&err);
+    mock_ns_release(f->dir); /* the sandbox namespace goes, as at delete */
     assert_no_children();
 }
 
@@ -347,6 +351,7 @@ static void test_shell_backend_proc_kill(void **state)
     assert_int_equal(code, -1);
     mock_proc_kill(p); /* after the reap: a no-op */
     mock_proc_free(p);
+    mock_ns_release(f->dir); /* the sandbox namespace goes, as at delete */
     assert_no_children();
 }
 
@@ -393,6 +398,7 @@ static void test_shell_backend_proc_spawn_errors(void **state)
     struct mock_proc *running = proc_start(f, "sleep 30", NULL);
     mock_proc_free(running);
     mock_proc_free(NULL);
+    mock_ns_release(f->dir); /* the sandbox namespace goes, as at delete */
     assert_no_children();
 }
 
