@@ -276,7 +276,7 @@ int mock_spawn_in(const struct mock_spawn_spec *s, const char *given_root, pid_t
     struct spawn_job j = {s, s->path, s->argv, s->envp, s->cwd, s->fallback_cwd, 0, 0, NULL, -1};
     char **ns_argv = NULL, **ns_env = NULL;
     struct mock_ns_fds fds;
-    bool locked = false;
+    struct mock_ns *space = NULL;
     bool have_root = given_root != NULL ? snprintf(root, sizeof root, "%s", given_root) > 0
                                      : mock_ns_root_of(s->cwd, root, sizeof root) == 0 ||
                                            (s->fallback_cwd != NULL &&
@@ -285,12 +285,11 @@ int mock_spawn_in(const struct mock_spawn_spec *s, const char *given_root, pid_t
         guest_of(root, s->cwd, cwd, sizeof cwd);
         if (!host_dir_ok(root, cwd) && s->fallback_cwd != NULL)
             guest_of(root, s->fallback_cwd, cwd, sizeof cwd);
-        locked = mock_ns_lock(root, &fds) == 0;
-        ns_argv = locked ? NULL : mock_ns_argv(root, cwd, s->path, s->argv);
+        space = mock_ns_get(root, &fds);
+        ns_argv = space ? NULL : mock_ns_argv(root, cwd, s->path, s->argv);
         ns_env = env_in_sandbox(root, s->envp);
-        if ((!locked && ns_argv == NULL) || ns_env == NULL) {
-            if (locked)
-                mock_ns_unlock();
+        if ((space == NULL && ns_argv == NULL) || ns_env == NULL) {
+            mock_ns_put(space);
             mock_strv_free(ns_argv);
             mock_strv_free(ns_env);
             errno = ENOMEM;
@@ -298,7 +297,7 @@ int mock_spawn_in(const struct mock_spawn_spec *s, const char *given_root, pid_t
         }
         j.envp = ns_env;
         j.fallback_cwd = NULL;
-        if (locked) { /* into the sandbox's namespace, where its other processes run */
+        if (space != NULL) { /* into the sandbox's namespace, where its other processes run */
             j.ns = &fds;
             j.cwd = cwd;
         } else { /* a namespace of its own */
@@ -319,8 +318,7 @@ int mock_spawn_in(const struct mock_spawn_spec *s, const char *given_root, pid_t
         }
     }
     spawn_job_post(&j);
-    if (locked)
-        mock_ns_unlock();
+    mock_ns_put(space);
     mock_strv_free(ns_argv);
     mock_strv_free(ns_env);
     if (j.err != 0) {

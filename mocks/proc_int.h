@@ -47,15 +47,16 @@ void mock_close_fd(int *fd);
  * argv[1..] in the sandbox namespace at guest_cwd (heap, mock_strv_free; NULL when out of
  * memory). */
 bool mock_ns_available(const char **why);
-/* One namespace per sandbox (sandbox_ns.c): its descriptors, to join it. mock_ns_lock finds
- * or starts the namespace of the sandbox at root and holds it (0, fds set) until
- * mock_ns_unlock; -1 when none can be kept (not root: each process gets its own).
- * mock_ns_release kills every process in it (sandbox deleted or stopped, mock exiting). */
+/* One namespace per sandbox (sandbox_ns.c): its descriptors, to join it. mock_ns_get finds
+ * or starts the namespace of the sandbox at root and returns it referenced (fds set, valid
+ * until mock_ns_put); NULL when none can be kept (not root: each process gets its own).
+ * mock_ns_release kills every process in it (sandbox deleted, mock exiting). */
 struct mock_ns_fds {
     int pid, mnt, ipc, uts, root;
 };
-int mock_ns_lock(const char *root, struct mock_ns_fds *fds);
-void mock_ns_unlock(void);
+struct mock_ns;
+struct mock_ns *mock_ns_get(const char *root, struct mock_ns_fds *fds);
+void mock_ns_put(struct mock_ns *n);
 void mock_ns_release(const char *root);
 /* mock_spawn without any sandbox handling; extra_fd (>= 0) becomes the process's fd 3. */
 int mock_spawn_raw(const struct mock_spawn_spec *s, int extra_fd, pid_t *pid);

@@ -252,11 +252,9 @@ struct holder {
     pid_t pid;       /* the outer bwrap: our child, leader of its process group */
     pid_t init;      /* host pid of the namespace's init (bwrap's, pid 1 inside) */
     struct mock_ns_fds fds;
-    struct holder *next;
 };
 
 static pthread_mutex_t holders_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct holder *holders;
 
 static void holder_free(struct holder *h)
 {
@@ -372,47 +370,110 @@ static bool holder_alive(const struct holder *h)
     return waitid(P_PID, (id_t)h->pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == 0;
 }
 
-int mock_ns_lock(const char *root, struct mock_ns_fds *fds)
+/* The list entry of a sandbox's namespace: starting it (slow) happens outside the lock, so
+ * sandboxes start in parallel; users hold a reference while they join it. */
+struct mock_ns {
+    char root[PATH_MAX];
+    struct holder *h; /* NULL while starting or after a failed start */
+    bool starting, gone;
+    int refs;
+    struct mock_ns *next;
+};
+
+static pthread_cond_t ns_cv = PTHREAD_COND_INITIALIZER;
+static struct mock_ns *spaces;
+
+static void ns_unlink(struct mock_ns *n)
 {
-    if (geteuid() != 0) /* joining needs CAP_SYS_ADMIN over the namespaces */
-        return -1;
-    pthread_mutex_lock(&holders_lock);
-    struct holder **pp = &holders;
-    while (*pp != NULL && strcmp((*pp)->root, root) != 0)
-        pp = &(*pp)->next;
-    if (*pp != NULL && !holder_alive(*pp)) { /* killed behind our back: a new one */
-        struct holder *dead = *pp;
-        *pp = dead->next;
-        holder_free(dead);
-    }
-    if (*pp == NULL) {
-        struct holder *h = holder_start(root);
-        if (h == NULL) {
-            pthread_mutex_unlock(&holders_lock);
-            return -1;
+    for (struct mock_ns **pp = &spaces; *pp != NULL; pp = &(*pp)->next)
+        if (*pp == n) {
+            *pp = n->next;
+            break;
         }
-        h->next = holders;
-        holders = h;
-        pp = &holders;
-    }
-    *fds = (*pp)->fds;
-    return 0; /* still locked: the descriptors stay open until mock_ns_unlock */
+    n->gone = true;
 }
 
-void mock_ns_unlock(void)
+/* Drops a reference (holders_lock held); the last one of an unlinked entry frees it. */
+static void ns_unref(struct mock_ns *n)
 {
+    if (--n->refs > 0 || !n->gone)
+        return;
+    if (n->h != NULL)
+        holder_free(n->h);
+    free(n);
+}
+
+struct mock_ns *mock_ns_get(const char *root, struct mock_ns_fds *fds)
+{
+    if (geteuid() != 0) /* joining needs CAP_SYS_ADMIN over the namespaces */
+        return NULL;
+    pthread_mutex_lock(&holders_lock);
+    struct mock_ns *n = spaces;
+    while (n != NULL && strcmp(n->root, root) != 0)
+        n = n->next;
+    if (n != NULL && !n->starting && (n->h == NULL || !holder_alive(n->h))) {
+        ns_unlink(n); /* failed or killed behind our back: a new one */
+        ns_unref(n);  /* the list's reference */
+        n = NULL;
+    }
+    if (n == NULL) {
+        if ((n = calloc(1, sizeof *n)) == NULL) {
+            pthread_mutex_unlock(&holders_lock);
+            return NULL;
+        }
+        snprintf(n->root, sizeof n->root, "%s", root);
+        n->starting = true;
+        n->refs = 1; /* the list's */
+        n->next = spaces;
+        spaces = n;
+        n->refs++;
+        pthread_mutex_unlock(&holders_lock);
+        struct holder *h = holder_start(root);
+        pthread_mutex_lock(&holders_lock);
+        n->h = h;
+        n->starting = false;
+        pthread_cond_broadcast(&ns_cv);
+    } else {
+        n->refs++;
+        while (n->starting)
+            pthread_cond_wait(&ns_cv, &holders_lock);
+    }
+    if (n->h == NULL || n->gone) {
+        ns_unref(n);
+        pthread_mutex_unlock(&holders_lock);
+        return NULL;
+    }
+    *fds = n->h->fds;
+    pthread_mutex_unlock(&holders_lock);
+    return n;
+}
+
+void mock_ns_put(struct mock_ns *n)
+{
+    if (n == NULL)
+        return;
+    pthread_mutex_lock(&holders_lock);
+    ns_unref(n);
     pthread_mutex_unlock(&holders_lock);
 }
 
 void mock_ns_release(const char *root)
 {
     pthread_mutex_lock(&holders_lock);
-    for (struct holder **pp = &holders; *pp != NULL; pp = &(*pp)->next) {
-        if (strcmp((*pp)->root, root) == 0) {
-            struct holder *h = *pp;
-            *pp = h->next;
-            holder_free(h);
-            break;
+    struct mock_ns *n = spaces;
+    while (n != NULL && strcmp(n->root, root) != 0)
+        n = n->next;
+    if (n != NULL) {
+        while (n->starting)
+            pthread_cond_wait(&ns_cv, &holders_lock);
+        if (!n->gone) {
+            ns_unlink(n);
+            if (n->h != NULL) { /* its processes die now; descriptors go with the last user */
+                kill(-n->h->pid, SIGKILL);
+                if (n->h->init > 0)
+                    kill(n->h->init, SIGKILL);
+            }
+            ns_unref(n); /* the list's reference */
         }
     }
     pthread_mutex_unlock(&holders_lock);

@@ -147,7 +147,7 @@ static void test_sandbox_paths(void **state)
     assert_true(atoi(out + 11) < 10);
 }
 
-/* True when some process's command line contains needle. */
+/* True when some process's command line starts with needle. */
 static void nap_ms(long ms)
 {
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
@@ -172,7 +172,7 @@ static bool process_alive(const char *needle)
             if (buf[i] == '\0')
                 buf[i] = ' ';
         buf[n > 0 ? n : 0] = '\0';
-        found = strstr(buf, needle) != NULL;
+        found = strncmp(buf, needle, strlen(needle)) == 0; /* not "setsid sleep ..." */
     }
     if (d)
         closedir(d);
