@@ -32,7 +32,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -114,30 +117,50 @@ static void add_system(struct argv_b *a, const char *root)
     add(a, "/dev");
 }
 
-/* A private /tmp; the sandbox root and vendor state beside it ("<root>.<vendor>") also at
- * their host paths, which lie in that /tmp's place on the host and so cost no host files. */
-static void add_host_paths(struct argv_b *a, const char *root)
+#define MAX_SIBLINGS 8
+
+/* The vendor state dirs beside the sandbox root ("<root>.<vendor>"), as host paths. */
+static int siblings(const char *root, char out[][PATH_MAX], int max)
 {
-    char path[PATH_MAX], parent[PATH_MAX];
-    add(a, "--tmpfs");
-    add(a, "/tmp");
-    add3(a, "--bind", root, root);
+    char parent[PATH_MAX];
+    int n = 0;
     snprintf(parent, sizeof parent, "%s", root);
     char *slash = strrchr(parent, '/');
     if (slash == NULL)
-        return;
+        return 0;
     const char *base = slash + 1;
     size_t bl = strlen(base);
     *slash = '\0';
     DIR *d = opendir(parent);
-    for (struct dirent *e; d != NULL && (e = readdir(d)) != NULL;) {
-        if (strncmp(e->d_name, base, bl) != 0 || e->d_name[bl] != '.')
-            continue;
-        if (snprintf(path, sizeof path, "%s/%s", parent, e->d_name) < (int)sizeof path)
-            add3(a, "--bind", path, path);
+    for (struct dirent *e; d != NULL && n < max && (e = readdir(d)) != NULL;) {
+        if (strncmp(e->d_name, base, bl) == 0 && e->d_name[bl] == '.' &&
+            snprintf(out[n], PATH_MAX, "%s/%s", parent, e->d_name) < PATH_MAX)
+            n++;
     }
     if (d != NULL)
         closedir(d);
+    return n;
+}
+
+/* A private /tmp; the sandbox root and vendor state beside it also at their host paths,
+ * which lie in that /tmp's place on the host and so cost no host files. The vendor dirs
+ * bound are copied to bound (when not NULL). */
+static int add_host_paths(struct argv_b *a, const char *root, char bound[][PATH_MAX])
+{
+    static char found[MAX_SIBLINGS][PATH_MAX];
+    static pthread_mutex_t found_lock = PTHREAD_MUTEX_INITIALIZER;
+    add(a, "--tmpfs");
+    add(a, "/tmp");
+    add3(a, "--bind", root, root);
+    pthread_mutex_lock(&found_lock);
+    int n = siblings(root, found, MAX_SIBLINGS);
+    for (int i = 0; i < n; i++) {
+        add3(a, "--bind", found[i], found[i]);
+        if (bound != NULL)
+            memcpy(bound[i], found[i], PATH_MAX);
+    }
+    pthread_mutex_unlock(&found_lock);
+    return n;
 }
 
 /* --- is bwrap usable here? --------------------------------------------------------------- */
@@ -230,7 +253,7 @@ char **mock_ns_argv(const char *root, const char *guest_cwd, const char *exe, ch
     add(&a, "--die-with-parent");
     add3(&a, "--bind", root, "/"); /* first: the system mounts go on top of it */
     add_system(&a, root);
-    add_host_paths(&a, root);
+    add_host_paths(&a, root, NULL);
     /* A terminal given as stdin stays a terminal: its devpts node is visible (`tty`). */
     add3(&a, "--dev-bind", "/dev/pts", "/dev/pts");
     add3(&a, "--chdir", guest_cwd, "--");
@@ -252,6 +275,8 @@ struct holder {
     pid_t pid;       /* the outer bwrap: our child, leader of its process group */
     pid_t init;      /* host pid of the namespace's init (bwrap's, pid 1 inside) */
     struct mock_ns_fds fds;
+    char bound[MAX_SIBLINGS][PATH_MAX]; /* vendor dirs at their host paths inside */
+    int nbound;
 };
 
 static pthread_mutex_t holders_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -319,7 +344,7 @@ static struct holder *holder_start(const char *root)
     add_system(&a, root);
     /* /dev/pts again after --dev made a fresh /dev: terminals handed in stay terminals */
     add3(&a, "--dev-bind", "/dev/pts", "/dev/pts");
-    add_host_paths(&a, root);
+    h->nbound = add_host_paths(&a, root, h->bound);
     add3(&a, "--", "/bin/sh", "-c");
     add(&a, "echo ready; exec sleep infinity");
     char *envp[] = {NULL};
@@ -368,6 +393,57 @@ static bool holder_alive(const struct holder *h)
     siginfo_t si;
     memset(&si, 0, sizeof si);
     return waitid(P_PID, (id_t)h->pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == 0;
+}
+
+/* Mounts the host dir `path` at the same path inside the running namespace: a vendor dir
+ * made after the namespace started (Daytona's session logs). A clone of the host mount
+ * (open_tree) is moved into it by a child that joined its mount namespace. */
+static int attach(const struct holder *h, const char *path)
+{
+    char dirs[PATH_MAX];
+    size_t len = strlen(path);
+    if (len >= sizeof dirs)
+        return -1;
+    memcpy(dirs, path, len + 1);
+    int tree = (int)syscall(SYS_open_tree, AT_FDCWD, path,
+                            OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+    if (tree < 0)
+        return -1;
+    pid_t p = fork();
+    if (p == 0) { /* single-threaded child: async-signal-safe calls only */
+        if (setns(h->fds.mnt, CLONE_NEWNS) != 0 || fchdir(h->fds.root) != 0 || chroot(".") != 0)
+            _exit(1);
+        for (char *q = dirs + 1; *q != '\0'; q++) {
+            if (*q == '/') {
+                *q = '\0';
+                mkdir(dirs, 0755);
+                *q = '/';
+            }
+        }
+        mkdir(dirs, 0755);
+        _exit(syscall(SYS_move_mount, tree, "", AT_FDCWD, path, MOVE_MOUNT_F_EMPTY_PATH) == 0 ? 0
+                                                                                          : 2);
+    }
+    close(tree);
+    int st = 0;
+    while (p > 0 && waitpid(p, &st, 0) < 0 && errno == EINTR) {
+    }
+    return p > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+}
+
+/* Attaches vendor dirs that appeared since the namespace started (holders_lock held). */
+static void attach_new(struct holder *h)
+{
+    char(*now)[PATH_MAX] = calloc(MAX_SIBLINGS, PATH_MAX); /* request threads: small stacks */
+    int n = now ? siblings(h->root, now, MAX_SIBLINGS) : 0;
+    for (int i = 0; i < n && h->nbound < MAX_SIBLINGS; i++) {
+        bool known = false;
+        for (int k = 0; k < h->nbound && !known; k++)
+            known = strcmp(h->bound[k], now[i]) == 0;
+        if (!known && attach(h, now[i]) == 0)
+            memcpy(h->bound[h->nbound++], now[i], PATH_MAX);
+    }
+    free(now);
 }
 
 /* The list entry of a sandbox's namespace: starting it (slow) happens outside the lock, so
@@ -443,6 +519,7 @@ struct mock_ns *mock_ns_get(const char *root, struct mock_ns_fds *fds)
         pthread_mutex_unlock(&holders_lock);
         return NULL;
     }
+    attach_new(n->h);
     *fds = n->h->fds;
     pthread_mutex_unlock(&holders_lock);
     return n;

@@ -358,6 +358,23 @@ static void test_shell_interactive(void **state)
     assert_string_equal(content(f), "ERROR: No previous running command to retrieve logs from.");
 }
 
+/* The sandbox namespace starts with the first process; vendor state made later (Daytona's
+ * session logs, beside the sandbox root) still reaches the processes (sandbox_ns.c attach).
+ * The sequence of @daytonaio/sdk's fidelity steps: executeCommand, then a session. */
+static void test_session_after_exec(void **state)
+{
+    struct fx *f = *state;
+    char id[64];
+    snprintf(id, sizeof(id), "%s", create(f, "{}"));
+    assert_int_equal(call(f, "POST", tb(id, "/process/execute"), "{\"command\":\"echo hi\"}"), 200);
+    assert_jstr(f->json, "result", "hi\n");
+    assert_int_equal(call(f, "POST", tb(id, "/process/session"), "{\"sessionId\":\"late\"}"), 201);
+    assert_int_equal(call(f, "POST", tb(id, "/process/session/late/exec"),
+                          "{\"command\":\"echo from-session\"}"),
+                     200);
+    assert_jstr(f->json, "output", "from-session\n");
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -367,6 +384,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_view, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shell_cases, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shell_interactive, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_session_after_exec, setup, teardown),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();
