@@ -1,30 +1,22 @@
 /* OH_ACI file editing for the action-server mock: the `edit` action (create, str_replace,
- * insert, undo_edit) and `read` with impl_source oh_aci (view), with the texts of
- * openhands-aci 0.3.2 (openhands_aci/editor/editor.py, exceptions.py, config.py) as the
- * server wraps them (action_execution_server.py:100-163 _execute_file_editor, 442-461 read,
- * 565-589 edit). Paths are sandbox paths; the editor's workspace root is the server's
- * --working-dir. Undo history: the last 10 versions per file, per sandbox.
+ * insert, undo_edit; `view` is aci_view.c), with the texts of openhands-aci 0.3.2
+ * (openhands_aci/editor/editor.py 103-152, 169-269, 415-509, 565-582; exceptions.py) as the
+ * server wraps them (action_execution_server.py:100-163 _execute_file_editor, 565-589 edit).
+ * Paths are sandbox paths; the editor's workspace root is the server's --working-dir. Undo
+ * history: the last 10 versions per file, per sandbox.
  *
  * Simplifications: the binary test is a NUL byte in the first 1024 bytes (binaryornot is a
  * heuristic); office/audio files are not converted to Markdown; the diff is one hunk around
  * the changed lines (difflib may split a change with unchanged lines inside into several). */
 #include "action_server_int.h"
+#include "aci_int.h"
 
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #define MAX_HISTORY  10
-#define MAX_RESPONSE 16000 /* config.py MAX_RESPONSE_LEN_CHAR */
-#define CONTEXT      4     /* config.py SNIPPET_CONTEXT_WINDOW */
-#define MAX_FILE     (10L * 1024 * 1024)
-
-static const char TRUNCATED[] =
-    "<response clipped><NOTE>Due to the max output limit, only part of this file has been "
-    "shown to you. You should retry this tool after you have searched inside the file with "
-    "`grep -n` in order to find the line numbers of what you are looking for.</NOTE>";
 
 struct aci_hist {
     char path[1024]; /* host path */
@@ -77,57 +69,6 @@ static void hist_add(struct as_ctx *c, const char *host, const char *text)
     }
     h->versions[h->n] = strdup(text);
     h->n += h->versions[h->n] != NULL;
-}
-
-/* --- texts -------------------------------------------------------------------------------- */
-
-/* _make_output: "Here's the result of running `cat -n` on <desc>:\n" and numbered lines. */
-static void make_output(struct sp_buf *o, const char *content, const char *desc, long start)
-{
-    size_t chars = 0, cut = strlen(content);
-    for (size_t i = 0; content[i]; i++)
-        if (((unsigned char)content[i] & 0xc0) != 0x80 && ++chars > MAX_RESPONSE) {
-            cut = i;
-            break;
-        }
-    struct sp_buf t;
-    sp_buf_init(&t, 0);
-    sp_buf_append(&t, content, cut);
-    if (cut < strlen(content))
-        sp_buf_puts(&t, TRUNCATED);
-    sp_buf_printf(o, "Here's the result of running `cat -n` on %s:\n", desc);
-    const char *p = sp_buf_str(&t);
-    for (long n = start;; n++) {
-        size_t len = strcspn(p, "\n");
-        sp_buf_printf(o, "%6ld\t%.*s", n, (int)len, p);
-        if (p[len] == '\0')
-            break;
-        sp_buf_puts(o, "\n");
-        p += len + 1;
-    }
-    sp_buf_puts(o, "\n");
-    sp_buf_cleanup(&t);
-}
-
-/* Lines from..to (1-based, inclusive) of text with their newlines (read_file with a range). */
-static void line_range(const char *text, long from, long to, struct sp_buf *out)
-{
-    long n = 1;
-    for (const char *p = text; *p != '\0' && n <= to; n++) {
-        size_t len = strcspn(p, "\n");
-        len += p[len] == '\n';
-        if (n >= from)
-            sp_buf_append(out, p, len);
-        p += len;
-    }
-}
-
-static long count_lines(const char *t)
-{
-    long n = 0;
-    for (const char *p = t; *p; p++)
-        n += *p == '\n';
-    return n + (t[0] != '\0' && t[strlen(t) - 1] != '\n');
 }
 
 /* text.split('\n') as pointers and lengths; returns the count (at least 1). */
@@ -192,57 +133,6 @@ out:
     free(bl);
 }
 
-/* --- validation ----------------------------------------------------------------------------- */
-
-enum aci_cmd { ACI_VIEW, ACI_CREATE, ACI_STR_REPLACE, ACI_INSERT, ACI_UNDO };
-
-static bool is_binary_file(const char *host)
-{
-    FILE *f = fopen(host, "rb");
-    char buf[1024];
-    size_t n = f ? fread(buf, 1, sizeof buf, f) : 0;
-    if (f)
-        fclose(f);
-    return memchr(buf, '\0', n) != NULL;
-}
-
-/* validate_path (editor.py:511-563) and validate_file (584-616); "" when fine. */
-static void validate(struct as_ctx *c, enum aci_cmd cmd, const char *path, const char *host,
-                     struct sp_buf *err)
-{
-    struct stat st;
-    bool exists = stat(host, &st) == 0;
-    if (path[0] != '/') {
-        char sugg[2048];
-        mock_sandbox_host_path(c->sb, c->workdir, path, sugg, sizeof sugg);
-        sp_buf_printf(err, "Invalid `path` parameter: %s. The path should be an absolute path, "
-                           "starting with `/`.", path);
-        if (stat(sugg, &st) == 0)
-            sp_buf_printf(err, " Maybe you meant %s/%s?", c->workdir, path);
-        return;
-    }
-    if (cmd == ACI_CREATE && exists)
-        sp_buf_printf(err, "Invalid `path` parameter: %s. File already exists at: %s. Cannot "
-                           "overwrite files using command `create`.", path, path);
-    else if (cmd != ACI_CREATE && !exists)
-        sp_buf_printf(err, "Invalid `path` parameter: %s. The path %s does not exist. Please "
-                           "provide a valid path.", path, path);
-    else if (cmd != ACI_VIEW && exists && S_ISDIR(st.st_mode))
-        sp_buf_printf(err, "Invalid `path` parameter: %s. The path %s is a directory and only "
-                           "the `view` command can be used on directories.", path, path);
-    else if (exists && S_ISREG(st.st_mode) && st.st_size > MAX_FILE)
-        sp_buf_printf(err, "File validation failed for %s: File is too large (%.1fMB). Maximum "
-                           "allowed size is 10MB.", path, (double)st.st_size / 1024 / 1024);
-    else if (exists && S_ISREG(st.st_mode) && is_binary_file(host))
-        sp_buf_printf(err, "File validation failed for %s: File appears to be binary and this "
-                           "file type cannot be read or edited by this tool.", path);
-}
-
-static int read_text(const char *host, struct sp_buf *out)
-{
-    return mock_read_file(host, out);
-}
-
 static int write_text(const char *host, const char *path, const char *text, struct sp_buf *err)
 {
     if (mock_write_file(host, text, strlen(text), 0644, false) != 0) {
@@ -251,163 +141,6 @@ static int write_text(const char *host, const char *path, const char *text, stru
         return -1;
     }
     return 0;
-}
-
-/* Python's repr of a JSON list of ints (view_range), e.g. "[1, 3]". */
-static void range_repr(const cJSON *r, struct sp_buf *b)
-{
-    sp_buf_puts(b, "[");
-    for (const cJSON *x = r->child; x; x = x->next)
-        sp_buf_printf(b, "%s%.0f", x == r->child ? "" : ", ", x->valuedouble);
-    sp_buf_puts(b, "]");
-}
-
-/* --- view ---------------------------------------------------------------------------------- */
-
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static void list_dir(const char *host, const char *guest, int depth, char ***v, size_t *n,
-                     int *hidden)
-{
-    DIR *d = opendir(host);
-    for (struct dirent *e; d != NULL && (e = readdir(d)) != NULL;) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        if (e->d_name[0] == '.') {
-            *hidden += depth == 1;
-            continue;
-        }
-        char h[2048], g[2048];
-        struct stat st;
-        snprintf(h, sizeof h, "%s/%s", host, e->d_name);
-        snprintf(g, sizeof g, "%s/%s", guest, e->d_name);
-        bool dir = stat(h, &st) == 0 && S_ISDIR(st.st_mode);
-        char **nv = realloc(*v, (*n + 1) * sizeof *nv);
-        if (nv == NULL)
-            break;
-        *v = nv;
-        size_t gl = strlen(g);
-        if (((*v)[*n] = malloc(gl + 2)) == NULL)
-            break;
-        snprintf((*v)[(*n)++], gl + 2, "%s%s", g, dir ? "/" : "");
-        if (dir && depth < 2)
-            list_dir(h, g, depth + 1, v, n, hidden);
-    }
-    if (d)
-        closedir(d);
-}
-
-static void view_dir(const char *path, const char *host, struct sp_buf *o)
-{
-    char **v = NULL;
-    size_t n = 0;
-    int hidden = 0;
-    list_dir(host, path, 1, &v, &n, &hidden);
-    qsort(v, n, sizeof *v, cmp_str);
-    sp_buf_printf(o, "Here's the files and directories up to 2 levels deep in %s, excluding "
-                     "hidden items:\n%s/", path, path);
-    for (size_t i = 0; i < n; i++)
-        sp_buf_printf(o, "\n%s", v[i]), free(v[i]);
-    free(v);
-    if (hidden > 0)
-        sp_buf_printf(o, "\n\n%d hidden files/directories in this directory are excluded. You can "
-                         "use 'ls -la %s' to see them.", hidden, path);
-}
-
-static void view_file(const char *path, const char *text, const cJSON *range, struct sp_buf *o,
-                      struct sp_buf *err)
-{
-    if (range == NULL || cJSON_IsNull(range) || cJSON_GetArraySize(range) == 0) {
-        make_output(o, text, path, 1);
-        return;
-    }
-    struct sp_buf r, t;
-    sp_buf_init(&r, 0);
-    sp_buf_init(&t, 0);
-    range_repr(range, &r);
-    long lines = count_lines(text);
-    const cJSON *a = cJSON_GetArrayItem(range, 0), *b = cJSON_GetArrayItem(range, 1);
-    if (cJSON_GetArraySize(range) != 2 || !cJSON_IsNumber(a) || !cJSON_IsNumber(b)) {
-        sp_buf_printf(err, "Invalid `view_range` parameter: %s. It should be a list of two "
-                           "integers.", sp_buf_str(&r));
-    } else if (a->valueint < 1 || a->valueint > lines) {
-        sp_buf_printf(err, "Invalid `view_range` parameter: %s. Its first element `%d` should be "
-                           "within the range of lines of the file: [1, %ld].",
-                      sp_buf_str(&r), a->valueint, lines);
-    } else {
-        long end = b->valueint == -1 ? lines : b->valueint;
-        bool warn = end > lines;
-        end = warn ? lines : end;
-        if (end < a->valueint) {
-            sp_buf_printf(err, "Invalid `view_range` parameter: %s. Its second element `%ld` "
-                               "should be greater than or equal to the first element `%d`.",
-                          sp_buf_str(&r), end, a->valueint);
-        } else {
-            line_range(text, a->valueint, end, &t);
-            /* '\n'.join(content.splitlines()) */
-            while (t.len > 0 && t.data[t.len - 1] == '\n')
-                t.data[--t.len] = '\0';
-            if (warn)
-                sp_buf_printf(o, "NOTE: We only show up to %ld since there're only %ld lines in "
-                                 "this file.\n", lines, lines);
-            make_output(o, sp_buf_str(&t), path, a->valueint);
-        }
-    }
-    sp_buf_cleanup(&r);
-    sp_buf_cleanup(&t);
-}
-
-cJSON *as_aci_view(struct as_ctx *c, const char *path, const cJSON *view_range)
-{
-    char host[2048];
-    struct sp_buf o, err, text;
-    sp_buf_init(&o, 0);
-    sp_buf_init(&err, 0);
-    sp_buf_init(&text, 0);
-    struct stat st;
-    if (mock_sandbox_host_path(c->sb, c->workdir, path, host, sizeof host) != 0)
-        host[0] = '\0';
-    validate(c, ACI_VIEW, path, host, &err);
-    if (err.len == 0 && stat(host, &st) == 0 && S_ISDIR(st.st_mode)) {
-        if (view_range != NULL && cJSON_GetArraySize(view_range) > 0) {
-            struct sp_buf r;
-            sp_buf_init(&r, 0);
-            range_repr(view_range, &r);
-            sp_buf_printf(&err, "Invalid `view_range` parameter: %s. The `view_range` parameter "
-                                "is not allowed when `path` points to a directory.",
-                          sp_buf_str(&r));
-            sp_buf_cleanup(&r);
-        } else {
-            view_dir(path, host, &o);
-        }
-    } else if (err.len == 0 && read_text(host, &text) == 0) {
-        view_file(path, sp_buf_str(&text), view_range, &o, &err);
-    }
-    struct sp_buf content;
-    sp_buf_init(&content, 0);
-    if (err.len > 0)
-        sp_buf_printf(&content, "ERROR:\n%s", sp_buf_str(&err));
-    else
-        sp_buf_puts(&content, sp_buf_str(&o));
-    cJSON *obs = cJSON_CreateObject();
-    struct sp_buf msg;
-    sp_buf_init(&msg, 0);
-    sp_buf_printf(&msg, "I read the file %s.", path);
-    cJSON_AddStringToObject(obs, "message", sp_buf_str(&msg));
-    cJSON_AddStringToObject(obs, "observation", "read");
-    cJSON_AddStringToObject(obs, "content", sp_buf_str(&content));
-    cJSON *ex = cJSON_AddObjectToObject(obs, "extras");
-    cJSON_AddStringToObject(ex, "path", path);
-    cJSON_AddStringToObject(ex, "impl_source", "oh_aci");
-    sp_buf_cleanup(&msg);
-    sp_buf_cleanup(&content);
-    sp_buf_cleanup(&o);
-    sp_buf_cleanup(&err);
-    sp_buf_cleanup(&text);
-    return obs;
 }
 
 /* --- edit ------------------------------------------------------------------------------------ */
@@ -451,7 +184,7 @@ static void str_replace(struct as_ctx *c, const char *path, const char *host, co
                         const char *new_in, struct sp_buf *o, struct sp_buf *err,
                         struct sp_buf *before, struct sp_buf *after)
 {
-    if (read_text(host, before) != 0)
+    if (mock_read_file(host, before) != 0)
         return;
     const char *text = sp_buf_str(before);
     char *old_s = strdup(old_in), *new_s = strdup(new_in ? new_in : "");
@@ -482,14 +215,14 @@ static void str_replace(struct as_ctx *c, const char *path, const char *host, co
                 line += text[i] == '\n';
             for (const char *p = new_s; *p; p++)
                 nls += *p == '\n';
-            long start = line - CONTEXT > 0 ? line - CONTEXT : 0, end = line + CONTEXT + nls;
+            long start = line - ACI_CONTEXT > 0 ? line - ACI_CONTEXT : 0, end = line + ACI_CONTEXT + nls;
             struct sp_buf snip, desc;
             sp_buf_init(&snip, 0);
             sp_buf_init(&desc, 0);
-            line_range(sp_buf_str(after), start + 1, end, &snip);
+            aci_line_range(sp_buf_str(after), start + 1, end, &snip);
             sp_buf_printf(&desc, "a snippet of %s", path);
             sp_buf_printf(o, "The file %s has been edited. ", path);
-            make_output(o, sp_buf_str(&snip), sp_buf_str(&desc), start + 1);
+            aci_make_output(o, sp_buf_str(&snip), sp_buf_str(&desc), start + 1);
             sp_buf_puts(o, "Review the changes and make sure they are as expected. Edit the file "
                            "again if necessary.");
             sp_buf_cleanup(&snip);
@@ -505,16 +238,16 @@ static void insert(struct as_ctx *c, const char *path, const char *host, long at
                    const char *new_s, struct sp_buf *o, struct sp_buf *err, struct sp_buf *before,
                    struct sp_buf *after)
 {
-    if (read_text(host, before) != 0)
+    if (mock_read_file(host, before) != 0)
         return;
     const char *text = sp_buf_str(before);
-    long lines = count_lines(text), new_lines = 1;
+    long lines = aci_count_lines(text), new_lines = 1;
     if (at < 0 || at > lines) {
         sp_buf_printf(err, "Invalid `insert_line` parameter: %ld. It should be within the range of "
                            "allowed values: [0, %ld]", at, lines);
         return;
     }
-    line_range(text, 1, at, after);
+    aci_line_range(text, 1, at, after);
     for (const char *p = new_s;; p++) {
         size_t len = strcspn(p, "\n");
         sp_buf_append(after, p, len);
@@ -524,19 +257,19 @@ static void insert(struct as_ctx *c, const char *path, const char *host, long at
             break;
         new_lines++;
     }
-    line_range(text, at + 1, lines, after);
+    aci_line_range(text, at + 1, lines, after);
     if (write_text(host, path, sp_buf_str(after), err) != 0)
         return;
     hist_add(c, host, text);
-    long start = at - CONTEXT > 0 ? at - CONTEXT : 0;
-    long end = lines + new_lines < at + CONTEXT + new_lines ? lines + new_lines
-                                                            : at + CONTEXT + new_lines;
+    long start = at - ACI_CONTEXT > 0 ? at - ACI_CONTEXT : 0;
+    long end = lines + new_lines < at + ACI_CONTEXT + new_lines ? lines + new_lines
+                                                            : at + ACI_CONTEXT + new_lines;
     struct sp_buf snip;
     sp_buf_init(&snip, 0);
-    line_range(sp_buf_str(after), start + 1, end, &snip);
+    aci_line_range(sp_buf_str(after), start + 1, end, &snip);
     sp_buf_printf(o, "The file %s has been edited. ", path);
-    make_output(o, sp_buf_str(&snip), "a snippet of the edited file",
-                at - CONTEXT + 1 > 1 ? at - CONTEXT + 1 : 1);
+    aci_make_output(o, sp_buf_str(&snip), "a snippet of the edited file",
+                at - ACI_CONTEXT + 1 > 1 ? at - ACI_CONTEXT + 1 : 1);
     sp_buf_puts(o, "Review the changes and make sure they are as expected (correct indentation, "
                    "no duplicate lines, etc). Edit the file again if necessary.");
     sp_buf_cleanup(&snip);
@@ -545,7 +278,7 @@ static void insert(struct as_ctx *c, const char *path, const char *host, long at
 static void undo(struct as_ctx *c, const char *path, const char *host, struct sp_buf *o,
                  struct sp_buf *err, struct sp_buf *before, struct sp_buf *after)
 {
-    if (read_text(host, before) != 0)
+    if (mock_read_file(host, before) != 0)
         return;
     struct aci_hist *h = hist(c, host, false);
     if (h == NULL || h->n == 0) {
@@ -556,7 +289,7 @@ static void undo(struct as_ctx *c, const char *path, const char *host, struct sp
     if (write_text(host, path, old, err) == 0) {
         sp_buf_puts(after, old);
         sp_buf_printf(o, "Last edit to %s undone successfully. ", path);
-        make_output(o, old, path, 1);
+        aci_make_output(o, old, path, 1);
     }
     free(old);
 }
@@ -599,7 +332,7 @@ static void edit_run(struct as_ctx *c, const cJSON *args, const char *path, stru
     if (mock_sandbox_host_path(c->sb, c->workdir, path, host, sizeof host) != 0)
         host[0] = '\0';
     if (err.len == 0)
-        validate(c, cmd, path, host, &err);
+        aci_validate(c, cmd, path, host, &err);
     if (err.len > 0) {
         /* reported below */
     } else if (!ok) {
@@ -610,9 +343,9 @@ static void edit_run(struct as_ctx *c, const cJSON *args, const char *path, stru
         sp_buf_init(&text, 0);
         struct stat st;
         if (stat(host, &st) == 0 && S_ISDIR(st.st_mode))
-            view_dir(path, host, &o);
-        else if (read_text(host, &text) == 0)
-            view_file(path, sp_buf_str(&text), NULL, &o, &err);
+            aci_view_dir(path, host, &o);
+        else if (mock_read_file(host, &text) == 0)
+            aci_view_file(path, sp_buf_str(&text), NULL, &o, &err);
         sp_buf_cleanup(&text);
     } else if (cmd == ACI_CREATE) {
         if (file_text == NULL)
