@@ -298,13 +298,55 @@ static void test_workspace_in_every_vendor(void **state)
     exec_in_vendor("e2b", NULL, 0); /* issue 10 item 5: the mock's exit ends them too */
 }
 
-int main(void)
+/* The fallback, in a child process (the probe runs once per process): SP_MOCK_NO_BWRAP set,
+ * two commands run on the host in the sandbox directory, one warning line in all. */
+static int fallback_child(void)
 {
+    setenv("SP_MOCK_NO_BWRAP", "1", 1);
+    struct fixture *f = NULL;
+    if (setup((void **)&f) != 0)
+        return 1;
+    char cwd[400];
+    snprintf(cwd, sizeof cwd, "%s/workspace", f->root);
+    for (int i = 0; i < 2; i++)
+        printf("pwd=%s", run_sh(f, cwd, "pwd", NULL));
+    fflush(stdout);
+    return teardown((void **)&f);
+}
+
+static void test_fallback_warns_once(void **state)
+{
+    (void)state;
+    char exe[512], buf[4096] = "";
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 20);
+    assert_true(n > 0);
+    snprintf(exe + n, sizeof exe - (size_t)n, " --fallback-child 2>&1");
+    FILE *p = popen(exe, "r");
+    assert_non_null(p);
+    size_t got = fread(buf, 1, sizeof buf - 1, p);
+    buf[got] = '\0';
+    assert_int_equal(pclose(p), 0);
+    int warnings = 0;
+    for (const char *q = buf; (q = strstr(q, "warning:")) != NULL; q++)
+        warnings++;
+    assert_int_equal(warnings, 1);
+    assert_non_null(strstr(buf, "not under bubblewrap: SP_MOCK_NO_BWRAP is set\n"));
+    /* on the host: the sandbox directory's host path */
+    const char *pwd = strstr(buf, "pwd=/tmp/sandprobe-mock-");
+    assert_non_null(pwd);
+    assert_non_null(strstr(pwd, "/sb1/workspace\n"));
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && strcmp(argv[1], "--fallback-child") == 0)
+        return fallback_child();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_root_of, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sandbox_paths, setup, teardown),
         cmocka_unit_test_setup_teardown(test_background_lives_until_release, setup, teardown),
         cmocka_unit_test(test_workspace_in_every_vendor),
+        cmocka_unit_test(test_fallback_warns_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
