@@ -337,16 +337,80 @@ static void test_fallback_warns_once(void **state)
     assert_non_null(strstr(pwd, "/sb1/workspace\n"));
 }
 
+/* A mock that gets SIGKILLed: started in a child process, which reports "ready" once a
+ * sandbox of it runs a background job. */
+static int killed_mock_child(void)
+{
+    struct sp_mock_config cfg = {.vendor = "e2b", .has_latency = true, .quiet = true};
+    struct sp_error err;
+    struct sp_mock *m = NULL;
+    struct sp_client *c = NULL;
+    struct sp_sandbox *sb = NULL;
+    struct sp_create_opts co = {0};
+    struct sp_client_opts opts = {.http_timeout_ms = 30000, .connect_timeout_ms = 5000,
+                                  .ready_timeout_ms = 30000, .alive_interval_ms = 50,
+                                  .alive_timeout_ms = 30000};
+    if (sp_mock_start(&cfg, &m, &err) != SP_E_OK ||
+        sp_client_new("e2b", sp_mock_env(m), &opts, &c, &err) != SP_E_OK ||
+        sp_sandbox_create(c, &co, &sb, &err) != SP_E_OK || sp_sandbox_startup(sb, &err) != SP_E_OK)
+        return 1;
+    struct sp_exec x;
+    sp_exec_init(&x, "(setsid sleep 7779.5 >/dev/null 2>&1 &); echo ok");
+    if (sp_exec(sb, &x, &err) != SP_E_OK)
+        return 1;
+    printf("ready\n");
+    fflush(stdout);
+    for (;;)
+        pause();
+}
+
+static void test_killed_mock_leaves_nothing(void **state)
+{
+    (void)state;
+    if (!mock_ns_available(NULL)) {
+        skip();
+        return;
+    }
+    int out[2];
+    char tmp[] = "/tmp/sp-killed-XXXXXX", rm[64];
+    assert_non_null(mkdtemp(tmp)); /* where the killed mock leaves its store */
+    assert_int_equal(pipe(out), 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        setenv("TMPDIR", tmp, 1);
+        dup2(out[1], 1);
+        execl("/proc/self/exe", "test_sandbox_ns", "--killed-mock-child", (char *)NULL);
+        _exit(127);
+    }
+    close(out[1]);
+    char buf[64] = "";
+    ssize_t n = read(out[0], buf, sizeof buf - 1);
+    close(out[0]);
+    assert_true(n > 0 && strncmp(buf, "ready", 5) == 0);
+    assert_true(process_alive("sleep 7779.5"));
+    kill(pid, SIGKILL); /* no cleanup runs: --die-with-parent must end the sandbox */
+    int st;
+    waitpid(pid, &st, 0);
+    for (int i = 0; i < 250 && process_alive("sleep 7779.5"); i++)
+        nap_ms(20);
+    assert_false(process_alive("sleep 7779.5"));
+    snprintf(rm, sizeof rm, "rm -rf '%s'", tmp);
+    assert_int_equal(system(rm), 0);
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "--fallback-child") == 0)
         return fallback_child();
+    if (argc > 1 && strcmp(argv[1], "--killed-mock-child") == 0)
+        return killed_mock_child();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_root_of, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sandbox_paths, setup, teardown),
         cmocka_unit_test_setup_teardown(test_background_lives_until_release, setup, teardown),
         cmocka_unit_test(test_workspace_in_every_vendor),
         cmocka_unit_test(test_fallback_warns_once),
+        cmocka_unit_test(test_killed_mock_leaves_nothing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
