@@ -1,6 +1,6 @@
 #!/bin/sh
 # `make bench`: request rates of the mocks next to nginx serving a fixed JSON body, then the
-# C benchmarks (lifecycles, exec_stream). Figures are printed; nothing is asserted.
+# C benchmarks (lifecycles, exec_stream, load). Figures are printed; nothing is asserted.
 #   sh bench/run.sh BUILD_DIR        e.g. build/release
 # Everything listens on 127.0.0.1 only. SP_BENCH_DURATION (wrk seconds, default 5) and
 # SP_BENCH_CONNECTIONS (default 64) tune the HTTP runs.
@@ -19,11 +19,13 @@ conns=${SP_BENCH_CONNECTIONS:-64}
 work=$(mktemp -d "${TMPDIR:-/tmp}/sandprobe-bench.XXXXXX") || exit 3
 nginx_pid=""
 mock_pid=""
+syn_pid=""
 # shellcheck disable=SC2317 # (called by the trap)
 cleanup() {
     # Only the processes this script started, by their ids.
     [ -n "$nginx_pid" ] && kill "$nginx_pid" 2>/dev/null && wait "$nginx_pid" 2>/dev/null
     [ -n "$mock_pid" ] && kill "$mock_pid" 2>/dev/null && wait "$mock_pid" 2>/dev/null
+    [ -n "$syn_pid" ] && kill "$syn_pid" 2>/dev/null && wait "$syn_pid" 2>/dev/null
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -79,7 +81,8 @@ start_mocks() {
     mock_pid=$!
     for i in $(seq 1 100); do
         grep -q '"vendor":"daytona"' "$work/ready" 2>/dev/null &&
-            grep -q '"vendor":"e2b"' "$work/ready" 2>/dev/null && return 0
+            grep -q '"vendor":"e2b"' "$work/ready" 2>/dev/null &&
+            grep -q '"vendor":"runloop"' "$work/ready" 2>/dev/null && return 0
         kill -0 "$mock_pid" 2>/dev/null || break
         sleep 0.1
         : "$i"
@@ -88,10 +91,28 @@ start_mocks() {
     die "sandprobe mock --vendor all did not print its ready lines"
 }
 
+# The Daytona mock alone with the synthetic backend (no process per sandbox, thread-pool
+# transport), for the action server's `run` rate. Sets syn_pid; its ready line goes to
+# $work/ready_syn.
+start_synthetic() {
+    "$bin" mock --vendor daytona --backend synthetic --latency-ms 0 --quiet \
+        >"$work/ready_syn" 2>"$work/mock_syn.log" &
+    syn_pid=$!
+    for i in $(seq 1 100); do
+        grep -q '"vendor":"daytona"' "$work/ready_syn" 2>/dev/null && return 0
+        kill -0 "$syn_pid" 2>/dev/null || break
+        sleep 0.1
+        : "$i"
+    done
+    tail -n 20 "$work/mock_syn.log" >&2
+    die "sandprobe mock --backend synthetic did not print its ready line"
+}
+
 # Creates a public Daytona sandbox, starts the action server the way OpenHands does (a session
-# running the server command asynchronously) and waits for /alive. Sets alive_host.
+# running the server command asynchronously) and waits for /alive. Sets alive_host and
+# alive_url. $1: the ready file of the mock to use (default $work/ready).
 daytona_action_server() {
-    line=$(grep '"vendor":"daytona"' "$work/ready")
+    line=$(grep '"vendor":"daytona"' "${1:-$work/ready}")
     d_url=$(json_str "$line" DAYTONA_API_URL)
     d_key=$(json_str "$line" DAYTONA_API_KEY)
     { [ -n "$d_url" ] && [ -n "$d_key" ]; } || die "no DAYTONA_API_URL/KEY in: $line"
@@ -132,6 +153,18 @@ daytona_action_server() {
     die "the action server of $id never answered /alive (last status $code)"
 }
 
+# Creates one Runloop devbox (as OpenHands names it), so the list route has one to describe
+# like the Daytona one. Sets r_url and r_key.
+runloop_devbox() {
+    line=$(grep '"vendor":"runloop"' "$work/ready")
+    r_url=$(json_str "$line" RUNLOOP_BASE_URL)
+    r_key=$(json_str "$line" RUNLOOP_API_KEY)
+    { [ -n "$r_url" ] && [ -n "$r_key" ]; } || die "no RUNLOOP_BASE_URL/KEY in: $line"
+    curl -fsS -o /dev/null -H "Authorization: Bearer $r_key" -H 'Content-Type: application/json' \
+        -d '{"name":"sandprobe-bench","metadata":{"sandprobe_bench":"1"}}' "$r_url/v1/devboxes" ||
+        die "Runloop create failed"
+}
+
 # --- measuring ---------------------------------------------------------------------------------
 
 # wrk_rate NAME URL [HEADER...]: prints a table row, remembers nginx's rate as the baseline.
@@ -140,11 +173,20 @@ wrk_rate() {
     name=$1
     url=$2
     shift 2
-    # Turn the remaining arguments (headers) into "-H header" pairs, in place.
+    # Turn the remaining arguments (headers) into "-H header" pairs, in place; "-s SCRIPT"
+    # (a wrk Lua script, for a POST) passes through.
+    script=""
     for h in "$@"; do
-        set -- "$@" -H "$h"
+        if [ "$script" = next ]; then
+            script=$h
+        elif [ "$h" = -s ]; then
+            script=next
+        else
+            set -- "$@" -H "$h"
+        fi
         shift
     done
+    [ -n "$script" ] && set -- "$@" -s "$script"
     out=$work/wrk.out
     wrk -t2 -c"$conns" -d"${dur}s" "$@" "$url" >"$out" 2>&1
     rate=$(sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' "$out")
@@ -172,6 +214,7 @@ http_bench() {
     fi
     start_mocks
     daytona_action_server
+    runloop_devbox
     e_line=$(grep '"vendor":"e2b"' "$work/ready")
     e_url=$(json_str "$e_line" E2B_API_URL)
     e_key=$(json_str "$e_line" E2B_API_KEY)
@@ -185,12 +228,25 @@ http_bench() {
     wrk_rate "Daytona GET /api/sandbox?labels=..." "$d_url/sandbox?labels=$labels" \
         "Authorization: Bearer $d_key"
     wrk_rate "E2B GET /sandboxes" "$e_url/sandboxes" "X-API-Key: $e_key"
+    wrk_rate "Runloop GET /v1/devboxes" "$r_url/v1/devboxes" "Authorization: Bearer $r_key"
+    # The synthetic backend: the action server's `run` of `echo hi`, as a load run's exec.
+    start_synthetic
+    daytona_action_server "$work/ready_syn"
+    wrk_rate "synthetic: action server GET /alive" "$alive_url" "Host: $alive_host"
+    cat >"$work/run.lua" <<'LUA'
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = '{"action":{"action":"run","args":{"command":"echo hi","is_input":false,' ..
+    '"blocking":false,"is_static":false,"cwd":null,"hidden":false},"timeout":10}}'
+LUA
+    wrk_rate "synthetic: action server POST run 'echo hi'" "${alive_url%/alive}/execute_action" \
+        "Host: $alive_host" -s "$work/run.lua"
     echo
 }
 
 http_bench
 status=0
-for b in lifecycles exec_stream; do
+for b in lifecycles exec_stream load; do
     if [ -x "$build/bench/$b" ]; then
         "$build/bench/$b" || status=1
         echo
@@ -199,4 +255,10 @@ for b in lifecycles exec_stream; do
         status=1
     fi
 done
+# The same lifecycles against the synthetic backend (no process per sandbox, thread-pool
+# transport), as `load` runs them.
+if [ -x "$build/bench/lifecycles" ]; then
+    SP_BENCH_BACKEND=synthetic "$build/bench/lifecycles" || status=1
+    echo
+fi
 exit "$status"

@@ -14,6 +14,10 @@
 #define SP_EXIT_USAGE   2 /* usage or configuration error */
 #define SP_EXIT_HARNESS 3 /* the harness itself failed */
 
+/* Load runs only (sandprobe load / report). */
+#define SP_EXIT_THRESHOLD   99  /* a load threshold was crossed */
+#define SP_EXIT_INTERRUPTED 130 /* stopped by SIGINT/SIGTERM (reports still written) */
+
 /* Where a command writes and what environment it reads (the only place a command gets
  * variables from: the harness never calls getenv). */
 struct sp_cli_io {
@@ -26,5 +30,8 @@ struct sp_cli_io {
 int sp_cmd_check(int argc, char *const argv[], const struct sp_cli_io *io);
 int sp_cmd_mock(int argc, char *const argv[], const struct sp_cli_io *io);
 int sp_cmd_list(int argc, char *const argv[], const struct sp_cli_io *io);
+int sp_cmd_sweep(int argc, char *const argv[], const struct sp_cli_io *io);
+int sp_cmd_load(int argc, char *const argv[], const struct sp_cli_io *io);
+int sp_cmd_report(int argc, char *const argv[], const struct sp_cli_io *io);
 
 #endif

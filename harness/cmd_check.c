@@ -26,7 +26,8 @@
 enum { O_PROVIDER, O_TARGET, O_MODE, O_OUT, O_FOCUS, O_SKIP, O_LEVEL, O_QUIET, O__COUNT };
 
 static const struct sp_opt check_opts[O__COUNT] = {
-    [O_PROVIDER] = {"provider", "NAME", "provider to check: daytona, e2b or all", NULL},
+    [O_PROVIDER] = {"provider", "NAME", "provider to check", NULL,
+                    .choices = sp_provider_names, .choices_also = "all"},
     [O_TARGET] = {"target", "mock|real",
                   "run on the built-in mock, or on the real provider (costs money)", "mock"},
     [O_MODE] = {"mode", "MODE", "provider mode, e.g. toolbox for Daytona", "provider default"},

@@ -16,18 +16,40 @@
 
 #define MAX_VENDORS 16
 
-enum { O_VENDOR, O_LISTEN, O_KEY, O_SEED, O_LATENCY, O_LIST_CURSOR, O_QUIET, O__COUNT };
+enum {
+    O_VENDOR,
+    O_LISTEN,
+    O_KEY,
+    O_SEED,
+    O_LATENCY_MS,
+    O_LATENCY,
+    O_BACKEND,
+    O_LIST_CURSOR,
+    O_QUIET,
+    O__COUNT
+};
 
 static const struct sp_opt mock_opts[O__COUNT] = {
-    [O_VENDOR] = {"vendor", "NAME", "vendor to serve: daytona, e2b or all", "all"},
+    [O_VENDOR] = {"vendor", "NAME", "vendor to serve", "all",
+                  .choices = sp_mock_vendor_names, .choices_also = "all"},
     [O_LISTEN] = {"listen", "HOST:PORT",
                   "address to listen on; port 0 = ephemeral; with all, vendor i uses PORT+i",
                   "127.0.0.1:0"},
     [O_KEY] = {"key", "KEY", "API key the mocks accept", "a random key"},
-    [O_SEED] = {"seed", "N", "seed of the latency model and of generated ids", "fixed"},
-    [O_LATENCY] = {"latency-ms", "N",
-                   "every state transition and the action server start take N ms",
-                   "vendor-typical delays"},
+    [O_SEED] = {"seed", "N", "seed of the latency model (ids and tokens are always random)",
+                "fixed"},
+    [O_LATENCY_MS] = {"latency-ms", "N",
+                      "every state transition and the action server start take N ms",
+                      "vendor-typical delays"},
+    [O_LATENCY] = {"latency", "PHASE=DIST:ARGS",
+                   "repeatable; PHASE create|start|alive|exec|delete, DIST fixed:T | "
+                   "uniform:LO,HI | normal:MEAN,SD | lognormal:MEAN,SD | table:P%=T,..,100%=T "
+                   "(times with us|ms|s); unset phases take 0",
+                   NULL},
+    [O_BACKEND] = {"backend", "shell|synthetic",
+                   "sandboxes run a real /bin/sh, or keep files in memory and answer a few "
+                   "commands (echo true false exit cat printf sleep) for load runs",
+                   "shell"},
     [O_LIST_CURSOR] = {"list-cursor", NULL,
                        "Daytona: GET /sandbox answers {items,nextCursor} (newer API)", NULL},
     [O_QUIET] = {"quiet", NULL, "no request log on stderr", NULL},
@@ -103,12 +125,44 @@ static int parse_numbers(const struct sp_args *a, struct mock_cli *mc, FILE *err
             return sp_args_usage(&mock_spec, err, "invalid --seed '%s'", a->val[O_SEED]);
         mc->base.seed = (uint64_t)v;
     }
-    if (a->val[O_LATENCY]) {
-        if (sp_args_long(a->val[O_LATENCY], 0, 3600000L, &v) != 0)
-            return sp_args_usage(&mock_spec, err, "invalid --latency-ms '%s'", a->val[O_LATENCY]);
+    if (a->val[O_LATENCY_MS]) {
+        if (sp_args_long(a->val[O_LATENCY_MS], 0, 3600000L, &v) != 0)
+            return sp_args_usage(&mock_spec, err, "invalid --latency-ms '%s'",
+                                 a->val[O_LATENCY_MS]);
         mc->base.latency = (struct sp_latency){v, v, v, v, v, 0.0};
         mc->base.has_latency = true;
     }
+    return -1;
+}
+
+/* Every --latency SPEC (the option parser keeps only the last value of an option). */
+static int parse_latencies(int argc, char *const argv[], struct mock_cli *mc, FILE *err)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *spec = NULL;
+        if (strcmp(argv[i], "--latency") == 0 && i + 1 < argc)
+            spec = argv[++i];
+        else if (strncmp(argv[i], "--latency=", 10) == 0)
+            spec = argv[i] + 10;
+        else if (strcmp(argv[i], "--") == 0)
+            break;
+        struct sp_error e;
+        char msg[512];
+        sp_error_clear(&e);
+        if (spec != NULL && sp_mock_latency_parse(&mc->base, spec, &e) != SP_E_OK)
+            return sp_args_usage(&mock_spec, err, "%s", sp_error_format(&e, msg, sizeof(msg)));
+    }
+    return -1;
+}
+
+static int parse_backend(const char *name, struct mock_cli *mc, FILE *err)
+{
+    if (name == NULL || strcmp(name, "shell") == 0)
+        mc->base.backend = SP_MOCK_BACKEND_SHELL;
+    else if (strcmp(name, "synthetic") == 0)
+        mc->base.backend = SP_MOCK_BACKEND_SYNTHETIC;
+    else
+        return sp_args_usage(&mock_spec, err, "unknown --backend '%s' (shell or synthetic)", name);
     return -1;
 }
 
@@ -137,7 +191,12 @@ static int parse_mock(int argc, char *const argv[], const struct sp_cli_io *io, 
     mc->base.flags = a.val[O_LIST_CURSOR] ? SP_MOCK_DAYTONA_LIST_CURSOR : 0;
     mc->base.quiet = a.val[O_QUIET] != NULL;
     mc->base.host = mc->host;
-    return parse_numbers(&a, mc, io->err);
+    int code = parse_numbers(&a, mc, io->err);
+    if (code < 0)
+        code = parse_backend(a.val[O_BACKEND], mc, io->err);
+    if (code < 0)
+        code = parse_latencies(argc, argv, mc, io->err);
+    return code;
 }
 
 /* The ready line of one mock; written and flushed at once so a reader sees it whole. */

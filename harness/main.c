@@ -15,7 +15,10 @@ static const struct {
 } commands[] = {
     {"check", sp_cmd_check, "run the conformance requirements against a provider (mock or real)"},
     {"mock", sp_cmd_mock, "serve the vendor mocks on loopback until interrupted"},
+    {"load", sp_cmd_load, "measure startup latency and throughput: many sandbox lifecycles"},
+    {"report", sp_cmd_report, "re-render load reports from samples and merge shards"},
     {"list", sp_cmd_list, "list the conformance requirements, their levels and tags"},
+    {"sweep", sp_cmd_sweep, "delete the sandboxes a killed run left (run label only)"},
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -29,7 +32,8 @@ static void usage(FILE *out)
     for (size_t i = 0; i < N_COMMANDS; i++)
         fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
     fprintf(out, "\nexit status: 0 pass, 1 conformance failure, 2 usage or configuration "
-                 "error, 3 harness error\n");
+                 "error, 3 harness error,\n"
+                 "             99 load threshold crossed, 130 load interrupted\n");
 }
 
 int main(int argc, char **argv)

@@ -5,6 +5,7 @@
  * the X-Session-API-Key check and the small endpoints; /execute_action is decoded in
  * action_server_exec.c, the `run` action is in action_server_run.c, the file actions and
  * endpoints in action_server_files.c. */
+#include "hostfs.h"
 #include "action_server_int.h"
 
 #include <ctype.h>
@@ -108,8 +109,9 @@ bool mock_action_server_claim(struct sp_mock *m, struct mock_sandbox *sb, const 
     if (cmdline == NULL || !parse_cmdline(cmdline, &port, workdir, sizeof(workdir)))
         return false;
     /* The server creates its working directory at start-up. */
-    if (mock_sandbox_host_path(sb, "/", workdir, host, sizeof(host)) == 0)
-        mock_mkdir_p(host, 0755);
+    if (mock_backend(m) == SP_MOCK_BACKEND_SHELL &&
+        mock_sandbox_host_path(sb, "/", workdir, host, sizeof(host)) == 0)
+        mock_fs_mkdir_p(sb, host, 0755);
     mock_sandbox_add_server(mock_store_of(m), sb, port, workdir);
     return true;
 }
@@ -218,7 +220,9 @@ static bool session_key_ok(struct mock_req *r, struct mock_sandbox *sb)
 void mock_action_server_dispatch(struct mock_req *r, struct mock_sandbox *sb, unsigned port)
 {
     bool ready = false;
-    const struct mock_server *srv = mock_sandbox_server(mock_store_of(r->mock), sb, port, &ready);
+    struct mock_server copy; /* copied under the store lock */
+    const struct mock_server *srv =
+        mock_sandbox_server_copy(mock_store_of(r->mock), sb, port, &copy, &ready) ? &copy : NULL;
     if (srv == NULL || !ready) {
         /* Nothing listens on the port yet: the vendor's proxy answers Bad Gateway. */
         mock_reply(r, 502, "text/plain; charset=utf-8", "Bad Gateway", 11);

@@ -4,6 +4,7 @@
  * FastAPI's validation, 500 "Internal server error: ..." for everything raised inside, with
  * Python reprs where the server formats one. */
 #include "action_server_int.h"
+#include "backend.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -351,6 +352,8 @@ static void run_action(struct as_ctx *c, const cJSON *action)
     else if (as->kind == ACT_BROWSE)
         mock_reply_cjson(
             r, 200, as_error_observation("Browser functionality is not supported or disabled."));
+    else if (mock_is_synthetic(r->mock))
+        as_synthetic_action(c, as->type, action, args); /* in memory, replies on a timer */
     else {
         /* One action at a time per server (the server's asyncio lock). */
         pthread_mutex_lock(&c->sb->exec_lock);
@@ -358,6 +361,7 @@ static void run_action(struct as_ctx *c, const cJSON *action)
         pthread_mutex_unlock(&c->sb->exec_lock);
         if (obs != NULL)
             mock_reply_cjson(r, 200, obs);
+        mock_reply_after(r, mock_store_delay_us(mock_store_of(r->mock), MOCK_DELAY_EXEC));
     }
     cJSON_Delete(empty);
 }

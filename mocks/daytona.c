@@ -1,10 +1,12 @@
-/* The Daytona mock, control plane (spec/daytona-runloop.md Part A, the 0.24.2 wire that
- * @daytonaio/sdk 0.24.2 and the Python SDK 0.24.2 speak): the Sandbox object with Daytona's
- * derived states, get, list in the array or the cursor shape, preview links, the Bearer check and
- * NestJS error bodies; the data plane (Host
+/* The Daytona mock, control plane (spec/daytona-runloop.md Part A): the wire of the SDKs of
+ * 0.24 (OpenHands' pin) and of today's (0.218), served side by side as the real API does.
+ * The Sandbox object with Daytona's derived states and today's members (name,
+ * toolboxProxyUrl, ...), get by id or name, list as an array or in the cursor shape (by
+ * client), the toolbox proxy URL, preview links, the Bearer check and NestJS error bodies;
+ * the route table with the toolbox under both prefixes; the data plane (Host
  * "<port>-<id>.localhost") checks the preview token of private sandboxes and hands the
  * request to the action-server mock. Creating and changing sandboxes: daytona_lifecycle.c;
- * toolbox routes: daytona_toolbox.c, daytona_session.c. */
+ * toolbox routes: daytona_toolbox.c, daytona_files.c, daytona_bulk.c, daytona_session.c. */
 #include "daytona_int.h"
 
 #include <stdio.h>
@@ -14,6 +16,8 @@
 #include <time.h>
 
 #include "json.h"
+
+#define DT_CURSOR_SDK "0.190.0" /* the first SDK the spec records with the cursor list */
 
 struct dt_sandbox *dt_sandbox_of(struct sp_mock *m, struct mock_sandbox *sb)
 {
@@ -130,13 +134,45 @@ static void sandbox_not_found(struct mock_req *r, const char *id)
     dt_nest_error(r, 404, "Not Found", msg);
 }
 
-/* The sandbox named by params[0], referenced, or NULL after a 404. */
+struct name_find {
+    struct sp_mock *m;
+    const char *name;
+    char id[64];
+};
+
+static bool name_match(struct mock_sandbox *sb, void *user)
+{
+    struct name_find *nf = user;
+    const struct dt_sandbox *v = dt_sandbox_of(nf->m, sb);
+    if (v == NULL || strcmp(v->name, nf->name) != 0 ||
+        mock_sandbox_phase(mock_store_of(nf->m), sb) == MOCK_DELETED)
+        return true;
+    snprintf(nf->id, sizeof(nf->id), "%s", sb->id);
+    return false;
+}
+
+/* The sandbox named by params[0] (its id, or in the newest API its name), referenced, or
+ * NULL after a 404. */
 struct mock_sandbox *dt_lookup(struct mock_req *r)
 {
-    struct mock_sandbox *sb = mock_store_get(mock_store_of(r->mock), r->params[0]);
+    struct mock_store *s = mock_store_of(r->mock);
+    struct mock_sandbox *sb = mock_store_get(s, r->params[0]);
+    if (sb == NULL) {
+        struct name_find nf = {r->mock, r->params[0], ""};
+        mock_store_each(s, name_match, &nf);
+        sb = nf.id[0] ? mock_store_get(s, nf.id) : NULL;
+    }
     if (sb == NULL)
         sandbox_not_found(r, r->params[0]);
     return sb;
+}
+
+bool dt_via_proxy(const struct mock_req *r)
+{
+    if (strncmp(r->path, "/toolbox/", 9) != 0)
+        return false;
+    const char *rest = strchr(r->path + 9, '/');
+    return rest == NULL || strncmp(rest, "/toolbox/", 9) != 0;
 }
 
 /* --- the Sandbox object (A4) ---------------------------------------------------------------- */
@@ -180,7 +216,10 @@ static cJSON *sandbox_json(struct sp_mock *m,
 {
     const struct dt_state *st = mock_vendor_data(m);
     cJSON *o = cJSON_CreateObject();
+    char proxy[300];
+    snprintf(proxy, sizeof(proxy), "%s/toolbox", mock_origin(m));
     cJSON_AddStringToObject(o, "id", sb->id);
+    cJSON_AddStringToObject(o, "name", v->name);
     cJSON_AddStringToObject(o, "organizationId", st->org_id);
     cJSON_AddStringToObject(o, "snapshot", v->snapshot);
     cJSON_AddStringToObject(o, "user", v->user);
@@ -209,6 +248,12 @@ static cJSON *sandbox_json(struct sp_mock *m,
     add_time(o, "createdAt", sb->created_wall_ms);
     add_time(o, "updatedAt", sb->updated_wall_ms);
     cJSON_AddStringToObject(o, "daemonVersion", "0.1.0");
+    /* The newest API's members (spec A4 "newest only"); older SDKs ignore them. */
+    cJSON_AddStringToObject(o, "sandboxClass", "container");
+    cJSON_AddBoolToObject(o, "networkBlockAll", v->network_block_all);
+    cJSON_AddBoolToObject(o, "recoverable", false);
+    add_time(o, "lastActivityAt", sb->updated_wall_ms);
+    cJSON_AddStringToObject(o, "toolboxProxyUrl", proxy);
     return o;
 }
 
@@ -336,7 +381,12 @@ static void dt_list(struct mock_req *r)
     }
     if (ok) {
         mock_store_each(mock_store_of(r->mock), list_one, &lc);
-        bool cursor = mock_config(r->mock)->flags & SP_MOCK_DAYTONA_LIST_CURSOR;
+        /* The API answers {items,nextCursor} since 2026-05-24 (spec A6), which a 0.24 SDK
+         * cannot read: the mock gives that shape to clients that page (cursor, limit) or
+         * say they are an SDK of the cursor generation, and always with the switch on. */
+        bool cursor = (mock_config(r->mock)->flags & SP_MOCK_DAYTONA_LIST_CURSOR) ||
+                      mock_req_query(r, "cursor") || mock_req_query(r, "limit") ||
+                      dt_sdk_at_least(r, DT_CURSOR_SDK);
         dt_reply_json(r, 200, cursor ? cursor_page(r, lc.arr) : lc.arr);
         if (cursor)
             cJSON_Delete(lc.arr);
@@ -368,6 +418,20 @@ static void dt_preview_url(struct mock_req *r)
     cJSON_AddStringToObject(o, "url", url);
     cJSON_AddStringToObject(o, "token", v ? v->token : "");
     cJSON_AddStringToObject(o, "legacyProxyUrl", url);
+    dt_reply_json(r, 200, o);
+    mock_store_put(mock_store_of(r->mock), sb);
+}
+
+/* GET /sandbox/{id}/toolbox-proxy-url: where the newest SDK sends toolbox calls. */
+static void dt_toolbox_proxy_url(struct mock_req *r)
+{
+    struct mock_sandbox *sb = dt_lookup(r);
+    if (sb == NULL)
+        return;
+    char url[300];
+    snprintf(url, sizeof(url), "%s/toolbox", mock_origin(r->mock));
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "url", url);
     dt_reply_json(r, 200, o);
     mock_store_put(mock_store_of(r->mock), sb);
 }
@@ -456,7 +520,31 @@ static void dt_sandbox_free(void *data)
     free(v);
 }
 
-#define TB "/toolbox/{}/toolbox"
+/* The toolbox routes under both prefixes: the API's deprecated /api/toolbox/{id}/toolbox
+ * (SDK 0.24) and the proxy's /toolbox/{id} (the newest SDK, {toolboxProxyUrl}/{id}). */
+#define TOOLBOX_ROUTES(TB)                                                                   \
+    {"GET", TB "/project-dir", dt_project_dir, 0},                                           \
+        {"GET", TB "/user-home-dir", dt_user_home_dir, 0},                                   \
+        {"GET", TB "/work-dir", dt_work_dir, 0},                                             \
+        {"POST", TB "/process/execute", dt_process_execute, 0},                              \
+        {"POST", TB "/process/session", dt_session_create, 0},                               \
+        {"GET", TB "/process/session", dt_session_list, 0},                                  \
+        {"GET", TB "/process/session/{}", dt_session_get, 0},                                \
+        {"DELETE", TB "/process/session/{}", dt_session_delete, 0},                          \
+        {"POST", TB "/process/session/{}/exec", dt_session_exec, 0},                         \
+        {"GET", TB "/process/session/{}/command/{}", dt_session_command, 0},                 \
+        {"GET", TB "/process/session/{}/command/{}/logs", dt_session_logs, 0},               \
+        {"GET", TB "/files", dt_files_list, 0}, {"DELETE", TB "/files", dt_files_delete, 0}, \
+        {"GET", TB "/files/info", dt_files_info, 0},                                         \
+        {"GET", TB "/files/download", dt_files_download, 0},                                 \
+        {"POST", TB "/files/bulk-download", dt_files_bulk_download, 0},                      \
+        {"POST", TB "/files/upload", dt_files_upload, 0},                                    \
+        {"POST", TB "/files/bulk-upload", dt_files_bulk_upload, 0},                          \
+        {"POST", TB "/files/folder", dt_files_folder, 0},                                    \
+    {                                                                                        \
+        "POST", TB "/files/move", dt_files_move, 0                                           \
+    }
+
 static const struct mock_route DT_ROUTES[] = {
     {"POST", "/sandbox", dt_create, 0},
     {"GET", "/sandbox", dt_list, 0},
@@ -471,25 +559,11 @@ static const struct mock_route DT_ROUTES[] = {
     {"POST", "/sandbox/{}/autodelete/{}", dt_autodelete, 0},
     {"POST", "/sandbox/{}/public/{}", dt_public, 0},
     {"GET", "/sandbox/{}/ports/{}/preview-url", dt_preview_url, 0},
-    {"GET", TB "/project-dir", dt_project_dir, 0},
-    {"POST", TB "/process/execute", dt_process_execute, 0},
-    {"POST", TB "/process/session", dt_session_create, 0},
-    {"GET", TB "/process/session", dt_session_list, 0},
-    {"GET", TB "/process/session/{}", dt_session_get, 0},
-    {"DELETE", TB "/process/session/{}", dt_session_delete, 0},
-    {"POST", TB "/process/session/{}/exec", dt_session_exec, 0},
-    {"GET", TB "/process/session/{}/command/{}", dt_session_command, 0},
-    {"GET", TB "/process/session/{}/command/{}/logs", dt_session_logs, 0},
-    {"GET", TB "/files", dt_files_list, 0},
-    {"DELETE", TB "/files", dt_files_delete, 0},
-    {"GET", TB "/files/info", dt_files_info, 0},
-    {"GET", TB "/files/download", dt_files_download, 0},
-    {"POST", TB "/files/upload", dt_files_upload, 0},
-    {"POST", TB "/files/bulk-upload", dt_files_bulk_upload, 0},
-    {"POST", TB "/files/folder", dt_files_folder, 0},
-    {"POST", TB "/files/move", dt_files_move, 0},
+    {"GET", "/sandbox/{}/toolbox-proxy-url", dt_toolbox_proxy_url, 0},
+    TOOLBOX_ROUTES("/toolbox/{}/toolbox"),
+    TOOLBOX_ROUTES("/toolbox/{}"),
 };
-#undef TB
+#undef TOOLBOX_ROUTES
 
 const struct mock_vendor mock_vendor_daytona = {
     .name = "daytona",

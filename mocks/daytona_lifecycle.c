@@ -13,26 +13,23 @@
 
 #define API_WAIT_CAP_MS 30000 /* the API blocks create and start for up to 30 s (A5) */
 
-/* Blocks while sb is in `transient`, at most the latency model's longest delay of that kind
- * (the API waits for `started` before it answers create and start). */
-static void
-wait_while(struct sp_mock *m, struct mock_sandbox *sb, enum mock_phase transient, long base_ms)
+/* How long the API waits for a sandbox to leave a transient phase before it answers create
+ * and start: the latency model's longest delay of that kind (the mock core waits on a timer). */
+static long wait_cap(struct sp_mock *m, long base_ms)
 {
-    const struct sp_latency *lat = &mock_config(m)->latency;
-    long cap = (long)((double)base_ms * (1.0 + lat->jitter)) + 50;
-    cap = cap < API_WAIT_CAP_MS ? cap : API_WAIT_CAP_MS;
-    struct timespec step = {0, 5 * 1000000L};
-    for (long waited = 0; waited < cap; waited += 5) {
-        if (mock_sandbox_phase(mock_store_of(m), sb) != transient)
-            return;
-        nanosleep(&step, NULL);
-    }
+    const struct sp_mock_config *c = mock_config(m);
+    if (c->dist[SP_MOCK_PHASE_START].kind != SP_DIST_UNSET)
+        return API_WAIT_CAP_MS;
+    long cap = (long)((double)base_ms * (1.0 + c->latency.jitter)) + 50;
+    return cap < API_WAIT_CAP_MS ? cap : API_WAIT_CAP_MS;
 }
 
 /* --- POST /sandbox -------------------------------------------------------------------------- */
 
 struct create_params {
     struct sp_kv env, labels;
+    char name[256];
+    bool network_block_all;
     char snapshot[256], user[64], target[64], klass[16];
     bool is_public, has_snapshot, has_resources, has_build;
     long res[4];   /* cpu, gpu, memory, disk */
@@ -87,6 +84,12 @@ static const char *parse_create(const cJSON *o, struct create_params *p, char *m
         return "snapshot must be a string";
     if (!opt_str(o, "user", p->user, sizeof(p->user), NULL))
         return "user must be a string";
+    if (!opt_str(o, "name", p->name, sizeof(p->name), NULL))
+        return "name must be a string";
+    const cJSON *nba = cJSON_GetObjectItemCaseSensitive(o, "networkBlockAll");
+    if (nba != NULL && !cJSON_IsNull(nba) && !cJSON_IsBool(nba))
+        return "networkBlockAll must be a boolean value";
+    p->network_block_all = cJSON_IsTrue(nba);
     if (!opt_str(o, "target", p->target, sizeof(p->target), NULL))
         return "target must be a string";
     if (!opt_str(o, "class", p->klass, sizeof(p->klass), NULL))
@@ -128,6 +131,8 @@ static struct dt_sandbox *vendor_new(const struct create_params *p)
     snprintf(v->snapshot, sizeof(v->snapshot), "%s",
              p->has_snapshot ? p->snapshot : "daytonaio/sandbox:0.4.3");
     snprintf(v->user, sizeof(v->user), "%s", p->user[0] ? p->user : "daytona");
+    snprintf(v->name, sizeof(v->name), "%s", p->name); /* "" = the id, filled in later */
+    v->network_block_all = p->network_block_all;
     snprintf(v->target, sizeof(v->target), "%s", p->target[0] ? p->target : "us");
     snprintf(v->klass, sizeof(v->klass), "%s", p->klass[0] ? p->klass : "small");
     v->is_public = p->is_public;
@@ -150,6 +155,8 @@ create_sandbox(struct sp_mock *m, const struct create_params *p, struct dt_sandb
     char id[37], home[128];
     mock_random_uuid(m, id);
     mock_random_hex(m, v->token, 32);
+    if (v->name[0] == '\0')
+        snprintf(v->name, sizeof(v->name), "%s", id);
     snprintf(v->state_dir, sizeof(v->state_dir), "%s/%s.daytona", mock_store_root(mock_store_of(m)),
              id);
     snprintf(home, sizeof(home), "%s%s", strcmp(v->user, "root") == 0 ? "/root" : "/home/",
@@ -192,9 +199,10 @@ void dt_create(struct mock_req *r)
     else if ((v = vendor_new(&p)) == NULL || (sb = create_sandbox(r->mock, &p, v)) == NULL)
         dt_nest_error(r, 500, "Internal Server Error", "could not create the sandbox");
     if (sb != NULL) {
-        wait_while(r->mock, sb, MOCK_CREATING, mock_config(r->mock)->latency.create_ms);
-        dt_reply_sandbox(r, sb);
-        mock_store_put(mock_store_of(r->mock), sb);
+        mock_reply_when_left(r, sb, MOCK_CREATING,
+                             wait_cap(r->mock, mock_config(r->mock)->latency.create_ms),
+                             mock_store_delay_us(mock_store_of(r->mock), MOCK_DELAY_API_CREATE),
+                             dt_reply_sandbox);
     } else if (v != NULL) {
         pthread_mutex_destroy(&v->lock);
         free(v);
@@ -224,8 +232,13 @@ void dt_delete(struct mock_req *r)
     if (ph != MOCK_DELETING && ph != MOCK_DELETED) {
         mock_sandbox_transition(s, sb, MOCK_DELETING, MOCK_DELETED, MOCK_DELAY_DELETE);
         kill_sessions(r->mock, sb);
+        struct dt_sandbox *v = dt_sandbox_of(r->mock, sb);
+        if (v != NULL && v->state_dir[0] != '\0')
+            dt_remove_all(v->state_dir); /* session logs go with the sandbox, not at exit */
     }
-    mock_reply_empty(r, 200); /* 0.24.2 answers an empty body (A6) */
+    /* 0.24.2 answered an empty body; today's API the Sandbox (A6, A9.1), which old
+     * clients ignore. */
+    dt_reply_sandbox(r, sb);
     mock_store_put(s, sb);
 }
 
@@ -240,8 +253,10 @@ void dt_start(struct mock_req *r)
         dt_nest_error(r, 400, "Bad Request", "Sandbox is not in valid state");
     } else {
         mock_sandbox_transition(s, sb, MOCK_STARTING, MOCK_RUNNING, MOCK_DELAY_START);
-        wait_while(r->mock, sb, MOCK_STARTING, mock_config(r->mock)->latency.start_ms);
-        dt_reply_sandbox(r, sb);
+        mock_reply_when_left(r, sb, MOCK_STARTING,
+                             wait_cap(r->mock, mock_config(r->mock)->latency.start_ms), 0,
+                             dt_reply_sandbox);
+        return; /* the reference went with the reply */
     }
     mock_store_put(s, sb);
 }
@@ -257,7 +272,7 @@ void dt_stop(struct mock_req *r)
     } else {
         mock_sandbox_transition(s, sb, MOCK_STOPPING, MOCK_STOPPED, MOCK_DELAY_STOP);
         kill_sessions(r->mock, sb);
-        mock_reply_empty(r, 200);
+        dt_reply_sandbox(r, sb); /* as delete: the Sandbox, empty in 0.24.2 */
     }
     mock_store_put(s, sb);
 }

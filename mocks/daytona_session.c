@@ -1,8 +1,11 @@
-/* The Daytona mock, toolbox sessions (spec/daytona-runloop.md A7.2), done the way the 0.24.2
- * daemon does them: each session is a long-lived /bin/sh reading commands on its stdin; a
- * command is written as `{ cmd; } > <dir>/<cid>/output.log 2>&1 ; echo "$?" > .../exit_code`,
- * so cwd and variables persist between the commands of a session, a sync exec polls for the
- * exit_code file, GET command reads it, and logs read output.log (follow=true streams it).
+/* The Daytona mock, toolbox sessions (spec/daytona-runloop.md A7.2), done the way the daemon
+ * does them: each session is a long-lived /bin/sh reading commands on its stdin; a command
+ * is saved to <dir>/<cid>/cmd.sh and sourced by the session shell with its stdout and stderr
+ * marked line by line into output.log (daytona_output.c), then its exit code written to
+ * exit_code, so cwd and variables persist between the commands of a session, a sync exec
+ * polls for the exit_code file, GET command reads it, and logs read output.log (follow=true
+ * streams it); what the client gets back (combined text, or stdout/stderr apart) follows
+ * the SDK version it sends.
  * A command that is OpenHands' action-server command line is handed to the action-server
  * mock instead, and stays "running" (no exitCode) like the real server. */
 #include "daytona_int.h"
@@ -348,8 +351,11 @@ static struct dt_command *command_new(struct mock_req *r, struct dt_session *s, 
     cmd_path(s, c->id, NULL, path, sizeof(path));
     int fd = -1;
     if (mock_mkdir_p(path, 0755) == 0) {
-        cmd_path(s, c->id, "output.log", path, sizeof(path));
-        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        cmd_path(s, c->id, "cmd.sh", path, sizeof(path));
+        if (mock_write_file(path, cmd, strlen(cmd), 0600, true) == 0) {
+            cmd_path(s, c->id, "output.log", path, sizeof(path));
+            fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        }
     }
     if (fd < 0) {
         free(c->command);
@@ -360,16 +366,17 @@ static struct dt_command *command_new(struct mock_req *r, struct dt_session *s, 
     return c;
 }
 
-/* Writes the daemon's wrapper line to the session shell. */
+/* Writes the daemon's wrapper to the session shell. */
 static int command_send(struct dt_session *s, const struct dt_command *c)
 {
-    char log[2400], exitp[2400];
+    char dir[2400], file[2400], log[2400], exitp[2400];
     struct sp_buf line;
+    cmd_path(s, c->id, NULL, dir, sizeof(dir));
+    cmd_path(s, c->id, "cmd.sh", file, sizeof(file));
     cmd_path(s, c->id, "output.log", log, sizeof(log));
     cmd_path(s, c->id, "exit_code", exitp, sizeof(exitp));
     sp_buf_init(&line, 0);
-    sp_buf_printf(&line, "{ %s; } > '%s' 2>&1 ; echo \"$?\" > '%s'\n", c->command, log, exitp);
-    int rc = 0;
+    int rc = dt_command_script(&line, dir, file, log, exitp);
     for (size_t off = 0; rc == 0 && off < line.len;) {
         ssize_t n = s->fd >= 0 ? send(s->fd, line.data + off, line.len - off, MSG_NOSIGNAL) : -1;
         if (n > 0)
@@ -379,16 +386,6 @@ static int command_send(struct dt_session *s, const struct dt_command *c)
     }
     sp_buf_cleanup(&line);
     return rc;
-}
-
-static void
-reply_exec(struct mock_req *r, int status, const char *cid, const char *output, const int *code)
-{
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "cmdId", cid);
-    cJSON_AddItemToObject(o, "output", output ? cJSON_CreateString(output) : cJSON_CreateNull());
-    cJSON_AddItemToObject(o, "exitCode", code ? cJSON_CreateNumber(*code) : cJSON_CreateNull());
-    dt_reply_json(r, status, o);
 }
 
 /* A sync exec: polls for exit_code as the daemon does, until the session goes or the client
@@ -411,7 +408,7 @@ static void exec_wait(struct mock_req *r, struct sess_ref *ref, const struct dt_
     struct sp_buf out;
     sp_buf_init(&out, 0);
     read_log(ref->s, c->id, &out);
-    reply_exec(r, 200, c->id, sp_buf_str(&out), &code);
+    dt_reply_exec(r, 200, c->id, &out, &code);
     sp_buf_cleanup(&out);
 }
 
@@ -445,7 +442,7 @@ void dt_session_exec(struct mock_req *r)
         if (rc != 0)
             dt_daemon_error(r, 400, "failed to write command: broken pipe");
         else if (async)
-            reply_exec(r, 202, c->id, NULL, NULL);
+            dt_reply_exec(r, 202, c->id, NULL, NULL);
         else
             exec_wait(r, &ref, c);
     }
@@ -476,7 +473,26 @@ struct log_stream {
     const struct dt_command *c;
     int fd, conn;
     off_t off;
+    bool strip; /* combined-output clients: the markers are removed */
 };
+
+/* Reads at the stream's offset; with strip, returns the text without markers, holding back
+ * a marker cut by the end of the read. 0 when nothing new. */
+static ssize_t log_chunk(struct log_stream *ls, char *buf, size_t max, bool final)
+{
+    for (;;) {
+        ssize_t n = pread(ls->fd, buf, max, ls->off);
+        if (n <= 0 || !ls->strip) {
+            ls->off += n > 0 ? n : 0;
+            return n > 0 ? n : 0;
+        }
+        size_t held;
+        size_t w = dt_strip_markers(buf, (size_t)n, final, &held);
+        ls->off += n - (ssize_t)held;
+        if (w > 0 || held == (size_t)n)
+            return (ssize_t)w; /* only a cut marker: wait for more */
+    }
+}
 
 static ssize_t log_read(void *ctx, char *buf, size_t max)
 {
@@ -489,16 +505,11 @@ static ssize_t log_read(void *ctx, char *buf, size_t max)
             if ((ls->fd = open(path, O_RDONLY)) < 0)
                 return 0;
         }
-        ssize_t n = pread(ls->fd, buf, max, ls->off);
-        if (n > 0) {
-            ls->off += n;
+        ssize_t n = log_chunk(ls, buf, max, false);
+        if (n > 0)
             return n;
-        }
-        if (!ls->c->claimed && read_exit(ls->s, ls->c->id, &code)) {
-            n = pread(ls->fd, buf, max, ls->off); /* what was written just before */
-            ls->off += n > 0 ? n : 0;
-            return n > 0 ? n : 0;
-        }
+        if (!ls->c->claimed && read_exit(ls->s, ls->c->id, &code))
+            return log_chunk(ls, buf, max, true); /* what was written just before */
         pthread_mutex_lock(&ls->v->lock);
         bool gone = ls->s->deleted;
         pthread_mutex_unlock(&ls->v->lock);
@@ -529,15 +540,17 @@ void dt_session_logs(struct mock_req *r)
         dt_daemon_error(r, 404, "command not found");
     } else if (follow != NULL && strcmp(follow, "true") == 0 &&
                (ls = calloc(1, sizeof(*ls))) != NULL) {
-        *ls = (struct log_stream){r->mock, ref.sb, ref.v, ref.s, c, -1, dt_conn_fd(r), 0};
+        *ls = (struct log_stream){r->mock,       ref.sb, ref.v,
+                                  ref.s,         c,      -1,
+                                  dt_conn_fd(r), 0,      dt_output_mode(r) == DT_OUTPUT_COMBINED};
         mock_reply_stream(r, 200, "text/plain; charset=utf-8", log_read, ls, log_free);
         return; /* the stream owns the sandbox reference now */
     } else {
-        struct sp_buf out;
-        sp_buf_init(&out, 0);
-        read_log(ref.s, c->id, &out);
-        mock_reply(r, 200, "text/plain; charset=utf-8", sp_buf_str(&out), out.len);
-        sp_buf_cleanup(&out);
+        struct sp_buf log;
+        sp_buf_init(&log, 0);
+        read_log(ref.s, c->id, &log);
+        dt_reply_log(r, &log);
+        sp_buf_cleanup(&log);
     }
     ref_put(r, &ref);
 }

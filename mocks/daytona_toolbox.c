@@ -1,10 +1,13 @@
 /* The Daytona mock, toolbox (spec/daytona-runloop.md A7): what the daemon inside a sandbox
- * serves under /api/toolbox/{id}/toolbox/... in 0.24.2. This file: the shared checks and the
- * Go error body, project-dir, and process/execute (a quote-aware split and exec, no shell,
- * as the daemon does; the API renames `code` to `exitCode`). Files: daytona_files.c;
- * sessions: daytona_session.c. Sandbox paths map under the sandbox root; the project dir is
- * the user's home. */
+ * serves, under the API's /api/toolbox/{id}/toolbox/... (SDK 0.24) and the proxy's
+ * /toolbox/{id}/... (the newest SDK). This file: the shared checks and the Go error body,
+ * project-dir / user-home-dir / work-dir, and process/execute, which today's daemon
+ * (apps/daemon/pkg/toolbox/process/execute.go) runs through the user's shell (bash where
+ * there is one), with `envs`, no timeout unless one is given, stdout and stderr combined.
+ * Files: daytona_files.c; sessions: daytona_session.c. Sandbox paths map under the sandbox
+ * root; the project dir is the user's home. */
 #include "daytona_int.h"
+#include "backend.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -13,18 +16,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <microhttpd.h>
 
 #include "json.h"
 #include "provider.h" /* sp_now_ms */
 
-#define EXEC_TIMEOUT_S  360 /* 0.24.2 default of process/execute */
 #define EXEC_OUTPUT_MAX ((size_t)16 << 20)
-#define MAX_ARGS        256
 
 /* --- shared toolbox helpers ----------------------------------------------------------------- */
 
@@ -46,38 +47,50 @@ static const char *reason(int status)
     }
 }
 
-/* The daemon's own path: what follows /toolbox/{id}/toolbox in ours. */
+/* The daemon's own path: what follows /toolbox/{id}/toolbox (API) or /toolbox/{id} (proxy). */
 static const char *daemon_path(const char *path)
 {
     const char *p = strstr(path, "/toolbox/");
     if (p == NULL)
         return path;
     p = strchr(p + 9, '/');
-    return p != NULL && strncmp(p, "/toolbox", 8) == 0 ? p + 8 : path;
+    if (p == NULL)
+        return path;
+    return strncmp(p, "/toolbox/", 9) == 0 ? p + 8 : p;
 }
 
-void dt_daemon_error(struct mock_req *r, int status, const char *message)
+void dt_daemon_error_code(struct mock_req *r, int status, const char *code, const char *message)
 {
     char ts[40];
     mock_format_time(mock_wall_ms(), false, ts, sizeof(ts));
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "statusCode", status);
     cJSON_AddStringToObject(o, "message", message);
-    cJSON_AddStringToObject(o, "code", reason(status));
+    cJSON_AddStringToObject(o, "code", code);
+    cJSON_AddStringToObject(o, "source", "DAYTONA_DAEMON");
     cJSON_AddStringToObject(o, "timestamp", ts);
     cJSON_AddStringToObject(o, "path", daemon_path(r->path));
     cJSON_AddStringToObject(o, "method", r->method);
     dt_reply_json(r, status, o);
 }
 
-/* "<op> <path>: <strerror>" as Go's *PathError prints, with the sandbox path. */
+void dt_daemon_error(struct mock_req *r, int status, const char *message)
+{
+    dt_daemon_error_code(r, status, reason(status), message);
+}
+
+/* "<op> <path>: <strerror>" as Go's *PathError prints, with the sandbox path; the code is
+ * the daemon's file error code (fs/download_files.go classifyPathStatError). */
 void dt_path_error(struct mock_req *r, const char *op, const char *path, int err)
 {
     char msg[1200];
     int status = err == ENOENT ? 404 : err == EACCES ? 403 : 400;
+    const char *code = err == ENOENT   ? "FILE_NOT_FOUND"
+                       : err == EACCES ? "FILE_ACCESS_DENIED"
+                                       : "INVALID_FILE_PATH";
     const char *text = err == ENOENT ? "no such file or directory" : strerror(err);
     snprintf(msg, sizeof(msg), "%s %.1000s: %s", op, path, text);
-    dt_daemon_error(r, status, msg);
+    dt_daemon_error_code(r, status, code, msg);
 }
 
 /* needs_daemon: the route is the daemon's process or file API, which is the data plane in
@@ -144,6 +157,8 @@ int dt_host_path(
     return mock_sandbox_host_path(sb, home, path, out, len);
 }
 
+/* {"dir": <home>}: project-dir (0.24), user-home-dir and work-dir (newest; the daemon's
+ * work dir is the home unless the image sets another). */
 void dt_project_dir(struct mock_req *r)
 {
     struct mock_sandbox *sb = dt_toolbox_sandbox(r, false);
@@ -157,13 +172,21 @@ void dt_project_dir(struct mock_req *r)
     mock_store_put(mock_store_of(r->mock), sb);
 }
 
+void dt_user_home_dir(struct mock_req *r)
+{
+    dt_project_dir(r);
+}
+
+void dt_work_dir(struct mock_req *r)
+{
+    dt_project_dir(r);
+}
+
 /* The connection's socket, to notice a client that left (or a mock that stops) while a
  * handler waits: MHD does not look at the socket while our handler runs. */
 int dt_conn_fd(struct mock_req *r)
 {
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-    return ci ? ci->connect_fd : -1;
+    return mock_req_socket(r);
 }
 
 bool dt_fd_gone(int fd)
@@ -183,49 +206,18 @@ bool dt_peer_gone(struct mock_req *r)
 
 /* --- process/execute (A7.1) ----------------------------------------------------------------- */
 
-/* The daemon's parseCommand: split on spaces outside quotes; a quote of the other kind inside
- * quotes is kept; no backslash escapes. Writes into buf; returns argc or -1. */
-static int split_command(const char *cmd, char *buf, size_t buflen, char **argv, int max)
+/* The daemon's common.GetShell(): zsh, else bash when /etc/shells lists them, else sh. The
+ * mock has no zsh in its sandboxes' view of /usr, so bash when present. */
+static const char *user_shell(void)
 {
-    int argc = 0;
-    size_t n = 0;
-    char quote = 0;
-    bool in_word = false;
-    for (const char *p = cmd;; p++) {
-        bool end = *p == '\0' || (*p == ' ' && quote == 0);
-        if (end) {
-            if (in_word) {
-                if (argc + 1 >= max || n >= buflen)
-                    return -1;
-                buf[n++] = '\0';
-                argc++;
-                in_word = false;
-            }
-            if (*p == '\0')
-                break;
-            continue;
-        }
-        if (!in_word) {
-            argv[argc] = buf + n;
-            in_word = true;
-        }
-        if ((*p == '"' || *p == '\'') && (quote == 0 || quote == *p)) {
-            quote = quote ? 0 : *p;
-            continue;
-        }
-        if (n + 1 >= buflen)
-            return -1;
-        buf[n++] = *p;
-    }
-    argv[argc] = NULL;
-    return argc;
+    return access("/bin/bash", X_OK) == 0 ? "/bin/bash" : "/bin/sh";
 }
 
-/* Runs argv to its end or the deadline. Returns the exit code (-1 when killed), or -2 when
- * the deadline passed. */
+/* Runs p to its end or the deadline (timeout_s 0: none, as the daemon). Returns the exit
+ * code (-1 when killed), or -2 when the deadline passed. */
 static int run_process(struct mock_req *r, struct mock_proc *p, long timeout_s, struct sp_buf *out)
 {
-    int64_t deadline = sp_now_ms() + timeout_s * 1000;
+    int64_t deadline = timeout_s > 0 ? sp_now_ms() + timeout_s * 1000 : INT64_MAX;
     char chunk[65536];
     int stream, code, sig;
     for (;;) {
@@ -244,48 +236,65 @@ static int run_process(struct mock_req *r, struct mock_proc *p, long timeout_s, 
     return sig ? -1 : code;
 }
 
+/* The command goes to the shell as its script, as the daemon pipes it to the shell's stdin:
+ * here as `-c`, which runs it the same way ($0 is the shell, no arguments). envs are added to
+ * the sandbox's environment. */
 static void execute(struct mock_req *r,
                     struct mock_sandbox *sb,
                     const char *command,
                     const char *cwd,
+                    const struct sp_kv *envs,
                     long timeout_s)
 {
-    char buf[65536], *argv[MAX_ARGS], cwd_host[2048], home[128], home_host[2048], msg[600];
+    char cwd_host[2048], home[128], home_host[2048], msg[600];
+    const char *argv[] = {user_shell(), "-c", command, NULL};
     struct mock_proc *p = NULL;
     struct sp_buf out;
-    sp_buf_init(&out, EXEC_OUTPUT_MAX);
-    dt_home_dir(r->mock, sb, home, sizeof(home));
-    int argc = split_command(command, buf, sizeof(buf), argv, MAX_ARGS);
-    int code = -1;
-    if (argc <= 0) {
-        dt_nest_error(r, 400, "Bad Request", argc == 0 ? "empty command" : "command too long");
-        sp_buf_cleanup(&out);
+    if (mock_is_synthetic(r->mock)) {
+        dt_synthetic_execute(r, sb, command, cwd, timeout_s);
         return;
     }
+    struct sp_kv env;
+    sp_buf_init(&out, EXEC_OUTPUT_MAX);
+    sp_kv_init(&env);
+    sp_kv_merge(&env, &sb->env);
+    sp_kv_merge(&env, envs);
+    dt_home_dir(r->mock, sb, home, sizeof(home));
+    int code = -1;
     if (mock_sandbox_host_path(sb, home, cwd ? cwd : home, cwd_host, sizeof(cwd_host)) != 0 ||
         mock_sandbox_host_path(sb, "/", home, home_host, sizeof(home_host)) != 0) {
         snprintf(msg, sizeof(msg), "chdir %.500s: no such file or directory", cwd ? cwd : home);
         sp_buf_puts(&out, msg);
-    } else if (mock_proc_spawn((const char *const *)argv, &sb->env, cwd_host, home_host, &p) != 0) {
-        snprintf(msg, sizeof(msg),
-                 errno == ENOENT ? "exec: \"%.500s\": executable file not found "
-                                   "in $PATH"
-                                 : "fork/exec %.500s: permission denied",
-                 argv[0]);
+    } else if (mock_proc_spawn(argv, &env, cwd_host, home_host, &p) != 0) {
+        snprintf(msg, sizeof(msg), "fork/exec %.500s: %s", argv[0], strerror(errno));
         sp_buf_puts(&out, msg);
     } else {
         code = run_process(r, p, timeout_s, &out);
         mock_proc_free(p);
     }
-    if (code == -2) {
+    mock_reply_after(r, mock_store_delay_us(mock_store_of(r->mock), MOCK_DELAY_EXEC));
+    if (code == -2 && dt_via_proxy(r))
+        dt_daemon_error_code(r, 408, "PROCESS_EXECUTION_TIMEOUT", "command execution timeout");
+    else if (code == -2)
         dt_nest_error(r, 408, "Request Timeout", "command execution timeout");
-    } else {
+    else {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddNumberToObject(o, "exitCode", code);
         cJSON_AddStringToObject(o, "result", sp_buf_str(&out));
         dt_reply_json(r, 200, o);
     }
     sp_buf_cleanup(&out);
+    sp_kv_cleanup(&env);
+}
+
+/* A 400 as the route's server writes it: the daemon's body through the proxy, the API's
+ * class-validator body through /api/toolbox. */
+static void bad_request(struct mock_req *r, const char *message)
+{
+    if (dt_via_proxy(r))
+        dt_daemon_error(r, 400, message);
+    else
+        dt_nest_validation(r, message);
 }
 
 void dt_process_execute(struct mock_req *r)
@@ -298,14 +307,22 @@ void dt_process_execute(struct mock_req *r)
     const cJSON *cmd = cJSON_GetObjectItemCaseSensitive(o, "command");
     const cJSON *cwd = cJSON_GetObjectItemCaseSensitive(o, "cwd");
     const cJSON *timeout = cJSON_GetObjectItemCaseSensitive(o, "timeout");
+    const cJSON *envs_j = cJSON_GetObjectItemCaseSensitive(o, "envs");
+    struct sp_kv envs;
+    sp_kv_init(&envs);
+    bool envs_ok = envs_j == NULL || cJSON_IsNull(envs_j) ||
+                   sp_json_get_kv(o, "envs", false, &envs, "envs", &err) == 0;
     if (!cJSON_IsString(cmd))
-        dt_nest_validation(r, "command must be a string");
-    else if (cmd->valuestring[0] == '\0')
-        dt_nest_error(r, 400, "Bad Request", "command is required");
+        bad_request(r, "invalid request body: command must be a string");
+    else if (cmd->valuestring[strspn(cmd->valuestring, " \t\r\n")] == '\0')
+        bad_request(r, "command cannot be empty or whitespace-only");
+    else if (!envs_ok)
+        bad_request(r, "invalid request body: envs must be an object of strings");
     else
-        execute(r, sb, cmd->valuestring, cJSON_IsString(cwd) ? cwd->valuestring : NULL,
+        execute(r, sb, cmd->valuestring, cJSON_IsString(cwd) ? cwd->valuestring : NULL, &envs,
                 cJSON_IsNumber(timeout) && timeout->valuedouble > 0 ? (long)timeout->valuedouble
-                                                                    : EXEC_TIMEOUT_S);
+                                                                    : 0);
+    sp_kv_cleanup(&envs);
     cJSON_Delete(o);
     mock_store_put(mock_store_of(r->mock), sb);
 }

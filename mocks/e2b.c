@@ -201,19 +201,23 @@ struct new_sandbox {
     struct sp_kv metadata, env_vars;
 };
 
+/* NewSandbox (v1: `secure` optional, timeout 15 s by default) or NewSandboxV2 (no `secure`:
+ * every v2 sandbox is secured and gets an envdAccessToken; timeout 300 s by default). A
+ * `secure` sent to v2 is ignored, as the API ignores fields its schema does not have. */
 static int
-parse_new_sandbox(const struct sp_buf *body, struct new_sandbox *ns, struct sp_error *err)
+parse_new_sandbox(const struct sp_buf *body, bool v2, struct new_sandbox *ns, struct sp_error *err)
 {
-    const char *what = "NewSandbox";
+    const char *what = v2 ? "NewSandboxV2" : "NewSandbox";
     cJSON *root = sp_json_parse_type(body->data, body->len, cJSON_Object, what, err);
     if (root == NULL)
         return -1;
-    ns->timeout_s = E2B_DEFAULT_TIMEOUT_S;
+    ns->timeout_s = v2 ? E2B_V2_TIMEOUT_S : E2B_DEFAULT_TIMEOUT_S;
+    ns->secure = v2;
     int rc =
         sp_json_copy_str(root, "templateID", true, ns->template, sizeof ns->template, what, err);
     if (rc == 0)
         rc = sp_json_get_int(root, "timeout", false, &ns->timeout_s, what, err);
-    if (rc == 0)
+    if (rc == 0 && !v2)
         rc = sp_json_get_bool(root, "secure", false, &ns->secure, what, err);
     if (rc == 0)
         rc = sp_json_get_bool(root, "autoPause", false, &ns->auto_pause, what, err);
@@ -239,7 +243,7 @@ static void random_base36(struct sp_mock *m, char *out, size_t n)
 {
     static const char digits[] = "abcdefghijklmnopqrstuvwxyz0123456789";
     for (size_t i = 0; i < n; i++)
-        out[i] = digits[mock_store_random(mock_store_of(m)) % 36];
+        out[i] = digits[mock_random_u64(m) % 36];
     out[n] = '\0';
 }
 
@@ -320,30 +324,14 @@ static struct mock_sandbox *create_in_store(struct sp_mock *m, const struct new_
     return sb;
 }
 
-static void create_sandbox(struct mock_req *r)
+static void create_reply(struct mock_req *r, struct mock_sandbox *sb)
 {
-    struct new_sandbox ns = {0};
-    struct sp_error err = {0};
-    sp_kv_init(&ns.metadata);
-    sp_kv_init(&ns.env_vars);
-    e2b_sweep(r->mock);
-    if (parse_new_sandbox(&r->body, &ns, &err) != 0) {
-        e2b_reply_error(r, 400, "Error when parsing request: %s", err.msg);
-        goto done;
-    }
-    struct mock_sandbox *sb = create_in_store(r->mock, &ns);
-    if (sb == NULL) {
-        e2b_reply_error(r, 500, "Failed to create sandbox");
-        goto done;
-    }
-    /* A stuck sandbox is still returned (E2B has no visible "creating" state); its envd never
-     * answers /health. */
-    enum mock_phase p = sb->fault == SP_MOCK_FAULT_STUCK_CREATING
-                            ? MOCK_RUNNING
-                            : e2b_wait_leaves(mock_store_of(r->mock), sb, MOCK_CREATING);
     struct e2b_sandbox snap;
-    if (p == MOCK_RUNNING && e2b_snapshot(r->mock, sb, &snap)) {
-        e2b_set_end(r->mock, sb, mock_wall_ms() + ns.timeout_s * 1000, false);
+    enum mock_phase p = mock_sandbox_phase(mock_store_of(r->mock), sb);
+    if ((p == MOCK_RUNNING || sb->fault == SP_MOCK_FAULT_STUCK_CREATING) &&
+        e2b_snapshot(r->mock, sb, &snap)) {
+        if (mock_config(r->mock)->dist[SP_MOCK_PHASE_ALIVE].kind != SP_DIST_UNSET)
+            mock_sandbox_add_server(mock_store_of(r->mock), sb, E2B_ENVD_PORT, "/home/user");
         mock_reply_cjson(r, 201, e2b_build_sandbox(sb, &snap));
     } else {
         if (claim_kill(r->mock, sb))
@@ -354,10 +342,44 @@ static void create_sandbox(struct mock_req *r)
         cJSON_AddStringToObject(o, "error_code", "sandbox_create_failed");
         mock_reply_cjson(r, 500, o);
     }
-    mock_store_put(mock_store_of(r->mock), sb);
+}
+
+static void create_sandbox(struct mock_req *r, bool v2)
+{
+    struct new_sandbox ns = {0};
+    struct sp_error err = {0};
+    sp_kv_init(&ns.metadata);
+    sp_kv_init(&ns.env_vars);
+    e2b_sweep(r->mock);
+    if (parse_new_sandbox(&r->body, v2, &ns, &err) != 0) {
+        e2b_reply_error(r, 400, "Error when parsing request: %s", err.msg);
+        goto done;
+    }
+    struct mock_sandbox *sb = create_in_store(r->mock, &ns);
+    if (sb == NULL) {
+        e2b_reply_error(r, 500, "Failed to create sandbox");
+        goto done;
+    }
+    /* A stuck sandbox is still returned (E2B has no visible "creating" state); its envd never
+     * answers /health. Others are answered once running, on a timer (mock core). */
+    e2b_set_end(r->mock, sb, mock_wall_ms() + ns.timeout_s * 1000, false);
+    mock_reply_when_left(r, sb, MOCK_CREATING,
+                         sb->fault == SP_MOCK_FAULT_STUCK_CREATING ? 0 : E2B_WAIT_CAP_MS,
+                         mock_store_delay_us(mock_store_of(r->mock), MOCK_DELAY_API_CREATE),
+                         create_reply);
 done:
     sp_kv_cleanup(&ns.metadata);
     sp_kv_cleanup(&ns.env_vars);
+}
+
+static void create_v1(struct mock_req *r)
+{
+    create_sandbox(r, false);
+}
+
+static void create_v2(struct mock_req *r)
+{
+    create_sandbox(r, true);
 }
 
 struct mock_sandbox *e2b_path_sandbox(struct mock_req *r)
@@ -382,18 +404,27 @@ static void get_sandbox(struct mock_req *r)
     mock_store_put(mock_store_of(r->mock), sb);
 }
 
+static void kill_later(struct mock_req *r, void *ctx)
+{
+    struct mock_sandbox *sb = ctx;
+    kill_claimed(r->mock, sb); /* cancelled too: the kill was accepted */
+    if (!r->cancelled)
+        mock_reply_empty(r, 204);
+    mock_store_put(mock_store_of(r->mock), sb);
+}
+
 static void kill_sandbox(struct mock_req *r)
 {
     struct mock_sandbox *sb = e2b_path_sandbox(r);
     if (sb == NULL)
         return;
     if (claim_kill(r->mock, sb)) {
-        sleep_ms(mock_store_delay(mock_store_of(r->mock), MOCK_DELAY_DELETE));
-        kill_claimed(r->mock, sb);
-        mock_reply_empty(r, 204);
-    } else {
-        e2b_reply_not_found(r, sb->id);
+        /* Gone when the reply leaves, after the latency model's delete delay (a timer). */
+        mock_defer(r, mock_store_delay_us(mock_store_of(r->mock), MOCK_DELAY_DELETE), kill_later,
+                   sb);
+        return;
     }
+    e2b_reply_not_found(r, sb->id);
     mock_store_put(mock_store_of(r->mock), sb);
 }
 
@@ -443,8 +474,10 @@ static int e2b_env(struct sp_mock *m, struct sp_kv *env)
 static bool e2b_authorize(struct mock_req *r)
 {
     const char *key = mock_req_header(r, "X-API-Key");
+    /* An armed 429/503 refuses the request after the key check, as the API's limiter runs
+     * once the team is known (it counts as refused in the stats, too). */
     if (key && strcmp(key, mock_key(r->mock)) == 0)
-        return true;
+        return !e2b_fault_take(r);
     if (key == NULL || key[0] == '\0')
         e2b_reply_error(r, 401, "authorization header is missing");
     else
@@ -464,6 +497,11 @@ static void e2b_not_found(struct mock_req *r)
     }
     if (mock_req_header(r, "E2b-Sandbox-Id") || mock_req_header(r, "E2b-Sandbox-Port")) {
         e2b_envd_by_header(r);
+        return;
+    }
+    /* The API checks the key before it looks the route up: a bad key is 401 everywhere. */
+    if (!e2b_authorize(r)) {
+        mock_count_unauthorized(r->mock);
         return;
     }
     e2b_reply_error(r, 404, "%s %s not found", r->method, r->path);
@@ -505,7 +543,9 @@ static void e2b_sandbox_free(void *vendor_data)
 #define OPEN MOCK_ROUTE_OPEN
 static const struct mock_route e2b_routes[] = {
     {"GET", "/health", api_health, OPEN},
-    {"POST", "/sandboxes", create_sandbox, 0},
+    {"POST", "/_sandprobe/faults", e2b_set_faults, OPEN}, /* checks the key itself */
+    {"POST", "/sandboxes", create_v1, 0},
+    {"POST", "/v2/sandboxes", create_v2, 0},
     {"GET", "/sandboxes", e2b_list_v1, 0},
     {"GET", "/v2/sandboxes", e2b_list_v2, 0},
     {"GET", "/sandboxes/{}", get_sandbox, 0},
@@ -515,6 +555,7 @@ static const struct mock_route e2b_routes[] = {
     {"POST", "/sandboxes/{}/pause", e2b_pause, 0},
     {"POST", "/sandboxes/{}/resume", e2b_resume, 0},
     {"POST", "/sandboxes/{}/connect", e2b_connect, 0},
+    {"POST", "/v2/sandboxes/{}/connect", e2b_connect_v2, 0},
     /* envd on the main port (E2B_SANDBOX_URL): routed by E2b-Sandbox-Id. */
     {"GET", "/files", e2b_envd_by_header, OPEN},
     {"POST", "/files", e2b_envd_by_header, OPEN},

@@ -8,6 +8,7 @@
  * the mock's own user. Uploads may be gzip-encoded; downloads are always identity; signed
  * URLs and X-Metadata-* file metadata are not supported. */
 #include "e2b_int.h"
+#include "backend.h"
 
 #define ZLIB_CONST /* next_in is const */
 #include <errno.h>
@@ -20,6 +21,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "hostfs.h"
 #include "json.h"
 #include "multipart.h"
 
@@ -263,16 +265,20 @@ static void files_get(struct mock_req *r, struct mock_sandbox *sb, const struct 
         e2b_reply_error(r, 400, "error expanding and resolving path '%s'", path ? path : "");
         return;
     }
+    if (mock_is_synthetic(r->mock)) {
+        e2b_synthetic_file_get(r, sb, guest);
+        return;
+    }
     struct stat st;
     int fd = -1;
-    if (stat(host, &st) != 0) {
+    if (mock_fs_stat(sb, host, &st) != 0) {
         e2b_reply_error(r, errno == ENOENT || errno == ENOTDIR ? 404 : 500,
                         errno == ENOENT || errno == ENOTDIR ? "path '%s' does not exist"
                                                             : "error checking path '%s'",
                         guest);
     } else if (S_ISDIR(st.st_mode)) {
         e2b_reply_error(r, 400, "path '%s' is a directory", guest);
-    } else if ((fd = open(host, O_RDONLY)) < 0) {
+    } else if ((fd = mock_fs_open(sb, host, O_RDONLY, 0)) < 0) {
         e2b_reply_error(r, 500, "error opening file '%s': %s", guest, strerror(errno));
     } else {
         send_file(r, fd, &st, guest);
@@ -315,13 +321,15 @@ static int write_upload(struct mock_req *r,
                                    guest),
                    -1;
     }
+    if (mock_is_synthetic(r->mock))
+        return e2b_synthetic_file_put(r, sb, guest, data, len, out);
     if (ensure_parents(sb, guest, err, sizeof err) != 0)
         return e2b_reply_error(r, 500, "error ensuring directories: %s", err), -1;
     struct stat st;
-    bool existed = stat(host, &st) == 0;
+    bool existed = mock_fs_stat(sb, host, &st) == 0;
     if (existed && S_ISDIR(st.st_mode))
         return e2b_reply_error(r, 400, "path is a directory: %s", guest), -1;
-    int fd = open(host, O_WRONLY | O_CREAT | O_TRUNC, 0666);
+    int fd = mock_fs_open(sb, host, O_WRONLY | O_CREAT | O_TRUNC, 0666);
     if (fd < 0)
         return e2b_reply_error(r, 500, "error opening file: %s", strerror(errno)), -1;
     if (!existed)
@@ -562,6 +570,12 @@ void e2b_envd_serve(struct mock_req *r, struct mock_sandbox *sb, unsigned port)
     /* SP_MOCK_FAULT_STUCK_CREATING / NEVER_ALIVE: the VM is there, envd never answers. */
     if (port != E2B_ENVD_PORT || sb->fault == SP_MOCK_FAULT_STUCK_CREATING ||
         sb->fault == SP_MOCK_FAULT_NEVER_ALIVE) {
+        e2b_reply_proxy_502(r, sb->id, "The sandbox is running but port is not open");
+        return;
+    }
+    bool up = true; /* --latency alive: envd answers that long after the sandbox started */
+    struct mock_server envd;
+    if (mock_sandbox_server_copy(mock_store_of(r->mock), sb, E2B_ENVD_PORT, &envd, &up) && !up) {
         e2b_reply_proxy_502(r, sb->id, "The sandbox is running but port is not open");
         return;
     }

@@ -18,7 +18,8 @@
 #define E2B_CLIENT_ID         "6532622b" /* spec A1: deprecated, always this constant */
 #define E2B_ID_LEN            20         /* sandbox ids: 20 characters of [a-z0-9] */
 #define E2B_DEFAULT_USER      "user"
-#define E2B_DEFAULT_TIMEOUT_S 15 /* NewSandbox/ResumedSandbox timeout default in the spec */
+#define E2B_DEFAULT_TIMEOUT_S 15  /* NewSandbox/ResumedSandbox timeout default in the spec */
+#define E2B_V2_TIMEOUT_S      300 /* NewSandboxV2/ConnectSandboxV2 timeout default */
 
 /* What the control plane knows about a sandbox beyond the store (sb->vendor). Every field
  * is read and written under e2b_state.lock, because setTimeout, connect and the expiry
@@ -39,10 +40,13 @@ struct e2b_proc;
 
 /* The mock's vendor state (mock_vendor_data). */
 struct e2b_state {
-    pthread_mutex_t lock;
+    pthread_mutex_t lock; /* a leaf: nothing else is locked while it is held */
     int64_t next_sweep_ms;  /* the expiry sweep runs at most every E2B_SWEEP_MS */
     uint64_t last_seq;      /* e2b_sandbox.seq of the newest sandbox */
     struct e2b_proc *procs; /* running processes of every sandbox, for List and SendSignal */
+    int fault_status;       /* e2b_faults.c: 429 or 503 for the next fault_left requests */
+    int fault_left;
+    int fault_retry_after;
 };
 
 /* A Linux user of the sandbox. envd knows the image's users; the mock knows two. */
@@ -82,7 +86,16 @@ void e2b_set_timeout(struct mock_req *r);
 void e2b_refresh(struct mock_req *r);
 void e2b_pause(struct mock_req *r);
 void e2b_connect(struct mock_req *r);
+/* v2 connect: the body ({} or {timeout}) is optional, the timeout 300 s by default. */
+void e2b_connect_v2(struct mock_req *r);
 void e2b_resume(struct mock_req *r);
+
+/* --- e2b_faults.c ------------------------------------------------------------------------ */
+
+/* POST /_sandprobe/faults: arms 429/503 refusals (see the file's header). */
+void e2b_set_faults(struct mock_req *r);
+/* Replies with an armed refusal and returns true, or returns false when none is armed. */
+bool e2b_fault_take(struct mock_req *r);
 
 /* --- e2b_list.c -------------------------------------------------------------------------- */
 

@@ -104,10 +104,10 @@ static void reply_sandbox(struct mock_req *r, int status, struct mock_sandbox *s
 }
 
 /* 200 with the sandbox when it runs (the TTL is only extended), 201 when it was resumed. */
-void e2b_connect(struct mock_req *r)
+static void connect_sandbox(struct mock_req *r, bool v2)
 {
-    int64_t secs = 0;
-    if (!body_seconds(r, "timeout", true, INT32_MAX, &secs))
+    int64_t secs = E2B_V2_TIMEOUT_S;
+    if (!body_seconds(r, "timeout", !v2, INT32_MAX, &secs))
         return;
     struct mock_sandbox *sb = e2b_path_sandbox(r);
     if (sb == NULL)
@@ -120,6 +120,16 @@ void e2b_connect(struct mock_req *r)
         reply_sandbox(r, 201, sb);
     }
     mock_store_put(s, sb);
+}
+
+void e2b_connect(struct mock_req *r)
+{
+    connect_sandbox(r, false);
+}
+
+void e2b_connect_v2(struct mock_req *r)
+{
+    connect_sandbox(r, true);
 }
 
 /* The deprecated resume: 201 when resumed, 409 when it already runs. */

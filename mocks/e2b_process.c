@@ -12,9 +12,9 @@
  * (or whose mock is stopping) is killed too: the mock keeps no orphans. Reattaching
  * (Connect) and stdin are not supported. */
 #include "e2b_int.h"
+#include "backend.h"
 
 #include <errno.h>
-#include <microhttpd.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "hostfs.h"
 #include "json.h"
 #include "provider.h" /* sp_now_ms */
 
@@ -452,7 +453,7 @@ spawn(struct mock_req *r, struct mock_sandbox *sb, const struct e2b_user *u, str
     struct stat st;
     if (e2b_resolve_path(sb, u, q->cwd, cwd_guest, sizeof cwd_guest, cwd_host, sizeof cwd_host) !=
             0 ||
-        stat(cwd_host, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        mock_fs_stat(sb, cwd_host, &st) != 0 || !S_ISDIR(st.st_mode)) {
         e2b_connect_stream_error(r, "invalid_argument", "cwd '%s' does not exist",
                                  q->cwd[0] ? q->cwd : u->home);
         return NULL;
@@ -486,12 +487,12 @@ static void process_start(struct mock_req *r, struct mock_sandbox *sb, const str
     } else if (parse_start(r, &q, msg, sizeof msg) != 0 ||
                parse_start_headers(r, &q, msg, sizeof msg) != 0) {
         e2b_connect_stream_error(r, "invalid_argument", "%s", msg);
+    } else if (mock_is_synthetic(r->mock)) {
+        e2b_synthetic_start(r, sb, q.cwd[0] ? q.cwd : u->home, q.argv);
     } else {
         struct start_stream *s = spawn(r, sb, u, &q);
         if (s != NULL) {
-            const union MHD_ConnectionInfo *ci =
-                MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-            s->client_fd = ci ? ci->connect_fd : -1;
+            s->client_fd = mock_req_socket(r);
             s->m = r->mock;
             s->pty = q.pty;
             s->keepalive_ms = q.keepalive_ms;
@@ -503,6 +504,7 @@ static void process_start(struct mock_req *r, struct mock_sandbox *sb, const str
             sp_buf_init(&s->out, 0);
             proc_register(r->mock, &s->entry);
             mock_reply_stream(r, 200, "application/connect+json", start_read, s, start_free);
+            mock_reply_after(r, mock_store_delay_us(mock_store_of(r->mock), MOCK_DELAY_EXEC));
         }
     }
     cJSON_Delete(q.root);

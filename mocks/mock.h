@@ -22,6 +22,47 @@ struct sp_latency {
     double jitter;  /* 0 .. 1 */
 };
 
+/* Phases of the distribution latency model (--latency PHASE=DIST:PARAMS):
+ *   create  extra delay of the create call's reply
+ *   start   until the vendor reports started/running (after create, or after a start call);
+ *           Daytona and E2B answer create once started, so their create call takes both
+ *   alive   started -> the data plane (action server, envd) answers
+ *   exec    delay of an exec's reply (action-server run, toolbox execute, envd Start)
+ *   delete  delete -> gone */
+enum sp_mock_phase {
+    SP_MOCK_PHASE_CREATE,
+    SP_MOCK_PHASE_START,
+    SP_MOCK_PHASE_ALIVE,
+    SP_MOCK_PHASE_EXEC,
+    SP_MOCK_PHASE_DELETE,
+    SP_MOCK_PHASE__COUNT
+};
+
+enum sp_dist_kind {
+    SP_DIST_UNSET,     /* the phase falls back to struct sp_latency (0 when has_latency) */
+    SP_DIST_FIXED,     /* a = value */
+    SP_DIST_UNIFORM,   /* [a, b] */
+    SP_DIST_NORMAL,    /* mean a, standard deviation b, clamped at 0 */
+    SP_DIST_LOGNORMAL, /* mean a, standard deviation b of the delay itself */
+    SP_DIST_TABLE      /* percentile table: n points (pct ascending to 100, value) */
+};
+
+#define SP_DIST_TABLE_MAX 16
+
+/* One delay distribution; all times in microseconds. */
+struct sp_dist {
+    enum sp_dist_kind kind;
+    double a_us, b_us;
+    size_t n;
+    double pct[SP_DIST_TABLE_MAX];   /* cumulative percent, ascending, last = 100 */
+    double val_us[SP_DIST_TABLE_MAX];
+};
+
+/* Where sandbox commands and files live. SHELL: a real /bin/sh and a directory per sandbox
+ * (conformance fidelity). SYNTHETIC: no process, in-memory files and a few built-in commands
+ * (load runs of thousands of sandboxes). */
+enum sp_mock_backend { SP_MOCK_BACKEND_SHELL, SP_MOCK_BACKEND_SYNTHETIC };
+
 /* Faults a test can ask for on the next sandboxes created (see sp_mock_inject). */
 enum sp_mock_fault {
     SP_MOCK_FAULT_NONE,
@@ -38,15 +79,39 @@ struct sp_mock_config {
     const char *host;          /* listen address; NULL = 127.0.0.1 */
     unsigned port;             /* 0 = an ephemeral port */
     const char *key;           /* API key the mock accepts; NULL = a random one */
-    uint64_t seed;             /* latency model and ids; 0 = a fixed default */
+    uint64_t seed;             /* the latency model only (ids and tokens are always random);
+                                * 0 = a fixed default */
     struct sp_latency latency; /* used when has_latency; else the vendor-typical defaults */
-    bool has_latency;
+    bool has_latency;          /* with nothing else set: zero latency everywhere */
+    struct sp_dist dist[SP_MOCK_PHASE__COUNT]; /* set by sp_mock_latency_parse; win over latency */
+    enum sp_mock_backend backend;              /* SHELL (0) by default */
+    unsigned idle_timeout_s;   /* an idle or stalled connection is closed; 0 = 60 s */
+    unsigned max_connections;  /* past it new requests get 503; 0 = 4096 */
+    void *log;                 /* FILE * for the request log; NULL = stderr */
     const char *root_dir;      /* parent of sandbox workspaces; NULL = $TMPDIR or /tmp */
     unsigned flags;            /* SP_MOCK_* */
     bool quiet;                /* no request log on stderr */
 };
 
 struct sp_mock;
+
+/* Applies one latency spec "PHASE=DIST:PARAMS" to cfg and sets has_latency. PHASE is create,
+ * start, alive, exec or delete; DIST:PARAMS one of (times with a unit: us, ms, s)
+ *   fixed:T                    always T
+ *   uniform:LO,HI              uniform in [LO, HI]
+ *   normal:MEAN,SD             normal, negative draws become 0
+ *   lognormal:MEAN,SD          log-normal with that mean and standard deviation
+ *   table:P1%=T1,P2%=T2,...    percentile table, P ascending, the last 100%: T1 up to
+ *                              P1, then linear from (Pi, Ti) to (Pi+1, Ti+1). So
+ *                              table:99%=20ms,99.01%=1s,100%=1s gives 20 ms to 99 % of
+ *                              draws and stalls 1 % about 1 s.
+ * Repeatable (a later spec of the same phase replaces the earlier). A bad spec is a config
+ * error naming the spec and what is wrong. */
+enum sp_err sp_mock_latency_parse(struct sp_mock_config *cfg, const char *spec,
+                                  struct sp_error *err);
+/* A draw from d, for a uniform u in [0, 1) and a standard normal z (the caller's seeded
+ * generator supplies both). Microseconds, never negative. */
+double sp_dist_draw(const struct sp_dist *d, double u, double z);
 
 /* Starts a mock and returns once it accepts connections. */
 enum sp_err sp_mock_start(const struct sp_mock_config *cfg, struct sp_mock **out,

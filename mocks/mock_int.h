@@ -2,9 +2,14 @@
  * table, the vendor hooks, the sandbox store and the OpenHands action-server mock. Only files
  * in mocks/ include this header.
  *
- * Threading: the server runs one thread per connection, so a handler may block (a command
- * running in a sandbox, a latency-model delay, a streamed reply). Shared state lives in the
- * store, behind its lock. */
+ * Threading: the transport (mhd_transport.c) runs either one thread per connection (shell
+ * backend: a handler may block on a command running in a sandbox or a streamed reply) or a
+ * small epoll thread pool (synthetic backend: handlers never block). Either way a handler
+ * that wants to answer later says so with mock_reply_after / mock_defer and returns: the
+ * delay is a timer, not a sleep in the handler. Shared state lives in the store, behind its
+ * lock. Lock order (outer first): a vendor's own lock (e.g. e2b_state.lock, dt state lock)
+ * -> store lock -> sp_mock.lock (journal) -> timer lock. No lock is held across a call into
+ * the transport. */
 #ifndef SP_MOCK_INT_H
 #define SP_MOCK_INT_H
 
@@ -18,17 +23,36 @@
 #include "kv.h"
 #include "mock.h"
 
-struct MHD_Connection;
+struct mock_conn; /* the transport's connection, opaque to handlers */
 struct mock_store;
 struct mock_sandbox;
 
 #define MOCK_BODY_MAX ((size_t)64 << 20) /* larger request bodies get 413 */
 #define MOCK_MAX_PARAMS 4
 
+struct mock_req;
+/* A continuation: called (in a server thread) when a mock_defer delay is over. It may reply,
+ * or defer again. Called with r->cancelled set when the connection went away (or the mock
+ * stops) first: then it only releases what ctx holds. */
+typedef void (*mock_cont_fn)(struct mock_req *r, void *ctx);
+typedef ssize_t (*mock_stream_read_fn)(void *ctx, char *buf, size_t max);
+
+/* A reply as a value: the transport sends it once the handler returned and its delay is over.
+ * The same value can be framed as HTTP/1.1 (headers, body or chunks, trailers as chunked
+ * footers) or as HTTP/2 (HEADERS, DATA frames, trailing HEADERS, e.g. grpc-status). */
+struct mock_reply_out {
+    char *content_type;       /* owned; NULL = none */
+    char *body;               /* owned; the whole body when read == NULL */
+    size_t len;
+    mock_stream_read_fn read; /* a streamed body; NULL = body above */
+    void *ctx;
+    void (*free_fn)(void *ctx);
+};
+
 /* One request, as a handler sees it. */
 struct mock_req {
     struct sp_mock *mock;
-    struct MHD_Connection *conn;
+    struct mock_conn *conn;
     const char *method;
     const char *path;   /* URL path, no query */
     const char *host;   /* Host header, "" when absent */
@@ -36,8 +60,16 @@ struct mock_req {
     char params[MOCK_MAX_PARAMS][256]; /* path segments matched by "{}" in the route */
     int n_params;
     struct sp_kv reply_headers; /* added to the reply by the reply helpers */
+    struct sp_kv reply_trailers; /* sent after the body (chunked footers; HTTP/2 trailers) */
     int status;                 /* reply status once queued (journal) */
     bool replied;
+    /* Filled by the reply helpers, sent by the transport. */
+    struct mock_reply_out out;
+    int64_t reply_at_us;        /* monotonic µs before which the reply is held; 0 = now */
+    mock_cont_fn cont;          /* a pending continuation (mock_defer) */
+    void *cont_ctx;
+    int64_t cont_at_us;
+    bool cancelled;             /* the connection is gone: a continuation only frees its ctx */
 };
 
 typedef void (*mock_handler_fn)(struct mock_req *r);
@@ -89,6 +121,7 @@ struct mock_vendor {
 
 extern const struct mock_vendor mock_vendor_daytona;
 extern const struct mock_vendor mock_vendor_e2b;
+extern const struct mock_vendor mock_vendor_runloop;
 
 /* --- the server (mock_core.c) ------------------------------------------------------------ */
 
@@ -123,18 +156,84 @@ void mock_reply_cjson(struct mock_req *r, int status, struct cJSON *root);
 void mock_reply_empty(struct mock_req *r, int status);
 
 /* A streamed reply (chunked). read() fills buf with up to max bytes and returns how many;
- * it may block until data is ready; it returns 0 when the stream is over and -1 to abort
- * the connection. free_fn(ctx) runs when the reply is done, whatever happened. */
-typedef ssize_t (*mock_stream_read_fn)(void *ctx, char *buf, size_t max);
+ * it may block until data is ready (shell backend only: with the synthetic backend the pool
+ * threads must never block); it returns 0 when the stream is over and -1 to abort the
+ * connection. free_fn(ctx) runs when the reply is done, whatever happened. */
 void mock_reply_stream(struct mock_req *r, int status, const char *content_type,
                        mock_stream_read_fn read, void *ctx, void (*free_fn)(void *ctx));
 
-/* Path helpers: a fresh random id in the vendor's format. */
+/* Adds a trailer, sent after the body (a chunked footer in HTTP/1.1; gRPC's grpc-status in
+ * HTTP/2). Takes effect on chunked (streamed) replies. */
+void mock_reply_trailer(struct mock_req *r, const char *name, const char *value);
+
+/* Timing of replies. mock_reply_after: the reply (queued before or after this call) leaves
+ * delay_us after now; the handler returns at once, no thread waits. mock_defer: calls
+ * fn(r, ctx) delay_us from now, from a server thread, to reply then (or defer again). */
+void mock_reply_after(struct mock_req *r, int64_t delay_us);
+void mock_defer(struct mock_req *r, int64_t delay_us, mock_cont_fn fn, void *ctx);
+/* The connection's socket, to notice a client that left while a blocking (shell-backend)
+ * handler waits; -1 when the transport has none of its own (an HTTP/2 stream). */
+int mock_req_socket(struct mock_req *r);
+/* True when the client is known to have closed the connection. */
+bool mock_req_peer_gone(struct mock_req *r);
+/* The sandbox backend this mock serves commands and files with. */
+enum sp_mock_backend mock_backend(const struct sp_mock *m);
+
+/* Ids, tokens and keys: always from the OS random source (getrandom), never from the seed,
+ * so no two mocks mint the same ones. */
+uint64_t mock_random_u64(struct sp_mock *m);
 void mock_random_hex(struct sp_mock *m, char *out, size_t nchars);
 void mock_random_uuid(struct sp_mock *m, char *out37);
+/* Copies s into out with control bytes (newline, ESC, DEL ...) and backslashes escaped as
+ * \xNN, so a request path cannot forge log lines or drive a terminal. */
+void mock_log_escape(const char *s, char *out, size_t outlen);
 /* "2025-07-18T10:00:00.000Z" for a wall-clock time in ms (millis: with .000). */
 void mock_format_time(int64_t wall_ms, bool millis, char *out, size_t len);
 int64_t mock_wall_ms(void);
+
+/* --- timers (mock_timer.c) --------------------------------------------------------------- */
+
+/* One thread firing callbacks at monotonic µs due times (sp_now_us). */
+struct mock_timers;
+struct mock_timers *mock_timers_new(void);
+/* Queues fn(arg) at due_us. Returns 0, or -1 when stopping or out of memory. */
+int mock_timers_add(struct mock_timers *tm, int64_t due_us, void (*fn)(void *arg), void *arg);
+/* Fires every queued timer now and refuses new ones (before the server stops). */
+void mock_timers_flush(struct mock_timers *tm);
+size_t mock_timers_pending(struct mock_timers *tm);
+/* True once flushed: the mock is stopping. */
+bool mock_timers_stopping(struct mock_timers *tm);
+void mock_timers_free(struct mock_timers *tm);
+
+/* --- the transport (mhd_transport.c) ------------------------------------------------------- */
+
+/* The HTTP/1.1 server in front of the core. It calls mock_core_begin once a request's
+ * headers are in (nonzero: a reply is already queued, e.g. 401 before any body is read), and
+ * mock_core_dispatch once its body is in; then sends r->out once r->reply_at_us passed and
+ * no continuation is pending (mock_core_continue runs them). */
+struct mock_http;
+struct mock_http_opts {
+    const char *host;
+    unsigned port;
+    bool pool;            /* epoll thread pool (handlers never block) vs thread per connection */
+    unsigned idle_timeout_s;
+    unsigned max_connections;
+};
+struct mock_http *mock_http_start(struct sp_mock *m, const struct mock_http_opts *o,
+                                      unsigned *bound_port);
+void mock_http_stop(struct mock_http *srv);
+const char *mock_conn_header(struct mock_conn *c, const char *name);
+const char *mock_conn_query(struct mock_conn *c, const char *name);
+int mock_conn_socket(struct mock_conn *c);
+struct mock_timers *mock_timers_of(struct sp_mock *m);
+
+/* The core's side (mockcore.c). */
+bool mock_core_begin(struct mock_req *r, uint64_t content_length, bool has_length);
+void mock_core_dispatch(struct mock_req *r);
+void mock_core_continue(struct mock_req *r);
+void mock_core_cancel(struct mock_req *r); /* runs a pending continuation as cancelled */
+void mock_core_finish(struct mock_req *r); /* journal and log, once the reply is sent */
+void mock_reply_out_free(struct mock_reply_out *o);
 
 /* --- the store (store.c) ----------------------------------------------------------------- */
 
@@ -151,8 +250,12 @@ enum mock_phase {
     MOCK_FAILED
 };
 
+/* Kinds of delay. CREATE: creating -> started (the `start` phase of --latency, or
+ * latency.create_ms); START: stopped -> started (`start`); STOP; DELETE: deleting -> gone
+ * (`delete`); SERVER: started -> the data plane answers (`alive`); API_CREATE: extra delay of
+ * the create call's reply (`create`); EXEC: delay of an exec's reply (`exec`). */
 enum mock_delay { MOCK_DELAY_CREATE, MOCK_DELAY_START, MOCK_DELAY_STOP, MOCK_DELAY_DELETE,
-                  MOCK_DELAY_SERVER };
+                  MOCK_DELAY_SERVER, MOCK_DELAY_API_CREATE, MOCK_DELAY_EXEC };
 
 #define MOCK_MAX_SERVERS 4
 
@@ -177,9 +280,17 @@ struct mock_sandbox {
     struct mock_server servers[MOCK_MAX_SERVERS];
     int n_servers;
     struct mock_shell *shell;   /* the persistent shell, spawned on first use */
-    pthread_mutex_t exec_lock;  /* one command at a time in the persistent shell */
+    /* One command at a time in the persistent shell. Lock order: exec_lock, then the store's
+     * lock (a command may read the phase); the store only ever trylocks it. */
+    pthread_mutex_t exec_lock;
     void *vendor;               /* vendor data, freed by mock_vendor.sandbox_free */
+    void *backend;              /* the synthetic backend's in-memory files (backend.h) */
     int refs;
+    /* The store's links, under its lock: hash chain by id, creation order. */
+    struct mock_sandbox *h_next, *o_prev, *o_next;
+    struct mock_sandbox *t_next; /* tombstone queue, by deletion time */
+    int64_t deleted_ms;          /* monotonic, when a delete began; 0 = not deleted */
+    bool reaped;                 /* its root directory is gone (deleted) */
 };
 
 struct mock_store *mock_store_new(struct sp_mock *m, const char *root_dir, uint64_t seed,
@@ -204,6 +315,16 @@ enum mock_phase mock_sandbox_phase(struct mock_store *s, struct mock_sandbox *sb
 /* Starts a transition: phase now `via`, then `to` after a delay of kind `delay`. */
 void mock_sandbox_transition(struct mock_store *s, struct mock_sandbox *sb, enum mock_phase via,
                              enum mock_phase to, enum mock_delay delay);
+/* While sb is in phase `transient`: the monotonic ms at which its transition ends, or -1 when
+ * it is stuck there (no transition in progress). 0 once it left `transient`. */
+int64_t mock_sandbox_leaves_at(struct mock_store *s, struct mock_sandbox *sb,
+                               enum mock_phase transient);
+/* Replies with reply(r, sb) once sb has left phase `transient` (waiting at most cap_ms), plus
+ * extra_us later, then drops the caller's reference to sb (which this takes over). The wait
+ * is a timer (mock_defer): no thread is parked with the thread-pool transport. */
+void mock_reply_when_left(struct mock_req *r, struct mock_sandbox *sb, enum mock_phase transient,
+                          long cap_ms, int64_t extra_us,
+                          void (*reply)(struct mock_req *r, struct mock_sandbox *sb));
 /* Removes the sandbox from the store for good (kills its processes; its root is removed). */
 void mock_store_remove(struct mock_store *s, struct mock_sandbox *sb);
 
@@ -219,8 +340,20 @@ bool mock_sandbox_has_labels(struct mock_store *s, struct mock_sandbox *sb,
                              const struct sp_kv *want);
 void mock_sandbox_copy_labels(struct mock_store *s, struct mock_sandbox *sb, struct sp_kv *out);
 
-/* A delay drawn from the latency model. */
+/* How long a deleted sandbox that stays readable (a tombstone, e.g. Daytona's "destroyed")
+ * is kept before the store forgets it; default MOCK_TOMBSTONE_MS. Bounds a long load run's
+ * memory. */
+#define MOCK_TOMBSTONE_MS 60000
+void mock_store_set_tombstone_ms(struct mock_store *s, int64_t ms);
+/* The phase distributions (cfg->dist): a set one wins over struct sp_latency. */
+void mock_store_set_dists(struct mock_store *s, const struct sp_dist *dist);
+/* A delay of `kind` from the phase distributions (latency.c), or from l for an unset phase;
+ * u1, u2 uniform in [0, 1) from the caller's seeded generator. Microseconds. */
+int64_t mock_latency_draw_us(const struct sp_latency *l, const struct sp_dist *dist,
+                             enum mock_delay kind, double u1, double u2);
+/* A delay drawn from the latency model, in ms and in µs. */
 long mock_store_delay(struct mock_store *s, enum mock_delay kind);
+int64_t mock_store_delay_us(struct mock_store *s, enum mock_delay kind);
 /* Random bytes from the store's seeded generator. */
 uint64_t mock_store_random(struct mock_store *s);
 
@@ -238,6 +371,11 @@ void mock_sandbox_guest_path(const struct mock_sandbox *sb, const char *host, ch
  * (never, with SP_MOCK_FAULT_NEVER_ALIVE). */
 void mock_sandbox_add_server(struct mock_store *s, struct mock_sandbox *sb, unsigned port,
                              const char *workdir);
+/* The server on port copied into *out (under the store lock); false when there is none.
+ * *ready says whether it answers now. Prefer this to mock_sandbox_server, whose pointer is
+ * read after the lock is released. */
+bool mock_sandbox_server_copy(struct mock_store *s, struct mock_sandbox *sb, unsigned port,
+                              struct mock_server *out, bool *ready);
 /* The server on port, or NULL; *ready says whether it answers now. */
 const struct mock_server *mock_sandbox_server(struct mock_store *s, struct mock_sandbox *sb,
                                               unsigned port, bool *ready);
@@ -295,6 +433,25 @@ struct mock_aci **mock_term_aci_slot(struct mock_sandbox *sb);
 void mock_aci_free(struct mock_aci *a);
 /* Kills the persistent shell and everything it started. */
 void mock_shell_free(struct mock_shell *sh);
+
+/* One command in a fresh /bin/sh in the sandbox (shell_oneshot.c): workdir a host path under
+ * the sandbox root; killed at timeout_ms (<= 0: none). cwd and exports do not persist.
+ * Returns 0, or -1 when it could not start. */
+struct mock_shell_result {
+    int exit_code;      /* -1 when killed at the timeout; 128 + signal when killed */
+    bool timed_out;
+    bool truncated;     /* output went past the cap and was cut */
+    struct sp_buf out;  /* stdout, or stdout and stderr interleaved when merged */
+    struct sp_buf err;  /* stderr when not merged */
+    char cwd[1024];     /* workdir, as given */
+};
+void mock_shell_result_init(struct mock_shell_result *res, size_t cap);
+void mock_shell_result_cleanup(struct mock_shell_result *res);
+int mock_shell_run(struct mock_sandbox *sb, const char *workdir, const char *cmd,
+                   long timeout_ms, bool merge_stderr, struct mock_shell_result *res);
+
+/* Frees what a sandbox's backend keeps (the synthetic backend's in-memory files). */
+void mock_backend_sandbox_free(struct mock_sandbox *sb);
 
 /* --- one-shot processes (proc.c) --------------------------------------------------------- */
 

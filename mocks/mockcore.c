@@ -1,23 +1,25 @@
-/* The mock core shared by every vendor mock: one libmicrohttpd daemon per mock (a thread per
- * connection, so handlers may block), request parsing into struct mock_req, routing by
- * method + path pattern and by Host for sandbox data planes, the vendor's key check, reply
- * helpers, the request journal and the injected-fault queue. */
+/* The mock core shared by every vendor mock, free of any HTTP library: start and stop,
+ * routing by method + path pattern and by Host for sandbox data planes, the vendor's key
+ * check (on the headers, before a body is read), the hooks the transport calls, the request
+ * journal and its escaped log, the injected-fault queue, ids and keys from the OS random
+ * source. The reply API lives in mock_reply.c; the transport (mhd_transport.c today; an
+ * HTTP/2 server can sit beside it) owns the sockets. */
+#include "backend.h"
 #include "mock_int.h"
 
-#include <arpa/inet.h>
-#include <microhttpd.h>
-#include <netinet/in.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
+#include <sys/random.h>
 #include <time.h>
+
+#include "provider.h" /* sp_now_us */
 
 #include <cjson/cJSON.h>
 
 #define JOURNAL_MAX 200000 /* entries kept; past it only the counters move */
-#define CONNECTION_LIMIT 4096
 
 struct journal_entry {
     char method[8];
@@ -30,13 +32,14 @@ struct sp_mock {
     char *host, *key, *root_dir; /* owned copies of the config strings */
     const struct mock_vendor *vendor;
     void *vendor_data;
-    struct MHD_Daemon *daemon;
+    struct mock_http *server;
+    struct mock_timers *timers;
     unsigned port;
     char origin[96];
     char url[128];
     struct sp_kv env;
     struct mock_store *store;
-    pthread_mutex_t lock; /* journal, counters, faults */
+    pthread_mutex_t lock; /* journal, counters, faults; after the store lock, before timers */
     struct journal_entry *journal;
     size_t n_journal, cap_journal;
     long requests, unauthorized;
@@ -44,7 +47,12 @@ struct sp_mock {
     int fault_count;
 };
 
-static const struct mock_vendor *const VENDORS[] = {&mock_vendor_daytona, &mock_vendor_e2b};
+/* The mock registry: a vendor is one line here; every list of vendors derives from it. */
+static const struct mock_vendor *const VENDORS[] = {
+    &mock_vendor_daytona,
+    &mock_vendor_e2b,
+    &mock_vendor_runloop,
+};
 #define N_VENDORS (sizeof(VENDORS) / sizeof(VENDORS[0]))
 
 size_t sp_mock_vendor_names(const char **names, size_t max)
@@ -74,6 +82,8 @@ const char *sp_mock_vendor(const struct sp_mock *m) { return m->vendor->name; }
 const char *sp_mock_url(const struct sp_mock *m) { return m->url; }
 unsigned sp_mock_port(const struct sp_mock *m) { return m->port; }
 const struct sp_kv *sp_mock_env(const struct sp_mock *m) { return &m->env; }
+struct mock_timers *mock_timers_of(struct sp_mock *m) { return m->timers; }
+enum sp_mock_backend mock_backend(const struct sp_mock *m) { return m->cfg.backend; }
 
 void mock_count_unauthorized(struct sp_mock *m)
 {
@@ -155,126 +165,31 @@ static void journal_add(struct sp_mock *m, const struct mock_req *r)
             m->n_journal++;
     }
     pthread_mutex_unlock(&m->lock);
-    if (!m->cfg.quiet)
-        fprintf(stderr, "mock %s: %s %s -> %d\n", m->vendor->name, r->method, r->path, r->status);
-}
-
-/* --- request helpers ---------------------------------------------------------------------- */
-
-const char *mock_req_query(struct mock_req *r, const char *name)
-{
-    return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
-}
-
-const char *mock_req_header(struct mock_req *r, const char *name)
-{
-    return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
-}
-
-/* --- replies ------------------------------------------------------------------------------ */
-
-static void queue(struct mock_req *r, int status, const char *content_type,
-                  struct MHD_Response *resp)
-{
-    if (resp == NULL) {
-        r->status = 500;
-        r->replied = true;
-        return;
+    if (!m->cfg.quiet) {
+        char method[32], path[1024];
+        mock_log_escape(r->method, method, sizeof(method));
+        mock_log_escape(r->path, path, sizeof(path));
+        fprintf(m->cfg.log ? (FILE *)m->cfg.log : stderr, "mock %s: %s %s -> %d\n",
+                m->vendor->name, method, path, r->status);
     }
-    if (content_type != NULL)
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
-    for (size_t i = 0; i < r->reply_headers.n; i++)
-        MHD_add_response_header(resp, r->reply_headers.items[i].key,
-                                r->reply_headers.items[i].val);
-    MHD_queue_response(r->conn, (unsigned)status, resp);
-    MHD_destroy_response(resp);
-    r->status = status;
-    r->replied = true;
 }
 
-void mock_reply_header(struct mock_req *r, const char *name, const char *value)
+void mock_log_escape(const char *s, char *out, size_t outlen)
 {
-    sp_kv_add(&r->reply_headers, name, value);
-}
-
-void mock_reply(struct mock_req *r, int status, const char *content_type, const void *body,
-                size_t len)
-{
-    if (r->replied)
-        return;
-    /* MUST_COPY: MHD copies the bytes, so the const is never written through. */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wcast-qual"
-    struct MHD_Response *resp =
-        MHD_create_response_from_buffer(len, (void *)(len ? body : ""), MHD_RESPMEM_MUST_COPY);
-#pragma GCC diagnostic pop
-    queue(r, status, content_type, resp);
-}
-
-void mock_reply_json(struct mock_req *r, int status, const char *json)
-{
-    mock_reply(r, status, "application/json", json, strlen(json));
-}
-
-void mock_reply_cjson(struct mock_req *r, int status, cJSON *root)
-{
-    char *s = root ? cJSON_PrintUnformatted(root) : NULL;
-    cJSON_Delete(root);
-    if (s == NULL) {
-        mock_reply_json(r, 500, "{\"message\":\"mock: out of memory\"}");
-        return;
+    static const char HEX[] = "0123456789abcdef";
+    size_t n = 0;
+    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p && n + 5 < outlen; p++) {
+        if (*p < 0x20 || *p == 0x7f || *p == '\\') {
+            out[n++] = '\\';
+            out[n++] = 'x';
+            out[n++] = HEX[*p >> 4];
+            out[n++] = HEX[*p & 15];
+        } else {
+            out[n++] = (char)*p;
+        }
     }
-    mock_reply_json(r, status, s);
-    cJSON_free(s);
-}
-
-void mock_reply_empty(struct mock_req *r, int status)
-{
-    mock_reply(r, status, NULL, "", 0);
-}
-
-struct stream_ctx {
-    mock_stream_read_fn read;
-    void *ctx;
-    void (*free_fn)(void *ctx);
-};
-
-static ssize_t stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
-{
-    (void)pos;
-    struct stream_ctx *s = cls;
-    ssize_t n = s->read(s->ctx, buf, max);
-    if (n == 0)
-        return MHD_CONTENT_READER_END_OF_STREAM;
-    if (n < 0)
-        return MHD_CONTENT_READER_END_WITH_ERROR;
-    return n;
-}
-
-static void stream_free(void *cls)
-{
-    struct stream_ctx *s = cls;
-    if (s->free_fn)
-        s->free_fn(s->ctx);
-    free(s);
-}
-
-void mock_reply_stream(struct mock_req *r, int status, const char *content_type,
-                       mock_stream_read_fn read, void *ctx, void (*free_fn)(void *ctx))
-{
-    struct stream_ctx *s = r->replied ? NULL : malloc(sizeof(*s));
-    if (s == NULL) {
-        if (free_fn)
-            free_fn(ctx);
-        mock_reply_json(r, 500, "{\"message\":\"mock: out of memory\"}");
-        return;
-    }
-    *s = (struct stream_ctx){read, ctx, free_fn};
-    struct MHD_Response *resp =
-        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, stream_reader, s, stream_free);
-    if (resp == NULL)
-        stream_free(s);
-    queue(r, status, content_type, resp);
+    if (outlen > 0)
+        out[n < outlen ? n : outlen - 1] = '\0';
 }
 
 /* --- routing ------------------------------------------------------------------------------ */
@@ -334,7 +249,8 @@ static void dispatch(struct mock_req *r)
     unsigned port;
     char id[64];
     if (v->data_plane != NULL && mock_host_target(r->host, &port, id, sizeof(id))) {
-        serve_data_plane(r, port, id);
+        if (!mock_synthetic_gate(r, true))
+            serve_data_plane(r, port, id);
         return;
     }
     const struct mock_route *rt = route_find(v, r);
@@ -346,73 +262,91 @@ static void dispatch(struct mock_req *r)
         mock_count_unauthorized(r->mock);
         return;
     }
-    rt->fn(r);
+    if (!mock_synthetic_gate(r, false))
+        rt->fn(r);
 }
 
-/* --- the MHD callbacks -------------------------------------------------------------------- */
+/* --- the transport's hooks ---------------------------------------------------------------- */
 
-struct conn_state {
-    struct sp_buf body;
-};
-
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
+/* The key first, so a request without it learns nothing else (not even the size limit). */
+bool mock_core_begin(struct mock_req *r, uint64_t content_length, bool has_length)
 {
-    (void)version;
-    struct sp_mock *m = cls;
-    struct conn_state *cs = *con_cls;
-    if (cs == NULL) {
-        cs = calloc(1, sizeof(*cs));
-        if (cs == NULL)
-            return MHD_NO;
-        sp_buf_init(&cs->body, MOCK_BODY_MAX);
-        *con_cls = cs;
-        return MHD_YES;
+    const struct mock_vendor *v = r->mock->vendor;
+    unsigned port;
+    char id[64];
+    /* The data plane checks its own credentials (preview or access token) in the handler. */
+    bool data_plane = v->data_plane != NULL && mock_host_target(r->host, &port, id, sizeof(id));
+    const struct mock_route *rt = data_plane ? NULL : route_find(v, r);
+    if (rt != NULL && !(rt->flags & MOCK_ROUTE_OPEN) && v->authorize != NULL && !v->authorize(r)) {
+        mock_count_unauthorized(r->mock);
+        mock_reply_header(r, "Connection", "close"); /* the body is not read */
+        return true;
     }
-    if (*upload_data_size != 0) {
-        sp_buf_append(&cs->body, upload_data, *upload_data_size); /* overflow flagged */
-        *upload_data_size = 0;
-        return MHD_YES;
+    if (has_length && content_length > MOCK_BODY_MAX) {
+        mock_reply_header(r, "Connection", "close");
+        mock_reply_json(r, 413, "{\"message\":\"request body too large\"}");
+        return true;
     }
-    const char *host = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Host");
-    struct mock_req r = {.mock = m, .conn = conn, .method = method, .path = url,
-                         .host = host ? host : "", .body = cs->body};
-    sp_kv_init(&r.reply_headers);
-    if (cs->body.overflow)
-        mock_reply_json(&r, 413, "{\"message\":\"request body too large\"}");
+    return false;
+}
+
+void mock_core_dispatch(struct mock_req *r)
+{
+    if (r->body.overflow)
+        mock_reply_json(r, 413, "{\"message\":\"request body too large\"}");
     else
-        dispatch(&r);
-    if (!r.replied)
-        mock_reply_json(&r, 500, "{\"message\":\"mock: handler sent no reply\"}");
-    journal_add(m, &r);
-    sp_kv_cleanup(&r.reply_headers);
-    return MHD_YES;
+        dispatch(r);
+    if (!r->replied && r->cont == NULL)
+        mock_reply_json(r, 500, "{\"message\":\"mock: handler sent no reply\"}");
 }
 
-static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
-                         enum MHD_RequestTerminationCode toe)
+void mock_core_continue(struct mock_req *r)
 {
-    (void)cls, (void)conn, (void)toe;
-    struct conn_state *cs = *con_cls;
-    if (cs != NULL) {
-        sp_buf_cleanup(&cs->body);
-        free(cs);
-        *con_cls = NULL;
-    }
+    mock_cont_fn fn = r->cont;
+    if (fn == NULL)
+        return;
+    r->cont = NULL;
+    fn(r, r->cont_ctx);
+    if (r->cancelled)
+        r->cont = NULL; /* a cancelled continuation cannot defer again */
+    else if (!r->replied && r->cont == NULL)
+        mock_reply_json(r, 500, "{\"message\":\"mock: handler sent no reply\"}");
+}
+
+void mock_core_cancel(struct mock_req *r)
+{
+    r->cancelled = true;
+    while (r->cont != NULL)
+        mock_core_continue(r);
+}
+
+void mock_core_finish(struct mock_req *r)
+{
+    journal_add(r->mock, r);
 }
 
 /* --- start / stop ------------------------------------------------------------------------- */
 
+/* Fills buf from the OS random source. Returns 0, or -1. */
+static int os_random(void *buf, size_t len)
+{
+    unsigned char *p = buf;
+    while (len > 0) {
+        ssize_t n = getrandom(p, len, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
 static int random_key(const char *prefix, char **out)
 {
     unsigned char raw[20];
-    FILE *f = fopen("/dev/urandom", "rb");
-    size_t got = f ? fread(raw, 1, sizeof(raw), f) : 0;
-    if (f)
-        fclose(f);
-    if (got != sizeof(raw))
+    if (os_random(raw, sizeof(raw)) != 0)
         return -1;
     struct sp_buf b;
     sp_buf_init(&b, 0);
@@ -432,7 +366,7 @@ static enum sp_err config_copy(struct sp_mock *m, const struct sp_mock_config *c
     if (cfg->key != NULL)
         m->key = strdup(cfg->key);
     else if (random_key(m->vendor->key_prefix, &m->key) != 0)
-        return sp_error_set(err, SP_E_INTERNAL, "mock: cannot read /dev/urandom for a key");
+        return sp_error_set(err, SP_E_INTERNAL, "mock: cannot read the OS random source for a key");
     if (m->host == NULL || m->key == NULL || (cfg->root_dir && m->root_dir == NULL))
         return sp_error_set(err, SP_E_INTERNAL, "mock: out of memory");
     m->cfg.host = m->host;
@@ -443,23 +377,20 @@ static enum sp_err config_copy(struct sp_mock *m, const struct sp_mock_config *c
     return SP_E_OK;
 }
 
-static enum sp_err daemon_start(struct sp_mock *m, struct sp_error *err)
+static enum sp_err server_start(struct sp_mock *m, struct sp_error *err)
 {
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)m->cfg.port)};
-    const char *host = strcmp(m->host, "localhost") == 0 ? "127.0.0.1" : m->host;
-    if (m->cfg.port > 65535 || inet_pton(AF_INET, host, &sa.sin_addr) != 1)
-        return sp_error_set(err, SP_E_CONFIG, "mock: cannot listen on '%s:%u' (want IPv4:port)",
-                            m->host, m->cfg.port);
-    m->daemon = MHD_start_daemon(
-        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL, 0, NULL, NULL,
-        on_request, m, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, m, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned)CONNECTION_LIMIT, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_END);
-    if (m->daemon == NULL)
-        return sp_error_set(err, SP_E_CONFIG, "mock %s: cannot listen on %s:%u (in use?)",
-                            m->vendor->name, m->host, m->cfg.port);
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(m->daemon, MHD_DAEMON_INFO_BIND_PORT);
-    m->port = info ? info->port : m->cfg.port;
+    struct mock_http_opts o = {.host = m->host,
+                                 .port = m->cfg.port,
+                                 .pool = m->cfg.backend == SP_MOCK_BACKEND_SYNTHETIC,
+                                 .idle_timeout_s = m->cfg.idle_timeout_s,
+                                 .max_connections = m->cfg.max_connections};
+    m->timers = mock_timers_new();
+    if (m->timers == NULL)
+        return sp_error_set(err, SP_E_INTERNAL, "mock: cannot start the timer thread");
+    m->server = mock_http_start(m, &o, &m->port);
+    if (m->server == NULL)
+        return sp_error_set(err, SP_E_CONFIG, "mock %s: cannot listen on %s:%u (want IPv4:port; "
+                            "in use?)", m->vendor->name, m->host, m->cfg.port);
     snprintf(m->origin, sizeof(m->origin), "http://%s:%u", m->host, m->port);
     snprintf(m->url, sizeof(m->url), "%s%s", m->origin, m->vendor->api_prefix);
     return SP_E_OK;
@@ -470,9 +401,16 @@ enum sp_err sp_mock_start(const struct sp_mock_config *cfg, struct sp_mock **out
 {
     *out = NULL;
     const struct mock_vendor *v = vendor_find(cfg->vendor);
-    if (v == NULL)
-        return sp_error_set(err, SP_E_CONFIG, "mock: unknown vendor '%s' (daytona, e2b)",
-                            cfg->vendor ? cfg->vendor : "(null)");
+    if (v == NULL) {
+        char known[256] = "";
+        for (size_t i = 0, used = 0; i < N_VENDORS && used < sizeof(known); i++) {
+            int n = snprintf(known + used, sizeof(known) - used, "%s%s", i ? ", " : "",
+                             VENDORS[i]->name);
+            used += n > 0 ? (size_t)n : 0;
+        }
+        return sp_error_set(err, SP_E_CONFIG, "mock: unknown vendor '%s' (%s)",
+                            cfg->vendor ? cfg->vendor : "(null)", known);
+    }
     struct sp_mock *m = calloc(1, sizeof(*m));
     if (m == NULL)
         return sp_error_set(err, SP_E_INTERNAL, "mock: out of memory");
@@ -482,13 +420,15 @@ enum sp_err sp_mock_start(const struct sp_mock_config *cfg, struct sp_mock **out
     enum sp_err rc = config_copy(m, cfg, err);
     if (rc == SP_E_OK) {
         m->store = mock_store_new(m, m->root_dir, cfg->seed, &m->cfg.latency);
+        if (m->store != NULL)
+            mock_store_set_dists(m->store, m->cfg.dist);
         if (m->store == NULL)
             rc = sp_error_set(err, SP_E_INTERNAL, "mock: cannot create the sandbox root");
     }
     if (rc == SP_E_OK && v->init != NULL && v->init(m) != 0)
         rc = sp_error_set(err, SP_E_INTERNAL, "mock %s: vendor init failed", v->name);
     if (rc == SP_E_OK)
-        rc = daemon_start(m, err);
+        rc = server_start(m, err);
     if (rc == SP_E_OK && v->env != NULL && v->env(m, &m->env) != 0)
         rc = sp_error_set(err, SP_E_INTERNAL, "mock %s: out of memory", v->name);
     if (rc != SP_E_OK) {
@@ -503,8 +443,9 @@ void sp_mock_stop(struct sp_mock *m)
 {
     if (m == NULL)
         return;
-    if (m->daemon != NULL)
-        MHD_stop_daemon(m->daemon);
+    mock_timers_flush(m->timers); /* resumes every delayed request: the server can stop */
+    mock_http_stop(m->server);
+    mock_timers_free(m->timers);
     mock_store_free(m->store);
     if (m->vendor->fini != NULL)
         m->vendor->fini(m);
@@ -521,13 +462,22 @@ void sp_mock_stop(struct sp_mock *m)
 
 /* --- ids and times ------------------------------------------------------------------------ */
 
+uint64_t mock_random_u64(struct sp_mock *m)
+{
+    (void)m;
+    uint64_t v = 0;
+    if (os_random(&v, sizeof(v)) != 0)
+        abort(); /* getrandom on Linux >= 3.17 does not fail once the pool is seeded */
+    return v;
+}
+
 void mock_random_hex(struct sp_mock *m, char *out, size_t nchars)
 {
     static const char HEX[] = "0123456789abcdef";
     uint64_t bits = 0;
     for (size_t i = 0; i < nchars; i++) {
         if (i % 16 == 0)
-            bits = mock_store_random(m->store);
+            bits = mock_random_u64(m);
         out[i] = HEX[bits & 15];
         bits >>= 4;
     }

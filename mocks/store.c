@@ -1,7 +1,11 @@
 /* The mock sandbox store: every sandbox of one mock, its vendor-neutral phase and the timed
  * transition in progress, labels and env, its root directory on the host, its action
- * servers, and the seeded latency model. One lock guards it all; sandboxes are reference
- * counted so a handler can keep using one while another thread deletes it. */
+ * servers, and the seeded latency model. Sandboxes are found by id in a hash table (O(1))
+ * and listed in creation order; they are reference counted so a handler can keep using one
+ * while another thread deletes it. A sandbox is built completely (root directory included)
+ * before it is published, no file or process work happens under the lock, and callers get
+ * values copied out under it. A deleted sandbox loses its root directory at once; only a
+ * small tombstone stays for vendors whose deleted sandboxes remain readable. */
 #define _XOPEN_SOURCE 700 /* nftw */
 #include "mock_int.h"
 #include "proc_int.h"
@@ -9,6 +13,7 @@
 #include <errno.h>
 #include <ftw.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,12 +24,20 @@
 
 struct mock_store {
     struct sp_mock *mock;
+    /* Guards everything below and the sandboxes' fields the store owns (phase, labels,
+     * servers, links, refs). Lock order: a vendor lock -> this lock -> sp_mock.lock -> timer
+     * lock; a sandbox's exec_lock is never taken while this one is held (only tried). */
     pthread_mutex_t lock;
     char root[PATH_MAX];
     uint64_t rng;
     struct sp_latency latency;
-    struct mock_sandbox **items; /* creation order */
-    size_t n, cap;
+    struct sp_dist dist[SP_MOCK_PHASE__COUNT];
+    struct mock_sandbox **buckets; /* hash by id, power-of-two size */
+    size_t n_buckets;
+    struct mock_sandbox *first, *last; /* creation order */
+    struct mock_sandbox *t_first, *t_last; /* tombstones, oldest deletion first */
+    int64_t tombstone_ms;
+    size_t n;
     long created;
 };
 
@@ -34,6 +47,21 @@ static uint64_t next_random(uint64_t *state) /* splitmix64 */
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
     return z ^ (z >> 31);
+}
+
+/* The monotonic ms at which a delay from now is over, rounded up: a transition never ends
+ * before its delay (sp_now_ms truncates), at most 1 ms after. */
+static int64_t due_ms_after(int64_t delay_us)
+{
+    return delay_us <= 0 ? sp_now_ms() : (sp_now_us() + delay_us + 999) / 1000;
+}
+
+static uint64_t hash_id(const char *id) /* FNV-1a */
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (const unsigned char *p = (const unsigned char *)id; *p; p++)
+        h = (h ^ *p) * 0x100000001b3ULL;
+    return h;
 }
 
 static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -55,26 +83,44 @@ struct mock_store *mock_store_new(struct sp_mock *m, const char *root_dir, uint6
     struct mock_store *s = calloc(1, sizeof(*s));
     if (s == NULL)
         return NULL;
+    s->n_buckets = 1024;
+    s->buckets = calloc(s->n_buckets, sizeof(*s->buckets));
     const char *parent = root_dir ? root_dir : getenv("TMPDIR");
     snprintf(s->root, sizeof(s->root), "%s/sandprobe-mock-XXXXXX", parent ? parent : "/tmp");
-    if (mkdtemp(s->root) == NULL) {
+    if (s->buckets == NULL || mkdtemp(s->root) == NULL) {
+        free(s->buckets);
         free(s);
         return NULL;
     }
     s->mock = m;
     s->rng = seed ? seed : 0x5eedULL;
     s->latency = *lat;
+    s->tombstone_ms = MOCK_TOMBSTONE_MS;
     pthread_mutex_init(&s->lock, NULL);
     return s;
+}
+
+void mock_store_set_tombstone_ms(struct mock_store *s, int64_t ms)
+{
+    pthread_mutex_lock(&s->lock);
+    s->tombstone_ms = ms;
+    pthread_mutex_unlock(&s->lock);
+}
+
+void mock_store_set_dists(struct mock_store *s, const struct sp_dist *dist)
+{
+    memcpy(s->dist, dist, sizeof(s->dist));
 }
 
 static void sandbox_destroy(struct mock_store *s, struct mock_sandbox *sb)
 {
     mock_shell_free(sb->shell);
     mock_ns_release(sb->root); /* every process of the sandbox, background ones too */
+    mock_backend_sandbox_free(sb);
     if (sb->vendor != NULL)
         mock_vendor_sandbox_free(s->mock, sb->vendor);
-    remove_tree(sb->root);
+    if (!sb->reaped)
+        remove_tree(sb->root);
     sp_kv_cleanup(&sb->labels);
     sp_kv_cleanup(&sb->env);
     pthread_mutex_destroy(&sb->exec_lock);
@@ -85,9 +131,11 @@ void mock_store_free(struct mock_store *s)
 {
     if (s == NULL)
         return;
-    for (size_t i = 0; i < s->n; i++)
-        sandbox_destroy(s, s->items[i]); /* handlers are gone: the daemon stopped first */
-    free(s->items);
+    for (struct mock_sandbox *sb = s->first, *next; sb != NULL; sb = next) {
+        next = sb->o_next;
+        sandbox_destroy(s, sb); /* handlers are gone: the server stopped first */
+    }
+    free(s->buckets);
     remove_tree(s->root);
     pthread_mutex_destroy(&s->lock);
     free(s);
@@ -98,17 +146,19 @@ const char *mock_store_root(const struct mock_store *s)
     return s->root;
 }
 
+static double uniform01(struct mock_store *s)
+{
+    return (double)(mock_store_random(s) >> 11) / (double)(1ULL << 53); /* [0,1) */
+}
+
+int64_t mock_store_delay_us(struct mock_store *s, enum mock_delay kind)
+{
+    return mock_latency_draw_us(&s->latency, s->dist, kind, uniform01(s), uniform01(s));
+}
+
 long mock_store_delay(struct mock_store *s, enum mock_delay kind)
 {
-    const struct sp_latency *l = &s->latency;
-    long base = kind == MOCK_DELAY_CREATE   ? l->create_ms
-                : kind == MOCK_DELAY_START  ? l->start_ms
-                : kind == MOCK_DELAY_STOP   ? l->stop_ms
-                : kind == MOCK_DELAY_DELETE ? l->delete_ms
-                                            : l->server_ms;
-    double u = (double)(mock_store_random(s) >> 11) / (double)(1ULL << 53); /* [0,1) */
-    double d = (double)base * (1.0 + l->jitter * (2.0 * u - 1.0));
-    return d < 0 ? 0 : (long)d;
+    return (long)(mock_store_delay_us(s, kind) / 1000);
 }
 
 uint64_t mock_store_random(struct mock_store *s)
@@ -119,19 +169,61 @@ uint64_t mock_store_random(struct mock_store *s)
     return r;
 }
 
-static int store_append(struct mock_store *s, struct mock_sandbox *sb)
+/* Called with the lock held. */
+static int store_grow(struct mock_store *s)
 {
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 64;
-        struct mock_sandbox **items = realloc(s->items, cap * sizeof(*items));
-        if (items == NULL)
-            return -1;
-        s->items = items;
-        s->cap = cap;
+    size_t nb = s->n_buckets * 2;
+    struct mock_sandbox **b = calloc(nb, sizeof(*b));
+    if (b == NULL)
+        return -1;
+    for (struct mock_sandbox *sb = s->first; sb != NULL; sb = sb->o_next) {
+        size_t i = hash_id(sb->id) & (nb - 1);
+        sb->h_next = b[i];
+        b[i] = sb;
     }
-    s->items[s->n++] = sb;
-    s->created++;
+    free(s->buckets);
+    s->buckets = b;
+    s->n_buckets = nb;
     return 0;
+}
+
+/* Called with the lock held. */
+static void store_link(struct mock_store *s, struct mock_sandbox *sb)
+{
+    if (s->n >= s->n_buckets)
+        store_grow(s); /* out of memory: longer chains, still correct */
+    size_t i = hash_id(sb->id) & (s->n_buckets - 1);
+    sb->h_next = s->buckets[i];
+    s->buckets[i] = sb;
+    sb->o_prev = s->last;
+    if (s->last)
+        s->last->o_next = sb;
+    else
+        s->first = sb;
+    s->last = sb;
+    s->n++;
+    s->created++;
+}
+
+/* Called with the lock held. */
+static void store_unlink(struct mock_store *s, struct mock_sandbox *sb)
+{
+    struct mock_sandbox **pp = &s->buckets[hash_id(sb->id) & (s->n_buckets - 1)];
+    while (*pp != NULL && *pp != sb)
+        pp = &(*pp)->h_next;
+    if (*pp == NULL)
+        return;
+    *pp = sb->h_next;
+    if (sb->o_prev)
+        sb->o_prev->o_next = sb->o_next;
+    else
+        s->first = sb->o_next;
+    if (sb->o_next)
+        sb->o_next->o_prev = sb->o_prev;
+    else
+        s->last = sb->o_prev;
+    sb->h_next = sb->o_prev = sb->o_next = NULL;
+    s->n--;
 }
 
 static int sandbox_make_root(struct mock_store *s, struct mock_sandbox *sb,
@@ -139,6 +231,10 @@ static int sandbox_make_root(struct mock_store *s, struct mock_sandbox *sb,
 {
     if (snprintf(sb->root, sizeof(sb->root), "%s/%s", s->root, sb->id) >= (int)sizeof(sb->root))
         return -1;
+    if (s->mock != NULL && mock_backend(s->mock) == SP_MOCK_BACKEND_SYNTHETIC) {
+        sb->reaped = true; /* no directory: the synthetic backend keeps files in memory */
+        return 0;
+    }
     if (mock_mkdir_p(sb->root, 0755) != 0)
         return -1;
     for (size_t i = 0; dirs != NULL && dirs[i] != NULL; i++) {
@@ -148,6 +244,26 @@ static int sandbox_make_root(struct mock_store *s, struct mock_sandbox *sb,
             return -1;
     }
     return 0;
+}
+
+static void store_unlink(struct mock_store *s, struct mock_sandbox *sb);
+
+/* Called with the lock held: takes the expired tombstones out of the store (hash, order and
+ * queue) and returns them chained by t_next; the caller drops the store's references. */
+static struct mock_sandbox *expire_tombstones(struct mock_store *s)
+{
+    struct mock_sandbox *out = NULL;
+    int64_t now = sp_now_ms();
+    while (s->t_first != NULL && now - s->t_first->deleted_ms >= s->tombstone_ms) {
+        struct mock_sandbox *sb = s->t_first;
+        s->t_first = sb->t_next;
+        if (s->t_first == NULL)
+            s->t_last = NULL;
+        store_unlink(s, sb); /* no-op when already removed */
+        sb->t_next = out;
+        out = sb;
+    }
+    return out;
 }
 
 struct mock_sandbox *mock_store_create(struct mock_store *s, const char *id,
@@ -162,7 +278,7 @@ struct mock_sandbox *mock_store_create(struct mock_store *s, const char *id,
     sp_kv_init(&sb->env);
     pthread_mutex_init(&sb->exec_lock, NULL);
     sb->created_wall_ms = sb->updated_wall_ms = mock_wall_ms();
-    sb->fault = mock_take_fault(s->mock);
+    sb->fault = s->mock ? mock_take_fault(s->mock) : SP_MOCK_FAULT_NONE;
     if (sandbox_make_root(s, sb, dirs) != 0) {
         sandbox_destroy(s, sb);
         return NULL;
@@ -171,28 +287,29 @@ struct mock_sandbox *mock_store_create(struct mock_store *s, const char *id,
     sb->phase = phase;
     if (phase != next && sb->fault != SP_MOCK_FAULT_STUCK_CREATING) {
         sb->next = sb->fault == SP_MOCK_FAULT_ERROR_STATE ? MOCK_FAILED : next;
-        sb->until_ms = sp_now_ms() + mock_store_delay(s, delay);
+        sb->until_ms = due_ms_after(mock_store_delay_us(s, delay));
         if (sb->fault == SP_MOCK_FAULT_ERROR_STATE)
             snprintf(sb->error_reason, sizeof(sb->error_reason),
                      "injected fault: sandbox failed to start");
     }
     pthread_mutex_lock(&s->lock);
-    int rc = store_append(s, sb);
+    store_link(s, sb); /* published only now, fully built */
+    struct mock_sandbox *gone = expire_tombstones(s);
     pthread_mutex_unlock(&s->lock);
-    if (rc != 0) {
-        sandbox_destroy(s, sb);
-        return NULL;
+    while (gone != NULL) {
+        struct mock_sandbox *after = gone->t_next;
+        mock_store_put(s, gone); /* the store's reference */
+        gone = after;
     }
     return sb;
 }
 
 struct mock_sandbox *mock_store_get(struct mock_store *s, const char *id)
 {
-    struct mock_sandbox *found = NULL;
     pthread_mutex_lock(&s->lock);
-    for (size_t i = 0; i < s->n && found == NULL; i++)
-        if (strcmp(s->items[i]->id, id) == 0)
-            found = s->items[i];
+    struct mock_sandbox *found = s->buckets[hash_id(id) & (s->n_buckets - 1)];
+    while (found != NULL && strcmp(found->id, id) != 0)
+        found = found->h_next;
     if (found != NULL)
         found->refs++;
     pthread_mutex_unlock(&s->lock);
@@ -246,36 +363,81 @@ enum mock_phase mock_sandbox_phase(struct mock_store *s, struct mock_sandbox *sb
     return p;
 }
 
+int64_t mock_sandbox_leaves_at(struct mock_store *s, struct mock_sandbox *sb,
+                               enum mock_phase transient)
+{
+    pthread_mutex_lock(&s->lock);
+    settle(sb);
+    int64_t at = sb->phase != transient ? 0 : sb->until_ms != 0 ? sb->until_ms : -1;
+    pthread_mutex_unlock(&s->lock);
+    return at;
+}
+
+/* A sandbox being deleted loses its files now (its tombstone may stay readable); the caller
+ * does not hold the lock, and `claimed` says this thread won the right to remove them. */
+static void reap_root(struct mock_sandbox *sb, bool claimed)
+{
+    if (claimed) {
+        mock_ns_release(sb->root); /* its processes go with it, background ones too */
+        remove_tree(sb->root);
+    }
+}
+
 void mock_sandbox_transition(struct mock_store *s, struct mock_sandbox *sb, enum mock_phase via,
                              enum mock_phase to, enum mock_delay delay)
 {
-    long d = via == to ? 0 : mock_store_delay(s, delay);
+    int64_t d = via == to ? 0 : mock_store_delay_us(s, delay);
+    bool reap = false;
     pthread_mutex_lock(&s->lock);
     sb->phase = via;
     sb->next = to;
-    sb->until_ms = via == to ? 0 : sp_now_ms() + d;
+    sb->until_ms = via == to ? 0 : due_ms_after(d);
     sb->updated_wall_ms = mock_wall_ms();
     if (via == MOCK_DELETING || via == MOCK_DELETED || via == MOCK_STOPPING) {
         sb->n_servers = 0; /* the action server dies with its sandbox */
     }
+    if ((via == MOCK_DELETING || via == MOCK_DELETED) && !sb->reaped)
+        reap = sb->reaped = true;
+    if ((via == MOCK_DELETING || via == MOCK_DELETED) && sb->deleted_ms == 0) {
+        sb->deleted_ms = sp_now_ms(); /* queued: forgotten tombstone_ms from now */
+        if (s->t_last)
+            s->t_last->t_next = sb;
+        else
+            s->t_first = sb;
+        s->t_last = sb;
+    }
     pthread_mutex_unlock(&s->lock);
+    reap_root(sb, reap);
 }
 
 void mock_store_remove(struct mock_store *s, struct mock_sandbox *sb)
 {
-    bool dropped = false;
+    bool dropped = false, reap = false;
     pthread_mutex_lock(&s->lock);
-    for (size_t i = 0; i < s->n; i++) {
-        if (s->items[i] != sb)
-            continue;
-        memmove(&s->items[i], &s->items[i + 1], (s->n - i - 1) * sizeof(s->items[0]));
-        s->n--;
+    struct mock_sandbox *found = s->buckets[hash_id(sb->id) & (s->n_buckets - 1)];
+    while (found != NULL && found != sb)
+        found = found->h_next;
+    if (found != NULL) {
+        store_unlink(s, sb);
         sb->phase = MOCK_DELETED;
         sb->until_ms = 0;
+        sb->n_servers = 0;
+        reap = !sb->reaped;
+        sb->reaped = true;
         dropped = true;
-        break;
+        if (sb->deleted_ms != 0) { /* out of the tombstone queue too (rare: E2B never queues) */
+            struct mock_sandbox **pp = &s->t_first, *prev = NULL;
+            while (*pp != NULL && *pp != sb)
+                prev = *pp, pp = &(*pp)->t_next;
+            if (*pp == sb) {
+                *pp = sb->t_next;
+                if (s->t_last == sb)
+                    s->t_last = prev;
+            }
+        }
     }
     pthread_mutex_unlock(&s->lock);
+    reap_root(sb, reap); /* now, though a handler may still hold a reference */
     if (dropped)
         mock_store_put(s, sb); /* the store's reference */
 }
@@ -286,15 +448,16 @@ void mock_store_each(struct mock_store *s, bool (*fn)(struct mock_sandbox *sb, v
     pthread_mutex_lock(&s->lock);
     size_t n = s->n;
     struct mock_sandbox **snap = n ? malloc(n * sizeof(*snap)) : NULL;
-    for (size_t i = 0; snap != NULL && i < n; i++) {
-        snap[i] = s->items[i];
-        snap[i]->refs++;
+    size_t i = 0;
+    for (struct mock_sandbox *sb = s->first; snap != NULL && sb != NULL; sb = sb->o_next) {
+        snap[i++] = sb;
+        sb->refs++;
     }
     pthread_mutex_unlock(&s->lock);
     if (snap == NULL)
         return;
     bool go = true;
-    for (size_t i = 0; i < n; i++) {
+    for (i = 0; i < n; i++) {
         if (go)
             go = fn(snap[i], user);
         mock_store_put(s, snap[i]);
@@ -331,11 +494,10 @@ void mock_store_stats(struct mock_store *s, struct sp_mock_stats *out)
 {
     pthread_mutex_lock(&s->lock);
     out->created = s->created;
-    for (size_t i = 0; i < s->n; i++) {
-        settle(s->items[i]);
-        enum mock_phase p = s->items[i]->phase;
-        out->live += p != MOCK_DELETED;
-        out->running += p == MOCK_RUNNING;
+    for (struct mock_sandbox *sb = s->first; sb != NULL; sb = sb->o_next) {
+        settle(sb);
+        out->live += sb->phase != MOCK_DELETED;
+        out->running += sb->phase == MOCK_RUNNING;
     }
     pthread_mutex_unlock(&s->lock);
 }
@@ -397,7 +559,7 @@ void mock_sandbox_guest_path(const struct mock_sandbox *sb, const char *host, ch
 void mock_sandbox_add_server(struct mock_store *s, struct mock_sandbox *sb, unsigned port,
                              const char *workdir)
 {
-    long delay = mock_store_delay(s, MOCK_DELAY_SERVER);
+    int64_t ready = due_ms_after(mock_store_delay_us(s, MOCK_DELAY_SERVER));
     pthread_mutex_lock(&s->lock);
     int slot = 0;
     while (slot < sb->n_servers && sb->servers[slot].port != port)
@@ -405,7 +567,7 @@ void mock_sandbox_add_server(struct mock_store *s, struct mock_sandbox *sb, unsi
     if (slot < MOCK_MAX_SERVERS) {
         struct mock_server *srv = &sb->servers[slot];
         srv->port = port;
-        srv->ready_ms = sb->fault == SP_MOCK_FAULT_NEVER_ALIVE ? 0 : sp_now_ms() + delay;
+        srv->ready_ms = sb->fault == SP_MOCK_FAULT_NEVER_ALIVE ? 0 : ready;
         snprintf(srv->workdir, sizeof(srv->workdir), "%s", workdir ? workdir : "/workspace");
         if (slot == sb->n_servers)
             sb->n_servers++;
@@ -422,6 +584,22 @@ const struct mock_server *mock_sandbox_server(struct mock_store *s, struct mock_
         if (sb->servers[i].port == port)
             found = &sb->servers[i];
     *ready = found != NULL && found->ready_ms != 0 && sp_now_ms() >= found->ready_ms;
+    pthread_mutex_unlock(&s->lock);
+    return found;
+}
+
+bool mock_sandbox_server_copy(struct mock_store *s, struct mock_sandbox *sb, unsigned port,
+                              struct mock_server *out, bool *ready)
+{
+    bool found = false;
+    pthread_mutex_lock(&s->lock);
+    for (int i = 0; i < sb->n_servers && !found; i++) {
+        if (sb->servers[i].port == port) {
+            *out = sb->servers[i];
+            found = true;
+        }
+    }
+    *ready = found && out->ready_ms != 0 && sp_now_ms() >= out->ready_ms;
     pthread_mutex_unlock(&s->lock);
     return found;
 }

@@ -256,8 +256,10 @@ enum sp_next sp_as_alive_step(struct sp_as_alive *a,
         memset(&req->retry, 0, sizeof(req->retry)); /* this loop is the retry */
         return next;
     }
-    if (sp_http_ok(rsp))
+    if (sp_http_ok(rsp)) {
+        SP_OP_MARK(op, SP_MARK_ALIVE);
         return SP_NEXT_DONE;
+    }
     alive_describe(rsp, a->last, sizeof(a->last));
     if (rsp->transport == SP_E_OK && (rsp->status == 401 || rsp->status == 403)) {
         sp_http_fail(rsp, NULL, err);

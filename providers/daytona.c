@@ -539,8 +539,10 @@ static enum sp_next cleanup_delete(struct sp_op *op,
     if (rsp == NULL)
         return sp__daytona_api(cfg, req, SP_HTTP_DELETE, DAYTONA_BLOCKING_CALL_MS, err,
                                "/sandbox/%s?force=true", op->sandbox->id);
+    SP_OP_MARK(op, SP_MARK_DELETED);
     if (rsp->transport == SP_E_OK && rsp->status == 404) { /* already gone */
         sp__sandbox_set_state(op->sandbox, "destroyed");
+        SP_OP_MARK(op, SP_MARK_GONE);
         return SP_NEXT_DONE;
     }
     if (!sp_http_ok(rsp))
@@ -560,6 +562,7 @@ static enum sp_next cleanup_gone_poll(struct sp_op *op,
         return sp__daytona_get_sandbox(op, req, err);
     if (rsp->transport == SP_E_OK && rsp->status == 404) {
         sp__sandbox_set_state(op->sandbox, "destroyed");
+        SP_OP_MARK(op, SP_MARK_GONE);
         return SP_NEXT_DONE;
     }
     if (!sp_http_ok(rsp))
@@ -567,8 +570,10 @@ static enum sp_next cleanup_gone_poll(struct sp_op *op,
     if (sp__daytona_parse_sandbox(rsp->body.data, rsp->body.len, &d, err) != SP_E_OK)
         return SP_NEXT_FAIL;
     sp__sandbox_set_state(op->sandbox, d.state);
-    if (strcmp(d.state, "destroyed") == 0)
+    if (strcmp(d.state, "destroyed") == 0) {
+        SP_OP_MARK(op, SP_MARK_GONE);
         return SP_NEXT_DONE;
+    }
     return sp__daytona_poll_later(op, "destroyed", err);
 }
 
@@ -604,6 +609,9 @@ static enum sp_next daytona_cleanup(struct sp_op *op,
     }
 }
 
+static const char *const credential_vars[] = {"DAYTONA_API_KEY", NULL};
+static const char *const modes[] = {"action-server", "toolbox", NULL};
+
 const struct sp_provider sp_provider_daytona = {
     .name = "daytona",
     .session_key = DAYTONA_SESSION_KEY,
@@ -617,4 +625,8 @@ const struct sp_provider sp_provider_daytona = {
     .exec = daytona_exec,
     .files = daytona_files,
     .cleanup = daytona_cleanup,
+    .list = sp__daytona_step_list,
+
+    .credential_vars = credential_vars,
+    .modes = modes,
 };

@@ -44,9 +44,11 @@ static enum sp_next startup_poll(struct sp_op *op,
         return sp__daytona_get_sandbox(op, req, err);
     if (sp__daytona_poll_state(op, rsp, &d, err) != 0)
         return SP_NEXT_FAIL;
-    if (strcmp(d.state, "started") == 0)
+    if (strcmp(d.state, "started") == 0) {
+        SP_OP_MARK(op, SP_MARK_READY);
         return startup_enter(op, cfg->mode == DAYTONA_MODE_TOOLBOX ? ST_PROJECT_DIR : ST_SESSION,
                              req, err);
+    }
     if (strcmp(d.state, "destroyed") == 0 || strcmp(d.state, "destroying") == 0) {
         sp_error_set(err, SP_E_STATE, "sandbox %s is %s", d.id, d.state);
         return SP_NEXT_FAIL;

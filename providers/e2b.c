@@ -12,6 +12,9 @@
  *   E2B_TEMPLATE         default code-interpreter-v1 (what OpenHands' E2B runtime gets)
  *   E2B_SANDBOX_TIMEOUT  sandbox lifetime in seconds (default 300, as the SDKs)
  *
+ * Modes (--mode): v2, the default, creates and connects with POST /v2/sandboxes and
+ * /v2/sandboxes/{id}/connect as the current SDKs do (always secured); v1 uses POST /sandboxes
+ * (with `secure` as the access option asks) and /sandboxes/{id}/connect, as SDKs before 2.51.
  * The session travels in metadata under "session_id" (E2B_SESSION_KEY), the run id under
  * sandprobe_run. Startup waits for envd's /health, then sets the sandbox timeout
  * (POST /sandboxes/{id}/timeout) so the lifetime counts from when the sandbox is usable. */
@@ -77,6 +80,15 @@ static int check_key(const char *key, const struct sp_kv *env, struct sp_error *
     return 0;
 }
 
+static int parse_mode(const char *mode, bool *v1, struct sp_error *err)
+{
+    *v1 = mode != NULL && strcmp(mode, "v1") == 0;
+    if (mode == NULL || mode[0] == '\0' || *v1 || strcmp(mode, "v2") == 0)
+        return 0;
+    sp_error_set(err, SP_E_CONFIG, "unknown E2B mode '%.40s' (valid modes: v1, v2)", mode);
+    return -1;
+}
+
 static int parse_timeout(const struct sp_kv *env, long *out, struct sp_error *err)
 {
     const char *v = sp_kv_get(env, "E2B_SANDBOX_TIMEOUT");
@@ -101,7 +113,6 @@ enum sp_err sp__e2b_configure(const struct sp_kv *env,
                               void **cfg,
                               struct sp_error *err)
 {
-    (void)opts;
     *cfg = NULL;
     struct e2b_cfg *c = calloc(1, sizeof(*c));
     if (c == NULL)
@@ -113,7 +124,8 @@ enum sp_err sp__e2b_configure(const struct sp_kv *env,
         copy_var(env, "E2B_SANDBOX_URL", "", c->sandbox_url, sizeof(c->sandbox_url), err) != 0 ||
         copy_var(env, "E2B_TEMPLATE", E2B_DEFAULT_TEMPLATE, c->template_id, sizeof(c->template_id),
                  err) != 0 ||
-        parse_timeout(env, &c->timeout_s, err) != 0)
+        parse_timeout(env, &c->timeout_s, err) != 0 ||
+        parse_mode(opts ? opts->mode : NULL, &c->v1, err) != 0)
         goto fail;
     if (strspn(c->domain, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:") !=
         strlen(c->domain)) {
@@ -194,6 +206,24 @@ static enum sp_next api_fail(const struct sp_http_rsp *rsp, struct sp_error *err
     return SP_NEXT_FAIL;
 }
 
+/* A request to {api}{gen}/sandboxes[/{id}]{path}; gen is "" or "/v2". */
+static enum sp_next api_json_gen(struct sp_op *op,
+                                 struct sp_http_req *req,
+                                 enum sp_method m,
+                                 const char *gen,
+                                 const char *path,
+                                 const char *id,
+                                 const char *json,
+                                 struct sp_error *err)
+{
+    const struct e2b_cfg *cfg = cfg_of(op);
+    if (sp_http_req_url(req, m, "%s%s/sandboxes%s%s%s", cfg->api_url, gen, id ? "/" : "",
+                        id ? id : "", path) != 0 ||
+        api_headers(req, cfg) != 0 || (json && sp_http_req_json(req, json) != 0))
+        return oom(err);
+    return SP_NEXT_REQUEST;
+}
+
 static enum sp_next api_json(struct sp_op *op,
                              struct sp_http_req *req,
                              enum sp_method m,
@@ -202,12 +232,13 @@ static enum sp_next api_json(struct sp_op *op,
                              const char *json,
                              struct sp_error *err)
 {
-    const struct e2b_cfg *cfg = cfg_of(op);
-    if (sp_http_req_url(req, m, "%s/sandboxes%s%s%s", cfg->api_url, id ? "/" : "", id ? id : "",
-                        path) != 0 ||
-        api_headers(req, cfg) != 0 || (json && sp_http_req_json(req, json) != 0))
-        return oom(err);
-    return SP_NEXT_REQUEST;
+    return api_json_gen(op, req, m, "", path, id, json, err);
+}
+
+/* Create and connect exist in two generations; the rest of the API has one. */
+static const char *gen_of(const struct sp_op *op)
+{
+    return cfg_of(op)->v1 ? "" : "/v2";
 }
 
 /* Copies what create/connect returned into a new sandbox handle. */
@@ -305,11 +336,12 @@ static enum sp_next create_request(struct sp_op *op, struct sp_http_req *req, st
     int rc = sp_kv_set(&md, E2B_SESSION_KEY, ctx->session);
     if (rc == 0 && o->run_id)
         rc = sp_kv_set(&md, SP_RUN_LABEL, o->run_id);
-    if (rc == 0) /* the SDKs default to secure: true */
+    if (rc == 0) /* v1: the SDKs default to secure: true; v2 is always secured */
         rc = sp__e2b_build_new_sandbox(o->image ? o->image : cfg->template_id, cfg->timeout_s,
-                                       o->access != SP_ACCESS_PUBLIC, &md, o->env, &body);
+                                       !cfg->v1, o->access != SP_ACCESS_PUBLIC, &md, o->env, &body);
     enum sp_next next =
-        rc == 0 ? api_json(op, req, SP_HTTP_POST, "", NULL, body.data, err) : oom(err);
+        rc == 0 ? api_json_gen(op, req, SP_HTTP_POST, gen_of(op), "", NULL, body.data, err)
+                : oom(err);
     sp_kv_cleanup(&md);
     sp_buf_cleanup(&body);
     return next;
@@ -401,10 +433,10 @@ static enum sp_next attach_page(struct sp_op *op,
     }
     struct sp_buf body;
     sp_buf_init(&body, 0);
-    enum sp_next n =
-        sp__e2b_build_timeout(cfg_of(op)->timeout_s, &body) != 0
-            ? oom(err)
-            : api_json(op, req, SP_HTTP_POST, "/connect", ctx->list.first_id, body.data, err);
+    enum sp_next n = sp__e2b_build_timeout(cfg_of(op)->timeout_s, &body) != 0
+                         ? oom(err)
+                         : api_json_gen(op, req, SP_HTTP_POST, gen_of(op), "/connect",
+                                        ctx->list.first_id, body.data, err);
     sp_buf_cleanup(&body);
     op->state = ATTACH_CONNECT;
     return n;
@@ -475,6 +507,7 @@ static enum sp_next startup_health(struct sp_op *op,
 {
     if (sp_http_ok(rsp)) {
         struct sp_buf body;
+        SP_OP_MARK(op, SP_MARK_ALIVE);
         sp_buf_init(&body, 0);
         enum sp_next n =
             sp__e2b_build_timeout(cfg_of(op)->timeout_s, &body) != 0
@@ -514,6 +547,7 @@ enum sp_next sp__e2b_step_startup(struct sp_op *op,
             return SP_NEXT_FAIL;
         }
         op->deadline_ms = sp_now_ms() + op->client->opts.alive_timeout_ms;
+        SP_OP_MARK(op, SP_MARK_READY); /* E2B: create returns a running sandbox */
         return health_request(op, req, err);
     }
     if (op->state == STARTUP_WAITED)
@@ -549,10 +583,12 @@ enum sp_next sp__e2b_step_cleanup(struct sp_op *op,
         if (!sp_http_ok(rsp))
             return api_fail(rsp, err);
         sp__sandbox_set_state(sb, "killed");
+        SP_OP_MARK(op, SP_MARK_DELETED);
         break;
     case CLEANUP_CHECK:
         if (rsp->transport == SP_E_OK && rsp->status == 404) {
             sp__sandbox_set_state(sb, "gone");
+            SP_OP_MARK(op, SP_MARK_GONE);
             return SP_NEXT_DONE;
         }
         if (!sp_http_ok(rsp))
@@ -572,6 +608,9 @@ enum sp_next sp__e2b_step_cleanup(struct sp_op *op,
     return api_json(op, req, SP_HTTP_GET, "", sb->id, NULL, err);
 }
 
+static const char *const credential_vars[] = {"E2B_API_KEY", NULL};
+static const char *const modes[] = {"v2", "v1", NULL};
+
 const struct sp_provider sp_provider_e2b = {
     .name = "e2b",
     .session_key = E2B_SESSION_KEY,
@@ -585,4 +624,8 @@ const struct sp_provider sp_provider_e2b = {
     .exec = sp__e2b_step_exec,
     .files = sp__e2b_step_files,
     .cleanup = sp__e2b_step_cleanup,
+    .list = sp__e2b_step_list,
+
+    .credential_vars = credential_vars,
+    .modes = modes,
 };

@@ -33,6 +33,7 @@ struct e2b_cfg {
     char sandbox_url[512]; /* E2B_SANDBOX_URL: envd base for every sandbox; "" = per host */
     char template_id[128];
     long timeout_s; /* sandbox lifetime sent on create, connect and set-timeout */
+    bool v1;        /* mode v1: POST /sandboxes and /sandboxes/{id}/connect */
 };
 
 /* Parses E2B_* variables from env (see e2b.c's header comment for the list). */
@@ -80,8 +81,11 @@ struct e2b_event {
 
 /* --- e2b_json.c --------------------------------------------------------------------------- */
 
+/* NewSandboxV2 when v2 (no `secure`: v2 sandboxes are always secured), else NewSandbox with
+ * `secure`. */
 int sp__e2b_build_new_sandbox(const char *template_id,
                               long timeout_s,
+                              bool v2,
                               bool secure,
                               const struct sp_kv *metadata,
                               const struct sp_kv *env_vars,

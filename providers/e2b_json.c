@@ -70,6 +70,7 @@ static int add_kv_object(cJSON *root, const char *name, const struct sp_kv *kv)
 
 int sp__e2b_build_new_sandbox(const char *template_id,
                               long timeout_s,
+                              bool v2,
                               bool secure,
                               const struct sp_kv *metadata,
                               const struct sp_kv *env_vars,
@@ -78,7 +79,7 @@ int sp__e2b_build_new_sandbox(const char *template_id,
     cJSON *root = cJSON_CreateObject();
     if (root == NULL || !cJSON_AddStringToObject(root, "templateID", template_id) ||
         !cJSON_AddNumberToObject(root, "timeout", (double)timeout_s) ||
-        !cJSON_AddBoolToObject(root, "secure", secure) ||
+        (!v2 && !cJSON_AddBoolToObject(root, "secure", secure)) ||
         !cJSON_AddBoolToObject(root, "allow_internet_access", true) ||
         add_kv_object(root, "metadata", metadata) != 0 ||
         add_kv_object(root, "envVars", env_vars) != 0) {

@@ -32,6 +32,13 @@ struct sp_retry_policy {
      * wait_exponential(min=4) gives 4, 4, 4, 8 s. */
     int max_attempts_dropped;
     long wait_dropped_ms;
+    /* The Stainless-generated vendor SDKs' rule (Runloop's): a refused or broken connection,
+     * 408, 409, 429 and 5xx are retried, up to max_attempts_sdk attempts in all, after
+     * retry-after-ms / Retry-After (at most 60 s) or else sdk_initial_ms * 2^n (at most
+     * 60 s); a response header `x-should-retry: true|false` overrides the status rule.
+     * Timeouts are not retried. 0 or 1 = off. */
+    int max_attempts_sdk;
+    long sdk_initial_ms;
 };
 
 #define SP_HTTP_MAX_BODY ((size_t)64 << 20) /* default response limit */

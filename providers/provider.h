@@ -29,6 +29,7 @@ enum sp_step {
     SP_STEP_EXEC,
     SP_STEP_FILES,
     SP_STEP_CLEANUP,
+    SP_STEP_LIST, /* not a lifecycle step: listing sandboxes by label, for `sweep` */
     SP_STEP__COUNT
 };
 const char *sp_step_name(enum sp_step step);
@@ -59,6 +60,10 @@ struct sp_client_opts {
     long alive_interval_ms;  /* data-plane readiness poll interval (1 000, OpenHands) */
     long alive_timeout_ms;   /* data-plane readiness deadline (120 000, OpenHands) */
     const char *mode;        /* provider mode, e.g. "toolbox" for Daytona; NULL = default */
+    /* Refuse (`config`) every request to a host that is not loopback (127.0.0.0/8, ::1,
+     * localhost, *.localhost): a command aimed at a mock can then never reach a real
+     * provider through a stray variable. */
+    bool loopback_only;
 };
 
 struct sp_client;  /* a configured provider: credentials, URLs, options */
@@ -66,6 +71,11 @@ struct sp_sandbox; /* one sandbox of a client */
 
 /* Lists the registered providers: fills names (up to max) and returns how many there are. */
 size_t sp_provider_names(const char **names, size_t max);
+/* The variables provider `name` reads its credential from ("DAYTONA_API_KEY"), and its
+ * modes (the default first), each NULL-terminated; NULL when the provider declares none
+ * (or is unknown). */
+const char *const *sp_provider_credential_vars(const char *name);
+const char *const *sp_provider_modes(const char *name);
 
 /* Creates a client for provider `name` from `env` (variables such as DAYTONA_API_KEY: the
  * process environment for a real provider, a mock's env for a mock). A missing or
@@ -188,6 +198,31 @@ enum sp_err sp_files(struct sp_sandbox *sb, struct sp_files *f, struct sp_error 
 enum sp_err sp_sandbox_cleanup(struct sp_sandbox *sb, enum sp_cleanup how,
                                struct sp_error *err);
 
+/* --- list (what `sandprobe sweep` finds) ------------------------------------------------ */
+
+/* One sandbox as the provider's list shows it. */
+struct sp_listed {
+    char id[128];
+    char state[32];
+    int64_t created_ms;  /* creation time (Unix ms) the provider reports; 0 when it has none */
+    struct sp_kv labels; /* its labels / metadata */
+};
+struct sp_list {
+    struct sp_listed *items;
+    size_t n, cap;
+};
+void sp_list_init(struct sp_list *l);
+void sp_list_cleanup(struct sp_list *l);
+
+/* Lists the provider's sandboxes (every page); with key and value, only those whose label
+ * key equals value (the provider filters, and the list is checked). key NULL = all. Deleted
+ * sandboxes that a provider still shows are left out. */
+enum sp_err sp_sandbox_list(struct sp_client *c, const char *key, const char *value,
+                            struct sp_list *out, struct sp_error *err);
+/* A handle for a sandbox known only by its id (from a list), enough to clean it up. */
+enum sp_err sp_sandbox_from_id(struct sp_client *c, const char *id, struct sp_sandbox **out,
+                               struct sp_error *err);
+
 /* Frees the local handle only; it does not touch the remote sandbox. NULL is a no-op. */
 void sp_sandbox_free(struct sp_sandbox *sb);
 const char *sp_sandbox_id(const struct sp_sandbox *sb);
@@ -206,6 +241,18 @@ bool sp_sandbox_forget_access_token(struct sp_sandbox *sb);
 struct sp_op;
 typedef void (*sp_op_done_fn)(struct sp_op *op, enum sp_err rc, void *user);
 
+/* Phase marks a step machine stamps inside one op (sp_now_us()), so the load driver reads
+ * phase boundaries from the op instead of splitting it: startup covers ready + alive,
+ * cleanup covers deleted + gone. 0 = not reached (the driver falls back to completion). */
+enum sp_mark {
+    SP_MARK_READY,   /* startup: the provider says started/running */
+    SP_MARK_ALIVE,   /* startup: the data plane answers */
+    SP_MARK_DELETED, /* cleanup: the delete (or stop) call returned */
+    SP_MARK_GONE,    /* cleanup: the provider confirms it is gone */
+    SP_MARK__COUNT
+};
+#define SP_OP_MARK(op, m) ((op)->mark_us[(m)] = sp_now_us())
+
 /* One operation in flight. The caller allocates it (stack, array, ...), initialises it with
  * an sp_op_init_* function, and keeps it alive until its done callback has run. Fields
  * below the line are the step machine's and the driver's. */
@@ -223,7 +270,14 @@ struct sp_op {
         struct sp_exec *exec;
         struct sp_files *files;
         enum sp_cleanup cleanup;
+        struct {
+            const char *key; /* NULL = every sandbox */
+            const char *value;
+            struct sp_list *out;
+        } list;
     } u;
+    int64_t mark_us[SP_MARK__COUNT]; /* phase marks (enum sp_mark), 0 = not stamped */
+    int retries;                     /* requests the driver resent (429, 502) for this op */
     /* ------------------------------------------------------------------ */
     int state;           /* step-machine position, 0 at start */
     int polls;           /* step-machine counter (polls, retries) */
@@ -245,6 +299,8 @@ void sp_op_init_startup(struct sp_op *op, struct sp_sandbox *sb);
 void sp_op_init_exec(struct sp_op *op, struct sp_sandbox *sb, struct sp_exec *x);
 void sp_op_init_files(struct sp_op *op, struct sp_sandbox *sb, struct sp_files *f);
 void sp_op_init_cleanup(struct sp_op *op, struct sp_sandbox *sb, enum sp_cleanup how);
+void sp_op_init_list(struct sp_op *op, struct sp_client *c, const char *key, const char *value,
+                     struct sp_list *out);
 
 struct sp_loop; /* one curl multi handle + one timer heap; use from one thread */
 

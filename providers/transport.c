@@ -10,10 +10,12 @@
 
 #include <curl/curl.h>
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #define EASY_POOL_MAX 64
@@ -60,15 +62,19 @@ int64_t sp_now_ms(void)
     return sp_now_us() / 1000;
 }
 
-/* curl_global_init is not thread-safe before 7.84 on every backend; doing it once from the
- * first loop creation is enough for our threads, which create loops after main starts. */
+/* curl_global_init is not thread-safe before 7.84 on every backend, and threads of the load
+ * driver create their loops at the same time: pthread_once runs it exactly once, and every
+ * other caller waits until it has returned. */
+static pthread_once_t global_once = PTHREAD_ONCE_INIT;
+
+static void global_init_once(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
 static void transport_global_init(void)
 {
-    static int done;
-    if (!done) {
-        curl_global_init(CURL_GLOBAL_DEFAULT);
-        done = 1;
-    }
+    pthread_once(&global_once, global_init_once);
 }
 
 enum sp_err sp_loop_new(struct sp_loop **out, struct sp_error *err)
@@ -347,6 +353,25 @@ static void easy_set_method(CURL *e, const struct sp_http_req *req)
         curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, sp_http_method_name(req->method));
 }
 
+/* True when url's host is loopback: 127.0.0.0/8, ::1, localhost or a *.localhost name
+ * (which libcurl resolves to loopback itself). */
+static bool url_is_loopback(const char *url)
+{
+    CURLU *u = curl_url();
+    char *host = NULL;
+    bool ok = false;
+    if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
+        size_t n = strlen(host);
+        ok = strncmp(host, "127.", 4) == 0 || strcmp(host, "[::1]") == 0 ||
+             strcasecmp(host, "localhost") == 0 ||
+             (n > 10 && strcasecmp(host + n - 10, ".localhost") == 0);
+    }
+    curl_free(host);
+    curl_url_cleanup(u);
+    return ok;
+}
+
 static void transfer_send(struct sp__transfer *t)
 {
     struct sp_loop *loop = t->loop;
@@ -356,6 +381,13 @@ static void transfer_send(struct sp__transfer *t)
     t->body_overflow = t->chunk_failed = false;
     t->errbuf[0] = '\0';
     t->attempts++;
+    if (c->opts.loopback_only && !url_is_loopback(sp_buf_str(&t->req.url))) {
+        sp_error_set(&t->op->err, SP_E_CONFIG,
+                     "refusing to contact %.200s: only loopback (a mock) is allowed here",
+                     sp_buf_str(&t->req.url));
+        transfer_complete(t, SP_E_CONFIG);
+        return;
+    }
     CURL *e = easy_acquire(loop);
     if (e == NULL || transfer_headers(t) != 0) {
         if (e)
@@ -427,11 +459,37 @@ static void fill_transport_error(struct sp__transfer *t, CURLcode code)
              sp_http_method_name(t->req.method), url, why);
 }
 
+/* The SDK rule of sp_retry_policy: the wait before the next attempt, or -1. conn_failed:
+ * there was no response (the connection was refused or broke). */
+static long sdk_retry_wait_ms(const struct sp__transfer *t, bool conn_failed)
+{
+    const struct sp_retry_policy *p = &t->req.retry;
+    int status = t->rsp.status;
+    if (p->max_attempts_sdk <= 1 || t->attempts >= p->max_attempts_sdk)
+        return -1;
+    const char *should = conn_failed ? NULL : sp_http_rsp_header(&t->rsp, "x-should-retry");
+    bool retry = should ? strcmp(should, "true") == 0
+                        : conn_failed || status == 408 || status == 409 || status == 429 ||
+                              status >= 500;
+    if (!retry)
+        return -1;
+    const char *ms = conn_failed ? NULL : sp_http_rsp_header(&t->rsp, "retry-after-ms");
+    long wait = ms ? strtol(ms, NULL, 10) : t->rsp.retry_after_s * 1000L;
+    if (wait <= 0) {
+        wait = p->sdk_initial_ms > 0 ? p->sdk_initial_ms : 1000;
+        for (int i = 1; i < t->attempts && wait < RETRY_AFTER_CAP_S * 1000L; i++)
+            wait *= 2;
+    }
+    return wait < RETRY_AFTER_CAP_S * 1000L ? wait : RETRY_AFTER_CAP_S * 1000L;
+}
+
 /* Decides whether the driver retries this response itself; returns the wait or -1. */
 static long retry_wait_ms(const struct sp__transfer *t)
 {
     const struct sp_retry_policy *p = &t->req.retry;
     int status = t->rsp.status;
+    if (p->max_attempts_sdk > 1)
+        return sdk_retry_wait_ms(t, false);
     if (status == 429 && t->attempts < p->max_attempts_429) {
         long ra = t->rsp.retry_after_s;
         if (ra > RETRY_AFTER_CAP_S)
@@ -478,11 +536,18 @@ static void transfer_finished(struct sp__transfer *t, CURLcode code)
     long wait = code == CURLE_OK ? retry_wait_ms(t) : dropped_wait_ms(t, code);
     if (code != CURLE_OK && wait < 0) {
         fill_transport_error(t, code);
+        long again = t->rsp.transport == SP_E_CONNECT ? sdk_retry_wait_ms(t, true) : -1;
+        if (again >= 0 &&
+            sp_timerheap_push(&t->loop->timers, &t->timer, sp_now_ms() + again) == 0) {
+            t->retry_pending = true;
+            return;
+        }
         transfer_advance(t, &t->rsp);
         return;
     }
     if (wait >= 0 && sp_timerheap_push(&t->loop->timers, &t->timer, sp_now_ms() + wait) == 0) {
         t->retry_pending = true;
+        t->op->retries++;
         return;
     }
     transfer_advance(t, &t->rsp);

@@ -1,8 +1,11 @@
 #!/bin/sh
 # Installs what sandprobe needs, and nothing when all of it is present. Debian packages only.
 #   sh scripts/setup.sh          build dependencies (the main job)
-#   sh scripts/setup.sh --test   + node/npm and the official vendor SDKs (suites/sdk, test-only)
+#   sh scripts/setup.sh --test   + node/npm, the official vendor SDKs (suites/sdk/versions) and
+#                                chromium (test-only)
 #   sh scripts/setup.sh --bench  + wrk and nginx-light for `make bench`
+#   sh scripts/setup.sh --fuzz   + clang and its runtimes (libFuzzer, ThreadSanitizer) for
+#                                `make fuzz` and `make tsan`; `make test` never needs them
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -12,9 +15,11 @@ for arg in "$@"; do
     case "$arg" in
         --test) want_sdk=1 ;;
         --bench) PKGS="$PKGS wrk nginx-light" ;;
-        *) echo "setup: unknown option '$arg' (use --test or --bench)" >&2; exit 2 ;;
+        --fuzz) PKGS="$PKGS clang libclang-rt-14-dev" ;;
+        *) echo "setup: unknown option '$arg' (use --test, --bench or --fuzz)" >&2; exit 2 ;;
     esac
 done
+[ "$want_sdk" = 1 ] && PKGS="$PKGS chromium" # report.html in a real browser (suites/unit/test_load_report.c)
 [ "$want_sdk" = 1 ] && ! command -v node >/dev/null 2>&1 && PKGS="$PKGS nodejs npm"
 
 missing=""
@@ -31,9 +36,13 @@ if [ -n "$missing" ]; then
     $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
 fi
 
-# The official SDKs are pinned in suites/sdk/package-lock.json; installed only when absent.
-if [ "$want_sdk" = 1 ] && [ ! -d suites/sdk/node_modules ] && [ -f suites/sdk/package-lock.json ]; then
-    echo "setup: installing the vendor SDKs for the fidelity tests (npm ci)" >&2
-    (cd suites/sdk && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+# The official SDKs, one npm project per (vendor, version) under suites/sdk/versions, each
+# pinned by its package-lock.json; installed only where node_modules is absent.
+if [ "$want_sdk" = 1 ]; then
+    for d in suites/sdk/versions/*@*/; do
+        [ -f "$d/package-lock.json" ] && [ ! -d "$d/node_modules" ] || continue
+        echo "setup: installing $(basename "$d") for the fidelity tests (npm ci)" >&2
+        (cd "$d" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+    done
 fi
 exit 0

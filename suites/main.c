@@ -1,11 +1,12 @@
 /* The cmocka front end of the conformance requirements (`make conformance`): one group per
- * mock target (Daytona, Daytona in toolbox mode, E2B), each starting its vendor mock
+ * mock target (each provider in each of its modes), each starting its vendor mock
  * in-process on an ephemeral loopback port with a small latency model, and one cmocka test
  * per requirement, named "exec.exit_code_propagates [MUST] [daytona]".
  *
  *   conformance [--provider NAME]... [--filter PATTERN] [--level must|should|may]
  *
- * --provider runs only the named groups (daytona, daytona-toolbox, e2b); --filter is
+ * --provider runs only the named groups (one per provider mode, from the provider registry:
+ * daytona, daytona-toolbox, e2b, runloop, runloop-direct, ...); --filter is
  * cmocka's test-name pattern ('*' and '?'); --level is the weakest level whose failures
  * fail the run (default must, as `sandprobe check`): an unmet requirement below it is
  * reported, as not met, and counted as skipped. The exit status is non-zero when any test
@@ -30,12 +31,33 @@ struct group {
     const char *mode;     /* sp_client_opts.mode */
 };
 
-static const struct group groups[] = {
-    {"daytona", "daytona", NULL},
-    {"daytona-toolbox", "daytona", "toolbox"},
-    {"e2b", "e2b", NULL},
-};
-#define N_GROUPS (sizeof(groups) / sizeof(groups[0]))
+/* One group per provider mode, from the provider registry: "<provider>" for the default
+ * mode, "<provider>-<mode>" for each other (daytona, daytona-toolbox, e2b, runloop, ...). */
+#define MAX_GROUPS 32
+static struct group groups[MAX_GROUPS];
+static char group_names[MAX_GROUPS][64];
+static size_t n_groups;
+
+static void groups_from_registry(void)
+{
+    static const char *const only_default[] = {NULL};
+    const char *names[MAX_GROUPS];
+    size_t np = sp_provider_names(names, MAX_GROUPS);
+    for (size_t p = 0; p < np && p < MAX_GROUPS; p++) {
+        const char *const *modes = sp_provider_modes(names[p]);
+        size_t nm = 0;
+        while (modes && modes[nm])
+            nm++;
+        if (nm == 0) /* a provider without modes: one group, its only configuration */
+            modes = only_default, nm = 1;
+        for (size_t k = 0; k < nm && n_groups < MAX_GROUPS; k++) {
+            snprintf(group_names[n_groups], sizeof(group_names[0]), "%s%s%s", names[p],
+                     k ? "-" : "", k ? modes[k] : "");
+            groups[n_groups] = (struct group){group_names[n_groups], names[p], k ? modes[k] : NULL};
+            n_groups++;
+        }
+    }
+}
 
 /* The group being run: cmocka gives a test either the group state or its own initial
  * state, and each test's initial state is its requirement, so the target lives here. */
@@ -231,15 +253,16 @@ static bool selected(const struct group *g, char **only, int n_only)
 
 static int usage(const char *prog)
 {
-    fprintf(stderr,
-            "usage: %s [--provider daytona|daytona-toolbox|e2b]... [--filter PATTERN] "
-            "[--level must|should|may]\n",
-            prog);
+    fprintf(stderr, "usage: %s [--provider ", prog);
+    for (size_t g = 0; g < n_groups; g++)
+        fprintf(stderr, "%s%s", g ? "|" : "", groups[g].name);
+    fprintf(stderr, "]... [--filter PATTERN] [--level must|should|may]\n");
     return 2;
 }
 
 int main(int argc, char **argv)
 {
+    groups_from_registry();
     char **only = calloc((size_t)argc, sizeof(*only));
     int n_only = 0;
     if (only == NULL)
@@ -261,7 +284,7 @@ int main(int argc, char **argv)
     }
     for (int i = 0; i < n_only; i++) {
         bool known = false;
-        for (size_t g = 0; g < N_GROUPS; g++)
+        for (size_t g = 0; g < n_groups; g++)
             known = known || strcmp(only[i], groups[g].name) == 0;
         if (!known) {
             fprintf(stderr, "unknown group '%s'\n", only[i]);
@@ -271,7 +294,7 @@ int main(int argc, char **argv)
     }
     snprintf(run_id, sizeof(run_id), "conf-%ld", (long)getpid());
     int failed = run_table_checks();
-    for (size_t g = 0; g < N_GROUPS; g++) {
+    for (size_t g = 0; g < n_groups; g++) {
         if (selected(&groups[g], only, n_only))
             failed += run_group(&groups[g]);
     }

@@ -84,6 +84,31 @@ static void create_run_label_findable(struct sp_req_ctx *ctx)
     SP_REQUIRE_STR_EQ(ctx, sp_sandbox_id(found), sp_sandbox_id(sb));
 }
 
+/* More sandboxes than one list page holds (20 is Runloop's default page, and OpenHands'
+ * RunloopRuntime reads only that first page of running devboxes): the first and the last
+ * created are found by session whichever end of the list the provider puts first. It holds
+ * 21 sandboxes at once, so it runs alone ([Serial]). */
+#define BEYOND_PAGE_SANDBOXES 21
+
+static void create_attach_beyond_first_page(struct sp_req_ctx *ctx)
+{
+    struct sp_sandbox *first = NULL, *last = NULL, *found = NULL;
+    for (int i = 0; i < BEYOND_PAGE_SANDBOXES; i++) {
+        last = sp_req_create(ctx, NULL, NULL);
+        if (i == 0)
+            first = last;
+    }
+    /* Started up, both are in every provider's list of running sandboxes. */
+    SP_REQUIRE_OK(ctx, sp_sandbox_startup(first, sp_req_err(ctx)));
+    SP_REQUIRE_OK(ctx, sp_sandbox_startup(last, sp_req_err(ctx)));
+    SP_REQUIRE_RC(ctx, sp_req_attach(ctx, NULL, sp_sandbox_session(first), &found), SP_E_OK,
+                  "sp_sandbox_attach");
+    SP_REQUIRE_STR_EQ(ctx, sp_sandbox_id(found), sp_sandbox_id(first));
+    SP_REQUIRE_RC(ctx, sp_req_attach(ctx, NULL, sp_sandbox_session(last), &found), SP_E_OK,
+                  "sp_sandbox_attach");
+    SP_REQUIRE_STR_EQ(ctx, sp_sandbox_id(found), sp_sandbox_id(last));
+}
+
 const struct sp_requirement sp__req_create[] = {
     {"create.returns_handle", SP_STEP_CREATE, SP_LEVEL_MUST, "[Conformance]", 0, 0,
      "Creating a sandbox returns its id (and a session label where labels exist).",
@@ -106,5 +131,10 @@ const struct sp_requirement sp__req_create[] = {
     {"attach.unknown_session_not_found", SP_STEP_ATTACH, SP_LEVEL_MUST, "[Conformance]",
      SP_CAP_LABELS, 0, "Attaching to a session no sandbox carries fails with not_found.",
      create_attach_unknown_not_found, 0},
+    {"attach.beyond_first_page", SP_STEP_ATTACH, SP_LEVEL_SHOULD, "[Conformance][Slow][Serial]",
+     SP_CAP_LABELS, 0,
+     "Attach finds a session among more sandboxes than one list page holds (OpenHands' "
+     "Runloop runtime reads only the first page of 20 running devboxes and misses it).",
+     create_attach_beyond_first_page, 0},
 };
 const size_t sp__req_create_count = sizeof(sp__req_create) / sizeof(sp__req_create[0]);

@@ -106,6 +106,21 @@ static void startup_data_plane_requires_token(struct sp_req_ctx *ctx)
     SP_REQUIRE_ERR(ctx, sp_exec(sb, x, sp_req_err(ctx)), SP_E_AUTH);
 }
 
+/* OpenHands asks for the data-plane URL again when it attaches (Runloop's create_tunnel,
+ * Daytona's preview link) and keeps using it: it must not change. */
+static void startup_data_url_stable(struct sp_req_ctx *ctx)
+{
+    struct sp_sandbox *sb = sp_req_sandbox(ctx);
+    char *url = sp_req_printf(ctx, "%s", sp_sandbox_data_url(sb));
+    struct sp_sandbox *again = NULL;
+    SP_REQUIRE_RC(ctx, sp_req_attach(ctx, NULL, sp_sandbox_session(sb), &again), SP_E_OK,
+                  "sp_sandbox_attach");
+    SP_REQUIRE_OK(ctx, sp_sandbox_startup(again, sp_req_err(ctx)));
+    SP_REQUIRE_STR_EQ(ctx, sp_sandbox_data_url(again), url);
+    struct sp_exec *x = SP_EXEC_OK(ctx, again, "echo sp-same-url");
+    SP_REQUIRE_STR_CONTAINS(ctx, sp_buf_str(&x->out), "sp-same-url");
+}
+
 const struct sp_requirement sp__req_startup[] = {
     {"startup.ready_within_deadline", SP_STEP_STARTUP, SP_LEVEL_MUST, "[Conformance]", 0, 0,
      "A new sandbox reaches its started state and its data plane answers within the startup "
@@ -131,5 +146,10 @@ const struct sp_requirement sp__req_startup[] = {
      "The data plane of a token-protected sandbox refuses a request without the token with an "
      "auth error.",
      startup_data_plane_requires_token, 0},
+    {"startup.data_url_stable", SP_STEP_STARTUP, SP_LEVEL_MUST, "[Conformance]",
+     SP_CAP_LABELS | SP_CAP_ACTION_SERVER, 0,
+     "Starting up a sandbox found again by its session gives the same action-server URL "
+     "(OpenHands re-requests the tunnel or preview link on attach and reuses it).",
+     startup_data_url_stable, 0},
 };
 const size_t sp__req_startup_count = sizeof(sp__req_startup) / sizeof(sp__req_startup[0]);

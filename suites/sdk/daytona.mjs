@@ -1,17 +1,31 @@
-// Drives the Daytona mock with the official TypeScript SDK, @daytonaio/sdk 0.24.2 (the
-// version OpenHands pins), configured only from DAYTONA_API_KEY and DAYTONA_API_URL as a
-// user would. Every step asserts what the real service returns (spec/daytona-runloop.md
-// Part A); failed steps are reported and the run goes on (see steps.mjs); the sandboxes
-// made are deleted anyway.
+// Drives the Daytona mock with the official TypeScript SDK of the current generation
+// (@daytonaio/sdk 0.218.0 in versions/daytona@0.218.0): toolbox calls through the proxy URL
+// the sandbox record names ({toolboxProxyUrl}/{id}/...), list as a cursor iterator over
+// {items,nextCursor}, downloads through files/bulk-download (multipart), session output
+// split into stdout/stderr, and the specific error classes the SDK picks from the daemon's
+// (source, code). Configured only from DAYTONA_API_KEY and DAYTONA_API_URL as a user would;
+// every step asserts what the real service returns (spec/daytona-runloop.md Part A, the
+// daemon in daytonaio/daytona apps/daemon). Failed steps are reported and the run goes on
+// (see steps.mjs); the sandboxes made are deleted anyway. Not covered: following session
+// logs, which the current SDK does over a WebSocket the mock does not serve.
 import assert from 'node:assert/strict';
-import { Daytona, DaytonaError } from '@daytonaio/sdk';
-import { DaytonaNotFoundError } from '@daytonaio/sdk/src/errors/DaytonaError.js';
+import { loadSdk, sdkVersion } from './sdk.mjs';
 import { stepRunner } from './steps.mjs';
+
+const SDK = '@daytonaio/sdk';
+const {
+    Daytona,
+    DaytonaAuthenticationError,
+    DaytonaError,
+    DaytonaFileNotFoundError,
+    DaytonaNotFoundError,
+    DaytonaProcessExecutionTimeoutError,
+} = await loadSdk(SDK);
 
 const SUITE = `sdk-fidelity-${process.pid}`;
 const made = [];
 
-const { step, run } = stepRunner('daytona');
+const { step, run } = stepRunner(`daytona@${sdkVersion(SDK)}`);
 
 async function until(what, fn, ms = 15000) {
     const end = Date.now() + ms;
@@ -23,21 +37,29 @@ async function until(what, fn, ms = 15000) {
     }
 }
 
+async function listIds(query) {
+    const ids = [];
+    for await (const sb of daytona.list(query)) ids.push(sb.id);
+    return ids.sort();
+}
+
 const daytona = new Daytona();
+const origin = new URL(process.env.DAYTONA_API_URL).origin;
 let priv; // public: false
-let pub; // public: true
-let root; // the SDK's project dir (GET /toolbox/{id}/toolbox/project-dir)
+let pub; // public: true, created with a name
+let home; // the user's home (GET {proxy}/{id}/user-home-dir)
 
 async function createAndExec() {
-    await step('a wrong API key is refused (401 -> DaytonaError)', async () => {
+    await step('a wrong API key is refused (401 -> DaytonaAuthenticationError)', async () => {
         const bad = new Daytona({ apiKey: 'not-the-key', apiUrl: process.env.DAYTONA_API_URL });
-        await assert.rejects(bad.list(), DaytonaError);
+        await assert.rejects(bad.list().next(), DaytonaAuthenticationError);
     });
-    await step('an unknown sandbox id is DaytonaNotFoundError (Nest 404 body)', async () => {
+    await step('an unknown sandbox id or name is DaytonaNotFoundError', async () => {
         await assert.rejects(daytona.get('00000000-0000-4000-8000-000000000000'),
                              DaytonaNotFoundError);
+        await assert.rejects(daytona.get('no-such-name'), DaytonaNotFoundError);
     });
-    await step('create public:false with labels and env vars, waits until started', async () => {
+    await step('create public:false with labels and env vars: the current record', async () => {
         priv = await daytona.create({
             labels: { suite: SUITE, role: 'private' },
             envVars: { SP_GREETING: 'hello from env' },
@@ -46,116 +68,94 @@ async function createAndExec() {
         made.push(priv);
         assert.equal(priv.state, 'started');
         assert.match(priv.id, /^[0-9a-f-]{36}$/);
+        assert.equal(priv.name, priv.id, 'an unnamed sandbox is named by its id');
         assert.equal(priv.public, false);
         assert.equal(priv.labels.suite, SUITE);
-        assert.equal(priv.labels.role, 'private');
         assert.equal(priv.env.SP_GREETING, 'hello from env');
-        assert.equal(typeof priv.organizationId, 'string');
-        assert.equal(typeof priv.user, 'string');
+        assert.equal(priv.networkBlockAll, false);
+        assert.equal(priv.toolboxProxyUrl, `${origin}/toolbox`);
     }, { fatal: true });
-    await step('create public:true', async () => {
-        pub = await daytona.create({ labels: { suite: SUITE, role: 'public' }, public: true });
+    await step('create public:true with a name; get by name', async () => {
+        pub = await daytona.create({
+            name: `${SUITE}-pub`,
+            labels: { suite: SUITE, role: 'public' },
+            public: true,
+        });
         made.push(pub);
         assert.equal(pub.state, 'started');
         assert.equal(pub.public, true);
-        assert.notEqual(pub.id, priv.id);
+        assert.equal(pub.name, `${SUITE}-pub`);
+        const again = await daytona.get(`${SUITE}-pub`);
+        assert.equal(again.id, pub.id);
     }, { fatal: true });
-    await step('executeCommand: stdout and exit code 0', async () => {
-        const r = await priv.process.executeCommand('echo hello world');
-        assert.equal(r.exitCode, 0);
-        assert.equal(r.result.trim(), 'hello world');
+    await step('user-home-dir and work-dir', async () => {
+        home = await priv.getUserHomeDir();
+        assert.equal(home, '/home/daytona');
+        assert.equal(await priv.getWorkDir(), home);
     });
-    await step('executeCommand: the create env vars reach commands', async () => {
-        const r = await priv.process.executeCommand('printf %s "$SP_GREETING"');
-        assert.equal(r.exitCode, 0);
-        assert.equal(r.result, 'hello from env');
-    });
-    await step('executeCommand: non-zero exit code, stderr combined into result', async () => {
-        const r = await priv.process.executeCommand('echo oops >&2; exit 3');
+    await step('executeCommand: through the user\'s shell, stdout+stderr in result', async () => {
+        const r = await priv.process.executeCommand('[[ -n "$BASH_VERSION" ]] && echo bash; echo oops >&2; exit 3');
         assert.equal(r.exitCode, 3);
-        assert.equal(r.result.trim(), 'oops');
+        assert.equal(r.result, 'bash\noops\n');
     });
-    await step('executeCommand: per-call env', async () => {
-        const r = await priv.process.executeCommand('printf %s "$SP_ONE"', undefined,
-                                                    { SP_ONE: 'one two' });
+    await step('executeCommand: create env vars and per-call envs', async () => {
+        let r = await priv.process.executeCommand('printf %s "$SP_GREETING"');
+        assert.equal(r.result, 'hello from env');
+        r = await priv.process.executeCommand('printf %s "$SP_ONE"', undefined, { SP_ONE: 'one two' });
         assert.equal(r.exitCode, 0);
         assert.equal(r.result, 'one two');
     });
-    await step('executeCommand: cwd', async () => {
-        root = await priv.getUserRootDir();
-        assert.equal(typeof root, 'string');
-        assert.ok(root.startsWith('/'), `project dir ${root} is not absolute`);
+    await step('executeCommand: cwd, relative to the home', async () => {
         let r = await priv.process.executeCommand('mkdir -p sub/dir && echo here > sub/dir/mark');
         assert.equal(r.exitCode, 0);
-        r = await priv.process.executeCommand('cat mark && pwd', `${root}/sub/dir`);
-        assert.equal(r.exitCode, 0);
-        const [mark, pwd] = r.result.trim().split('\n');
-        assert.equal(mark, 'here');
-        assert.ok(pwd.endsWith('/sub/dir'), `pwd printed ${pwd}`);
+        r = await priv.process.executeCommand('cat mark', `${home}/sub/dir`);
+        assert.equal(r.result, 'here\n');
+    });
+    await step('executeCommand: a timeout is DaytonaProcessExecutionTimeoutError', async () => {
+        await assert.rejects(priv.process.executeCommand('sleep 10', undefined, undefined, 1),
+                             DaytonaProcessExecutionTimeoutError);
     });
 }
 
 async function sessions() {
     const sid = 'fidelity-session';
-    await step('createSession', async () => {
+    await step('createSession, getSession, a second create is refused', async () => {
         await priv.process.createSession(sid);
         const s = await priv.process.getSession(sid);
         assert.equal(s.sessionId, sid);
-    });
-    await step('createSession again is refused (409)', async () => {
         await assert.rejects(priv.process.createSession(sid), DaytonaError);
     });
-    await step('executeSessionCommand sync: output, exit code, state persists', async () => {
+    await step('executeSessionCommand: stdout and stderr apart, state persists', async () => {
         let r = await priv.process.executeSessionCommand(sid, { command: 'export SP_X=42; cd sub' });
-        assert.equal(typeof r.cmdId, 'string');
         assert.equal(r.exitCode, 0);
-        r = await priv.process.executeSessionCommand(sid, { command: 'echo "$SP_X"; cat dir/mark' });
+        r = await priv.process.executeSessionCommand(sid, {
+            command: 'echo "$SP_X"; echo warn >&2; cat dir/mark',
+        });
         assert.equal(r.exitCode, 0);
-        assert.equal(r.output, '42\nhere\n');
-        r = await priv.process.executeSessionCommand(sid, { command: 'false' });
+        assert.equal(r.stdout, '42\nhere\n');
+        assert.equal(r.stderr, 'warn\n');
+        r = await priv.process.executeSessionCommand(sid, { command: 'cd ..; false' });
         assert.equal(r.exitCode, 1);
-        r = await priv.process.executeSessionCommand(sid, { command: 'cd ..' });
-        assert.equal(r.exitCode, 0);
     });
-    await step('executeSessionCommand runAsync, getSessionCommand, logs', async () => {
-        // The command waits (at most 5 s) for a file that a separate toolbox call creates,
-        // so "still running" is observed without relying on timing. Paths are relative:
-        // the mock's processes run in a host directory standing for the sandbox's "/", so
-        // an absolute sandbox path inside a command line would not resolve there.
-        // "(exit 7)", not "exit 7": session commands run in the session's own shell, which
-        // a bare exit would end (as on the real daemon).
+    await step('runAsync, getSessionCommand, logs as {output,stdout,stderr}', async () => {
         const cmd = 'for i in $(seq 1 100); do [ -f go ] && break; sleep 0.05; done; ' +
-                    '[ -f go ] && echo released; (exit 7)';
+                    '[ -f go ] && echo released; echo err >&2; (exit 7)';
         const r = await priv.process.executeSessionCommand(sid, { command: cmd, runAsync: true });
         assert.equal(typeof r.cmdId, 'string');
-        assert.ok(r.exitCode === undefined || r.exitCode === null,
-                  `async exec answered exitCode ${r.exitCode}`);
         const running = await priv.process.getSessionCommand(sid, r.cmdId);
-        assert.equal(running.id, r.cmdId);
         assert.equal(running.command, cmd);
         assert.equal(running.exitCode, undefined, 'exitCode must be absent while running');
-        const t = await priv.process.executeCommand('touch go');
-        assert.equal(t.exitCode, 0);
+        assert.equal((await priv.process.executeCommand('touch go')).exitCode, 0);
         const done = await until('the async command to finish', async () => {
             const c = await priv.process.getSessionCommand(sid, r.cmdId);
             return c.exitCode !== undefined && c.exitCode !== null ? c : null;
         });
         assert.equal(done.exitCode, 7);
         const logs = await priv.process.getSessionCommandLogs(sid, r.cmdId);
-        assert.equal(logs, 'released\n',
-                     'the async command did not see the file: do toolbox execute and session ' +
-                     'commands block each other?');
-        const s = await priv.process.getSession(sid);
-        assert.ok(s.commands.some((c) => c.id === r.cmdId));
-    });
-    await step('getSessionCommandLogs follows a running command (onLogs)', async () => {
-        const cmd = 'for i in 1 2 3; do echo line$i; sleep 0.1; done';
-        const r = await priv.process.executeSessionCommand(sid, { command: cmd, runAsync: true });
-        const chunks = [];
-        await priv.process.getSessionCommandLogs(sid, r.cmdId, (c) => chunks.push(c));
-        assert.equal(chunks.join(''), 'line1\nline2\nline3\n');
-        const c = await priv.process.getSessionCommand(sid, r.cmdId);
-        assert.equal(c.exitCode, 0);
+        assert.equal(logs.stdout, 'released\n');
+        assert.equal(logs.stderr, 'err\n');
+        assert.ok(logs.output.includes('released') && logs.output.includes('err'),
+                  `output ${JSON.stringify(logs.output)}`);
     });
     await step('deleteSession', async () => {
         await priv.process.deleteSession(sid);
@@ -164,76 +164,58 @@ async function sessions() {
 }
 
 async function files() {
-    // Every byte value, so a text-mode or UTF-8 transfer shows up.
     const blob = Buffer.alloc(4096);
     for (let i = 0; i < blob.length; i++) blob[i] = (i * 7 + 3) & 0xff;
-    await step('uploadFile + downloadFile round trip (binary)', async () => {
+    await step('uploadFile (chunked multipart) + downloadFile (bulk-download)', async () => {
         await priv.fs.uploadFile(blob, 'data/blob.bin');
         const back = await priv.fs.downloadFile('data/blob.bin');
         assert.ok(Buffer.isBuffer(back));
-        assert.equal(back.length, blob.length);
         assert.ok(back.equals(blob), 'downloaded bytes differ from the uploaded ones');
-    });
-    await step('uploadFile to an absolute path is visible to commands', async () => {
-        await priv.fs.uploadFile(Buffer.from('abs\n'), `${root}/data/abs.txt`);
+        await priv.fs.uploadFile(Buffer.from('abs\n'), `${home}/data/abs.txt`);
         const r = await priv.process.executeCommand('cat data/abs.txt');
         assert.equal(r.result, 'abs\n');
     });
-    await step('createFolder + listFiles', async () => {
+    await step('downloadFiles: several at once, a missing one reported per file', async () => {
+        const got = await priv.fs.downloadFiles([
+            { source: 'data/abs.txt' }, { source: 'data/none.txt' }, { source: 'data/blob.bin' },
+        ]);
+        assert.equal(got[0].result.toString(), 'abs\n');
+        assert.ok(got[1].error, 'a missing file must come back as an error part');
+        assert.equal(got[1].errorDetails.code, 'FILE_NOT_FOUND');
+        assert.ok(got[2].result.equals(blob));
+    });
+    await step('listFiles, getFileDetails, createFolder', async () => {
         await priv.fs.createFolder('data/newdir', '755');
         const list = await priv.fs.listFiles('data');
-        const byName = Object.fromEntries(list.map((f) => [f.name, f]));
-        assert.deepEqual(Object.keys(byName).sort(), ['abs.txt', 'blob.bin', 'newdir']);
-        assert.equal(byName['blob.bin'].isDir, false);
-        assert.equal(byName['blob.bin'].size, blob.length);
-        assert.equal(byName.newdir.isDir, true);
-        for (const f of list) {
-            assert.equal(typeof f.modTime, 'string');
-            assert.equal(typeof f.permissions, 'string');
-        }
+        assert.deepEqual(list.map((f) => f.name).sort(), ['abs.txt', 'blob.bin', 'newdir']);
         const info = await priv.fs.getFileDetails('data/blob.bin');
-        assert.equal(info.name, 'blob.bin');
         assert.equal(info.size, blob.length);
+        assert.equal(info.isDir, false);
     });
-    await step('deleteFile, then download is not found', async () => {
+    await step('a missing file is DaytonaFileNotFoundError', async () => {
         await priv.fs.deleteFile('data/blob.bin');
-        const list = await priv.fs.listFiles('data');
-        assert.ok(!list.some((f) => f.name === 'blob.bin'));
-        await assert.rejects(priv.fs.downloadFile('data/blob.bin'), DaytonaError);
+        await assert.rejects(priv.fs.downloadFile('data/blob.bin'), DaytonaFileNotFoundError);
+        await assert.rejects(priv.fs.getFileDetails('data/blob.bin'), DaytonaFileNotFoundError);
     });
 }
 
-async function previewAndList() {
+async function listAndPreview() {
     await step('getPreviewLink(4444): url and token', async () => {
-        for (const sb of [priv, pub]) {
-            const link = await sb.getPreviewLink(4444);
-            const url = new URL(link.url);
-            assert.ok(url.hostname.startsWith(`4444-${sb.id}.`), `preview url ${link.url}`);
-            assert.equal(typeof link.token, 'string');
-            assert.ok(link.token.length > 0, 'preview token is empty');
-        }
+        const link = await priv.getPreviewLink(4444);
+        assert.ok(new URL(link.url).hostname.startsWith(`4444-${priv.id}.`), link.url);
+        assert.ok(link.token.length > 0);
     });
-    await step('list(labels) filters by label subset', async () => {
-        const both = await daytona.list({ suite: SUITE });
-        assert.deepEqual(both.map((s) => s.id).sort(), [priv.id, pub.id].sort());
-        const one = await daytona.list({ suite: SUITE, role: 'public' });
-        assert.deepEqual(one.map((s) => s.id), [pub.id]);
-        const none = await daytona.list({ suite: SUITE, role: 'nobody' });
-        assert.equal(none.length, 0);
-    });
-    await step('findOne by labels and by id', async () => {
-        const byLabel = await daytona.findOne({ labels: { suite: SUITE, role: 'private' } });
-        assert.equal(byLabel.id, priv.id);
-        const byId = await daytona.findOne({ id: pub.id });
-        assert.equal(byId.id, pub.id);
-        assert.equal(byId.labels.role, 'public');
-        await assert.rejects(daytona.findOne({ labels: { suite: SUITE, role: 'nobody' } }),
-                             DaytonaError);
+    await step('list: a cursor iterator filtered by labels, paging with limit', async () => {
+        assert.deepEqual(await listIds({ labels: { suite: SUITE } }), [priv.id, pub.id].sort());
+        assert.deepEqual(await listIds({ labels: { suite: SUITE }, limit: 1 }),
+                         [priv.id, pub.id].sort());
+        assert.deepEqual(await listIds({ labels: { suite: SUITE, role: 'public' } }), [pub.id]);
+        assert.deepEqual(await listIds({ labels: { suite: SUITE, role: 'nobody' } }), []);
     });
 }
 
 async function stopStartDelete() {
-    await step('stop waits until stopped; toolbox refuses a stopped sandbox', async () => {
+    await step('stop waits until stopped; the toolbox refuses a stopped sandbox', async () => {
         await daytona.stop(priv);
         assert.equal(priv.state, 'stopped');
         await assert.rejects(priv.process.executeCommand('echo hi'), DaytonaError);
@@ -242,26 +224,19 @@ async function stopStartDelete() {
         await daytona.start(priv);
         assert.equal(priv.state, 'started');
         const r = await priv.process.executeCommand('cat data/abs.txt');
-        assert.equal(r.exitCode, 0);
         assert.equal(r.result, 'abs\n');
     });
-    await step('delete: the sandbox is destroyed and gone from list', async () => {
+    await step('delete: destroyed and gone from list', async () => {
         for (const sb of [priv, pub]) {
             await daytona.delete(sb);
-            assert.ok(['destroying', 'destroyed'].includes(sb.state), `state after delete ${sb.state}`);
+            assert.ok(['destroying', 'destroyed'].includes(sb.state), `state ${sb.state}`);
             made.splice(made.indexOf(sb), 1);
         }
-        // A sandbox still being destroyed may be listed for a while; then it is not.
-        await until('deleted sandboxes to leave list()', async () =>
-            (await daytona.list({ suite: SUITE })).length === 0);
-        const again = await until('the sandbox to read as destroyed', async () => {
-            const s = await daytona.get(priv.id);
-            return s.state === 'destroyed' ? s : null;
-        });
-        assert.equal(again.id, priv.id);
+        await until('deleted sandboxes to leave list()',
+                    async () => (await listIds({ labels: { suite: SUITE } })).length === 0);
     });
 }
 
-await run([createAndExec, sessions, files, previewAndList, stopStartDelete], async () => {
+await run([createAndExec, sessions, files, listAndPreview, stopStartDelete], async () => {
     for (const sb of made) await sb.delete().catch(() => undefined);
 });

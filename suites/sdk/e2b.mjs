@@ -4,22 +4,28 @@
 // what the real service returns (spec/e2b-modal.md Part A). Failed steps are reported and the
 // run goes on (see steps.mjs); the sandboxes made are killed anyway.
 import assert from 'node:assert/strict';
-import {
+import { atLeast, loadSdk, sdkVersion } from './sdk.mjs';
+import { stepRunner } from './steps.mjs';
+
+const e2b = await loadSdk('e2b');
+const {
     AuthenticationError,
     CommandExitError,
     FileNotFoundError,
     NotFoundError,
     Sandbox,
     SandboxNotFoundError,
+    RateLimitError,
     TimeoutError,
-} from 'e2b';
-import { stepRunner } from './steps.mjs';
+} = e2b;
+// Since 2.51 the SDK retries a 429 carrying Retry-After and raises ServiceBusyError on a 503.
+const retriesRateLimits = atLeast('e2b', '2.51.0');
 
 const SUITE = `sdk-fidelity-${process.pid}`;
 const HOME = '/home/user'; // envd's default user's home: relative paths resolve here
 const made = [];
 
-const { step, run } = stepRunner('e2b');
+const { step, run } = stepRunner(`e2b@${sdkVersion('e2b')}`);
 
 async function listAll(metadata) {
     const pager = Sandbox.list({ query: { metadata } });
@@ -106,6 +112,41 @@ async function createAndCommands() {
         assert.equal(typeof h.pid, 'number');
         const r = await h.wait();
         assert.equal(r.stdout, 'late\n');
+    });
+}
+
+// Arms the mock's next `count` control-plane refusals (its own test route, see e2b_faults.c).
+async function armFault(status, count, retryAfter) {
+    const rsp = await fetch(`${process.env.E2B_API_URL}/_sandprobe/faults`, {
+        method: 'POST',
+        headers: { 'X-API-Key': process.env.E2B_API_KEY, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ status, count, retryAfter }),
+    });
+    assert.equal(rsp.status, 204, `arming a ${status} answered ${rsp.status}`);
+}
+
+async function refusals() {
+    await step('429 with Retry-After: retried by the SDK (2.51+) or RateLimitError', async () => {
+        await armFault(429, 1, 1);
+        if (retriesRateLimits) {
+            const t0 = Date.now();
+            const all = await listAll({ suite: SUITE });
+            assert.equal(all.length, 2);
+            assert.ok(Date.now() - t0 >= 900, 'the SDK did not wait the Retry-After second');
+        } else {
+            await assert.rejects(listAll({ suite: SUITE }), RateLimitError);
+        }
+    });
+    await step('503 (no capacity) is refused with its own error and leaves nothing behind',
+               async () => {
+        await armFault(503, 1, 1);
+        await assert.rejects(Sandbox.create({ metadata: { suite: SUITE, role: 'busy' } }),
+                             (err) => {
+            if (e2b.ServiceBusyError) assert.ok(err instanceof e2b.ServiceBusyError, `got ${err}`);
+            else assert.match(String(err), /503/);
+            return true;
+        });
+        assert.equal((await listAll({ suite: SUITE, role: 'busy' })).length, 0);
     });
 }
 
@@ -205,6 +246,6 @@ async function lifecycle() {
     });
 }
 
-await run([createAndCommands, files, lifecycle], async () => {
+await run([createAndCommands, refusals, files, lifecycle], async () => {
     for (const sb of made) await sb.kill().catch(() => undefined);
 });

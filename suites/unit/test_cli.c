@@ -113,7 +113,7 @@ static void test_cli_check_bad_values(void **state)
     const char *tgt[] = {"check", "--provider", "daytona", "--target", "prod", NULL};
     expect_usage(sp_cmd_check, tgt, "invalid --target 'prod'");
     const char *prov[] = {"check", "--provider", "acme", NULL};
-    expect_usage(sp_cmd_check, prov, "unknown provider 'acme' (one of: daytona, e2b, all)");
+    expect_usage(sp_cmd_check, prov, "unknown provider 'acme' (one of: daytona, e2b, runloop, all)");
     const char *pos[] = {"check", "daytona", NULL};
     expect_usage(sp_cmd_check, pos, "unexpected argument 'daytona'");
     const char *none[] = {"check", "--provider", "daytona", "--focus", "^no-such-req$", NULL};
@@ -277,6 +277,14 @@ static void test_cli_mock_rejects_bad_flags(void **state)
     expect_usage(sp_cmd_mock, seed, "invalid --seed '-4'");
     const char *range[] = {"mock", "--vendor", "all", "--listen", "127.0.0.1:65535", NULL};
     expect_usage(sp_cmd_mock, range, "exceeds 65535");
+    const char *backend[] = {"mock", "--backend", "docker", NULL};
+    expect_usage(sp_cmd_mock, backend, "unknown --backend 'docker' (shell or synthetic)");
+    /* Every --latency is checked, not only the last one given. */
+    const char *lat[] = {"mock", "--latency", "create=fixed:1ms", "--latency=exec=fixed:5",
+                         "--latency", "start=fixed:1ms", NULL};
+    expect_usage(sp_cmd_mock, lat, "latency spec 'exec=fixed:5': a time needs a unit");
+    const char *phase[] = {"mock", "--latency", "boot=fixed:1ms", NULL};
+    expect_usage(sp_cmd_mock, phase, "unknown phase (create, start, alive, exec, delete)");
 }
 
 static void test_cli_list_shows_every_requirement(void **state)
@@ -488,24 +496,29 @@ static void test_cli_binary_mock_ready_line_and_sigterm(void **state)
     cJSON_Delete(ready);
 }
 
-/* A loopback port that is free together with the next one, for `mock --vendor all`. */
-static unsigned free_port_pair(void)
+/* A loopback port that is free together with the n - 1 after it, for `mock --vendor all`. */
+static unsigned free_port_run(unsigned n)
 {
     for (int attempt = 0; attempt < 20; attempt++) {
-        int a = socket(AF_INET, SOCK_STREAM, 0), b = socket(AF_INET, SOCK_STREAM, 0);
+        int fds[8], nfd = 0;
         struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
         socklen_t len = sizeof(sa);
-        assert_int_equal(bind(a, (struct sockaddr *)&sa, sizeof(sa)), 0);
-        assert_int_equal(getsockname(a, (struct sockaddr *)&sa, &len), 0);
+        fds[nfd++] = socket(AF_INET, SOCK_STREAM, 0);
+        assert_int_equal(bind(fds[0], (struct sockaddr *)&sa, sizeof(sa)), 0);
+        assert_int_equal(getsockname(fds[0], (struct sockaddr *)&sa, &len), 0);
         unsigned port = ntohs(sa.sin_port);
-        sa.sin_port = htons((uint16_t)(port + 1));
-        int next_free = port < 65535 && bind(b, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-        close(a);
-        close(b);
-        if (next_free)
+        bool all_free = port + n - 1 <= 65535 && n <= 8;
+        for (unsigned i = 1; all_free && i < n; i++) {
+            fds[nfd] = socket(AF_INET, SOCK_STREAM, 0);
+            sa.sin_port = htons((uint16_t)(port + i));
+            all_free = bind(fds[nfd++], (struct sockaddr *)&sa, sizeof(sa)) == 0;
+        }
+        for (int i = 0; i < nfd; i++)
+            close(fds[i]);
+        if (all_free)
             return port;
     }
-    fail_msg("no two consecutive free loopback ports");
+    fail_msg("no %u consecutive free loopback ports", n);
     return 0;
 }
 
@@ -517,13 +530,17 @@ static void test_cli_binary_mock_all_consecutive_ports(void **state)
     static const char *const want[][4] = {
         {"daytona", "DAYTONA_API_KEY", "DAYTONA_API_URL", NULL},
         {"e2b", "E2B_API_KEY", "E2B_API_URL", "E2B_SANDBOX_URL"},
+        {"runloop", "RUNLOOP_API_KEY", "RUNLOOP_BASE_URL", "RUNLOOP_TUNNEL_DOMAIN"},
     };
-    unsigned port = free_port_pair();
+    const unsigned n_vendors = sizeof(want) / sizeof(want[0]);
+    const char *names[8];
+    assert_int_equal(sp_mock_vendor_names(names, 8), n_vendors); /* every vendor is listed */
+    unsigned port = free_port_run(n_vendors);
     char listen[32];
     snprintf(listen, sizeof(listen), "127.0.0.1:%u", port);
     const char *argv[] = {bin_path, "mock", "--vendor", "all", "--listen", listen, "--quiet", NULL};
     struct child c = spawn(argv);
-    for (unsigned i = 0; i < 2; i++) {
+    for (unsigned i = 0; i < n_vendors; i++) {
         char line[4096], origin[64];
         read_line(c.out, line, sizeof(line));
         cJSON *ready = cJSON_Parse(line);

@@ -26,7 +26,7 @@ struct fx {
 };
 
 static enum sp_err
-client_from(const char *const *vars, struct sp_client **out, struct sp_error *err)
+client_mode(const char *const *vars, const char *mode, struct sp_client **out, struct sp_error *err)
 {
     struct sp_kv env;
     sp_kv_init(&env);
@@ -36,23 +36,41 @@ client_from(const char *const *vars, struct sp_client **out, struct sp_error *er
         snprintf(k, sizeof(k), "%.*s", (int)(eq - vars[i]), vars[i]);
         sp_kv_set(&env, k, eq + 1);
     }
-    struct sp_client_opts opts = {.alive_interval_ms = 250, .alive_timeout_ms = 60000};
+    struct sp_client_opts opts = {
+        .alive_interval_ms = 250, .alive_timeout_ms = 60000, .mode = mode};
     sp_error_clear(err);
     enum sp_err rc = sp_client_new("e2b", &env, &opts, out, err);
     sp_kv_cleanup(&env);
     return rc;
 }
 
-static int setup(void **state)
+static enum sp_err
+client_from(const char *const *vars, struct sp_client **out, struct sp_error *err)
+{
+    return client_mode(vars, NULL, out, err);
+}
+
+static int setup_mode(void **state, const char *mode)
 {
     struct fx *f = calloc(1, sizeof(*f));
     const char *const vars[] = {"E2B_API_KEY=" KEY, "E2B_API_URL=http://api.test/", NULL};
     struct sp_error err;
-    assert_int_equal(client_from(vars, &f->c, &err), SP_E_OK);
+    assert_int_equal(client_mode(vars, mode, &f->c, &err), SP_E_OK);
     sp_http_req_init(&f->req);
     sp_http_rsp_init(&f->rsp);
     *state = f;
     return 0;
+}
+
+/* The default: the current routes (v2). */
+static int setup(void **state)
+{
+    return setup_mode(state, NULL);
+}
+
+static int setup_v1(void **state)
+{
+    return setup_mode(state, "v1");
 }
 
 static int teardown(void **state)
@@ -172,6 +190,24 @@ static void test_config_urls(void **state)
     sp_client_free(c);
 }
 
+static void test_config_modes(void **state)
+{
+    (void)state;
+    const char *const vars[] = {"E2B_API_KEY=" KEY, NULL};
+    const char *good[] = {NULL, "", "v1", "v2"};
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        struct sp_client *c = NULL;
+        struct sp_error err;
+        assert_int_equal(client_mode(vars, good[i], &c, &err), SP_E_OK);
+        assert_int_equal(((const struct e2b_cfg *)c->cfg)->v1, i == 2);
+        sp_client_free(c);
+    }
+    struct sp_client *c = NULL;
+    struct sp_error err;
+    assert_int_equal(client_mode(vars, "v3", &c, &err), SP_E_CONFIG);
+    assert_string_equal(err.msg, "unknown E2B mode 'v3' (valid modes: v1, v2)");
+}
+
 static void test_config_bad_values(void **state)
 {
     (void)state;
@@ -231,14 +267,14 @@ static void test_create_request(void **state)
     sp_op_init_create(&f->op, f->c, &f->create);
     assert_int_equal(step0(f), SP_NEXT_REQUEST);
     assert_int_equal(f->req.method, SP_HTTP_POST);
-    assert_string_equal(req_url(&f->req), "http://api.test/sandboxes");
+    assert_string_equal(req_url(&f->req), "http://api.test/v2/sandboxes");
     assert_string_equal(sp_kv_geti(&f->req.headers, "X-API-Key"), KEY);
     assert_string_equal(sp_kv_geti(&f->req.headers, "Content-Type"), "application/json");
     cJSON *root = req_json(&f->req);
     assert_string_equal(cJSON_GetObjectItem(root, "templateID")->valuestring,
                         "code-interpreter-v1");
     assert_int_equal(cJSON_GetObjectItem(root, "timeout")->valueint, 300);
-    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(root, "secure"))); /* the SDK default */
+    assert_null(cJSON_GetObjectItem(root, "secure")); /* NewSandboxV2 has none */
     cJSON *md = cJSON_GetObjectItem(root, "metadata");
     assert_string_equal(cJSON_GetObjectItem(md, "session_id")->valuestring, "s-1");
     assert_string_equal(cJSON_GetObjectItem(md, "sandprobe_run")->valuestring, "run42");
@@ -271,7 +307,7 @@ static void test_create_public_and_generated_session(void **state)
     assert_int_equal(step0(f), SP_NEXT_REQUEST);
     cJSON *root = req_json(&f->req);
     assert_string_equal(cJSON_GetObjectItem(root, "templateID")->valuestring, "base");
-    assert_true(cJSON_IsFalse(cJSON_GetObjectItem(root, "secure")));
+    assert_null(cJSON_GetObjectItem(root, "secure")); /* v2: secured whatever we ask */
     cJSON *md = cJSON_GetObjectItem(root, "metadata");
     const char *session = cJSON_GetObjectItem(md, "session_id")->valuestring;
     assert_int_equal(strncmp(session, "sp-", 3), 0);
@@ -290,6 +326,34 @@ static void test_create_public_and_generated_session(void **state)
     assert_null(sp_kv_geti(&f->op.sandbox->data_headers, "X-Access-Token"));
     assert_false(sp_sandbox_forget_access_token(f->op.sandbox));
     assert_string_equal(f->op.sandbox->data_url, "https://49983-abc.eu.e2b.test");
+}
+
+/* Mode v1: the routes before 2.51, NewSandbox with `secure` as access asks. */
+static void test_v1_routes(void **state)
+{
+    struct fx *f = *state;
+    enum sp_access access[] = {SP_ACCESS_TOKEN, SP_ACCESS_PUBLIC};
+    for (int i = 0; i < 2; i++) {
+        if (f->op.ctx_free)
+            f->op.ctx_free(f->op.ctx);
+        f->create = (struct sp_create_opts){.session = "s", .access = access[i]};
+        sp_op_init_create(&f->op, f->c, &f->create);
+        assert_int_equal(step0(f), SP_NEXT_REQUEST);
+        assert_string_equal(req_url(&f->req), "http://api.test/sandboxes");
+        cJSON *root = req_json(&f->req);
+        assert_true(cJSON_IsBool(cJSON_GetObjectItem(root, "secure")));
+        assert_int_equal(cJSON_IsTrue(cJSON_GetObjectItem(root, "secure")), i == 0);
+        cJSON_Delete(root);
+    }
+    f->op.ctx_free(f->op.ctx);
+    f->op.ctx_free = NULL;
+    sp_op_init_attach(&f->op, f->c, NULL, "s");
+    assert_int_equal(step0(f), SP_NEXT_REQUEST);
+    assert_non_null(strstr(req_url(&f->req), "http://api.test/v2/sandboxes?metadata="));
+    assert_int_equal(step(f, 200, "[{\"sandboxID\":\"i3k9x0q2m7v1c8p4z6ab\"}]", NULL, NULL),
+                     SP_NEXT_REQUEST);
+    assert_string_equal(req_url(&f->req), "http://api.test/sandboxes/i3k9x0q2m7v1c8p4z6ab/connect");
+    assert_int_equal(step(f, 200, sandbox_json, NULL, NULL), SP_NEXT_DONE);
 }
 
 static void test_create_broken_responses(void **state)
@@ -355,7 +419,8 @@ static void test_attach_pages_then_connects(void **state)
                           "X-Next-Token", ""),
                      SP_NEXT_REQUEST);
     assert_int_equal(f->req.method, SP_HTTP_POST);
-    assert_string_equal(req_url(&f->req), "http://api.test/sandboxes/i3k9x0q2m7v1c8p4z6ab/connect");
+    assert_string_equal(req_url(&f->req),
+                        "http://api.test/v2/sandboxes/i3k9x0q2m7v1c8p4z6ab/connect");
     cJSON *root = req_json(&f->req);
     assert_int_equal(cJSON_GetObjectItem(root, "timeout")->valueint, 300);
     cJSON_Delete(root);
@@ -521,10 +586,12 @@ int main(void)
         cmocka_unit_test(test_config_missing_key),
         cmocka_unit_test(test_config_key_format),
         cmocka_unit_test(test_config_urls),
+        cmocka_unit_test(test_config_modes),
         cmocka_unit_test(test_config_bad_values),
         cmocka_unit_test_setup_teardown(test_auth, setup, teardown),
         cmocka_unit_test_setup_teardown(test_create_request, setup, teardown),
         cmocka_unit_test_setup_teardown(test_create_public_and_generated_session, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_v1_routes, setup_v1, teardown),
         cmocka_unit_test_setup_teardown(test_create_broken_responses, setup, teardown),
         cmocka_unit_test_setup_teardown(test_attach_pages_then_connects, setup, teardown),
         cmocka_unit_test_setup_teardown(test_attach_none_several_and_unfiltered, setup, teardown),

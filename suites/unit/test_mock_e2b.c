@@ -320,6 +320,139 @@ static void test_mock_e2b_faults(void **state)
     rsp_free(&r);
 }
 
+/* Seconds of day of an RFC 3339 time ("...THH:MM:SS[.mmm]Z"), for TTL differences. */
+static long day_seconds(const char *t)
+{
+    const char *T = strchr(t, 'T');
+    int h = 0, m = 0, sec = 0;
+    assert_non_null(T);
+    assert_int_equal(sscanf(T + 1, "%d:%d:%d", &h, &m, &sec), 3);
+    return h * 3600L + m * 60L + sec;
+}
+
+/* endAt - startedAt of a sandbox, in seconds (a TTL under a day). */
+static long ttl_of(const char *id)
+{
+    char path[128];
+    snprintf(path, sizeof path, "/sandboxes/%s", id);
+    struct rsp r;
+    api("GET", path, NULL, &r);
+    assert_int_equal(r.status, 200);
+    cJSON *j = rsp_json(&r);
+    long ttl = (day_seconds(jstr(j, "endAt")) - day_seconds(jstr(j, "startedAt")) + 86400) % 86400;
+    cJSON_Delete(j);
+    rsp_free(&r);
+    return ttl;
+}
+
+/* v2 create: always secured (an envdAccessToken even when `secure` says otherwise), 300 s by
+ * default; v2 connect takes {}, no body or {timeout}, and resumes a paused sandbox (201). */
+static void test_mock_e2b_v2_create_and_connect(void **state)
+{
+    (void)state;
+    struct rsp r;
+    api("POST", "/v2/sandboxes", "{\"templateID\":\"base\",\"secure\":false}", &r);
+    assert_int_equal(r.status, 201);
+    cJSON *j = rsp_json(&r);
+    char id[64];
+    snprintf(id, sizeof id, "%s", jstr(j, "sandboxID"));
+    assert_true(strlen(jstr(j, "envdAccessToken")) >= 32);
+    assert_string_equal(jstr(j, "envdVersion"), "0.6.13");
+    cJSON_Delete(j);
+    rsp_free(&r);
+    long ttl = ttl_of(id);
+    assert_true(ttl >= 299 && ttl <= 301);
+    api("POST", "/v2/sandboxes", "{\"timeout\":10}", &r);
+    assert_api_error(&r, 400, "templateID");
+    rsp_free(&r);
+    char conn[128], pause[128];
+    snprintf(conn, sizeof conn, "/v2/sandboxes/%s/connect", id);
+    snprintf(pause, sizeof pause, "/sandboxes/%s/pause", id);
+    api("POST", conn, "{}", &r);
+    assert_int_equal(r.status, 200);
+    j = rsp_json(&r);
+    assert_string_equal(jstr(j, "sandboxID"), id);
+    cJSON_Delete(j);
+    rsp_free(&r);
+    api("POST", conn, NULL, &r);
+    assert_int_equal(r.status, 200);
+    rsp_free(&r);
+    api("POST", conn, "{\"timeout\":-1}", &r);
+    assert_api_error(&r, 400, "timeout");
+    rsp_free(&r);
+    api("POST", pause, NULL, &r);
+    assert_int_equal(r.status, 204);
+    rsp_free(&r);
+    api("POST", conn, "{\"timeout\":1200}", &r);
+    assert_int_equal(r.status, 201);
+    rsp_free(&r);
+    ttl = ttl_of(id);
+    assert_true(ttl >= 1199);
+    api("POST", "/v2/sandboxes/nosuchsandbox0000000/connect", "{}", &r);
+    assert_api_error(&r, 404, NULL);
+    rsp_free(&r);
+}
+
+/* The key is checked before the route: a bad or missing key is 401 on routes that do not
+ * exist too, and only a good key learns that a route is unknown (404). */
+static void test_mock_e2b_key_checked_before_route(void **state)
+{
+    (void)state;
+    struct rsp r;
+    const char *bad[] = {"X-API-Key: e2b_00", NULL};
+    const char *paths[] = {"/no/such/route", "/v3/sandboxes", "/sandboxes/x/y/z"};
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+        req("GET", paths[i], bad, NULL, 0, &r);
+        assert_api_error(&r, 401, "Invalid API key");
+        rsp_free(&r);
+        req("POST", paths[i], NULL, "{}", 2, &r);
+        assert_api_error(&r, 401, NULL);
+        rsp_free(&r);
+        api("GET", paths[i], NULL, &r);
+        assert_api_error(&r, 404, NULL);
+        rsp_free(&r);
+    }
+}
+
+/* Armed refusals: 429 and 503 with Retry-After, for exactly `count` requests. */
+static void test_mock_e2b_refusals_retry_after(void **state)
+{
+    (void)state;
+    struct rsp r;
+    api("POST", "/_sandprobe/faults", "{\"status\":429,\"count\":2,\"retryAfter\":3}", &r);
+    assert_int_equal(r.status, 204);
+    rsp_free(&r);
+    for (int i = 0; i < 2; i++) {
+        api("GET", "/v2/sandboxes", NULL, &r);
+        assert_api_error(&r, 429, "Rate limit");
+        assert_string_equal(rsp_header(&r, "Retry-After"), "3");
+        rsp_free(&r);
+    }
+    api("GET", "/v2/sandboxes", NULL, &r);
+    assert_int_equal(r.status, 200);
+    rsp_free(&r);
+    struct sp_mock_stats before, after;
+    sp_mock_stats(g_mock, &before);
+    api("POST", "/_sandprobe/faults", "{\"status\":503}", &r);
+    assert_int_equal(r.status, 204);
+    rsp_free(&r);
+    api("POST", "/v2/sandboxes", "{\"templateID\":\"base\"}", &r);
+    assert_api_error(&r, 503, NULL);
+    assert_string_equal(rsp_header(&r, "Retry-After"), "1");
+    rsp_free(&r);
+    sp_mock_stats(g_mock, &after);
+    assert_int_equal(after.created, before.created);
+    api("POST", "/_sandprobe/faults", "{\"status\":500}", &r);
+    assert_api_error(&r, 400, "429 or 503");
+    rsp_free(&r);
+    api("POST", "/_sandprobe/faults", "{\"status\":429,\"count\":-1}", &r);
+    assert_api_error(&r, 400, "count");
+    rsp_free(&r);
+    req("POST", "/_sandprobe/faults", NULL, "{\"status\":429}", 14, &r);
+    assert_api_error(&r, 401, NULL);
+    rsp_free(&r);
+}
+
 /* --- envd: routing and auth ---------------------------------------------------------------- */
 
 static void test_mock_e2b_envd_routing(void **state)
@@ -413,6 +546,9 @@ int main(void)
         cmocka_unit_test(test_mock_e2b_pause_resume_connect),
         cmocka_unit_test(test_mock_e2b_list_v2_metadata_paging),
         cmocka_unit_test(test_mock_e2b_faults),
+        cmocka_unit_test(test_mock_e2b_v2_create_and_connect),
+        cmocka_unit_test(test_mock_e2b_key_checked_before_route),
+        cmocka_unit_test(test_mock_e2b_refusals_retry_after),
         cmocka_unit_test(test_mock_e2b_envd_routing),
         cmocka_unit_test(test_mock_e2b_envd_access_token),
     };
