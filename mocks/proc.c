@@ -442,6 +442,16 @@ int mock_proc_spawn(const char *const *argv,
                     const char *home,
                     struct mock_proc **out)
 {
+    return mock_proc_spawn_in(argv, env, cwd, home, NULL, out);
+}
+
+int mock_proc_spawn_in(const char *const *argv,
+                       const struct sp_kv *env,
+                       const char *cwd,
+                       const char *home,
+                       const char *root,
+                       struct mock_proc **out)
+{
     char path[4096], exe[4096];
     int fds[4] = {-1, -1, -1, -1}, rc = -1, saved = ENOMEM;
     struct mock_proc *p = NULL;
@@ -458,7 +468,7 @@ int mock_proc_spawn(const char *const *argv,
     if (resolve_exe(argv[0], path, exe, sizeof exe) != 0 || mock_output_pipes(fds) != 0)
         goto fail_errno;
     struct mock_spawn_spec s = {exe, av, envp, cwd, NULL, -1, fds[1], fds[3]};
-    if (mock_spawn(&s, &p->pid) != 0)
+    if (mock_spawn_in(&s, root, &p->pid) != 0)
         goto fail_errno;
     p->fd[0] = fds[0];
     p->fd[1] = fds[2];

@@ -44,7 +44,7 @@ int mock_shell_run(struct mock_sandbox *sb, const char *workdir, const char *cmd
     res->timed_out = res->truncated = false;
     snprintf(res->cwd, sizeof res->cwd, "%s", workdir ? workdir : "");
     snprintf(home, sizeof home, "%s", workdir ? workdir : sb->root);
-    if (cmd == NULL || workdir == NULL || mock_proc_spawn(argv, &sb->env, workdir, home, &p) != 0)
+    if (cmd == NULL || workdir == NULL || mock_proc_spawn_in(argv, &sb->env, workdir, home, sb->root, &p) != 0)
         return -1;
     int64_t deadline = timeout_ms > 0 ? sp_now_ms() + timeout_ms : 0;
     char chunk[16384];

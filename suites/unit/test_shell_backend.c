@@ -241,6 +241,32 @@ static void test_shell_backend_many_commands_no_leak(void **state)
     assert_no_children();
 }
 
+/* mock_shell_run (shell_oneshot.c): one command in a fresh sh in the sandbox, streams apart
+ * or merged, exit codes, a timeout that kills. */
+static void test_shell_backend_oneshot(void **state)
+{
+    struct fixture *f = *state;
+    struct mock_shell_result r;
+    mock_shell_result_init(&r, CAP);
+    assert_int_equal(mock_shell_run(&f->sb, f->ws, "pwd; echo err >&2; exit 3", TIMEOUT, false, &r),
+                     0);
+    assert_int_equal(r.exit_code, 3);
+    assert_false(r.timed_out);
+    assert_string_equal(sp_buf_str(&r.out), mock_ns_available(NULL) ? "/workspace\n" : "");
+    assert_string_equal(sp_buf_str(&r.err), "err\n");
+    sp_buf_reset(&r.out);
+    sp_buf_reset(&r.err);
+    assert_int_equal(mock_shell_run(&f->sb, f->ws, "echo a; echo b >&2", TIMEOUT, true, &r), 0);
+    assert_string_equal(sp_buf_str(&r.out), "a\nb\n");
+    assert_int_equal(r.err.len, 0);
+    sp_buf_reset(&r.out);
+    assert_int_equal(mock_shell_run(&f->sb, f->ws, "echo x; sleep 30", 300, true, &r), 0);
+    assert_true(r.timed_out);
+    assert_int_equal(r.exit_code, -1);
+    assert_string_equal(sp_buf_str(&r.out), "x\n");
+    mock_shell_result_cleanup(&r);
+}
+
 static const char *const SH[] = {"/bin/sh", "-c", NULL, NULL};
 
 static struct mock_proc *proc_start(struct fixture *f, const char *script, const struct sp_kv *env)
@@ -413,6 +439,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_shell_backend_soft_timeout_restarts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shell_backend_exit_respawns, setup, teardown),
         cmocka_unit_test(test_shell_backend_render),
+        cmocka_unit_test_setup_teardown(test_shell_backend_oneshot, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shell_backend_large_command, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shell_backend_many_commands_no_leak, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shell_backend_proc_streams, setup, teardown),
