@@ -3,7 +3,10 @@
  * and is counted in the exec's on_event callback. The same command piped locally into
  * /dev/null is the yardstick (target: >= 0.3x of it).
  *
- *   exec_stream [--mb N] [--runs R]
+ *   exec_stream [--mb N] [--runs R] [--vendor V [--mode M]]
+ *
+ * --vendor modal --mode direct measures Modal's path instead: TaskExecStdioRead, gRPC server
+ * streaming over h2c (bench/modal.sh runs it so).
  *
  * The mock runs in a child process (bench.h). Figures are printed, nothing is asserted; a run
  * whose byte count is wrong is reported as invalid and the program exits 1. */
@@ -99,6 +102,14 @@ static long arg_long(int argc, char **argv, const char *name, long dflt)
     return dflt;
 }
 
+static const char *arg_str(int argc, char **argv, const char *name, const char *dflt)
+{
+    for (int i = 1; i + 1 < argc; i++)
+        if (strcmp(argv[i], name) == 0)
+            return argv[i + 1];
+    return dflt;
+}
+
 static struct sp_sandbox *sandbox_up(struct sp_client *c)
 {
     struct sp_create_opts co = {.run_id = "bench"};
@@ -126,8 +137,10 @@ int main(int argc, char **argv)
     snprintf(gen, sizeof(gen), "head -c %zu /dev/zero | tr '\\0' a", want);
     snprintf(local, sizeof(local), "%s | cat > /dev/null", gen);
 
+    const char *vendor = arg_str(argc, argv, "--vendor", "e2b");
+    struct sp_client_opts opts = {.mode = arg_str(argc, argv, "--mode", NULL)};
     struct bench_mock bm;
-    if (bench_mock_start("e2b", &bm) != 0)
+    if (bench_mock_start(vendor, &bm) != 0)
         return 3;
     int rc = 3;
     struct sp_client *c = NULL;
@@ -135,14 +148,15 @@ int main(int argc, char **argv)
     struct sp_error err;
     sp_error_clear(&err);
     char msg[512];
-    if (sp_client_new("e2b", &bm.env, NULL, &c, &err) != SP_E_OK) {
+    if (sp_client_new(vendor, &bm.env, &opts, &c, &err) != SP_E_OK) {
         fprintf(stderr, "exec_stream: %s\n", sp_error_format(&err, msg, sizeof(msg)));
         goto out;
     }
     if ((sb = sandbox_up(c)) == NULL)
         goto out;
 
-    printf("exec_stream (e2b mock): %ld MB of stdout, best of %ld runs\n", mb, runs);
+    printf("exec_stream (%s mock%s%s): %ld MB of stdout, best of %ld runs\n", vendor,
+           opts.mode ? ", mode " : "", opts.mode ? opts.mode : "", mb, runs);
     double best_local = -1, best_remote = -1;
     rc = 0;
     for (long i = 0; i < runs; i++) {

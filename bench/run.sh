@@ -246,6 +246,8 @@ LUA
 
 http_bench
 status=0
+sh "$here/modal.sh" "$build" || status=1
+echo
 for b in lifecycles exec_stream load; do
     if [ -x "$build/bench/$b" ]; then
         "$build/bench/$b" || status=1

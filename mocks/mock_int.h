@@ -37,6 +37,14 @@ struct mock_req;
 typedef void (*mock_cont_fn)(struct mock_req *r, void *ctx);
 typedef ssize_t (*mock_stream_read_fn)(void *ctx, char *buf, size_t max);
 
+/* A transport other than mhd_transport.c (the HTTP/2 one, h2server.c) answers these for its
+ * connections; NULL in mock_req means mhd_transport.c's mock_conn_* functions. */
+struct mock_transport_ops {
+    const char *(*header)(struct mock_conn *c, const char *name);
+    const char *(*query)(struct mock_conn *c, const char *name);
+    bool (*closed)(struct mock_conn *c); /* the client reset the stream or left */
+};
+
 /* A reply as a value: the transport sends it once the handler returned and its delay is over.
  * The same value can be framed as HTTP/1.1 (headers, body or chunks, trailers as chunked
  * footers) or as HTTP/2 (HEADERS, DATA frames, trailing HEADERS, e.g. grpc-status). */
@@ -53,6 +61,7 @@ struct mock_reply_out {
 struct mock_req {
     struct sp_mock *mock;
     struct mock_conn *conn;
+    const struct mock_transport_ops *tops; /* NULL: the HTTP/1.1 transport */
     const char *method;
     const char *path;   /* URL path, no query */
     const char *host;   /* Host header, "" when absent */
@@ -117,10 +126,13 @@ struct mock_vendor {
     const char *key_prefix;
     /* Default delays when the config gives none. */
     struct sp_latency default_latency;
+    /* Served over HTTP/2 (h2c with prior knowledge, h2server.c) instead of HTTP/1.1: gRPC. */
+    bool h2c;
 };
 
 extern const struct mock_vendor mock_vendor_daytona;
 extern const struct mock_vendor mock_vendor_e2b;
+extern const struct mock_vendor mock_vendor_modal;
 extern const struct mock_vendor mock_vendor_runloop;
 
 /* --- the server (mock_core.c) ------------------------------------------------------------ */

@@ -19,21 +19,29 @@
 
 const char *mock_req_query(struct mock_req *r, const char *name)
 {
+    if (r->tops)
+        return r->tops->query(r->conn, name);
     return r->conn ? mock_conn_query(r->conn, name) : NULL;
 }
 
 const char *mock_req_header(struct mock_req *r, const char *name)
 {
+    if (r->tops)
+        return r->tops->header(r->conn, name);
     return r->conn ? mock_conn_header(r->conn, name) : NULL;
 }
 
 int mock_req_socket(struct mock_req *r)
 {
+    if (r->tops)
+        return -1; /* HTTP/2 streams share one socket: peer_gone asks the transport */
     return r->conn ? mock_conn_socket(r->conn) : -1;
 }
 
 bool mock_req_peer_gone(struct mock_req *r)
 {
+    if (r->tops)
+        return r->tops->closed(r->conn);
     int fd = mock_req_socket(r);
     char c;
     if (fd < 0)

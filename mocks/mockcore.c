@@ -15,6 +15,7 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "h2server.h"
 #include "provider.h" /* sp_now_us */
 
 #include <cjson/cJSON.h>
@@ -33,6 +34,7 @@ struct sp_mock {
     const struct mock_vendor *vendor;
     void *vendor_data;
     struct mock_http *server;
+    struct mock_h2 *h2; /* instead of server, for a vendor served over HTTP/2 */
     struct mock_timers *timers;
     unsigned port;
     char origin[96];
@@ -52,6 +54,7 @@ static const struct mock_vendor *const VENDORS[] = {
     &mock_vendor_daytona,
     &mock_vendor_e2b,
     &mock_vendor_runloop,
+    &mock_vendor_modal,
 };
 #define N_VENDORS (sizeof(VENDORS) / sizeof(VENDORS[0]))
 
@@ -387,8 +390,11 @@ static enum sp_err server_start(struct sp_mock *m, struct sp_error *err)
     m->timers = mock_timers_new();
     if (m->timers == NULL)
         return sp_error_set(err, SP_E_INTERNAL, "mock: cannot start the timer thread");
-    m->server = mock_http_start(m, &o, &m->port);
-    if (m->server == NULL)
+    if (m->vendor->h2c)
+        m->h2 = mock_h2_start(m, m->host, m->cfg.port, m->cfg.idle_timeout_s, &m->port);
+    else
+        m->server = mock_http_start(m, &o, &m->port);
+    if (m->server == NULL && m->h2 == NULL)
         return sp_error_set(err, SP_E_CONFIG, "mock %s: cannot listen on %s:%u (want IPv4:port; "
                             "in use?)", m->vendor->name, m->host, m->cfg.port);
     snprintf(m->origin, sizeof(m->origin), "http://%s:%u", m->host, m->port);
@@ -445,6 +451,7 @@ void sp_mock_stop(struct sp_mock *m)
         return;
     mock_timers_flush(m->timers); /* resumes every delayed request: the server can stop */
     mock_http_stop(m->server);
+    mock_h2_stop(m->h2);
     mock_timers_free(m->timers);
     mock_store_free(m->store);
     if (m->vendor->fini != NULL)

@@ -106,6 +106,21 @@ void sp_connect_stream_init(struct sp_connect_stream *s, size_t max_frame)
     sp_buf_init(&s->payload, s->max_frame);
 }
 
+void sp_connect_stream_init_grpc(struct sp_connect_stream *s,
+                                 size_t max_frame,
+                                 sp_connect_raw_cb raw)
+{
+    sp_connect_stream_init(s, max_frame);
+    s->grpc = true;
+    s->raw = raw;
+}
+
+/* What an envelope is called in messages. */
+static const char *env_name(const struct sp_connect_stream *s)
+{
+    return s->grpc ? "gRPC message" : "Connect envelope";
+}
+
 void sp_connect_stream_cleanup(struct sp_connect_stream *s)
 {
     sp_buf_cleanup(&s->payload);
@@ -158,6 +173,10 @@ static int stream_deliver(struct sp_connect_stream *s,
     if (flags & SP_CONNECT_FLAG_END)
         return stream_end(s, payload, len, err);
     int taken = s->raw ? s->raw(user, payload, len, err) : 0;
+    if (taken == 0 && s->grpc) { /* gRPC payloads are never JSON */
+        sp_error_set(err, SP_E_INTERNAL, "gRPC stream without a message handler");
+        taken = -1;
+    }
     if (taken != 0) {
         s->frames += taken > 0;
         return taken > 0 ? 0 : -1;
@@ -179,20 +198,21 @@ static int stream_prefix(struct sp_connect_stream *s, struct sp_error *err)
     unsigned flags = s->head[0];
     uint32_t n = (uint32_t)s->head[1] << 24 | (uint32_t)s->head[2] << 16 |
                  (uint32_t)s->head[3] << 8 | (uint32_t)s->head[4];
+    unsigned known =
+        s->grpc ? SP_CONNECT_FLAG_COMPRESSED : (SP_CONNECT_FLAG_COMPRESSED | SP_CONNECT_FLAG_END);
     if (flags & SP_CONNECT_FLAG_COMPRESSED) {
         sp_error_set(err, SP_E_PROTOCOL,
-                     "Connect envelope %lu is flagged compressed (0x%02x), but no compression "
-                     "was negotiated",
-                     s->frames + 1, flags);
+                     "%s %lu is flagged compressed (0x%02x), but no compression was negotiated",
+                     env_name(s), s->frames + 1, flags);
         return -1;
     }
-    if (flags & ~(SP_CONNECT_FLAG_COMPRESSED | SP_CONNECT_FLAG_END)) {
-        sp_error_set(err, SP_E_PROTOCOL, "Connect envelope %lu has unknown flags 0x%02x",
+    if (flags & ~known) {
+        sp_error_set(err, SP_E_PROTOCOL, "%s %lu has unknown flags 0x%02x", env_name(s),
                      s->frames + 1, flags);
         return -1;
     }
     if (n > s->max_frame) {
-        sp_error_set(err, SP_E_PROTOCOL, "Connect envelope of %lu bytes exceeds the %zu-byte limit",
+        sp_error_set(err, SP_E_PROTOCOL, "%s of %lu bytes exceeds the %zu-byte limit", env_name(s),
                      (unsigned long)n, s->max_frame);
         return -1;
     }
@@ -254,18 +274,27 @@ int sp_connect_stream_feed(struct sp_connect_stream *s,
     return 0;
 }
 
-enum sp_err sp_connect_stream_finish(struct sp_connect_stream *s, struct sp_error *err)
+enum sp_err sp_connect_stream_complete(const struct sp_connect_stream *s, struct sp_error *err)
 {
+    const char *proto = s->grpc ? "gRPC" : "Connect";
+    const char *unit = s->grpc ? "message" : "envelope";
     if (s->failed)
-        return sp_error_set(err, SP_E_PROTOCOL, "Connect stream failed earlier");
+        return sp_error_set(err, SP_E_PROTOCOL, "%s stream failed earlier", proto);
     if (s->head_len > 0 && s->head_len < SP_CONNECT_PREFIX)
         return sp_error_set(err, SP_E_PROTOCOL,
-                            "Connect stream truncated: %zu of 5 prefix bytes of envelope %lu",
-                            s->head_len, s->frames + 1);
+                            "%s stream truncated: %zu of 5 prefix bytes of %s %lu", proto,
+                            s->head_len, unit, s->frames + 1);
     if (s->head_len == SP_CONNECT_PREFIX)
-        return sp_error_set(err, SP_E_PROTOCOL,
-                            "Connect stream truncated: %zu of %zu bytes of envelope %lu",
-                            s->payload.len, s->need, s->frames + 1);
+        return sp_error_set(err, SP_E_PROTOCOL, "%s stream truncated: %zu of %zu bytes of %s %lu",
+                            proto, s->payload.len, s->need, unit, s->frames + 1);
+    return SP_E_OK;
+}
+
+enum sp_err sp_connect_stream_finish(struct sp_connect_stream *s, struct sp_error *err)
+{
+    enum sp_err rc = sp_connect_stream_complete(s, err);
+    if (rc != SP_E_OK)
+        return rc;
     if (!s->ended)
         return sp_error_set(err, SP_E_PROTOCOL,
                             "Connect stream ended after %lu messages without an end-of-stream "

@@ -5,7 +5,11 @@
  *
  * An envelope is 1 flag byte + 4-byte big-endian length + payload. Flag 0x01 = compressed
  * (never negotiated here, so an error), 0x02 = EndStreamResponse, whose JSON payload is {} or
- * {"error":{"code","message"}}. Every stream must end with exactly one of those. */
+ * {"error":{"code","message"}}. Every stream must end with exactly one of those.
+ *
+ * gRPC (grpc.c) uses the same envelope with the length-prefixed message of its own framing:
+ * the stream parser in gRPC mode allows flag 0 only (the status travels in HTTP trailers, not
+ * in an end envelope) and hands each payload to the raw callback (protobuf, no JSON). */
 #ifndef SP_CONNECT_H
 #define SP_CONNECT_H
 
@@ -73,6 +77,7 @@ struct sp_connect_stream {
     size_t need;           /* payload bytes of the current envelope */
     struct sp_buf payload; /* payload bytes so far, when it spans chunks */
     size_t max_frame;
+    bool grpc;                     /* gRPC framing: flag 0 only, no end envelope, raw payloads */
     bool failed;                   /* a feed failed; later feeds fail at once */
     bool ended;                    /* the EndStreamResponse arrived */
     unsigned long frames;          /* data envelopes delivered */
@@ -82,6 +87,10 @@ struct sp_connect_stream {
 
 /* max_frame: largest accepted payload (0 = SP_CONNECT_FRAME_MAX). */
 void sp_connect_stream_init(struct sp_connect_stream *s, size_t max_frame);
+/* The same parser for gRPC's length-prefixed messages: each payload goes to raw (required). */
+void sp_connect_stream_init_grpc(struct sp_connect_stream *s,
+                                 size_t max_frame,
+                                 sp_connect_raw_cb raw);
 void sp_connect_stream_cleanup(struct sp_connect_stream *s);
 
 /* Consumes len bytes, any boundary. Complete data envelopes go to cb; the end envelope is
@@ -98,6 +107,10 @@ int sp_connect_stream_feed(struct sp_connect_stream *s,
  * protocol error for a truncated envelope or a missing end, or the class of the end
  * envelope's error (its code in err->grpc_status and in s->end_code, its message in err). */
 enum sp_err sp_connect_stream_finish(struct sp_connect_stream *s, struct sp_error *err);
+
+/* The framing half of finish, for both modes: SP_E_OK when no envelope is cut short and no
+ * feed failed, else the protocol error. */
+enum sp_err sp_connect_stream_complete(const struct sp_connect_stream *s, struct sp_error *err);
 
 /* Appends one envelope (prefix + payload) to buf. Returns 0, or -1 on overflow. */
 int sp_connect_frame(struct sp_buf *buf, unsigned flags, const void *json, size_t len);

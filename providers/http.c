@@ -48,6 +48,7 @@ void sp_http_req_reset(struct sp_http_req *r)
     r->method = SP_HTTP_GET;
     r->timeout_ms = 0;
     r->max_response = 0;
+    r->http2 = false;
     r->on_chunk = NULL;
     memset(&r->retry, 0, sizeof(r->retry));
     r->boundary[0] = '\0';
@@ -164,12 +165,14 @@ void sp_http_rsp_init(struct sp_http_rsp *r)
 {
     memset(r, 0, sizeof(*r));
     sp_kv_init(&r->headers);
+    sp_kv_init(&r->trailers);
     sp_buf_init(&r->body, 0);
 }
 
 void sp_http_rsp_cleanup(struct sp_http_rsp *r)
 {
     sp_kv_cleanup(&r->headers);
+    sp_kv_cleanup(&r->trailers);
     sp_buf_cleanup(&r->body);
 }
 
@@ -181,6 +184,7 @@ void sp_http_rsp_reset(struct sp_http_rsp *r)
     r->retry_after_s = 0;
     r->attempts = 0;
     sp_kv_clear(&r->headers);
+    sp_kv_clear(&r->trailers);
     sp_buf_reset(&r->body);
 }
 
@@ -192,6 +196,11 @@ bool sp_http_ok(const struct sp_http_rsp *rsp)
 const char *sp_http_rsp_header(const struct sp_http_rsp *rsp, const char *name)
 {
     return sp_kv_geti(&rsp->headers, name);
+}
+
+const char *sp_http_rsp_trailer(const struct sp_http_rsp *rsp, const char *name)
+{
+    return sp_kv_geti(&rsp->trailers, name);
 }
 
 enum sp_err sp_http_status_class(int status)

@@ -53,6 +53,7 @@ struct sp_http_req {
     sp_chunk_fn on_chunk; /* non-NULL: 2xx bodies go here as they arrive, not into rsp->body */
     struct sp_retry_policy retry;
     char boundary[40];   /* multipart boundary, set by sp_http_req_multipart_begin */
+    bool http2;          /* HTTP/2 only: prior knowledge on http://, ALPN h2 on https:// (gRPC) */
 };
 
 struct sp_http_rsp {
@@ -60,6 +61,7 @@ struct sp_http_rsp {
     enum sp_err transport; /* OK, or CONNECT / TIMEOUT / PROTOCOL when the transfer failed */
     char transport_msg[192];
     struct sp_kv headers; /* names as received */
+    struct sp_kv trailers; /* header fields after the body (gRPC's grpc-status), kept apart */
     struct sp_buf body;
     int retry_after_s;
     int attempts;        /* how many times the driver sent the request */
@@ -98,6 +100,8 @@ void sp_http_rsp_reset(struct sp_http_rsp *r);
 bool sp_http_ok(const struct sp_http_rsp *rsp);
 /* Header value (case-insensitive name), or NULL. */
 const char *sp_http_rsp_header(const struct sp_http_rsp *rsp, const char *name);
+/* Trailer value (case-insensitive name), or NULL. */
+const char *sp_http_rsp_trailer(const struct sp_http_rsp *rsp, const char *name);
 
 /* The error class for an HTTP status: 401/403 auth, 404 not_found, 409 conflict,
  * 429 rate_limited, 408 timeout, 5xx provider, other 4xx protocol. */

@@ -10,6 +10,7 @@ static const struct sp_provider *const providers[] = {
     &sp_provider_daytona,
     &sp_provider_e2b,
     &sp_provider_runloop,
+    &sp_provider_modal,
 };
 #define N_PROVIDERS (sizeof(providers) / sizeof(providers[0]))
 

@@ -44,6 +44,7 @@ struct sp_provider {
 extern const struct sp_provider sp_provider_daytona;
 extern const struct sp_provider sp_provider_e2b;
 extern const struct sp_provider sp_provider_runloop;
+extern const struct sp_provider sp_provider_modal;
 
 /* Finds a provider by name; NULL when unknown. */
 const struct sp_provider *sp__provider_find(const char *name);
@@ -106,11 +107,14 @@ int sp__list_add(struct sp_list *l, const char *id, const char *state, int64_t c
                  struct sp_kv *labels);
 /* Unix ms of an RFC 3339 time ("2026-12-06T21:00:00.123Z", offsets too); -1 when not one. */
 int64_t sp__parse_rfc3339(const char *s);
-/* The step machines that list (providers/daytona_listing.c, e2b_listing.c). */
+/* The step machines that list (providers/daytona_listing.c, e2b_listing.c,
+ * runloop_listing.c). */
 enum sp_next sp__daytona_step_list(struct sp_op *op, const struct sp_http_rsp *rsp,
                                    struct sp_http_req *req, struct sp_error *err);
 enum sp_next sp__e2b_step_list(struct sp_op *op, const struct sp_http_rsp *rsp,
                                struct sp_http_req *req, struct sp_error *err);
+enum sp_next sp__runloop_step_list(struct sp_op *op, const struct sp_http_rsp *rsp,
+                                   struct sp_http_req *req, struct sp_error *err);
 
 /* For providers that answer an exec once, when the command is done: hands x->on_event (if
  * set) the whole run at once: started, the buffered stdout (if any), ended. */

@@ -564,6 +564,7 @@ const struct sp_provider sp_provider_runloop = {
     .exec = runloop_exec,
     .files = runloop_files,
     .cleanup = runloop_cleanup,
+    .list = sp__runloop_step_list,
     .credential_vars = credential_vars,
     .modes = modes,
 };

@@ -1,7 +1,7 @@
 /* The Runloop provider's internals, shared by runloop.c (configuration, auth, create, attach,
  * cleanup), runloop_startup.c (wait for `running`, the tunnel, /alive), runloop_direct.c
- * (mode "direct": Runloop's own execute and file routes), runloop_json.c (the wire format
- * of spec/runloop-modal.md Part R) and the unit tests. */
+ * (mode "direct": Runloop's own execute and file routes), runloop_listing.c (the list step of
+ * `sweep`), runloop_json.c (the wire format of spec/runloop-modal.md Part R) and the unit tests. */
 #ifndef SP_RUNLOOP_H
 #define SP_RUNLOOP_H
 
@@ -18,7 +18,7 @@
 #define RUNLOOP_PREBUILT      "openhands"
 #define RUNLOOP_HOME          "/home/user" /* file paths and execute_sync start here (R3) */
 #define RUNLOOP_TUNNEL_HEADER "X-Runloop-Tunnel-Authorization"
-#define RUNLOOP_LIST_LIMIT    20 /* the server's default page, as OpenHands gets it */
+#define RUNLOOP_LIST_LIMIT    20    /* the server's default page, as OpenHands gets it */
 #define RUNLOOP_WAIT_HOLD_MS  30000 /* wait_for_status: the server holds up to 30 s (R4) */
 #define RUNLOOP_ATTEMPTS      3     /* per API request, with the SDKs' retry rule (R1) */
 
@@ -114,6 +114,16 @@ enum sp_err sp__runloop_parse_list(const char *body,
                                    size_t len,
                                    struct runloop_list *acc,
                                    struct sp_error *err);
+/* One page of GET /v1/devboxes for `sweep` into l: every devbox not shut down, with its
+ * metadata and create_time_ms; with key, only those whose metadata key equals value (the
+ * list route has no metadata filter). page gets has_more, seen and the last id. */
+enum sp_err sp__runloop_parse_listing(const char *body,
+                                      size_t len,
+                                      const char *key,
+                                      const char *value,
+                                      struct sp_list *l,
+                                      struct runloop_list *page,
+                                      struct sp_error *err);
 /* {"devbox_id","port","url"} of create_tunnel: url without a trailing slash. */
 enum sp_err sp__runloop_parse_tunnel_url(
     const char *body, size_t len, char *url, size_t urllen, struct sp_error *err);

@@ -267,6 +267,65 @@ sp__runloop_parse_list(const char *body, size_t len, struct runloop_list *acc, s
     return rc;
 }
 
+/* One devbox of a listing into l, with its metadata and create_time_ms; a shut down one
+ * (still listed and retrievable, R4) and one whose metadata lacks key=value are left out. */
+static enum sp_err listed_add(
+    const cJSON *item, const char *key, const char *value, struct sp_list *l, struct sp_error *err)
+{
+    struct runloop_devbox d;
+    struct sp_kv md;
+    int64_t created = 0;
+    enum sp_err rc = devbox_from_json(item, NULL, &d, err);
+    sp_kv_init(&md);
+    if (rc == SP_E_OK &&
+        (sp_json_get_int(item, "create_time_ms", false, &created, DEVBOX_WHAT, err) != 0 ||
+         sp_json_get_kv(item, "metadata", false, &md, DEVBOX_WHAT, err) != 0))
+        rc = SP_E_PROTOCOL;
+    const char *have = key ? sp_kv_get(&md, key) : NULL;
+    bool wanted =
+        strcmp(d.status, "shutdown") != 0 && (key == NULL || (have && strcmp(have, value) == 0));
+    if (rc == SP_E_OK && wanted && sp__list_add(l, d.id, d.status, created, &md) != 0)
+        rc = sp_error_set(err, SP_E_INTERNAL, "out of memory");
+    sp_kv_cleanup(&md);
+    return rc;
+}
+
+enum sp_err sp__runloop_parse_listing(const char *body,
+                                      size_t len,
+                                      const char *key,
+                                      const char *value,
+                                      struct sp_list *l,
+                                      struct runloop_list *page,
+                                      struct sp_error *err)
+{
+    static const char what[] = "Runloop devbox list";
+    cJSON *root = sp_json_parse_type(body, len, cJSON_Object, what, err);
+    if (root == NULL)
+        return SP_E_PROTOCOL;
+    const cJSON *items = cJSON_GetObjectItemCaseSensitive(root, "devboxes"), *item;
+    enum sp_err rc = SP_E_OK;
+    page->has_more = false;
+    if (!cJSON_IsArray(items))
+        rc = sp_error_set(err, SP_E_PROTOCOL, "%s: field 'devboxes' should be an array", what);
+    else if (sp_json_get_bool(root, "has_more", false, &page->has_more, what, err) != 0)
+        rc = SP_E_PROTOCOL;
+    const cJSON *walk = rc == SP_E_OK ? items : NULL;
+    cJSON_ArrayForEach(item, walk)
+    {
+        if ((rc = listed_add(item, key, value, l, err)) != SP_E_OK) {
+            sp_error_prefix(err, "devbox list");
+            break;
+        }
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(item, "id");
+        page->seen++;
+        snprintf(page->last_id, sizeof(page->last_id), "%s", id->valuestring);
+    }
+    if (rc == SP_E_OK && page->has_more && cJSON_GetArraySize(items) == 0)
+        rc = sp_error_set(err, SP_E_PROTOCOL, "%s: has_more with an empty page", what);
+    cJSON_Delete(root);
+    return rc;
+}
+
 enum sp_err sp__runloop_parse_tunnel_url(
     const char *body, size_t len, char *url, size_t urllen, struct sp_error *err)
 {

@@ -35,6 +35,7 @@ struct sp__transfer {
     bool retry_pending; /* the timer ends a retry wait, not a step's wait */
     bool body_overflow;
     bool chunk_failed;
+    bool headers_done; /* the header block ended: further fields are trailers */
     bool unsupported;
     char errbuf[CURL_ERROR_SIZE];
     struct sp__transfer *prev, *next; /* loop's in-flight list */
@@ -264,6 +265,12 @@ static size_t on_header(char *data, size_t size, size_t n, void *userdata)
     size_t len = size * n;
     if (len >= 5 && memcmp(data, "HTTP/", 5) == 0) {
         sp_kv_clear(&t->rsp.headers); /* a new response (after 100 Continue or a redirect) */
+        sp_kv_clear(&t->rsp.trailers);
+        t->headers_done = false;
+        return len;
+    }
+    if (len <= 2 && (len == 0 || data[0] == '\r' || data[0] == '\n')) {
+        t->headers_done = true; /* the blank line: what follows are trailers */
         return len;
     }
     const char *colon = memchr(data, ':', len);
@@ -284,7 +291,7 @@ static size_t on_header(char *data, size_t size, size_t n, void *userdata)
     key[klen] = '\0';
     memcpy(val, v, (size_t)(end - v));
     val[end - v] = '\0';
-    if (sp_kv_add(&t->rsp.headers, key, val) != 0)
+    if (sp_kv_add(t->headers_done ? &t->rsp.trailers : &t->rsp.headers, key, val) != 0)
         return 0;
     return len;
 }
@@ -378,7 +385,7 @@ static void transfer_send(struct sp__transfer *t)
     const struct sp_client *c = t->op->client;
     sp_http_rsp_reset(&t->rsp);
     t->rsp.body.max = t->req.max_response ? t->req.max_response : SP_HTTP_MAX_BODY;
-    t->body_overflow = t->chunk_failed = false;
+    t->body_overflow = t->chunk_failed = t->headers_done = false;
     t->errbuf[0] = '\0';
     t->attempts++;
     if (c->opts.loopback_only && !url_is_loopback(sp_buf_str(&t->req.url))) {
@@ -412,6 +419,14 @@ static void transfer_send(struct sp__transfer *t)
     curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
     curl_easy_setopt(e, CURLOPT_USERAGENT, "sandprobe/0.1");
     curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+    if (t->req.http2) { /* gRPC: h2c with prior knowledge on http://, h2 by ALPN on https:// */
+        curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE);
+        /* libcurl 7.88.1 (Debian 12) never sends a request on an idle h2c prior-knowledge
+         * connection it re-uses and fails it with "Error in the HTTP2 framing layer" (the
+         * curl tool does the same against nghttpd), so such a connection serves one call. */
+        if (strncmp(sp_buf_str(&t->req.url), "http://", 7) == 0)
+            curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
+    }
     if (curl_multi_add_handle(loop->multi, e) != CURLM_OK) {
         t->easy = NULL;
         curl_easy_cleanup(e);

@@ -17,7 +17,9 @@
 
 static bool is_credential(const char *name, const char *value)
 {
-    return strstr(name, "KEY") != NULL && strlen(value) >= MIN_SECRET_LEN;
+    /* API keys (DAYTONA_API_KEY ...) and token secrets (MODAL_TOKEN_SECRET). */
+    return (strstr(name, "KEY") != NULL || strstr(name, "SECRET") != NULL) &&
+           strlen(value) >= MIN_SECRET_LEN;
 }
 
 /* The target environment without its credential variables; their names go to removed. */
@@ -30,11 +32,12 @@ static struct sp_kv *env_without_keys(struct sp_req_ctx *ctx, struct sp_kv *remo
         SP_REQUIRE(ctx, sp_kv_add(dst, env->items[i].key, env->items[i].val) == 0,
                    "expected to copy the environment, got out of memory");
     }
-    SP_REQUIRE(ctx, removed->n > 0,
-               "expected the target environment to hold a credential variable (a name "
-               "containing KEY with a value of %d or more characters), got none among %zu "
-               "variables",
-               MIN_SECRET_LEN, env ? env->n : (size_t)0);
+    SP_REQUIRE(
+        ctx, removed->n > 0,
+        "expected the target environment to hold a credential variable (a name "
+        "containing KEY or SECRET with a value of %d or more characters), got none among %zu "
+        "variables",
+        MIN_SECRET_LEN, env ? env->n : (size_t)0);
     return out;
 }
 
@@ -167,7 +170,8 @@ const struct sp_requirement sp__req_auth[] = {
      "the missing variable.",
      auth_missing_key_is_config, 0},
     {"auth.wrong_key_rejected", SP_STEP_AUTH, SP_LEVEL_MUST, "[Conformance]", 0, 0,
-     "A well-formed but wrong credential is refused with an auth error.", auth_wrong_key_rejected, 0},
+     "A well-formed but wrong credential is refused with an auth error.", auth_wrong_key_rejected,
+     0},
     {"auth.wrong_key_cannot_create", SP_STEP_AUTH, SP_LEVEL_MUST, "[Conformance]", 0, 0,
      "Creating a sandbox with a wrong credential fails with an auth error and creates nothing.",
      auth_wrong_key_cannot_create, 0},

@@ -92,12 +92,10 @@ static void create_run_label_findable(struct sp_req_ctx *ctx)
 
 static void create_attach_beyond_first_page(struct sp_req_ctx *ctx)
 {
-    struct sp_sandbox *first = NULL, *last = NULL, *found = NULL;
-    for (int i = 0; i < BEYOND_PAGE_SANDBOXES; i++) {
+    struct sp_sandbox *found = NULL;
+    struct sp_sandbox *first = sp_req_create(ctx, NULL, NULL), *last = first;
+    for (int i = 1; i < BEYOND_PAGE_SANDBOXES; i++)
         last = sp_req_create(ctx, NULL, NULL);
-        if (i == 0)
-            first = last;
-    }
     /* Started up, both are in every provider's list of running sandboxes. */
     SP_REQUIRE_OK(ctx, sp_sandbox_startup(first, sp_req_err(ctx)));
     SP_REQUIRE_OK(ctx, sp_sandbox_startup(last, sp_req_err(ctx)));

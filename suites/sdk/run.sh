@@ -61,7 +61,10 @@ for name in $folders; do
     dir="$here/versions/$name"
     if [ ! -d "$dir/node_modules" ]; then
         echo "sdk: installing $name (npm ci)" >&2
-        if ! (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null); then
+        # As scripts/setup.sh: `npm install --no-save` (same lock, left untouched) when `npm ci`
+        # refuses a lock lacking optional platform packages the registry does not have.
+        if ! (cd "$dir" && { npm ci --no-audit --no-fund --loglevel=error >/dev/null 2>&1 ||
+            npm install --no-save --no-audit --no-fund --loglevel=error >/dev/null; }); then
             echo "FAIL  sdk/$name (npm ci failed in $dir)"
             failed="$failed $name"
             n_fail=$((n_fail + 1))

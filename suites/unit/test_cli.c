@@ -113,7 +113,7 @@ static void test_cli_check_bad_values(void **state)
     const char *tgt[] = {"check", "--provider", "daytona", "--target", "prod", NULL};
     expect_usage(sp_cmd_check, tgt, "invalid --target 'prod'");
     const char *prov[] = {"check", "--provider", "acme", NULL};
-    expect_usage(sp_cmd_check, prov, "unknown provider 'acme' (one of: daytona, e2b, runloop, all)");
+    expect_usage(sp_cmd_check, prov, "unknown provider 'acme' (one of: daytona, e2b, runloop, modal, all)");
     const char *pos[] = {"check", "daytona", NULL};
     expect_usage(sp_cmd_check, pos, "unexpected argument 'daytona'");
     const char *none[] = {"check", "--provider", "daytona", "--focus", "^no-such-req$", NULL};
@@ -496,20 +496,29 @@ static void test_cli_binary_mock_ready_line_and_sigterm(void **state)
     cJSON_Delete(ready);
 }
 
+/* SO_REUSEADDR as the mock's listeners set it: a port some other test left in TIME_WAIT
+ * (common on a busy machine) is free for them, so it counts as free here too. */
+static int probe_socket(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    return fd;
+}
+
 /* A loopback port that is free together with the n - 1 after it, for `mock --vendor all`. */
 static unsigned free_port_run(unsigned n)
 {
-    for (int attempt = 0; attempt < 20; attempt++) {
+    for (int attempt = 0; attempt < 100; attempt++) {
         int fds[8], nfd = 0;
         struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
         socklen_t len = sizeof(sa);
-        fds[nfd++] = socket(AF_INET, SOCK_STREAM, 0);
+        fds[nfd++] = probe_socket();
         assert_int_equal(bind(fds[0], (struct sockaddr *)&sa, sizeof(sa)), 0);
         assert_int_equal(getsockname(fds[0], (struct sockaddr *)&sa, &len), 0);
         unsigned port = ntohs(sa.sin_port);
         bool all_free = port + n - 1 <= 65535 && n <= 8;
         for (unsigned i = 1; all_free && i < n; i++) {
-            fds[nfd] = socket(AF_INET, SOCK_STREAM, 0);
+            fds[nfd] = probe_socket();
             sa.sin_port = htons((uint16_t)(port + i));
             all_free = bind(fds[nfd++], (struct sockaddr *)&sa, sizeof(sa)) == 0;
         }
@@ -531,6 +540,7 @@ static void test_cli_binary_mock_all_consecutive_ports(void **state)
         {"daytona", "DAYTONA_API_KEY", "DAYTONA_API_URL", NULL},
         {"e2b", "E2B_API_KEY", "E2B_API_URL", "E2B_SANDBOX_URL"},
         {"runloop", "RUNLOOP_API_KEY", "RUNLOOP_BASE_URL", "RUNLOOP_TUNNEL_DOMAIN"},
+        {"modal", "MODAL_TOKEN_ID", "MODAL_TOKEN_SECRET", "MODAL_SERVER_URL"},
     };
     const unsigned n_vendors = sizeof(want) / sizeof(want[0]);
     const char *names[8];

@@ -316,6 +316,66 @@ static void test_parse_list(void **state)
     }
 }
 
+/* The listing of `sweep`: metadata and create_time_ms kept, shut down devboxes left out but
+ * still paged past, the metadata filter applied here (the route has none). */
+static void test_parse_listing(void **state)
+{
+    (void)state;
+    struct sp_error err;
+    struct sp_list l;
+    struct runloop_list page = {0};
+    sp_list_init(&l);
+    const char *p1 = "{\"devboxes\":[" DEVBOX(
+        "running",
+        "") ",{\"id\":\"dbx_8\",\"status\":"
+            "\"provisioning\",\"metadata\":{\"sandprobe_run\":\"r1\"}},{\"id\":\"dbx_9\","
+            "\"status\":\"shutdown\",\"metadata\":{\"sandprobe_run\":\"r9\"}}],"
+            "\"has_more\":true,\"remaining_count\":1,\"total_count\":4}";
+    assert_int_equal(sp__runloop_parse_listing(p1, strlen(p1), NULL, NULL, &l, &page, &err),
+                     SP_E_OK);
+    assert_int_equal(l.n, 2);
+    assert_string_equal(l.items[0].id, DBX);
+    assert_string_equal(l.items[0].state, "running");
+    assert_int_equal(l.items[0].created_ms, 1752800000000LL);
+    assert_string_equal(sp_kv_get(&l.items[0].labels, "sandprobe_run"), "r9");
+    assert_string_equal(sp_kv_get(&l.items[0].labels, "container-name"),
+                        "openhands-runtime-sess-1");
+    assert_int_equal(l.items[1].created_ms, 0); /* no create_time_ms: unknown */
+    assert_true(page.has_more);
+    assert_int_equal(page.seen, 3);
+    assert_string_equal(page.last_id, "dbx_9"); /* a shut down one still moves the cursor */
+    sp_list_cleanup(&l);
+
+    const char *p2 = "{\"devboxes\":[" DEVBOX(
+        "suspended", "") ",{\"id\":\"dbx_8\",\"status\":"
+                         "\"running\",\"metadata\":{\"sandprobe_run\":\"r1\"}},{\"id\":\"dbx_7\","
+                         "\"status\":\"running\"}],\"has_more\":false}";
+    assert_int_equal(
+        sp__runloop_parse_listing(p2, strlen(p2), "sandprobe_run", "r1", &l, &page, &err), SP_E_OK);
+    assert_int_equal(l.n, 1);
+    assert_string_equal(l.items[0].id, "dbx_8");
+    assert_false(page.has_more);
+    sp_list_cleanup(&l);
+
+    static const char *const broken[] = {
+        "[]",
+        "{\"devboxes\":null}",
+        "{\"devboxes\":[],\"has_more\":true}", /* would page forever */
+        "{\"devboxes\":[{\"id\":\"dbx_1\",\"status\":\"running\",\"metadata\":{\"k\":1}}]}",
+        "{\"devboxes\":[{\"id\":\"dbx_1\",\"status\":\"running\",\"create_time_ms\":\"x\"}]}",
+        "{\"devboxes\":[{\"id\":\"dbx_1\",\"status\":\"running\",\"create_time_ms\":1.5}]}",
+        "{\"devboxes\":[{\"id\":\"i-1\",\"status\":\"running\"}]}",
+    };
+    for (size_t i = 0; i < sizeof(broken) / sizeof(broken[0]); i++) {
+        sp_error_clear(&err);
+        if (sp__runloop_parse_listing(broken[i], strlen(broken[i]), NULL, NULL, &l, &page, &err) !=
+            SP_E_PROTOCOL)
+            fail_msg("accepted broken listing %s", broken[i]);
+        assert_true(err.msg[0] != '\0');
+        sp_list_cleanup(&l);
+    }
+}
+
 static void test_parse_tunnel_execution_error(void **state)
 {
     (void)state;
@@ -633,6 +693,7 @@ int main(void)
         cmocka_unit_test(test_build_create),
         cmocka_unit_test(test_parse_devbox),
         cmocka_unit_test(test_parse_list),
+        cmocka_unit_test(test_parse_listing),
         cmocka_unit_test(test_parse_tunnel_execution_error),
         cmocka_unit_test_setup_teardown(test_create_step, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_attach_pages, fx_setup, fx_teardown),

@@ -1,5 +1,6 @@
 /* Unit tests of `sandprobe sweep` (harness/cmd_sweep.c) and the providers' list step
- * (providers/daytona_listing.c, e2b_listing.c), against each vendor's in-process mock on
+ * (providers/daytona_listing.c, e2b_listing.c, runloop_listing.c), against each vendor's
+ * in-process mock on
  * loopback. What a SIGKILLed run leaves is made for real: a child process creates labelled
  * sandboxes and is killed with SIGKILL before any cleanup. Sweep must delete exactly the
  * sandboxes carrying the run label (and --label / --older-than), never an unlabelled one. */
@@ -53,6 +54,11 @@ static int setup_daytona(void **state)
 static int setup_e2b(void **state)
 {
     return setup(state, "e2b");
+}
+
+static int setup_runloop(void **state)
+{
+    return setup(state, "runloop");
 }
 
 static int teardown(void **state)
@@ -198,15 +204,44 @@ static void test_sweep_older_than(void **state)
     assert_int_equal(listed(f, NULL, &with_run), 0);
 }
 
+/* Runloop's shutdown devboxes stay listed and retrievable with status `shutdown` (R4): a sweep
+ * neither counts them nor shuts them down again. 130 devboxes take more than one page of the
+ * list step's 100, so the second page (`starting_after`) is swept too. */
+static void test_sweep_runloop_pages_and_skips_shutdown(void **state)
+{
+    struct fx *f = *state;
+    size_t with_run;
+    killed_run(f, "r-many", 130);
+    create_one(f->c, NULL);
+    assert_int_equal(listed(f, NULL, &with_run), 131);
+    assert_int_equal(with_run, 130);
+    assert_int_equal(sweep(f, NULL, "--label", "sandprobe_run=r-many", NULL), 0);
+    assert_int_equal(count(f->out, "deleted "), 130);
+    assert_non_null(strstr(f->out, "130 sandboxes listed, 130 carry the run label and match"));
+    assert_int_equal(listed(f, NULL, &with_run), 1);
+    assert_int_equal(with_run, 0);
+
+    /* The shut down ones are still there on the mock, as the API keeps them. */
+    long listings = sp_mock_journal_count(f->m, "GET", "/v1/devboxes");
+    long shutdowns = sp_mock_journal_count(f->m, "POST", NULL);
+    assert_int_equal(sweep(f, NULL, NULL, NULL, NULL), 0);
+    assert_non_null(strstr(f->out, "1 sandboxes listed, 0 carry the run label and match, 0 "
+                                   "deleted, 0 failed; 1 without the run label left alone"));
+    assert_int_equal(sp_mock_journal_count(f->m, "POST", NULL), shutdowns);
+    assert_int_equal(sp_mock_journal_count(f->m, "GET", "/v1/devboxes") - listings, 2);
+}
+
 /* Without --target real, a real provider's URL in the environment is refused, not called. */
 static void test_sweep_mock_target_stays_on_loopback(void **state)
 {
     struct fx *f = *state;
-    static char vars[4][64] = {"DAYTONA_API_KEY=dtn_0123456789abcdef",
+    static char vars[6][64] = {"DAYTONA_API_KEY=dtn_0123456789abcdef",
                                "DAYTONA_API_URL=https://app.daytona.io/api",
                                "E2B_API_KEY=e2b_0123456789abcdef0123456789abcdef01234567",
-                               "E2B_API_URL=https://api.e2b.app"};
-    char *const env[] = {vars[0], vars[1], vars[2], vars[3], NULL};
+                               "E2B_API_URL=https://api.e2b.app",
+                               "RUNLOOP_API_KEY=ak_0123456789abcdef",
+                               "RUNLOOP_BASE_URL=https://api.runloop.ai"};
+    char *const env[] = {vars[0], vars[1], vars[2], vars[3], vars[4], vars[5], NULL};
     long before = sp_mock_journal_count(f->m, NULL, NULL);
     assert_int_equal(sweep(f, env, NULL, NULL, NULL), SP_EXIT_USAGE);
     assert_non_null(strstr(f->err, "refusing to contact https://"));
@@ -234,15 +269,21 @@ int main(void)
 {
 #define D(fn) cmocka_unit_test_setup_teardown(fn, setup_daytona, teardown)
 #define E(fn) cmocka_unit_test_setup_teardown(fn, setup_e2b, teardown)
+#define R(fn) cmocka_unit_test_setup_teardown(fn, setup_runloop, teardown)
     const struct CMUnitTest tests[] = {
         D(test_sweep_removes_what_a_killed_run_left),
         E(test_sweep_removes_what_a_killed_run_left),
+        R(test_sweep_removes_what_a_killed_run_left),
         D(test_sweep_older_than),
         E(test_sweep_older_than),
+        R(test_sweep_older_than),
+        R(test_sweep_runloop_pages_and_skips_shutdown),
         D(test_sweep_mock_target_stays_on_loopback),
         E(test_sweep_mock_target_stays_on_loopback),
+        R(test_sweep_mock_target_stays_on_loopback),
         D(test_sweep_usage_errors),
         E(test_sweep_usage_errors),
+        R(test_sweep_usage_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
