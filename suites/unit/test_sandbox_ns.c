@@ -224,6 +224,9 @@ static void exec_ok(struct sp_sandbox *sb, const char *cmd, const char *want)
     struct sp_exec x;
     sp_exec_init(&x, cmd);
     assert_int_equal(sp_exec(sb, &x, &err), SP_E_OK);
+    if (x.exit_code != 0)
+        print_message("%s: exit %d, out [%s] err [%s]\n", cmd, x.exit_code, sp_buf_str(&x.out),
+                      sp_buf_str(&x.err));
     assert_int_equal(x.exit_code, 0);
     /* the action server strips the final newline, the others keep it */
     const char *out = sp_buf_str(&x.out);
@@ -296,6 +299,8 @@ static void test_workspace_in_every_vendor(void **state)
     exec_in_vendor("daytona", "toolbox", 1);
     exec_in_vendor("e2b", NULL, 1);
     exec_in_vendor("e2b", NULL, 0); /* issue 10 item 5: the mock's exit ends them too */
+    exec_in_vendor("runloop", NULL, 1);
+    exec_in_vendor("modal", NULL, 1);
 }
 
 /* The fallback, in a child process (the probe runs once per process): SP_MOCK_NO_BWRAP set,
