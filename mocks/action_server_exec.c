@@ -2,8 +2,7 @@
  * 3.2): the request body, the action dict decoded as event_from_dict does (known types, the
  * dataclass arguments, legacy keys), and the server's error statuses and texts — 422 from
  * FastAPI's validation, 500 "Internal server error: ..." for everything raised inside, with
- * Python reprs where the server formats one. IPython cells and `edit` are not implemented
- * (they answer 500). */
+ * Python reprs where the server formats one. */
 #include "action_server_int.h"
 #include "backend.h"
 
@@ -124,7 +123,29 @@ static const struct arg_spec WRITE_ARGS[] = {{"path", ARG_STR, true},
                                              COMMON_ARGS,
                                              {NULL, ARG_ANY, false}};
 
-enum action_kind { ACT_RUN, ACT_READ, ACT_WRITE, ACT_BROWSE, ACT_UNSUPPORTED, ACT_NO_METHOD };
+static const struct arg_spec IPYTHON_ARGS[] = {{"code", ARG_STR, true},
+                                               {"include_extra", ARG_BOOL, false},
+                                               {"confirmation_state", ARG_STR, false},
+                                               {"kernel_init_code", ARG_STR, false},
+                                               COMMON_ARGS,
+                                               {NULL, ARG_ANY, false}};
+static const struct arg_spec EDIT_ARGS[] = {
+    {"path", ARG_STR, true},          {"command", ARG_STR, false},
+    {"file_text", ARG_ANY, false},    {"old_str", ARG_ANY, false},
+    {"new_str", ARG_ANY, false},      {"insert_line", ARG_ANY, false},
+    {"content", ARG_STR, false},      {"start", ARG_NUM, false},
+    {"end", ARG_NUM, false},          {"impl_source", ARG_STR, false},
+    COMMON_ARGS,                      {NULL, ARG_ANY, false}};
+
+enum action_kind {
+    ACT_RUN,
+    ACT_READ,
+    ACT_WRITE,
+    ACT_IPYTHON,
+    ACT_EDIT,
+    ACT_BROWSE,
+    ACT_NO_METHOD
+};
 
 struct action_spec {
     const char *type;
@@ -139,8 +160,8 @@ static const struct action_spec ACTIONS[] = {
     {"write", "FileWriteAction", WRITE_ARGS, ACT_WRITE},
     {"browse", "BrowseURLAction", NULL, ACT_BROWSE},
     {"browse_interactive", "BrowseInteractiveAction", NULL, ACT_BROWSE},
-    {"run_ipython", "IPythonRunCellAction", NULL, ACT_UNSUPPORTED},
-    {"edit", "FileEditAction", NULL, ACT_UNSUPPORTED},
+    {"run_ipython", "IPythonRunCellAction", IPYTHON_ARGS, ACT_IPYTHON},
+    {"edit", "FileEditAction", EDIT_ARGS, ACT_EDIT},
     {"call_tool_mcp", NULL, NULL, ACT_NO_METHOD},
     {"message", NULL, NULL, ACT_NO_METHOD},
     {"system", NULL, NULL, ACT_NO_METHOD},
@@ -235,8 +256,17 @@ perform(struct as_ctx *c, const struct action_spec *as, const cJSON *action, con
         return as_action_read(c, args);
     if (as->kind == ACT_WRITE)
         return as_action_write(c, args);
-    const cJSON *cwd = cJSON_GetObjectItemCaseSensitive(args, "cwd");
     const cJSON *timeout = cJSON_GetObjectItemCaseSensitive(action, "timeout");
+    bool has_timeout = cJSON_IsNumber(timeout) && timeout->valuedouble > 0;
+    if (as->kind == ACT_IPYTHON) {
+        const cJSON *extra = cJSON_GetObjectItemCaseSensitive(args, "include_extra");
+        return as_action_ipython(c, cJSON_GetObjectItemCaseSensitive(args, "code")->valuestring,
+                                 extra == NULL || cJSON_IsTrue(extra), has_timeout,
+                                 has_timeout ? timeout->valuedouble : 0);
+    }
+    if (as->kind == ACT_EDIT)
+        return as_action_edit(c, args);
+    const cJSON *cwd = cJSON_GetObjectItemCaseSensitive(args, "cwd");
     struct as_run_args a = {
         .command = cJSON_GetObjectItemCaseSensitive(args, "command")->valuestring,
         .is_input = get_flag(args, "is_input"),
@@ -244,7 +274,7 @@ perform(struct as_ctx *c, const struct action_spec *as, const cJSON *action, con
         .is_static = get_flag(args, "is_static"),
         .hidden = get_flag(args, "hidden"),
         .cwd = cJSON_IsString(cwd) ? cwd->valuestring : NULL,
-        .has_timeout = cJSON_IsNumber(timeout) && timeout->valuedouble > 0,
+        .has_timeout = has_timeout,
         .timeout_s = cJSON_IsNumber(timeout) ? timeout->valuedouble : 0,
     };
     return as_action_run(c, &a);
@@ -254,8 +284,11 @@ perform(struct as_ctx *c, const struct action_spec *as, const cJSON *action, con
 static const struct action_spec *lookup_action(struct mock_req *r, const cJSON *action)
 {
     const cJSON *type = cJSON_GetObjectItemCaseSensitive(action, "action");
-    if (type == NULL) {
-        reply_internal(r, "'action' key is not found in action=%s", action, NULL);
+    if (type == NULL) { /* event_from_dict (serialization/event.py:52-59) */
+        if (cJSON_GetObjectItemCaseSensitive(action, "observation") != NULL)
+            reply_internal(r, "400: Invalid action type", NULL, NULL);
+        else
+            reply_internal(r, "Unknown event type: %s", action, NULL);
         return NULL;
     }
     for (size_t i = 0; cJSON_IsString(type) && i < N_ACTIONS; i++)
@@ -264,13 +297,23 @@ static const struct action_spec *lookup_action(struct mock_req *r, const cJSON *
     struct sp_buf t;
     sp_buf_init(&t, 0);
     py_repr(type, &t);
+    /* ACTION_TYPE_TO_CLASS.keys() in registry order (serialization/action.py:31-55). */
     reply_internal(r,
-                   "'action['action']=%s' is not defined. Available actions: dict_keys("
-                   "['run', 'run_ipython', 'read', 'write', 'edit', 'browse', "
-                   "'browse_interactive', 'call_tool_mcp', 'message', 'system', 'think', "
-                   "'finish', 'reject', 'null', 'delegate', 'recall', 'change_agent_state', "
-                   "'condensation', 'condensation_request', 'task_tracking', "
-                   "'loop_recovery'])",
+                   "'action['action']=%s' is not defined. Available actions: dict_keys(["
+                   "<ActionType.NULL: 'null'>, <ActionType.RUN: 'run'>, "
+                   "<ActionType.RUN_IPYTHON: 'run_ipython'>, <ActionType.BROWSE: 'browse'>, "
+                   "<ActionType.BROWSE_INTERACTIVE: 'browse_interactive'>, "
+                   "<ActionType.READ: 'read'>, <ActionType.WRITE: 'write'>, "
+                   "<ActionType.EDIT: 'edit'>, <ActionType.THINK: 'think'>, "
+                   "<ActionType.FINISH: 'finish'>, <ActionType.REJECT: 'reject'>, "
+                   "<ActionType.DELEGATE: 'delegate'>, <ActionType.RECALL: 'recall'>, "
+                   "<ActionType.CHANGE_AGENT_STATE: 'change_agent_state'>, "
+                   "<ActionType.MESSAGE: 'message'>, <ActionType.SYSTEM: 'system'>, "
+                   "<ActionType.CONDENSATION: 'condensation'>, "
+                   "<ActionType.CONDENSATION_REQUEST: 'condensation_request'>, "
+                   "<ActionType.MCP: 'call_tool_mcp'>, "
+                   "<ActionType.TASK_TRACKING: 'task_tracking'>, "
+                   "<ActionType.LOOP_RECOVERY: 'loop_recovery'>])",
                    NULL, sp_buf_str(&t));
     sp_buf_cleanup(&t);
     return NULL;
@@ -300,9 +343,12 @@ static void run_action(struct as_ctx *c, const cJSON *action)
         reply_internal(r, "'<' not supported between instances of 'str' and 'int'", NULL, NULL);
     else if (as->kind == ACT_NO_METHOD)
         reply_internal(r, "'ActionExecutor' object has no attribute '%s'", NULL, as->type);
-    else if (as->kind == ACT_UNSUPPORTED)
-        reply_internal(r, "%s is not implemented by the sandprobe action-server mock", NULL,
-                       as->type);
+    else if (as->kind == ACT_EDIT &&
+             strcmp(cJSON_IsString(cJSON_GetObjectItemCaseSensitive(args, "impl_source"))
+                        ? cJSON_GetObjectItemCaseSensitive(args, "impl_source")->valuestring
+                        : "oh_aci",
+                    "oh_aci") != 0)
+        reply_internal(r, "", NULL, NULL); /* assert impl_source == OH_ACI (server :566) */
     else if (as->kind == ACT_BROWSE)
         mock_reply_cjson(
             r, 200, as_error_observation("Browser functionality is not supported or disabled."));

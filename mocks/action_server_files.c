@@ -155,19 +155,6 @@ static cJSON *error_cat(const char *first, ...)
     return o;
 }
 
-/* The OH_ACI editor's `view` of a file: cat -n style numbering. */
-static void aci_view(const char *abs, const struct sp_buf *text, struct sp_buf *out)
-{
-    sp_buf_printf(out, "Here's the result of running `cat -n` on %s:\n", abs);
-    size_t line = 1, start = 0;
-    for (size_t i = 0; i <= text->len; i++) {
-        if (i == text->len || text->data[i] == '\n') {
-            sp_buf_printf(out, "%6zu\t%.*s\n", line++, (int)(i - start), text->data + start);
-            start = i + 1;
-        }
-    }
-}
-
 static cJSON *read_observation(const char *abs, const char *content, const char *impl)
 {
     struct sp_buf msg;
@@ -184,15 +171,12 @@ static cJSON *read_observation(const char *abs, const char *content, const char 
     return o;
 }
 
-/* The content of a text read: the selected lines, or the editor's view. */
+/* The content of a text read: the selected lines. */
 static void
 text_content(const cJSON *args, const char *abs, struct sp_buf *text, struct sp_buf *out)
 {
+    (void)abs;
     universal_newlines(text);
-    if (strcmp(str_arg(args, "impl_source", "default"), "oh_aci") == 0) {
-        aci_view(abs, text, out);
-        return;
-    }
     const char **lines = NULL;
     size_t *lens = NULL, b, e;
     size_t n = split_lines(sp_buf_str(text), text->len, &lines, &lens);
@@ -220,9 +204,6 @@ static cJSON *read_file(struct as_ctx *c, const cJSON *args, const char *cwd, co
     const char *mime = media_type(abs);
     if (mock_fs_read_file(c->sb, host, &data) != 0) {
         o = error_cat("File could not be decoded as utf-8: ", abs, ".", END);
-    } else if (path[0] == '/' && mime == NULL && memchr(sp_buf_str(&data), '\0', data.len)) {
-        /* The server's binary check looks at the path as given, so only absolute ones. */
-        o = as_error_observation("ERROR_BINARY_FILE");
     } else if (mime != NULL) {
         sp_buf_printf(&content, "data:%s;base64,", mime);
         sp_buf_put_base64(&content, data.data, data.len);
@@ -238,8 +219,31 @@ static cJSON *read_file(struct as_ctx *c, const cJSON *args, const char *cwd, co
     return o;
 }
 
+/* binaryornot's is_binary(action.path), checked before anything else (server :446): the
+ * path as given, so a relative one is looked up from the server's own cwd, where it is not.
+ * Approximated as: a .pyc name, or a NUL byte in the first 1024 bytes. */
+static bool server_is_binary(struct as_ctx *c, const char *path)
+{
+    size_t n = strlen(path);
+    if (n >= 4 && strcmp(path + n - 4, ".pyc") == 0)
+        return true;
+    char host[2048], buf[1024];
+    if (path[0] != '/' || mock_sandbox_host_path(c->sb, "/", path, host, sizeof host) != 0)
+        return false;
+    FILE *f = fopen(host, "rb");
+    size_t got = f ? fread(buf, 1, sizeof buf, f) : 0;
+    if (f)
+        fclose(f);
+    return memchr(buf, '\0', got) != NULL;
+}
+
 cJSON *as_action_read(struct as_ctx *c, const cJSON *args)
 {
+    const char *path = str_arg(args, "path", "");
+    if (server_is_binary(c, path))
+        return as_error_observation("ERROR_BINARY_FILE");
+    if (strcmp(str_arg(args, "impl_source", "default"), "oh_aci") == 0)
+        return as_aci_view(c, path, cJSON_GetObjectItemCaseSensitive(args, "view_range"));
     char cwd[1024];
     if (as_shell_cwd(c, cwd, sizeof(cwd)) != 0)
         snprintf(cwd, sizeof(cwd), "%s", c->workdir);

@@ -50,6 +50,21 @@ void as_execute_action(struct as_ctx *c);
  * sb->exec_lock. */
 cJSON *as_action_run(struct as_ctx *c, const struct as_run_args *a);
 
+/* The interpreter path the real server reports (its poetry venv). */
+#define AS_PY_INTERPRETER "/openhands/poetry/openhands-ai-5O4_aCHf-py3.12/bin/python"
+
+/* The `run_ipython` action (ipython.c). Callers hold sb->exec_lock. */
+cJSON *as_action_ipython(struct as_ctx *c, const char *code, bool include_extra, bool has_timeout,
+                         double timeout_s);
+/* The `edit` action and the oh_aci `read` (aci_edit.c): args already checked for names. */
+cJSON *as_action_edit(struct as_ctx *c, const cJSON *args);
+cJSON *as_aci_view(struct as_ctx *c, const char *path, const cJSON *view_range);
+
+/* The top-level commands of a `run` command (action_server_split.c): a NULL-terminated
+ * heap vector (as_split_free) and its length. */
+int as_split_commands(const char *cmd, char ***out);
+void as_split_free(char **v);
+
 /* The `read` and `write` actions: args already checked for names and types. Return the
  * observation (never NULL unless out of memory). Callers hold sb->exec_lock. */
 cJSON *as_action_read(struct as_ctx *c, const cJSON *args);

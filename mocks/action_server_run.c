@@ -1,11 +1,10 @@
-/* The `run` action of the action-server mock (spec/openhands-action-server.md 3.3-3.5): the
- * command runs in the sandbox's persistent shell, and the reply is a CmdOutputObservation
- * with the server's exact message, metadata, suffix texts and truncation rules.
- *
- * Known simplifications: a command that reaches its timeout is killed (the real server
- * leaves it running for '' / is_input follow-ups); the "no new output" soft timeout is
- * approximated as "not finished after NO_CHANGE_TIMEOUT_SECONDS"; the bashlex check for
- * several commands at once is not made. */
+/* The `run` action of the action-server mock (spec/openhands-action-server.md 3.3-3.5,
+ * OpenHands runtime/utils/bash.py BashSession.execute): the command is typed into the
+ * sandbox's bash terminal (shell_backend.c), and the reply is a CmdOutputObservation with
+ * the server's exact message, metadata, prefix/suffix texts and truncation rules. The soft
+ * ("no new output") timeout restarts on every output; after a soft or hard timeout the
+ * command keeps running: '' returns its new output, is_input types into it, a key (C-c)
+ * is sent to it, and a new command is refused as "NOT executed" (bash.py:548-589). */
 #include "action_server_int.h"
 
 #include <ctype.h>
@@ -17,7 +16,6 @@
 #define MAX_CHARS      30000              /* CmdOutputObservation truncation (code points) */
 #define HISTORY_LINES  11000              /* tmux history 10 000 + a 1 000-row pane */
 #define BLOCKING_CAP_S 600.0              /* a blocking command with no timeout */
-#define PY_INTERPRETER "/openhands/poetry/openhands-ai-5O4_aCHf-py3.12/bin/python"
 
 static const char TEMPLATE[] =
     "You may wait longer to see additional output by sending empty command '', send other "
@@ -125,80 +123,155 @@ static long soft_timeout_s(const struct mock_sandbox *sb)
     return s > 0 ? s : 10;
 }
 
-/* "\n[The command timed out after 2.5 seconds. ...]" or the soft-timeout form. */
-static void timeout_suffix(const struct as_run_args *a, bool soft, long soft_s, struct sp_buf *out)
-{
-    char num[40];
-    if (soft) {
-        sp_buf_printf(out, "\n[The command has no new output after %ld seconds. %s]", soft_s,
-                      TEMPLATE);
-        return;
-    }
-    as_py_float(a->timeout_s, num, sizeof(num));
-    sp_buf_printf(out, "\n[The command timed out after %s seconds. %s]", num, TEMPLATE);
-}
-
-/* "C-c", "C-z", "C-d": keys for tmux, not commands. */
+/* "C-c", "C-z", "C-d": keys for tmux, not commands (bash.py _is_special_key: "C-" + 1). */
 static bool special_key(const char *cmd)
 {
-    return strlen(cmd) == 3 && (cmd[0] == 'C' || cmd[0] == 'c') && cmd[1] == '-' &&
-           isalpha((unsigned char)cmd[2]);
+    return strlen(cmd) == 3 && cmd[0] == 'C' && cmd[1] == '-' && isalpha((unsigned char)cmd[2]);
 }
 
-static cJSON *run_without_process(struct as_ctx *c, const struct as_run_args *a, const char *cmd)
+static cJSON *no_previous(bool is_input)
 {
-    if (cmd[0] == '\0' || a->is_input) {
-        const char *text = cmd[0] == '\0' && !a->is_input
-                               ? "ERROR: No previous running command to retrieve logs from."
-                               : "ERROR: No previous running command to interact with.";
-        return run_observation("", text, -1, metadata(-1, NULL, NULL, NULL, NULL, "", ""),
-                               a->hidden);
-    }
-    /* A key at an idle prompt: bash reports 130 after C-c, nothing else happens. */
-    char wd[512], suffix[96];
-    int code = toupper((unsigned char)cmd[2]) == 'C' ? 130 : 0;
-    if (as_shell_cwd(c, wd, sizeof(wd)) != 0)
-        snprintf(wd, sizeof(wd), "%s", c->workdir);
-    snprintf(suffix, sizeof(suffix),
-             "\n[The command completed with exit code %d. CTRL+%c was sent.]", code,
-             toupper((unsigned char)cmd[2]));
-    return run_observation(cmd, "", code,
-                           metadata(code, "openhands", c->sb->id, wd, PY_INTERPRETER, "", suffix),
-                           a->hidden);
+    const char *text = is_input ? "ERROR: No previous running command to interact with."
+                                : "ERROR: No previous running command to retrieve logs from.";
+    return run_observation("", text, -1, metadata(-1, NULL, NULL, NULL, NULL, "", ""), false);
 }
 
-static cJSON *run_finish(struct as_ctx *c,
+static cJSON *several_commands(char **cmds, int n)
+{
+    struct sp_buf b;
+    sp_buf_init(&b, 0);
+    sp_buf_puts(&b, "ERROR: Cannot execute multiple commands at once.\nPlease run each command "
+                    "separately OR chain them into a single command via && or ;\nProvided "
+                    "commands:");
+    for (int i = 0; i < n; i++)
+        sp_buf_printf(&b, "%s(%d) %s", i ? "\n" : "\n", i + 1, cmds[i]);
+    cJSON *o = as_error_observation(sp_buf_str(&b));
+    sp_buf_cleanup(&b);
+    return o;
+}
+
+/* _get_command_output: the rendered screen, leading blank space and the echoed command
+ * removed, trailing space stripped. */
+static void command_output(const struct sp_buf *raw, const char *cmd, struct sp_buf *out)
+{
+    struct sp_buf r;
+    sp_buf_init(&r, 0);
+    mock_term_render(raw->data ? raw->data : "", raw->len, &r);
+    const char *p = sp_buf_str(&r);
+    p += strspn(p, " \t\n\r\v\f");
+    const char *c = cmd + strspn(cmd, " \t\n\r\v\f");
+    if (c[0] != '\0' && strncmp(p, c, strlen(c)) == 0)
+        p += strlen(c);
+    p += strspn(p, " \t\n\r\v\f");
+    sp_buf_puts(out, p);
+    rstrip(out);
+    sp_buf_cleanup(&r);
+}
+
+/* The observation of a wait that ended: completed, timed out or refused. */
+static cJSON *run_result(struct as_ctx *c,
                          const struct as_run_args *a,
                          const char *cmd,
-                         struct mock_shell_result *res,
-                         bool soft,
-                         long soft_s)
+                         enum mock_term_state st,
+                         const struct sp_buf *raw,
+                         int code,
+                         const char *cwd,
+                         bool continued)
 {
-    char wd[1024], prefix[160] = "";
-    struct sp_buf suffix;
+    struct sp_buf content, suffix;
+    char prefix[200] = "", wd[1024], num[40];
+    sp_buf_init(&content, 0);
     sp_buf_init(&suffix, 0);
-    rstrip(&res->out);
-    size_t kept = keep_history(&res->out);
-    if (kept > 0)
+    command_output(raw, cmd, &content);
+    if (continued)
+        snprintf(prefix, sizeof prefix, "[Below is the output of the previous command.]\n");
+    size_t kept = keep_history(&content);
+    bool done = st == MOCK_TERM_DONE || st == MOCK_TERM_EXITED;
+    if (kept > 0 && done)
         snprintf(prefix, sizeof(prefix),
                  "[Previous command outputs are truncated. Showing the last %zu lines of the "
                  "output below.]\n",
                  kept);
-    if (!a->hidden)
-        truncate_content(&res->out);
+    /* Only a completed command's observation carries `hidden` (bash.py:411-449, 511-521). */
+    bool hidden = done && a->hidden;
+    if (!hidden)
+        truncate_content(&content);
     cJSON *meta;
-    int code = res->timed_out ? -1 : res->exit_code;
-    if (res->timed_out) {
-        timeout_suffix(a, soft, soft_s, &suffix);
-        meta = metadata(-1, NULL, NULL, NULL, NULL, prefix, sp_buf_str(&suffix));
-    } else {
-        mock_sandbox_guest_path(c->sb, res->cwd, wd, sizeof(wd));
-        sp_buf_printf(&suffix, "\n[The command completed with exit code %d.]", code);
+    if (done) {
+        mock_sandbox_guest_path(c->sb, cwd, wd, sizeof(wd));
+        if (special_key(cmd))
+            sp_buf_printf(&suffix, "\n[The command completed with exit code %d. CTRL+%c was sent.]",
+                          code, toupper((unsigned char)cmd[2]));
+        else
+            sp_buf_printf(&suffix, "\n[The command completed with exit code %d.]", code);
         meta =
-            metadata(code, "openhands", c->sb->id, wd, PY_INTERPRETER, prefix, sp_buf_str(&suffix));
+            metadata(code, "openhands", c->sb->id, wd, AS_PY_INTERPRETER, prefix, sp_buf_str(&suffix));
+    } else {
+        if (st == MOCK_TERM_SOFT)
+            sp_buf_printf(&suffix, "\n[The command has no new output after %ld seconds. %s]",
+                          soft_timeout_s(c->sb), TEMPLATE);
+        else if (st == MOCK_TERM_HARD)
+            as_py_float(a->timeout_s, num, sizeof num),
+                sp_buf_printf(&suffix, "\n[The command timed out after %s seconds. %s]", num,
+                              TEMPLATE);
+        else
+            sp_buf_printf(&suffix,
+                          "\n[Your command \"%s\" is NOT executed. The previous command is still "
+                          "running - You CANNOT send new commands until the previous command "
+                          "is completed. By setting `is_input` to `true`, you can interact with "
+                          "the current process: %s]",
+                          cmd, TEMPLATE);
+        meta = metadata(-1, NULL, NULL, NULL, NULL, prefix, sp_buf_str(&suffix));
+        code = -1;
     }
-    cJSON *o = run_observation(cmd, sp_buf_str(&res->out), code, meta, a->hidden);
+    cJSON *o = run_observation(cmd, sp_buf_str(&content), code, meta, hidden);
+    sp_buf_cleanup(&content);
     sp_buf_cleanup(&suffix);
+    return o;
+}
+
+/* What to type: a key's control byte, or the text; and what the terminal would echo. */
+static void typed(const char *cmd, bool is_input, char *key, const char **text, char *echo,
+                  size_t echolen, bool *enter)
+{
+    *enter = true;
+    echo[0] = '\0';
+    *text = cmd;
+    if (special_key(cmd)) {
+        key[0] = (char)(toupper((unsigned char)cmd[2]) & 0x1f);
+        key[1] = '\0';
+        *text = key;
+        *enter = false;
+        snprintf(echo, echolen, "^%c", toupper((unsigned char)cmd[2]));
+    } else if (is_input) {
+        snprintf(echo, echolen, "%s\n", cmd);
+    }
+}
+
+static cJSON *run_typed(struct as_ctx *c, const struct as_run_args *a, const char *cmd, bool busy)
+{
+    struct sp_buf raw, line;
+    sp_buf_init(&raw, 0);
+    sp_buf_init(&line, 0);
+    char cwd[1024] = "", key[2], echo[4096];
+    const char *text;
+    bool enter;
+    int code = -1;
+    typed(cmd, a->is_input, key, &text, echo, sizeof echo, &enter);
+    /* is_static: the command in a subshell at cwd leaves the session's state alone. */
+    if (a->is_static && !busy)
+        sp_buf_printf(&line, "( cd '%s' && %s\n)", a->cwd ? a->cwd : c->workdir, cmd),
+            text = sp_buf_str(&line);
+    enum mock_term_state st = MOCK_TERM_ERROR;
+    long soft = a->blocking ? 0 : soft_timeout_s(c->sb) * 1000;
+    long hard = a->has_timeout ? (long)(a->timeout_s * 1000.0) : 0;
+    if ((cmd[0] == '\0' || mock_term_send(c->sb, c->workdir_host, text, enter, echo) == 0))
+        st = mock_term_wait(c->sb, hard, soft, OUTPUT_CAP, &raw, &code, cwd, sizeof cwd);
+    cJSON *o = st == MOCK_TERM_ERROR
+                   ? as_error_observation("bash session could not be started")
+                   : run_result(c, a, cmd, st, &raw, code, cwd, busy);
+    sp_buf_cleanup(&raw);
+    sp_buf_cleanup(&line);
     return o;
 }
 
@@ -212,46 +285,51 @@ cJSON *as_action_run(struct as_ctx *c, const struct as_run_args *a)
     if (cmd == NULL)
         return NULL;
     cJSON *o = NULL;
-    if (cmd[0] == '\0' || a->is_input || special_key(cmd)) {
-        o = run_without_process(c, a, cmd);
-        free(cmd);
-        return o;
+    bool busy = mock_term_busy(c->sb);
+    char **cmds = NULL;
+    int ncmds = 0;
+    if (!busy && (cmd[0] == '\0' || a->is_input)) {
+        o = no_previous(a->is_input);
+    } else if ((ncmds = as_split_commands(cmd, &cmds)) > 1) {
+        o = several_commands(cmds, ncmds);
+    } else if (busy && !a->is_input && cmd[0] != '\0') {
+        /* The previous command may have finished meanwhile: then this one runs. */
+        struct sp_buf raw;
+        sp_buf_init(&raw, 0);
+        char cwd[1024];
+        int code;
+        enum mock_term_state st =
+            mock_term_wait(c->sb, 1, 0, OUTPUT_CAP, &raw, &code, cwd, sizeof cwd);
+        if (st == MOCK_TERM_HARD)
+            o = run_result(c, a, cmd, MOCK_TERM_ERROR, &raw, -1, cwd, true);
+        else
+            o = run_typed(c, a, cmd, false);
+        sp_buf_cleanup(&raw);
+    } else {
+        o = run_typed(c, a, cmd, busy);
     }
-    /* The hard timeout is the action's; without `blocking` the soft one may come first. */
-    long soft_s = soft_timeout_s(c->sb);
-    double limit = a->has_timeout ? a->timeout_s : BLOCKING_CAP_S;
-    bool soft = !a->blocking && soft_s < limit;
-    if (soft)
-        limit = (double)soft_s;
-    struct sp_buf wrapped;
-    sp_buf_init(&wrapped, 0);
-    char cwd_host[1024];
-    /* is_static: a fresh shell at cwd; a subshell leaves the session's state alone. */
-    if (a->is_static && mock_sandbox_host_path(c->sb, c->workdir, a->cwd ? a->cwd : c->workdir,
-                                               cwd_host, sizeof(cwd_host)) == 0)
-        sp_buf_printf(&wrapped, "( cd '%s' && %s\n)", cwd_host, cmd);
-    else
-        sp_buf_puts(&wrapped, cmd);
-    struct mock_shell_result res;
-    mock_shell_result_init(&res, OUTPUT_CAP);
-    if (mock_shell_run(c->sb, c->workdir_host, sp_buf_str(&wrapped), (long)(limit * 1000.0), true,
-                       &res) != 0)
-        o = as_error_observation("bash session could not be started");
-    else
-        o = run_finish(c, a, cmd, &res, soft, soft_s);
-    mock_shell_result_cleanup(&res);
-    sp_buf_cleanup(&wrapped);
+    as_split_free(cmds);
     free(cmd);
     return o;
 }
 
 int as_shell_cwd(struct as_ctx *c, char *out, size_t outlen)
 {
-    struct mock_shell_result res;
-    mock_shell_result_init(&res, 4096);
-    int rc = mock_shell_run(c->sb, c->workdir_host, ":", 5000, true, &res);
+    struct sp_buf raw;
+    sp_buf_init(&raw, 0);
+    char cwd[1024];
+    int code, rc = -1;
+    if (mock_term_busy(c->sb)) {
+        /* the shell is busy: its last known cwd */
+        if (mock_term_wait(c->sb, 1, 0, 0, &raw, &code, cwd, sizeof cwd) != MOCK_TERM_ERROR)
+            rc = 0;
+    } else if (mock_term_send(c->sb, c->workdir_host, ":", true, NULL) == 0 &&
+               mock_term_wait(c->sb, 5000, 0, 0, &raw, &code, cwd, sizeof cwd) ==
+                   MOCK_TERM_DONE) {
+        rc = 0;
+    }
     if (rc == 0)
-        mock_sandbox_guest_path(c->sb, res.cwd, out, outlen);
-    mock_shell_result_cleanup(&res);
+        mock_sandbox_guest_path(c->sb, cwd, out, outlen);
+    sp_buf_cleanup(&raw);
     return rc;
 }

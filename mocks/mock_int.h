@@ -417,25 +417,58 @@ int mock_read_file(const char *path, struct sp_buf *out);
 
 /* --- the shell backend (shell_backend.c) --------------------------------------------------- */
 
+/* The action server's bash: one interactive bash per sandbox on a terminal (as the real
+ * server's tmux pane), started in `workdir` (a host path) on first use. Text is typed into
+ * it; a command that outlives a request keeps running (spec 3.5). Callers hold
+ * sb->exec_lock. */
+enum mock_term_state {
+    MOCK_TERM_DONE,   /* the prompt came back: exit_code and cwd are set */
+    MOCK_TERM_SOFT,   /* no new output for soft_ms */
+    MOCK_TERM_HARD,   /* hard_ms passed */
+    MOCK_TERM_EXITED, /* bash ended (`exit`); exit_code is its status; the next use respawns */
+    MOCK_TERM_ERROR   /* bash could not be started */
+};
+/* Types text; `enter` adds a newline (not for keys such as "\003"). echo: what the terminal
+ * would echo, added to the output (the terminal's own echo is off). Returns 0 or -1. */
+int mock_term_send(struct mock_sandbox *sb, const char *workdir, const char *text, bool enter,
+                   const char *echo);
+/* Waits for the prompt, appending the new output (raw terminal bytes, capped at cap) to out.
+ * hard_ms/soft_ms <= 0: no such limit. cwd gets the shell's cwd as a sandbox path. */
+enum mock_term_state mock_term_wait(struct mock_sandbox *sb, long hard_ms, long soft_ms,
+                                    size_t cap, struct sp_buf *out, int *exit_code, char *cwd,
+                                    size_t cwdlen);
+/* True while a typed command has not come back to the prompt. */
+bool mock_term_busy(const struct mock_sandbox *sb);
+/* Renders raw terminal output as a captured pane shows it: \r and backspace applied, tabs
+ * expanded, escape sequences dropped, trailing spaces of each line removed. */
+void mock_term_render(const char *raw, size_t len, struct sp_buf *out);
+/* The sandbox's Python kernel (ipython.c), kept beside its bash: the slot that holds it
+ * (NULL when out of memory); mock_shell_free ends it too. */
+struct mock_py;
+struct mock_py **mock_term_py_slot(struct mock_sandbox *sb);
+void mock_py_free(struct mock_py *py);
+/* The sandbox's OH_ACI editor history (aci_edit.c), kept the same way. */
+struct mock_aci;
+struct mock_aci **mock_term_aci_slot(struct mock_sandbox *sb);
+void mock_aci_free(struct mock_aci *a);
+/* Kills the persistent shell and everything it started. */
+void mock_shell_free(struct mock_shell *sh);
+
+/* One command in a fresh /bin/sh in the sandbox (shell_oneshot.c): workdir a host path under
+ * the sandbox root; killed at timeout_ms (<= 0: none). cwd and exports do not persist.
+ * Returns 0, or -1 when it could not start. */
 struct mock_shell_result {
-    int exit_code;      /* -1 when killed at the timeout */
+    int exit_code;      /* -1 when killed at the timeout; 128 + signal when killed */
     bool timed_out;
     bool truncated;     /* output went past the cap and was cut */
     struct sp_buf out;  /* stdout, or stdout and stderr interleaved when merged */
     struct sp_buf err;  /* stderr when not merged */
-    char cwd[1024];     /* host path of the shell's cwd after the command */
+    char cwd[1024];     /* workdir, as given */
 };
 void mock_shell_result_init(struct mock_shell_result *res, size_t cap);
 void mock_shell_result_cleanup(struct mock_shell_result *res);
-
-/* Runs cmd in the sandbox's persistent /bin/sh (spawned in `workdir`, a host path, on first
- * use; respawned in the last cwd if a command killed it). cwd and exported variables
- * persist between commands. Callers hold sb->exec_lock. Returns 0, or -1 when the shell
- * could not be started. */
 int mock_shell_run(struct mock_sandbox *sb, const char *workdir, const char *cmd,
                    long timeout_ms, bool merge_stderr, struct mock_shell_result *res);
-/* Kills the persistent shell and everything it started. */
-void mock_shell_free(struct mock_shell *sh);
 
 /* Frees what a sandbox's backend keeps (the synthetic backend's in-memory files). */
 void mock_backend_sandbox_free(struct mock_sandbox *sb);

@@ -18,6 +18,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -27,9 +31,56 @@
 
 /* --- spawning ---------------------------------------------------------------------------- */
 
-/* Runs in the forked child, so only async-signal-safe calls: the server is threaded. */
-static void child_exec(const struct mock_spawn_spec *s, int errfd)
+/* What the spawner thread execs: either s as given, or bwrap running it. */
+struct spawn_job {
+    const struct mock_spawn_spec *s;
+    const char *path;
+    char *const *argv, *const *envp;
+    const char *cwd, *fallback_cwd;
+    pid_t pid;
+    int err;                     /* 0, or the errno of a failed fork/exec */
+    const struct mock_ns_fds *ns; /* enter this sandbox namespace first; NULL = none */
+    int extra_fd;                /* becomes fd 3 of the process; -1 = none */
+};
+
+/* In the child: joins the sandbox's namespaces, then forks the process proper, which runs
+ * inside the pid namespace; this one stays outside, as its stand-in for the caller (same
+ * process group, its exit status, its death kills the inner one). Returns in the inner one;
+ * -1 (errno set) when a namespace cannot be joined. */
+static int enter_namespace(const struct mock_ns_fds *ns, int errfd)
 {
+    if (setns(ns->ipc, CLONE_NEWIPC) != 0 || setns(ns->uts, CLONE_NEWUTS) != 0 ||
+        setns(ns->mnt, CLONE_NEWNS) != 0 || fchdir(ns->root) != 0 || chroot(".") != 0 ||
+        setns(ns->pid, CLONE_NEWPID) != 0)
+        return -1;
+    pid_t inner = fork();
+    if (inner < 0)
+        return -1;
+    if (inner == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        return 0;
+    }
+    /* This copy of the server never execs: it keeps nothing of it (sockets, other
+     * processes' pipes, whose ends would then never see EOF); the inner one reports its exec. */
+    (void)errfd;
+    if (close_range(3, ~0U, 0) != 0)
+        for (int fd = 3; fd < 65536; fd++)
+            close(fd);
+    int st = 0;
+    while (waitpid(inner, &st, 0) < 0 && errno == EINTR) {
+    }
+    if (WIFSIGNALED(st)) {
+        signal(WTERMSIG(st), SIG_DFL);
+        kill(getpid(), WTERMSIG(st));
+        _exit(128 + WTERMSIG(st));
+    }
+    _exit(WIFEXITED(st) ? WEXITSTATUS(st) : 127);
+}
+
+/* Runs in the forked child, so only async-signal-safe calls: the server is threaded. */
+static void child_exec(const struct spawn_job *j, int errfd)
+{
+    const struct mock_spawn_spec *s = j->s;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = SIG_DFL; /* an ignored SIGPIPE would survive execve */
@@ -41,14 +92,20 @@ static void child_exec(const struct mock_spawn_spec *s, int errfd)
     int in = s->in_fd >= 0 ? s->in_fd : open("/dev/null", O_RDONLY);
     if (in < 0 || dup2(in, 0) < 0 || dup2(s->out_fd, 1) < 0 || dup2(s->err_fd, 2) < 0)
         goto fail;
+    if (isatty(0))
+        ioctl(0, TIOCSCTTY, 0); /* a terminal given as stdin becomes the controlling one */
     /* Nothing of the server (sockets, other sandboxes' pipes) may reach the command. */
     if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
         for (int fd = 3; fd < 65536; fd++)
             fcntl(fd, F_SETFD, FD_CLOEXEC);
     }
-    if (chdir(s->cwd) != 0 && (s->fallback_cwd == NULL || chdir(s->fallback_cwd) != 0))
+    if (j->extra_fd >= 0 && (dup2(j->extra_fd, 3) < 0 || fcntl(3, F_SETFD, 0) != 0))
         goto fail;
-    execve(s->path, s->argv, s->envp);
+    if (j->ns != NULL && enter_namespace(j->ns, errfd) != 0)
+        goto fail;
+    if (chdir(j->cwd) != 0 && (j->fallback_cwd == NULL || chdir(j->fallback_cwd) != 0))
+        goto fail;
+    execve(j->path, j->argv, j->envp);
 fail:;
     int e = errno;
     ssize_t w = write(errfd, &e, sizeof e);
@@ -56,20 +113,23 @@ fail:;
     _exit(127);
 }
 
-int mock_spawn(const struct mock_spawn_spec *s, pid_t *pid)
+static void spawn_job_run(struct spawn_job *j)
 {
     int ep[2];
-    if (pipe2(ep, O_CLOEXEC) != 0)
-        return -1;
+    j->err = 0;
+    if (pipe2(ep, O_CLOEXEC) != 0) {
+        j->err = errno;
+        return;
+    }
     pid_t p = fork();
     if (p == 0)
-        child_exec(s, ep[1]);
+        child_exec(j, ep[1]);
     int fork_errno = errno;
     close(ep[1]);
     if (p < 0) {
         close(ep[0]);
-        errno = fork_errno;
-        return -1;
+        j->err = fork_errno;
+        return;
     }
     int child_errno = 0;
     ssize_t n;
@@ -80,10 +140,192 @@ int mock_spawn(const struct mock_spawn_spec *s, pid_t *pid)
     if (n == (ssize_t)sizeof child_errno) {
         while (waitpid(p, NULL, 0) < 0 && errno == EINTR) {
         }
-        errno = child_errno;
+        j->err = child_errno ? child_errno : EIO;
+        return;
+    }
+    j->pid = p;
+}
+
+/* --- the spawner thread: bwrap's --die-with-parent follows the forking *thread* ------------ */
+
+static pthread_once_t spawner_once = PTHREAD_ONCE_INIT;
+static pthread_mutex_t spawner_lock = PTHREAD_MUTEX_INITIALIZER; /* one job at a time */
+static pthread_mutex_t spawner_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t spawner_cv = PTHREAD_COND_INITIALIZER;
+static struct spawn_job *spawner_job; /* posted, not yet done */
+static bool spawner_done, spawner_up;
+
+static void *spawner_main(void *arg)
+{
+    (void)arg;
+    /* Signals go to the server's other threads. */
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, NULL);
+    pthread_mutex_lock(&spawner_mu);
+    for (;;) {
+        while (spawner_job == NULL || spawner_done)
+            pthread_cond_wait(&spawner_cv, &spawner_mu);
+        struct spawn_job *j = spawner_job;
+        pthread_mutex_unlock(&spawner_mu);
+        spawn_job_run(j);
+        pthread_mutex_lock(&spawner_mu);
+        spawner_done = true;
+        pthread_cond_broadcast(&spawner_cv);
+    }
+    return NULL;
+}
+
+static void spawner_start(void)
+{
+    pthread_t t;
+    pthread_attr_t at;
+    pthread_attr_init(&at);
+    pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+    spawner_up = pthread_create(&t, &at, spawner_main, NULL) == 0;
+    pthread_attr_destroy(&at);
+}
+
+static void spawn_job_post(struct spawn_job *j)
+{
+    pthread_once(&spawner_once, spawner_start);
+    if (!spawner_up) { /* no thread: fork here (die-with-parent then follows this thread) */
+        spawn_job_run(j);
+        return;
+    }
+    pthread_mutex_lock(&spawner_lock);
+    pthread_mutex_lock(&spawner_mu);
+    spawner_job = j;
+    spawner_done = false;
+    pthread_cond_broadcast(&spawner_cv);
+    while (!spawner_done)
+        pthread_cond_wait(&spawner_cv, &spawner_mu);
+    spawner_job = NULL;
+    pthread_mutex_unlock(&spawner_mu);
+    pthread_mutex_unlock(&spawner_lock);
+}
+
+/* --- sandbox paths ------------------------------------------------------------------------ */
+
+/* The sandbox path of a host path under root, or the path itself when it is a sandbox path. */
+static void guest_of(const char *root, const char *path, char *out, size_t len)
+{
+    size_t rl = strlen(root);
+    if (strncmp(path, root, rl) == 0 && (path[rl] == '/' || path[rl] == '\0'))
+        snprintf(out, len, "%s", path[rl] ? path + rl : "/");
+    else
+        snprintf(out, len, "%s", path);
+}
+
+static bool host_dir_ok(const char *root, const char *guest)
+{
+    char host[PATH_MAX];
+    struct stat st;
+    return snprintf(host, sizeof host, "%s%s", root, guest) < (int)sizeof host &&
+           stat(host, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* envp with values that name a host path under root turned into sandbox paths (HOME). */
+static char **env_in_sandbox(const char *root, char *const *envp)
+{
+    size_t n = 0, rl = strlen(root);
+    while (envp[n] != NULL)
+        n++;
+    char **v = calloc(n + 1, sizeof *v);
+    for (size_t i = 0; v != NULL && i < n; i++) {
+        const char *eq = strchr(envp[i], '=');
+        const char *val = eq ? eq + 1 : "";
+        if (eq != NULL && strncmp(val, root, rl) == 0 && (val[rl] == '/' || val[rl] == '\0')) {
+            size_t kl = (size_t)(eq - envp[i]) + 1;
+            const char *rest = val[rl] ? val + rl : "/";
+            if ((v[i] = malloc(kl + strlen(rest) + 1)) != NULL) {
+                memcpy(v[i], envp[i], kl);
+                strcpy(v[i] + kl, rest);
+            }
+        } else {
+            v[i] = strdup(envp[i]);
+        }
+        if (v[i] == NULL) {
+            mock_strv_free(v);
+            return NULL;
+        }
+    }
+    return v;
+}
+
+int mock_spawn_raw(const struct mock_spawn_spec *s, int extra_fd, pid_t *pid)
+{
+    struct spawn_job j = {s, s->path, s->argv, s->envp, s->cwd, NULL, 0, 0, NULL, extra_fd};
+    spawn_job_post(&j);
+    if (j.err != 0) {
+        errno = j.err;
         return -1;
     }
-    *pid = p;
+    *pid = j.pid;
+    return 0;
+}
+
+int mock_spawn(const struct mock_spawn_spec *s, pid_t *pid)
+{
+    return mock_spawn_in(s, NULL, pid);
+}
+
+int mock_spawn_in(const struct mock_spawn_spec *s, const char *given_root, pid_t *pid)
+{
+    char root[PATH_MAX], cwd[PATH_MAX], fb[PATH_MAX];
+    struct spawn_job j = {s, s->path, s->argv, s->envp, s->cwd, s->fallback_cwd, 0, 0, NULL, -1};
+    char **ns_argv = NULL, **ns_env = NULL;
+    struct mock_ns_fds fds;
+    struct mock_ns *space = NULL;
+    bool have_root = given_root != NULL ? snprintf(root, sizeof root, "%s", given_root) > 0
+                                     : mock_ns_root_of(s->cwd, root, sizeof root) == 0 ||
+                                           (s->fallback_cwd != NULL &&
+                                            mock_ns_root_of(s->fallback_cwd, root, sizeof root) == 0);
+    if (have_root && mock_ns_available(NULL)) {
+        guest_of(root, s->cwd, cwd, sizeof cwd);
+        if (!host_dir_ok(root, cwd) && s->fallback_cwd != NULL)
+            guest_of(root, s->fallback_cwd, cwd, sizeof cwd);
+        space = mock_ns_get(root, &fds);
+        ns_argv = space ? NULL : mock_ns_argv(root, cwd, s->path, s->argv);
+        ns_env = env_in_sandbox(root, s->envp);
+        if ((space == NULL && ns_argv == NULL) || ns_env == NULL) {
+            mock_ns_put(space);
+            mock_strv_free(ns_argv);
+            mock_strv_free(ns_env);
+            errno = ENOMEM;
+            return -1;
+        }
+        j.envp = ns_env;
+        j.fallback_cwd = NULL;
+        if (space != NULL) { /* into the sandbox's namespace, where its other processes run */
+            j.ns = &fds;
+            j.cwd = cwd;
+        } else { /* a namespace of its own */
+            j.path = ns_argv[0];
+            j.argv = ns_argv;
+            j.cwd = "/";
+        }
+    } else if (have_root) {
+        /* on the host: sandbox paths are under the root */
+        if (s->cwd[0] == '/' && strncmp(s->cwd, root, strlen(root)) != 0) {
+            snprintf(cwd, sizeof cwd, "%s%s", root, s->cwd);
+            j.cwd = cwd;
+        }
+        if (s->fallback_cwd != NULL && s->fallback_cwd[0] == '/' &&
+            strncmp(s->fallback_cwd, root, strlen(root)) != 0) {
+            snprintf(fb, sizeof fb, "%s%s", root, s->fallback_cwd);
+            j.fallback_cwd = fb;
+        }
+    }
+    spawn_job_post(&j);
+    mock_ns_put(space);
+    mock_strv_free(ns_argv);
+    mock_strv_free(ns_env);
+    if (j.err != 0) {
+        errno = j.err;
+        return -1;
+    }
+    *pid = j.pid;
     return 0;
 }
 
@@ -200,6 +442,16 @@ int mock_proc_spawn(const char *const *argv,
                     const char *home,
                     struct mock_proc **out)
 {
+    return mock_proc_spawn_in(argv, env, cwd, home, NULL, out);
+}
+
+int mock_proc_spawn_in(const char *const *argv,
+                       const struct sp_kv *env,
+                       const char *cwd,
+                       const char *home,
+                       const char *root,
+                       struct mock_proc **out)
+{
     char path[4096], exe[4096];
     int fds[4] = {-1, -1, -1, -1}, rc = -1, saved = ENOMEM;
     struct mock_proc *p = NULL;
@@ -216,7 +468,7 @@ int mock_proc_spawn(const char *const *argv,
     if (resolve_exe(argv[0], path, exe, sizeof exe) != 0 || mock_output_pipes(fds) != 0)
         goto fail_errno;
     struct mock_spawn_spec s = {exe, av, envp, cwd, NULL, -1, fds[1], fds[3]};
-    if (mock_spawn(&s, &p->pid) != 0)
+    if (mock_spawn_in(&s, root, &p->pid) != 0)
         goto fail_errno;
     p->fd[0] = fds[0];
     p->fd[1] = fds[2];

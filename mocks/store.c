@@ -8,6 +8,7 @@
  * small tombstone stays for vendors whose deleted sandboxes remain readable. */
 #define _XOPEN_SOURCE 700 /* nftw */
 #include "mock_int.h"
+#include "proc_int.h"
 
 #include <errno.h>
 #include <ftw.h>
@@ -114,6 +115,7 @@ void mock_store_set_dists(struct mock_store *s, const struct sp_dist *dist)
 static void sandbox_destroy(struct mock_store *s, struct mock_sandbox *sb)
 {
     mock_shell_free(sb->shell);
+    mock_ns_release(sb->root); /* every process of the sandbox, background ones too */
     mock_backend_sandbox_free(sb);
     if (sb->vendor != NULL)
         mock_vendor_sandbox_free(s->mock, sb->vendor);
@@ -338,7 +340,10 @@ static void settle(struct mock_sandbox *sb)
 /* A deleted sandbox keeps no processes: its shell goes as soon as no command is running. */
 static void reap_if_deleted(struct mock_sandbox *sb)
 {
-    if (sb->phase != MOCK_DELETED || sb->shell == NULL)
+    if (sb->phase != MOCK_DELETED)
+        return;
+    mock_ns_release(sb->root); /* every process of the sandbox, background ones too */
+    if (sb->shell == NULL)
         return;
     if (pthread_mutex_trylock(&sb->exec_lock) == 0) {
         mock_shell_free(sb->shell);
@@ -372,8 +377,10 @@ int64_t mock_sandbox_leaves_at(struct mock_store *s, struct mock_sandbox *sb,
  * does not hold the lock, and `claimed` says this thread won the right to remove them. */
 static void reap_root(struct mock_sandbox *sb, bool claimed)
 {
-    if (claimed)
+    if (claimed) {
+        mock_ns_release(sb->root); /* its processes go with it, background ones too */
         remove_tree(sb->root);
+    }
 }
 
 void mock_sandbox_transition(struct mock_store *s, struct mock_sandbox *sb, enum mock_phase via,

@@ -12,6 +12,8 @@ void sp_as_retry_defaults(struct sp_retry_policy *p)
 {
     p->max_attempts_429 = 3; /* utils/request.py: stop_after_attempt(3), wait_fixed(4) */
     p->wait_429_ms = 4000;
+    p->max_attempts_dropped = 5; /* action_execution_client.py:105-109: 5 tries, 4/4/4/8 s */
+    p->wait_dropped_ms = 4000;
 }
 
 /* Characters that never need quoting in a POSIX shell word. */
@@ -314,12 +316,26 @@ enum sp_next sp_as_exec_step(struct sp_op *op,
     }
     if (rsp == NULL)
         return exec_request(op, timeout, req, err);
+    if (op->state == 1) /* the C-c after a timeout: the command's result is already in x */
+        return SP_NEXT_DONE;
     if (!sp_http_ok(rsp))
         return data_fail(rsp, "execute_action", timeout + SP_AS_HTTP_GRACE_MS, err);
     if (sp_as_parse_run(rsp->body.data, rsp->body.len, x, err) != SP_E_OK)
         return SP_NEXT_FAIL;
     sp__exec_emit_buffered(x); /* the server answers once, when the command is done */
-    return SP_NEXT_DONE;
+    if (!x->timed_out)
+        return SP_NEXT_DONE;
+    /* The real server keeps a timed-out command running and refuses the next command until
+     * it ends: interrupt it as OpenHands' agent must (spec fidelity row 5). */
+    struct sp_buf json;
+    sp_buf_init(&json, 0);
+    enum sp_next next = SP_NEXT_DONE;
+    op->state = 1;
+    if (sp_as_build_key("C-c", 10000, &json, err) == SP_E_OK)
+        next = data_json(op->sandbox, req, "/execute_action", 10000 + SP_AS_HTTP_GRACE_MS, &json,
+                         err);
+    sp_buf_cleanup(&json);
+    return next;
 }
 
 /* --- files ----------------------------------------------------------------------------------- */

@@ -114,6 +114,9 @@ enum sp_err sp_shell_wrap(const char *command,
 /* {"action":{"message":..,"action":"run","args":{..all CmdRunAction fields..},
  * "timeout":<s>}} for the already wrapped command line. A cwd (absolute, may be NULL)
  * makes it an is_static run: the server runs it in a fresh bash session there. */
+/* A key typed into the running command (is_input): "C-c" after a timed-out command, which
+ * the real server keeps running and would otherwise refuse the next command for. */
+enum sp_err sp_as_build_key(const char *key, long timeout_ms, struct sp_buf *out, struct sp_error *err);
 enum sp_err sp_as_build_run(const char *command,
                             const char *cwd,
                             long timeout_ms,

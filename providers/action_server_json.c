@@ -49,15 +49,34 @@ enum sp_err sp_as_build_run(
     cJSON *root = NULL;
     action_message(msg, sizeof(msg), "Running command", command);
     cJSON *args = action_new(&root, "run", msg, timeout_ms);
-    /* blocking: true makes `timeout` a hard deadline instead of the 10 s no-output guess.
+    /* blocking: false, as OpenHands sends every agent command (action_execution_client.py
+     * 284-288): the server's "no new output" soft timeout (NO_CHANGE_TIMEOUT_SECONDS, 10 s)
+     * then ends the wait before `timeout` for a silent command, as it does for OpenHands.
      * The server honours `cwd` only for is_static runs: a fresh bash session there. */
     if (args &&
         !(cJSON_AddStringToObject(args, "command", command) &&
           cJSON_AddFalseToObject(args, "is_input") &&
-          cJSON_AddStringToObject(args, "thought", "") && cJSON_AddTrueToObject(args, "blocking") &&
+          cJSON_AddStringToObject(args, "thought", "") && cJSON_AddFalseToObject(args, "blocking") &&
           cJSON_AddBoolToObject(args, "is_static", cwd != NULL) &&
           (cwd ? cJSON_AddStringToObject(args, "cwd", cwd) : cJSON_AddNullToObject(args, "cwd")) &&
           cJSON_AddFalseToObject(args, "hidden") &&
+          cJSON_AddStringToObject(args, "confirmation_state", "confirmed") &&
+          cJSON_AddNumberToObject(args, "security_risk", -1)))
+        args = NULL;
+    return action_print(root, args, out, err);
+}
+
+enum sp_err sp_as_build_key(const char *key, long timeout_ms, struct sp_buf *out, struct sp_error *err)
+{
+    char msg[256];
+    cJSON *root = NULL;
+    action_message(msg, sizeof(msg), "Running command", key);
+    cJSON *args = action_new(&root, "run", msg, timeout_ms);
+    if (args &&
+        !(cJSON_AddStringToObject(args, "command", key) &&
+          cJSON_AddTrueToObject(args, "is_input") && cJSON_AddStringToObject(args, "thought", "") &&
+          cJSON_AddFalseToObject(args, "blocking") && cJSON_AddFalseToObject(args, "is_static") &&
+          cJSON_AddNullToObject(args, "cwd") && cJSON_AddFalseToObject(args, "hidden") &&
           cJSON_AddStringToObject(args, "confirmation_state", "confirmed") &&
           cJSON_AddNumberToObject(args, "security_risk", -1)))
         args = NULL;

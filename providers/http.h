@@ -26,6 +26,12 @@ struct sp_retry_policy {
     long wait_429_ms;      /* wait between them, unless Retry-After says otherwise */
     long retry_502_for_ms; /* keep retrying HTTP 502 this long after the first attempt; 0 = off */
     long wait_502_ms;
+    /* A connection the server dropped without a (whole) response: httpx's RemoteProtocolError,
+     * which OpenHands retries (action_execution_client.py:105-129). Total attempts (0 or 1 =
+     * no retry); waits wait_dropped_ms, doubled from the 4th on, as its
+     * wait_exponential(min=4) gives 4, 4, 4, 8 s. */
+    int max_attempts_dropped;
+    long wait_dropped_ms;
     /* The Stainless-generated vendor SDKs' rule (Runloop's): a refused or broken connection,
      * 408, 409, 429 and 5xx are retried, up to max_attempts_sdk attempts in all, after
      * retry-after-ms / Retry-After (at most 60 s) or else sdk_initial_ms * 2^n (at most

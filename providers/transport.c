@@ -671,6 +671,21 @@ static long retry_wait_ms(const struct sp__transfer *t)
     return -1;
 }
 
+/* The server closed the connection without a whole response (not a refused connection). */
+static bool dropped(CURLcode code)
+{
+    return code == CURLE_GOT_NOTHING || code == CURLE_RECV_ERROR || code == CURLE_PARTIAL_FILE ||
+           code == CURLE_WEIRD_SERVER_REPLY;
+}
+
+static long dropped_wait_ms(const struct sp__transfer *t, CURLcode code)
+{
+    const struct sp_retry_policy *p = &t->req.retry;
+    if (!dropped(code) || t->attempts >= p->max_attempts_dropped || t->req.on_chunk != NULL)
+        return -1;
+    return t->attempts >= 4 ? p->wait_dropped_ms * 2 : p->wait_dropped_ms;
+}
+
 static void transfer_finished(struct sp__transfer *t, CURLcode code)
 {
     long status = 0;
@@ -687,7 +702,8 @@ static void transfer_finished(struct sp__transfer *t, CURLcode code)
     }
     t->rsp.status = (int)status;
     t->rsp.retry_after_s = retry_after > 0 ? (int)retry_after : 0;
-    if (code != CURLE_OK) {
+    long wait = code == CURLE_OK ? retry_wait_ms(t) : dropped_wait_ms(t, code);
+    if (code != CURLE_OK && wait < 0) {
         fill_transport_error(t, code);
         long again = t->rsp.transport == SP_E_CONNECT ? sdk_retry_wait_ms(t, true) : -1;
         if (again >= 0 &&
@@ -698,7 +714,6 @@ static void transfer_finished(struct sp__transfer *t, CURLcode code)
         transfer_advance(t, &t->rsp);
         return;
     }
-    long wait = retry_wait_ms(t);
     if (wait >= 0 && sp_timerheap_push(&t->loop->timers, &t->timer, sp_now_ms() + wait) == 0) {
         t->retry_pending = true;
         t->op->retries++;

@@ -10,7 +10,8 @@ set -eu
 cd "$(dirname "$0")/.."
 
 PKGS="gcc make pkg-config libcurl4-openssl-dev libcjson-dev libcmocka-dev libmicrohttpd-dev zlib1g-dev unzip
-      libprotobuf-c-dev protobuf-c-compiler libprotobuf-dev libnghttp2-dev libgnutls28-dev"
+      libprotobuf-c-dev protobuf-c-compiler libprotobuf-dev libnghttp2-dev libgnutls28-dev
+      bubblewrap python3"
 want_sdk=0
 for arg in "$@"; do
     case "$arg" in

@@ -229,6 +229,10 @@ static void exec_timeout(struct sp_req_ctx *ctx)
     exec_sleep_past_deadline(ctx, sp_req_sandbox(ctx));
 }
 
+/* The real action server keeps a timed-out command running and refuses the next command
+ * ("NOT executed") until it ends (OpenHands bash.py:548-589); a client passes this only by
+ * interrupting it (C-c), as OpenHands' agent must. The mock keeps the command running too,
+ * so this checks the client, not a mock that kills. */
 static void exec_usable_after_timeout(struct sp_req_ctx *ctx)
 {
     struct sp_sandbox *sb = sp_req_sandbox(ctx);
@@ -361,7 +365,9 @@ const struct sp_requirement sp__req_exec[] = {
      "error.",
      exec_timeout, 0},
     {"exec.usable_after_timeout", SP_STEP_EXEC, SP_LEVEL_SHOULD, "[Conformance][Slow]", 0, 0,
-     "After a command timed out, the next command runs normally.", exec_usable_after_timeout, 0},
+     "After a command timed out (and was left running by the server), the next command runs "
+     "normally.",
+     exec_usable_after_timeout, 0},
     {"exec.events_delivered", SP_STEP_EXEC, SP_LEVEL_SHOULD, "[Conformance]", 0, 0,
      "Exec events arrive as one start, the output, then one end.", exec_events_delivered, 0},
     {"exec.stream_order", SP_STEP_EXEC, SP_LEVEL_MUST, "[Conformance]", SP_CAP_STREAM_EXEC, 0,

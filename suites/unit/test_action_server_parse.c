@@ -11,6 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <cjson/cJSON.h>
 #include <cmocka.h>
 
@@ -128,7 +134,8 @@ static void test_build_run(void **state)
     assert_true(cJSON_GetObjectItemCaseSensitive(action, "timeout")->valuedouble == 2.5);
     const cJSON *args = cJSON_GetObjectItemCaseSensitive(action, "args");
     assert_string_equal(jstr(args, "command"), "ls -l");
-    assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(args, "blocking")));
+    /* OpenHands' own default: not blocking, so the soft timeout applies */
+    assert_true(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(args, "blocking")));
     assert_true(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(args, "is_input")));
     assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(args, "cwd")));
     assert_string_equal(jstr(args, "confirmation_state"), "confirmed");
@@ -143,6 +150,15 @@ static void test_build_run(void **state)
     assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(
         cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "action"), "args"),
         "is_static")));
+    cJSON_Delete(j);
+    /* The key sent after a timed-out command: typed into it (is_input), never blocking. */
+    assert_int_equal(sp_as_build_key("C-c", 10000, &out, &err), SP_E_OK);
+    j = cJSON_Parse(sp_buf_str(&out));
+    assert_string_equal(jstr(j, "action.args.command"), "C-c");
+    args = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "action"), "args");
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(args, "is_input")));
+    assert_true(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(args, "blocking")));
+    assert_int_equal(cJSON_GetArraySize(args), 9);
     cJSON_Delete(j);
     sp_buf_cleanup(&out);
 }
@@ -726,9 +742,111 @@ static void test_alive(void **state)
     assert_int_equal(alive(f, &a, true), SP_NEXT_DONE);
 }
 
+/* --- a dropped connection is retried as OpenHands does ------------------------------------ */
+
+/* A server on 127.0.0.1 that closes the first `drop` connections without a word, then
+ * answers each with a completed run observation. */
+struct dropper {
+    int fd, drop, seen, stop;
+    unsigned port;
+    pthread_t th;
+};
+
+static void *dropper_main(void *arg)
+{
+    struct dropper *d = arg;
+    static const char OBS[] =
+        "{\"message\":\"m\",\"observation\":\"run\",\"content\":\"ok\",\"extras\":{\"command\":"
+        "\"x\",\"metadata\":{\"exit_code\":0,\"pid\":-1,\"username\":null,\"hostname\":null,"
+        "\"working_dir\":null,\"py_interpreter_path\":null,\"prefix\":\"\",\"suffix\":\"\\n[The "
+        "command completed with exit code 0.]\"},\"hidden\":false},\"success\":true}";
+    for (;;) {
+        int c = accept(d->fd, NULL, NULL);
+        if (c < 0 || __atomic_load_n(&d->stop, __ATOMIC_SEQ_CST)) {
+            if (c >= 0)
+                close(c);
+            return NULL;
+        }
+        int n = __atomic_add_fetch(&d->seen, 1, __ATOMIC_SEQ_CST);
+        if (n > d->drop) {
+            char req[8192], head[256];
+            ssize_t got = recv(c, req, sizeof req, 0);
+            (void)got;
+            int hl = snprintf(head, sizeof head,
+                              "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                              "Content-Length: %zu\r\nConnection: close\r\n\r\n",
+                              strlen(OBS));
+            ssize_t w = write(c, head, (size_t)hl);
+            w = write(c, OBS, strlen(OBS));
+            (void)w;
+        }
+        close(c);
+    }
+}
+
+static void dropper_start(struct dropper *d, int drop)
+{
+    memset(d, 0, sizeof *d);
+    d->drop = drop;
+    d->fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t al = sizeof a;
+    assert_int_equal(bind(d->fd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(listen(d->fd, 16), 0);
+    getsockname(d->fd, (struct sockaddr *)&a, &al);
+    d->port = ntohs(a.sin_port);
+    assert_int_equal(pthread_create(&d->th, NULL, dropper_main, d), 0);
+}
+
+static void dropper_stop(struct dropper *d)
+{
+    __atomic_store_n(&d->stop, 1, __ATOMIC_SEQ_CST);
+    int c = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)d->port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    connect(c, (struct sockaddr *)&a, sizeof a);
+    close(c);
+    pthread_join(d->th, NULL);
+    close(d->fd);
+}
+
+/* exec through the real transport; waits shortened (4 s in the policy, 20 ms here). */
+static enum sp_err exec_via(struct fx *f, struct dropper *d, struct sp_exec *x)
+{
+    struct sp_error err;
+    snprintf(f->sb->data_url, sizeof(f->sb->data_url), "http://127.0.0.1:%u", d->port);
+    sp_as_retry_defaults(&f->sb->data_retry);
+    assert_int_equal(f->sb->data_retry.max_attempts_dropped, 5);
+    assert_int_equal(f->sb->data_retry.wait_dropped_ms, 4000);
+    f->sb->data_retry.wait_dropped_ms = 20;
+    sp_exec_init(x, "echo ok");
+    x->timeout_ms = 5000;
+    return sp_exec(f->sb, x, &err);
+}
+
+static void test_dropped_connection_retried(void **state)
+{
+    struct fx *f = *state;
+    struct dropper d;
+    struct sp_exec x;
+    dropper_start(&d, 4); /* four drops, the fifth attempt answers */
+    assert_int_equal(exec_via(f, &d, &x), SP_E_OK);
+    assert_int_equal(x.exit_code, 0);
+    assert_string_equal(sp_buf_str(&x.out), "ok");
+    assert_int_equal(__atomic_load_n(&d.seen, __ATOMIC_SEQ_CST), 5);
+    sp_exec_cleanup(&x);
+    dropper_stop(&d);
+    dropper_start(&d, 100); /* never answers: five attempts, then a connect error */
+    assert_int_equal(exec_via(f, &d, &x), SP_E_CONNECT);
+    assert_int_equal(__atomic_load_n(&d.seen, __ATOMIC_SEQ_CST), 5);
+    sp_exec_cleanup(&x);
+    dropper_stop(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_dropped_connection_retried, fx_setup, fx_teardown),
         cmocka_unit_test(test_build_run),
         cmocka_unit_test(test_build_read_write),
         cmocka_unit_test(test_parse_run_good),

@@ -285,9 +285,24 @@ static void test_as_run_timeout(void **state)
     assert_true(cJSON_IsNull(cJSON_GetObjectItem(meta(f), "username")));
     assert_true(cJSON_IsNull(cJSON_GetObjectItem(meta(f), "working_dir")));
     assert_true(cJSON_IsFalse(cJSON_GetObjectItem(f->json, "success")));
+    /* The command keeps running (bash.py:548-589): a new one is not executed. */
     assert_int_equal(run(f, "sleep 10", 0.5, true), 200);
-    snprintf(want, sizeof(want), "\n[The command timed out after 0.5 seconds. %s]", TEMPLATE);
+    snprintf(want, sizeof(want),
+             "\n[Your command \"sleep 10\" is NOT executed. The previous command is still "
+             "running - You CANNOT send new commands until the previous command is completed. "
+             "By setting `is_input` to `true`, you can interact with the current process: %s]",
+             TEMPLATE);
     assert_jstr(meta(f), "suffix", want);
+    assert_jstr(meta(f), "prefix", "[Below is the output of the previous command.]\n");
+    assert_int_equal(meta_exit(f), -1);
+    /* C-c ends it: exit 130, the key's suffix, the terminal's ^C */
+    assert_int_equal(as(f, "POST", "/execute_action",
+                        "{\"action\":{\"action\":\"run\",\"args\":{\"command\":\"C-c\","
+                        "\"is_input\":true},\"timeout\":10}}"),
+                     200);
+    assert_int_equal(meta_exit(f), 130);
+    assert_jstr(f->json, "content", "^C");
+    assert_jstr(meta(f), "suffix", "\n[The command completed with exit code 130. CTRL+C was sent.]");
     assert_int_equal(run(f, "echo ok", 120.0, false), 200);
     assert_jstr(f->json, "content", "ok");
 }
@@ -360,9 +375,16 @@ static void test_as_malformed_requests(void **state)
     assert_non_null(strstr(jstr(f->json, "detail"),
                            "missing 2 required positional arguments: 'path' and 'content'"));
     assert_int_equal(as(f, "POST", "/execute_action", "{\"action\":{\"args\":{}}}"), 500);
-    assert_non_null(strstr(jstr(f->json, "detail"), "'action' key is not found in action="));
+    /* event_from_dict (serialization/event.py:52-59) decides before action_from_dict */
+    assert_jstr(f->json, "detail", "Internal server error: Unknown event type: {'args': {}}");
+    assert_int_equal(
+        as(f, "POST", "/execute_action", "{\"action\":{\"observation\":\"run\",\"content\":\"\"}}"),
+        500);
+    assert_jstr(f->json, "detail", "Internal server error: 400: Invalid action type");
     assert_int_equal(as(f, "POST", "/execute_action", "{\"action\":{\"action\":\"dance\"}}"), 500);
-    assert_non_null(strstr(jstr(f->json, "detail"), "is not defined. Available actions"));
+    assert_non_null(strstr(jstr(f->json, "detail"),
+                           "'action['action']='dance'' is not defined. Available actions: "
+                           "dict_keys([<ActionType.NULL: 'null'>, <ActionType.RUN: 'run'>, "));
     assert_int_equal(as(f, "POST", "/execute_action", "{\"action\":{\"action\":\"think\"}}"), 500);
     assert_jstr(f->json, "detail",
                 "Internal server error: 'ActionExecutor' object has no attribute 'think'");

@@ -21,14 +21,19 @@
 #include <unistd.h>
 
 #include "mock_int.h"
+#include "proc_int.h"
 
 #define CAP     ((size_t)1 << 20)
 #define TIMEOUT 10000L /* generous: a command that should end never comes near it */
 
 struct fixture {
     struct mock_sandbox sb;
-    char dir[256];
-    struct mock_shell_result res;
+    char dir[256], ws[300]; /* the sandbox root; its /workspace, where bash starts */
+    struct {
+        struct sp_buf out;
+        int exit_code;
+        char cwd[1024];
+    } res;
 };
 
 static int setup(void **state)
@@ -38,7 +43,9 @@ static int setup(void **state)
     snprintf(f->dir, sizeof f->dir, "/tmp/sp-shell-XXXXXX");
     assert_non_null(mkdtemp(f->dir));
     snprintf(f->sb.root, sizeof f->sb.root, "%s", f->dir);
-    mock_shell_result_init(&f->res, CAP);
+    snprintf(f->ws, sizeof f->ws, "%s/workspace", f->dir);
+    assert_int_equal(mkdir(f->ws, 0755), 0);
+    sp_buf_init(&f->res.out, CAP);
     *state = f;
     return 0;
 }
@@ -48,24 +55,33 @@ static int teardown(void **state)
     struct fixture *f = *state;
     char cmd[512];
     mock_shell_free(f->sb.shell);
-    mock_shell_result_cleanup(&f->res);
+    mock_ns_release(f->dir);
+    sp_buf_cleanup(&f->res.out);
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
     int rc = system(cmd);
     free(f);
     return rc == 0 ? 0 : -1;
 }
 
-/* Runs cmd in the fixture's sandbox; the command must not fail to start. */
-static struct mock_shell_result *
-run(struct fixture *f, const char *cmd, long timeout_ms, bool merge)
+/* Types cmd into the fixture's bash terminal and waits (timeout_ms hard, no soft limit). */
+static enum mock_term_state term(struct fixture *f, const char *cmd, long timeout_ms)
 {
-    assert_int_equal(mock_shell_run(&f->sb, f->dir, cmd, timeout_ms, merge, &f->res), 0);
-    return &f->res;
+    sp_buf_reset(&f->res.out);
+    if (cmd != NULL)
+        assert_int_equal(mock_term_send(&f->sb, f->ws, cmd, true, NULL), 0);
+    return mock_term_wait(&f->sb, timeout_ms, 0, CAP, &f->res.out, &f->res.exit_code, f->res.cwd,
+                          sizeof f->res.cwd);
 }
 
+/* The rendered output of a completed command. */
 static const char *out_of(struct fixture *f, const char *cmd)
 {
-    return sp_buf_str(&run(f, cmd, TIMEOUT, false)->out);
+    static struct sp_buf shown;
+    assert_int_equal(term(f, cmd, TIMEOUT), MOCK_TERM_DONE);
+    sp_buf_cleanup(&shown);
+    sp_buf_init(&shown, 0);
+    mock_term_render(f->res.out.data ? f->res.out.data : "", f->res.out.len, &shown);
+    return sp_buf_str(&shown);
 }
 
 static int count_fds(void)
@@ -87,250 +103,168 @@ static void assert_no_children(void)
     assert_int_equal(errno, ECHILD);
 }
 
-/* True once the process whose pid the sandbox wrote to `file` has died (gone or a zombie
- * waiting for init). Bounded wait: a killed process is gone in milliseconds. */
-static bool pid_file_dead(struct fixture *f, const char *file)
-{
-    char path[600], stat[600];
-    snprintf(path, sizeof path, "%s/%s", f->dir, file);
-    FILE *fp = fopen(path, "r");
-    assert_non_null(fp);
-    long pid = 0;
-    assert_int_equal(fscanf(fp, "%ld", &pid), 1);
-    fclose(fp);
-    assert_true(pid > 1);
-    snprintf(stat, sizeof stat, "/proc/%ld/stat", pid);
-    for (int i = 0; i < 500; i++) {
-        char line[512] = "";
-        fp = fopen(stat, "r");
-        if (fp == NULL)
-            return true;
-        bool got = fgets(line, sizeof line, fp) != NULL;
-        fclose(fp);
-        const char *close_paren = strrchr(line, ')');
-        if (!got || (close_paren != NULL && close_paren[1] == ' ' && close_paren[2] == 'Z'))
-            return true;
-        struct timespec ts = {0, 10 * 1000 * 1000};
-        nanosleep(&ts, NULL);
-    }
-    return false;
-}
-
-static void test_shell_backend_echo(void **state)
+/* bash on a terminal, as the real server's tmux pane (spec/openhands-action-server-fidelity.md
+ * row 3): brace expansion, [[ ]], echo -e, source, command not found, tty. */
+static void test_shell_backend_bash_features(void **state)
 {
     struct fixture *f = *state;
-    struct mock_shell_result *r = run(f, "echo hello; printf 'it'\"'\"'s'", TIMEOUT, false);
-    assert_string_equal(sp_buf_str(&r->out), "hello\nit's");
-    assert_int_equal(r->out.len, 10);
-    assert_int_equal(r->err.len, 0);
-    assert_int_equal(r->exit_code, 0);
-    assert_false(r->timed_out);
-    assert_false(r->truncated);
-    assert_string_equal(r->cwd, f->dir);
+    assert_string_equal(out_of(f, "for i in {1..3}; do echo $i; done"), "1\n2\n3\n");
+    assert_string_equal(out_of(f, "[[ 1 == 1 ]] && echo yes"), "yes\n");
+    assert_string_equal(out_of(f, "echo -e \"a\\nb\""), "a\nb\n");
+    assert_string_equal(out_of(f, "echo 'export SRC=7' > s.sh && source s.sh && echo $SRC"), "7\n");
+    out_of(f, "nonexistent_command_xyz");
+    assert_int_equal(f->res.exit_code, 127);
+    assert_non_null(strstr(out_of(f, "nonexistent_command_xyz"),
+                           "nonexistent_command_xyz: command not found"));
+    assert_non_null(strstr(out_of(f, "tty"), "/dev/pts/"));
+    assert_int_equal(f->res.exit_code, 0);
 }
 
-static void test_shell_backend_exit_codes(void **state)
+static void test_shell_backend_exit_codes_cwd_env(void **state)
 {
     struct fixture *f = *state;
-    assert_int_equal(run(f, "true", TIMEOUT, false)->exit_code, 0);
-    assert_int_equal(run(f, "false", TIMEOUT, false)->exit_code, 1);
-    assert_int_equal(run(f, "sh -c 'exit 42'", TIMEOUT, false)->exit_code, 42);
-    assert_int_equal(run(f, "(exit 42)", TIMEOUT, false)->exit_code, 42);
-    /* `return` at top level ends the wrapper, not the shell */
-    assert_int_equal(run(f, "FOO=kept; return 5", TIMEOUT, false)->exit_code, 5);
-    assert_string_equal(out_of(f, "echo $FOO"), "kept\n");
+    out_of(f, "false");
+    assert_int_equal(f->res.exit_code, 1);
+    out_of(f, "(exit 42)");
+    assert_int_equal(f->res.exit_code, 42);
+    out_of(f, "mkdir -p sub && cd sub");
+    assert_non_null(strstr(f->res.cwd, "/sub"));
+    assert_string_equal(out_of(f, "export KEEP=1; echo ok"), "ok\n");
+    assert_string_equal(out_of(f, "echo K=$KEEP; basename $PWD"), "K=1\nsub\n");
+    /* a syntax error leaves the shell as it was */
+    out_of(f, "if then fi");
+    assert_int_equal(f->res.exit_code, 2);
+    assert_string_equal(out_of(f, "echo K=$KEEP"), "K=1\n");
 }
 
-static void test_shell_backend_stderr_split(void **state)
+/* After a timeout the command keeps running; a key reaches it; exports survive. */
+static void test_shell_backend_keeps_running(void **state)
 {
     struct fixture *f = *state;
-    struct mock_shell_result *r = run(f, "echo a; echo b >&2; echo c", TIMEOUT, false);
-    assert_string_equal(sp_buf_str(&r->out), "a\nc\n");
-    assert_string_equal(sp_buf_str(&r->err), "b\n");
-    assert_int_equal(r->exit_code, 0);
+    out_of(f, "export KEEP=2");
+    assert_int_equal(term(f, "echo a; sleep 1; echo b; sleep 30", 300), MOCK_TERM_HARD);
+    assert_true(mock_term_busy(&f->sb));
+    assert_int_equal(term(f, NULL, 3000), MOCK_TERM_HARD);
+    assert_non_null(strstr(sp_buf_str(&f->res.out), "b"));
+    assert_int_equal(mock_term_send(&f->sb, f->ws, "\003", false, "^C"), 0);
+    assert_int_equal(term(f, NULL, TIMEOUT), MOCK_TERM_DONE);
+    assert_int_equal(f->res.exit_code, 130);
+    assert_false(mock_term_busy(&f->sb));
+    assert_string_equal(out_of(f, "echo K=$KEEP"), "K=2\n");
 }
 
-static void test_shell_backend_stderr_merged_in_order(void **state)
+/* The soft limit counts from the last output, not from the start. */
+static void test_shell_backend_soft_timeout_restarts(void **state)
 {
     struct fixture *f = *state;
-    struct mock_shell_result *r =
-        run(f, "echo a; echo b >&2; echo c; ls /nonexistent-sp; echo d", TIMEOUT, true);
-    const char *out = sp_buf_str(&r->out);
-    assert_int_equal(strncmp(out, "a\nb\nc\n", 6), 0);
-    assert_non_null(strstr(out, "nonexistent-sp"));
-    assert_int_equal(strcmp(out + strlen(out) - 2, "d\n"), 0);
-    assert_int_equal(r->err.len, 0);
-    assert_int_equal(r->exit_code, 0);
-    /* many interleaved writes keep their order: both go through one pipe */
-    struct sp_buf want;
-    sp_buf_init(&want, 0);
-    for (int i = 1; i <= 300; i++)
-        sp_buf_printf(&want, "o%d\ne%d\n", i, i);
-    r = run(f, "i=1; while [ $i -le 300 ]; do echo o$i; echo e$i >&2; i=$((i+1)); done", TIMEOUT,
-            true);
-    assert_string_equal(sp_buf_str(&r->out), sp_buf_str(&want));
-    sp_buf_cleanup(&want);
-    /* the mode is per command: the next split command separates again */
-    r = run(f, "echo x >&2", TIMEOUT, false);
-    assert_string_equal(sp_buf_str(&r->err), "x\n");
-    assert_int_equal(r->out.len, 0);
-}
-
-static void test_shell_backend_cwd_persists(void **state)
-{
-    struct fixture *f = *state;
-    char want[600];
-    snprintf(want, sizeof want, "%s/x\n", f->dir);
-    struct mock_shell_result *r = run(f, "mkdir -p x && cd x", TIMEOUT, false);
-    assert_int_equal(r->exit_code, 0);
-    assert_memory_equal(r->cwd, want, strlen(want) - 1);
-    assert_string_equal(out_of(f, "pwd"), want);
-    assert_string_equal(out_of(f, "cd ..; cd x; pwd"), want);
-}
-
-static void test_shell_backend_env_persists(void **state)
-{
-    struct fixture *f = *state;
-    run(f, "export SP_A='one two'; SP_B=shell-only", TIMEOUT, false);
-    assert_string_equal(out_of(f, "echo \"$SP_A|$SP_B\""), "one two|shell-only\n");
-    assert_string_equal(out_of(f, "sh -c 'echo \"$SP_A|$SP_B\"'"), "one two|\n");
-    char want[600];
-    snprintf(want, sizeof want, "%s\n", f->dir);
-    assert_string_equal(out_of(f, "echo $HOME"), want);
-}
-
-static void test_shell_backend_syntax_error_keeps_shell(void **state)
-{
-    struct fixture *f = *state;
-    run(f, "export KEEP=yes", TIMEOUT, false);
-    struct mock_shell_result *r = run(f, "if then (", TIMEOUT, false);
-    assert_int_not_equal(r->exit_code, 0);
-    assert_non_null(strstr(sp_buf_str(&r->err), "rror"));
-    assert_false(r->timed_out);
-    /* the same shell answers: the export survived */
-    assert_string_equal(out_of(f, "echo $KEEP"), "yes\n");
-    r = run(f, ". /nonexistent-sp", TIMEOUT, false);
-    assert_int_not_equal(r->exit_code, 0);
-    assert_string_equal(out_of(f, "echo $KEEP"), "yes\n");
+    sp_buf_reset(&f->res.out);
+    assert_int_equal(
+        mock_term_send(&f->sb, f->ws, "for i in 1 2 3 4; do echo $i; sleep 0.4; done", true, NULL),
+        0);
+    assert_int_equal(mock_term_wait(&f->sb, TIMEOUT, 1000, CAP, &f->res.out, &f->res.exit_code,
+                                    f->res.cwd, sizeof f->res.cwd),
+                     MOCK_TERM_DONE);
+    struct sp_buf shown;
+    sp_buf_init(&shown, 0);
+    mock_term_render(f->res.out.data, f->res.out.len, &shown);
+    assert_string_equal(sp_buf_str(&shown), "1\n2\n3\n4\n");
+    sp_buf_cleanup(&shown);
 }
 
 static void test_shell_backend_exit_respawns(void **state)
 {
     struct fixture *f = *state;
-    char want[600];
-    snprintf(want, sizeof want, "%s/sub\n", f->dir);
-    run(f, "export GONE=1; mkdir sub", TIMEOUT, false);
-    struct mock_shell_result *r = run(f, "cd sub; echo bye; echo err >&2; exit 3", TIMEOUT, false);
-    assert_int_equal(r->exit_code, 3);
-    assert_false(r->timed_out);
-    assert_string_equal(sp_buf_str(&r->out), "bye\n");
-    assert_string_equal(sp_buf_str(&r->err), "err\n");
-    /* a new shell, in the cwd the old one had when it exited */
-    assert_string_equal(out_of(f, "pwd"), want);
-    assert_string_equal(out_of(f, "echo \"[$GONE]\""), "[]\n");
-    /* ending the shell ends what it left running, without waiting for it */
-    r = run(f, "sleep 30 & echo $! > bg.pid; exit 4", TIMEOUT, true);
-    assert_int_equal(r->exit_code, 4);
-    assert_false(r->timed_out);
-    assert_true(pid_file_dead(f, "sub/bg.pid"));
-    r = run(f, "exec sh -c 'exit 6'", TIMEOUT, false);
-    assert_int_equal(r->exit_code, 6);
-    assert_string_equal(out_of(f, "echo ok"), "ok\n");
+    out_of(f, "mkdir -p d && cd d && export GONE=1");
+    assert_int_equal(term(f, "exit 3", TIMEOUT), MOCK_TERM_EXITED);
+    assert_int_equal(f->res.exit_code, 3);
+    /* a new bash in the last cwd, without the old exports */
+    assert_string_equal(out_of(f, "echo G=$GONE; basename $PWD"), "G=\nd\n");
 }
 
-static void test_shell_backend_timeout_kills(void **state)
+/* The pane rendering of bash.py's capture-pane -J: \r, tabs, colours, trailing spaces. */
+static void test_shell_backend_render(void **state)
 {
-    struct fixture *f = *state;
-    char want[600];
-    snprintf(want, sizeof want, "%s/t\n", f->dir);
-    run(f, "mkdir t; cd t", TIMEOUT, false);
-    struct mock_shell_result *r =
-        run(f, "echo started; sh -c 'echo $$ > sleeper.pid; exec sleep 30'", 300, false);
-    assert_true(r->timed_out);
-    assert_int_equal(r->exit_code, -1);
-    assert_string_equal(sp_buf_str(&r->out), "started\n");
-    assert_true(pid_file_dead(f, "t/sleeper.pid"));
-    r = run(f, "pwd", TIMEOUT, false);
-    assert_false(r->timed_out);
-    assert_int_equal(r->exit_code, 0);
-    assert_string_equal(sp_buf_str(&r->out), want);
+    (void)state;
+    static const struct {
+        const char *raw, *shown;
+    } cases[] = {
+        {"step1\rstep2", "step2"},
+        {"a  \nb\tc", "a\nb       c"},
+        {"\033[1;31mred\033[0m x", "red x"},
+        {"abcdef\rxy", "xycdef"},
+        {"ab\bc", "ac"},
+        {"12345\r\033[Kok", "ok"},
+        {"\t\tx", "                x"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct sp_buf b;
+        sp_buf_init(&b, 0);
+        mock_term_render(cases[i].raw, strlen(cases[i].raw), &b);
+        assert_string_equal(sp_buf_str(&b), cases[i].shown);
+        sp_buf_cleanup(&b);
+    }
 }
 
-static void test_shell_backend_output_cap(void **state)
-{
-    struct fixture *f = *state;
-    struct mock_shell_result res;
-    mock_shell_result_init(&res, 65536);
-    int rc = mock_shell_run(&f->sb, f->dir, "head -c 1048576 /dev/zero | tr '\\0' a; echo tail",
-                            TIMEOUT, false, &res);
-    assert_int_equal(rc, 0);
-    assert_true(res.truncated);
-    assert_false(res.timed_out);
-    assert_int_equal(res.exit_code, 0);
-    assert_int_equal(res.out.len, 65536);
-    assert_int_equal(res.out.data[65535], 'a');
-    /* the shell was never blocked: it still answers */
-    rc = mock_shell_run(&f->sb, f->dir, "echo next", TIMEOUT, false, &res);
-    assert_int_equal(rc, 0);
-    assert_false(res.truncated);
-    assert_string_equal(sp_buf_str(&res.out), "next\n");
-    mock_shell_result_cleanup(&res);
-}
-
-/* A command larger than the pipe buffers goes in while its output comes out. */
 static void test_shell_backend_large_command(void **state)
 {
     struct fixture *f = *state;
-    size_t big = (size_t)1 << 19; /* eight times a pipe buffer, half the output cap */
-    char *cmd = malloc(big + 64);
-    assert_non_null(cmd);
-    memcpy(cmd, "x='", 3);
-    memset(cmd + 3, 'q', big);
-    snprintf(cmd + 3 + big, 61, "'; echo ${#x}; printf %%s \"$x\"");
-    struct mock_shell_result *r = run(f, cmd, TIMEOUT, false);
-    free(cmd);
-    assert_int_equal(r->exit_code, 0);
-    assert_false(r->truncated);
-    assert_int_equal(r->out.len, 7 + big);
-    assert_memory_equal(r->out.data, "524288\nqqq", 10);
-    assert_int_equal(r->out.data[r->out.len - 1], 'q');
-}
-
-static void test_shell_backend_binary_and_unicode(void **state)
-{
-    struct fixture *f = *state;
-    struct mock_shell_result *r = run(f, "printf 'a\\000b\\001\\377\\036SPx\\036'", TIMEOUT, false);
-    static const char bin[] = "a\0b\001\377\036SPx\036";
-    assert_int_equal(r->out.len, sizeof bin - 1);
-    assert_memory_equal(r->out.data, bin, sizeof bin - 1);
-    assert_string_equal(out_of(f, "echo 'héllo ✓ 日本'"), "héllo ✓ 日本\n");
-    assert_string_equal(out_of(f, "cat <<'EOF'\nline 1\n$HOME\nEOF"), "line 1\n$HOME\n");
-    /* SIGPIPE is back to its default in the sandbox although this process ignores it */
-    struct mock_shell_result *p = run(f, "yes | head -n 1", TIMEOUT, false);
-    assert_string_equal(sp_buf_str(&p->out), "y\n");
-    assert_string_equal(sp_buf_str(&p->err), "");
+    char cmd[3100];
+    int n = snprintf(cmd, sizeof cmd, "echo ");
+    memset(cmd + n, 'x', 3000);
+    cmd[n + 3000] = '\0';
+    const char *out = out_of(f, cmd);
+    assert_int_equal(strlen(out), 3001);
 }
 
 static void test_shell_backend_many_commands_no_leak(void **state)
 {
     struct fixture *f = *state;
     int before = count_fds();
-    run(f, "true", TIMEOUT, false);
+    out_of(f, "true");
     int with_shell = count_fds();
     for (int i = 0; i < 60; i++) {
         char cmd[64];
         snprintf(cmd, sizeof cmd, i % 20 == 7 ? "exit %d" : "echo %d", i);
-        struct mock_shell_result *r = run(f, cmd, TIMEOUT, i % 2 == 0);
-        assert_int_equal(r->exit_code, i % 20 == 7 ? i : 0);
+        enum mock_term_state st = term(f, cmd, TIMEOUT);
+        assert_int_equal(st, i % 20 == 7 ? MOCK_TERM_EXITED : MOCK_TERM_DONE);
+        assert_int_equal(f->res.exit_code, i % 20 == 7 ? i : 0);
     }
-    run(f, "sleep 5", 50, false);
-    assert_true(f->res.timed_out);
-    run(f, "true", TIMEOUT, false);
+    assert_int_equal(term(f, "sleep 5", 50), MOCK_TERM_HARD);
+    assert_int_equal(mock_term_send(&f->sb, f->ws, "\003", false, NULL), 0);
+    assert_int_equal(term(f, NULL, TIMEOUT), MOCK_TERM_DONE);
+    out_of(f, "true");
     assert_int_equal(count_fds(), with_shell);
     mock_shell_free(f->sb.shell);
     f->sb.shell = NULL;
+    mock_ns_release(f->dir); /* the sandbox namespace goes, as at delete */
     assert_int_equal(count_fds(), before);
     assert_no_children();
+}
+
+/* mock_shell_run (shell_oneshot.c): one command in a fresh sh in the sandbox, streams apart
+ * or merged, exit codes, a timeout that kills. */
+static void test_shell_backend_oneshot(void **state)
+{
+    struct fixture *f = *state;
+    struct mock_shell_result r;
+    mock_shell_result_init(&r, CAP);
+    assert_int_equal(mock_shell_run(&f->sb, f->ws, "pwd; echo err >&2; exit 3", TIMEOUT, false, &r),
+                     0);
+    assert_int_equal(r.exit_code, 3);
+    assert_false(r.timed_out);
+    assert_string_equal(sp_buf_str(&r.out), mock_ns_available(NULL) ? "/workspace\n" : "");
+    assert_string_equal(sp_buf_str(&r.err), "err\n");
+    sp_buf_reset(&r.out);
+    sp_buf_reset(&r.err);
+    assert_int_equal(mock_shell_run(&f->sb, f->ws, "echo a; echo b >&2", TIMEOUT, true, &r), 0);
+    assert_string_equal(sp_buf_str(&r.out), "a\nb\n");
+    assert_int_equal(r.err.len, 0);
+    sp_buf_reset(&r.out);
+    assert_int_equal(mock_shell_run(&f->sb, f->ws, "echo x; sleep 30", 300, true, &r), 0);
+    assert_true(r.timed_out);
+    assert_int_equal(r.exit_code, -1);
+    assert_string_equal(sp_buf_str(&r.out), "x\n");
+    mock_shell_result_cleanup(&r);
 }
 
 static const char *const SH[] = {"/bin/sh", "-c", NULL, NULL};
@@ -390,6 +324,7 @@ static void test_shell_backend_proc_streams(void **state)
     mock_proc_free(p);
     sp_buf_cleanup(&out);
     sp_buf_cleanup(&err);
+    mock_ns_release(f->dir); /* the sandbox namespace goes, as at delete */
     assert_no_children();
 }
 
@@ -442,6 +377,7 @@ static void test_shell_backend_proc_kill(void **state)
     assert_int_equal(code, -1);
     mock_proc_kill(p); /* after the reap: a no-op */
     mock_proc_free(p);
+    mock_ns_release(f->dir); /* the sandbox namespace goes, as at delete */
     assert_no_children();
 }
 
@@ -488,6 +424,7 @@ static void test_shell_backend_proc_spawn_errors(void **state)
     struct mock_proc *running = proc_start(f, "sleep 30", NULL);
     mock_proc_free(running);
     mock_proc_free(NULL);
+    mock_ns_release(f->dir); /* the sandbox namespace goes, as at delete */
     assert_no_children();
 }
 
@@ -496,19 +433,14 @@ int main(void)
     /* As a server does: a peer that went away must give EPIPE, not end the process. */
     signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_shell_backend_echo, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_shell_backend_exit_codes, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_shell_backend_stderr_split, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_shell_backend_stderr_merged_in_order, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_shell_backend_cwd_persists, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_shell_backend_env_persists, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_shell_backend_syntax_error_keeps_shell, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_shell_backend_bash_features, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_shell_backend_exit_codes_cwd_env, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_shell_backend_keeps_running, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_shell_backend_soft_timeout_restarts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shell_backend_exit_respawns, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_shell_backend_timeout_kills, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_shell_backend_output_cap, setup, teardown),
+        cmocka_unit_test(test_shell_backend_render),
+        cmocka_unit_test_setup_teardown(test_shell_backend_oneshot, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shell_backend_large_command, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_shell_backend_binary_and_unicode, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shell_backend_many_commands_no_leak, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shell_backend_proc_streams, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shell_backend_proc_separate_streams_env_cwd, setup,
