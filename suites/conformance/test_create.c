@@ -177,7 +177,8 @@ const struct sp_requirement sp__req_create[] = {
      "Attach finds a session among more sandboxes than one list page holds (OpenHands' "
      "Runloop runtime reads only the first page of 20 running devboxes and misses it).",
      create_attach_beyond_first_page, 0},
-    {"create.both_generations", SP_STEP_CREATE, SP_LEVEL_MUST, "[Conformance]",
+    /* Counts the mock's create calls, so it runs alone ([Serial]). */
+    {"create.both_generations", SP_STEP_CREATE, SP_LEVEL_MUST, "[Conformance][Serial]",
      SP_CAP_GENERATIONS, 0,
      "Both sandbox API generations (Modal's V1, which OpenHands' Python client uses, and V2, "
      "the JS SDK's default) create a sandbox that starts up, runs a command and is found "
