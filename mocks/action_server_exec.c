@@ -315,6 +315,7 @@ static void run_action(struct as_ctx *c, const cJSON *action)
         pthread_mutex_unlock(&c->sb->exec_lock);
         if (obs != NULL)
             mock_reply_cjson(r, 200, obs);
+        mock_reply_after(r, mock_store_delay_us(mock_store_of(r->mock), MOCK_DELAY_EXEC));
     }
     cJSON_Delete(empty);
 }

@@ -232,6 +232,9 @@ void dt_delete(struct mock_req *r)
     if (ph != MOCK_DELETING && ph != MOCK_DELETED) {
         mock_sandbox_transition(s, sb, MOCK_DELETING, MOCK_DELETED, MOCK_DELAY_DELETE);
         kill_sessions(r->mock, sb);
+        struct dt_sandbox *v = dt_sandbox_of(r->mock, sb);
+        if (v != NULL && v->state_dir[0] != '\0')
+            dt_remove_all(v->state_dir); /* session logs go with the sandbox, not at exit */
     }
     /* 0.24.2 answered an empty body; today's API the Sandbox (A6, A9.1), which old
      * clients ignore. */

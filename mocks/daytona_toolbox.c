@@ -272,6 +272,7 @@ static void execute(struct mock_req *r,
         code = run_process(r, p, timeout_s, &out);
         mock_proc_free(p);
     }
+    mock_reply_after(r, mock_store_delay_us(mock_store_of(r->mock), MOCK_DELAY_EXEC));
     if (code == -2 && dt_via_proxy(r))
         dt_daemon_error_code(r, 408, "PROCESS_EXECUTION_TIMEOUT", "command execution timeout");
     else if (code == -2)

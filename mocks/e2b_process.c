@@ -503,6 +503,7 @@ static void process_start(struct mock_req *r, struct mock_sandbox *sb, const str
             sp_buf_init(&s->out, 0);
             proc_register(r->mock, &s->entry);
             mock_reply_stream(r, 200, "application/connect+json", start_read, s, start_free);
+            mock_reply_after(r, mock_store_delay_us(mock_store_of(r->mock), MOCK_DELAY_EXEC));
         }
     }
     cJSON_Delete(q.root);

@@ -355,6 +355,79 @@ static void test_client_gone_and_stop_while_waiting(void **state)
     sp_mock_stop(m); /* one request still waits on its timer */
 }
 
+static long dt_call(struct sp_mock *m, const char *method, const char *path, const char *body,
+                    struct rsp *out)
+{
+    char url[512], hdr[160];
+    snprintf(url, sizeof(url), "%s%s", sp_mock_url(m), path);
+    snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s", KEY);
+    const char *hdrs[] = {hdr, "Content-Type: application/json", NULL};
+    struct http_req q = {.method = method, .url = url, .headers = hdrs, .body = body,
+                         .len = body ? strlen(body) : 0};
+    rsp_init(out);
+    assert_int_equal(http_perform(&q, out), CURLE_OK);
+    return out->status;
+}
+
+/* Issue 10 item 7: N create / use / delete cycles (a session shell and its logs included)
+ * leave no directory behind while the mock still runs. */
+static void test_delete_cycles_leave_no_directories(void **state)
+{
+    (void)state;
+    char root[] = "/tmp/sp-core-XXXXXX";
+    assert_non_null(mkdtemp(root));
+    struct sp_mock *m = start(
+        (struct sp_mock_config){.vendor = "daytona", .key = KEY, .has_latency = true, .root_dir = root});
+    for (int i = 0; i < 20; i++) {
+        struct rsp r;
+        char path[256];
+        assert_int_equal(dt_call(m, "POST", "/sandbox", "{}", &r), 200);
+        cJSON *j = cJSON_ParseWithLength(r.body.data, r.body.len);
+        char id[64];
+        snprintf(id, sizeof(id), "%s", jstr(j, "id"));
+        cJSON_Delete(j);
+        rsp_free(&r);
+        snprintf(path, sizeof(path), "/toolbox/%s/toolbox/process/session", id);
+        assert_int_equal(dt_call(m, "POST", path, "{\"sessionId\":\"s\"}", &r), 201);
+        rsp_free(&r);
+        snprintf(path, sizeof(path), "/toolbox/%s/toolbox/process/session/s/exec", id);
+        assert_int_equal(dt_call(m, "POST", path, "{\"command\":\"echo x > f.txt\"}", &r), 200);
+        rsp_free(&r);
+        snprintf(path, sizeof(path), "/sandbox/%s", id);
+        assert_int_equal(dt_call(m, "DELETE", path, NULL, &r), 200);
+        rsp_free(&r);
+    }
+    /* root holds the store's directory only, and that is empty. */
+    char cmd[512];
+    snprintf(cmd, sizeof(cmd), "test \"$(find %s -mindepth 2 | wc -l)\" = 0", root);
+    assert_int_equal(system(cmd), 0);
+    sp_mock_stop(m);
+    rmdir(root);
+}
+
+/* --latency exec applies to the shell backend too (here Daytona's toolbox execute). */
+static void test_exec_delay_with_the_shell_backend(void **state)
+{
+    (void)state;
+    struct sp_mock_config cfg = {.vendor = "daytona", .key = KEY};
+    struct sp_error err = {0};
+    assert_int_equal(sp_mock_latency_parse(&cfg, "exec=fixed:300ms", &err), SP_E_OK);
+    struct sp_mock *m = start(cfg);
+    struct rsp r;
+    char path[256];
+    assert_int_equal(dt_call(m, "POST", "/sandbox", "{}", &r), 200);
+    cJSON *j = cJSON_ParseWithLength(r.body.data, r.body.len);
+    snprintf(path, sizeof(path), "/toolbox/%s/toolbox/process/execute", jstr(j, "id"));
+    cJSON_Delete(j);
+    rsp_free(&r);
+    int64_t t0 = sp_now_us();
+    assert_int_equal(dt_call(m, "POST", path, "{\"command\":\"echo shell\"}", &r), 200);
+    assert_true(sp_now_us() - t0 >= 300000);
+    assert_non_null(strstr(sp_buf_str(&r.body), "shell\\n"));
+    rsp_free(&r);
+    sp_mock_stop(m);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_ALL);
@@ -367,6 +440,8 @@ int main(void)
         cmocka_unit_test(test_idle_connections_are_closed),
         cmocka_unit_test(test_connection_limit_sheds_with_503),
         cmocka_unit_test(test_client_gone_and_stop_while_waiting),
+        cmocka_unit_test(test_delete_cycles_leave_no_directories),
+        cmocka_unit_test(test_exec_delay_with_the_shell_backend),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();
