@@ -472,10 +472,8 @@ static int e2b_env(struct sp_mock *m, struct sp_kv *env)
 static bool e2b_authorize(struct mock_req *r)
 {
     const char *key = mock_req_header(r, "X-API-Key");
-    /* An armed 429/503 refuses the request after the key check, as the API's limiter runs
-     * once the team is known (it counts as refused in the stats, too). */
     if (key && strcmp(key, mock_key(r->mock)) == 0)
-        return !e2b_fault_take(r);
+        return true;
     if (key == NULL || key[0] == '\0')
         e2b_reply_error(r, 401, "authorization header is missing");
     else
@@ -541,7 +539,6 @@ static void e2b_sandbox_free(void *vendor_data)
 #define OPEN MOCK_ROUTE_OPEN
 static const struct mock_route e2b_routes[] = {
     {"GET", "/health", api_health, OPEN},
-    {"POST", "/_sandprobe/faults", e2b_set_faults, OPEN}, /* checks the key itself */
     {"POST", "/sandboxes", create_v1, 0},
     {"POST", "/v2/sandboxes", create_v2, 0},
     {"GET", "/sandboxes", e2b_list_v1, 0},
@@ -563,6 +560,12 @@ static const struct mock_route e2b_routes[] = {
 };
 #undef OPEN
 
+/* An injected fault's status with the API's (and envd's) {"code","message"} body. */
+static void e2b_fault_error(struct mock_req *r, int status, const char *message)
+{
+    e2b_reply_error(r, status, "%s", message);
+}
+
 const struct mock_vendor mock_vendor_e2b = {
     .name = "e2b",
     .routes = e2b_routes,
@@ -576,6 +579,7 @@ const struct mock_vendor mock_vendor_e2b = {
     .not_found = e2b_not_found,
     .phase_name = e2b_phase_name,
     .sandbox_free = e2b_sandbox_free,
+    .error_reply = e2b_fault_error,
     .key_prefix = "e2b_", /* the SDKs refuse keys that are not "e2b_" + hex */
     /* E2B advertises sub-second starts; pause/resume take a little longer. */
     .default_latency = {.create_ms = 150,

@@ -121,9 +121,16 @@ static struct MHD_Response *make_response(struct mock_reply_out *o)
     return resp;
 }
 
-static void send_reply(struct mock_conn *c)
+/* Sends r's reply; MHD_NO when an injected fault resets the connection instead. */
+static enum MHD_Result send_reply(struct mock_conn *c)
 {
     struct mock_req *r = &c->r;
+    if (r->abort_conn) {
+        c->sent = true;
+        mock_core_finish(r);
+        return MHD_NO;
+    }
+    mock_faults_on_send(r);
     struct MHD_Response *resp = make_response(&r->out);
     if (resp == NULL) {
         static const char OOM[] = "{\"message\":\"mock: out of memory\"}";
@@ -146,6 +153,7 @@ static void send_reply(struct mock_conn *c)
     }
     c->sent = true;
     mock_core_finish(r);
+    return MHD_YES;
 }
 
 /* --- delays ------------------------------------------------------------------------------- */
@@ -246,7 +254,7 @@ static enum MHD_Result on_headers(struct mock_conn *c)
     unsigned long long len = cl ? strtoull(cl, &end, 10) : 0;
     bool has = cl != NULL && end != cl && *end == '\0';
     if (mock_core_begin(&c->r, len, has))
-        send_reply(c); /* refused before reading a byte of the body */
+        return send_reply(c); /* refused before reading a byte of the body */
     return MHD_YES;
 }
 
@@ -278,8 +286,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     if (wait_or_run(c))
         return MHD_YES;
-    send_reply(c);
-    return MHD_YES;
+    return send_reply(c);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
