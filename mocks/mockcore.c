@@ -403,7 +403,9 @@ static void dispatch(struct mock_req *r)
         return;
     const struct mock_route *rt = route_find(v, r);
     if (rt == NULL) {
-        v->not_found(r);
+        /* Not a route of the API, but maybe the vendor's data plane by header (E2B envd). */
+        if (!mock_faults_on_request(r, false))
+            v->not_found(r);
         return;
     }
     if (!(rt->flags & MOCK_ROUTE_OPEN) && v->authorize != NULL && !v->authorize(r)) {
