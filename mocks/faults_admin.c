@@ -102,8 +102,11 @@ static enum sp_err parse_entry(const cJSON *e, struct mock_fault *f, const char 
         ;
     else if (stop >= 0 && stop <= start)
         why = "stop must come after start";
-    else if (mock_fault_parse(spec->valuestring, f, err) != 0)
-        return sp_error_set(err, SP_E_CONFIG, "%s: faults[%d]: %s", what, i, err->msg);
+    else {
+        struct sp_error pe = {0};
+        if (mock_fault_parse(spec->valuestring, f, &pe) != 0)
+            return sp_error_set(err, SP_E_CONFIG, "%s: faults[%d]: %s", what, i, pe.msg);
+    }
     if (why != NULL)
         return sp_error_set(err, SP_E_CONFIG, "%s: faults[%d]: %s", what, i, why);
     f->start_ms = start;
