@@ -151,6 +151,24 @@ static void exec_oversize(struct sp_req_ctx *ctx)
     exec_fails(ctx, "* /** oversize", SP_E_PROTOCOL);
 }
 static void exec_no_eos(struct sp_req_ctx *ctx) { exec_fails(ctx, "* /** no-eos", SP_E_PROTOCOL); }
+static void exec_cut(struct sp_req_ctx *ctx) { exec_fails(ctx, "* /** cut", SP_E_PROTOCOL); }
+
+/* A sandbox deleted behind the client's back after startup: exec says not_found. */
+static void exec_vanished(struct sp_req_ctx *ctx)
+{
+    struct sp_client *c = short_client(ctx);
+    arm(ctx, "sandbox vanish after=1500ms count=1");
+    int64_t t0 = sp_now_ms();
+    struct sp_sandbox *sb = sp_req_create(ctx, c, NULL);
+    SP_REQUIRE_OK(ctx, sp_sandbox_startup(sb, sp_req_err(ctx)));
+    while (sp_now_ms() - t0 < 1700) /* until it is gone */
+        nanosleep(&(struct timespec){0, 50 * 1000000L}, NULL);
+    struct sp_exec *x = sp_req_exec(ctx, "echo sp-fault");
+    x->timeout_ms = FAULT_EXEC_MS;
+    SP_REQUIRE_ERR(ctx, sp_exec(sb, x, sp_req_err(ctx)), SP_E_NOT_FOUND);
+    SP_REQUIRE_STR_CONTAINS(ctx, formatted(ctx), "exec");
+}
+
 static void exec_stall(struct sp_req_ctx *ctx)
 {
     exec_fails(ctx, "* /** stall", SP_E_TIMEOUT);
@@ -210,6 +228,10 @@ const struct sp_requirement sp__req_faults[] = {
          "fails with protocol, naming the step, instead of buffering it.", exec_oversize),
     EXEC("exec_no_eos_protocol", "An exec whose reply stream ends without its end-of-stream "
          "fails with protocol, naming the step.", exec_no_eos),
+    EXEC("exec_cut_protocol", "An exec whose reply stream is cut after its first part fails "
+         "with protocol, naming the step.", exec_cut),
+    EXEC("exec_vanished_not_found", "An exec on a sandbox deleted behind the client's back "
+         "fails with not_found, naming the step.", exec_vanished),
     EXEC("exec_stall_timeout", "An exec that gets no reply at all fails with timeout naming "
          "the deadline.", exec_stall),
     EXEC("exec_data_plane_dies_connect", "When the sandbox's data plane dies after startup "
