@@ -1,11 +1,11 @@
 /* The cmocka front end of the conformance requirements (`make conformance`): one group per
- * mock target (Daytona, Daytona in toolbox mode, E2B), each starting its vendor mock
- * in-process on an ephemeral loopback port with a small latency model, and one cmocka test
- * per requirement, named "exec.exit_code_propagates [MUST] [daytona]".
+ * mock target (Daytona, Daytona in toolbox mode, E2B, E2B on its v1 routes), each starting
+ * its vendor mock in-process on an ephemeral loopback port with a small latency model, and
+ * one cmocka test per requirement, named "exec.exit_code_propagates [MUST] [daytona]".
  *
  *   conformance [--provider NAME]... [--filter PATTERN] [--level must|should|may]
  *
- * --provider runs only the named groups (daytona, daytona-toolbox, e2b); --filter is
+ * --provider runs only the named groups (daytona, daytona-toolbox, e2b, e2b-v1); --filter is
  * cmocka's test-name pattern ('*' and '?'); --level is the weakest level whose failures
  * fail the run (default must, as `sandprobe check`): an unmet requirement below it is
  * reported, as not met, and counted as skipped. The exit status is non-zero when any test
@@ -34,6 +34,7 @@ static const struct group groups[] = {
     {"daytona", "daytona", NULL},
     {"daytona-toolbox", "daytona", "toolbox"},
     {"e2b", "e2b", NULL},
+    {"e2b-v1", "e2b", "v1"},
 };
 #define N_GROUPS (sizeof(groups) / sizeof(groups[0]))
 
@@ -232,7 +233,7 @@ static bool selected(const struct group *g, char **only, int n_only)
 static int usage(const char *prog)
 {
     fprintf(stderr,
-            "usage: %s [--provider daytona|daytona-toolbox|e2b]... [--filter PATTERN] "
+            "usage: %s [--provider daytona|daytona-toolbox|e2b|e2b-v1]... [--filter PATTERN] "
             "[--level must|should|may]\n",
             prog);
     return 2;

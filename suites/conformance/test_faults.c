@@ -193,48 +193,48 @@ static void exec_data_plane_dies(struct sp_req_ctx *ctx)
 }
 
 #define DISRUPTIVE "[Conformance][Disruptive]", 0, SP_REQ_NEEDS_MOCK
-#define CREATE(id, text, fn) {"faults." id, SP_STEP_CREATE, SP_LEVEL_MUST, DISRUPTIVE, text, fn, 0}
-#define EXEC(id, text, fn) {"faults." id, SP_STEP_EXEC, SP_LEVEL_MUST, DISRUPTIVE, text, fn, 0}
+#define CREATE(id, text, fn) {"create.fault_" id, SP_STEP_CREATE, SP_LEVEL_MUST, DISRUPTIVE, text, fn, 0}
+#define EXEC(id, text, fn) {"exec.fault_" id, SP_STEP_EXEC, SP_LEVEL_MUST, DISRUPTIVE, text, fn, 0}
 
 const struct sp_requirement sp__req_faults[] = {
-    CREATE("create_429_rate_limited",
+    CREATE("429_rate_limited",
            "A create answered 429 every time fails with rate_limited carrying the Retry-After "
            "seconds, names the create step and leaves no sandbox.",
            create_rate_limited),
-    CREATE("create_500_provider", "A create answered 500 fails with provider after one "
+    CREATE("500_provider", "A create answered 500 fails with provider after one "
            "attempt, naming the step and the status, and leaves no sandbox.", create_500),
-    CREATE("create_502_provider", "A create answered 502 fails with provider after one "
+    CREATE("502_provider", "A create answered 502 fails with provider after one "
            "attempt, naming the step and the status, and leaves no sandbox.", create_502),
-    CREATE("create_503_provider", "A create answered 503 fails with provider after one "
+    CREATE("503_provider", "A create answered 503 fails with provider after one "
            "attempt, naming the step and the status, and leaves no sandbox.", create_503),
-    CREATE("create_504_provider", "A create answered 504 fails with provider after one "
+    CREATE("504_provider", "A create answered 504 fails with provider after one "
            "attempt, naming the step and the status, and leaves no sandbox.", create_504),
-    CREATE("create_reset_connect", "A create whose connection is reset before any reply "
+    CREATE("reset_connect", "A create whose connection is reset before any reply "
            "fails with connect and leaves no sandbox.", create_reset),
-    CREATE("create_stall_timeout", "A create that gets no reply at all fails with timeout at "
+    CREATE("stall_timeout", "A create that gets no reply at all fails with timeout at "
            "the client's HTTP deadline and leaves no sandbox.", create_stall),
-    EXEC("exec_reset_connect", "An exec whose connection is reset before any reply fails with "
+    EXEC("reset_connect", "An exec whose connection is reset before any reply fails with "
          "connect, naming the step.", exec_reset),
-    EXEC("exec_reset_mid_protocol", "An exec whose reply is cut half-way by a reset fails with "
+    EXEC("reset_mid_protocol", "An exec whose reply is cut half-way by a reset fails with "
          "protocol (a reply cut short), "
          "naming the step.", exec_reset_mid),
-    EXEC("exec_truncated_protocol", "An exec whose reply body is cut short (consistent length) "
+    EXEC("truncated_protocol", "An exec whose reply body is cut short (consistent length) "
          "fails with protocol, naming the step.", exec_truncated),
-    EXEC("exec_malformed_protocol", "An exec whose reply body is garbage fails with protocol, "
+    EXEC("malformed_protocol", "An exec whose reply body is garbage fails with protocol, "
          "naming the step.", exec_malformed),
-    EXEC("exec_empty_protocol", "An exec whose reply body is empty fails with protocol, naming "
+    EXEC("empty_protocol", "An exec whose reply body is empty fails with protocol, naming "
          "the step.", exec_empty),
-    EXEC("exec_oversize_protocol", "An exec whose reply body is larger than the client's cap "
+    EXEC("oversize_protocol", "An exec whose reply body is larger than the client's cap "
          "fails with protocol, naming the step, instead of buffering it.", exec_oversize),
-    EXEC("exec_no_eos_protocol", "An exec whose reply stream ends without its end-of-stream "
+    EXEC("no_eos_protocol", "An exec whose reply stream ends without its end-of-stream "
          "fails with protocol, naming the step.", exec_no_eos),
-    EXEC("exec_cut_protocol", "An exec whose reply stream is cut after its first part fails "
+    EXEC("cut_protocol", "An exec whose reply stream is cut after its first part fails "
          "with protocol, naming the step.", exec_cut),
-    EXEC("exec_vanished_not_found", "An exec on a sandbox deleted behind the client's back "
+    EXEC("vanished_not_found", "An exec on a sandbox deleted behind the client's back "
          "fails with not_found, naming the step.", exec_vanished),
-    EXEC("exec_stall_timeout", "An exec that gets no reply at all fails with timeout naming "
+    EXEC("stall_timeout", "An exec that gets no reply at all fails with timeout naming "
          "the deadline.", exec_stall),
-    EXEC("exec_data_plane_dies_connect", "When the sandbox's data plane dies after startup "
+    EXEC("data_plane_dies_connect", "When the sandbox's data plane dies after startup "
          "(connections reset), exec fails with connect, naming the step.", exec_data_plane_dies),
 };
 const size_t sp__req_faults_count = sizeof(sp__req_faults) / sizeof(sp__req_faults[0]);

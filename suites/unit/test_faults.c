@@ -309,6 +309,41 @@ static void test_faults_sandbox_vanishes(void **state)
     assert_int_equal(sp_mock_fault_count(g_mock, SP_MOCK_FK_SB_VANISH), 1);
 }
 
+/* Connect streams (envd process.Start): no-eos drops exactly the end-of-stream frame, cut
+ * resets the stream after its first part. */
+static void test_faults_stream_kinds(void **state)
+{
+    (void)state;
+    struct sp_error err = {0};
+    struct envelope env[32];
+    struct rsp r;
+    struct sbx s;
+    create("{\"templateID\":\"base\"}", &s);
+    start(&s, "echo one; echo two", NULL, &r);
+    size_t n = split_envelopes(&r.body, env, 32);
+    assert_true(n >= 3);
+    assert_int_equal(env[n - 1].flags, 2); /* the end-of-stream frame */
+    rsp_free(&r);
+    assert_int_equal(sp_mock_fault_add(g_mock, "POST /process.Process/Start no-eos", NULL, &err),
+                     SP_E_OK);
+    start(&s, "echo one; echo two", NULL, &r);
+    size_t m = split_envelopes(&r.body, env, 32);
+    assert_true(m >= 2); /* start, output (batched as it came), end: no end-of-stream */
+    for (size_t i = 0; i < m; i++)
+        assert_int_equal(env[i].flags & 2, 0);
+    assert_non_null(strstr(env[m - 1].json, "\"end\"")); /* the process's end event stays */
+    rsp_free(&r);
+    sp_mock_fault_remove(g_mock, -1);
+    assert_int_equal(sp_mock_fault_add(g_mock, "POST /process.Process/Start cut", NULL, &err),
+                     SP_E_OK);
+    CURLcode rc = start_timed(&s, "echo one; sleep 0.3; echo two", NULL, 0, &r);
+    assert_int_not_equal(rc, CURLE_OK);
+    assert_null(strstr(r.body.data ? r.body.data : "", "two"));
+    rsp_free(&r);
+    assert_int_equal(sp_mock_fault_count(g_mock, SP_MOCK_FK_NO_EOS), 1);
+    assert_int_equal(sp_mock_fault_count(g_mock, SP_MOCK_FK_CUT), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -319,6 +354,7 @@ int main(void)
         cmocka_unit_test_teardown(test_faults_connection_kinds, disarm_all),
         cmocka_unit_test_teardown(test_faults_matching_probability_count, disarm_all),
         cmocka_unit_test_teardown(test_faults_sandbox_vanishes, disarm_all),
+        cmocka_unit_test_teardown(test_faults_stream_kinds, disarm_all),
     };
     curl_global_init(CURL_GLOBAL_DEFAULT);
     int rc = cmocka_run_group_tests(tests, setup, teardown);
