@@ -15,10 +15,24 @@
 
 #include "provider.h" /* sp_now_ms */
 
-static const char *const KIND_NAMES[SP_MOCK_FK__COUNT] = {
-    "delay", "status", "reset", "reset-mid", "empty", "truncate", "malformed", "oversize",
-    "dribble", "stall", "cut", "no-eos", "sandbox stuck", "sandbox error", "sandbox never-alive",
-    "sandbox vanish", "sandbox dataplane-dies", "sandbox server-crash"};
+static const char *const KIND_NAMES[SP_MOCK_FK__COUNT] = {"delay",
+                                                          "status",
+                                                          "reset",
+                                                          "reset-mid",
+                                                          "empty",
+                                                          "truncate",
+                                                          "malformed",
+                                                          "oversize",
+                                                          "dribble",
+                                                          "stall",
+                                                          "cut",
+                                                          "no-eos",
+                                                          "sandbox stuck",
+                                                          "sandbox error",
+                                                          "sandbox never-alive",
+                                                          "sandbox vanish",
+                                                          "sandbox dataplane-dies",
+                                                          "sandbox server-crash"};
 
 const char *sp_mock_fault_kind_name(enum sp_mock_fault_kind k)
 {
@@ -28,7 +42,7 @@ const char *sp_mock_fault_kind_name(enum sp_mock_fault_kind k)
 /* --- the grammar --------------------------------------------------------------------------- */
 
 #define DEFAULT_OVERSIZE ((size_t)96 << 20)
-#define DEFAULT_RATE 64
+#define DEFAULT_RATE     64
 #define DEFAULT_AFTER_MS 1000
 
 static int parse_time_ms(const char *s, double *ms, const char **why)
@@ -46,20 +60,24 @@ static int parse_time_ms(const char *s, double *ms, const char **why)
 
 static int parse_action(struct mock_fault *f, const char *w, const char **why)
 {
-    static const struct { const char *name; enum sp_mock_fault_kind k; } ACTIONS[] = {
-        {"delay", SP_MOCK_FK_DELAY},         {"reset", SP_MOCK_FK_RESET},
-        {"reset-mid", SP_MOCK_FK_RESET_MID}, {"empty", SP_MOCK_FK_EMPTY},
-        {"truncate", SP_MOCK_FK_TRUNCATE},   {"malformed", SP_MOCK_FK_MALFORMED},
-        {"oversize", SP_MOCK_FK_OVERSIZE},   {"dribble", SP_MOCK_FK_DRIBBLE},
-        {"stall", SP_MOCK_FK_STALL},         {"cut", SP_MOCK_FK_CUT},
-        {"no-eos", SP_MOCK_FK_NO_EOS}};
+    static const struct {
+        const char *name;
+        enum sp_mock_fault_kind k;
+    } ACTIONS[] = {{"delay", SP_MOCK_FK_DELAY},         {"reset", SP_MOCK_FK_RESET},
+                   {"reset-mid", SP_MOCK_FK_RESET_MID}, {"empty", SP_MOCK_FK_EMPTY},
+                   {"truncate", SP_MOCK_FK_TRUNCATE},   {"malformed", SP_MOCK_FK_MALFORMED},
+                   {"oversize", SP_MOCK_FK_OVERSIZE},   {"dribble", SP_MOCK_FK_DRIBBLE},
+                   {"stall", SP_MOCK_FK_STALL},         {"cut", SP_MOCK_FK_CUT},
+                   {"no-eos", SP_MOCK_FK_NO_EOS}};
     for (size_t i = 0; i < sizeof(ACTIONS) / sizeof(ACTIONS[0]); i++)
         if (strcmp(w, ACTIONS[i].name) == 0)
             return f->kind = ACTIONS[i].k, 0;
-    int st = atoi(w);
-    if (strlen(w) == 3 && (st == 429 || st == 500 || st == 502 || st == 503 || st == 504)) {
+    char *end = NULL;
+    long st = strtol(w, &end, 10);
+    if (end == w + 3 && *end == '\0' &&
+        (st == 429 || st == 500 || st == 502 || st == 503 || st == 504)) {
         f->kind = SP_MOCK_FK_STATUS;
-        f->status = st;
+        f->status = (int)st;
         f->retry_after = st == 429 || st == 503 ? 1 : 0;
         return 0;
     }
@@ -70,8 +88,8 @@ static int parse_action(struct mock_fault *f, const char *w, const char **why)
 
 static int parse_sandbox_kind(struct mock_fault *f, const char *w, const char **why)
 {
-    static const char *const NAMES[] = {"stuck", "error", "never-alive", "vanish",
-                                        "dataplane-dies", "server-crash"};
+    static const char *const NAMES[] = {"stuck",  "error",          "never-alive",
+                                        "vanish", "dataplane-dies", "server-crash"};
     for (size_t i = 0; i < sizeof(NAMES) / sizeof(NAMES[0]); i++)
         if (strcmp(w, NAMES[i]) == 0)
             return f->kind = (enum sp_mock_fault_kind)(SP_MOCK_FK_SB_STUCK + i), 0;
@@ -133,8 +151,10 @@ static int parse_option(struct mock_fault *f, const char *key, const char *v, co
         return f->arg_ms = (int64_t)d, 0;
     }
     if (strcmp(key, "plane") == 0) {
-        f->plane = strcmp(v, "api") == 0 ? PLANE_API : strcmp(v, "data") == 0 ? PLANE_DATA
-                   : strcmp(v, "any") == 0 ? PLANE_ANY : -1;
+        f->plane = strcmp(v, "api") == 0    ? PLANE_API
+                   : strcmp(v, "data") == 0 ? PLANE_DATA
+                   : strcmp(v, "any") == 0  ? PLANE_ANY
+                                            : -1;
         return f->plane < 0 ? (*why = "plane= wants api, data or any", -1) : 0;
     }
     if (strcmp(key, "vendor") == 0 && strlen(v) < sizeof(f->vendor)) {
@@ -328,8 +348,11 @@ static bool segments_match(const char *pat, const char *path)
     return *pat == '\0' && (*path == '\0' || strcmp(path, "/") == 0);
 }
 
-static bool fault_matches(const struct mock_fault *f, const struct mock_req *r, bool data_plane,
-                          const char *vendor, const char *api_prefix)
+static bool fault_matches(const struct mock_fault *f,
+                          const struct mock_req *r,
+                          bool data_plane,
+                          const char *vendor,
+                          const char *api_prefix)
 {
     if (f->sandbox || (f->method[0] != '*' && strcmp(f->method, r->method) != 0))
         return false;
@@ -358,8 +381,12 @@ static bool fault_fires(struct mock_faults *fs, struct mock_fault *f)
     return true;
 }
 
-bool mock_faults_pick(struct mock_faults *fs, const struct mock_req *r, bool data_plane,
-                      const char *vendor, const char *api_prefix, bool skip_delay,
+bool mock_faults_pick(struct mock_faults *fs,
+                      const struct mock_req *r,
+                      bool data_plane,
+                      const char *vendor,
+                      const char *api_prefix,
+                      bool skip_delay,
                       struct mock_fault *out)
 {
     bool hit = false;
@@ -381,18 +408,17 @@ bool mock_faults_pick(struct mock_faults *fs, const struct mock_req *r, bool dat
     return hit;
 }
 
-enum sp_mock_fault mock_faults_pick_sandbox(struct mock_faults *fs, const char *vendor,
-                                            int64_t *after_ms)
+enum sp_mock_fault
+mock_faults_pick_sandbox(struct mock_faults *fs, const char *vendor, int64_t *after_ms)
 {
     static const enum sp_mock_fault MAP[] = {
-        SP_MOCK_FAULT_STUCK_CREATING, SP_MOCK_FAULT_ERROR_STATE,    SP_MOCK_FAULT_NEVER_ALIVE,
+        SP_MOCK_FAULT_STUCK_CREATING, SP_MOCK_FAULT_ERROR_STATE,     SP_MOCK_FAULT_NEVER_ALIVE,
         SP_MOCK_FAULT_VANISH,         SP_MOCK_FAULT_DATA_PLANE_DIES, SP_MOCK_FAULT_SERVER_CRASH};
     enum sp_mock_fault got = SP_MOCK_FAULT_NONE;
     pthread_mutex_lock(&fs->lock);
     for (size_t i = 0; i < fs->n && got == SP_MOCK_FAULT_NONE; i++) {
         struct mock_fault *f = &fs->v[i];
-        if (!f->sandbox || (f->vendor[0] && strcmp(f->vendor, vendor) != 0) ||
-            !fault_fires(fs, f))
+        if (!f->sandbox || (f->vendor[0] && strcmp(f->vendor, vendor) != 0) || !fault_fires(fs, f))
             continue;
         got = MAP[f->kind - SP_MOCK_FK_SB_STUCK];
         *after_ms = f->arg_ms;

@@ -23,14 +23,14 @@
 
 #include <cjson/cJSON.h>
 
-#define ADMIN_PATH "/_sandprobe/faults"
+#define ADMIN_PATH       "/_sandprobe/faults"
 #define LEGACY_MAX_COUNT 1000
 #define LEGACY_MAX_AFTER 3600
 
 /* --- the C API ------------------------------------------------------------------------------ */
 
-enum sp_err sp_mock_fault_add_timed(struct sp_mock *m, const char *spec, long start_ms,
-                                    long stop_ms, int *id, struct sp_error *err)
+enum sp_err sp_mock_fault_add_timed(
+    struct sp_mock *m, const char *spec, long start_ms, long stop_ms, int *id, struct sp_error *err)
 {
     struct mock_fault f;
     if (mock_fault_parse(spec, &f, err) != 0)
@@ -41,8 +41,8 @@ enum sp_err sp_mock_fault_add_timed(struct sp_mock *m, const char *spec, long st
     f.stop_ms = stop_ms;
     int got = mock_faults_add(mock_faults_of(m), &f);
     if (got < 0)
-        return sp_error_set(err, SP_E_CONFIG, "fault '%.200s': %d faults are armed already",
-                            spec, MOCK_FAULTS_MAX);
+        return sp_error_set(err, SP_E_CONFIG, "fault '%.200s': %d faults are armed already", spec,
+                            MOCK_FAULTS_MAX);
     if (id != NULL)
         *id = got;
     return SP_E_OK;
@@ -90,8 +90,8 @@ static int get_time_ms(const cJSON *o, const char *key, long dflt, long *out, co
     return -1;
 }
 
-static enum sp_err parse_entry(const cJSON *e, struct mock_fault *f, const char *what, int i,
-                               struct sp_error *err)
+static enum sp_err
+parse_entry(const cJSON *e, struct mock_fault *f, const char *what, int i, struct sp_error *err)
 {
     const char *why = NULL;
     const cJSON *spec = cJSON_GetObjectItemCaseSensitive(e, "fault");
@@ -115,8 +115,8 @@ static enum sp_err parse_entry(const cJSON *e, struct mock_fault *f, const char 
 }
 
 /* Parses every entry first, so a bad file arms nothing. ids (may be NULL) gets each id. */
-static enum sp_err load_array(struct sp_mock *m, const cJSON *arr, const char *what,
-                              cJSON *ids, struct sp_error *err)
+static enum sp_err
+load_array(struct sp_mock *m, const cJSON *arr, const char *what, cJSON *ids, struct sp_error *err)
 {
     int n = cJSON_GetArraySize(arr);
     if (n > MOCK_FAULTS_MAX)
@@ -139,8 +139,8 @@ static enum sp_err load_array(struct sp_mock *m, const cJSON *arr, const char *w
     return rc;
 }
 
-enum sp_err sp_mock_faults_load_json(struct sp_mock *m, const char *json, size_t len,
-                                     const char *what, struct sp_error *err)
+enum sp_err sp_mock_faults_load_json(
+    struct sp_mock *m, const char *json, size_t len, const char *what, struct sp_error *err)
 {
     cJSON *root = cJSON_ParseWithLength(json, len);
     const cJSON *arr = root ? cJSON_GetObjectItemCaseSensitive(root, "faults") : NULL;
@@ -230,10 +230,12 @@ static void admin_legacy(struct mock_req *r, const cJSON *root)
         rc = (sp_error_set(&err, SP_E_CONFIG, "%s: status must be 429 or 503", what), -1);
     if (rc == 0 && (count < 0 || count > LEGACY_MAX_COUNT))
         rc = (sp_error_set(&err, SP_E_CONFIG, "%s: count must be between 0 and %d", what,
-                           LEGACY_MAX_COUNT), -1);
+                           LEGACY_MAX_COUNT),
+              -1);
     if (rc == 0 && (after < 0 || after > LEGACY_MAX_AFTER))
         rc = (sp_error_set(&err, SP_E_CONFIG, "%s: retryAfter must be between 0 and %d", what,
-                           LEGACY_MAX_AFTER), -1);
+                           LEGACY_MAX_AFTER),
+              -1);
     char spec[128];
     snprintf(spec, sizeof(spec), "* /** %d retry-after=%d count=%d plane=api", (int)status,
              (int)after, (int)(count > 0 ? count : 1));

@@ -150,20 +150,20 @@ bool mock_faults_on_request(struct mock_req *r, bool data_plane)
 /* --- the reply on its way out ----------------------------------------------------------------- */
 
 struct shape {
-    mock_stream_read_fn inner;   /* the handler's stream, or NULL */
+    mock_stream_read_fn inner; /* the handler's stream, or NULL */
     void *inner_ctx;
     void (*inner_free)(void *ctx);
-    char *body;                  /* or a body in memory */
+    char *body; /* or a body in memory */
     size_t len, pos;
-    size_t gen_total;            /* or an oversized JSON body made up as it goes */
-    long rate;                   /* bytes per second; 0 = as fast as it goes */
-    size_t cut_after;            /* reset once this much went out; SIZE_MAX = never */
-    bool cut_after_first;        /* ... or after the first part */
-    bool reset_at_end;           /* the end becomes a reset (no chunked terminator) */
-    bool strip_eos;              /* Connect: drop the end-of-stream frame */
+    size_t gen_total;     /* or an oversized JSON body made up as it goes */
+    long rate;            /* bytes per second; 0 = as fast as it goes */
+    size_t cut_after;     /* reset once this much went out; SIZE_MAX = never */
+    bool cut_after_first; /* ... or after the first part */
+    bool reset_at_end;    /* the end becomes a reset (no chunked terminator) */
+    bool strip_eos;       /* Connect: drop the end-of-stream frame */
     int fd;
     size_t sent;
-    unsigned char hdr[5];        /* the Connect envelope being read */
+    unsigned char hdr[5]; /* the Connect envelope being read */
     size_t hdr_have, frame_left;
     bool skip;
 };
@@ -174,7 +174,7 @@ static ssize_t gen_read(struct shape *s, char *buf, size_t want)
 {
     size_t n = 0, head = sizeof(OVERSIZE_HEAD) - 1;
     for (; n < want && s->pos < s->gen_total; n++, s->pos++)
-        buf[n] = s->pos < head ? OVERSIZE_HEAD[s->pos]
+        buf[n] = s->pos < head                ? OVERSIZE_HEAD[s->pos]
                  : s->pos == s->gen_total - 2 ? '"'
                  : s->pos == s->gen_total - 1 ? '}'
                                               : 'x';

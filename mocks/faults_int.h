@@ -16,17 +16,17 @@ enum { PLANE_ANY, PLANE_API, PLANE_DATA };
 
 struct mock_fault {
     int id;
-    char spec[256];            /* as given (trimmed to 255 bytes for listing) */
-    bool sandbox;              /* a sandbox fault (else an HTTP fault) */
+    char spec[256]; /* as given (trimmed to 255 bytes for listing) */
+    bool sandbox;   /* a sandbox fault (else an HTTP fault) */
     enum sp_mock_fault_kind kind;
-    char method[8];            /* "*" = any */
+    char method[8]; /* "*" = any */
     char pattern[256];
-    int plane;                 /* PLANE_* */
-    char vendor[16];           /* "" = any */
-    double p;                  /* probability */
-    long left;                 /* injections left; -1 = no limit */
-    int status, retry_after;   /* STATUS */
-    struct sp_dist delay;      /* DELAY */
+    int plane;               /* PLANE_* */
+    char vendor[16];         /* "" = any */
+    double p;                /* probability */
+    long left;               /* injections left; -1 = no limit */
+    int status, retry_after; /* STATUS */
+    struct sp_dist delay;    /* DELAY */
     bool has_delay;
     size_t size;               /* OVERSIZE */
     long rate;                 /* DRIBBLE, bytes/s */
@@ -40,8 +40,8 @@ struct mock_faults {
     struct mock_fault *v;
     size_t n, cap;
     int next_id;
-    uint64_t rng;         /* seeded from the mock's seed: the same seed, the same draws */
-    int64_t t0_ms;        /* the mock's start, for scenario windows */
+    uint64_t rng;  /* seeded from the mock's seed: the same seed, the same draws */
+    int64_t t0_ms; /* the mock's start, for scenario windows */
     long injected[SP_MOCK_FK__COUNT];
 };
 
@@ -53,12 +53,16 @@ void mock_faults_free(struct mock_faults *fs);
 int mock_faults_add(struct mock_faults *fs, const struct mock_fault *f);
 bool mock_faults_remove(struct mock_faults *fs, int id);
 /* The first HTTP fault that matches r and fires (counted); a DELAY's draw is in out->arg_ms. */
-bool mock_faults_pick(struct mock_faults *fs, const struct mock_req *r, bool data_plane,
-                      const char *vendor, const char *api_prefix, bool skip_delay,
+bool mock_faults_pick(struct mock_faults *fs,
+                      const struct mock_req *r,
+                      bool data_plane,
+                      const char *vendor,
+                      const char *api_prefix,
+                      bool skip_delay,
                       struct mock_fault *out);
 /* The first sandbox fault that fires for a new sandbox, with its `after`. */
-enum sp_mock_fault mock_faults_pick_sandbox(struct mock_faults *fs, const char *vendor,
-                                            int64_t *after_ms);
+enum sp_mock_fault
+mock_faults_pick_sandbox(struct mock_faults *fs, const char *vendor, int64_t *after_ms);
 void mock_faults_count(struct mock_faults *fs, enum sp_mock_fault_kind k);
 /* Injections of one kind, or of all (kind < 0). */
 long mock_faults_injected(struct mock_faults *fs, int kind);

@@ -93,15 +93,27 @@ static void create_5xx(struct sp_req_ctx *ctx, int status)
     create_fails(ctx, c, SP_E_PROVIDER);
     long tries = sp_mock_fault_count(sp_req_mock(ctx), SP_MOCK_FK_STATUS) - before;
     /* Neither the vendors' SDKs nor OpenHands retry a failed create: one attempt. */
-    SP_REQUIRE(ctx, tries == 1, "expected one create attempt on HTTP %d, the mock saw %ld",
-               status, tries);
+    SP_REQUIRE(ctx, tries == 1, "expected one create attempt on HTTP %d, the mock saw %ld", status,
+               tries);
     SP_REQUIRE_STR_CONTAINS(ctx, formatted(ctx), sp_req_printf(ctx, "HTTP %d", status));
 }
 
-static void create_500(struct sp_req_ctx *ctx) { create_5xx(ctx, 500); }
-static void create_502(struct sp_req_ctx *ctx) { create_5xx(ctx, 502); }
-static void create_503(struct sp_req_ctx *ctx) { create_5xx(ctx, 503); }
-static void create_504(struct sp_req_ctx *ctx) { create_5xx(ctx, 504); }
+static void create_500(struct sp_req_ctx *ctx)
+{
+    create_5xx(ctx, 500);
+}
+static void create_502(struct sp_req_ctx *ctx)
+{
+    create_5xx(ctx, 502);
+}
+static void create_503(struct sp_req_ctx *ctx)
+{
+    create_5xx(ctx, 503);
+}
+static void create_504(struct sp_req_ctx *ctx)
+{
+    create_5xx(ctx, 504);
+}
 
 static void create_reset(struct sp_req_ctx *ctx)
 {
@@ -132,7 +144,10 @@ static void exec_fails(struct sp_req_ctx *ctx, const char *spec, enum sp_err wan
     SP_REQUIRE_STR_CONTAINS(ctx, formatted(ctx), "exec");
 }
 
-static void exec_reset(struct sp_req_ctx *ctx) { exec_fails(ctx, "* /** reset", SP_E_CONNECT); }
+static void exec_reset(struct sp_req_ctx *ctx)
+{
+    exec_fails(ctx, "* /** reset", SP_E_CONNECT);
+}
 static void exec_reset_mid(struct sp_req_ctx *ctx)
 {
     exec_fails(ctx, "* /** reset-mid", SP_E_PROTOCOL);
@@ -145,13 +160,47 @@ static void exec_malformed(struct sp_req_ctx *ctx)
 {
     exec_fails(ctx, "* /** malformed", SP_E_PROTOCOL);
 }
-static void exec_empty(struct sp_req_ctx *ctx) { exec_fails(ctx, "* /** empty", SP_E_PROTOCOL); }
+static void exec_empty(struct sp_req_ctx *ctx)
+{
+    exec_fails(ctx, "* /** empty", SP_E_PROTOCOL);
+}
 static void exec_oversize(struct sp_req_ctx *ctx)
 {
     exec_fails(ctx, "* /** oversize", SP_E_PROTOCOL);
 }
-static void exec_no_eos(struct sp_req_ctx *ctx) { exec_fails(ctx, "* /** no-eos", SP_E_PROTOCOL); }
-static void exec_cut(struct sp_req_ctx *ctx) { exec_fails(ctx, "* /** cut", SP_E_PROTOCOL); }
+static void exec_no_eos(struct sp_req_ctx *ctx)
+{
+    exec_fails(ctx, "* /** no-eos", SP_E_PROTOCOL);
+}
+/* 5xx on exec: neither OpenHands (utils/request.py retries 429 only) nor the SDKs retry an
+ * exec that failed with 500, 503 or 504: provider after one attempt. */
+static void exec_5xx(struct sp_req_ctx *ctx, int status)
+{
+    long before = sp_mock_fault_count(sp_req_mock(ctx), SP_MOCK_FK_STATUS);
+    exec_fails(ctx, sp_req_printf(ctx, "* /** %d", status), SP_E_PROVIDER);
+    long tries = sp_mock_fault_count(sp_req_mock(ctx), SP_MOCK_FK_STATUS) - before;
+    SP_REQUIRE(ctx, tries == 1, "expected one exec attempt on HTTP %d, the mock saw %ld", status,
+               tries);
+    SP_REQUIRE_STR_CONTAINS(ctx, formatted(ctx), sp_req_printf(ctx, "HTTP %d", status));
+}
+
+static void exec_500(struct sp_req_ctx *ctx)
+{
+    exec_5xx(ctx, 500);
+}
+static void exec_503(struct sp_req_ctx *ctx)
+{
+    exec_5xx(ctx, 503);
+}
+static void exec_504(struct sp_req_ctx *ctx)
+{
+    exec_5xx(ctx, 504);
+}
+
+static void exec_cut(struct sp_req_ctx *ctx)
+{
+    exec_fails(ctx, "* /** cut", SP_E_PROTOCOL);
+}
 
 /* A sandbox deleted behind the client's back after startup: exec says not_found. */
 static void exec_vanished(struct sp_req_ctx *ctx)
@@ -193,48 +242,100 @@ static void exec_data_plane_dies(struct sp_req_ctx *ctx)
 }
 
 #define DISRUPTIVE "[Conformance][Disruptive]", 0, SP_REQ_NEEDS_MOCK
-#define CREATE(id, text, fn) {"create.fault_" id, SP_STEP_CREATE, SP_LEVEL_MUST, DISRUPTIVE, text, fn, 0}
-#define EXEC(id, text, fn) {"exec.fault_" id, SP_STEP_EXEC, SP_LEVEL_MUST, DISRUPTIVE, text, fn, 0}
+#define CREATE(id, text, fn)                                                       \
+    {                                                                              \
+        "create.fault_" id, SP_STEP_CREATE, SP_LEVEL_MUST, DISRUPTIVE, text, fn, 0 \
+    }
+#define EXEC(id, text, fn)                                                     \
+    {                                                                          \
+        "exec.fault_" id, SP_STEP_EXEC, SP_LEVEL_MUST, DISRUPTIVE, text, fn, 0 \
+    }
 
 const struct sp_requirement sp__req_faults[] = {
     CREATE("429_rate_limited",
            "A create answered 429 every time fails with rate_limited carrying the Retry-After "
            "seconds, names the create step and leaves no sandbox.",
            create_rate_limited),
-    CREATE("500_provider", "A create answered 500 fails with provider after one "
-           "attempt, naming the step and the status, and leaves no sandbox.", create_500),
-    CREATE("502_provider", "A create answered 502 fails with provider after one "
-           "attempt, naming the step and the status, and leaves no sandbox.", create_502),
-    CREATE("503_provider", "A create answered 503 fails with provider after one "
-           "attempt, naming the step and the status, and leaves no sandbox.", create_503),
-    CREATE("504_provider", "A create answered 504 fails with provider after one "
-           "attempt, naming the step and the status, and leaves no sandbox.", create_504),
-    CREATE("reset_connect", "A create whose connection is reset before any reply "
-           "fails with connect and leaves no sandbox.", create_reset),
-    CREATE("stall_timeout", "A create that gets no reply at all fails with timeout at "
-           "the client's HTTP deadline and leaves no sandbox.", create_stall),
-    EXEC("reset_connect", "An exec whose connection is reset before any reply fails with "
-         "connect, naming the step.", exec_reset),
-    EXEC("reset_mid_protocol", "An exec whose reply is cut half-way by a reset fails with "
+    CREATE("500_provider",
+           "A create answered 500 fails with provider after one "
+           "attempt, naming the step and the status, and leaves no sandbox.",
+           create_500),
+    CREATE("502_provider",
+           "A create answered 502 fails with provider after one "
+           "attempt, naming the step and the status, and leaves no sandbox.",
+           create_502),
+    CREATE("503_provider",
+           "A create answered 503 fails with provider after one "
+           "attempt, naming the step and the status, and leaves no sandbox.",
+           create_503),
+    CREATE("504_provider",
+           "A create answered 504 fails with provider after one "
+           "attempt, naming the step and the status, and leaves no sandbox.",
+           create_504),
+    CREATE("reset_connect",
+           "A create whose connection is reset before any reply "
+           "fails with connect and leaves no sandbox.",
+           create_reset),
+    CREATE("stall_timeout",
+           "A create that gets no reply at all fails with timeout at "
+           "the client's HTTP deadline and leaves no sandbox.",
+           create_stall),
+    EXEC("500_provider",
+         "An exec answered 500 fails with provider after one attempt, naming "
+         "the step and the status.",
+         exec_500),
+    EXEC("503_provider",
+         "An exec answered 503 fails with provider after one attempt, naming "
+         "the step and the status.",
+         exec_503),
+    EXEC("504_provider",
+         "An exec answered 504 fails with provider after one attempt, naming "
+         "the step and the status.",
+         exec_504),
+    EXEC("reset_connect",
+         "An exec whose connection is reset before any reply fails with "
+         "connect, naming the step.",
+         exec_reset),
+    EXEC("reset_mid_protocol",
+         "An exec whose reply is cut half-way by a reset fails with "
          "protocol (a reply cut short), "
-         "naming the step.", exec_reset_mid),
-    EXEC("truncated_protocol", "An exec whose reply body is cut short (consistent length) "
-         "fails with protocol, naming the step.", exec_truncated),
-    EXEC("malformed_protocol", "An exec whose reply body is garbage fails with protocol, "
-         "naming the step.", exec_malformed),
-    EXEC("empty_protocol", "An exec whose reply body is empty fails with protocol, naming "
-         "the step.", exec_empty),
-    EXEC("oversize_protocol", "An exec whose reply body is larger than the client's cap "
-         "fails with protocol, naming the step, instead of buffering it.", exec_oversize),
-    EXEC("no_eos_protocol", "An exec whose reply stream ends without its end-of-stream "
-         "fails with protocol, naming the step.", exec_no_eos),
-    EXEC("cut_protocol", "An exec whose reply stream is cut after its first part fails "
-         "with protocol, naming the step.", exec_cut),
-    EXEC("vanished_not_found", "An exec on a sandbox deleted behind the client's back "
-         "fails with not_found, naming the step.", exec_vanished),
-    EXEC("stall_timeout", "An exec that gets no reply at all fails with timeout naming "
-         "the deadline.", exec_stall),
-    EXEC("data_plane_dies_connect", "When the sandbox's data plane dies after startup "
-         "(connections reset), exec fails with connect, naming the step.", exec_data_plane_dies),
+         "naming the step.",
+         exec_reset_mid),
+    EXEC("truncated_protocol",
+         "An exec whose reply body is cut short (consistent length) "
+         "fails with protocol, naming the step.",
+         exec_truncated),
+    EXEC("malformed_protocol",
+         "An exec whose reply body is garbage fails with protocol, "
+         "naming the step.",
+         exec_malformed),
+    EXEC("empty_protocol",
+         "An exec whose reply body is empty fails with protocol, naming "
+         "the step.",
+         exec_empty),
+    EXEC("oversize_protocol",
+         "An exec whose reply body is larger than the client's cap "
+         "fails with protocol, naming the step, instead of buffering it.",
+         exec_oversize),
+    EXEC("no_eos_protocol",
+         "An exec whose reply stream ends without its end-of-stream "
+         "fails with protocol, naming the step.",
+         exec_no_eos),
+    EXEC("cut_protocol",
+         "An exec whose reply stream is cut after its first part fails "
+         "with protocol, naming the step.",
+         exec_cut),
+    EXEC("vanished_not_found",
+         "An exec on a sandbox deleted behind the client's back "
+         "fails with not_found, naming the step.",
+         exec_vanished),
+    EXEC("stall_timeout",
+         "An exec that gets no reply at all fails with timeout naming "
+         "the deadline.",
+         exec_stall),
+    EXEC("data_plane_dies_connect",
+         "When the sandbox's data plane dies after startup "
+         "(connections reset), exec fails with connect, naming the step.",
+         exec_data_plane_dies),
 };
 const size_t sp__req_faults_count = sizeof(sp__req_faults) / sizeof(sp__req_faults[0]);

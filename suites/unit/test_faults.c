@@ -16,8 +16,8 @@
 static int setup(void **state)
 {
     (void)state;
-    struct sp_mock_config cfg = {.vendor = "e2b", .key = KEY, .has_latency = true, .quiet = true,
-                                 .seed = 42};
+    struct sp_mock_config cfg = {
+        .vendor = "e2b", .key = KEY, .has_latency = true, .quiet = true, .seed = 42};
     struct sp_error err = {0};
     return sp_mock_start(&cfg, &g_mock, &err) == SP_E_OK ? 0 : -1;
 }
@@ -48,15 +48,26 @@ static void expect_bad(const char *spec, const char *why)
 static void test_faults_grammar(void **state)
 {
     (void)state;
-    static const char *const good[] = {
-        "POST /sandbox 503 p=0.1", "/sandboxes/* 429 retry-after=5 count=3",
-        "* /** reset plane=api", "GET /v2/sandboxes/{}/logs delay dist=uniform:1s,2s",
-        "PUT /files oversize size=1000", "* /** dribble rate=10 plane=data",
-        "GET / stall for=2s vendor=e2b", "* /process.Process/Start cut",
-        "* /** no-eos", "DELETE /x/** 504", "sandbox vanish after=500ms count=1",
-        "sandbox stuck p=0.5", "sandbox dataplane-dies", "sandbox server-crash after=2s",
-        "/a truncate", "/a malformed", "/a empty", "/a reset-mid", "sandbox error",
-        "sandbox never-alive"};
+    static const char *const good[] = {"POST /sandbox 503 p=0.1",
+                                       "/sandboxes/* 429 retry-after=5 count=3",
+                                       "* /** reset plane=api",
+                                       "GET /v2/sandboxes/{}/logs delay dist=uniform:1s,2s",
+                                       "PUT /files oversize size=1000",
+                                       "* /** dribble rate=10 plane=data",
+                                       "GET / stall for=2s vendor=e2b",
+                                       "* /process.Process/Start cut",
+                                       "* /** no-eos",
+                                       "DELETE /x/** 504",
+                                       "sandbox vanish after=500ms count=1",
+                                       "sandbox stuck p=0.5",
+                                       "sandbox dataplane-dies",
+                                       "sandbox server-crash after=2s",
+                                       "/a truncate",
+                                       "/a malformed",
+                                       "/a empty",
+                                       "/a reset-mid",
+                                       "sandbox error",
+                                       "sandbox never-alive"};
     struct sp_error err = {0};
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
         if (sp_mock_fault_check(good[i], &err) != SP_E_OK)
@@ -86,7 +97,9 @@ static void test_faults_scenario(void **state)
                                "{\"fault\":\"sandbox vanish\",\"start\":1,\"stop\":\"2s\"}]}";
     assert_int_equal(sp_mock_faults_load_json(g_mock, GOOD, strlen(GOOD), "t", &err), SP_E_OK);
     assert_true(sp_mock_fault_remove(g_mock, -1));
-    static const struct { const char *json, *why; } BAD[] = {
+    static const struct {
+        const char *json, *why;
+    } BAD[] = {
         {"nope", "not JSON"},
         {"{\"fault\":\"/a 503\"}", "want {\"faults\""},
         {"{\"faults\":[{\"fault\":\"/a 503\"},{\"spec\":\"/a 503\"}]}", "faults[1]"},
@@ -277,8 +290,7 @@ static void test_faults_matching_probability_count(void **state)
     }
     sp_mock_fault_remove(g_mock, -1);
     /* p=0.5 from the seed: some, not all, of 200. */
-    assert_int_equal(sp_mock_fault_add(g_mock, "GET /v2/sandboxes 503 p=0.5", NULL, &err),
-                     SP_E_OK);
+    assert_int_equal(sp_mock_fault_add(g_mock, "GET /v2/sandboxes 503 p=0.5", NULL, &err), SP_E_OK);
     int refused = 0;
     for (int i = 0; i < 200; i++) {
         api("GET", "/v2/sandboxes", NULL, &r);
