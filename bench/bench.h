@@ -46,6 +46,10 @@ static inline void bench_mock_serve(const char *vendor, int wfd, const sigset_t 
     cfg.vendor = vendor;
     cfg.has_latency = true; /* all delays zero: measure the harness, not a latency model */
     cfg.quiet = true;
+    /* SP_BENCH_BACKEND=synthetic: sandboxes without a process, as a load run uses them. */
+    const char *backend = getenv("SP_BENCH_BACKEND");
+    if (backend != NULL && strcmp(backend, "synthetic") == 0)
+        cfg.backend = SP_MOCK_BACKEND_SYNTHETIC;
     struct sp_mock *m = NULL;
     struct sp_error err;
     sp_error_clear(&err);

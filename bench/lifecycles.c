@@ -4,7 +4,8 @@
  *   lifecycles [--count N] [--concurrency K] [--inflight M] [--provider daytona]
  *
  * A lifecycle is create -> startup -> exec "echo" -> delete, against the provider's mock
- * with a zero-latency model, running in a child process (bench.h) so the CPU and RSS figures
+ * with a zero-latency model (SP_BENCH_BACKEND=synthetic: the synthetic sandbox backend),
+ * running in a child process (bench.h) so the CPU and RSS figures
  * are the harness's own. Memory: M lifecycles submitted at once -> (peak RSS - RSS before) / M,
  * the memory per in-flight lifecycle (target < 64 KiB). Throughput: N lifecycles with K in
  * flight -> lifecycles/s and CPU per lifecycle (the mock's CPU is shown beside it).
@@ -232,8 +233,10 @@ int main(int argc, char **argv)
         goto out;
 
     struct run_result r;
-    printf("lifecycles (%s mock, zero latency, one thread): create -> startup -> exec -> delete\n",
-           provider);
+    const char *backend = getenv("SP_BENCH_BACKEND");
+    printf("lifecycles (%s mock, %s backend, zero latency, one thread): create -> startup -> "
+           "exec -> delete\n",
+           provider, backend && strcmp(backend, "synthetic") == 0 ? "synthetic" : "shell");
     /* One lifecycle first pays the one-time costs (connection cache, first allocations),
      * so the memory figure is what in-flight lifecycles add; the memory run comes before
      * the throughput run so it cannot reuse memory that run freed. */

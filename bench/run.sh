@@ -240,4 +240,10 @@ for b in lifecycles exec_stream; do
         status=1
     fi
 done
+# The same lifecycles against the synthetic backend (no process per sandbox, thread-pool
+# transport), as `load` runs them.
+if [ -x "$build/bench/lifecycles" ]; then
+    SP_BENCH_BACKEND=synthetic "$build/bench/lifecycles" || status=1
+    echo
+fi
 exit "$status"

@@ -219,7 +219,9 @@ static bool session_key_ok(struct mock_req *r, struct mock_sandbox *sb)
 void mock_action_server_dispatch(struct mock_req *r, struct mock_sandbox *sb, unsigned port)
 {
     bool ready = false;
-    const struct mock_server *srv = mock_sandbox_server(mock_store_of(r->mock), sb, port, &ready);
+    struct mock_server copy; /* copied under the store lock */
+    const struct mock_server *srv =
+        mock_sandbox_server_copy(mock_store_of(r->mock), sb, port, &copy, &ready) ? &copy : NULL;
     if (srv == NULL || !ready) {
         /* Nothing listens on the port yet: the vendor's proxy answers Bad Gateway. */
         mock_reply(r, 502, "text/plain; charset=utf-8", "Bad Gateway", 11);

@@ -572,6 +572,12 @@ void e2b_envd_serve(struct mock_req *r, struct mock_sandbox *sb, unsigned port)
         e2b_reply_proxy_502(r, sb->id, "The sandbox is running but port is not open");
         return;
     }
+    bool up = true; /* --latency alive: envd answers that long after the sandbox started */
+    struct mock_server envd;
+    if (mock_sandbox_server_copy(mock_store_of(r->mock), sb, E2B_ENVD_PORT, &envd, &up) && !up) {
+        e2b_reply_proxy_502(r, sb->id, "The sandbox is running but port is not open");
+        return;
+    }
     envd_route(r, sb, &snap);
 }
 

@@ -1,8 +1,10 @@
 /* The distribution latency model: parses `--latency PHASE=DIST:PARAMS` specs into a mock
  * config (mock.h documents the syntax) and draws delays from them. Drawing takes its uniform
  * and normal variates from the caller, so the store's seeded generator decides every delay
- * and two mocks with the same seed draw the same sequence. */
-#include "mock.h"
+ * and two mocks with the same seed draw the same sequence. mock_latency_draw_us maps the
+ * store's kinds of delay onto the phases, falling back to struct sp_latency (--latency-ms,
+ * the vendor-typical defaults) for a phase left unset. */
+#include "mock_int.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -11,7 +13,7 @@
 #include <strings.h>
 
 static const char *const PHASES[SP_MOCK_PHASE__COUNT] = {"create", "start", "alive", "exec",
-                                                          "delete"};
+                                                         "delete"};
 
 #define SPEC_MAX_US (3600.0 * 1e6) /* an hour: longer is a typo */
 
@@ -111,14 +113,15 @@ static int parse_dist(const char *dist, struct sp_dist *d, const char **why)
     return *why = "unknown distribution (fixed, uniform, normal, lognormal, table)", -1;
 }
 
-enum sp_err sp_mock_latency_parse(struct sp_mock_config *cfg, const char *spec,
-                                  struct sp_error *err)
+enum sp_err
+sp_mock_latency_parse(struct sp_mock_config *cfg, const char *spec, struct sp_error *err)
 {
     const char *why = NULL;
     const char *eq = spec ? strchr(spec, '=') : NULL;
     int phase = -1;
     for (int i = 0; eq != NULL && i < SP_MOCK_PHASE__COUNT; i++)
-        if ((size_t)(eq - spec) == strlen(PHASES[i]) && strncmp(spec, PHASES[i], strlen(PHASES[i])) == 0)
+        if ((size_t)(eq - spec) == strlen(PHASES[i]) &&
+            strncmp(spec, PHASES[i], strlen(PHASES[i])) == 0)
             phase = i;
     struct sp_dist d;
     if (eq == NULL)
@@ -128,8 +131,7 @@ enum sp_err sp_mock_latency_parse(struct sp_mock_config *cfg, const char *spec,
     else
         parse_dist(eq + 1, &d, &why);
     if (why != NULL)
-        return sp_error_set(err, SP_E_CONFIG, "latency spec '%s': %s", spec ? spec : "(null)",
-                            why);
+        return sp_error_set(err, SP_E_CONFIG, "latency spec '%s': %s", spec ? spec : "(null)", why);
     cfg->dist[phase] = d;
     cfg->has_latency = true;
     return SP_E_OK;
@@ -175,4 +177,47 @@ double sp_dist_draw(const struct sp_dist *d, double u, double z)
         break;
     }
     return v > 0 ? v : 0;
+}
+
+/* The phase of the distribution model that stands for a kind of delay, or -1. */
+static int phase_of(enum mock_delay kind)
+{
+    switch (kind) {
+    case MOCK_DELAY_CREATE:
+    case MOCK_DELAY_START:
+        return SP_MOCK_PHASE_START;
+    case MOCK_DELAY_DELETE:
+        return SP_MOCK_PHASE_DELETE;
+    case MOCK_DELAY_SERVER:
+        return SP_MOCK_PHASE_ALIVE;
+    case MOCK_DELAY_API_CREATE:
+        return SP_MOCK_PHASE_CREATE;
+    case MOCK_DELAY_EXEC:
+        return SP_MOCK_PHASE_EXEC;
+    case MOCK_DELAY_STOP:
+        break;
+    }
+    return -1;
+}
+
+int64_t mock_latency_draw_us(const struct sp_latency *l,
+                             const struct sp_dist *dist,
+                             enum mock_delay kind,
+                             double u1,
+                             double u2)
+{
+    int ph = phase_of(kind);
+    if (ph >= 0 && dist[ph].kind != SP_DIST_UNSET) {
+        double z =
+            sqrt(-2.0 * log(1.0 - u1)) * cos(2.0 * 3.14159265358979323846 * u2); /* Box-Muller */
+        return (int64_t)sp_dist_draw(&dist[ph], u2, z);
+    }
+    long base = kind == MOCK_DELAY_CREATE   ? l->create_ms
+                : kind == MOCK_DELAY_START  ? l->start_ms
+                : kind == MOCK_DELAY_STOP   ? l->stop_ms
+                : kind == MOCK_DELAY_DELETE ? l->delete_ms
+                : kind == MOCK_DELAY_SERVER ? l->server_ms
+                                            : 0;
+    double d = (double)base * (1.0 + l->jitter * (2.0 * u1 - 1.0));
+    return d < 0 ? 0 : (int64_t)(d * 1000.0);
 }

@@ -15,7 +15,8 @@
  *   the connection's own thread, which serves nothing else meanwhile.
  * Both modes: the API key is checked on the headers before any body is read (the core's
  * begin hook), bodies over MOCK_BODY_MAX are refused from Content-Length, idle or stalled
- * connections are closed after idle_timeout_s, and past max_connections new requests get a
+ * connections are closed after idle_timeout_s (not during a streamed reply, whose quiet
+ * spells MHD would count as idleness), and past max_connections new requests get a
  * 503 with Connection: close instead of a reset (MHD's own hard limit sits a little higher
  * so that those requests can still be read and answered). */
 #include "mock_int.h"
@@ -33,14 +34,15 @@
 
 #include "provider.h" /* sp_now_us */
 
-#define POOL_THREADS 2   /* this machine's cores; handlers never block in pool mode */
-#define HARD_MARGIN 256u /* connections past the soft limit MHD still accepts, to shed them */
+#define POOL_THREADS 2    /* this machine's cores; handlers never block in pool mode */
+#define HARD_MARGIN  256u /* connections past the soft limit MHD still accepts, to shed them */
 
 struct mock_http {
     struct sp_mock *m;
     struct MHD_Daemon *d;
     bool pool;
     unsigned soft_limit;
+    unsigned idle_timeout_s;
     atomic_uint active;
 };
 
@@ -50,6 +52,7 @@ struct mock_conn {
     struct MHD_Connection *mhd;
     struct mock_req r;
     bool dispatched, sent, no_wait;
+    bool untimed; /* a streamed reply: exempt from the idle timeout until it ends */
 };
 
 const char *mock_conn_header(struct mock_conn *c, const char *name)
@@ -114,8 +117,8 @@ static struct MHD_Response *make_response(struct mock_reply_out *o)
     }
     if (o->len == 0)
         return MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
-    struct MHD_Response *resp = MHD_create_response_from_buffer(o->len, o->body,
-                                                                MHD_RESPMEM_MUST_FREE);
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(o->len, o->body, MHD_RESPMEM_MUST_FREE);
     if (resp != NULL)
         o->body = NULL; /* MHD frees it */
     return resp;
@@ -131,6 +134,12 @@ static enum MHD_Result send_reply(struct mock_conn *c)
         return MHD_NO;
     }
     mock_faults_on_send(r);
+    if (r->out.read != NULL) {
+        /* MHD counts a stream's quiet spells (a command printing nothing for a while) as
+         * idleness and would cut it: the stream's own reader watches for a client that left. */
+        MHD_set_connection_option(c->mhd, MHD_CONNECTION_OPTION_TIMEOUT, 0u);
+        c->untimed = true;
+    }
     struct MHD_Response *resp = make_response(&r->out);
     if (resp == NULL) {
         static const char OOM[] = "{\"message\":\"mock: out of memory\"}";
@@ -172,13 +181,22 @@ static int64_t due_us(const struct mock_req *r)
     return r->replied ? r->reply_at_us : 0;
 }
 
-static void sleep_until_us(int64_t due)
+#define SLICE_US 20000 /* thread-per-connection waits look up this often */
+
+/* Thread per connection: waits in the connection's own thread until due, in slices, so that
+ * a stopping mock or a client that left ends the wait early. Returns false then. */
+static bool sleep_until_us(struct mock_conn *c, int64_t due)
 {
-    int64_t now = sp_now_us();
-    if (due <= now)
-        return;
-    struct timespec ts = {(time_t)((due - now) / 1000000), (long)((due - now) % 1000000) * 1000};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    for (;;) {
+        int64_t now = sp_now_us();
+        if (due <= now)
+            return true;
+        if (mock_timers_stopping(mock_timers_of(c->srv->m)) || mock_req_peer_gone(&c->r))
+            return false;
+        int64_t step = due - now < SLICE_US ? due - now : SLICE_US;
+        struct timespec ts = {0, (long)step * 1000};
+        while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+        }
     }
 }
 
@@ -190,10 +208,19 @@ static bool wait_or_run(struct mock_conn *c)
         int64_t due = due_us(r);
         if (due == 0)
             return false;
-        int64_t now = sp_now_us();
-        if (due > now && !c->no_wait) {
+        if (c->no_wait) {
+            /* Stopping (or the client left): answer now and never wait again; a pending
+             * continuation only releases what it holds. */
+            if (r->cont != NULL)
+                mock_core_cancel(r);
+            if (!r->replied)
+                mock_reply_json(r, 503, "{\"message\":\"mock: stopping\"}");
+            r->reply_at_us = 0;
+            return false;
+        }
+        if (due > sp_now_us()) {
             if (!c->srv->pool) {
-                sleep_until_us(due);
+                c->no_wait = !sleep_until_us(c, due);
                 continue;
             }
             MHD_suspend_connection(c->mhd);
@@ -213,8 +240,8 @@ static bool wait_or_run(struct mock_conn *c)
 
 /* --- the MHD callbacks -------------------------------------------------------------------- */
 
-static struct mock_conn *conn_new(struct mock_http *srv, struct MHD_Connection *conn,
-                                  const char *url, const char *method)
+static struct mock_conn *
+conn_new(struct mock_http *srv, struct MHD_Connection *conn, const char *url, const char *method)
 {
     struct mock_conn *c = calloc(1, sizeof(*c));
     if (c == NULL)
@@ -222,8 +249,8 @@ static struct mock_conn *conn_new(struct mock_http *srv, struct MHD_Connection *
     const char *host = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Host");
     c->srv = srv;
     c->mhd = conn;
-    c->r = (struct mock_req){.mock = srv->m, .conn = c, .method = method, .path = url,
-                             .host = host ? host : ""};
+    c->r = (struct mock_req){
+        .mock = srv->m, .conn = c, .method = method, .path = url, .host = host ? host : ""};
     sp_buf_init(&c->r.body, MOCK_BODY_MAX);
     sp_kv_init(&c->r.reply_headers);
     sp_kv_init(&c->r.reply_trailers);
@@ -258,9 +285,13 @@ static enum MHD_Result on_headers(struct mock_conn *c)
     return MHD_YES;
 }
 
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
+static enum MHD_Result on_request(void *cls,
+                                  struct MHD_Connection *conn,
+                                  const char *url,
+                                  const char *method,
+                                  const char *version,
+                                  const char *upload_data,
+                                  size_t *upload_data_size,
                                   void **con_cls)
 {
     (void)version;
@@ -289,13 +320,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     return send_reply(c);
 }
 
-static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+static void on_completed(void *cls,
+                         struct MHD_Connection *conn,
+                         void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
-    (void)cls, (void)conn, (void)toe;
+    (void)toe;
+    struct mock_http *srv = cls;
     struct mock_conn *c = *con_cls;
     if (c == NULL)
         return;
+    if (c->untimed) /* the connection may be kept alive: idle again from now */
+        MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT, srv->idle_timeout_s);
     mock_core_cancel(&c->r);
     if (!c->sent && c->dispatched)
         mock_core_finish(&c->r); /* the client left before its reply: still journalled */
@@ -307,7 +343,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     *con_cls = NULL;
 }
 
-static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+static void on_connection(void *cls,
+                          struct MHD_Connection *conn,
+                          void **socket_context,
                           enum MHD_ConnectionNotificationCode toe)
 {
     (void)conn, (void)socket_context;
@@ -320,8 +358,8 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
 
 /* --- start / stop ------------------------------------------------------------------------- */
 
-struct mock_http *mock_http_start(struct sp_mock *m, const struct mock_http_opts *o,
-                                      unsigned *bound_port)
+struct mock_http *
+mock_http_start(struct sp_mock *m, const struct mock_http_opts *o, unsigned *bound_port)
 {
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)o->port)};
     const char *host = strcmp(o->host, "localhost") == 0 ? "127.0.0.1" : o->host;
@@ -333,16 +371,16 @@ struct mock_http *mock_http_start(struct sp_mock *m, const struct mock_http_opts
     srv->m = m;
     srv->pool = o->pool;
     srv->soft_limit = o->max_connections ? o->max_connections : 4096;
-    unsigned flags = o->pool ? MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME
-                             : MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-                                   MHD_USE_POLL;
+    srv->idle_timeout_s = o->idle_timeout_s ? o->idle_timeout_s : 60;
+    unsigned flags =
+        o->pool ? MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME
+                : MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL;
     srv->d = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_NOTIFY_CONNECTION,
-        on_connection, srv, MHD_OPTION_CONNECTION_LIMIT, srv->soft_limit + HARD_MARGIN,
-        MHD_OPTION_CONNECTION_TIMEOUT, o->idle_timeout_s ? o->idle_timeout_s : 60u,
-        MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_THREAD_POOL_SIZE,
-        o->pool ? (unsigned)POOL_THREADS : 0u, MHD_OPTION_END);
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_NOTIFY_CONNECTION, on_connection,
+        srv, MHD_OPTION_CONNECTION_LIMIT, srv->soft_limit + HARD_MARGIN,
+        MHD_OPTION_CONNECTION_TIMEOUT, srv->idle_timeout_s, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
+        MHD_OPTION_THREAD_POOL_SIZE, o->pool ? (unsigned)POOL_THREADS : 0u, MHD_OPTION_END);
     if (srv->d == NULL) {
         free(srv);
         return NULL;

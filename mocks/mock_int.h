@@ -220,6 +220,8 @@ int mock_timers_add(struct mock_timers *tm, int64_t due_us, void (*fn)(void *arg
 /* Fires every queued timer now and refuses new ones (before the server stops). */
 void mock_timers_flush(struct mock_timers *tm);
 size_t mock_timers_pending(struct mock_timers *tm);
+/* True once flushed: the mock is stopping. */
+bool mock_timers_stopping(struct mock_timers *tm);
 void mock_timers_free(struct mock_timers *tm);
 
 /* --- the transport (mhd_transport.c) ------------------------------------------------------- */
@@ -304,7 +306,9 @@ struct mock_sandbox {
     int refs;
     /* The store's links, under its lock: hash chain by id, creation order. */
     struct mock_sandbox *h_next, *o_prev, *o_next;
-    bool reaped;                /* its root directory is gone (deleted) */
+    struct mock_sandbox *t_next; /* tombstone queue, by deletion time */
+    int64_t deleted_ms;          /* monotonic, when a delete began; 0 = not deleted */
+    bool reaped;                 /* its root directory is gone (deleted) */
 };
 
 struct mock_store *mock_store_new(struct sp_mock *m, const char *root_dir, uint64_t seed,
@@ -354,8 +358,17 @@ bool mock_sandbox_has_labels(struct mock_store *s, struct mock_sandbox *sb,
                              const struct sp_kv *want);
 void mock_sandbox_copy_labels(struct mock_store *s, struct mock_sandbox *sb, struct sp_kv *out);
 
+/* How long a deleted sandbox that stays readable (a tombstone, e.g. Daytona's "destroyed")
+ * is kept before the store forgets it; default MOCK_TOMBSTONE_MS. Bounds a long load run's
+ * memory. */
+#define MOCK_TOMBSTONE_MS 60000
+void mock_store_set_tombstone_ms(struct mock_store *s, int64_t ms);
 /* The phase distributions (cfg->dist): a set one wins over struct sp_latency. */
 void mock_store_set_dists(struct mock_store *s, const struct sp_dist *dist);
+/* A delay of `kind` from the phase distributions (latency.c), or from l for an unset phase;
+ * u1, u2 uniform in [0, 1) from the caller's seeded generator. Microseconds. */
+int64_t mock_latency_draw_us(const struct sp_latency *l, const struct sp_dist *dist,
+                             enum mock_delay kind, double u1, double u2);
 /* A delay drawn from the latency model, in ms and in µs. */
 long mock_store_delay(struct mock_store *s, enum mock_delay kind);
 int64_t mock_store_delay_us(struct mock_store *s, enum mock_delay kind);
@@ -376,6 +389,11 @@ void mock_sandbox_guest_path(const struct mock_sandbox *sb, const char *host, ch
  * (never, with SP_MOCK_FAULT_NEVER_ALIVE). */
 void mock_sandbox_add_server(struct mock_store *s, struct mock_sandbox *sb, unsigned port,
                              const char *workdir);
+/* The server on port copied into *out (under the store lock); false when there is none.
+ * *ready says whether it answers now. Prefer this to mock_sandbox_server, whose pointer is
+ * read after the lock is released. */
+bool mock_sandbox_server_copy(struct mock_store *s, struct mock_sandbox *sb, unsigned port,
+                              struct mock_server *out, bool *ready);
 /* The server on port, or NULL; *ready says whether it answers now. */
 const struct mock_server *mock_sandbox_server(struct mock_store *s, struct mock_sandbox *sb,
                                               unsigned port, bool *ready);

@@ -114,6 +114,14 @@ void mock_timers_flush(struct mock_timers *tm)
         pthread_join(tm->thread, NULL); /* fires every queued timer first */
 }
 
+bool mock_timers_stopping(struct mock_timers *tm)
+{
+    pthread_mutex_lock(&tm->lock);
+    bool stopping = tm->stopping;
+    pthread_mutex_unlock(&tm->lock);
+    return stopping;
+}
+
 size_t mock_timers_pending(struct mock_timers *tm)
 {
     pthread_mutex_lock(&tm->lock);

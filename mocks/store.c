@@ -34,6 +34,8 @@ struct mock_store {
     struct mock_sandbox **buckets; /* hash by id, power-of-two size */
     size_t n_buckets;
     struct mock_sandbox *first, *last; /* creation order */
+    struct mock_sandbox *t_first, *t_last; /* tombstones, oldest deletion first */
+    int64_t tombstone_ms;
     size_t n;
     long created;
 };
@@ -44,6 +46,13 @@ static uint64_t next_random(uint64_t *state) /* splitmix64 */
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
     return z ^ (z >> 31);
+}
+
+/* The monotonic ms at which a delay from now is over, rounded up: a transition never ends
+ * before its delay (sp_now_ms truncates), at most 1 ms after. */
+static int64_t due_ms_after(int64_t delay_us)
+{
+    return delay_us <= 0 ? sp_now_ms() : (sp_now_us() + delay_us + 999) / 1000;
 }
 
 static uint64_t hash_id(const char *id) /* FNV-1a */
@@ -85,8 +94,16 @@ struct mock_store *mock_store_new(struct sp_mock *m, const char *root_dir, uint6
     s->mock = m;
     s->rng = seed ? seed : 0x5eedULL;
     s->latency = *lat;
+    s->tombstone_ms = MOCK_TOMBSTONE_MS;
     pthread_mutex_init(&s->lock, NULL);
     return s;
+}
+
+void mock_store_set_tombstone_ms(struct mock_store *s, int64_t ms)
+{
+    pthread_mutex_lock(&s->lock);
+    s->tombstone_ms = ms;
+    pthread_mutex_unlock(&s->lock);
 }
 
 void mock_store_set_dists(struct mock_store *s, const struct sp_dist *dist)
@@ -127,27 +144,6 @@ const char *mock_store_root(const struct mock_store *s)
     return s->root;
 }
 
-/* The phase of the distribution model that stands for a kind of delay, or -1. */
-static int phase_of(enum mock_delay kind)
-{
-    switch (kind) {
-    case MOCK_DELAY_CREATE:
-    case MOCK_DELAY_START:
-        return SP_MOCK_PHASE_START;
-    case MOCK_DELAY_DELETE:
-        return SP_MOCK_PHASE_DELETE;
-    case MOCK_DELAY_SERVER:
-        return SP_MOCK_PHASE_ALIVE;
-    case MOCK_DELAY_API_CREATE:
-        return SP_MOCK_PHASE_CREATE;
-    case MOCK_DELAY_EXEC:
-        return SP_MOCK_PHASE_EXEC;
-    case MOCK_DELAY_STOP:
-        break;
-    }
-    return -1;
-}
-
 static double uniform01(struct mock_store *s)
 {
     return (double)(mock_store_random(s) >> 11) / (double)(1ULL << 53); /* [0,1) */
@@ -155,21 +151,7 @@ static double uniform01(struct mock_store *s)
 
 int64_t mock_store_delay_us(struct mock_store *s, enum mock_delay kind)
 {
-    int ph = phase_of(kind);
-    if (ph >= 0 && s->dist[ph].kind != SP_DIST_UNSET) {
-        double u1 = uniform01(s), u2 = uniform01(s);
-        double z = sqrt(-2.0 * log(1.0 - u1)) * cos(2.0 * M_PI * u2); /* Box-Muller */
-        return (int64_t)sp_dist_draw(&s->dist[ph], u2, z);
-    }
-    const struct sp_latency *l = &s->latency;
-    long base = kind == MOCK_DELAY_CREATE   ? l->create_ms
-                : kind == MOCK_DELAY_START  ? l->start_ms
-                : kind == MOCK_DELAY_STOP   ? l->stop_ms
-                : kind == MOCK_DELAY_DELETE ? l->delete_ms
-                : kind == MOCK_DELAY_SERVER ? l->server_ms
-                                            : 0;
-    double d = (double)base * (1.0 + l->jitter * (2.0 * uniform01(s) - 1.0));
-    return d < 0 ? 0 : (int64_t)(d * 1000.0);
+    return mock_latency_draw_us(&s->latency, s->dist, kind, uniform01(s), uniform01(s));
 }
 
 long mock_store_delay(struct mock_store *s, enum mock_delay kind)
@@ -262,6 +244,26 @@ static int sandbox_make_root(struct mock_store *s, struct mock_sandbox *sb,
     return 0;
 }
 
+static void store_unlink(struct mock_store *s, struct mock_sandbox *sb);
+
+/* Called with the lock held: takes the expired tombstones out of the store (hash, order and
+ * queue) and returns them chained by t_next; the caller drops the store's references. */
+static struct mock_sandbox *expire_tombstones(struct mock_store *s)
+{
+    struct mock_sandbox *out = NULL;
+    int64_t now = sp_now_ms();
+    while (s->t_first != NULL && now - s->t_first->deleted_ms >= s->tombstone_ms) {
+        struct mock_sandbox *sb = s->t_first;
+        s->t_first = sb->t_next;
+        if (s->t_first == NULL)
+            s->t_last = NULL;
+        store_unlink(s, sb); /* no-op when already removed */
+        sb->t_next = out;
+        out = sb;
+    }
+    return out;
+}
+
 struct mock_sandbox *mock_store_create(struct mock_store *s, const char *id,
                                        const char *const *dirs, enum mock_phase phase,
                                        enum mock_phase next, enum mock_delay delay)
@@ -283,14 +285,20 @@ struct mock_sandbox *mock_store_create(struct mock_store *s, const char *id,
     sb->phase = phase;
     if (phase != next && sb->fault != SP_MOCK_FAULT_STUCK_CREATING) {
         sb->next = sb->fault == SP_MOCK_FAULT_ERROR_STATE ? MOCK_FAILED : next;
-        sb->until_ms = sp_now_ms() + mock_store_delay(s, delay);
+        sb->until_ms = due_ms_after(mock_store_delay_us(s, delay));
         if (sb->fault == SP_MOCK_FAULT_ERROR_STATE)
             snprintf(sb->error_reason, sizeof(sb->error_reason),
                      "injected fault: sandbox failed to start");
     }
     pthread_mutex_lock(&s->lock);
     store_link(s, sb); /* published only now, fully built */
+    struct mock_sandbox *gone = expire_tombstones(s);
     pthread_mutex_unlock(&s->lock);
+    while (gone != NULL) {
+        struct mock_sandbox *after = gone->t_next;
+        mock_store_put(s, gone); /* the store's reference */
+        gone = after;
+    }
     if (s->mock != NULL)
         mock_faults_sandbox_created(s->mock, sb); /* a vanish is a timer from now */
     return sb;
@@ -373,18 +381,26 @@ static void reap_root(struct mock_sandbox *sb, bool claimed)
 void mock_sandbox_transition(struct mock_store *s, struct mock_sandbox *sb, enum mock_phase via,
                              enum mock_phase to, enum mock_delay delay)
 {
-    long d = via == to ? 0 : mock_store_delay(s, delay);
+    int64_t d = via == to ? 0 : mock_store_delay_us(s, delay);
     bool reap = false;
     pthread_mutex_lock(&s->lock);
     sb->phase = via;
     sb->next = to;
-    sb->until_ms = via == to ? 0 : sp_now_ms() + d;
+    sb->until_ms = via == to ? 0 : due_ms_after(d);
     sb->updated_wall_ms = mock_wall_ms();
     if (via == MOCK_DELETING || via == MOCK_DELETED || via == MOCK_STOPPING) {
         sb->n_servers = 0; /* the action server dies with its sandbox */
     }
     if ((via == MOCK_DELETING || via == MOCK_DELETED) && !sb->reaped)
         reap = sb->reaped = true;
+    if ((via == MOCK_DELETING || via == MOCK_DELETED) && sb->deleted_ms == 0) {
+        sb->deleted_ms = sp_now_ms(); /* queued: forgotten tombstone_ms from now */
+        if (s->t_last)
+            s->t_last->t_next = sb;
+        else
+            s->t_first = sb;
+        s->t_last = sb;
+    }
     pthread_mutex_unlock(&s->lock);
     reap_root(sb, reap);
 }
@@ -404,6 +420,16 @@ void mock_store_remove(struct mock_store *s, struct mock_sandbox *sb)
         reap = !sb->reaped;
         sb->reaped = true;
         dropped = true;
+        if (sb->deleted_ms != 0) { /* out of the tombstone queue too (rare: E2B never queues) */
+            struct mock_sandbox **pp = &s->t_first, *prev = NULL;
+            while (*pp != NULL && *pp != sb)
+                prev = *pp, pp = &(*pp)->t_next;
+            if (*pp == sb) {
+                *pp = sb->t_next;
+                if (s->t_last == sb)
+                    s->t_last = prev;
+            }
+        }
     }
     pthread_mutex_unlock(&s->lock);
     reap_root(sb, reap); /* now, though a handler may still hold a reference */
@@ -528,7 +554,7 @@ void mock_sandbox_guest_path(const struct mock_sandbox *sb, const char *host, ch
 void mock_sandbox_add_server(struct mock_store *s, struct mock_sandbox *sb, unsigned port,
                              const char *workdir)
 {
-    long delay = mock_store_delay(s, MOCK_DELAY_SERVER);
+    int64_t ready = due_ms_after(mock_store_delay_us(s, MOCK_DELAY_SERVER));
     pthread_mutex_lock(&s->lock);
     int slot = 0;
     while (slot < sb->n_servers && sb->servers[slot].port != port)
@@ -536,7 +562,7 @@ void mock_sandbox_add_server(struct mock_store *s, struct mock_sandbox *sb, unsi
     if (slot < MOCK_MAX_SERVERS) {
         struct mock_server *srv = &sb->servers[slot];
         srv->port = port;
-        srv->ready_ms = sb->fault == SP_MOCK_FAULT_NEVER_ALIVE ? 0 : sp_now_ms() + delay;
+        srv->ready_ms = sb->fault == SP_MOCK_FAULT_NEVER_ALIVE ? 0 : ready;
         snprintf(srv->workdir, sizeof(srv->workdir), "%s", workdir ? workdir : "/workspace");
         if (slot == sb->n_servers)
             sb->n_servers++;
@@ -553,6 +579,23 @@ const struct mock_server *mock_sandbox_server(struct mock_store *s, struct mock_
         if (sb->servers[i].port == port)
             found = &sb->servers[i];
     *ready = found != NULL && found->ready_ms != 0 && sp_now_ms() >= found->ready_ms &&
+             !(sb->fault == SP_MOCK_FAULT_SERVER_CRASH && sp_now_ms() >= sb->fault_at_ms);
+    pthread_mutex_unlock(&s->lock);
+    return found;
+}
+
+bool mock_sandbox_server_copy(struct mock_store *s, struct mock_sandbox *sb, unsigned port,
+                              struct mock_server *out, bool *ready)
+{
+    bool found = false;
+    pthread_mutex_lock(&s->lock);
+    for (int i = 0; i < sb->n_servers && !found; i++) {
+        if (sb->servers[i].port == port) {
+            *out = sb->servers[i];
+            found = true;
+        }
+    }
+    *ready = found && out->ready_ms != 0 && sp_now_ms() >= out->ready_ms &&
              !(sb->fault == SP_MOCK_FAULT_SERVER_CRASH && sp_now_ms() >= sb->fault_at_ms);
     pthread_mutex_unlock(&s->lock);
     return found;

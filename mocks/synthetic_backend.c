@@ -83,8 +83,8 @@ void mock_backend_sandbox_free(struct mock_sandbox *sb)
 /* --- in-memory files ------------------------------------------------------------------------ */
 
 /* The normalised sandbox path of path relative to cwd. */
-static int guest_path(struct mock_sandbox *sb, const char *cwd, const char *path, char *out,
-                      size_t len)
+static int
+guest_path(struct mock_sandbox *sb, const char *cwd, const char *path, char *out, size_t len)
 {
     char host[PATH_MAX];
     if (mock_sandbox_host_path(sb, cwd ? cwd : "/", path, host, sizeof(host)) != 0)
@@ -104,8 +104,8 @@ static struct syn_file *find(struct mock_sandbox *sb, const char *gpath)
     return NULL;
 }
 
-static int syn_read_file(struct mock_sandbox *sb, const char *cwd, const char *path,
-                         struct sp_buf *out)
+static int
+syn_read_file(struct mock_sandbox *sb, const char *cwd, const char *path, struct sp_buf *out)
 {
     char g[PATH_MAX];
     if (guest_path(sb, cwd, path, g, sizeof(g)) != 0)
@@ -120,8 +120,8 @@ static int syn_read_file(struct mock_sandbox *sb, const char *cwd, const char *p
     return out->overflow ? -1 : 0;
 }
 
-static int syn_write_file(struct mock_sandbox *sb, const char *cwd, const char *path,
-                          const void *data, size_t len)
+static int syn_write_file(
+    struct mock_sandbox *sb, const char *cwd, const char *path, const void *data, size_t len)
 {
     char g[PATH_MAX];
     if (guest_path(sb, cwd, path, g, sizeof(g)) != 0)
@@ -177,8 +177,13 @@ static void put32(struct sp_buf *b, uint32_t v)
     put16(b, v >> 16);
 }
 
-static void zip_header(struct sp_buf *b, uint32_t sig, const char *name, uint32_t crc,
-                       uint32_t len, bool central, uint32_t offset)
+static void zip_header(struct sp_buf *b,
+                       uint32_t sig,
+                       const char *name,
+                       uint32_t crc,
+                       uint32_t len,
+                       bool central,
+                       uint32_t offset)
 {
     put32(b, sig);
     if (central)
@@ -242,8 +247,8 @@ enum joiner { J_END, J_SEQ, J_AND, J_OR };
 
 /* Splits the next simple command of *p into argv (words in buf), honouring '...', "..." and
  * backslash escapes; stops at ;, &&, || or the end. Returns argc or -1 (why set). */
-static int next_command(const char **p, char *buf, size_t buflen, char **argv, enum joiner *j,
-                        const char **why)
+static int next_command(
+    const char **p, char *buf, size_t buflen, char **argv, enum joiner *j, const char **why)
 {
     int argc = 0;
     size_t n = 0;
@@ -326,8 +331,8 @@ struct syn_run {
     struct mock_run_result *res;
     struct sp_buf *err; /* res->out when merged */
     bool exited;
-    int depth;          /* of `sh -c` nesting */
-    const char *why;    /* what is not supported, when a line is refused */
+    int depth;       /* of `sh -c` nesting */
+    const char *why; /* what is not supported, when a line is refused */
 };
 
 static int run_line(struct syn_run *x, const char *cmd, int depth);
@@ -364,8 +369,7 @@ static int run_one(struct syn_run *x, char **argv, int argc)
         return 0;
     if ((strcmp(c, "sh") == 0 || strcmp(c, "bash") == 0 || strcmp(c, "/bin/sh") == 0 ||
          strcmp(c, "/bin/bash") == 0) &&
-        argc == 3 && strcmp(argv[1], "-c") == 0)
-    {
+        argc == 3 && strcmp(argv[1], "-c") == 0) {
         int saved = x->depth++;
         int rc = run_line(x, argv[2], x->depth);
         x->depth = saved;
@@ -444,8 +448,14 @@ static int run_line(struct syn_run *x, const char *cmd, int depth)
     return status;
 }
 
-static int syn_run(struct mock_sandbox *sb, const char *cwd, const char *cmd, long timeout_ms,
-                   bool merge_stderr, struct mock_run_result *res, char *why, size_t whylen)
+static int syn_run(struct mock_sandbox *sb,
+                   const char *cwd,
+                   const char *cmd,
+                   long timeout_ms,
+                   bool merge_stderr,
+                   struct mock_run_result *res,
+                   char *why,
+                   size_t whylen)
 {
     struct syn_run x = {sb, cwd, res, merge_stderr ? &res->out : &res->err, false, 0, NULL};
     int status = run_line(&x, cmd, 0);
@@ -467,8 +477,14 @@ const struct mock_backend_ops mock_backend_synthetic = {"synthetic", syn_run, sy
 
 /* --- the shell backend behind the same interface -------------------------------------------- */
 
-static int shell_run(struct mock_sandbox *sb, const char *cwd, const char *cmd, long timeout_ms,
-                     bool merge_stderr, struct mock_run_result *res, char *why, size_t whylen)
+static int shell_run(struct mock_sandbox *sb,
+                     const char *cwd,
+                     const char *cmd,
+                     long timeout_ms,
+                     bool merge_stderr,
+                     struct mock_run_result *res,
+                     char *why,
+                     size_t whylen)
 {
     char host[PATH_MAX];
     if (mock_sandbox_host_path(sb, "/", cwd ? cwd : "/", host, sizeof(host)) != 0) {
@@ -492,8 +508,8 @@ static int shell_run(struct mock_sandbox *sb, const char *cwd, const char *cmd, 
     return rc;
 }
 
-static int shell_read_file(struct mock_sandbox *sb, const char *cwd, const char *path,
-                           struct sp_buf *out)
+static int
+shell_read_file(struct mock_sandbox *sb, const char *cwd, const char *path, struct sp_buf *out)
 {
     char host[PATH_MAX];
     if (mock_sandbox_host_path(sb, cwd ? cwd : "/", path, host, sizeof(host)) != 0)
@@ -501,8 +517,8 @@ static int shell_read_file(struct mock_sandbox *sb, const char *cwd, const char 
     return mock_read_file(host, out);
 }
 
-static int shell_write_file(struct mock_sandbox *sb, const char *cwd, const char *path,
-                            const void *data, size_t len)
+static int shell_write_file(
+    struct mock_sandbox *sb, const char *cwd, const char *path, const void *data, size_t len)
 {
     char host[PATH_MAX];
     if (mock_sandbox_host_path(sb, cwd ? cwd : "/", path, host, sizeof(host)) != 0)

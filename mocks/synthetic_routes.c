@@ -61,12 +61,12 @@ static bool dt_session_route(struct mock_req *r)
 
 bool mock_synthetic_gate(struct mock_req *r, bool data_plane)
 {
-    static const char *const AS_OK[] = {"/alive",          "/server_info",    "/execute_action",
-                                        "/upload_file",    "/download_files", NULL};
+    static const char *const AS_OK[] = {"/alive",       "/server_info",    "/execute_action",
+                                        "/upload_file", "/download_files", NULL};
     static const char *const ENVD_OK[] = {"/health", "/files", "/envs", "/process.Process/Start",
                                           NULL};
-    static const char *const TB_OK[] = {"/process/execute", "/files/upload", "/files/download",
-                                        "/files/bulk-upload", "/project-dir", NULL};
+    static const char *const TB_OK[] = {"/process/execute",   "/files/upload", "/files/download",
+                                        "/files/bulk-upload", "/project-dir",  NULL};
     if (!mock_is_synthetic(r->mock))
         return false;
     const char *vendor = sp_mock_vendor(r->mock);
@@ -105,8 +105,14 @@ static void exec_delay(struct mock_req *r, int64_t slept_us)
     mock_reply_after(r, mock_store_delay_us(mock_store_of(r->mock), MOCK_DELAY_EXEC) + slept_us);
 }
 
-static int syn_run(struct mock_sandbox *sb, const char *cwd, const char *cmd, long timeout_ms,
-                   bool merge, struct mock_run_result *res, char *why, size_t whylen)
+static int syn_run(struct mock_sandbox *sb,
+                   const char *cwd,
+                   const char *cmd,
+                   long timeout_ms,
+                   bool merge,
+                   struct mock_run_result *res,
+                   char *why,
+                   size_t whylen)
 {
     return mock_backend_synthetic.run(sb, cwd, cmd, timeout_ms, merge, res, why, whylen);
 }
@@ -176,8 +182,8 @@ static void as_syn_read(struct as_ctx *c, const cJSON *args)
              path && path[0] == '/' ? "" : "/", path ? path : "");
     if (mock_backend_synthetic.read_file(c->sb, c->workdir, path ? path : "", &data) != 0) {
         char msg[2 * PATH_MAX];
-        snprintf(msg, sizeof(msg), "File not found: %s. Your current working directory is %s.",
-                 abs, c->workdir);
+        snprintf(msg, sizeof(msg), "File not found: %s. Your current working directory is %s.", abs,
+                 c->workdir);
         mock_reply_cjson(c->r, 200, as_error_observation(msg));
     } else {
         char msg[PATH_MAX + 32];
@@ -222,8 +228,7 @@ static void as_syn_write(struct as_ctx *c, const cJSON *args)
     exec_delay(c->r, 0);
 }
 
-void as_synthetic_action(struct as_ctx *c, const char *type, const cJSON *action,
-                         const cJSON *args)
+void as_synthetic_action(struct as_ctx *c, const char *type, const cJSON *action, const cJSON *args)
 {
     if (strcmp(type, "run") == 0)
         as_syn_run(c, action, args);
@@ -235,8 +240,8 @@ void as_synthetic_action(struct as_ctx *c, const char *type, const cJSON *action
         mock_backend_unsupported(c->r);
 }
 
-const char *as_synthetic_store(struct as_ctx *c, const char *dest, const struct mock_part *f,
-                               bool unzip)
+const char *
+as_synthetic_store(struct as_ctx *c, const char *dest, const struct mock_part *f, bool unzip)
 {
     if (unzip)
         return "the mock's synthetic backend does not unpack zip uploads";
@@ -283,8 +288,11 @@ static void toolbox_command_line(const char *command, struct sp_buf *out)
     sp_buf_puts(out, command);
 }
 
-void dt_synthetic_execute(struct mock_req *r, struct mock_sandbox *sb, const char *command,
-                          const char *cwd, long timeout_s)
+void dt_synthetic_execute(struct mock_req *r,
+                          struct mock_sandbox *sb,
+                          const char *command,
+                          const char *cwd,
+                          long timeout_s)
 {
     char home[128], why[256];
     dt_home_dir(r->mock, sb, home, sizeof(home));
@@ -310,7 +318,9 @@ void dt_synthetic_execute(struct mock_req *r, struct mock_sandbox *sb, const cha
     mock_run_result_cleanup(&res);
 }
 
-void dt_synthetic_download(struct mock_req *r, struct mock_sandbox *sb, const char *path,
+void dt_synthetic_download(struct mock_req *r,
+                           struct mock_sandbox *sb,
+                           const char *path,
                            const char *host)
 {
     char guest[PATH_MAX], disp[600];
@@ -395,7 +405,9 @@ static void data_event(struct sp_buf *b, const char *field, const struct sp_buf 
     sp_buf_cleanup(&j);
 }
 
-void e2b_synthetic_start(struct mock_req *r, struct mock_sandbox *sb, const char *cwd,
+void e2b_synthetic_start(struct mock_req *r,
+                         struct mock_sandbox *sb,
+                         const char *cwd,
                          const char *const *argv)
 {
     /* The SDKs send ["/bin/bash", "-l", "-c", CMD]: the command line is the last argument. */
@@ -450,8 +462,12 @@ void e2b_synthetic_file_get(struct mock_req *r, struct mock_sandbox *sb, const c
     sp_buf_cleanup(&data);
 }
 
-int e2b_synthetic_file_put(struct mock_req *r, struct mock_sandbox *sb, const char *guest,
-                           const char *data, size_t len, cJSON *out)
+int e2b_synthetic_file_put(struct mock_req *r,
+                           struct mock_sandbox *sb,
+                           const char *guest,
+                           const char *data,
+                           size_t len,
+                           cJSON *out)
 {
     if (mock_backend_synthetic.write_file(sb, "/", guest, data, len) != 0)
         return e2b_reply_error(r, 500, "error writing file: %s", strerror(errno)), -1;

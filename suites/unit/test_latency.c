@@ -129,8 +129,8 @@ static void test_distributions_have_their_shape(void **state)
         mean += (double)v[i] / DRAWS;
     for (int i = 0; i < DRAWS; i++)
         var += ((double)v[i] - mean) * ((double)v[i] - mean) / DRAWS;
-    assert_in_range((long)mean, 392000, 408000);          /* mean 400 ms */
-    assert_in_range((long)sqrt(var), 110000, 130000);    /* deviation 120 ms */
+    assert_in_range((long)mean, 392000, 408000);      /* mean 400 ms */
+    assert_in_range((long)sqrt(var), 110000, 130000); /* deviation 120 ms */
     free(v);
     v = draw("alive=normal:5ms,10ms", MOCK_DELAY_SERVER, 1);
     int zeros = 0;
@@ -155,8 +155,8 @@ static void test_table_stalls_one_percent(void **state)
     assert_in_range(fast, DRAWS * 985 / 1000, DRAWS * 995 / 1000);
     assert_in_range(stalled, DRAWS * 5 / 1000, DRAWS * 15 / 1000);
     qsort(v, DRAWS, sizeof(*v), cmp_i64);
-    assert_int_equal(v[DRAWS / 2], 20000);           /* p50 */
-    assert_true(v[DRAWS * 995 / 1000] >= 900000);    /* p99.5 */
+    assert_int_equal(v[DRAWS / 2], 20000);        /* p50 */
+    assert_true(v[DRAWS * 995 / 1000] >= 900000); /* p99.5 */
     free(v);
 }
 

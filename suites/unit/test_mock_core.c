@@ -4,6 +4,7 @@
  * across mocks with the same seed, request log lines are escaped, the API key is checked
  * before a body is read, idle connections are closed, and past the connection limit new
  * requests get a clear 503 instead of a reset. */
+#define _GNU_SOURCE /* memmem */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +14,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,15 +41,22 @@ static struct sp_mock *start(struct sp_mock_config cfg)
     return m;
 }
 
-static long call(struct sp_mock *m, const char *method, const char *path, const char *body,
-                 const char *key, struct rsp *out)
+static long call(struct sp_mock *m,
+                 const char *method,
+                 const char *path,
+                 const char *body,
+                 const char *key,
+                 struct rsp *out)
 {
     char url[512], hdr[128];
     snprintf(url, sizeof(url), "%s%s", sp_mock_url(m), path);
     snprintf(hdr, sizeof(hdr), "X-API-Key: %s", key ? key : "");
     const char *hdrs[] = {hdr, "Content-Type: application/json", NULL};
-    struct http_req q = {.method = method, .url = url, .headers = key ? hdrs : hdrs + 1,
-                         .body = body, .len = body ? strlen(body) : 0};
+    struct http_req q = {.method = method,
+                         .url = url,
+                         .headers = key ? hdrs : hdrs + 1,
+                         .body = body,
+                         .len = body ? strlen(body) : 0};
     rsp_init(out);
     assert_int_equal(http_perform(&q, out), CURLE_OK);
     return out->status;
@@ -343,8 +352,12 @@ static void test_client_gone_and_stop_while_waiting(void **state)
     snprintf(url, sizeof(url), "%s/sandboxes", sp_mock_url(m));
     snprintf(hdr, sizeof(hdr), "X-API-Key: %s", KEY);
     const char *hdrs[] = {hdr, NULL};
-    struct http_req q = {.method = "POST", .url = url, .headers = hdrs,
-                         .body = "{\"templateID\":\"base\"}", .len = 21, .timeout_ms = 100};
+    struct http_req q = {.method = "POST",
+                         .url = url,
+                         .headers = hdrs,
+                         .body = "{\"templateID\":\"base\"}",
+                         .len = 21,
+                         .timeout_ms = 100};
     struct rsp r;
     rsp_init(&r);
     assert_int_equal(http_perform(&q, &r), CURLE_OPERATION_TIMEDOUT);
@@ -355,14 +368,17 @@ static void test_client_gone_and_stop_while_waiting(void **state)
     sp_mock_stop(m); /* one request still waits on its timer */
 }
 
-static long dt_call(struct sp_mock *m, const char *method, const char *path, const char *body,
-                    struct rsp *out)
+static long
+dt_call(struct sp_mock *m, const char *method, const char *path, const char *body, struct rsp *out)
 {
     char url[512], hdr[160];
     snprintf(url, sizeof(url), "%s%s", sp_mock_url(m), path);
     snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s", KEY);
     const char *hdrs[] = {hdr, "Content-Type: application/json", NULL};
-    struct http_req q = {.method = method, .url = url, .headers = hdrs, .body = body,
+    struct http_req q = {.method = method,
+                         .url = url,
+                         .headers = hdrs,
+                         .body = body,
                          .len = body ? strlen(body) : 0};
     rsp_init(out);
     assert_int_equal(http_perform(&q, out), CURLE_OK);
@@ -376,8 +392,8 @@ static void test_delete_cycles_leave_no_directories(void **state)
     (void)state;
     char root[] = "/tmp/sp-core-XXXXXX";
     assert_non_null(mkdtemp(root));
-    struct sp_mock *m = start(
-        (struct sp_mock_config){.vendor = "daytona", .key = KEY, .has_latency = true, .root_dir = root});
+    struct sp_mock *m = start((struct sp_mock_config){
+        .vendor = "daytona", .key = KEY, .has_latency = true, .root_dir = root});
     for (int i = 0; i < 20; i++) {
         struct rsp r;
         char path[256];
@@ -428,6 +444,153 @@ static void test_exec_delay_with_the_shell_backend(void **state)
     sp_mock_stop(m);
 }
 
+/* A streamed reply quiet for longer than the idle timeout is not cut (an E2B command that
+ * prints nothing for 2 s with a 1 s idle timeout still ends with its output). */
+static void test_quiet_stream_outlives_the_idle_timeout(void **state)
+{
+    (void)state;
+    struct sp_mock *m =
+        start((struct sp_mock_config){.key = KEY, .has_latency = true, .idle_timeout_s = 1});
+    struct rsp r;
+    assert_int_equal(call(m, "POST", "/sandboxes", "{\"templateID\":\"base\"}", KEY, &r), 201);
+    cJSON *j = cJSON_ParseWithLength(r.body.data, r.body.len);
+    char id[128], url[512];
+    snprintf(id, sizeof(id), "E2b-Sandbox-Id: %s", jstr(j, "sandboxID"));
+    cJSON_Delete(j);
+    rsp_free(&r);
+    const char json[] = "{\"process\":{\"cmd\":\"/bin/bash\",\"args\":[\"-c\","
+                        "\"sleep 2; echo quiet-done\"]}}";
+    char body[256] = {0, 0, 0, 0, (char)(sizeof(json) - 1)};
+    memcpy(body + 5, json, sizeof(json) - 1);
+    snprintf(url, sizeof(url), "%s/process.Process/Start", sp_mock_url(m));
+    const char *hdrs[] = {id, "E2b-Sandbox-Port: 49983", "Keepalive-Ping-Interval: 60",
+                          "Content-Type: application/connect+json", NULL};
+    struct http_req q = {
+        .method = "POST", .url = url, .headers = hdrs, .body = body, .len = sizeof(json) - 1 + 5};
+    rsp_init(&r);
+    assert_int_equal(http_perform(&q, &r), CURLE_OK);
+    assert_int_equal(r.status, 200);
+    /* base64("quiet-done\n") in a data event, then the end event */
+    assert_non_null(memmem(r.body.data, r.body.len, "cXVpZXQtZG9uZQo=", 16));
+    assert_non_null(memmem(r.body.data, r.body.len, "\"end\"", 5));
+    rsp_free(&r);
+    sp_mock_stop(m);
+}
+
+static int freed;
+static void count_free(void *ctx)
+{
+    (void)ctx;
+    freed++;
+}
+static ssize_t no_read(void *ctx, char *buf, size_t max)
+{
+    (void)ctx, (void)buf, (void)max;
+    return 0;
+}
+static void cont_fn(struct mock_req *r, void *ctx)
+{
+    (void)r, (void)ctx;
+}
+
+/* The reply API records a value for whatever transport sends it (HTTP/1.1 today, HTTP/2
+ * later): status, type, body or stream, headers and trailers, and when it may leave. The
+ * first reply wins; a stream refused for that reason is still released. */
+static void test_reply_is_a_value(void **state)
+{
+    (void)state;
+    struct mock_req r = {.method = "GET", .path = "/x"};
+    sp_kv_init(&r.reply_headers);
+    sp_kv_init(&r.reply_trailers);
+    mock_reply_header(&r, "X-A", "1");
+    mock_reply_trailer(&r, "grpc-status", "0");
+    mock_reply_json(&r, 201, "{\"ok\":true}");
+    assert_true(r.replied);
+    assert_int_equal(r.status, 201);
+    assert_string_equal(r.out.content_type, "application/json");
+    assert_int_equal(r.out.len, 11);
+    assert_memory_equal(r.out.body, "{\"ok\":true}", 11);
+    assert_string_equal(sp_kv_get(&r.reply_headers, "X-A"), "1");
+    assert_string_equal(sp_kv_get(&r.reply_trailers, "grpc-status"), "0");
+    mock_reply_json(&r, 500, "{}"); /* ignored */
+    assert_int_equal(r.status, 201);
+    freed = 0;
+    mock_reply_stream(&r, 200, "text/plain", no_read, NULL, count_free);
+    assert_int_equal(freed, 1);
+    assert_null(r.out.read);
+    int64_t before = sp_now_us();
+    mock_reply_after(&r, 5000);
+    assert_true(r.reply_at_us >= before + 5000);
+    mock_defer(&r, 1000, cont_fn, &r);
+    assert_ptr_equal(r.cont, cont_fn);
+    assert_true(r.cont_at_us >= before + 1000);
+    mock_reply_out_free(&r.out);
+    sp_kv_cleanup(&r.reply_headers);
+    sp_kv_cleanup(&r.reply_trailers);
+    /* A stream reply keeps the reader and its context for the transport. */
+    struct mock_req s = {.method = "GET", .path = "/y"};
+    mock_reply_stream(&s, 200, "application/connect+json", no_read, &s, count_free);
+    assert_ptr_equal(s.out.read, no_read);
+    assert_ptr_equal(s.out.ctx, &s);
+    mock_reply_out_free(&s.out); /* never sent: released here */
+    assert_int_equal(freed, 2);
+}
+
+struct bg_call {
+    struct sp_mock *m;
+    struct rsp r;
+    CURLcode rc;
+};
+
+static void *bg_create(void *arg)
+{
+    struct bg_call *b = arg;
+    char url[512], hdr[160];
+    snprintf(url, sizeof(url), "%s/sandbox", sp_mock_url(b->m));
+    snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s", KEY);
+    const char *hdrs[] = {hdr, "Content-Type: application/json", NULL};
+    struct http_req q = {.method = "POST", .url = url, .headers = hdrs, .body = "{}", .len = 2};
+    rsp_init(&b->r);
+    b->rc = http_perform(&q, &b->r);
+    return NULL;
+}
+
+/* A create waiting a minute for its sandbox to start does not hold up the mock's stop, with
+ * either transport (without the stop check a thread-per-connection wait would run its
+ * minute out inside sp_mock_stop). */
+static void test_stop_ends_waiting_requests(void **state)
+{
+    (void)state;
+    for (int backend = 0; backend < 2; backend++) {
+        struct sp_mock_config cfg = {
+            .vendor = "daytona", .key = KEY, .backend = (enum sp_mock_backend)backend};
+        struct sp_error err = {0};
+        assert_int_equal(sp_mock_latency_parse(&cfg, "start=fixed:60s", &err), SP_E_OK);
+        struct bg_call b = {.m = start(cfg)};
+        pthread_t t;
+        pthread_create(&t, NULL, bg_create, &b);
+        for (int i = 0; i < 200 && sp_mock_journal_count(b.m, NULL, NULL) == 0; i++) {
+            struct sp_mock_stats st;
+            sp_mock_stats(b.m, &st);
+            if (st.created > 0)
+                break;
+            nap_ms(10);
+        }
+        nap_ms(100);
+        sp_mock_stop(b.m);
+        pthread_join(t, NULL);
+        /* The request ended (the stop returned) with the 503 or, when the server had
+         * already shut the socket, with the connection closed; never with a sandbox. */
+        if (b.rc == CURLE_OK) {
+            assert_int_equal(b.r.status, 503);
+            assert_non_null(strstr(sp_buf_str(&b.r.body), "mock: stopping"));
+        } else {
+            assert_true(b.rc == CURLE_GOT_NOTHING || b.rc == CURLE_RECV_ERROR);
+        }
+        rsp_free(&b.r);
+    }
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_ALL);
@@ -442,6 +605,9 @@ int main(void)
         cmocka_unit_test(test_client_gone_and_stop_while_waiting),
         cmocka_unit_test(test_delete_cycles_leave_no_directories),
         cmocka_unit_test(test_exec_delay_with_the_shell_backend),
+        cmocka_unit_test(test_quiet_stream_outlives_the_idle_timeout),
+        cmocka_unit_test(test_reply_is_a_value),
+        cmocka_unit_test(test_stop_ends_waiting_requests),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();

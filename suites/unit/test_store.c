@@ -174,6 +174,44 @@ static void test_deleted_sandboxes_leave_no_directories(void **state)
     mock_store_free(s);
 }
 
+static struct mock_sandbox *make(struct mock_store *s, const char *id)
+{
+    return mock_store_create(s, id, NULL, MOCK_RUNNING, MOCK_RUNNING, MOCK_DELAY_CREATE);
+}
+
+/* A deleted sandbox that stays readable (Daytona's "destroyed") is forgotten once its
+ * tombstone time is over, so a long load run does not grow the store without bound. */
+static void test_tombstones_expire(void **state)
+{
+    (void)state;
+    struct sp_latency lat = {0};
+    struct mock_store *s = mock_store_new(NULL, NULL, 1, &lat);
+    struct mock_sandbox *a = make(s, "a");
+    mock_sandbox_transition(s, a, MOCK_DELETING, MOCK_DELETED, MOCK_DELAY_DELETE);
+    mock_store_put(s, a);
+    mock_store_put(s, make(s, "b"));
+    struct mock_sandbox *got = mock_store_get(s, "a"); /* still within 60 s: readable */
+    assert_non_null(got);
+    assert_int_equal(mock_sandbox_phase(s, got), MOCK_DELETED);
+    mock_store_put(s, got);
+    mock_store_set_tombstone_ms(s, 0);
+    mock_store_put(s, make(s, "c")); /* a create expires what is due */
+    assert_null(mock_store_get(s, "a"));
+    struct sp_mock_stats st = {0};
+    mock_store_stats(s, &st);
+    assert_int_equal(st.live, 2);
+    /* A queued tombstone that is also removed outright leaves the queue with it. */
+    struct mock_sandbox *d = make(s, "d");
+    mock_store_set_tombstone_ms(s, 60000);
+    mock_sandbox_transition(s, d, MOCK_DELETING, MOCK_DELETED, MOCK_DELAY_DELETE);
+    mock_store_remove(s, d);
+    mock_store_put(s, d);
+    assert_null(mock_store_get(s, "d"));
+    mock_store_set_tombstone_ms(s, 0);
+    mock_store_put(s, make(s, "e"));
+    mock_store_free(s); /* asan: nothing leaked or freed twice */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -185,6 +223,7 @@ int main(void)
         cmocka_unit_test(test_latency_model_seeded_and_bounded),
         cmocka_unit_test(test_ten_thousand_sandboxes),
         cmocka_unit_test(test_deleted_sandboxes_leave_no_directories),
+        cmocka_unit_test(test_tombstones_expire),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -104,8 +104,8 @@ static void test_unknown_commands_and_syntax_are_clear(void **state)
     assert_int_equal(run(s, "ls -la"), 127);
     assert_non_null(strstr(sp_buf_str(&s->res.err), "command 'ls' is not supported"));
     assert_non_null(strstr(sp_buf_str(&s->res.err), "synthetic backend"));
-    const char *refused[] = {"echo a | cat", "echo a > f", "echo $HOME", "echo `id`",
-                             "echo \"$(id)\"", "sleep 5 &", "echo 'open"};
+    const char *refused[] = {"echo a | cat",   "echo a > f", "echo $HOME", "echo `id`",
+                             "echo \"$(id)\"", "sleep 5 &",  "echo 'open"};
     for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
         int rc = mock_backend_synthetic.run(&s->sb, "/", refused[i], 0, false, &s->res, s->why,
                                             sizeof(s->why));
@@ -121,8 +121,8 @@ static void test_sleep_past_timeout_times_out(void **state)
     struct syn *s = *state;
     mock_run_result_cleanup(&s->res);
     mock_run_result_init(&s->res, 1 << 20);
-    assert_int_equal(mock_backend_synthetic.run(&s->sb, "/", "sleep 5", 1000, true, &s->res,
-                                                s->why, sizeof(s->why)),
+    assert_int_equal(mock_backend_synthetic.run(&s->sb, "/", "sleep 5", 1000, true, &s->res, s->why,
+                                                sizeof(s->why)),
                      0);
     assert_true(s->res.timed_out);
     assert_int_equal(s->res.exit_code, -1);

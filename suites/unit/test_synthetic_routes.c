@@ -80,8 +80,8 @@ static int teardown_synthetic(void **state)
 }
 
 /* POST /execute_action with one action; returns the status, f->json the observation. */
-static long action(struct fx *f, const char *type, const char *k1, const char *v1,
-                   const char *k2, const char *v2)
+static long action(
+    struct fx *f, const char *type, const char *k1, const char *v1, const char *k2, const char *v2)
 {
     cJSON *root = cJSON_CreateObject(), *a = cJSON_AddObjectToObject(root, "action");
     cJSON_AddStringToObject(a, "action", type);
@@ -135,9 +135,9 @@ static void test_daytona_action_server(void **state)
                      200);
     curl_mime_free(mime);
     curl_easy_cleanup(c);
-    assert_int_equal(send_req(f, "GET", "/download_files?path=/workspace/up", NULL, false,
-                              f->host, NULL, NULL),
-                     200);
+    assert_int_equal(
+        send_req(f, "GET", "/download_files?path=/workspace/up", NULL, false, f->host, NULL, NULL),
+        200);
     assert_string_equal(rsp_header(&f->r, "Content-Type"), "application/zip");
     assert_true(f->r.body.len > 4 + 30 + 6);
     assert_memory_equal(f->r.body.data + 30, "up.bin", 6);
@@ -187,8 +187,13 @@ static void test_daytona_toolbox(void **state)
 }
 
 /* An E2B request: API (with the key) or envd (routing headers). */
-static long e2b(struct fx *f, const char *method, const char *path, const char *ctype,
-                const void *body, size_t len, bool envd)
+static long e2b(struct fx *f,
+                const char *method,
+                const char *path,
+                const char *ctype,
+                const void *body,
+                size_t len,
+                bool envd)
 {
     char url[512], key[160], id[128], ct[128];
     snprintf(url, sizeof(url), "%s%s", sp_mock_url(f->m), path);
@@ -212,16 +217,16 @@ static void start_cmd(struct fx *f, const char *cmd, char *events, size_t len)
     size_t n = strlen(json);
     body[0] = 0, body[1] = 0, body[2] = 0, body[3] = (char)(n >> 8), body[4] = (char)n;
     memcpy(body + 5, json, n);
-    assert_int_equal(e2b(f, "POST", "/process.Process/Start", "application/connect+json", body,
-                         n + 5, true),
-                     200);
+    assert_int_equal(
+        e2b(f, "POST", "/process.Process/Start", "application/connect+json", body, n + 5, true),
+        200);
     const unsigned char *p = (const unsigned char *)f->r.body.data;
     size_t off = 0, used = 0;
     events[0] = '\0';
     while (off + 5 <= f->r.body.len) {
         size_t l = (size_t)p[off + 3] << 8 | p[off + 4];
-        used += (size_t)snprintf(events + used, len - used, "%s%u:%.*s", used ? "|" : "",
-                                 p[off], (int)l, (const char *)p + off + 5);
+        used += (size_t)snprintf(events + used, len - used, "%s%u:%.*s", used ? "|" : "", p[off],
+                                 (int)l, (const char *)p + off + 5);
         off += 5 + l;
     }
     assert_int_equal(off, f->r.body.len);
@@ -239,16 +244,17 @@ static void test_e2b_envd(void **state)
     int64_t t0 = sp_now_us();
     start_cmd(f, "echo hi; sleep 0.2", ev, sizeof(ev));
     assert_true(sp_now_us() - t0 >= 250000); /* exec 50 ms + sleep 0.2 s, on a timer */
-    assert_string_equal(ev, "0:{\"event\":{\"start\":{\"pid\":1}}}"
-                            "|0:{\"event\":{\"data\":{\"stdout\":\"aGkK\"}}}"
-                            "|0:{\"event\":{\"end\":{\"exited\":true,\"status\":\"exit status 0\"}}}"
-                            "|2:{}");
+    assert_string_equal(ev,
+                        "0:{\"event\":{\"start\":{\"pid\":1}}}"
+                        "|0:{\"event\":{\"data\":{\"stdout\":\"aGkK\"}}}"
+                        "|0:{\"event\":{\"end\":{\"exited\":true,\"status\":\"exit status 0\"}}}"
+                        "|2:{}");
     start_cmd(f, "nope", ev, sizeof(ev));
     assert_non_null(strstr(ev, "\"stderr\":"));
     assert_non_null(strstr(ev, "\"exitCode\":127"));
-    assert_int_equal(e2b(f, "POST", "/files?path=/home/user/x.txt", "application/octet-stream",
-                         "xyz", 3, true),
-                     200);
+    assert_int_equal(
+        e2b(f, "POST", "/files?path=/home/user/x.txt", "application/octet-stream", "xyz", 3, true),
+        200);
     assert_non_null(strstr(sp_buf_str(&f->r.body), "\"path\":\"/home/user/x.txt\""));
     assert_int_equal(e2b(f, "GET", "/files?path=x.txt", NULL, NULL, 0, true), 200);
     assert_string_equal(sp_buf_str(&f->r.body), "xyz");
@@ -262,6 +268,31 @@ static void test_e2b_envd(void **state)
     assert_no_sandbox_dirs();
 }
 
+static int setup_e2b_alive(void **state)
+{
+    return start_synthetic(state, "e2b", "alive=fixed:300ms");
+}
+
+/* --latency alive: envd answers /health 300 ms after the sandbox started, 502 before. */
+static void test_e2b_alive_delay(void **state)
+{
+    struct fx *f = *state;
+    int64_t t0 = sp_now_us();
+    assert_int_equal(e2b(f, "POST", "/sandboxes", NULL, "{\"templateID\":\"base\"}", 21, false),
+                     201);
+    cJSON *j = cJSON_ParseWithLength(f->r.body.data, f->r.body.len);
+    snprintf(f->id, sizeof(f->id), "%s", jstr(j, "sandboxID"));
+    cJSON_Delete(j);
+    assert_int_equal(e2b(f, "GET", "/health", NULL, NULL, 0, true), 502);
+    long st = 502;
+    for (int i = 0; i < 300 && st == 502; i++) {
+        nap_ms(5);
+        st = e2b(f, "GET", "/health", NULL, NULL, 0, true);
+    }
+    assert_int_equal(st, 204);
+    assert_true(sp_now_us() - t0 >= 300000);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_ALL);
@@ -270,6 +301,7 @@ int main(void)
                                         teardown_synthetic),
         cmocka_unit_test_setup_teardown(test_daytona_toolbox, setup_daytona, teardown_synthetic),
         cmocka_unit_test_setup_teardown(test_e2b_envd, setup_e2b, teardown_synthetic),
+        cmocka_unit_test_setup_teardown(test_e2b_alive_delay, setup_e2b_alive, teardown_synthetic),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();
