@@ -2,6 +2,9 @@
 #   make            build build/release/sandprobe
 #   make test       unit tests, conformance suites on the mocks, official-SDK fidelity tests
 #   make asan       the same tests under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make fuzz       every libFuzzer target (clang) for FUZZ_SECONDS each; make fuzz-replay
+#                   (part of make test) runs each target's checked-in corpus once, with gcc
+#   make tsan       the event-driver and mock tests under ThreadSanitizer (clang)
 #   make bench      benchmarks (figures printed, nothing asserted)
 #   make install PREFIX=/usr/local | make clean | make format | make format-check | make lint
 
@@ -17,6 +20,11 @@ WARN := -Wall -Wextra -Wpedantic -Werror -Wshadow -Wstrict-prototypes -Wmissing-
 
 ifeq ($(VARIANT),asan)
 OPT := -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+else ifeq ($(VARIANT),fuzz)
+OPT := -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
+       -fno-omit-frame-pointer
+else ifeq ($(VARIANT),tsan)
+OPT := -O1 -fsanitize=thread -fno-omit-frame-pointer
 else
 OPT := -O2
 endif
@@ -38,6 +46,15 @@ BIN       := $(BUILD)/sandprobe
 UNIT_SRCS := $(wildcard suites/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:suites/unit/%.c=$(BUILD)/tests/%)
 CONF_BIN  := $(BUILD)/tests/conformance
+FUZZ_NAMES := $(patsubst suites/fuzz/%.c,%,$(wildcard suites/fuzz/fuzz_*.c))
+FUZZ_BINS  := $(FUZZ_NAMES:%=$(BUILD)/fuzz/%)
+REPLAY_BINS := $(FUZZ_NAMES:%=$(BUILD)/fuzz-replay/%)
+FUZZ_SECONDS ?= 20
+# The tests ThreadSanitizer runs: the event driver and every mock (their servers are
+# thread-per-connection).
+TSAN_TESTS := $(filter $(BUILD)/tests/test_event_driver $(BUILD)/tests/test_client_threads \
+                $(BUILD)/tests/test_mock_% \
+                $(BUILD)/tests/test_store $(BUILD)/tests/test_shell_backend,$(UNIT_BINS))
 BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 
@@ -47,7 +64,8 @@ else
 Q := @
 endif
 
-.PHONY: all test unit conformance sdk-test asan bench install clean format format-check lint setup
+.PHONY: all test unit conformance sdk-test asan bench install clean format format-check lint setup \
+        fuzz fuzz-run fuzz-replay tsan tsan-run
 all: $(BIN)
 
 # build/sandprobe: the release binary under the stable name the README uses.
@@ -80,6 +98,17 @@ $(CONF_BIN): $(BUILD)/suites/main.o $(LIB)
 	@[ "$(V)" = 1 ] || echo "  LINK    $@"
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) $(CMOCKA_LIBS)
 
+# A fuzz target linked with libFuzzer (VARIANT=fuzz, clang), or with the corpus replayer.
+$(BUILD)/fuzz/%: $(BUILD)/suites/fuzz/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	@[ "$(V)" = 1 ] || echo "  LINK    $@"
+	$(Q)$(CC) $(CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+
+$(BUILD)/fuzz-replay/%: $(BUILD)/suites/fuzz/%.o $(BUILD)/suites/fuzz/replay.o $(LIB)
+	@mkdir -p $(dir $@)
+	@[ "$(V)" = 1 ] || echo "  LINK    $@"
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
 $(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
@@ -100,12 +129,33 @@ conformance: $(CONF_BIN) $(BIN)
 sdk-test: $(BIN)
 	@sh suites/sdk/run.sh $(BIN)
 
+# Each fuzz target's corpus (suites/fuzz/corpus/<target>) once: seconds, and no clang.
+fuzz-replay: $(REPLAY_BINS)
+	@sh scripts/run-tests.sh $(REPLAY_BINS)
+
 test: setup
-	@$(MAKE) --no-print-directory unit conformance sdk-test
+	@$(MAKE) --no-print-directory unit conformance sdk-test fuzz-replay
 
 asan:
 	@sh scripts/setup.sh --test
-	@$(MAKE) --no-print-directory VARIANT=asan SP_TEST_TIMEOUT_MULTIPLIER=3 unit conformance sdk-test
+	@$(MAKE) --no-print-directory VARIANT=asan SP_TEST_TIMEOUT_MULTIPLIER=3 unit conformance \
+	    sdk-test fuzz-replay
+
+# libFuzzer and ThreadSanitizer need clang; only these targets install it.
+fuzz:
+	@sh scripts/setup.sh --fuzz
+	@$(MAKE) --no-print-directory VARIANT=fuzz CC=clang fuzz-run
+
+fuzz-run: $(FUZZ_BINS)
+	@sh scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
+
+tsan:
+	@sh scripts/setup.sh --fuzz
+	@$(MAKE) --no-print-directory VARIANT=tsan CC=clang SP_TEST_TIMEOUT_MULTIPLIER=3 tsan-run
+
+tsan-run: $(TSAN_TESTS) $(BIN)
+	@TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 $(TSAN_OPTIONS)" \
+	    sh scripts/run-tests.sh $(TSAN_TESTS)
 
 bench:
 	@sh scripts/setup.sh --bench

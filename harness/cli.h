@@ -26,5 +26,6 @@ struct sp_cli_io {
 int sp_cmd_check(int argc, char *const argv[], const struct sp_cli_io *io);
 int sp_cmd_mock(int argc, char *const argv[], const struct sp_cli_io *io);
 int sp_cmd_list(int argc, char *const argv[], const struct sp_cli_io *io);
+int sp_cmd_sweep(int argc, char *const argv[], const struct sp_cli_io *io);
 
 #endif

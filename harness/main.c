@@ -16,6 +16,7 @@ static const struct {
     {"check", sp_cmd_check, "run the conformance requirements against a provider (mock or real)"},
     {"mock", sp_cmd_mock, "serve the vendor mocks on loopback until interrupted"},
     {"list", sp_cmd_list, "list the conformance requirements, their levels and tags"},
+    {"sweep", sp_cmd_sweep, "delete the sandboxes a killed run left (run label only)"},
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 

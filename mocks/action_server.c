@@ -5,6 +5,7 @@
  * the X-Session-API-Key check and the small endpoints; /execute_action is decoded in
  * action_server_exec.c, the `run` action is in action_server_run.c, the file actions and
  * endpoints in action_server_files.c. */
+#include "hostfs.h"
 #include "action_server_int.h"
 
 #include <ctype.h>
@@ -110,7 +111,7 @@ bool mock_action_server_claim(struct sp_mock *m, struct mock_sandbox *sb, const 
     /* The server creates its working directory at start-up. */
     if (mock_backend(m) == SP_MOCK_BACKEND_SHELL &&
         mock_sandbox_host_path(sb, "/", workdir, host, sizeof(host)) == 0)
-        mock_mkdir_p(host, 0755);
+        mock_fs_mkdir_p(sb, host, 0755);
     mock_sandbox_add_server(mock_store_of(m), sb, port, workdir);
     return true;
 }

@@ -2,6 +2,7 @@
  * `read` and `write` actions with the server's exact observation and error texts, and the
  * /upload_file (multipart, zip unpacking), /download_files (zip) and /list_files endpoints.
  * Sandbox paths map to host paths under the sandbox root (mock_sandbox_host_path). */
+#include "hostfs.h"
 #include "action_server_int.h"
 #include "backend.h"
 
@@ -207,7 +208,7 @@ static cJSON *read_file(struct as_ctx *c, const cJSON *args, const char *cwd, co
     char abs[2048], host[2048];
     struct stat st;
     resolve(cwd, path, abs, sizeof(abs));
-    if (mock_sandbox_host_path(c->sb, cwd, path, host, sizeof(host)) != 0 || stat(host, &st) != 0)
+    if (mock_sandbox_host_path(c->sb, cwd, path, host, sizeof(host)) != 0 || mock_fs_stat(c->sb, host, &st) != 0)
         return error_cat("File not found: ", abs, ". Your current working directory is ", cwd, ".",
                          END);
     if (S_ISDIR(st.st_mode))
@@ -217,7 +218,7 @@ static cJSON *read_file(struct as_ctx *c, const cJSON *args, const char *cwd, co
     sp_buf_init(&content, 0);
     cJSON *o = NULL;
     const char *mime = media_type(abs);
-    if (mock_read_file(host, &data) != 0) {
+    if (mock_fs_read_file(c->sb, host, &data) != 0) {
         o = error_cat("File could not be decoded as utf-8: ", abs, ".", END);
     } else if (path[0] == '/' && mime == NULL && memchr(sp_buf_str(&data), '\0', data.len)) {
         /* The server's binary check looks at the path as given, so only absolute ones. */
@@ -275,23 +276,23 @@ static cJSON *write_file(struct as_ctx *c, const cJSON *args, const char *cwd, c
     resolve(cwd, path, abs, sizeof(abs));
     if (mock_sandbox_host_path(c->sb, cwd, path, host, sizeof(host)) != 0)
         return error_cat("Malformed paths not permitted: ", abs, END);
-    if (mock_mkdir_parents(host) != 0)
+    if (mock_fs_mkdir_parents(c->sb, host) != 0)
         return error_cat("File not found: ", abs, END);
-    bool exists = stat(host, &st) == 0;
+    bool exists = mock_fs_stat(c->sb, host, &st) == 0;
     if (exists && S_ISDIR(st.st_mode))
         return error_cat("Path is a directory: ", abs, ". You can only write to files", END);
     struct sp_buf old, out;
     sp_buf_init(&old, FILE_MAX);
     sp_buf_init(&out, 0);
     cJSON *o = NULL;
-    if (exists && (mock_read_file(host, &old) != 0 ||
+    if (exists && (mock_fs_read_file(c->sb, host, &old) != 0 ||
                    !valid_utf8((const unsigned char *)sp_buf_str(&old), old.len))) {
         o = error_cat("File could not be decoded as utf-8: ", abs, END);
     } else {
         universal_newlines(&old);
         build_new_file(args, &old, exists, &out);
         /* a new file gets 0664 whatever the umask, as the server sets it */
-        if (mock_write_file(host, sp_buf_str(&out), out.len, 0664, !exists) != 0)
+        if (mock_fs_write_file(c->sb, host, sp_buf_str(&out), out.len, 0664, !exists) != 0)
             o = error_cat("Malformed paths not permitted: ", abs, END);
     }
     if (o == NULL) {
@@ -368,17 +369,17 @@ static const char *store_upload(struct as_ctx *c,
     if (mock_sandbox_host_path(c->sb, "/", dest, dir, sizeof(dir)) != 0 ||
         mock_sandbox_host_path(c->sb, dest, f->filename, host, sizeof(host)) != 0)
         return "[Errno 13] Permission denied";
-    if (mock_mkdir_p(dir, 0755) != 0)
+    if (mock_fs_mkdir_p(c->sb, dir, 0755) != 0)
         return "[Errno 17] File exists";
-    if (mock_write_file(host, f->data, f->len, 0664, true) != 0) {
+    if (mock_fs_write_file(c->sb, host, f->data, f->len, 0664, true) != 0) {
         snprintf(why, wlen, "[Errno %d] %s: '%.200s'", errno, strerror(errno), f->filename);
         return why;
     }
     if (!unzip)
         return NULL;
     char reason[256];
-    int rc = mock_zip_extract(f->data, f->len, dir, ZIP_MAX, reason, sizeof(reason));
-    unlink(host);
+    int rc = mock_zip_extract_in(c->sb, f->data, f->len, dir, ZIP_MAX, reason, sizeof(reason));
+    mock_fs_unlink(c->sb, host);
     if (rc != 0) {
         snprintf(why, wlen, "%s", reason);
         return why;
@@ -453,13 +454,13 @@ void as_download_files(struct as_ctx *c)
         as_synthetic_download(c, path);
         return;
     }
-    if (mock_sandbox_host_path(c->sb, "/", path, host, sizeof(host)) != 0 || stat(host, &st) != 0) {
+    if (mock_sandbox_host_path(c->sb, "/", path, host, sizeof(host)) != 0 || mock_fs_stat(c->sb, host, &st) != 0) {
         as_reply_detail(r, 500, "404: File not found");
         return;
     }
     struct sp_buf zip;
     sp_buf_init(&zip, ZIP_MAX);
-    if (mock_zip_dir(host, &zip) != 0) {
+    if (mock_zip_dir_in(c->sb, host, &zip) != 0) {
         as_reply_detail(r, 500, zip.overflow ? "archive too large" : "cannot read the directory");
         sp_buf_cleanup(&zip);
         return;
@@ -485,10 +486,10 @@ static int entry_cmp(const void *a, const void *b)
 }
 
 /* Directories first with a trailing '/', then files, each sorted case-insensitively. */
-static cJSON *list_dir(const char *host)
+static cJSON *list_dir(const struct mock_sandbox *sb, const char *host)
 {
     cJSON *arr = cJSON_CreateArray();
-    DIR *d = opendir(host);
+    DIR *d = mock_fs_opendir(sb, host);
     struct entry *items = NULL;
     size_t n = 0, cap = 0;
     for (struct dirent *e; d && (e = readdir(d)) != NULL;) {
@@ -504,7 +505,7 @@ static cJSON *list_dir(const char *host)
             items = grown;
         }
         snprintf(p, sizeof(p), "%s/%s", host, e->d_name);
-        items[n].dir = stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+        items[n].dir = mock_fs_stat(sb, p, &st) == 0 && S_ISDIR(st.st_mode);
         if ((items[n].name = strdup(e->d_name)) != NULL)
             n++;
     }
@@ -539,10 +540,10 @@ void as_list_files(struct as_ctx *c)
     struct stat st;
     cJSON *arr;
     if (mock_sandbox_host_path(c->sb, c->workdir, path, host, sizeof(host)) != 0 ||
-        stat(host, &st) != 0 || !S_ISDIR(st.st_mode))
+        mock_fs_stat(c->sb, host, &st) != 0 || !S_ISDIR(st.st_mode))
         arr = cJSON_CreateArray();
     else
-        arr = list_dir(host);
+        arr = list_dir(c->sb, host);
     cJSON_Delete(root);
     mock_reply_cjson(r, 200, arr);
 }

@@ -6,6 +6,7 @@
  * JSON error (statusCode, message, code FILE_NOT_FOUND / FILE_ACCESS_DENIED /
  * INVALID_FILE_PATH / FILE_READ_FAILED, source). Either part's filename is the requested path,
  * which is how the SDK matches parts to requests. */
+#include "hostfs.h"
 #include "daytona_int.h"
 
 #include <errno.h>
@@ -107,12 +108,12 @@ static int add_part(struct mock_req *r, struct mock_sandbox *sb, struct sp_buf *
         return error_part(r, b, path, EINVAL);
     if (dt_host_path(r, sb, path, host, sizeof(host)) != 0)
         return error_part(r, b, path, EINVAL);
-    if (stat(host, &st) != 0)
+    if (mock_fs_stat(sb, host, &st) != 0)
         return error_part(r, b, path, errno);
     if (S_ISDIR(st.st_mode))
         return error_part(r, b, path, EISDIR);
     sp_buf_init(&data, BULK_MAX);
-    if (mock_read_file(host, &data) != 0) {
+    if (mock_fs_read_file(sb, host, &data) != 0) {
         int e = data.overflow ? EFBIG : errno;
         sp_buf_cleanup(&data);
         return error_part(r, b, path, e);

@@ -1,6 +1,7 @@
 /* The Daytona mock, toolbox file routes (spec/daytona-runloop.md A7.3): list, info,
  * download, upload, bulk-upload (files[i].path before files[i].file), delete, folder, move,
  * with the daemon's FileInfo (Go FileMode and Time strings) and Go error bodies. */
+#include "hostfs.h"
 #include "daytona_int.h"
 #include "backend.h"
 
@@ -119,7 +120,7 @@ void dt_files_list(struct mock_req *r)
     if (sb == NULL)
         return;
     struct dirent **names = NULL;
-    int n = scandir(host, &names, NULL, alphasort); /* os.ReadDir sorts by name */
+    int n = mock_fs_scandir(sb, host, &names, NULL, alphasort); /* os.ReadDir sorts by name */
     if (n < 0) {
         dt_path_error(r, "open", path, errno);
     } else {
@@ -129,7 +130,8 @@ void dt_files_list(struct mock_req *r)
             struct stat st;
             const char *d = names[i]->d_name;
             if (strcmp(d, ".") != 0 && strcmp(d, "..") != 0 &&
-                snprintf(p, sizeof(p), "%s/%s", host, d) < (int)sizeof(p) && stat(p, &st) == 0)
+                snprintf(p, sizeof(p), "%s/%s", host, d) < (int)sizeof(p) &&
+                (mock_fs_stat(sb, p, &st) == 0 || mock_fs_lstat(sb, p, &st) == 0))
                 cJSON_AddItemToArray(arr, file_info(d, &st));
             free(names[i]);
         }
@@ -162,7 +164,7 @@ void dt_files_info(struct mock_req *r)
     struct mock_sandbox *sb = file_target(r, "path", NULL, &path, host, sizeof(host));
     if (sb == NULL)
         return;
-    if (stat(host, &st) != 0) {
+    if (mock_fs_stat(sb, host, &st) != 0) {
         dt_path_error(r, "stat", path, errno);
     } else {
         base_name(path, name, sizeof(name));
@@ -183,11 +185,11 @@ void dt_files_download(struct mock_req *r)
     sp_buf_init(&data, DOWNLOAD_MAX);
     if (mock_is_synthetic(r->mock)) {
         dt_synthetic_download(r, sb, path, host);
-    } else if (stat(host, &st) != 0) {
+    } else if (mock_fs_stat(sb, host, &st) != 0) {
         dt_path_error(r, "stat", path, errno);
     } else if (S_ISDIR(st.st_mode)) {
         dt_daemon_error(r, 400, "path is a directory");
-    } else if (mock_read_file(host, &data) != 0) {
+    } else if (mock_fs_read_file(sb, host, &data) != 0) {
         dt_path_error(r, "open", path, data.overflow ? EFBIG : errno);
     } else {
         base_name(path, name, sizeof(name));
@@ -200,9 +202,11 @@ void dt_files_download(struct mock_req *r)
 }
 
 /* Writes a file, creating its parent directories (Gin's SaveUploadedFile). 0 or errno. */
-static int save_file(const char *host, const char *data, size_t len)
+static int save_file(const struct mock_sandbox *sb, const char *host, const char *data,
+                     size_t len)
 {
-    if (mock_mkdir_parents(host) != 0 || mock_write_file(host, data, len, 0644, false) != 0)
+    if (mock_fs_mkdir_parents(sb, host) != 0 ||
+        mock_fs_write_file(sb, host, data, len, 0644, false) != 0)
         return errno ? errno : EIO;
     return 0;
 }
@@ -230,7 +234,7 @@ void dt_files_upload(struct mock_req *r)
     if (found != 1)
         dt_daemon_error(r, 400, "http: no such file");
     else if ((rc = mock_is_synthetic(r->mock) ? dt_synthetic_save(sb, host, part->data, part->len)
-                                              : save_file(host, part->data, part->len)) != 0)
+                                              : save_file(sb, host, part->data, part->len)) != 0)
         dt_path_error(r, "open", path, rc);
     else
         mock_reply_empty(r, 200);
@@ -296,7 +300,7 @@ static int bulk_part(const struct mock_part *part, void *user)
     else if (dt_host_path(b->r, b->sb, path, host, sizeof(host)) != 0)
         bulk_error(b, idx, "invalid path ", path);
     else if ((rc = mock_is_synthetic(b->r->mock) ? dt_synthetic_save(b->sb, host, part->data, part->len)
-                                              : save_file(host, part->data, part->len)) != 0)
+                                              : save_file(b->sb, host, part->data, part->len)) != 0)
         bulk_error(b, idx, "", strerror(rc));
     return 0;
 }
@@ -358,11 +362,11 @@ void dt_files_delete(struct mock_req *r)
         return;
     bool recursive = rec != NULL && strcmp(rec, "true") == 0;
     int rc;
-    if (stat(host, &st) != 0)
+    if (mock_fs_stat(sb, host, &st) != 0)
         dt_path_error(r, "stat", path, errno);
     else if (S_ISDIR(st.st_mode) && !recursive)
         dt_daemon_error(r, 400, "cannot delete directory without recursive flag");
-    else if ((rc = recursive ? dt_remove_all(host) : (unlink(host) == 0 ? 0 : errno)) != 0)
+    else if ((rc = (recursive ? mock_fs_remove_all(sb, host) : mock_fs_unlink(sb, host)) == 0 ? 0 : errno) != 0)
         dt_path_error(r, "remove", path, rc);
     else
         mock_reply_empty(r, 204);
@@ -381,7 +385,7 @@ void dt_files_folder(struct mock_req *r)
         dt_daemon_error(r, 400, "invalid mode format");
     } else {
         /* os.MkdirAll: parents too, and no error when it exists. */
-        if (mock_mkdir_p(host, (mode_t)bits) != 0)
+        if (mock_fs_mkdir_p(sb, host, (mode_t)bits) != 0)
             dt_path_error(r, "mkdir", path, errno);
         else
             mock_reply_empty(r, 201);
@@ -400,7 +404,7 @@ void dt_files_move(struct mock_req *r)
         dt_daemon_error(r, 400, "source and destination paths are required");
     else if (dt_host_path(r, sb, dst, to, sizeof(to)) != 0)
         dt_daemon_error(r, 400, "invalid path");
-    else if (rename(from, to) != 0)
+    else if (mock_fs_rename(sb, from, to) != 0)
         dt_path_error(r, "rename", src, errno);
     else
         mock_reply_empty(r, 200);

@@ -28,13 +28,15 @@ struct dt_sandbox {
     long cpu, gpu, memory, disk;
     long auto_stop, auto_archive, auto_delete; /* changed by their routes, under the dt lock */
     char state_dir[1024];        /* host dir of the daemon's session files, outside the root */
-    pthread_mutex_t lock;        /* sessions */
+    pthread_mutex_t lock;        /* sessions; a leaf: taken after any other, none under it */
     struct dt_session *sessions; /* never freed before the sandbox: handlers keep pointers */
 };
 
 /* The mock's vendor data. */
 struct dt_state {
-    pthread_mutex_t lock; /* sandbox->vendor, is_public, auto_* */
+    /* sandbox->vendor, is_public, auto_*. Lock order: this, then the store's lock (create
+     * holds it across mock_store_create so no handler sees a sandbox without its data). */
+    pthread_mutex_t lock;
     char org_id[37];
 };
 

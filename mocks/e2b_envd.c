@@ -21,6 +21,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "hostfs.h"
 #include "json.h"
 #include "multipart.h"
 
@@ -270,14 +271,14 @@ static void files_get(struct mock_req *r, struct mock_sandbox *sb, const struct 
     }
     struct stat st;
     int fd = -1;
-    if (stat(host, &st) != 0) {
+    if (mock_fs_stat(sb, host, &st) != 0) {
         e2b_reply_error(r, errno == ENOENT || errno == ENOTDIR ? 404 : 500,
                         errno == ENOENT || errno == ENOTDIR ? "path '%s' does not exist"
                                                             : "error checking path '%s'",
                         guest);
     } else if (S_ISDIR(st.st_mode)) {
         e2b_reply_error(r, 400, "path '%s' is a directory", guest);
-    } else if ((fd = open(host, O_RDONLY)) < 0) {
+    } else if ((fd = mock_fs_open(sb, host, O_RDONLY, 0)) < 0) {
         e2b_reply_error(r, 500, "error opening file '%s': %s", guest, strerror(errno));
     } else {
         send_file(r, fd, &st, guest);
@@ -325,10 +326,10 @@ static int write_upload(struct mock_req *r,
     if (ensure_parents(sb, guest, err, sizeof err) != 0)
         return e2b_reply_error(r, 500, "error ensuring directories: %s", err), -1;
     struct stat st;
-    bool existed = stat(host, &st) == 0;
+    bool existed = mock_fs_stat(sb, host, &st) == 0;
     if (existed && S_ISDIR(st.st_mode))
         return e2b_reply_error(r, 400, "path is a directory: %s", guest), -1;
-    int fd = open(host, O_WRONLY | O_CREAT | O_TRUNC, 0666);
+    int fd = mock_fs_open(sb, host, O_WRONLY | O_CREAT | O_TRUNC, 0666);
     if (fd < 0)
         return e2b_reply_error(r, 500, "error opening file: %s", strerror(errno)), -1;
     if (!existed)

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hostfs.h"
 #include "json.h"
 
 #define LISTDIR_MAX_ENTRIES 100000 /* a runaway walk stops here */
@@ -197,7 +198,7 @@ static cJSON *build_entry(const struct mock_sandbox *sb,
     cJSON_AddStringToObject(e, "modifiedTime", mtime);
     if (S_ISLNK(st->st_mode)) {
         char target[1024], tguest[1024];
-        ssize_t n = readlink(host, target, sizeof target - 1);
+        ssize_t n = mock_fs_readlink(sb, host, target, sizeof target - 1);
         target[n > 0 ? n : 0] = '\0';
         mock_sandbox_guest_path(sb, target, tguest, sizeof tguest);
         cJSON_AddStringToObject(e, "symlinkTarget", target[0] == '/' ? tguest : target);
@@ -228,7 +229,7 @@ static void
 reply_entry(struct mock_req *r, struct mock_sandbox *sb, const char *guest, const char *host)
 {
     struct stat st;
-    if (lstat(host, &st) != 0) {
+    if (mock_fs_lstat(sb, host, &st) != 0) {
         e2b_connect_error(r, "not_found", "file not found: lstat %s: %s", guest, strerror(errno));
         return;
     }
@@ -260,7 +261,7 @@ static int walk_dir(const struct mock_sandbox *sb,
                     int max_depth,
                     cJSON *out)
 {
-    DIR *d = opendir(host);
+    DIR *d = mock_fs_opendir(sb, host);
     if (d == NULL)
         return -1;
     char **names = NULL;
@@ -288,7 +289,7 @@ static int walk_dir(const struct mock_sandbox *sb,
         struct stat st;
         int a = snprintf(cg, sizeof cg, "%s/%s", strcmp(guest, "/") ? guest : "", names[i]);
         int b = snprintf(ch, sizeof ch, "%s/%s", host, names[i]);
-        if (rc == 0 && a < (int)sizeof cg && b < (int)sizeof ch && lstat(ch, &st) == 0 &&
+        if (rc == 0 && a < (int)sizeof cg && b < (int)sizeof ch && mock_fs_lstat(sb, ch, &st) == 0 &&
             cJSON_GetArraySize(out) < LISTDIR_MAX_ENTRIES) {
             cJSON_AddItemToArray(out, build_entry(sb, cg, ch, &st));
             if (S_ISDIR(st.st_mode) && depth < max_depth)
@@ -316,7 +317,7 @@ fs_list_dir(struct mock_req *r, struct mock_sandbox *sb, const struct e2b_user *
     if (!req_path(r, sb, u, req, "path", guest, host))
         return;
     struct stat st;
-    if (stat(host, &st) != 0) {
+    if (mock_fs_stat(sb, host, &st) != 0) {
         e2b_connect_error(r, "not_found", "path not found: lstat %s: %s", guest, strerror(errno));
         return;
     }
@@ -351,10 +352,10 @@ int e2b_make_dirs(const struct mock_sandbox *sb, const char *guest, char *err, s
         struct stat st;
         if (mock_sandbox_host_path(sb, "/", sub, host, sizeof host) != 0)
             return snprintf(err, len, "invalid path %s", sub), -1;
-        if (stat(host, &st) == 0 && !S_ISDIR(st.st_mode))
+        if (mock_fs_stat(sb, host, &st) == 0 && !S_ISDIR(st.st_mode))
             return snprintf(err, len, "path is a file: %s", sub), -1;
-        if (mkdir(host, 0755) == 0)
-            chmod(host, 0755); /* whatever the mock's umask */
+        if (mock_fs_mkdir(sb, host, 0755) == 0)
+            mock_fs_chmod(sb, host, 0755); /* whatever the mock's umask */
         else if (errno != EEXIST)
             return snprintf(err, len, "failed to create directory: %s", strerror(errno)), -1;
         if (*p == '\0')
@@ -369,7 +370,7 @@ fs_make_dir(struct mock_req *r, struct mock_sandbox *sb, const struct e2b_user *
     if (!req_path(r, sb, u, req, "path", guest, host))
         return;
     struct stat st;
-    if (stat(host, &st) == 0) {
+    if (mock_fs_stat(sb, host, &st) == 0) {
         if (S_ISDIR(st.st_mode))
             e2b_connect_error(r, "already_exists", "directory already exists: %s", guest);
         else
@@ -390,28 +391,6 @@ fs_make_dir(struct mock_req *r, struct mock_sandbox *sb, const struct e2b_user *
     mock_reply_cjson(r, 200, o);
 }
 
-static int remove_tree(const char *host)
-{
-    struct stat st;
-    if (lstat(host, &st) != 0)
-        return -1;
-    if (S_ISDIR(st.st_mode)) {
-        DIR *d = opendir(host);
-        struct dirent *de;
-        while (d && (de = readdir(d)) != NULL) {
-            char child[4096];
-            if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-                continue;
-            if (snprintf(child, sizeof child, "%s/%s", host, de->d_name) < (int)sizeof child)
-                remove_tree(child);
-        }
-        if (d)
-            closedir(d);
-        return rmdir(host);
-    }
-    return unlink(host);
-}
-
 static void
 fs_remove(struct mock_req *r, struct mock_sandbox *sb, const struct e2b_user *u, const cJSON *req)
 {
@@ -421,10 +400,10 @@ fs_remove(struct mock_req *r, struct mock_sandbox *sb, const struct e2b_user *u,
     struct stat st;
     if (strcmp(guest, "/") == 0) {
         e2b_connect_error(r, "permission_denied", "refusing to remove /");
-    } else if (lstat(host, &st) != 0) {
+    } else if (mock_fs_lstat(sb, host, &st) != 0) {
         e2b_connect_error(r, "not_found", "file or directory not found: remove %s: %s", guest,
                           strerror(errno));
-    } else if (remove_tree(host) != 0) {
+    } else if (mock_fs_remove_all(sb, host) != 0) {
         e2b_connect_error(r, "internal", "error removing file or directory: %s", strerror(errno));
     } else {
         mock_reply_json(r, 200, "{}");
@@ -439,7 +418,7 @@ fs_move(struct mock_req *r, struct mock_sandbox *sb, const struct e2b_user *u, c
         !req_path(r, sb, u, req, "destination", dguest, dhost))
         return;
     struct stat st;
-    if (lstat(shost, &st) != 0) {
+    if (mock_fs_lstat(sb, shost, &st) != 0) {
         e2b_connect_error(r, "not_found", "source file not found: %s", sguest);
         return;
     }
@@ -453,7 +432,7 @@ fs_move(struct mock_req *r, struct mock_sandbox *sb, const struct e2b_user *u, c
             return;
         }
     }
-    if (rename(shost, dhost) != 0)
+    if (mock_fs_rename(sb, shost, dhost) != 0)
         e2b_connect_error(r, "internal", "error renaming: %s", strerror(errno));
     else
         reply_entry(r, sb, dguest, dhost);

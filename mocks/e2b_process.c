@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "hostfs.h"
 #include "json.h"
 #include "provider.h" /* sp_now_ms */
 
@@ -452,7 +453,7 @@ spawn(struct mock_req *r, struct mock_sandbox *sb, const struct e2b_user *u, str
     struct stat st;
     if (e2b_resolve_path(sb, u, q->cwd, cwd_guest, sizeof cwd_guest, cwd_host, sizeof cwd_host) !=
             0 ||
-        stat(cwd_host, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        mock_fs_stat(sb, cwd_host, &st) != 0 || !S_ISDIR(st.st_mode)) {
         e2b_connect_stream_error(r, "invalid_argument", "cwd '%s' does not exist",
                                  q->cwd[0] ? q->cwd : u->home);
         return NULL;

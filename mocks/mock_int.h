@@ -300,7 +300,9 @@ struct mock_sandbox {
     struct mock_server servers[MOCK_MAX_SERVERS];
     int n_servers;
     struct mock_shell *shell;   /* the persistent shell, spawned on first use */
-    pthread_mutex_t exec_lock;  /* one command at a time in the persistent shell */
+    /* One command at a time in the persistent shell. Lock order: exec_lock, then the store's
+     * lock (a command may read the phase); the store only ever trylocks it. */
+    pthread_mutex_t exec_lock;
     void *vendor;               /* vendor data, freed by mock_vendor.sandbox_free */
     void *backend;              /* the synthetic backend's in-memory files (backend.h) */
     int refs;

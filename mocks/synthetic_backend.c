@@ -7,6 +7,7 @@
  * quick and never blocks, as the thread-pool transport requires. Also the shell backend's
  * entry in the same interface, and the helpers the handlers share. */
 #include "backend.h"
+#include "hostfs.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -514,7 +515,7 @@ shell_read_file(struct mock_sandbox *sb, const char *cwd, const char *path, stru
     char host[PATH_MAX];
     if (mock_sandbox_host_path(sb, cwd ? cwd : "/", path, host, sizeof(host)) != 0)
         return errno = ENAMETOOLONG, -1;
-    return mock_read_file(host, out);
+    return mock_fs_read_file(sb, host, out);
 }
 
 static int shell_write_file(
@@ -523,9 +524,9 @@ static int shell_write_file(
     char host[PATH_MAX];
     if (mock_sandbox_host_path(sb, cwd ? cwd : "/", path, host, sizeof(host)) != 0)
         return errno = ENAMETOOLONG, -1;
-    if (mock_mkdir_parents(host) != 0)
+    if (mock_fs_mkdir_parents(sb, host) != 0)
         return -1;
-    return mock_write_file(host, data, len, 0644, false);
+    return mock_fs_write_file(sb, host, data, len, 0644, false);
 }
 
 const struct mock_backend_ops mock_backend_shell = {"shell", shell_run, shell_read_file,

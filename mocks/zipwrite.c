@@ -2,6 +2,7 @@
  * sizes and CRC filled in up front (we deflate whole files in memory), a central directory,
  * the end record; deflate is zlib's raw mode (window bits -15). Extraction walks the archive
  * with the bounds-checked reader of providers/zip.c and writes each member to disk. */
+#define _GNU_SOURCE /* O_PATH */
 #include "zipwrite.h"
 
 #include <dirent.h>
@@ -17,6 +18,7 @@
 
 #include <zlib.h>
 
+#include "hostfs.h"
 #include "mock_int.h"
 #include "zip.h"
 
@@ -86,19 +88,6 @@ static unsigned char *deflate_raw(const unsigned char *src, size_t n, size_t *ou
         return NULL;
     }
     return dst;
-}
-
-static int read_file(const char *path, size_t max, unsigned char **data, size_t *len)
-{
-    struct sp_buf b;
-    sp_buf_init(&b, max ? max : 1);
-    if (mock_read_file(path, &b) != 0) {
-        sp_buf_cleanup(&b);
-        return -1;
-    }
-    *len = b.len;
-    *data = (unsigned char *)sp_buf_steal(&b);
-    return *data ? 0 : -1;
 }
 
 static int add_entry(
@@ -179,58 +168,140 @@ static int finish(struct zip_writer *w)
     return rc || w->n > 0xffff || cd_start > ZIP_MAX ? -1 : 0;
 }
 
-static int filter_dots(const struct dirent *d)
+static int finish_empty(struct sp_buf *out)
 {
-    return strcmp(d->d_name, ".") != 0 && strcmp(d->d_name, "..") != 0;
+    struct zip_writer w = {.out = out, .base = out->len};
+    return finish(&w);
 }
 
-/* Adds every regular file under host dir `dir`, named "<prefix><name>". Sorted by name so
- * archives are reproducible. Symbolic links to directories are not followed (os.walk). */
-static int walk(struct zip_writer *w, const char *dir, const char *prefix)
+static int by_name(const void *a, const void *b)
 {
-    struct dirent **names = NULL;
-    int n = scandir(dir, &names, filter_dots, alphasort);
-    if (n < 0)
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The names in directory rel beneath root, sorted (archives are reproducible), "." and ".."
+ * left out. Returns the count, or -1. */
+static int list_names(int root, const char *rel, char ***out)
+{
+    int fd = mock_fs_openat(root, rel, O_RDONLY | O_DIRECTORY, 0);
+    DIR *d = fd < 0 ? NULL : fdopendir(fd);
+    if (d == NULL) {
+        if (fd >= 0)
+            close(fd);
         return -1;
+    }
+    char **v = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *e;
     int rc = 0;
-    for (int i = 0; i < n; i++) {
+    while (rc == 0 && (e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        if (n == cap) {
+            char **nv = realloc(v, (cap = cap ? cap * 2 : 16) * sizeof(*v));
+            if (nv == NULL) {
+                rc = -1;
+                break;
+            }
+            v = nv;
+        }
+        if ((v[n] = strdup(e->d_name)) == NULL)
+            rc = -1;
+        else
+            n++;
+    }
+    closedir(d);
+    if (n > 1)
+        qsort(v, n, sizeof(*v), by_name);
+    *out = v;
+    return rc == 0 ? (int)n : -(int)n - 1;
+}
+
+/* Adds the regular file rel (beneath root), named name. */
+static int add_file(struct zip_writer *w, int root, const char *rel, const char *name)
+{
+    struct stat st;
+    struct sp_buf b;
+    int fd = mock_fs_openat(root, rel, O_RDONLY, 0);
+    if (fd < 0)
+        return 0; /* gone, or a link out of the root: left out, as an unreadable entry */
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return 0;
+    }
+    sp_buf_init(&b, w->out->max ? w->out->max : SP_BUF_DEFAULT_MAX);
+    int rc = mock_fs_read_fd(fd, &b);
+    close(fd);
+    if (rc == 0)
+        rc = add_entry(w, name, (const unsigned char *)sp_buf_str(&b), b.len, st.st_mtime);
+    sp_buf_cleanup(&b);
+    return rc;
+}
+
+/* Adds every regular file under directory rel (beneath root), named "<prefix><name>".
+ * Symbolic links to directories are not followed (os.walk); links to files are read when
+ * they stay beneath the root. */
+static int walk(struct zip_writer *w, int root, const char *rel, const char *prefix)
+{
+    char **names = NULL;
+    int n = list_names(root, rel, &names);
+    int rc = n < 0 ? -1 : 0, count = n < 0 ? -n - 1 : n;
+    for (int i = 0; i < count; i++) {
         char path[4096], name[4096];
-        struct stat lst, st;
-        int a = snprintf(path, sizeof(path), "%s/%s", dir, names[i]->d_name);
-        int b = snprintf(name, sizeof(name), "%s%s", prefix, names[i]->d_name);
+        struct stat lst;
+        int a = snprintf(path, sizeof(path), "%s%s%s", rel, rel[0] ? "/" : "", names[i]);
+        int b = snprintf(name, sizeof(name), "%s%s", prefix, names[i]);
         free(names[i]);
         if (rc != 0 || a >= (int)sizeof(path) || b >= (int)sizeof(name) - 1 ||
-            lstat(path, &lst) != 0 || stat(path, &st) != 0)
+            mock_fs_lstatat(root, path, &lst) != 0)
             continue;
-        if (S_ISDIR(st.st_mode) && !S_ISLNK(lst.st_mode)) {
+        if (S_ISDIR(lst.st_mode)) {
             name[b] = '/'; /* fits: checked above */
             name[b + 1] = '\0';
-            rc = walk(w, path, name);
-        } else if (S_ISREG(st.st_mode)) {
-            unsigned char *data = NULL;
-            size_t len = 0;
-            rc = read_file(path, w->out->max ? w->out->max : SP_BUF_DEFAULT_MAX, &data, &len);
-            if (rc == 0)
-                rc = add_entry(w, name, data, len, st.st_mtime);
-            free(data);
+            rc = walk(w, root, path, name);
+        } else if (S_ISREG(lst.st_mode) || S_ISLNK(lst.st_mode)) {
+            rc = add_file(w, root, path, name);
         }
     }
     free(names);
     return rc;
 }
 
-int mock_zip_dir(const char *dir, struct sp_buf *out)
+int mock_zip_dir_at(int root, const char *rel, struct sp_buf *out)
 {
     struct zip_writer w = {.out = out, .base = out->len};
     struct stat st;
-    int rc = 0;
-    if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
-        rc = walk(&w, dir, "");
+    int rc = 0, fd = mock_fs_openat(root, rel, O_PATH, 0);
+    if (fd >= 0 && fstat(fd, &st) == 0 && S_ISDIR(st.st_mode))
+        rc = walk(&w, root, rel, "");
+    if (fd >= 0)
+        close(fd);
     if (rc == 0)
         rc = finish(&w);
     for (size_t i = 0; i < w.n; i++)
         free(w.items[i].name);
     free(w.items);
+    return rc;
+}
+
+int mock_zip_dir(const char *dir, struct sp_buf *out)
+{
+    int root = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (root < 0)
+        return finish_empty(out);
+    int rc = mock_zip_dir_at(root, "", out);
+    close(root);
+    return rc;
+}
+
+int mock_zip_dir_in(const struct mock_sandbox *sb, const char *host, struct sp_buf *out)
+{
+    const char *rel;
+    int root = mock_fs_root(sb, host, &rel);
+    if (root < 0)
+        return -1;
+    int rc = mock_zip_dir_at(root, rel, out);
+    close(root);
     return rc;
 }
 
@@ -269,13 +340,27 @@ static int fail_why(char *why, size_t len, const char *what, const char *name)
     return -1;
 }
 
-/* Writes one member under dest (its name cleaned); *left is the byte budget. */
-static int extract_one(const struct sp_zip *z,
-                       const struct sp_zip_entry *e,
-                       const char *dest,
-                       size_t *left,
-                       char *why,
-                       size_t whylen)
+/* Writes data to rel beneath root, making its directories. */
+static int write_member(int root, const char *rel, const struct sp_buf *data)
+{
+    char dir[8192];
+    const char *slash = strrchr(rel, '/');
+    size_t dl = slash ? (size_t)(slash - rel) : 0;
+    memcpy(dir, rel, dl);
+    dir[dl] = '\0';
+    if (mock_fs_mkdir_pat(root, dir, 0755) != 0)
+        return -1;
+    int fd = mock_fs_openat(root, rel, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0)
+        return -1;
+    int rc = mock_fs_write_fd(fd, sp_buf_str(data), data->len);
+    return close(fd) != 0 ? -1 : rc;
+}
+
+/* Writes one member under dest (a path beneath root, its name cleaned); *left is the byte
+ * budget, which a member may use up exactly but never exceed. */
+static int extract_one(const struct sp_zip *z, const struct sp_zip_entry *e, int root,
+                       const char *dest, size_t *left, char *why, size_t whylen)
 {
     char raw[4096], rel[4096], path[8192];
     struct sp_error err;
@@ -284,36 +369,37 @@ static int extract_one(const struct sp_zip *z,
     memcpy(raw, e->name, e->name_len);
     raw[e->name_len] = '\0';
     int rlen = clean_name(raw, e->name_len, rel, sizeof(rel));
-    if (rlen < 0 || snprintf(path, sizeof(path), "%s/%s", dest, rel) >= (int)sizeof(path))
+    if (rlen < 0 || snprintf(path, sizeof(path), "%s%s%s", dest, dest[0] ? "/" : "", rel) >=
+                        (int)sizeof(path))
         return fail_why(why, whylen, "entry name too long", raw);
     if (rlen == 0)
         return 0;
     char last = raw[e->name_len - 1];
     if (last == '/' || last == '\\')
-        return mock_mkdir_p(path, 0755) == 0
+        return mock_fs_mkdir_pat(root, path, 0755) == 0
                    ? 0
                    : fail_why(why, whylen, "cannot create directory", rel);
+    if (e->usize > *left)
+        return fail_why(why, whylen, "archive too large", NULL);
+    /* An sp_buf limit of 0 means "the default", not "nothing": a spent budget still reads
+     * with a limit of 1 byte, and the length is checked against the budget after. */
     struct sp_buf data;
     sp_buf_init(&data, *left ? *left : 1);
     int rc = 0;
-    if (sp_zip_read(z, e, &data, &err) != SP_E_OK) {
+    if (sp_zip_read(z, e, &data, &err) != SP_E_OK)
         rc = fail_why(why, whylen, data.overflow ? "archive too large" : err.msg, NULL);
-    } else {
-        *left -= data.len;
-        char *slash = strrchr(path, '/');
-        *slash = '\0';
-        rc = mock_mkdir_p(path, 0755) == 0 ? 0
-                                           : fail_why(why, whylen, "cannot create directory", rel);
-        *slash = '/';
-        if (rc == 0 && mock_write_file(path, sp_buf_str(&data), data.len, 0644, false) != 0)
-            rc = fail_why(why, whylen, "cannot write", rel);
-    }
+    else if (data.len > *left)
+        rc = fail_why(why, whylen, "archive too large", NULL);
+    else if (*left -= data.len, write_member(root, path, &data) != 0)
+        rc = fail_why(why, whylen, errno == EXDEV || errno == ELOOP
+                                       ? "path leaves the sandbox through a symbolic link"
+                                       : "cannot write", rel);
     sp_buf_cleanup(&data);
     return rc;
 }
 
-int mock_zip_extract(
-    const void *zip, size_t len, const char *dest, size_t max_total, char *why, size_t whylen)
+int mock_zip_extract_at(int root, const char *dest, const void *zip, size_t len,
+                        size_t max_total, char *why, size_t whylen)
 {
     struct sp_zip z;
     struct sp_zip_entry e;
@@ -327,7 +413,30 @@ int mock_zip_extract(
             return 0;
         if (rc != SP_E_OK)
             return fail_why(why, whylen, err.msg, NULL);
-        if (extract_one(&z, &e, dest, &left, why, whylen) != 0)
+        if (extract_one(&z, &e, root, dest, &left, why, whylen) != 0)
             return -1;
     }
+}
+
+int mock_zip_extract(
+    const void *zip, size_t len, const char *dest, size_t max_total, char *why, size_t whylen)
+{
+    int root = open(dest, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (root < 0)
+        return fail_why(why, whylen, "cannot open the destination directory", NULL);
+    int rc = mock_zip_extract_at(root, "", zip, len, max_total, why, whylen);
+    close(root);
+    return rc;
+}
+
+int mock_zip_extract_in(const struct mock_sandbox *sb, const void *zip, size_t len,
+                        const char *dest, size_t max_total, char *why, size_t whylen)
+{
+    const char *rel;
+    int root = mock_fs_root(sb, dest, &rel);
+    if (root < 0)
+        return fail_why(why, whylen, "destination outside the sandbox", NULL);
+    int rc = mock_zip_extract_at(root, rel, zip, len, max_total, why, whylen);
+    close(root);
+    return rc;
 }

@@ -19,8 +19,22 @@ int mock_zip_dir(const char *dir, struct sp_buf *out);
 /* Unpacks the zip archive in [zip, zip + len) into host directory dest (which must exist),
  * creating subdirectories. Entry names are cleaned as Python's ZipFile.extractall does
  * (leading '/', "." and ".." components dropped), so nothing lands outside dest. At most
- * max_total bytes are written. Returns 0, or -1 with a reason in why. */
+ * max_total bytes are written (a member declared or found larger than what is left of the
+ * budget is refused before it is written). Returns 0, or -1 with a reason in why. */
 int mock_zip_extract(
     const void *zip, size_t len, const char *dest, size_t max_total, char *why, size_t whylen);
+
+/* The same beneath a directory: root is an open directory and rel (dir, dest) a path below
+ * it; no path, and no symbolic link met on the way, is followed out of root. */
+int mock_zip_dir_at(int root, const char *rel, struct sp_buf *out);
+int mock_zip_extract_at(int root, const char *dest, const void *zip, size_t len,
+                        size_t max_total, char *why, size_t whylen);
+
+/* The same for host paths under a sandbox's root (mock_sandbox_host_path), resolved beneath
+ * that root: what the action server's download and upload use. */
+struct mock_sandbox;
+int mock_zip_dir_in(const struct mock_sandbox *sb, const char *host, struct sp_buf *out);
+int mock_zip_extract_in(const struct mock_sandbox *sb, const void *zip, size_t len,
+                        const char *dest, size_t max_total, char *why, size_t whylen);
 
 #endif

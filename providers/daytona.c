@@ -617,4 +617,5 @@ const struct sp_provider sp_provider_daytona = {
     .exec = daytona_exec,
     .files = daytona_files,
     .cleanup = daytona_cleanup,
+    .list = sp__daytona_step_list,
 };

@@ -617,4 +617,5 @@ const struct sp_provider sp_provider_e2b = {
     .exec = sp__e2b_step_exec,
     .files = sp__e2b_step_files,
     .cleanup = sp__e2b_step_cleanup,
+    .list = sp__e2b_step_list,
 };

@@ -13,7 +13,7 @@ static const struct sp_provider *const providers[] = {
 #define N_PROVIDERS (sizeof(providers) / sizeof(providers[0]))
 
 static const char *const step_names[SP_STEP__COUNT] = {
-    "auth", "create", "attach", "startup", "exec", "files", "cleanup",
+    "auth", "create", "attach", "startup", "exec", "files", "cleanup", "list",
 };
 
 const char *sp_step_name(enum sp_step step)
@@ -71,6 +71,8 @@ sp_step_fn sp__provider_step(const struct sp_provider *p, enum sp_step step)
         return p->files;
     case SP_STEP_CLEANUP:
         return p->cleanup;
+    case SP_STEP_LIST:
+        return p->list;
     case SP_STEP__COUNT:
         break;
     }
@@ -115,6 +117,14 @@ enum sp_err sp_client_new(const char *name, const struct sp_kv *env,
         free(c);
         return rc;
     }
+    /* Made now rather than on first use, so no two threads race to make it. */
+    if ((rc = sp_loop_new(&c->loop, err)) != SP_E_OK) {
+        if (p->cfg_free)
+            p->cfg_free(c->cfg);
+        free(c);
+        return rc;
+    }
+    pthread_mutex_init(&c->loop_lock, NULL);
     *out = c;
     return SP_E_OK;
 }
@@ -124,6 +134,7 @@ void sp_client_free(struct sp_client *c)
     if (c == NULL)
         return;
     sp_loop_free(c->loop);
+    pthread_mutex_destroy(&c->loop_lock);
     if (c->provider->cfg_free)
         c->provider->cfg_free(c->cfg);
     free(c);
@@ -315,6 +326,15 @@ void sp_op_init_cleanup(struct sp_op *op, struct sp_sandbox *sb, enum sp_cleanup
     op->u.cleanup = how;
 }
 
+void sp_op_init_list(struct sp_op *op, struct sp_client *c, const char *key, const char *value,
+                     struct sp_list *out)
+{
+    op_init(op, SP_STEP_LIST, c, NULL);
+    op->u.list.key = key;
+    op->u.list.value = value;
+    op->u.list.out = out;
+}
+
 /* --- the blocking driver ---------------------------------------------------------------------- */
 
 struct blocking_result {
@@ -330,22 +350,27 @@ static void blocking_done(struct sp_op *op, enum sp_err rc, void *user)
     r->rc = rc;
 }
 
-/* Runs op on the client's private loop until it completes. */
+/* Runs op on the client's private loop until it completes (one thread at a time). */
 static enum sp_err run_blocking(struct sp_op *op, struct sp_error *err)
 {
     struct sp_client *c = op->client;
-    if (c->loop == NULL) {
-        enum sp_err rc = sp_loop_new(&c->loop, err);
-        if (rc != SP_E_OK)
-            return rc;
-    }
     struct blocking_result r = {false, SP_E_OK};
+    pthread_mutex_lock(&c->loop_lock);
     sp_loop_submit(c->loop, op, blocking_done, &r);
     while (!r.done)
         sp_loop_run_once(c->loop, 1000);
+    pthread_mutex_unlock(&c->loop_lock);
     if (err)
         *err = op->err;
     return r.rc;
+}
+
+enum sp_err sp_sandbox_list(struct sp_client *c, const char *key, const char *value,
+                            struct sp_list *out, struct sp_error *err)
+{
+    struct sp_op op;
+    sp_op_init_list(&op, c, key, value, out);
+    return run_blocking(&op, err);
 }
 
 enum sp_err sp_auth(struct sp_client *c, struct sp_error *err)

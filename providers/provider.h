@@ -29,6 +29,7 @@ enum sp_step {
     SP_STEP_EXEC,
     SP_STEP_FILES,
     SP_STEP_CLEANUP,
+    SP_STEP_LIST, /* not a lifecycle step: listing sandboxes by label, for `sweep` */
     SP_STEP__COUNT
 };
 const char *sp_step_name(enum sp_step step);
@@ -59,6 +60,10 @@ struct sp_client_opts {
     long alive_interval_ms;  /* data-plane readiness poll interval (1 000, OpenHands) */
     long alive_timeout_ms;   /* data-plane readiness deadline (120 000, OpenHands) */
     const char *mode;        /* provider mode, e.g. "toolbox" for Daytona; NULL = default */
+    /* Refuse (`config`) every request to a host that is not loopback (127.0.0.0/8, ::1,
+     * localhost, *.localhost): a command aimed at a mock can then never reach a real
+     * provider through a stray variable. */
+    bool loopback_only;
 };
 
 struct sp_client;  /* a configured provider: credentials, URLs, options */
@@ -188,6 +193,31 @@ enum sp_err sp_files(struct sp_sandbox *sb, struct sp_files *f, struct sp_error 
 enum sp_err sp_sandbox_cleanup(struct sp_sandbox *sb, enum sp_cleanup how,
                                struct sp_error *err);
 
+/* --- list (what `sandprobe sweep` finds) ------------------------------------------------ */
+
+/* One sandbox as the provider's list shows it. */
+struct sp_listed {
+    char id[128];
+    char state[32];
+    int64_t created_ms;  /* creation time (Unix ms) the provider reports; 0 when it has none */
+    struct sp_kv labels; /* its labels / metadata */
+};
+struct sp_list {
+    struct sp_listed *items;
+    size_t n, cap;
+};
+void sp_list_init(struct sp_list *l);
+void sp_list_cleanup(struct sp_list *l);
+
+/* Lists the provider's sandboxes (every page); with key and value, only those whose label
+ * key equals value (the provider filters, and the list is checked). key NULL = all. Deleted
+ * sandboxes that a provider still shows are left out. */
+enum sp_err sp_sandbox_list(struct sp_client *c, const char *key, const char *value,
+                            struct sp_list *out, struct sp_error *err);
+/* A handle for a sandbox known only by its id (from a list), enough to clean it up. */
+enum sp_err sp_sandbox_from_id(struct sp_client *c, const char *id, struct sp_sandbox **out,
+                               struct sp_error *err);
+
 /* Frees the local handle only; it does not touch the remote sandbox. NULL is a no-op. */
 void sp_sandbox_free(struct sp_sandbox *sb);
 const char *sp_sandbox_id(const struct sp_sandbox *sb);
@@ -223,6 +253,11 @@ struct sp_op {
         struct sp_exec *exec;
         struct sp_files *files;
         enum sp_cleanup cleanup;
+        struct {
+            const char *key; /* NULL = every sandbox */
+            const char *value;
+            struct sp_list *out;
+        } list;
     } u;
     /* ------------------------------------------------------------------ */
     int state;           /* step-machine position, 0 at start */
@@ -245,6 +280,8 @@ void sp_op_init_startup(struct sp_op *op, struct sp_sandbox *sb);
 void sp_op_init_exec(struct sp_op *op, struct sp_sandbox *sb, struct sp_exec *x);
 void sp_op_init_files(struct sp_op *op, struct sp_sandbox *sb, struct sp_files *f);
 void sp_op_init_cleanup(struct sp_op *op, struct sp_sandbox *sb, enum sp_cleanup how);
+void sp_op_init_list(struct sp_op *op, struct sp_client *c, const char *key, const char *value,
+                     struct sp_list *out);
 
 struct sp_loop; /* one curl multi handle + one timer heap; use from one thread */
 

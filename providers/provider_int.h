@@ -4,6 +4,8 @@
 #ifndef SP_PROVIDER_INT_H
 #define SP_PROVIDER_INT_H
 
+#include <pthread.h>
+
 #include "http.h"
 #include "provider.h"
 
@@ -33,6 +35,7 @@ struct sp_provider {
     void (*cfg_free)(void *cfg);
     unsigned (*caps)(const void *cfg); /* SP_CAP_* for this configuration */
     sp_step_fn auth, create, attach, startup, exec, files, cleanup; /* NULL = unsupported */
+    sp_step_fn list; /* lists sandboxes by label (op->u.list), for sweep; NULL = unsupported */
 };
 
 extern const struct sp_provider sp_provider_daytona;
@@ -47,7 +50,13 @@ struct sp_client {
     const struct sp_provider *provider;
     void *cfg;                  /* the provider's configuration */
     struct sp_client_opts opts; /* with defaults filled in */
-    struct sp_loop *loop;       /* private loop of the blocking calls, created on first use */
+    /* The private loop of the blocking calls, made by sp_client_new. A loop serves one thread
+     * at a time, so blocking calls on one client from several threads take turns under
+     * loop_lock. Lock order: loop_lock is a leaf; nothing else is locked while it is held
+     * (the provider layer has no other locks; a mock in the same process is only reached
+     * through sockets). */
+    struct sp_loop *loop;
+    pthread_mutex_t loop_lock;
 };
 
 /* Sandbox flags for provider use. */
@@ -86,6 +95,18 @@ long sp__client_http_timeout(const struct sp_client *c);
  * rc. */
 enum sp_err
 sp__files_take_entries(struct sp_files *f, enum sp_err rc, struct sp_file_entry *entries, size_t n);
+
+/* Appends an item to l: id and state copied, labels moved from *labels (left empty), and
+ * created_ms. Returns 0, or -1 when out of memory. */
+int sp__list_add(struct sp_list *l, const char *id, const char *state, int64_t created_ms,
+                 struct sp_kv *labels);
+/* Unix ms of an RFC 3339 time ("2026-12-06T21:00:00.123Z", offsets too); -1 when not one. */
+int64_t sp__parse_rfc3339(const char *s);
+/* The step machines that list (providers/daytona_listing.c, e2b_listing.c). */
+enum sp_next sp__daytona_step_list(struct sp_op *op, const struct sp_http_rsp *rsp,
+                                   struct sp_http_req *req, struct sp_error *err);
+enum sp_next sp__e2b_step_list(struct sp_op *op, const struct sp_http_rsp *rsp,
+                               struct sp_http_req *req, struct sp_error *err);
 
 /* For providers that answer an exec once, when the command is done: hands x->on_event (if
  * set) the whole run at once: started, the buffered stdout (if any), ended. */

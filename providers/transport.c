@@ -10,10 +10,12 @@
 
 #include <curl/curl.h>
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #define EASY_POOL_MAX 64
@@ -60,15 +62,19 @@ int64_t sp_now_ms(void)
     return sp_now_us() / 1000;
 }
 
-/* curl_global_init is not thread-safe before 7.84 on every backend; doing it once from the
- * first loop creation is enough for our threads, which create loops after main starts. */
+/* curl_global_init is not thread-safe before 7.84 on every backend, and threads of the load
+ * driver create their loops at the same time: pthread_once runs it exactly once, and every
+ * other caller waits until it has returned. */
+static pthread_once_t global_once = PTHREAD_ONCE_INIT;
+
+static void global_init_once(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
 static void transport_global_init(void)
 {
-    static int done;
-    if (!done) {
-        curl_global_init(CURL_GLOBAL_DEFAULT);
-        done = 1;
-    }
+    pthread_once(&global_once, global_init_once);
 }
 
 enum sp_err sp_loop_new(struct sp_loop **out, struct sp_error *err)
@@ -347,6 +353,25 @@ static void easy_set_method(CURL *e, const struct sp_http_req *req)
         curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, sp_http_method_name(req->method));
 }
 
+/* True when url's host is loopback: 127.0.0.0/8, ::1, localhost or a *.localhost name
+ * (which libcurl resolves to loopback itself). */
+static bool url_is_loopback(const char *url)
+{
+    CURLU *u = curl_url();
+    char *host = NULL;
+    bool ok = false;
+    if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
+        size_t n = strlen(host);
+        ok = strncmp(host, "127.", 4) == 0 || strcmp(host, "[::1]") == 0 ||
+             strcasecmp(host, "localhost") == 0 ||
+             (n > 10 && strcasecmp(host + n - 10, ".localhost") == 0);
+    }
+    curl_free(host);
+    curl_url_cleanup(u);
+    return ok;
+}
+
 static void transfer_send(struct sp__transfer *t)
 {
     struct sp_loop *loop = t->loop;
@@ -356,6 +381,13 @@ static void transfer_send(struct sp__transfer *t)
     t->body_overflow = t->chunk_failed = false;
     t->errbuf[0] = '\0';
     t->attempts++;
+    if (c->opts.loopback_only && !url_is_loopback(sp_buf_str(&t->req.url))) {
+        sp_error_set(&t->op->err, SP_E_CONFIG,
+                     "refusing to contact %.200s: only loopback (a mock) is allowed here",
+                     sp_buf_str(&t->req.url));
+        transfer_complete(t, SP_E_CONFIG);
+        return;
+    }
     CURL *e = easy_acquire(loop);
     if (e == NULL || transfer_headers(t) != 0) {
         if (e)

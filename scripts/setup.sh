@@ -3,6 +3,8 @@
 #   sh scripts/setup.sh          build dependencies (the main job)
 #   sh scripts/setup.sh --test   + node/npm and the official vendor SDKs (suites/sdk/versions, test-only)
 #   sh scripts/setup.sh --bench  + wrk and nginx-light for `make bench`
+#   sh scripts/setup.sh --fuzz   + clang and its runtimes (libFuzzer, ThreadSanitizer) for
+#                                `make fuzz` and `make tsan`; `make test` never needs them
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -12,7 +14,8 @@ for arg in "$@"; do
     case "$arg" in
         --test) want_sdk=1 ;;
         --bench) PKGS="$PKGS wrk nginx-light" ;;
-        *) echo "setup: unknown option '$arg' (use --test or --bench)" >&2; exit 2 ;;
+        --fuzz) PKGS="$PKGS clang libclang-rt-14-dev" ;;
+        *) echo "setup: unknown option '$arg' (use --test, --bench or --fuzz)" >&2; exit 2 ;;
     esac
 done
 [ "$want_sdk" = 1 ] && ! command -v node >/dev/null 2>&1 && PKGS="$PKGS nodejs npm"
