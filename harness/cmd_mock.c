@@ -37,7 +37,7 @@ static const struct sp_opt mock_opts[O__COUNT] = {
                   "address to listen on; port 0 = ephemeral; with all, vendor i uses PORT+i",
                   "127.0.0.1:0"},
     [O_KEY] = {"key", "KEY", "API key the mocks accept", "a random key"},
-    [O_SEED] = {"seed", "N", "seed of the latency model (ids and tokens are always random)",
+    [O_SEED] = {"seed", "N", "seed of the latency model and the faults' draws (ids and tokens are always random)",
                 "fixed"},
     [O_LATENCY_MS] = {"latency-ms", "N",
                       "every state transition and the action server start take N ms",
