@@ -330,7 +330,9 @@ static void create_reply(struct mock_req *r, struct mock_sandbox *sb)
     enum mock_phase p = mock_sandbox_phase(mock_store_of(r->mock), sb);
     if ((p == MOCK_RUNNING || sb->fault == SP_MOCK_FAULT_STUCK_CREATING) &&
         e2b_snapshot(r->mock, sb, &snap)) {
-        if (mock_config(r->mock)->dist[SP_MOCK_PHASE_ALIVE].kind != SP_DIST_UNSET)
+        /* envd as a server of its own: with --latency alive, or to crash (a fault) */
+        if (mock_config(r->mock)->dist[SP_MOCK_PHASE_ALIVE].kind != SP_DIST_UNSET ||
+            sb->fault == SP_MOCK_FAULT_SERVER_CRASH)
             mock_sandbox_add_server(mock_store_of(r->mock), sb, E2B_ENVD_PORT, "/home/user");
         mock_reply_cjson(r, 201, e2b_build_sandbox(sb, &snap));
     } else {

@@ -321,6 +321,37 @@ static void test_faults_sandbox_vanishes(void **state)
     assert_int_equal(sp_mock_fault_count(g_mock, SP_MOCK_FK_SB_VANISH), 1);
 }
 
+/* The timed sandbox faults on envd: answering at first, then a crashed server (502) or a
+ * dead data plane (connections reset). */
+static void test_faults_sandbox_server_crash_and_dataplane_dies(void **state)
+{
+    (void)state;
+    struct sp_error err = {0};
+    struct rsp r;
+    static const char *const SPECS[] = {"sandbox server-crash after=300ms count=1",
+                                        "sandbox dataplane-dies after=300ms count=1"};
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(sp_mock_fault_add(g_mock, SPECS[i], NULL, &err), SP_E_OK);
+        struct sbx s;
+        create("{\"templateID\":\"base\"}", &s);
+        rpc(&s, "/process.Process/List", "{}", &r);
+        assert_int_equal(r.status, 200);
+        rsp_free(&r);
+        nap_ms(500);
+        CURLcode rc = envd_timed(&s, "POST", "/process.Process/List", NULL, NULL, "{}", 2, 0, &r);
+        if (i == 0) {
+            assert_int_equal(rc, CURLE_OK);
+            assert_int_equal(r.status, 502);
+        } else {
+            assert_true(rc == CURLE_RECV_ERROR || rc == CURLE_GOT_NOTHING);
+        }
+        rsp_free(&r);
+        sp_mock_fault_remove(g_mock, -1);
+    }
+    assert_int_equal(sp_mock_fault_count(g_mock, SP_MOCK_FK_SB_SERVER_CRASH), 1);
+    assert_int_equal(sp_mock_fault_count(g_mock, SP_MOCK_FK_SB_DATA_PLANE_DIES), 1);
+}
+
 /* Connect streams (envd process.Start): no-eos drops exactly the end-of-stream frame, cut
  * resets the stream after its first part. */
 static void test_faults_stream_kinds(void **state)
@@ -367,6 +398,8 @@ int main(void)
         cmocka_unit_test_teardown(test_faults_matching_probability_count, disarm_all),
         cmocka_unit_test_teardown(test_faults_sandbox_vanishes, disarm_all),
         cmocka_unit_test_teardown(test_faults_stream_kinds, disarm_all),
+        cmocka_unit_test_teardown(test_faults_sandbox_server_crash_and_dataplane_dies,
+                                  disarm_all),
     };
     curl_global_init(CURL_GLOBAL_DEFAULT);
     int rc = cmocka_run_group_tests(tests, setup, teardown);
