@@ -300,7 +300,8 @@ static void admin_delete(struct mock_req *r, const char *rest)
     mock_reply_empty(r, 204);
 }
 
-bool mock_faults_admin(struct mock_req *r)
+/* What follows /_sandprobe/faults in r's path ("" or "/ID"), or NULL when r is not for it. */
+static const char *admin_rest(const struct mock_req *r)
 {
     const struct mock_vendor *v = mock_vendor_of(r->mock);
     const char *rest = r->path;
@@ -308,8 +309,21 @@ bool mock_faults_admin(struct mock_req *r)
     if (pl && strncmp(rest, v->api_prefix, pl) == 0 && strncmp(rest + pl, ADMIN_PATH, 18) == 0)
         rest += pl;
     if (strncmp(rest, ADMIN_PATH, 18) != 0 || (rest[18] != '\0' && rest[18] != '/'))
+        return NULL;
+    return rest + 18;
+}
+
+bool mock_faults_is_admin(const struct mock_req *r)
+{
+    return admin_rest(r) != NULL;
+}
+
+bool mock_faults_admin(struct mock_req *r)
+{
+    const struct mock_vendor *v = mock_vendor_of(r->mock);
+    const char *rest = admin_rest(r);
+    if (rest == NULL)
         return false;
-    rest += 18;
     if (!peer_is_loopback(r)) {
         mock_reply_fault_error(r, 403, "the fault admin endpoint answers loopback only");
         return true;

@@ -75,5 +75,7 @@ void mock_core_route(struct mock_req *r);
 
 /* faults_admin.c: serves /_sandprobe/faults (true when r was for it). */
 bool mock_faults_admin(struct mock_req *r);
+/* True when r is for the admin endpoint (its key is checked before the body is read). */
+bool mock_faults_is_admin(const struct mock_req *r);
 
 #endif

@@ -266,7 +266,9 @@ bool mock_core_begin(struct mock_req *r, uint64_t content_length, bool has_lengt
     /* The data plane checks its own credentials (preview or access token) in the handler. */
     bool data_plane = v->data_plane != NULL && mock_host_target(r->host, &port, id, sizeof(id));
     const struct mock_route *rt = data_plane ? NULL : route_find(v, r);
-    if (rt != NULL && !(rt->flags & MOCK_ROUTE_OPEN) && v->authorize != NULL && !v->authorize(r)) {
+    bool keyed = (rt != NULL && !(rt->flags & MOCK_ROUTE_OPEN)) ||
+                 (!data_plane && mock_faults_is_admin(r));
+    if (keyed && v->authorize != NULL && !v->authorize(r)) {
         mock_count_unauthorized(r->mock);
         mock_reply_header(r, "Connection", "close"); /* the body is not read */
         return true;

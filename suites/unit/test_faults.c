@@ -182,6 +182,44 @@ static void test_faults_admin_endpoint(void **state)
     rsp_free(&r);
 }
 
+/* Every vendor has the endpoint, behind its own key check: Daytona's Bearer key, at the
+ * origin and under /api. */
+static void test_faults_admin_endpoint_daytona(void **state)
+{
+    (void)state;
+    struct sp_mock_config cfg = {
+        .vendor = "daytona", .key = "dtn_k", .has_latency = true, .quiet = true};
+    struct sp_mock *m = NULL;
+    struct sp_error err = {0};
+    assert_int_equal(sp_mock_start(&cfg, &m, &err), SP_E_OK);
+    char url[256];
+    const char *bearer[] = {"Authorization: Bearer dtn_k", "Content-Type: application/json", NULL};
+    const char *wrong[] = {"Authorization: Bearer nope", NULL};
+    struct rsp r;
+    rsp_init(&r);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%u/api/_sandprobe/faults", sp_mock_port(m));
+    static const char BODY[] = "{\"fault\":\"POST /sandbox 503\"}";
+    struct http_req q = {
+        .method = "POST", .url = url, .headers = bearer, .body = BODY, .len = sizeof(BODY) - 1};
+    assert_int_equal(http_perform(&q, &r), CURLE_OK);
+    assert_int_equal(r.status, 201);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%u/api/sandbox", sp_mock_port(m));
+    q = (struct http_req){.method = "POST", .url = url, .headers = bearer, .body = "{}", .len = 2};
+    assert_int_equal(http_perform(&q, &r), CURLE_OK);
+    assert_int_equal(r.status, 503);
+    assert_non_null(strstr(sp_buf_str(&r.body), "\"error\":\"Service Unavailable\""));
+    snprintf(url, sizeof(url), "http://127.0.0.1:%u/_sandprobe/faults", sp_mock_port(m));
+    q = (struct http_req){.method = "GET", .url = url, .headers = wrong};
+    assert_int_equal(http_perform(&q, &r), CURLE_OK);
+    assert_int_equal(r.status, 401);
+    q.headers = bearer;
+    assert_int_equal(http_perform(&q, &r), CURLE_OK);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(sp_buf_str(&r.body), "POST /sandbox 503"));
+    rsp_free(&r);
+    sp_mock_stop(m);
+}
+
 /* GET /v2/sandboxes with fault spec armed; returns how the transfer ended. */
 static CURLcode faulted_list(const char *spec, long timeout_ms, struct rsp *r)
 {
@@ -393,13 +431,13 @@ int main(void)
         cmocka_unit_test_teardown(test_faults_grammar, disarm_all),
         cmocka_unit_test_teardown(test_faults_scenario, disarm_all),
         cmocka_unit_test_teardown(test_faults_admin_endpoint, disarm_all),
+        cmocka_unit_test(test_faults_admin_endpoint_daytona),
         cmocka_unit_test_teardown(test_faults_status_and_body_kinds, disarm_all),
         cmocka_unit_test_teardown(test_faults_connection_kinds, disarm_all),
         cmocka_unit_test_teardown(test_faults_matching_probability_count, disarm_all),
         cmocka_unit_test_teardown(test_faults_sandbox_vanishes, disarm_all),
         cmocka_unit_test_teardown(test_faults_stream_kinds, disarm_all),
-        cmocka_unit_test_teardown(test_faults_sandbox_server_crash_and_dataplane_dies,
-                                  disarm_all),
+        cmocka_unit_test_teardown(test_faults_sandbox_server_crash_and_dataplane_dies, disarm_all),
     };
     curl_global_init(CURL_GLOBAL_DEFAULT);
     int rc = cmocka_run_group_tests(tests, setup, teardown);
