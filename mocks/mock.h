@@ -176,7 +176,8 @@ void sp_mock_inject(struct sp_mock *m, enum sp_mock_fault f, int count);
  * KIND (sandbox faults): stuck, error, never-alive, vanish, dataplane-dies, server-crash
  * (the last three strike after=TIME after create, 1s by default).
  * OPTIONS: p=PROBABILITY (0..1, default 1; drawn from the mock's seed), count=N (at most N
- * injections), plane=api|data|any (default any), vendor=NAME (only on that vendor's mock),
+ * injections), plane=api|data|any (default any; data = routed to a sandbox by its Host),
+ * vendor=NAME (only on that vendor's mock),
  * and the action's own (retry-after, dist, size, rate, for, after). TIMEs take a unit
  * (us, ms, s). A faulted request is journalled with the status it got (0 for resets). */
 enum sp_mock_fault_kind {
