@@ -124,6 +124,16 @@ static unsigned runloop_caps(const void *p)
     return cfg->mode == RUNLOOP_MODE_TUNNEL_V2 ? caps | SP_CAP_ACCESS_TOKEN : caps;
 }
 
+/* API requests follow the SDKs' retry rule (R1), 5xx included: create always, exec when it
+ * goes through the API (direct mode); the action server's data plane is not retried. */
+static int runloop_attempts_5xx(const void *p, enum sp_step step)
+{
+    const struct runloop_cfg *cfg = p;
+    if (step == SP_STEP_CREATE || (step == SP_STEP_EXEC && cfg->mode == RUNLOOP_MODE_DIRECT))
+        return RUNLOOP_ATTEMPTS;
+    return 1;
+}
+
 /* --- requests ----------------------------------------------------------------------------------
  */
 
@@ -557,6 +567,7 @@ const struct sp_provider sp_provider_runloop = {
     .configure = runloop_configure,
     .cfg_free = runloop_cfg_free,
     .caps = runloop_caps,
+    .attempts_5xx = runloop_attempts_5xx,
     .auth = runloop_auth,
     .create = runloop_create,
     .attach = runloop_attach,
