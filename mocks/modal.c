@@ -412,6 +412,14 @@ unsigned modal_tunnel_port(struct mock_req *r)
 
 static void modal_not_found(struct mock_req *r)
 {
+    /* A tunnel host whose sandbox is gone is plain HTTP, not an RPC: the proxy answers 404
+     * (its exact body is unverified), which the action-server client reads as not_found. */
+    const char *ct = mock_req_header(r, "content-type");
+    if (ct == NULL || strncmp(ct, "application/grpc", 16) != 0) {
+        static const char BODY[] = "modal-http: no such sandbox or tunnel\n";
+        mock_reply(r, 404, "text/plain", BODY, sizeof(BODY) - 1);
+        return;
+    }
     char msg[200];
     snprintf(msg, sizeof(msg), "Method not found: %.150s", r->path);
     modal_reply_status(r, MODAL_UNIMPLEMENTED, msg);
