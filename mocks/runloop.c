@@ -6,8 +6,8 @@
  * `application/json` (else the SDKs hand back a string). The data plane (Host
  * "<port>-<id>.localhost", where both tunnel generations point) checks an authenticated v2
  * tunnel's token and hands the request to the action-server mock. */
-#include "runloop_int.h"
 #include "backend.h"
+#include "runloop_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,6 +65,23 @@ static void rl_not_found(struct mock_req *r)
     char msg[600];
     snprintf(msg, sizeof(msg), "No route for %s %.500s", r->method, r->path);
     rl_error(r, 404, "not_found", msg);
+}
+
+/* Injected statuses in Runloop's own error body ({"error": code, "message"}), with the code
+ * names its API uses for the other statuses it sends. */
+static void rl_fault_error(struct mock_req *r, int status, const char *message)
+{
+    const char *code = status == 400   ? "bad_request"
+                       : status == 401 ? "unauthorized"
+                       : status == 403 ? "forbidden"
+                       : status == 404 ? "not_found"
+                       : status == 408 ? "request_timeout"
+                       : status == 429 ? "rate_limited"
+                       : status == 502 ? "bad_gateway"
+                       : status == 503 ? "service_unavailable"
+                       : status == 504 ? "gateway_timeout"
+                                       : "internal_error";
+    rl_error(r, status, code, message);
 }
 
 struct mock_sandbox *rl_lookup(struct mock_req *r)
@@ -496,6 +513,7 @@ const struct mock_vendor mock_vendor_runloop = {
     .authorize = rl_authorize,
     .data_plane = rl_data_plane,
     .not_found = rl_not_found,
+    .error_reply = rl_fault_error,
     .phase_name = phase_name_hook,
     .sandbox_free = rl_sandbox_free,
     .key_prefix = "ak_",
