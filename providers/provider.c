@@ -109,10 +109,8 @@ static void opts_fill_defaults(struct sp_client_opts *o)
         o->alive_timeout_ms = 120000;
 }
 
-enum sp_err sp_client_new(const char *name,
-                          const struct sp_kv *env,
-                          const struct sp_client_opts *opts,
-                          struct sp_client **out,
+enum sp_err sp_client_new(const char *name, const struct sp_kv *env,
+                          const struct sp_client_opts *opts, struct sp_client **out,
                           struct sp_error *err)
 {
     *out = NULL;
@@ -169,6 +167,11 @@ unsigned sp_client_caps(const struct sp_client *c)
 int sp_client_attempts_5xx(const struct sp_client *c, enum sp_step step)
 {
     return c->provider->attempts_5xx ? c->provider->attempts_5xx(c->cfg, step) : 1;
+}
+
+bool sp_client_exec_via_api(const struct sp_client *c)
+{
+    return c->provider->exec_via_api ? c->provider->exec_via_api(c->cfg) : false;
 }
 
 const char *sp_client_session_key(const struct sp_client *c)
@@ -296,7 +299,8 @@ sp__files_take_entries(struct sp_files *f, enum sp_err rc, struct sp_file_entry 
 
 /* --- operations ----------------------------------------------------------------------------- */
 
-static void op_init(struct sp_op *op, enum sp_step step, struct sp_client *c, struct sp_sandbox *sb)
+static void op_init(struct sp_op *op, enum sp_step step, struct sp_client *c,
+                    struct sp_sandbox *sb)
 {
     memset(op, 0, sizeof(*op));
     op->step = step;
@@ -346,8 +350,8 @@ void sp_op_init_cleanup(struct sp_op *op, struct sp_sandbox *sb, enum sp_cleanup
     op->u.cleanup = how;
 }
 
-void sp_op_init_list(
-    struct sp_op *op, struct sp_client *c, const char *key, const char *value, struct sp_list *out)
+void sp_op_init_list(struct sp_op *op, struct sp_client *c, const char *key, const char *value,
+                     struct sp_list *out)
 {
     op_init(op, SP_STEP_LIST, c, NULL);
     op->u.list.key = key;
@@ -396,11 +400,8 @@ static enum sp_err run_blocking(struct sp_op *op, struct sp_error *err)
     return r.rc;
 }
 
-enum sp_err sp_sandbox_list(struct sp_client *c,
-                            const char *key,
-                            const char *value,
-                            struct sp_list *out,
-                            struct sp_error *err)
+enum sp_err sp_sandbox_list(struct sp_client *c, const char *key, const char *value,
+                            struct sp_list *out, struct sp_error *err)
 {
     struct sp_op op;
     sp_op_init_list(&op, c, key, value, out);
@@ -414,10 +415,8 @@ enum sp_err sp_auth(struct sp_client *c, struct sp_error *err)
     return run_blocking(&op, err);
 }
 
-enum sp_err sp_sandbox_create(struct sp_client *c,
-                              const struct sp_create_opts *opts,
-                              struct sp_sandbox **out,
-                              struct sp_error *err)
+enum sp_err sp_sandbox_create(struct sp_client *c, const struct sp_create_opts *opts,
+                              struct sp_sandbox **out, struct sp_error *err)
 {
     static const struct sp_create_opts defaults;
     struct sp_op op;
@@ -429,11 +428,8 @@ enum sp_err sp_sandbox_create(struct sp_client *c,
     return rc;
 }
 
-enum sp_err sp_sandbox_attach(struct sp_client *c,
-                              const char *key,
-                              const char *value,
-                              struct sp_sandbox **out,
-                              struct sp_error *err)
+enum sp_err sp_sandbox_attach(struct sp_client *c, const char *key, const char *value,
+                              struct sp_sandbox **out, struct sp_error *err)
 {
     struct sp_op op;
     sp_op_init_attach(&op, c, key, value);

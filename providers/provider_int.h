@@ -22,25 +22,24 @@ enum sp_next {
  * otherwise. `req` arrives empty (sp_http_req_reset) on every call; the step fills it when it
  * returns SP_NEXT_REQUEST. The machine keeps its position in op->state. It never touches a
  * socket, a clock other than sp_now_ms(), or a global. err is &op->err. */
-typedef enum sp_next (*sp_step_fn)(struct sp_op *op,
-                                   const struct sp_http_rsp *rsp,
-                                   struct sp_http_req *req,
-                                   struct sp_error *err);
+typedef enum sp_next (*sp_step_fn)(struct sp_op *op, const struct sp_http_rsp *rsp,
+                                   struct sp_http_req *req, struct sp_error *err);
 
 struct sp_provider {
     const char *name;        /* registry key and report label */
     const char *session_key; /* label / metadata key that carries the session */
     /* Parses the provider's variables from env into a private config (freed by cfg_free).
      * Missing or malformed credentials are `config` errors naming the variable. */
-    enum sp_err (*configure)(const struct sp_kv *env,
-                             const struct sp_client_opts *opts,
-                             void **cfg,
-                             struct sp_error *err);
+    enum sp_err (*configure)(const struct sp_kv *env, const struct sp_client_opts *opts,
+                             void **cfg, struct sp_error *err);
     void (*cfg_free)(void *cfg);
     unsigned (*caps)(const void *cfg); /* SP_CAP_* for this configuration */
     /* Attempts the client makes at a step's request answered 5xx every time, by the vendor
      * SDK's own retry rule; NULL = 1 (no retry). */
     int (*attempts_5xx)(const void *cfg, enum sp_step step);
+    /* True when exec goes through the vendor's API, not a connection to the sandbox's data
+     * plane (tunnel, toolbox, envd, command router); NULL = false. */
+    bool (*exec_via_api)(const void *cfg);
     sp_step_fn auth, create, attach, startup, exec, files, cleanup; /* NULL = unsupported */
     sp_step_fn list; /* lists sandboxes by label (op->u.list), for sweep; NULL = unsupported */
 
@@ -78,13 +77,13 @@ struct sp_client {
 struct sp_sandbox {
     struct sp_client *client;
     char id[128];
-    char state[32];                    /* last provider state seen */
-    char session[128];                 /* session label value */
-    char data_url[512];                /* action server / envd base URL, no trailing slash */
-    struct sp_kv data_headers;         /* sent on every data-plane request; may hold secrets */
+    char state[32];            /* last provider state seen */
+    char session[128];         /* session label value */
+    char data_url[512];        /* action server / envd base URL, no trailing slash */
+    struct sp_kv data_headers; /* sent on every data-plane request; may hold secrets */
     struct sp_retry_policy data_retry; /* retries for data-plane requests */
-    char workdir[512];                 /* absolute working directory inside the sandbox */
-    char access_header[64];            /* name of the data_headers entry holding the access token */
+    char workdir[512];         /* absolute working directory inside the sandbox */
+    char access_header[64];    /* name of the data_headers entry holding the access token */
     unsigned flags;
     void *priv; /* provider-private; freed with priv_free by sp_sandbox_free */
     void (*priv_free)(void *priv);
@@ -110,24 +109,18 @@ sp__files_take_entries(struct sp_files *f, enum sp_err rc, struct sp_file_entry 
 
 /* Appends an item to l: id and state copied, labels moved from *labels (left empty), and
  * created_ms. Returns 0, or -1 when out of memory. */
-int sp__list_add(
-    struct sp_list *l, const char *id, const char *state, int64_t created_ms, struct sp_kv *labels);
+int sp__list_add(struct sp_list *l, const char *id, const char *state, int64_t created_ms,
+                 struct sp_kv *labels);
 /* Unix ms of an RFC 3339 time ("2026-12-06T21:00:00.123Z", offsets too); -1 when not one. */
 int64_t sp__parse_rfc3339(const char *s);
 /* The step machines that list (providers/daytona_listing.c, e2b_listing.c,
  * runloop_listing.c). */
-enum sp_next sp__daytona_step_list(struct sp_op *op,
-                                   const struct sp_http_rsp *rsp,
-                                   struct sp_http_req *req,
-                                   struct sp_error *err);
-enum sp_next sp__e2b_step_list(struct sp_op *op,
-                               const struct sp_http_rsp *rsp,
-                               struct sp_http_req *req,
-                               struct sp_error *err);
-enum sp_next sp__runloop_step_list(struct sp_op *op,
-                                   const struct sp_http_rsp *rsp,
-                                   struct sp_http_req *req,
-                                   struct sp_error *err);
+enum sp_next sp__daytona_step_list(struct sp_op *op, const struct sp_http_rsp *rsp,
+                                   struct sp_http_req *req, struct sp_error *err);
+enum sp_next sp__e2b_step_list(struct sp_op *op, const struct sp_http_rsp *rsp,
+                               struct sp_http_req *req, struct sp_error *err);
+enum sp_next sp__runloop_step_list(struct sp_op *op, const struct sp_http_rsp *rsp,
+                                   struct sp_http_req *req, struct sp_error *err);
 
 /* For providers that answer an exec once, when the command is done: hands x->on_event (if
  * set) the whole run at once: started, the buffered stdout (if any), ended. */

@@ -18,7 +18,7 @@
 #include <strings.h>
 #include <time.h>
 
-#define EASY_POOL_MAX     64
+#define EASY_POOL_MAX 64
 #define RETRY_AFTER_CAP_S 60
 
 struct sp__transfer {
@@ -463,8 +463,8 @@ static void fill_transport_error(struct sp__transfer *t, CURLcode code)
     const char *url = sp_buf_str(&t->req.url);
     if (t->body_overflow) {
         rsp->transport = SP_E_PROTOCOL;
-        snprintf(rsp->transport_msg, sizeof(rsp->transport_msg), "response body exceeds %zu bytes",
-                 rsp->body.max);
+        snprintf(rsp->transport_msg, sizeof(rsp->transport_msg),
+                 "response body exceeds %zu bytes", rsp->body.max);
         return;
     }
     rsp->transport = curl_code_class(code);
@@ -487,9 +487,9 @@ static long sdk_retry_wait_ms(const struct sp__transfer *t, bool conn_failed)
     if (p->max_attempts_sdk <= 1 || t->attempts >= p->max_attempts_sdk)
         return -1;
     const char *should = conn_failed ? NULL : sp_http_rsp_header(&t->rsp, "x-should-retry");
-    bool retry =
-        should ? strcmp(should, "true") == 0
-               : conn_failed || status == 408 || status == 409 || status == 429 || status >= 500;
+    bool retry = should ? strcmp(should, "true") == 0
+                        : conn_failed || status == 408 || status == 409 || status == 429 ||
+                              status >= 500;
     if (!retry)
         return -1;
     const char *ms = conn_failed ? NULL : sp_http_rsp_header(&t->rsp, "retry-after-ms");

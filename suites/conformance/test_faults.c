@@ -175,16 +175,16 @@ static void exec_no_eos(struct sp_req_ctx *ctx)
     exec_fails(ctx, "* /** no-eos", SP_E_PROTOCOL);
 }
 /* 5xx on exec: neither OpenHands (utils/request.py retries 429 only) nor the SDKs retry an
- * exec that failed with 500, 503 or 504: provider after one attempt (Runloop's direct exec is an
- * API call, retried as its SDK does). */
+ * exec that failed with 500, 503 or 504: provider after one attempt (Runloop's direct exec
+ * is an API call, retried as its SDK does). */
 static void exec_5xx(struct sp_req_ctx *ctx, int status)
 {
     long before = sp_mock_fault_count(sp_req_mock(ctx), SP_MOCK_FK_STATUS);
     exec_fails(ctx, sp_req_printf(ctx, "* /** %d", status), SP_E_PROVIDER);
     long tries = sp_mock_fault_count(sp_req_mock(ctx), SP_MOCK_FK_STATUS) - before;
     int want = sp_client_attempts_5xx(sp_req_client(ctx), SP_STEP_EXEC);
-    SP_REQUIRE(ctx, tries == want, "expected %d exec attempt(s) on HTTP %d, the mock saw %ld", want,
-               status, tries);
+    SP_REQUIRE(ctx, tries == want, "expected %d exec attempt(s) on HTTP %d, the mock saw %ld",
+               want, status, tries);
     SP_REQUIRE_STR_CONTAINS(ctx, formatted(ctx), sp_req_printf(ctx, "HTTP %d", status));
 }
 
@@ -241,6 +241,13 @@ static void exec_data_plane_dies(struct sp_req_ctx *ctx)
         nanosleep(&(struct timespec){0, 50 * 1000000L}, NULL);
     struct sp_exec *x = sp_req_exec(ctx, "echo sp-fault");
     x->timeout_ms = FAULT_EXEC_MS;
+    if (sp_client_exec_via_api(c)) {
+        /* No connection to the data plane to lose: the API runs the command regardless. */
+        SP_REQUIRE_OK(ctx, sp_exec(sb, x, sp_req_err(ctx)));
+        SP_REQUIRE(ctx, x->exit_code == 0,
+                   "expected exit code 0 from exec through the API, got %d", x->exit_code);
+        return;
+    }
     SP_REQUIRE_ERR(ctx, sp_exec(sb, x, sp_req_err(ctx)), SP_E_CONNECT);
     SP_REQUIRE_STR_CONTAINS(ctx, formatted(ctx), "exec");
 }
@@ -261,23 +268,23 @@ const struct sp_requirement sp__req_faults[] = {
            "seconds, names the create step and leaves no sandbox.",
            create_rate_limited),
     CREATE("500_provider",
-           "A create answered 500 fails with provider after the vendor SDK's "
-           "attempts (one unless it retries 5xx), naming the step and the status, and leaves no "
+           "A create answered 500 fails with provider after the vendor SDK's attempts "
+           "(one unless it retries 5xx), naming the step and the status, and leaves no "
            "sandbox.",
            create_500),
     CREATE("502_provider",
-           "A create answered 502 fails with provider after the vendor SDK's "
-           "attempts (one unless it retries 5xx), naming the step and the status, and leaves no "
+           "A create answered 502 fails with provider after the vendor SDK's attempts "
+           "(one unless it retries 5xx), naming the step and the status, and leaves no "
            "sandbox.",
            create_502),
     CREATE("503_provider",
-           "A create answered 503 fails with provider after the vendor SDK's "
-           "attempts (one unless it retries 5xx), naming the step and the status, and leaves no "
+           "A create answered 503 fails with provider after the vendor SDK's attempts "
+           "(one unless it retries 5xx), naming the step and the status, and leaves no "
            "sandbox.",
            create_503),
     CREATE("504_provider",
-           "A create answered 504 fails with provider after the vendor SDK's "
-           "attempts (one unless it retries 5xx), naming the step and the status, and leaves no "
+           "A create answered 504 fails with provider after the vendor SDK's attempts "
+           "(one unless it retries 5xx), naming the step and the status, and leaves no "
            "sandbox.",
            create_504),
     CREATE("reset_connect",
@@ -343,7 +350,8 @@ const struct sp_requirement sp__req_faults[] = {
          exec_stall),
     EXEC("data_plane_dies_connect",
          "When the sandbox's data plane dies after startup "
-         "(connections reset), exec fails with connect, naming the step.",
+         "(connections reset), exec over it fails with connect, naming the step; exec "
+         "through the vendor's API (Runloop direct) still runs.",
          exec_data_plane_dies),
 };
 const size_t sp__req_faults_count = sizeof(sp__req_faults) / sizeof(sp__req_faults[0]);
