@@ -208,8 +208,9 @@ static int parse_backend(const char *name, struct mock_cli *mc, FILE *err)
 static int parse_mock(int argc, char *const argv[], const struct sp_cli_io *io, struct mock_cli *mc)
 {
     struct sp_args a;
-    /* --latency repeats (one spec per phase); every other option takes one value. */
-    static const struct sp_args_extra mock_extra = {.repeat_mask = 1u << O_LATENCY};
+    /* --latency (one spec per phase) and --fault repeat; every other option takes one value. */
+    static const struct sp_args_extra mock_extra = {.repeat_mask =
+                                                        (1u << O_LATENCY) | (1u << O_FAULT)};
     enum sp_args_rc rc = sp_args_parse_extra(&mock_spec, &mock_extra, argc, argv, &a);
     if (rc == SP_ARGS_HELP) {
         sp_args_help_extra(&mock_spec, &mock_extra, io->out);
