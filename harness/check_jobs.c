@@ -14,6 +14,11 @@
 enum { ST_PENDING, ST_RUNNING, ST_FINAL };
 enum { K_PLAIN, K_SERIAL, K_LAST };
 
+static bool disruptive(const struct sp_requirement *r)
+{
+    return strstr(r->tags, "[Disruptive]") != NULL;
+}
+
 struct item {
     struct sp_jobs_target *tg;
     size_t idx;
@@ -40,7 +45,9 @@ static int kind_of(const struct sp_requirement *r)
 {
     if (r->flags & SP_REQ_LAST)
         return K_LAST;
-    return strstr(r->tags, "[Serial]") ? K_SERIAL : K_PLAIN;
+    /* A [Disruptive] requirement arms faults on the target's one mock, which would strike
+     * whatever else runs on it meanwhile: it runs alone, as a [Serial] one. */
+    return strstr(r->tags, "[Serial]") || disruptive(r) ? K_SERIAL : K_PLAIN;
 }
 
 /* --- hooks the runner calls from the worker threads ----------------------------------------- */
@@ -208,11 +215,15 @@ static void *worker(void *arg)
         tg->state[it->idx] = ST_RUNNING;
         tg->running++;
         tg->serial_active = it->kind != K_PLAIN;
+        tg->disrupting = disruptive(tg->reqs[it->idx]);
         pthread_mutex_unlock(&p->mu);
         struct sp_req_result *res = &tg->results[it->idx];
         sp_req_run(tg->reqs[it->idx], &tg->t, res);
         pthread_mutex_lock(&p->mu);
-        count_connect(tg, res);
+        /* Resets and stalls a [Disruptive] requirement injected are not the provider leaving. */
+        if (!tg->disrupting)
+            count_connect(tg, res);
+        tg->disrupting = false;
         settle(j, tg, res);
         tg->running--;
         if (it->kind != K_PLAIN)
@@ -251,7 +262,8 @@ static void probe(struct sp_jobs *j, struct sp_jobs_target *tg)
     sp_client_free(c);
     struct pool *p = j->priv;
     pthread_mutex_lock(&p->mu);
-    if (rc == SP_E_CONNECT || rc == SP_E_TIMEOUT) {
+    if (tg->disrupting) { /* a fault armed meanwhile may have struck it: not counted */
+    } else if (rc == SP_E_CONNECT || rc == SP_E_TIMEOUT) {
         if (++tg->probe_failures >= SP_JOBS_PROBE_FAILURES && !atomic_load(&tg->gone)) {
             sp_error_format(&e, tg->gone_msg, sizeof(tg->gone_msg));
             atomic_store(&tg->gone, true);
@@ -319,7 +331,10 @@ static void watch(struct sp_jobs *j)
                 continue;
             pthread_mutex_lock(&p->mu);
             bool open = tg->done < tg->n;
+            bool disrupting = tg->disrupting; /* its faults would strike the probe too */
             pthread_mutex_unlock(&p->mu);
+            if (disrupting)
+                continue;
             if (open && now >= tg->next_probe_ms) {
                 probe(j, tg);
                 tg->next_probe_ms = now_ms() + tg->probe_interval_ms;

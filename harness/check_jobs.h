@@ -39,6 +39,7 @@ struct sp_jobs_target {
     unsigned char *state; /* per requirement: pending, running, final */
     size_t running, done, n_plain_done, n_plain;
     bool serial_active;
+    bool disrupting; /* a [Disruptive] requirement runs: its injected faults are not an outage */
     int probe_failures;
     long long next_probe_ms;
     struct sp_jobs *pool;

@@ -38,6 +38,8 @@ enum {
     O_LATENCY,
     O_BACKEND,
     O_QUIET,
+    O_FAULT,
+    O_FAULTS,
     O__COUNT
 };
 
@@ -70,6 +72,12 @@ static const struct sp_opt load_opts[O__COUNT] = {
     [O_BACKEND] = {"backend", "shell|synthetic",
                    "mock sandboxes: in-memory (no process), or a real shell each", "synthetic"},
     [O_QUIET] = {"quiet", NULL, "no progress lines", NULL},
+    [O_FAULT] = {"fault", "SPEC",
+                 "repeatable; inject a fault in the built-in mock, e.g. 'POST /** 503 p=0.05' "
+                 "(grammar as sandprobe mock --fault)",
+                 NULL},
+    [O_FAULTS] = {"faults", "FILE",
+                  "a fault scenario file for the built-in mock (as sandprobe mock)", NULL},
 };
 
 static const struct sp_cmd_spec load_spec = {
@@ -82,7 +90,8 @@ static const struct sp_cmd_spec load_spec = {
     load_opts,
     O__COUNT,
 };
-static const struct sp_args_extra load_extra = {(1u << O_THRESHOLD) | (1u << O_LATENCY), NULL};
+static const struct sp_args_extra load_extra = {
+    (1u << O_THRESHOLD) | (1u << O_LATENCY) | (1u << O_FAULT), NULL};
 
 struct load_cli {
     const char *provider;
@@ -99,7 +108,8 @@ struct load_cli {
     uint64_t seed;
     bool quiet;
     char run_id[17];
-    struct sp_mock_config mock; /* the built-in mock: synthetic backend, --latency */
+    struct sp_mock_config mock; /* the built-in mock: synthetic backend, --latency, --fault */
+    const char *faults[SP_ARGS_MAX_MULTI]; /* every --fault SPEC, armed as the mock starts */
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -232,6 +242,21 @@ static int parse_model(const struct sp_args *a, struct load_cli *lc, FILE *err)
     return -1;
 }
 
+/* One --fault SPEC, checked now so a bad one is a usage error naming it. Returns -1 when
+ * it is armed, else the exit code. */
+static int add_fault(struct load_cli *lc, const char *spec, FILE *err)
+{
+    struct sp_error e;
+    sp_error_clear(&e);
+    if (lc->real)
+        return USAGE("--fault applies to the built-in mock, not --target real");
+    if (sp_mock_fault_check(spec, &e) != SP_E_OK)
+        return USAGE("invalid --fault: %s", e.msg);
+    lc->faults[lc->mock.n_faults++] = spec;
+    lc->mock.faults = lc->faults;
+    return -1;
+}
+
 static int parse_rest(const struct sp_args *a, struct load_cli *lc, FILE *err)
 {
     long n;
@@ -249,6 +274,12 @@ static int parse_rest(const struct sp_args *a, struct load_cli *lc, FILE *err)
                 return USAGE("--latency applies to the built-in mock, not --target real");
             if (sp_mock_latency_parse(&lc->mock, a->rep[i], &e) != SP_E_OK)
                 return USAGE("invalid --latency: %s", e.msg);
+            continue;
+        }
+        if (a->rep_opt[i] == O_FAULT) {
+            code = add_fault(lc, a->rep[i], err);
+            if (code >= 0)
+                return code;
             continue;
         }
         if (lc->n_thr == SP_LOAD_MAX_THRESHOLDS)
@@ -270,6 +301,9 @@ static int parse_rest(const struct sp_args *a, struct load_cli *lc, FILE *err)
     if (a->val[O_EXEC] && a->val[O_EXEC][0] == '\0')
         return USAGE("--exec is empty");
     lc->exec_cmd = a->val[O_EXEC];
+    if (a->val[O_FAULTS] && lc->real)
+        return USAGE("--faults applies to the built-in mock, not --target real");
+    lc->mock.faults_file = a->val[O_FAULTS]; /* read as the mock starts: errors name the file */
     lc->mode = a->val[O_MODE] && a->val[O_MODE][0] ? a->val[O_MODE] : NULL;
     lc->quiet = a->val[O_QUIET] != NULL;
     const char *backend = a->val[O_BACKEND] ? a->val[O_BACKEND] : "synthetic";

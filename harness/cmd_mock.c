@@ -26,6 +26,8 @@ enum {
     O_BACKEND,
     O_LIST_CURSOR,
     O_QUIET,
+    O_FAULT,
+    O_FAULTS,
     O__COUNT
 };
 
@@ -36,7 +38,7 @@ static const struct sp_opt mock_opts[O__COUNT] = {
                   "address to listen on; port 0 = ephemeral; with all, vendor i uses PORT+i",
                   "127.0.0.1:0"},
     [O_KEY] = {"key", "KEY", "API key the mocks accept", "a random key"},
-    [O_SEED] = {"seed", "N", "seed of the latency model (ids and tokens are always random)",
+    [O_SEED] = {"seed", "N", "seed of the latency model and the faults' draws (ids and tokens are always random)",
                 "fixed"},
     [O_LATENCY_MS] = {"latency-ms", "N",
                       "every state transition and the action server start take N ms",
@@ -53,6 +55,15 @@ static const struct sp_opt mock_opts[O__COUNT] = {
     [O_LIST_CURSOR] = {"list-cursor", NULL,
                        "Daytona: GET /sandbox answers {items,nextCursor} (newer API)", NULL},
     [O_QUIET] = {"quiet", NULL, "no request log on stderr", NULL},
+    [O_FAULT] = {"fault", "SPEC",
+                 "repeatable; inject a fault: '[METHOD] PATH ACTION [p=P] [count=N] ...' "
+                 "(ACTION 429|500|502|503|504|delay|reset|reset-mid|empty|truncate|malformed|"
+                 "oversize|dribble|stall|cut|no-eos) or 'sandbox KIND [after=T]' (KIND "
+                 "stuck|error|never-alive|vanish|dataplane-dies|server-crash); README: Faults",
+                 NULL},
+    [O_FAULTS] = {"faults", "FILE",
+                  "a fault scenario: {\"faults\":[{\"fault\":SPEC,\"start\":T,\"stop\":T}]}",
+                  NULL},
 };
 
 static const struct sp_cmd_spec mock_spec = {
@@ -69,6 +80,7 @@ struct mock_cli {
     char host[256];
     long port;
     struct sp_mock_config base;
+    const char *faults[64]; /* every --fault SPEC */
 };
 
 /* "HOST:PORT", "[v6]:PORT" or ":PORT" (loopback). Returns 0 or -1. */
@@ -155,6 +167,32 @@ static int parse_latencies(int argc, char *const argv[], struct mock_cli *mc, FI
     return -1;
 }
 
+/* Every --fault SPEC, each checked now so a bad one is a usage error naming it. */
+static int parse_faults(int argc, char *const argv[], struct mock_cli *mc, FILE *err)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *spec = NULL;
+        if (strcmp(argv[i], "--fault") == 0 && i + 1 < argc)
+            spec = argv[++i];
+        else if (strncmp(argv[i], "--fault=", 8) == 0)
+            spec = argv[i] + 8;
+        else if (strcmp(argv[i], "--") == 0)
+            break;
+        if (spec == NULL)
+            continue;
+        struct sp_error e;
+        char msg[512];
+        sp_error_clear(&e);
+        if (sp_mock_fault_check(spec, &e) != SP_E_OK)
+            return sp_args_usage(&mock_spec, err, "%s", sp_error_format(&e, msg, sizeof(msg)));
+        if (mc->base.n_faults == sizeof(mc->faults) / sizeof(mc->faults[0]))
+            return sp_args_usage(&mock_spec, err, "more than 64 --fault options");
+        mc->faults[mc->base.n_faults++] = spec;
+    }
+    mc->base.faults = mc->faults;
+    return -1;
+}
+
 static int parse_backend(const char *name, struct mock_cli *mc, FILE *err)
 {
     if (name == NULL || strcmp(name, "shell") == 0)
@@ -170,8 +208,9 @@ static int parse_backend(const char *name, struct mock_cli *mc, FILE *err)
 static int parse_mock(int argc, char *const argv[], const struct sp_cli_io *io, struct mock_cli *mc)
 {
     struct sp_args a;
-    /* --latency repeats (one spec per phase); every other option takes one value. */
-    static const struct sp_args_extra mock_extra = {.repeat_mask = 1u << O_LATENCY};
+    /* --latency (one spec per phase) and --fault repeat; every other option takes one value. */
+    static const struct sp_args_extra mock_extra = {.repeat_mask =
+                                                        (1u << O_LATENCY) | (1u << O_FAULT)};
     enum sp_args_rc rc = sp_args_parse_extra(&mock_spec, &mock_extra, argc, argv, &a);
     if (rc == SP_ARGS_HELP) {
         sp_args_help_extra(&mock_spec, &mock_extra, io->out);
@@ -198,6 +237,9 @@ static int parse_mock(int argc, char *const argv[], const struct sp_cli_io *io, 
         code = parse_backend(a.val[O_BACKEND], mc, io->err);
     if (code < 0)
         code = parse_latencies(argc, argv, mc, io->err);
+    if (code < 0)
+        code = parse_faults(argc, argv, mc, io->err);
+    mc->base.faults_file = a.val[O_FAULTS];
     return code;
 }
 

@@ -565,6 +565,24 @@ static const struct mock_route DT_ROUTES[] = {
 };
 #undef TOOLBOX_ROUTES
 
+/* An injected fault's status: the daemon's body through the toolbox proxy, the API's
+ * NestJS body elsewhere. */
+static void dt_fault_error(struct mock_req *r, int status, const char *message)
+{
+    const char *name = status == 400   ? "Bad Request"
+                       : status == 403 ? "Forbidden"
+                       : status == 404 ? "Not Found"
+                       : status == 429 ? "Too Many Requests"
+                       : status == 502 ? "Bad Gateway"
+                       : status == 503 ? "Service Unavailable"
+                       : status == 504 ? "Gateway Timeout"
+                                       : "Internal Server Error";
+    if (dt_via_proxy(r))
+        dt_daemon_error(r, status, message);
+    else
+        dt_nest_error(r, status, name, message);
+}
+
 const struct mock_vendor mock_vendor_daytona = {
     .name = "daytona",
     .routes = DT_ROUTES,
@@ -578,6 +596,7 @@ const struct mock_vendor mock_vendor_daytona = {
     .not_found = dt_not_found,
     .phase_name = phase_name_hook,
     .sandbox_free = dt_sandbox_free,
+    .error_reply = dt_fault_error,
     .key_prefix = "dtn_",
     /* Published medians: create ~0.2 s; the action server takes a moment after its command. */
     .default_latency = {.create_ms = 190,

@@ -104,6 +104,10 @@ static struct mock_sandbox *toolbox_sandbox(struct mock_req *r, bool nest_body, 
         dt_nest_error(r, 404, "Not Found", msg);
         return NULL;
     }
+    if (needs_daemon && mock_faults_data_plane_dead(r, sb)) { /* an injected fault: reset */
+        mock_store_put(mock_store_of(r->mock), sb);
+        return NULL;
+    }
     bool running = mock_sandbox_phase(mock_store_of(r->mock), sb) == MOCK_RUNNING;
     /* SP_MOCK_FAULT_NEVER_ALIVE: the data plane never answers (for the action server, see
      * mock_sandbox_add_server). */

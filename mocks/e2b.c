@@ -330,7 +330,9 @@ static void create_reply(struct mock_req *r, struct mock_sandbox *sb)
     enum mock_phase p = mock_sandbox_phase(mock_store_of(r->mock), sb);
     if ((p == MOCK_RUNNING || sb->fault == SP_MOCK_FAULT_STUCK_CREATING) &&
         e2b_snapshot(r->mock, sb, &snap)) {
-        if (mock_config(r->mock)->dist[SP_MOCK_PHASE_ALIVE].kind != SP_DIST_UNSET)
+        /* envd as a server of its own: with --latency alive, or to crash (a fault) */
+        if (mock_config(r->mock)->dist[SP_MOCK_PHASE_ALIVE].kind != SP_DIST_UNSET ||
+            sb->fault == SP_MOCK_FAULT_SERVER_CRASH)
             mock_sandbox_add_server(mock_store_of(r->mock), sb, E2B_ENVD_PORT, "/home/user");
         mock_reply_cjson(r, 201, e2b_build_sandbox(sb, &snap));
     } else {
@@ -474,10 +476,8 @@ static int e2b_env(struct sp_mock *m, struct sp_kv *env)
 static bool e2b_authorize(struct mock_req *r)
 {
     const char *key = mock_req_header(r, "X-API-Key");
-    /* An armed 429/503 refuses the request after the key check, as the API's limiter runs
-     * once the team is known (it counts as refused in the stats, too). */
     if (key && strcmp(key, mock_key(r->mock)) == 0)
-        return !e2b_fault_take(r);
+        return true;
     if (key == NULL || key[0] == '\0')
         e2b_reply_error(r, 401, "authorization header is missing");
     else
@@ -543,7 +543,6 @@ static void e2b_sandbox_free(void *vendor_data)
 #define OPEN MOCK_ROUTE_OPEN
 static const struct mock_route e2b_routes[] = {
     {"GET", "/health", api_health, OPEN},
-    {"POST", "/_sandprobe/faults", e2b_set_faults, OPEN}, /* checks the key itself */
     {"POST", "/sandboxes", create_v1, 0},
     {"POST", "/v2/sandboxes", create_v2, 0},
     {"GET", "/sandboxes", e2b_list_v1, 0},
@@ -565,6 +564,12 @@ static const struct mock_route e2b_routes[] = {
 };
 #undef OPEN
 
+/* An injected fault's status with the API's (and envd's) {"code","message"} body. */
+static void e2b_fault_error(struct mock_req *r, int status, const char *message)
+{
+    e2b_reply_error(r, status, "%s", message);
+}
+
 const struct mock_vendor mock_vendor_e2b = {
     .name = "e2b",
     .routes = e2b_routes,
@@ -578,6 +583,7 @@ const struct mock_vendor mock_vendor_e2b = {
     .not_found = e2b_not_found,
     .phase_name = e2b_phase_name,
     .sandbox_free = e2b_sandbox_free,
+    .error_reply = e2b_fault_error,
     .key_prefix = "e2b_", /* the SDKs refuse keys that are not "e2b_" + hex */
     /* E2B advertises sub-second starts; pause/resume take a little longer. */
     .default_latency = {.create_ms = 150,

@@ -603,7 +603,8 @@ void e2b_envd_by_header(struct mock_req *r)
             e2b_reply_proxy_502(r, id, "The sandbox was not found");
             return;
         }
-        e2b_envd_serve(r, sb, (unsigned)pnum);
+        if (!mock_faults_data_plane_dead(r, sb)) /* an injected fault resets the connection */
+            e2b_envd_serve(r, sb, (unsigned)pnum);
         mock_store_put(mock_store_of(r->mock), sb);
     }
 }

@@ -44,9 +44,6 @@ struct e2b_state {
     int64_t next_sweep_ms;  /* the expiry sweep runs at most every E2B_SWEEP_MS */
     uint64_t last_seq;      /* e2b_sandbox.seq of the newest sandbox */
     struct e2b_proc *procs; /* running processes of every sandbox, for List and SendSignal */
-    int fault_status;       /* e2b_faults.c: 429 or 503 for the next fault_left requests */
-    int fault_left;
-    int fault_retry_after;
 };
 
 /* A Linux user of the sandbox. envd knows the image's users; the mock knows two. */
@@ -92,10 +89,6 @@ void e2b_resume(struct mock_req *r);
 
 /* --- e2b_faults.c ------------------------------------------------------------------------ */
 
-/* POST /_sandprobe/faults: arms 429/503 refusals (see the file's header). */
-void e2b_set_faults(struct mock_req *r);
-/* Replies with an armed refusal and returns true, or returns false when none is armed. */
-bool e2b_fault_take(struct mock_req *r);
 
 /* --- e2b_list.c -------------------------------------------------------------------------- */
 

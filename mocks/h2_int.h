@@ -48,12 +48,15 @@ struct h2_conn {
     int workers;          /* live worker threads */
     int refs;             /* the I/O thread + workers; the last one frees the connection */
     bool closing;
+    bool reset_pending; /* a cut stream waits for its RST_STREAM: poll briefly (I/O thread) */
     struct h2_stream *streams; /* all streams of the session */
     struct h2_conn *next;
 };
 
 /* One request stream (the core's struct mock_conn for this transport). Fields under
  * conn->lock unless noted. */
+#define H2_CUT_RESET_DELAY_US 50000 /* from a cut stream's last bytes to its RST_STREAM */
+
 struct h2_stream {
     struct h2_conn *c;
     int32_t id;
@@ -69,7 +72,11 @@ struct h2_stream {
     bool eof;            /* the worker wrote the whole body */
     bool closed;         /* the stream is gone (reset or done) */
     bool worker_done;
-    struct sp_buf out; /* body bytes not yet sent */
+    /* An injected fault resets the stream: before any reply (abort_conn) or once the bytes
+     * read so far are sent (a shaped body's read failed). */
+    bool reset;
+    int64_t reset_due_us; /* when the RST_STREAM of a cut goes out, once its bytes are sent */
+    struct sp_buf out;    /* body bytes not yet sent */
     size_t out_off;
     struct h2_stream *next;
     struct h2_stream *qnext; /* the pool's queue */

@@ -107,6 +107,11 @@ static void produce_body(struct h2_stream *s)
         n = o->read(o->ctx, buf, READ_CHUNK);
         if (n > 0 && !put_body(s, buf, (size_t)n))
             break;
+        if (n < 0) { /* an injected cut: the stream is reset, not ended cleanly */
+            pthread_mutex_lock(&s->c->lock);
+            s->reset = true;
+            pthread_mutex_unlock(&s->c->lock);
+        }
     }
     free(buf);
 }
@@ -116,6 +121,7 @@ static void serve_stream(struct h2_stream *s)
     struct h2_conn *c = s->c;
     struct mock_req *r = &s->r;
     settle(s); /* the handler ran in the I/O thread (request_complete) */
+    mock_faults_on_send(r); /* as mhd_transport.c, before the reply goes out */
     pthread_mutex_lock(&c->lock);
     s->reply_ready = true;
     pthread_mutex_unlock(&c->lock);

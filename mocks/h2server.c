@@ -227,6 +227,17 @@ static void request_complete(struct h2_conn *c, struct h2_stream *s)
     struct mock_req *r = &s->r;
     if (!mock_core_begin(r, r->body.len, true))
         mock_core_dispatch(r);
+    if (r->cont == NULL && r->reply_at_us == 0)
+        mock_faults_on_send(r); /* an injected shape may turn the body into a stream */
+    if (r->cont == NULL && r->reply_at_us == 0 && r->abort_conn) {
+        /* A reset before any reply, as mhd_transport.c drops the connection. */
+        mock_core_finish(r);
+        pthread_mutex_lock(&c->lock);
+        s->started = s->eof = s->worker_done = s->reset = true;
+        pthread_mutex_unlock(&c->lock);
+        nghttp2_submit_rst_stream(c->session, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_INTERNAL_ERROR);
+        return;
+    }
     if (r->cont == NULL && r->reply_at_us == 0 && r->out.read == NULL) {
         bool ok = r->out.len == 0 || sp_buf_append(&s->out, r->out.body, r->out.len) == 0;
         mock_core_finish(r);
@@ -388,7 +399,23 @@ static ssize_t data_read(nghttp2_session *session,
         pthread_cond_broadcast(&c->cond);
     }
     bool done = s->eof && s->out_off == s->out.len;
+    bool reset = done && s->reset;
     pthread_mutex_unlock(&c->lock);
+    if (n == 0 && reset) {
+        /* An injected cut: RST_STREAM after the bytes sent so far, a moment later so that
+         * the client has taken the headers and data in (curl drops a stream's headers when
+         * the reset arrives in the same read): the reply is seen cut, not refused. */
+        int64_t now = sp_now_us();
+        if (s->reset_due_us == 0)
+            s->reset_due_us = now + H2_CUT_RESET_DELAY_US;
+        if (now < s->reset_due_us) {
+            c->reset_pending = true;
+            return NGHTTP2_ERR_DEFERRED;
+        }
+        return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+    }
+    if (done && reset)
+        return (ssize_t)n;
     if (n == 0 && !done)
         return NGHTTP2_ERR_DEFERRED;
     if (done) {
@@ -415,6 +442,10 @@ static void pump(struct h2_conn *c)
         }
         struct mock_req *r = &s->r;
         s->submitted = true;
+        if (r->abort_conn) { /* reset before any reply (a delayed fault) */
+            nghttp2_submit_rst_stream(c->session, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_INTERNAL_ERROR);
+            continue;
+        }
         /* No body to come and trailers only: Trailers-Only, one HEADERS with END_STREAM. */
         bool empty = r->out.read == NULL && r->out.len == 0;
         if (empty) {
@@ -514,6 +545,7 @@ static nghttp2_session *session_new(struct h2_conn *c)
 /* One round of I/O. Returns false when the connection is over. */
 static bool conn_io(struct h2_conn *c, int64_t *idle_since)
 {
+    c->reset_pending = false;
     pump(c);
     reap(c, false);
     if (nghttp2_session_send(c->session) != 0)
@@ -523,7 +555,7 @@ static bool conn_io(struct h2_conn *c, int64_t *idle_since)
     struct pollfd p[2] = {
         {c->fd, (short)(POLLIN | (nghttp2_session_want_write(c->session) ? POLLOUT : 0)), 0},
         {c->wake[0], POLLIN, 0}};
-    if (poll(p, 2, 1000) < 0 && errno != EINTR)
+    if (poll(p, 2, c->reset_pending ? H2_CUT_RESET_DELAY_US / 1000 : 1000) < 0 && errno != EINTR)
         return false;
     if (p[1].revents & POLLIN) {
         char buf[256];

@@ -126,9 +126,16 @@ static struct MHD_Response *make_response(struct mock_reply_out *o)
     return resp;
 }
 
-static void send_reply(struct mock_conn *c)
+/* Sends r's reply; MHD_NO when an injected fault resets the connection instead. */
+static enum MHD_Result send_reply(struct mock_conn *c)
 {
     struct mock_req *r = &c->r;
+    if (r->abort_conn) {
+        c->sent = true;
+        mock_core_finish(r);
+        return MHD_NO;
+    }
+    mock_faults_on_send(r);
     if (r->out.read != NULL) {
         /* MHD counts a stream's quiet spells (a command printing nothing for a while) as
          * idleness and would cut it: the stream's own reader watches for a client that left. */
@@ -157,6 +164,7 @@ static void send_reply(struct mock_conn *c)
     }
     c->sent = true;
     mock_core_finish(r);
+    return MHD_YES;
 }
 
 /* --- delays ------------------------------------------------------------------------------- */
@@ -275,7 +283,7 @@ static enum MHD_Result on_headers(struct mock_conn *c)
     unsigned long long len = cl ? strtoull(cl, &end, 10) : 0;
     bool has = cl != NULL && end != cl && *end == '\0';
     if (mock_core_begin(&c->r, len, has))
-        send_reply(c); /* refused before reading a byte of the body */
+        return send_reply(c); /* refused before reading a byte of the body */
     return MHD_YES;
 }
 
@@ -311,8 +319,7 @@ static enum MHD_Result on_request(void *cls,
     }
     if (wait_or_run(c))
         return MHD_YES;
-    send_reply(c);
-    return MHD_YES;
+    return send_reply(c);
 }
 
 static void on_completed(void *cls,

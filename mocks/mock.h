@@ -68,7 +68,10 @@ enum sp_mock_fault {
     SP_MOCK_FAULT_NONE,
     SP_MOCK_FAULT_STUCK_CREATING, /* never leaves the vendor's creating state */
     SP_MOCK_FAULT_ERROR_STATE,    /* goes to the vendor's error state instead of started */
-    SP_MOCK_FAULT_NEVER_ALIVE     /* started, but the data plane never answers */
+    SP_MOCK_FAULT_NEVER_ALIVE,    /* started, but the data plane never answers */
+    SP_MOCK_FAULT_VANISH,         /* deleted behind the client's back `after` its create */
+    SP_MOCK_FAULT_DATA_PLANE_DIES, /* the data plane resets every connection from `after` on */
+    SP_MOCK_FAULT_SERVER_CRASH    /* the action server stops answering `after` it came up */
 };
 
 /* Vendor-specific switches. */
@@ -91,6 +94,9 @@ struct sp_mock_config {
     const char *root_dir;      /* parent of sandbox workspaces; NULL = $TMPDIR or /tmp */
     unsigned flags;            /* SP_MOCK_* */
     bool quiet;                /* no request log on stderr */
+    const char *const *faults; /* fault specs (grammar below), armed at start */
+    size_t n_faults;
+    const char *faults_file;   /* a scenario file (JSON, see sp_mock_faults_load); NULL = none */
 };
 
 struct sp_mock;
@@ -135,11 +141,87 @@ struct sp_mock_stats {
     long created;         /* sandboxes created */
     long live;            /* sandboxes not deleted (stopped ones count: they still exist) */
     long running;         /* sandboxes started or running */
+    long faults;          /* faults injected, all kinds */
 };
 void sp_mock_stats(struct sp_mock *m, struct sp_mock_stats *out);
 
-/* The next `count` sandboxes created get fault f. */
+/* The next `count` sandboxes created get fault f (VANISH, DATA_PLANE_DIES and SERVER_CRASH
+ * strike 1 s after; use sp_mock_fault_add with after= for another time). */
 void sp_mock_inject(struct sp_mock *m, enum sp_mock_fault f, int count);
+
+/* --- fault injection (faults.c) ------------------------------------------------------------
+ * A fault spec is one line of words:
+ *   [METHOD] PATH ACTION [OPTION...]     an HTTP fault on the requests that match
+ *   sandbox KIND [OPTION...]             a sandbox fault on the next sandboxes created
+ * METHOD is GET, POST, PUT, PATCH, DELETE, HEAD or * (the default). PATH starts with '/' and
+ * matches segment by segment: '*' (or "{}") is one segment, a final '**' any rest; it matches
+ * the whole path or the path after the vendor's API prefix ("/sandbox" is Daytona's
+ * /api/sandbox). Data-plane requests (Host <port>-<id>.localhost) match by their path too.
+ * ACTION, one of:
+ *   429 500 502 503 504  that status with the vendor's own error body (429 and 503 carry
+ *                        Retry-After, retry-after=S, 1 by default)
+ *   delay                the reply waits a draw of dist=DIST:PARAMS (--latency's DIST syntax,
+ *                        e.g. dist=uniform:1s,2s); other faults then still apply
+ *   reset                the connection is reset before any byte of the reply
+ *   reset-mid            the status and half the body go out, then a reset
+ *   empty                the reply's status with an empty body
+ *   truncate             the first half of the body, with a Content-Length that says so
+ *   malformed            the body replaced by bytes no parser accepts
+ *   oversize             a JSON body of size=BYTES (default 96 MiB, over any client's cap)
+ *   dribble              the reply at rate=BYTES per second (default 64)
+ *   stall                nothing at all until the client gives up (or for=TIME passed)
+ *   cut                  a streamed reply (Connect, chunked output) reset after its first part
+ *   no-eos               a stream that ends without its end-of-stream (Connect's end frame;
+ *                        the chunked terminator otherwise)
+ * KIND (sandbox faults): stuck, error, never-alive, vanish, dataplane-dies, server-crash
+ * (the last three strike after=TIME after create, 1s by default).
+ * OPTIONS: p=PROBABILITY (0..1, default 1; drawn from the mock's seed), count=N (at most N
+ * injections), plane=api|data|any (default any; data = routed to a sandbox by its Host),
+ * vendor=NAME (only on that vendor's mock),
+ * and the action's own (retry-after, dist, size, rate, for, after). TIMEs take a unit
+ * (us, ms, s). A faulted request is journalled with the status it got (0 for resets). */
+enum sp_mock_fault_kind {
+    SP_MOCK_FK_DELAY,
+    SP_MOCK_FK_STATUS,
+    SP_MOCK_FK_RESET,
+    SP_MOCK_FK_RESET_MID,
+    SP_MOCK_FK_EMPTY,
+    SP_MOCK_FK_TRUNCATE,
+    SP_MOCK_FK_MALFORMED,
+    SP_MOCK_FK_OVERSIZE,
+    SP_MOCK_FK_DRIBBLE,
+    SP_MOCK_FK_STALL,
+    SP_MOCK_FK_CUT,
+    SP_MOCK_FK_NO_EOS,
+    SP_MOCK_FK_SB_STUCK,
+    SP_MOCK_FK_SB_ERROR,
+    SP_MOCK_FK_SB_NEVER_ALIVE,
+    SP_MOCK_FK_SB_VANISH,
+    SP_MOCK_FK_SB_DATA_PLANE_DIES,
+    SP_MOCK_FK_SB_SERVER_CRASH,
+    SP_MOCK_FK__COUNT
+};
+/* "status", "reset-mid", "sandbox vanish" ... */
+const char *sp_mock_fault_kind_name(enum sp_mock_fault_kind k);
+/* Checks a spec without a mock (for the CLI). A bad spec is SP_E_CONFIG naming it. */
+enum sp_err sp_mock_fault_check(const char *spec, struct sp_error *err);
+/* Arms a fault on a running mock; returns its id in *id (NULL ok). */
+enum sp_err sp_mock_fault_add(struct sp_mock *m, const char *spec, int *id, struct sp_error *err);
+/* Same, active only from start_ms to stop_ms after the mock started (stop_ms < 0: no end). */
+enum sp_err sp_mock_fault_add_timed(struct sp_mock *m, const char *spec, long start_ms,
+                                    long stop_ms, int *id, struct sp_error *err);
+/* Loads a scenario file:
+ *   {"faults": [{"fault": "POST /sandbox 503 p=0.05"},
+ *               {"fault": "GET /sandbox/{} reset", "start": "30s", "stop": "60s"}]}
+ * start/stop are times after the mock started (a number is seconds). A bad file is
+ * SP_E_CONFIG naming the file, the entry and what is wrong; nothing is armed then. */
+enum sp_err sp_mock_faults_load(struct sp_mock *m, const char *path, struct sp_error *err);
+enum sp_err sp_mock_faults_load_json(struct sp_mock *m, const char *json, size_t len,
+                                     const char *what, struct sp_error *err);
+/* Removes one fault by id (false when unknown), or every fault (id < 0). */
+bool sp_mock_fault_remove(struct sp_mock *m, int id);
+/* Faults of kind k injected so far. */
+long sp_mock_fault_count(struct sp_mock *m, enum sp_mock_fault_kind k);
 
 /* How many journalled requests match method (NULL = any) and a path prefix (NULL = any). */
 long sp_mock_journal_count(struct sp_mock *m, const char *method, const char *path_prefix);

@@ -79,6 +79,11 @@ struct mock_req {
     void *cont_ctx;
     int64_t cont_at_us;
     bool cancelled;             /* the connection is gone: a continuation only frees its ctx */
+    /* Fault injection (faults_apply.c). */
+    bool abort_conn;            /* the transport resets the connection instead of replying */
+    bool fault_delayed;         /* a delay fault was applied: no second one */
+    int fault_shape;            /* 1 + the sp_mock_fault_kind that reshapes the reply; 0 none */
+    long fault_arg;             /* its size or rate */
 };
 
 typedef void (*mock_handler_fn)(struct mock_req *r);
@@ -124,6 +129,9 @@ struct mock_vendor {
     /* Generated API keys are key_prefix followed by 40 hex digits (the SDKs check formats,
      * e.g. E2B's "e2b_" + hex). NULL = hex only. */
     const char *key_prefix;
+    /* Replies with an error of this status the vendor's way (its JSON error body) for an
+     * injected fault. NULL = {"message": ...}. */
+    void (*error_reply)(struct mock_req *r, int status, const char *message);
     /* Default delays when the config gives none. */
     struct sp_latency default_latency;
     /* Served over HTTP/2 (h2c with prior knowledge, h2server.c) instead of HTTP/1.1: gRPC. */
@@ -149,8 +157,20 @@ void *mock_vendor_data(const struct sp_mock *m);
 void mock_set_vendor_data(struct sp_mock *m, void *data);
 /* "http://127.0.0.1:PORT" (no path). */
 const char *mock_origin(const struct sp_mock *m);
-/* Takes the next injected fault, or SP_MOCK_FAULT_NONE. */
-enum sp_mock_fault mock_take_fault(struct sp_mock *m);
+/* Takes the fault of a new sandbox, or SP_MOCK_FAULT_NONE; *at_ms is the monotonic time a
+ * VANISH, DATA_PLANE_DIES or SERVER_CRASH strikes (faults_apply.c). */
+enum sp_mock_fault mock_take_fault(struct sp_mock *m, int64_t *at_ms);
+/* Faults of the mock core (faults_apply.c). on_request: before the handler (after the key
+ * check); true when the fault answered (status, reset, stall) or deferred the request
+ * (delay). on_send: reshapes the reply on its way out (the transport calls it).
+ * sandbox_created: arms a sandbox's timed fault. data_plane_dead: true (and the connection
+ * is reset) when sb's data plane died. */
+bool mock_faults_on_request(struct mock_req *r, bool data_plane);
+void mock_faults_on_send(struct mock_req *r);
+void mock_faults_sandbox_created(struct sp_mock *m, struct mock_sandbox *sb);
+bool mock_faults_data_plane_dead(struct mock_req *r, struct mock_sandbox *sb);
+/* Replies with an injected error status through the vendor's error_reply hook. */
+void mock_reply_fault_error(struct mock_req *r, int status, const char *message);
 /* Frees a sandbox's vendor data through the vendor's sandbox_free hook (store.c). */
 void mock_vendor_sandbox_free(struct sp_mock *m, void *vendor_data);
 /* Counts a refused request in the stats. */
@@ -291,6 +311,7 @@ struct mock_sandbox {
     enum mock_phase next;    /* phase after the transition in progress */
     int64_t until_ms;        /* monotonic end of the transition; 0 = stable */
     enum sp_mock_fault fault;
+    int64_t fault_at_ms;     /* monotonic ms a VANISH/DATA_PLANE_DIES/SERVER_CRASH strikes */
     int64_t created_wall_ms;
     int64_t updated_wall_ms;
     struct sp_kv labels;     /* labels / metadata */

@@ -1,10 +1,11 @@
 /* The mock core shared by every vendor mock, free of any HTTP library: start and stop,
  * routing by method + path pattern and by Host for sandbox data planes, the vendor's key
  * check (on the headers, before a body is read), the hooks the transport calls, the request
- * journal and its escaped log, the injected-fault queue, ids and keys from the OS random
- * source. The reply API lives in mock_reply.c; the transport (mhd_transport.c today; an
+ * journal and its escaped log, the hooks of fault injection (faults*.c), ids and keys from
+ * the OS random source. The reply API lives in mock_reply.c; the transport (mhd_transport.c today; an
  * HTTP/2 server can sit beside it) owns the sockets. */
 #include "backend.h"
+#include "faults_int.h"
 #include "mock_int.h"
 
 #include <errno.h>
@@ -45,8 +46,7 @@ struct sp_mock {
     struct journal_entry *journal;
     size_t n_journal, cap_journal;
     long requests, unauthorized;
-    enum sp_mock_fault fault;
-    int fault_count;
+    struct mock_faults *faults;
 };
 
 /* The mock registry: a vendor is one line here; every list of vendors derives from it. */
@@ -101,25 +101,8 @@ void mock_vendor_sandbox_free(struct sp_mock *m, void *vendor_data)
         m->vendor->sandbox_free(vendor_data);
 }
 
-void sp_mock_inject(struct sp_mock *m, enum sp_mock_fault f, int count)
-{
-    pthread_mutex_lock(&m->lock);
-    m->fault = f;
-    m->fault_count = count;
-    pthread_mutex_unlock(&m->lock);
-}
-
-enum sp_mock_fault mock_take_fault(struct sp_mock *m)
-{
-    enum sp_mock_fault f = SP_MOCK_FAULT_NONE;
-    pthread_mutex_lock(&m->lock);
-    if (m->fault_count > 0) {
-        f = m->fault;
-        m->fault_count--;
-    }
-    pthread_mutex_unlock(&m->lock);
-    return f;
-}
+struct mock_faults *mock_faults_of(struct sp_mock *m) { return m->faults; }
+const struct mock_vendor *mock_vendor_of(const struct sp_mock *m) { return m->vendor; }
 
 void sp_mock_stats(struct sp_mock *m, struct sp_mock_stats *out)
 {
@@ -129,6 +112,7 @@ void sp_mock_stats(struct sp_mock *m, struct sp_mock_stats *out)
     out->requests = m->requests;
     out->unauthorized = m->unauthorized;
     pthread_mutex_unlock(&m->lock);
+    out->faults = mock_faults_injected(m->faults, -1);
 }
 
 long sp_mock_journal_count(struct sp_mock *m, const char *method, const char *path_prefix)
@@ -242,7 +226,8 @@ static void serve_data_plane(struct mock_req *r, unsigned port, const char *id)
         r->mock->vendor->not_found(r);
         return;
     }
-    r->mock->vendor->data_plane(r, sb, port);
+    if (!mock_faults_data_plane_dead(r, sb) && !mock_faults_on_request(r, true))
+        r->mock->vendor->data_plane(r, sb, port);
     mock_store_put(r->mock->store, sb);
 }
 
@@ -256,17 +241,26 @@ static void dispatch(struct mock_req *r)
             serve_data_plane(r, port, id);
         return;
     }
+    if (mock_faults_admin(r))
+        return;
     const struct mock_route *rt = route_find(v, r);
     if (rt == NULL) {
-        v->not_found(r);
+        /* Not a route of the API, but maybe the vendor's data plane by header (E2B envd). */
+        if (!mock_faults_on_request(r, false))
+            v->not_found(r);
         return;
     }
     if (!(rt->flags & MOCK_ROUTE_OPEN) && v->authorize != NULL && !v->authorize(r)) {
         mock_count_unauthorized(r->mock);
         return;
     }
-    if (!mock_synthetic_gate(r, false))
+    if (!mock_faults_on_request(r, false) && !mock_synthetic_gate(r, false))
         rt->fn(r);
+}
+
+void mock_core_route(struct mock_req *r)
+{
+    dispatch(r);
 }
 
 /* --- the transport's hooks ---------------------------------------------------------------- */
@@ -280,7 +274,9 @@ bool mock_core_begin(struct mock_req *r, uint64_t content_length, bool has_lengt
     /* The data plane checks its own credentials (preview or access token) in the handler. */
     bool data_plane = v->data_plane != NULL && mock_host_target(r->host, &port, id, sizeof(id));
     const struct mock_route *rt = data_plane ? NULL : route_find(v, r);
-    if (rt != NULL && !(rt->flags & MOCK_ROUTE_OPEN) && v->authorize != NULL && !v->authorize(r)) {
+    bool keyed = (rt != NULL && !(rt->flags & MOCK_ROUTE_OPEN)) ||
+                 (!data_plane && mock_faults_is_admin(r));
+    if (keyed && v->authorize != NULL && !v->authorize(r)) {
         mock_count_unauthorized(r->mock);
         mock_reply_header(r, "Connection", "close"); /* the body is not read */
         return true;
@@ -405,6 +401,21 @@ static enum sp_err server_start(struct sp_mock *m, struct sp_error *err)
     return SP_E_OK;
 }
 
+/* The config's faults: every spec and the scenario file are checked before the mock serves. */
+static enum sp_err faults_arm(struct sp_mock *m, const struct sp_mock_config *cfg,
+                              struct sp_error *err)
+{
+    m->faults = mock_faults_new(cfg->seed);
+    if (m->faults == NULL)
+        return sp_error_set(err, SP_E_INTERNAL, "mock: out of memory");
+    for (size_t i = 0; i < cfg->n_faults; i++)
+        if (sp_mock_fault_add(m, cfg->faults[i], NULL, err) != SP_E_OK)
+            return err->code;
+    if (cfg->faults_file != NULL)
+        return sp_mock_faults_load(m, cfg->faults_file, err);
+    return SP_E_OK;
+}
+
 enum sp_err sp_mock_start(const struct sp_mock_config *cfg, struct sp_mock **out,
                           struct sp_error *err)
 {
@@ -434,6 +445,8 @@ enum sp_err sp_mock_start(const struct sp_mock_config *cfg, struct sp_mock **out
         if (m->store == NULL)
             rc = sp_error_set(err, SP_E_INTERNAL, "mock: cannot create the sandbox root");
     }
+    if (rc == SP_E_OK)
+        rc = faults_arm(m, cfg, err);
     if (rc == SP_E_OK && v->init != NULL && v->init(m) != 0)
         rc = sp_error_set(err, SP_E_INTERNAL, "mock %s: vendor init failed", v->name);
     if (rc == SP_E_OK)
@@ -462,6 +475,7 @@ void sp_mock_stop(struct sp_mock *m)
     for (size_t i = 0; i < m->n_journal; i++)
         free(m->journal[i].path);
     free(m->journal);
+    mock_faults_free(m->faults);
     sp_kv_cleanup(&m->env);
     pthread_mutex_destroy(&m->lock);
     free(m->host);

@@ -422,9 +422,56 @@ unsigned modal_tunnel_port(struct mock_req *r)
 
 static void modal_not_found(struct mock_req *r)
 {
+    /* A tunnel host whose sandbox is gone is plain HTTP, not an RPC: the proxy answers 404
+     * (its exact body is unverified), which the action-server client reads as not_found. */
+    const char *ct = mock_req_header(r, "content-type");
+    if (ct == NULL || strncmp(ct, "application/grpc", 16) != 0) {
+        static const char BODY[] = "modal-http: no such sandbox or tunnel\n";
+        mock_reply(r, 404, "text/plain", BODY, sizeof(BODY) - 1);
+        return;
+    }
     char msg[200];
     snprintf(msg, sizeof(msg), "Method not found: %.150s", r->path);
     modal_reply_status(r, MODAL_UNIMPLEMENTED, msg);
+}
+
+/* The gRPC code a client derives from an HTTP status (gRPC's http-grpc-status-mapping). */
+static int grpc_code_of_http(int status)
+{
+    switch (status) {
+    case 400:
+        return MODAL_INTERNAL;
+    case 401:
+        return MODAL_UNAUTHENTICATED;
+    case 403:
+        return MODAL_PERMISSION_DENIED;
+    case 404:
+        return MODAL_UNIMPLEMENTED;
+    case 429:
+    case 502:
+    case 503:
+    case 504:
+        return MODAL_UNAVAILABLE;
+    default:
+        return MODAL_UNKNOWN;
+    }
+}
+
+/* Injected statuses as Modal's front end sends them on its RPC port: the HTTP status kept
+ * (so reports still name it) in a gRPC Trailers-Only reply carrying the matching
+ * grpc-status and the message; on the tunnels (plain HTTP) a text body. */
+static void modal_fault_error(struct mock_req *r, int status, const char *message)
+{
+    const char *ct = mock_req_header(r, "content-type");
+    if (ct == NULL || strncmp(ct, "application/grpc", 16) != 0) {
+        mock_reply(r, status, "text/plain", message, strlen(message));
+        return;
+    }
+    char st[8];
+    snprintf(st, sizeof(st), "%d", grpc_code_of_http(status));
+    mock_reply_header(r, "grpc-status", st);
+    mock_reply_header(r, "grpc-message", message); /* ours: printable ASCII, no '%' */
+    mock_reply(r, status, "application/grpc", "", 0);
 }
 
 static const char *modal_phase_name(int phase)
@@ -462,6 +509,7 @@ const struct mock_vendor mock_vendor_modal = {
     .authorize = modal_authorize,
     .data_plane = modal_data_plane,
     .not_found = modal_not_found,
+    .error_reply = modal_fault_error,
     .phase_name = modal_phase_name,
     .sandbox_free = modal_sandbox_free,
     .key_prefix = "as-",

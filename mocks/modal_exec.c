@@ -202,6 +202,8 @@ void modal_exec_start(struct mock_req *r)
     sp_kv_init(&extra);
     if (sb == NULL) {
         modal_reply_status(r, MODAL_NOT_FOUND, "Task not found");
+    } else if (mock_faults_data_plane_dead(r, sb)) {
+        /* The command router runs with the task: its dead data plane resets the call. */
     } else if (!exec_env(r, sb, in, &extra)) {
         modal_reply_status(r, MODAL_NOT_FOUND, "Secret not found");
     } else {
@@ -292,12 +294,18 @@ static void stdio_free(void *arg)
     free(c);
 }
 
-/* Looks the exec up; replies NOT_FOUND and returns NULL when unknown. *sbp is referenced. */
+/* Looks the exec up; replies NOT_FOUND (or resets, when the data plane died) and returns
+ * NULL when unknown. *sbp is referenced. */
 static struct modal_exec *
 exec_of(struct mock_req *r, const char *task_id, const char *exec_id, struct mock_sandbox **sbp)
 {
     struct mock_sandbox *sb = modal_task_sandbox(r, task_id);
     struct modal_exec *e = NULL;
+    if (sb != NULL && mock_faults_data_plane_dead(r, sb)) { /* the router's call is reset */
+        mock_store_put(mock_store_of(r->mock), sb);
+        *sbp = NULL;
+        return NULL;
+    }
     if (sb != NULL) {
         struct modal_sb *ms = sb->vendor;
         pthread_mutex_lock(&ms->lock);

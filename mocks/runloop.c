@@ -67,6 +67,23 @@ static void rl_not_found(struct mock_req *r)
     rl_error(r, 404, "not_found", msg);
 }
 
+/* Injected statuses in Runloop's own error body ({"error": code, "message"}), with the code
+ * names its API uses for the other statuses it sends. */
+static void rl_fault_error(struct mock_req *r, int status, const char *message)
+{
+    const char *code = status == 400   ? "bad_request"
+                       : status == 401 ? "unauthorized"
+                       : status == 403 ? "forbidden"
+                       : status == 404 ? "not_found"
+                       : status == 408 ? "request_timeout"
+                       : status == 429 ? "rate_limited"
+                       : status == 502 ? "bad_gateway"
+                       : status == 503 ? "service_unavailable"
+                       : status == 504 ? "gateway_timeout"
+                                       : "internal_error";
+    rl_error(r, status, code, message);
+}
+
 struct mock_sandbox *rl_lookup(struct mock_req *r)
 {
     struct mock_sandbox *sb = mock_store_get(mock_store_of(r->mock), r->params[0]);
@@ -496,6 +513,7 @@ const struct mock_vendor mock_vendor_runloop = {
     .authorize = rl_authorize,
     .data_plane = rl_data_plane,
     .not_found = rl_not_found,
+    .error_reply = rl_fault_error,
     .phase_name = phase_name_hook,
     .sandbox_free = rl_sandbox_free,
     .key_prefix = "ak_",

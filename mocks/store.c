@@ -278,7 +278,7 @@ struct mock_sandbox *mock_store_create(struct mock_store *s, const char *id,
     sp_kv_init(&sb->env);
     pthread_mutex_init(&sb->exec_lock, NULL);
     sb->created_wall_ms = sb->updated_wall_ms = mock_wall_ms();
-    sb->fault = s->mock ? mock_take_fault(s->mock) : SP_MOCK_FAULT_NONE;
+    sb->fault = s->mock ? mock_take_fault(s->mock, &sb->fault_at_ms) : SP_MOCK_FAULT_NONE;
     if (sandbox_make_root(s, sb, dirs) != 0) {
         sandbox_destroy(s, sb);
         return NULL;
@@ -301,6 +301,8 @@ struct mock_sandbox *mock_store_create(struct mock_store *s, const char *id,
         mock_store_put(s, gone); /* the store's reference */
         gone = after;
     }
+    if (s->mock != NULL)
+        mock_faults_sandbox_created(s->mock, sb); /* a vanish is a timer from now */
     return sb;
 }
 
@@ -583,7 +585,8 @@ const struct mock_server *mock_sandbox_server(struct mock_store *s, struct mock_
     for (int i = 0; i < sb->n_servers && found == NULL; i++)
         if (sb->servers[i].port == port)
             found = &sb->servers[i];
-    *ready = found != NULL && found->ready_ms != 0 && sp_now_ms() >= found->ready_ms;
+    *ready = found != NULL && found->ready_ms != 0 && sp_now_ms() >= found->ready_ms &&
+             !(sb->fault == SP_MOCK_FAULT_SERVER_CRASH && sp_now_ms() >= sb->fault_at_ms);
     pthread_mutex_unlock(&s->lock);
     return found;
 }
@@ -599,7 +602,8 @@ bool mock_sandbox_server_copy(struct mock_store *s, struct mock_sandbox *sb, uns
             found = true;
         }
     }
-    *ready = found && out->ready_ms != 0 && sp_now_ms() >= out->ready_ms;
+    *ready = found && out->ready_ms != 0 && sp_now_ms() >= out->ready_ms &&
+             !(sb->fault == SP_MOCK_FAULT_SERVER_CRASH && sp_now_ms() >= sb->fault_at_ms);
     pthread_mutex_unlock(&s->lock);
     return found;
 }

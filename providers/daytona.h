@@ -17,6 +17,9 @@
 #define DAYTONA_SDK_VERSION      "0.24.2" /* newer daemons change output formats by it (A7.4) */
 #define DAYTONA_POLL_MS          100      /* the SDK's state poll interval (A5) */
 #define DAYTONA_BLOCKING_CALL_MS 60000    /* create and start block up to 30 s server-side */
+/* The HTTP timeout of create and start, which block until the sandbox started: the ready
+ * deadline (60 s by default, the SDK's), so a client with a short one is not held longer. */
+#define DAYTONA_STARTING_CALL_MS(op) ((op)->client->opts.ready_timeout_ms)
 
 enum daytona_mode { DAYTONA_MODE_ACTION_SERVER, DAYTONA_MODE_TOOLBOX };
 

@@ -174,6 +174,16 @@ unsigned sp_client_caps(const struct sp_client *c)
     return c->provider->caps ? c->provider->caps(c->cfg) : 0;
 }
 
+int sp_client_attempts_5xx(const struct sp_client *c, enum sp_step step)
+{
+    return c->provider->attempts_5xx ? c->provider->attempts_5xx(c->cfg, step) : 1;
+}
+
+bool sp_client_exec_via_api(const struct sp_client *c)
+{
+    return c->provider->exec_via_api ? c->provider->exec_via_api(c->cfg) : false;
+}
+
 const char *sp_client_session_key(const struct sp_client *c)
 {
     return c->provider->session_key;

@@ -75,6 +75,11 @@ struct sp_client_opts {
      * localhost, *.localhost): a command aimed at a mock can then never reach a real
      * provider through a stray variable. */
     bool loopback_only;
+    /* When > 0, every retry the transport makes waits this long instead of the vendor's
+     * waits and Retry-After; the number of attempts is unchanged. For requirements that
+     * classify faults on a mock, where the waits would only slow the suite. 0 = as the
+     * vendor's SDK or OpenHands waits. */
+    long retry_wait_ms;
 };
 
 struct sp_client;  /* a configured provider: credentials, URLs, options */
@@ -97,6 +102,12 @@ enum sp_err sp_client_new(const char *name, const struct sp_kv *env,
 void sp_client_free(struct sp_client *c);
 const char *sp_client_name(const struct sp_client *c);
 unsigned sp_client_caps(const struct sp_client *c);
+/* How many times the client sends a step's request that is answered 5xx every time (the
+ * vendor SDK's retry rule: 1 where 5xx is not retried), so requirements expect it. */
+int sp_client_attempts_5xx(const struct sp_client *c, enum sp_step step);
+/* True when exec goes through the vendor's API rather than a connection to the sandbox's
+ * data plane, so a data-plane outage does not reach it (Runloop's direct mode). */
+bool sp_client_exec_via_api(const struct sp_client *c);
 /* The label key under which sandboxes carry their session (e.g. "OpenHands_SID"). */
 const char *sp_client_session_key(const struct sp_client *c);
 

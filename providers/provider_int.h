@@ -34,6 +34,12 @@ struct sp_provider {
                              void **cfg, struct sp_error *err);
     void (*cfg_free)(void *cfg);
     unsigned (*caps)(const void *cfg); /* SP_CAP_* for this configuration */
+    /* Attempts the client makes at a step's request answered 5xx every time, by the vendor
+     * SDK's own retry rule; NULL = 1 (no retry). */
+    int (*attempts_5xx)(const void *cfg, enum sp_step step);
+    /* True when exec goes through the vendor's API, not a connection to the sandbox's data
+     * plane (tunnel, toolbox, envd, command router); NULL = false. */
+    bool (*exec_via_api)(const void *cfg);
     sp_step_fn auth, create, attach, startup, exec, files, cleanup; /* NULL = unsupported */
     sp_step_fn list; /* lists sandboxes by label (op->u.list), for sweep; NULL = unsupported */
 

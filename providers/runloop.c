@@ -124,6 +124,23 @@ static unsigned runloop_caps(const void *p)
     return cfg->mode == RUNLOOP_MODE_TUNNEL_V2 ? caps | SP_CAP_ACCESS_TOKEN : caps;
 }
 
+/* Direct mode runs commands with the API's execute calls; the others use the tunnel. */
+static bool runloop_exec_via_api(const void *p)
+{
+    const struct runloop_cfg *cfg = p;
+    return cfg->mode == RUNLOOP_MODE_DIRECT;
+}
+
+/* API requests follow the SDKs' retry rule (R1), 5xx included: create always, exec when it
+ * goes through the API (direct mode); the action server's data plane is not retried. */
+static int runloop_attempts_5xx(const void *p, enum sp_step step)
+{
+    const struct runloop_cfg *cfg = p;
+    if (step == SP_STEP_CREATE || (step == SP_STEP_EXEC && runloop_exec_via_api(cfg)))
+        return RUNLOOP_ATTEMPTS;
+    return 1;
+}
+
 /* --- requests ----------------------------------------------------------------------------------
  */
 
@@ -557,6 +574,8 @@ const struct sp_provider sp_provider_runloop = {
     .configure = runloop_configure,
     .cfg_free = runloop_cfg_free,
     .caps = runloop_caps,
+    .attempts_5xx = runloop_attempts_5xx,
+    .exec_via_api = runloop_exec_via_api,
     .auth = runloop_auth,
     .create = runloop_create,
     .attach = runloop_attach,

@@ -622,6 +622,10 @@ static void fill_transport_error(struct sp__transfer *t, CURLcode code)
         return;
     }
     rsp->transport = curl_code_class(code);
+    /* An HTTP/2 stream or connection reset before any response header is a reset
+     * connection (gRPC's UNAVAILABLE), not a malformed reply: the server never answered. */
+    if ((code == CURLE_HTTP2_STREAM || code == CURLE_HTTP2) && rsp->status == 0)
+        rsp->transport = SP_E_CONNECT;
     const char *why = t->errbuf[0] ? t->errbuf : curl_easy_strerror(code);
     /* The URL carries no secrets (keys go in headers); the query string may be long. */
     snprintf(rsp->transport_msg, sizeof(rsp->transport_msg), "%s %.80s: %.100s",
@@ -686,6 +690,13 @@ static long dropped_wait_ms(const struct sp__transfer *t, CURLcode code)
     return t->attempts >= 4 ? p->wait_dropped_ms * 2 : p->wait_dropped_ms;
 }
 
+/* A retry's wait (-1 = no retry), or the client's retry_wait_ms in its place. */
+static long retry_wait_override(const struct sp__transfer *t, long wait)
+{
+    long fixed = t->op && t->op->client ? t->op->client->opts.retry_wait_ms : 0;
+    return wait >= 0 && fixed > 0 ? fixed : wait;
+}
+
 static void transfer_finished(struct sp__transfer *t, CURLcode code)
 {
     long status = 0;
@@ -702,10 +713,13 @@ static void transfer_finished(struct sp__transfer *t, CURLcode code)
     }
     t->rsp.status = (int)status;
     t->rsp.retry_after_s = retry_after > 0 ? (int)retry_after : 0;
-    long wait = code == CURLE_OK ? retry_wait_ms(t) : dropped_wait_ms(t, code);
+    long wait = retry_wait_override(t, code == CURLE_OK ? retry_wait_ms(t)
+                                                        : dropped_wait_ms(t, code));
     if (code != CURLE_OK && wait < 0) {
         fill_transport_error(t, code);
-        long again = t->rsp.transport == SP_E_CONNECT ? sdk_retry_wait_ms(t, true) : -1;
+        long again = t->rsp.transport == SP_E_CONNECT
+                         ? retry_wait_override(t, sdk_retry_wait_ms(t, true))
+                         : -1;
         if (again >= 0 &&
             sp_timerheap_push(&t->loop->timers, &t->timer, sp_now_ms() + again) == 0) {
             t->retry_pending = true;

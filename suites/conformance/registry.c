@@ -13,7 +13,8 @@ struct req_table {
 static const struct req_table tables[] = {
     {sp__req_auth, &sp__req_auth_count},       {sp__req_create, &sp__req_create_count},
     {sp__req_startup, &sp__req_startup_count}, {sp__req_exec, &sp__req_exec_count},
-    {sp__req_files, &sp__req_files_count},     {sp__req_cleanup, &sp__req_cleanup_count},
+    {sp__req_files, &sp__req_files_count},     {sp__req_faults, &sp__req_faults_count},
+    {sp__req_cleanup, &sp__req_cleanup_count},
 };
 #define N_TABLES (sizeof(tables) / sizeof(tables[0]))
 

@@ -192,6 +192,8 @@ extern const struct sp_requirement sp__req_create[];
 extern const size_t sp__req_create_count;
 extern const struct sp_requirement sp__req_startup[];
 extern const size_t sp__req_startup_count;
+extern const struct sp_requirement sp__req_faults[];
+extern const size_t sp__req_faults_count;
 extern const struct sp_requirement sp__req_exec[];
 extern const size_t sp__req_exec_count;
 extern const struct sp_requirement sp__req_files[];

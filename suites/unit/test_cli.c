@@ -240,6 +240,12 @@ static void test_cli_mock_rejects_bad_flags(void **state)
     expect_usage(sp_cmd_mock, lat, "latency spec 'exec=fixed:5': a time needs a unit");
     const char *phase[] = {"mock", "--latency", "boot=fixed:1ms", NULL};
     expect_usage(sp_cmd_mock, phase, "unknown phase (create, start, alive, exec, delete)");
+    /* Every --fault is checked before any mock starts, and the bad one is named. */
+    const char *fault[] = {"mock", "--fault", "POST /sandbox 503 p=0.1", "--fault=GET /x 507",
+                           NULL};
+    expect_usage(sp_cmd_mock, fault, "fault 'GET /x 507': unknown action");
+    const char *fopt[] = {"mock", "--fault", "sandbox vanish after=3", NULL};
+    expect_usage(sp_cmd_mock, fopt, "fault 'sandbox vanish after=3': a time needs");
 }
 
 static void test_cli_list_shows_every_requirement(void **state)

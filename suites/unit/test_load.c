@@ -346,6 +346,54 @@ static void test_load_run_thresholds_and_reports(void **state)
     run_free(&r);
 }
 
+/* --fault on the built-in mock: 5 % of creates answered 503. The run reports the failed
+ * lifecycles by error class (provider, as E2B's client maps a 503; rate_limited if a client
+ * mapped it so), one error per failed lifecycle, and leaves no sandbox behind (exit 0). The
+ * mock's fault draws are seeded, so the count is the same from run to run. */
+static void test_load_fault_injection_reports_errors(void **state)
+{
+    (void)state;
+    char out[128], path[160];
+    snprintf(out, sizeof(out), "%s/faults", dir);
+    const char *const argv[] = {"load",    "--provider", "e2b",
+                                "--count", "100",        "--concurrency",
+                                "4",       "--steps",    "create,cleanup",
+                                "--quiet", "--fault",    "POST /** 503 p=0.05 plane=api",
+                                "--out",   out,          NULL};
+    struct run r = run_cmd(sp_cmd_load, argv);
+    assert_int_equal(r.code, 0);
+    assert_non_null(strstr(r.out, "0 left behind"));
+    run_free(&r);
+    snprintf(path, sizeof(path), "%s/summary.json", out);
+    cJSON *j = read_json(path);
+    int started = (int)jnum(j, "run", "started", NULL);
+    int failed = (int)jnum(j, "run", "failed", NULL);
+    assert_int_equal(started, 100);
+    assert_true(failed >= 1 && failed <= 20); /* about 5 of 100 */
+    assert_int_equal((int)jnum(j, "run", "completed", NULL) + failed, started);
+    assert_int_equal((int)jnum(j, "run", "leaks", NULL), 0);
+    const cJSON *errs = cJSON_GetObjectItem(j, "errors");
+    assert_true(cJSON_IsArray(errs));
+    int counted = 0;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, errs)
+    {
+        const char *cls = cJSON_GetObjectItem(e, "class")->valuestring;
+        assert_true(strcmp(cls, "provider") == 0 || strcmp(cls, "rate_limited") == 0);
+        assert_non_null(strstr(cJSON_GetObjectItem(e, "first_message")->valuestring, "503"));
+        counted += cJSON_GetObjectItem(e, "count")->valueint;
+    }
+    assert_int_equal(counted, failed);
+    cJSON_Delete(j);
+    /* A bad spec, or a fault for a real provider, is a usage error naming it. */
+    const char *const bad[] = {"load",   "--provider", "e2b",     "--count",        "2",
+                               "--rate", "5",          "--fault", "POST /x teapot", NULL};
+    expect_load_usage(bad, "invalid --fault");
+    const char *const real[] = {"load", "--provider", "e2b", "--target", "real",         "--count",
+                                "2",    "--rate",     "5",   "--fault",  "POST /** 503", NULL};
+    expect_load_usage(real, "--fault applies to the built-in mock");
+}
+
 static void test_load_no_samples_threshold_fails(void **state)
 {
     (void)state;
@@ -666,6 +714,7 @@ int main(void)
         cmocka_unit_test(test_load_cli_usage),
         cmocka_unit_test_setup_teardown(test_load_run_thresholds_and_reports, setup, teardown),
         cmocka_unit_test_setup_teardown(test_load_no_samples_threshold_fails, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_load_fault_injection_reports_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_load_shards_merge, setup, teardown),
         cmocka_unit_test_setup_teardown(test_load_sigterm_interrupts, setup, teardown),
         cmocka_unit_test(test_load_sweep_finds_and_deletes_leak),
