@@ -452,31 +452,6 @@ int sp__daytona_poll_state(struct sp_op *op,
     return 0;
 }
 
-/* --- exec and files ----------------------------------------------------------------------------
- */
-
-static enum sp_next daytona_exec(struct sp_op *op,
-                                 const struct sp_http_rsp *rsp,
-                                 struct sp_http_req *req,
-                                 struct sp_error *err)
-{
-    const struct daytona_cfg *cfg = op->client->cfg;
-    if (cfg->mode == DAYTONA_MODE_TOOLBOX)
-        return sp__daytona_toolbox_exec(op, rsp, req, err);
-    return sp_as_exec_step(op, rsp, req, err);
-}
-
-static enum sp_next daytona_files(struct sp_op *op,
-                                  const struct sp_http_rsp *rsp,
-                                  struct sp_http_req *req,
-                                  struct sp_error *err)
-{
-    const struct daytona_cfg *cfg = op->client->cfg;
-    if (cfg->mode == DAYTONA_MODE_TOOLBOX)
-        return sp__daytona_toolbox_files(op, rsp, req, err);
-    return sp_as_files_step(op, rsp, req, err);
-}
-
 /* --- cleanup -----------------------------------------------------------------------------------
  */
 
@@ -622,8 +597,8 @@ const struct sp_provider sp_provider_daytona = {
     .create = daytona_create,
     .attach = daytona_attach,
     .startup = sp__daytona_startup,
-    .exec = daytona_exec,
-    .files = daytona_files,
+    .exec = sp__daytona_toolbox_exec,
+    .files = sp__daytona_toolbox_files,
     .cleanup = daytona_cleanup,
     .list = sp__daytona_step_list,
 

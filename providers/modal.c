@@ -536,29 +536,7 @@ static enum sp_next modal_attach(struct sp_op *op,
     return op->sandbox ? SP_NEXT_DONE : SP_NEXT_FAIL;
 }
 
-/* --- exec, files, cleanup ------------------------------------------------------------------- */
-
-static enum sp_next modal_exec(struct sp_op *op,
-                               const struct sp_http_rsp *rsp,
-                               struct sp_http_req *req,
-                               struct sp_error *err)
-{
-    const struct modal_cfg *cfg = op->client->cfg;
-    if (cfg->mode == MODAL_MODE_DIRECT)
-        return sp__modal_direct_exec(op, rsp, req, err);
-    return sp_as_exec_step(op, rsp, req, err);
-}
-
-static enum sp_next modal_files(struct sp_op *op,
-                                const struct sp_http_rsp *rsp,
-                                struct sp_http_req *req,
-                                struct sp_error *err)
-{
-    const struct modal_cfg *cfg = op->client->cfg;
-    if (cfg->mode == MODAL_MODE_DIRECT)
-        return sp__modal_direct_files(op, rsp, req, err);
-    return sp_as_files_step(op, rsp, req, err);
-}
+/* --- cleanup ------------------------------------------------------------------------------- */
 
 enum { CL_TERMINATE, CL_CONFIRM };
 
@@ -623,7 +601,7 @@ const struct sp_provider sp_provider_modal = {
     .create = modal_create,
     .attach = modal_attach,
     .startup = sp__modal_startup,
-    .exec = modal_exec,
-    .files = modal_files,
+    .exec = sp__modal_direct_exec,
+    .files = sp__modal_direct_files,
     .cleanup = modal_cleanup,
 };

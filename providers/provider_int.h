@@ -35,6 +35,10 @@ struct sp_provider {
     void (*cfg_free)(void *cfg);
     unsigned (*caps)(const void *cfg); /* SP_CAP_* for this configuration */
     sp_step_fn auth, create, attach, startup, exec, files, cleanup; /* NULL = unsupported */
+    /* exec and files are the provider's own steps; sp__provider_step routes them to the
+     * action server's (sp_as_exec_step, sp_as_files_step) instead when caps(cfg) includes
+     * SP_CAP_ACTION_SERVER, so a provider with an action-server mode sets its direct mode's
+     * steps here. */
     sp_step_fn list; /* lists sandboxes by label (op->u.list), for sweep; NULL = unsupported */
 
     const char *const *credential_vars; /* NULL-terminated; the variables holding the key */
@@ -86,7 +90,8 @@ struct sp_sandbox {
 /* Allocates an empty sandbox handle of client c; NULL when out of memory. */
 struct sp_sandbox *sp__sandbox_new(struct sp_client *c);
 
-/* The step function op->step maps to in c's provider (NULL = unsupported). */
+/* The step function op->step maps to in c's provider (NULL = unsupported); exec and files
+ * through the action-server routing above. */
 sp_step_fn sp__provider_step(const struct sp_provider *p, enum sp_step step);
 
 /* Copies the last state into sb->state (truncating safely). */

@@ -448,31 +448,6 @@ static enum sp_next runloop_attach(struct sp_op *op,
     return attach_request(op, ctx->list.last_id, req, err);
 }
 
-/* --- exec and files -----------------------------------------------------------------------------
- */
-
-static enum sp_next runloop_exec(struct sp_op *op,
-                                 const struct sp_http_rsp *rsp,
-                                 struct sp_http_req *req,
-                                 struct sp_error *err)
-{
-    const struct runloop_cfg *cfg = op->client->cfg;
-    if (cfg->mode == RUNLOOP_MODE_DIRECT)
-        return sp__runloop_direct_exec(op, rsp, req, err);
-    return sp_as_exec_step(op, rsp, req, err);
-}
-
-static enum sp_next runloop_files(struct sp_op *op,
-                                  const struct sp_http_rsp *rsp,
-                                  struct sp_http_req *req,
-                                  struct sp_error *err)
-{
-    const struct runloop_cfg *cfg = op->client->cfg;
-    if (cfg->mode == RUNLOOP_MODE_DIRECT)
-        return sp__runloop_direct_files(op, rsp, req, err);
-    return sp_as_files_step(op, rsp, req, err);
-}
-
 /* --- cleanup ------------------------------------------------------------------------------------
  */
 
@@ -561,8 +536,8 @@ const struct sp_provider sp_provider_runloop = {
     .create = runloop_create,
     .attach = runloop_attach,
     .startup = sp__runloop_startup,
-    .exec = runloop_exec,
-    .files = runloop_files,
+    .exec = sp__runloop_direct_exec,
+    .files = sp__runloop_direct_files,
     .cleanup = runloop_cleanup,
     .list = sp__runloop_step_list,
     .credential_vars = credential_vars,
