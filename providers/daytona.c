@@ -31,34 +31,12 @@ static int env_bool(const struct sp_kv *env, const char *name, bool *out, struct
     return -1;
 }
 
-static int
-env_copy(const struct sp_kv *env, const char *name, char *out, size_t len, struct sp_error *err)
-{
-    const char *v = sp_kv_get(env, name);
-    if (v == NULL)
-        v = "";
-    if (strlen(v) >= len) {
-        sp_error_set(err, SP_E_CONFIG, "%s is longer than %zu characters", name, len - 1);
-        return -1;
-    }
-    snprintf(out, len, "%s", v);
-    return 0;
-}
-
 static int config_url(const struct sp_kv *env, struct daytona_cfg *cfg, struct sp_error *err)
 {
-    if (env_copy(env, "DAYTONA_API_URL", cfg->api_url, sizeof(cfg->api_url), err) != 0)
+    if (sp__config_copy(env, "DAYTONA_API_URL", DAYTONA_DEFAULT_URL, cfg->api_url,
+                        sizeof(cfg->api_url), err) != 0)
         return -1;
-    if (cfg->api_url[0] == '\0')
-        snprintf(cfg->api_url, sizeof(cfg->api_url), "%s", DAYTONA_DEFAULT_URL);
-    if (strncmp(cfg->api_url, "http://", 7) != 0 && strncmp(cfg->api_url, "https://", 8) != 0) {
-        sp_error_set(err, SP_E_CONFIG, "DAYTONA_API_URL must start with http:// or https://");
-        return -1;
-    }
-    size_t n = strlen(cfg->api_url);
-    while (n > 0 && cfg->api_url[n - 1] == '/')
-        cfg->api_url[--n] = '\0';
-    return 0;
+    return sp__config_url(cfg->api_url, "DAYTONA_API_URL", err);
 }
 
 static int config_mode(const char *mode, struct daytona_cfg *cfg, struct sp_error *err)
@@ -80,10 +58,7 @@ static void daytona_cfg_free(void *p)
     struct daytona_cfg *cfg = p;
     if (cfg == NULL)
         return;
-    if (cfg->api_key) {
-        memset(cfg->api_key, 0, strlen(cfg->api_key));
-        free(cfg->api_key);
-    }
+    sp__config_secret_free(cfg->api_key);
     free(cfg);
 }
 
@@ -93,17 +68,18 @@ static enum sp_err daytona_configure(const struct sp_kv *env,
                                      struct sp_error *err)
 {
     *out = NULL;
-    const char *key = sp_kv_get(env, "DAYTONA_API_KEY");
-    if (key == NULL || key[0] == '\0')
-        return sp_error_set(err, SP_E_CONFIG, "DAYTONA_API_KEY is not set");
     struct daytona_cfg *cfg = calloc(1, sizeof(*cfg));
-    if (cfg == NULL || (cfg->api_key = strdup(key)) == NULL) {
-        daytona_cfg_free(cfg);
+    if (cfg == NULL)
         return sp_error_set(err, SP_E_INTERNAL, "out of memory");
+    enum sp_err rc = sp__config_secret(env, "DAYTONA_API_KEY", &cfg->api_key, err);
+    if (rc != SP_E_OK) {
+        daytona_cfg_free(cfg);
+        return rc;
     }
     if (config_url(env, cfg, err) != 0 ||
-        env_copy(env, "DAYTONA_TARGET", cfg->target, sizeof(cfg->target), err) != 0 ||
-        env_copy(env, "DAYTONA_SNAPSHOT", cfg->snapshot, sizeof(cfg->snapshot), err) != 0 ||
+        sp__config_copy(env, "DAYTONA_TARGET", "", cfg->target, sizeof(cfg->target), err) != 0 ||
+        sp__config_copy(env, "DAYTONA_SNAPSHOT", "", cfg->snapshot, sizeof(cfg->snapshot), err) !=
+            0 ||
         env_bool(env, "DAYTONA_DELETE_ON_CLOSE", &cfg->delete_on_close, err) != 0 ||
         env_bool(env, "DAYTONA_DISABLE_AUTO_STOP", &cfg->disable_auto_stop, err) != 0 ||
         config_mode(opts ? opts->mode : NULL, cfg, err) != 0) {

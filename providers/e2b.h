@@ -27,7 +27,7 @@ struct cJSON;
 #define E2B_SESSION_KEY "session_id"
 
 struct e2b_cfg {
-    char api_key[256];
+    char *api_key; /* wiped when the configuration is freed */
     char domain[256];
     char api_url[512];     /* control plane, no trailing slash */
     char sandbox_url[512]; /* E2B_SANDBOX_URL: envd base for every sandbox; "" = per host */

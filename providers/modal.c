@@ -21,11 +21,8 @@ static void modal_cfg_free(void *p)
     struct modal_cfg *cfg = p;
     if (cfg == NULL)
         return;
-    if (cfg->token_secret) {
-        memset(cfg->token_secret, 0, strlen(cfg->token_secret));
-        free(cfg->token_secret);
-    }
-    free(cfg->token_id);
+    sp__config_secret_free(cfg->token_secret);
+    sp__config_secret_free(cfg->token_id);
     free(cfg);
 }
 
@@ -35,41 +32,34 @@ static enum sp_err modal_configure(const struct sp_kv *env,
                                    struct sp_error *err)
 {
     *out = NULL;
+    /* The token is a pair: the message names both halves, whichever is missing. */
     const char *id = sp_kv_get(env, "MODAL_TOKEN_ID");
     const char *secret = sp_kv_get(env, "MODAL_TOKEN_SECRET");
-    const char *url = sp_kv_get(env, "MODAL_SERVER_URL");
-    const char *mode = opts ? opts->mode : NULL;
     if (id == NULL || id[0] == '\0' || secret == NULL || secret[0] == '\0')
         return sp_error_set(err, SP_E_CONFIG,
                             "MODAL_TOKEN_ID and MODAL_TOKEN_SECRET must both "
                             "be set");
-    if (url == NULL || url[0] == '\0')
-        url = MODAL_DEFAULT_URL;
-    if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)
-        return sp_error_set(err, SP_E_CONFIG,
-                            "MODAL_SERVER_URL must start with http:// or "
-                            "https://");
-    if (strlen(url) >= sizeof(((struct modal_cfg *)0)->server_url))
-        return sp_error_set(err, SP_E_CONFIG, "MODAL_SERVER_URL is too long");
-    enum modal_mode m = MODAL_MODE_ACTION_SERVER;
-    if (mode && strcmp(mode, "direct") == 0)
-        m = MODAL_MODE_DIRECT;
-    else if (mode && mode[0] && strcmp(mode, "action-server") != 0)
-        return sp_error_set(err, SP_E_CONFIG,
-                            "unknown Modal mode '%.40s' (valid modes: "
-                            "action-server, direct)",
-                            mode);
     struct modal_cfg *cfg = calloc(1, sizeof(*cfg));
-    if (cfg == NULL || (cfg->token_id = strdup(id)) == NULL ||
-        (cfg->token_secret = strdup(secret)) == NULL) {
-        modal_cfg_free(cfg);
+    if (cfg == NULL)
         return sp_error_set(err, SP_E_INTERNAL, "out of memory");
+    enum sp_err rc = sp__config_secret(env, "MODAL_TOKEN_ID", &cfg->token_id, err);
+    if (rc == SP_E_OK)
+        rc = sp__config_secret(env, "MODAL_TOKEN_SECRET", &cfg->token_secret, err);
+    if (rc == SP_E_OK &&
+        (sp__config_copy(env, "MODAL_SERVER_URL", MODAL_DEFAULT_URL, cfg->server_url,
+                         sizeof(cfg->server_url), err) != 0 ||
+         sp__config_url(cfg->server_url, "MODAL_SERVER_URL", err) != 0))
+        rc = SP_E_CONFIG;
+    const char *mode = opts ? opts->mode : NULL;
+    if (rc == SP_E_OK && mode && mode[0] && strcmp(mode, "direct") != 0 &&
+        strcmp(mode, "action-server") != 0)
+        rc = sp_error_set(err, SP_E_CONFIG,
+                          "unknown Modal mode '%.40s' (valid modes: action-server, direct)", mode);
+    if (rc != SP_E_OK) {
+        modal_cfg_free(cfg);
+        return rc;
     }
-    snprintf(cfg->server_url, sizeof(cfg->server_url), "%s", url);
-    size_t n = strlen(cfg->server_url);
-    while (n > 0 && cfg->server_url[n - 1] == '/')
-        cfg->server_url[--n] = '\0';
-    cfg->mode = m;
+    cfg->mode = mode && strcmp(mode, "direct") == 0 ? MODAL_MODE_DIRECT : MODAL_MODE_ACTION_SERVER;
     *out = cfg;
     return SP_E_OK;
 }

@@ -106,6 +106,22 @@ long sp__client_http_timeout(const struct sp_client *c);
 enum sp_err
 sp__files_take_entries(struct sp_files *f, enum sp_err rc, struct sp_file_entry *entries, size_t n);
 
+/* --- configuration helpers (providers/config.c) --- */
+
+/* *out = a copy of env's variable name, the provider's credential: a `config` error
+ * "NAME is not set" when it is missing or empty. Free it with sp__config_secret_free. */
+enum sp_err
+sp__config_secret(const struct sp_kv *env, const char *name, char **out, struct sp_error *err);
+/* Wipes and frees a secret from sp__config_secret; NULL is fine. */
+void sp__config_secret_free(char *secret);
+/* Copies env's variable name (def when missing or empty) into out[len]; -1 with a `config`
+ * error naming it when it does not fit. */
+int sp__config_copy(const struct sp_kv *env, const char *name, const char *def, char *out,
+                    size_t len, struct sp_error *err);
+/* Checks a base URL from variable name: empty, or http(s):// (else -1 with a `config` error
+ * naming it); trailing slashes are dropped so paths can be appended. */
+int sp__config_url(char *url, const char *name, struct sp_error *err);
+
 /* Appends an item to l: id and state copied, labels moved from *labels (left empty), and
  * created_ms. Returns 0, or -1 when out of memory. */
 int sp__list_add(struct sp_list *l, const char *id, const char *state, int64_t created_ms,

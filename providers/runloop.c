@@ -16,20 +16,6 @@
 
 /* --- configuration --------------------------------------------------------------------------- */
 
-static int
-env_copy(const struct sp_kv *env, const char *name, char *out, size_t len, struct sp_error *err)
-{
-    const char *v = sp_kv_get(env, name);
-    if (v == NULL)
-        v = "";
-    if (strlen(v) >= len) {
-        sp_error_set(err, SP_E_CONFIG, "%s is longer than %zu characters", name, len - 1);
-        return -1;
-    }
-    snprintf(out, len, "%s", v);
-    return 0;
-}
-
 /* v2 tunnels live at {port}-{key}.tunnel.<base domain>: api.runloop.ai -> tunnel.runloop.ai. */
 static void default_tunnel_domain(struct runloop_cfg *cfg)
 {
@@ -42,21 +28,14 @@ static void default_tunnel_domain(struct runloop_cfg *cfg)
 
 static int config_urls(const struct sp_kv *env, struct runloop_cfg *cfg, struct sp_error *err)
 {
-    if (env_copy(env, "RUNLOOP_BASE_URL", cfg->base_url, sizeof(cfg->base_url), err) != 0 ||
-        env_copy(env, "RUNLOOP_TUNNEL_DOMAIN", cfg->tunnel_domain, sizeof(cfg->tunnel_domain),
-                 err) != 0)
+    if (sp__config_copy(env, "RUNLOOP_BASE_URL", RUNLOOP_DEFAULT_URL, cfg->base_url,
+                        sizeof(cfg->base_url), err) != 0 ||
+        sp__config_copy(env, "RUNLOOP_TUNNEL_DOMAIN", "", cfg->tunnel_domain,
+                        sizeof(cfg->tunnel_domain), err) != 0 ||
+        sp__config_url(cfg->base_url, "RUNLOOP_BASE_URL", err) != 0)
         return -1;
-    if (cfg->base_url[0] == '\0')
-        snprintf(cfg->base_url, sizeof(cfg->base_url), "%s", RUNLOOP_DEFAULT_URL);
     bool http = strncmp(cfg->base_url, "http://", 7) == 0;
-    if (!http && strncmp(cfg->base_url, "https://", 8) != 0) {
-        sp_error_set(err, SP_E_CONFIG, "RUNLOOP_BASE_URL must start with http:// or https://");
-        return -1;
-    }
     snprintf(cfg->scheme, sizeof(cfg->scheme), "%s", http ? "http" : "https");
-    size_t n = strlen(cfg->base_url);
-    while (n > 0 && cfg->base_url[n - 1] == '/')
-        cfg->base_url[--n] = '\0';
     if (cfg->tunnel_domain[0] == '\0')
         default_tunnel_domain(cfg);
     return 0;
@@ -85,10 +64,7 @@ static void runloop_cfg_free(void *p)
     struct runloop_cfg *cfg = p;
     if (cfg == NULL)
         return;
-    if (cfg->api_key) {
-        memset(cfg->api_key, 0, strlen(cfg->api_key));
-        free(cfg->api_key);
-    }
+    sp__config_secret_free(cfg->api_key);
     free(cfg);
 }
 
@@ -98,13 +74,13 @@ static enum sp_err runloop_configure(const struct sp_kv *env,
                                      struct sp_error *err)
 {
     *out = NULL;
-    const char *key = sp_kv_get(env, "RUNLOOP_API_KEY");
-    if (key == NULL || key[0] == '\0')
-        return sp_error_set(err, SP_E_CONFIG, "RUNLOOP_API_KEY is not set");
     struct runloop_cfg *cfg = calloc(1, sizeof(*cfg));
-    if (cfg == NULL || (cfg->api_key = strdup(key)) == NULL) {
-        runloop_cfg_free(cfg);
+    if (cfg == NULL)
         return sp_error_set(err, SP_E_INTERNAL, "out of memory");
+    enum sp_err rc = sp__config_secret(env, "RUNLOOP_API_KEY", &cfg->api_key, err);
+    if (rc != SP_E_OK) {
+        runloop_cfg_free(cfg);
+        return rc;
     }
     if (config_urls(env, cfg, err) != 0 || config_mode(opts ? opts->mode : NULL, cfg, err) != 0) {
         runloop_cfg_free(cfg);
