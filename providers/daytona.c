@@ -376,11 +376,8 @@ static enum sp_next daytona_attach(struct sp_op *op,
         return SP_NEXT_FAIL;
     if (ctx->list.cursor[0] == '\0')
         return attach_decide(op, &ctx->list, err);
-    if (++ctx->pages >= ATTACH_MAX_PAGES) {
-        sp_error_set(err, SP_E_PROTOCOL, "sandbox list still has a next page after %d pages",
-                     ATTACH_MAX_PAGES);
+    if (sp__list_next_page(&ctx->pages, ATTACH_MAX_PAGES, "sandbox list", err) != 0)
         return SP_NEXT_FAIL;
-    }
     return attach_request(op, ctx->list.cursor, req, err);
 }
 

@@ -385,16 +385,10 @@ static enum sp_next attach_page(struct sp_op *op,
         return api_fail(rsp, err);
     if (sp__e2b_parse_list(rsp->body.data, rsp->body.len, key, value, &ctx->list, err) != 0)
         return SP_NEXT_FAIL;
-    const char *next = sp_http_rsp_header(rsp, "X-Next-Token");
-    if (next && next[0]) {
-        if (++ctx->pages >= LIST_PAGE_MAX || strlen(next) >= sizeof(ctx->next_token)) {
-            sp_error_set(err, SP_E_PROTOCOL, "sandbox list paging did not end after %d pages",
-                         ctx->pages);
-            return SP_NEXT_FAIL;
-        }
-        snprintf(ctx->next_token, sizeof(ctx->next_token), "%s", next);
-        return attach_list_request(op, req, err);
-    }
+    int more = sp__e2b_next_token(rsp, ctx->next_token, sizeof(ctx->next_token), &ctx->pages,
+                                  LIST_PAGE_MAX, err);
+    if (more != 0)
+        return more > 0 ? attach_list_request(op, req, err) : SP_NEXT_FAIL;
     if (ctx->list.total == 0) {
         sp_error_set(err, SP_E_NOT_FOUND, "no E2B sandbox has metadata %.60s=%.60s", key, value);
         return SP_NEXT_FAIL;

@@ -126,6 +126,20 @@ int sp__config_url(char *url, const char *name, struct sp_error *err);
  * created_ms. Returns 0, or -1 when out of memory. */
 int sp__list_add(struct sp_list *l, const char *id, const char *state, int64_t created_ms,
                  struct sp_kv *labels);
+/* Starts a list step: a `config` error when a key comes without a value ("a <filter> filter
+ * needs a value"), else a zeroed context of ctx_size bytes as op->ctx (freed with the op).
+ * NULL with err set on failure. */
+void *sp__list_begin(struct sp_op *op, size_t ctx_size, const char *filter, struct sp_error *err);
+/* Whether labels carry key=value; true when key is NULL (no filter). */
+bool sp__list_matches(const struct sp_kv *labels, const char *key, const char *value);
+/* For an item of a list the server filtered by key=value: a `protocol` error when its labels
+ * lack the pair (the server ignored the filter, and a sweep must not act on the item). */
+enum sp_err sp__list_check_filtered(const struct sp_kv *labels, const char *key,
+                                    const char *value, const char *filter, const char *id,
+                                    struct sp_error *err);
+/* Counts one more page read of a paged list; -1 with a `protocol` error ("<what> paging did
+ * not end after N pages") once max pages were read, so endless paging ends. */
+int sp__list_next_page(int *pages, int max, const char *what, struct sp_error *err);
 /* Unix ms of an RFC 3339 time ("2026-12-06T21:00:00.123Z", offsets too); -1 when not one. */
 int64_t sp__parse_rfc3339(const char *s);
 /* The step machines that list (providers/daytona_listing.c, e2b_listing.c,

@@ -416,11 +416,8 @@ static enum sp_next runloop_attach(struct sp_op *op,
         return SP_NEXT_FAIL;
     if (!ctx->list.has_more)
         return attach_decide(op, &ctx->list, err);
-    if (++ctx->pages >= ATTACH_MAX_PAGES) {
-        sp_error_set(err, SP_E_PROTOCOL, "devbox list still has more after %d pages",
-                     ATTACH_MAX_PAGES);
+    if (sp__list_next_page(&ctx->pages, ATTACH_MAX_PAGES, "devbox list", err) != 0)
         return SP_NEXT_FAIL;
-    }
     return attach_request(op, ctx->list.last_id, req, err);
 }
 

@@ -281,9 +281,7 @@ static enum sp_err listed_add(
         (sp_json_get_int(item, "create_time_ms", false, &created, DEVBOX_WHAT, err) != 0 ||
          sp_json_get_kv(item, "metadata", false, &md, DEVBOX_WHAT, err) != 0))
         rc = SP_E_PROTOCOL;
-    const char *have = key ? sp_kv_get(&md, key) : NULL;
-    bool wanted =
-        strcmp(d.status, "shutdown") != 0 && (key == NULL || (have && strcmp(have, value) == 0));
+    bool wanted = strcmp(d.status, "shutdown") != 0 && sp__list_matches(&md, key, value);
     if (rc == SP_E_OK && wanted && sp__list_add(l, d.id, d.status, created, &md) != 0)
         rc = sp_error_set(err, SP_E_INTERNAL, "out of memory");
     sp_kv_cleanup(&md);
