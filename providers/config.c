@@ -1,7 +1,8 @@
 /* What every provider's configure does with its variables: the credential (required, kept
  * in its own allocation so cfg_free can wipe it), plain values copied into fixed buffers with
- * a default, and base URLs checked and normalised. Vendor-neutral; the messages name the
- * variable, as the `config` errors of the provider contract must. */
+ * a default, base URLs checked and normalised, and the mode looked up in the provider's list.
+ * Vendor-neutral; the messages name the variable, as the `config` errors of the provider contract
+ * must. */
 #include "provider_int.h"
 
 #include <stdio.h>
@@ -60,4 +61,30 @@ int sp__config_url(char *url, const char *name, struct sp_error *err)
     while (n > 0 && url[n - 1] == '/')
         url[--n] = '\0';
     return 0;
+}
+
+int sp__config_mode(const char *const *modes,
+                    const char *vendor,
+                    const char *mode,
+                    int *index,
+                    struct sp_error *err)
+{
+    *index = 0;
+    if (mode == NULL || mode[0] == '\0')
+        return 0;
+    for (int i = 0; modes[i]; i++) {
+        if (strcmp(modes[i], mode) == 0) {
+            *index = i;
+            return 0;
+        }
+    }
+    char valid[256] = "";
+    size_t used = 0;
+    for (int i = 0; modes[i] && used < sizeof(valid); i++) {
+        int n = snprintf(valid + used, sizeof(valid) - used, "%s%s", i ? ", " : "", modes[i]);
+        used += n > 0 ? (size_t)n : 0;
+    }
+    sp_error_set(err, SP_E_CONFIG, "unknown %s mode '%.40s' (valid modes: %s)", vendor, mode,
+                 valid);
+    return -1;
 }

@@ -39,17 +39,14 @@ static int config_url(const struct sp_kv *env, struct daytona_cfg *cfg, struct s
     return sp__config_url(cfg->api_url, "DAYTONA_API_URL", err);
 }
 
+static const char *const modes[] = {"action-server", "toolbox", NULL}; /* enum daytona_mode */
+
 static int config_mode(const char *mode, struct daytona_cfg *cfg, struct sp_error *err)
 {
-    if (mode == NULL || mode[0] == '\0' || strcmp(mode, "action-server") == 0)
-        cfg->mode = DAYTONA_MODE_ACTION_SERVER;
-    else if (strcmp(mode, "toolbox") == 0)
-        cfg->mode = DAYTONA_MODE_TOOLBOX;
-    else {
-        sp_error_set(err, SP_E_CONFIG,
-                     "unknown Daytona mode '%.40s' (valid modes: action-server, toolbox)", mode);
+    int i;
+    if (sp__config_mode(modes, "Daytona", mode, &i, err) != 0)
         return -1;
-    }
+    cfg->mode = (enum daytona_mode)i;
     return 0;
 }
 
@@ -558,8 +555,6 @@ static enum sp_next daytona_cleanup(struct sp_op *op,
 }
 
 static const char *const credential_vars[] = {"DAYTONA_API_KEY", NULL};
-static const char *const modes[] = {"action-server", "toolbox", NULL};
-
 const struct sp_provider sp_provider_daytona = {
     .name = "daytona",
     .session_key = DAYTONA_SESSION_KEY,

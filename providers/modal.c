@@ -16,6 +16,8 @@
 
 /* --- configuration ------------------------------------------------------------------------ */
 
+static const char *const modes[] = {"action-server", "direct", NULL}; /* enum modal_mode */
+
 static void modal_cfg_free(void *p)
 {
     struct modal_cfg *cfg = p;
@@ -45,21 +47,18 @@ static enum sp_err modal_configure(const struct sp_kv *env,
     enum sp_err rc = sp__config_secret(env, "MODAL_TOKEN_ID", &cfg->token_id, err);
     if (rc == SP_E_OK)
         rc = sp__config_secret(env, "MODAL_TOKEN_SECRET", &cfg->token_secret, err);
-    if (rc == SP_E_OK &&
-        (sp__config_copy(env, "MODAL_SERVER_URL", MODAL_DEFAULT_URL, cfg->server_url,
-                         sizeof(cfg->server_url), err) != 0 ||
-         sp__config_url(cfg->server_url, "MODAL_SERVER_URL", err) != 0))
+    if (rc == SP_E_OK && (sp__config_copy(env, "MODAL_SERVER_URL", MODAL_DEFAULT_URL,
+                                          cfg->server_url, sizeof(cfg->server_url), err) != 0 ||
+                          sp__config_url(cfg->server_url, "MODAL_SERVER_URL", err) != 0))
         rc = SP_E_CONFIG;
-    const char *mode = opts ? opts->mode : NULL;
-    if (rc == SP_E_OK && mode && mode[0] && strcmp(mode, "direct") != 0 &&
-        strcmp(mode, "action-server") != 0)
-        rc = sp_error_set(err, SP_E_CONFIG,
-                          "unknown Modal mode '%.40s' (valid modes: action-server, direct)", mode);
+    int m = 0;
+    if (rc == SP_E_OK && sp__config_mode(modes, "Modal", opts ? opts->mode : NULL, &m, err) != 0)
+        rc = SP_E_CONFIG;
     if (rc != SP_E_OK) {
         modal_cfg_free(cfg);
         return rc;
     }
-    cfg->mode = mode && strcmp(mode, "direct") == 0 ? MODAL_MODE_DIRECT : MODAL_MODE_ACTION_SERVER;
+    cfg->mode = (enum modal_mode)m;
     *out = cfg;
     return SP_E_OK;
 }
@@ -582,7 +581,7 @@ static const char *const credential_vars[] = {"MODAL_TOKEN_ID", "MODAL_TOKEN_SEC
 const struct sp_provider sp_provider_modal = {
     .name = "modal",
     .session_key = MODAL_SESSION_KEY,
-    .modes = (const char *const[]){"action-server", "direct", NULL},
+    .modes = modes,
     .credential_vars = credential_vars,
     .configure = modal_configure,
     .cfg_free = modal_cfg_free,

@@ -121,6 +121,11 @@ int sp__config_copy(const struct sp_kv *env, const char *name, const char *def, 
 /* Checks a base URL from variable name: empty, or http(s):// (else -1 with a `config` error
  * naming it); trailing slashes are dropped so paths can be appended. */
 int sp__config_url(char *url, const char *name, struct sp_error *err);
+/* *index = the position of mode in the provider's NULL-terminated modes (0, the default,
+ * when mode is NULL or empty); -1 with a `config` error listing the valid modes when it is
+ * none of them. */
+int sp__config_mode(const char *const *modes, const char *vendor, const char *mode, int *index,
+                    struct sp_error *err);
 
 /* Appends an item to l: id and state copied, labels moved from *labels (left empty), and
  * created_ms. Returns 0, or -1 when out of memory. */

@@ -41,21 +41,15 @@ static int config_urls(const struct sp_kv *env, struct runloop_cfg *cfg, struct 
     return 0;
 }
 
+/* In the order of enum runloop_mode. */
+static const char *const modes[] = {"action-server", "tunnel-v2", "direct", NULL};
+
 static int config_mode(const char *mode, struct runloop_cfg *cfg, struct sp_error *err)
 {
-    if (mode == NULL || mode[0] == '\0' || strcmp(mode, "action-server") == 0)
-        cfg->mode = RUNLOOP_MODE_ACTION_SERVER;
-    else if (strcmp(mode, "tunnel-v2") == 0)
-        cfg->mode = RUNLOOP_MODE_TUNNEL_V2;
-    else if (strcmp(mode, "direct") == 0)
-        cfg->mode = RUNLOOP_MODE_DIRECT;
-    else {
-        sp_error_set(err, SP_E_CONFIG,
-                     "unknown Runloop mode '%.40s' (valid modes: action-server, tunnel-v2, "
-                     "direct)",
-                     mode);
+    int i;
+    if (sp__config_mode(modes, "Runloop", mode, &i, err) != 0)
         return -1;
-    }
+    cfg->mode = (enum runloop_mode)i;
     return 0;
 }
 
@@ -497,7 +491,6 @@ static enum sp_next runloop_cleanup(struct sp_op *op,
 }
 
 static const char *const credential_vars[] = {"RUNLOOP_API_KEY", NULL};
-static const char *const modes[] = {"action-server", "tunnel-v2", "direct", NULL};
 
 const struct sp_provider sp_provider_runloop = {
     .name = "runloop",
