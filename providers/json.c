@@ -173,6 +173,16 @@ char *sp_json_print_free(cJSON *root)
     return s;
 }
 
+enum sp_err
+sp_json_finish(cJSON *root, bool ok, struct sp_buf *out, const char *vendor, struct sp_error *err)
+{
+    if (ok && sp_json_print_into(root, out) == 0) /* deletes root */
+        return SP_E_OK;
+    if (!ok)
+        cJSON_Delete(root);
+    return sp_error_set(err, SP_E_INTERNAL, "out of memory building a %s request", vendor);
+}
+
 int sp_json_print_into(cJSON *root, struct sp_buf *buf)
 {
     char *s = sp_json_print_free(root);

@@ -49,5 +49,10 @@ cJSON *sp_json_from_kv(const struct sp_kv *kv);
 char *sp_json_print_free(cJSON *root);
 /* Prints compactly into buf (replacing its contents) and deletes root. Returns 0 or -1. */
 int sp_json_print_into(cJSON *root, struct sp_buf *buf);
+/* Ends building a request body: with ok, prints root into out; root is deleted either way.
+ * An `internal` error "out of memory building a <vendor> request" when ok is false or the
+ * print fails. */
+enum sp_err
+sp_json_finish(cJSON *root, bool ok, struct sp_buf *out, const char *vendor, struct sp_error *err);
 
 #endif

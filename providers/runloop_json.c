@@ -12,21 +12,6 @@
 
 #define DEVBOX_WHAT "Runloop devbox"
 
-static enum sp_err oom(struct sp_error *err)
-{
-    return sp_error_set(err, SP_E_INTERNAL, "out of memory building a Runloop request");
-}
-
-/* Prints root into out; root is deleted either way. */
-static enum sp_err finish(cJSON *root, bool ok, struct sp_buf *out, struct sp_error *err)
-{
-    if (!ok) {
-        cJSON_Delete(root);
-        return oom(err);
-    }
-    return sp_json_print_into(root, out) == 0 ? SP_E_OK : oom(err);
-}
-
 /* launch_parameters exactly as RunloopRuntime sends them (R2). */
 static bool add_launch(cJSON *root)
 {
@@ -78,26 +63,29 @@ enum sp_err sp__runloop_build_create(const struct runloop_create_req *c,
         ok = t && cJSON_AddStringToObject(t, "auth_mode", c->tunnel_auth);
     }
     cJSON_Delete(env);
-    return finish(root, ok, out, err);
+    return sp_json_finish(root, ok, out, "Runloop", err);
 }
 
 enum sp_err sp__runloop_build_port(unsigned port, struct sp_buf *out, struct sp_error *err)
 {
     cJSON *root = cJSON_CreateObject();
-    return finish(root, root && cJSON_AddNumberToObject(root, "port", port), out, err);
+    return sp_json_finish(root, root && cJSON_AddNumberToObject(root, "port", port), out, "Runloop",
+                          err);
 }
 
 enum sp_err
 sp__runloop_build_tunnel(const char *auth_mode, struct sp_buf *out, struct sp_error *err)
 {
     cJSON *root = cJSON_CreateObject();
-    return finish(root, root && cJSON_AddStringToObject(root, "auth_mode", auth_mode), out, err);
+    return sp_json_finish(root, root && cJSON_AddStringToObject(root, "auth_mode", auth_mode), out,
+                          "Runloop", err);
 }
 
 enum sp_err sp__runloop_build_command(const char *command, struct sp_buf *out, struct sp_error *err)
 {
     cJSON *root = cJSON_CreateObject();
-    return finish(root, root && cJSON_AddStringToObject(root, "command", command), out, err);
+    return sp_json_finish(root, root && cJSON_AddStringToObject(root, "command", command), out,
+                          "Runloop", err);
 }
 
 enum sp_err sp__runloop_build_statuses(const char *status, struct sp_buf *out, struct sp_error *err)
@@ -107,7 +95,7 @@ enum sp_err sp__runloop_build_statuses(const char *status, struct sp_buf *out, s
     bool ok = arr != NULL;
     if (ok)
         cJSON_AddItemToObject(root, "statuses", arr);
-    return finish(root, ok, out, err);
+    return sp_json_finish(root, ok, out, "Runloop", err);
 }
 
 /* True when data is text JSON can carry: no NUL bytes, well-formed UTF-8. */
@@ -145,7 +133,7 @@ enum sp_err sp__runloop_build_file(const char *key,
                                 "(use upload)",
                                 path);
         if ((text = malloc(len + 1)) == NULL)
-            return oom(err);
+            return sp_error_set(err, SP_E_INTERNAL, "out of memory building a Runloop request");
         memcpy(text, contents, len);
         text[len] = '\0';
     }
@@ -154,7 +142,7 @@ enum sp_err sp__runloop_build_file(const char *key,
     if (ok && text)
         ok = cJSON_AddStringToObject(root, "contents", text) != NULL;
     free(text);
-    return finish(root, ok, out, err);
+    return sp_json_finish(root, ok, out, "Runloop", err);
 }
 
 /* --- responses ------------------------------------------------------------------------------ */
