@@ -278,13 +278,8 @@ static enum sp_next daytona_create(struct sp_op *op,
 {
     struct create_ctx *ctx = op->ctx;
     if (rsp == NULL) {
-        ctx = calloc(1, sizeof(*ctx));
-        if (ctx == NULL) {
-            sp_error_set(err, SP_E_INTERNAL, "out of memory");
+        if ((ctx = sp__op_ctx_new(op, sizeof(*ctx), free, err)) == NULL)
             return SP_NEXT_FAIL;
-        }
-        op->ctx = ctx;
-        op->ctx_free = free;
         return create_request(op, ctx, req, err);
     }
     if (!sp_http_ok(rsp))
@@ -359,12 +354,8 @@ static enum sp_next daytona_attach(struct sp_op *op,
             sp_error_set(err, SP_E_CONFIG, "attach needs a label key and value");
             return SP_NEXT_FAIL;
         }
-        if ((ctx = calloc(1, sizeof(*ctx))) == NULL) {
-            sp_error_set(err, SP_E_INTERNAL, "out of memory");
+        if ((ctx = sp__op_ctx_new(op, sizeof(*ctx), free, err)) == NULL)
             return SP_NEXT_FAIL;
-        }
-        op->ctx = ctx;
-        op->ctx_free = free;
         return attach_request(op, "", req, err);
     }
     if (!sp_http_ok(rsp))
@@ -530,12 +521,8 @@ static enum sp_next daytona_cleanup(struct sp_op *op,
     const struct daytona_cfg *cfg = op->client->cfg;
     struct cleanup_ctx *ctx = op->ctx;
     if (op->state == CL_BEGIN) {
-        if ((ctx = calloc(1, sizeof(*ctx))) == NULL) {
-            sp_error_set(err, SP_E_INTERNAL, "out of memory");
+        if ((ctx = sp__op_ctx_new(op, sizeof(*ctx), free, err)) == NULL)
             return SP_NEXT_FAIL;
-        }
-        op->ctx = ctx;
-        op->ctx_free = free;
         op->deadline_ms = sp_now_ms() + op->client->opts.ready_timeout_ms;
         enum sp_cleanup how = op->u.cleanup;
         if (how == SP_CLEANUP_DEFAULT)

@@ -48,14 +48,7 @@ void *sp__list_begin(struct sp_op *op, size_t ctx_size, const char *filter, stru
         sp_error_set(err, SP_E_CONFIG, "a %s filter needs a value", filter);
         return NULL;
     }
-    void *ctx = calloc(1, ctx_size);
-    if (ctx == NULL) {
-        sp_error_set(err, SP_E_INTERNAL, "out of memory");
-        return NULL;
-    }
-    op->ctx = ctx;
-    op->ctx_free = free;
-    return ctx;
+    return sp__op_ctx_new(op, ctx_size, free, err);
 }
 
 bool sp__list_matches(const struct sp_kv *labels, const char *key, const char *value)

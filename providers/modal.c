@@ -421,12 +421,8 @@ static enum sp_next modal_create(struct sp_op *op,
     if (rsp != NULL)
         return create_next(op, ctx, rsp, req, err);
     const struct sp_create_opts *o = op->u.create;
-    if ((ctx = calloc(1, sizeof(*ctx))) == NULL) {
-        sp_error_set(err, SP_E_INTERNAL, "out of memory");
+    if ((ctx = sp__op_ctx_new(op, sizeof(*ctx), free, err)) == NULL)
         return SP_NEXT_FAIL;
-    }
-    op->ctx = ctx;
-    op->ctx_free = free;
     char gen[13];
     if (o->session && strlen(o->session) >= sizeof(ctx->session)) {
         sp_error_set(err, SP_E_CONFIG, "session name longer than %zu", sizeof(ctx->session) - 1);
@@ -483,12 +479,8 @@ static enum sp_next modal_attach(struct sp_op *op,
             sp_error_set(err, SP_E_CONFIG, "attach needs a key and a value");
             return SP_NEXT_FAIL;
         }
-        if ((ctx = calloc(1, sizeof(*ctx))) == NULL) {
-            sp_error_set(err, SP_E_INTERNAL, "out of memory");
+        if ((ctx = sp__op_ctx_new(op, sizeof(*ctx), free, err)) == NULL)
             return SP_NEXT_FAIL;
-        }
-        op->ctx = ctx;
-        op->ctx_free = free;
         return attach_list(op, req, err);
     }
     if (op->state == A_LIST) {

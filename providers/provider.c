@@ -315,6 +315,18 @@ sp__files_take_entries(struct sp_files *f, enum sp_err rc, struct sp_file_entry 
 
 /* --- operations ----------------------------------------------------------------------------- */
 
+void *sp__op_ctx_new(struct sp_op *op, size_t size, void (*ctx_free)(void *), struct sp_error *err)
+{
+    void *ctx = calloc(1, size);
+    if (ctx == NULL) {
+        sp_error_set(err, SP_E_INTERNAL, "out of memory");
+        return NULL;
+    }
+    op->ctx = ctx;
+    op->ctx_free = ctx_free;
+    return ctx;
+}
+
 static void op_init(struct sp_op *op, enum sp_step step, struct sp_client *c,
                     struct sp_sandbox *sb)
 {

@@ -94,6 +94,10 @@ struct sp_sandbox *sp__sandbox_new(struct sp_client *c);
  * through the action-server routing above. */
 sp_step_fn sp__provider_step(const struct sp_provider *p, enum sp_step step);
 
+/* A step machine's private data: size zeroed bytes as op->ctx, freed with ctx_free when the
+ * operation completes. NULL with an `internal` error when out of memory. */
+void *sp__op_ctx_new(struct sp_op *op, size_t size, void (*ctx_free)(void *), struct sp_error *err);
+
 /* Copies the last state into sb->state (truncating safely). */
 void sp__sandbox_set_state(struct sp_sandbox *sb, const char *state);
 

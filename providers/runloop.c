@@ -326,12 +326,8 @@ static enum sp_next runloop_create(struct sp_op *op,
 {
     struct create_ctx *ctx = op->ctx;
     if (rsp == NULL) {
-        if ((ctx = calloc(1, sizeof(*ctx))) == NULL) {
-            sp_error_set(err, SP_E_INTERNAL, "out of memory");
+        if ((ctx = sp__op_ctx_new(op, sizeof(*ctx), free, err)) == NULL)
             return SP_NEXT_FAIL;
-        }
-        op->ctx = ctx;
-        op->ctx_free = free;
         return create_request(op, ctx->session, sizeof(ctx->session), req, err);
     }
     if (!sp_http_ok(rsp))
@@ -394,12 +390,8 @@ static enum sp_next runloop_attach(struct sp_op *op,
             sp_error_set(err, SP_E_CONFIG, "attach needs a key and a value");
             return SP_NEXT_FAIL;
         }
-        if ((ctx = calloc(1, sizeof(*ctx))) == NULL) {
-            sp_error_set(err, SP_E_INTERNAL, "out of memory");
+        if ((ctx = sp__op_ctx_new(op, sizeof(*ctx), free, err)) == NULL)
             return SP_NEXT_FAIL;
-        }
-        op->ctx = ctx;
-        op->ctx_free = free;
         ctx->list.key = op->u.attach.key;
         ctx->list.value = op->u.attach.value;
         return attach_request(op, "", req, err);
@@ -462,12 +454,8 @@ static enum sp_next runloop_cleanup(struct sp_op *op,
             sp_error_set(err, SP_E_UNSUPPORTED, "Runloop devboxes are shut down, not stopped");
             return SP_NEXT_FAIL;
         }
-        if ((ctx = calloc(1, sizeof(*ctx))) == NULL) {
-            sp_error_set(err, SP_E_INTERNAL, "out of memory");
+        if ((ctx = sp__op_ctx_new(op, sizeof(*ctx), free, err)) == NULL)
             return SP_NEXT_FAIL;
-        }
-        op->ctx = ctx;
-        op->ctx_free = free;
         op->deadline_ms = sp_now_ms() + op->client->opts.ready_timeout_ms;
         op->state = CL_SHUTDOWN;
         char path[256];

@@ -173,12 +173,8 @@ enum sp_next sp__runloop_direct_exec(struct sp_op *op,
         return SP_NEXT_FAIL;
     }
     if (ctx == NULL) {
-        if ((ctx = calloc(1, sizeof(*ctx))) == NULL) {
-            sp_error_set(err, SP_E_INTERNAL, "out of memory");
+        if ((ctx = sp__op_ctx_new(op, sizeof(*ctx), free, err)) == NULL)
             return SP_NEXT_FAIL;
-        }
-        op->ctx = ctx;
-        op->ctx_free = free;
     }
     if (rsp == NULL)
         return exec_start(op, ctx, req, err);

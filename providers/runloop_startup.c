@@ -204,12 +204,8 @@ enum sp_next sp__runloop_startup(struct sp_op *op,
 {
     struct startup_ctx *ctx = op->ctx;
     if (ctx == NULL) {
-        if ((ctx = calloc(1, sizeof(*ctx))) == NULL) {
-            sp_error_set(err, SP_E_INTERNAL, "out of memory");
+        if ((ctx = sp__op_ctx_new(op, sizeof(*ctx), ctx_free, err)) == NULL)
             return SP_NEXT_FAIL;
-        }
-        op->ctx = ctx;
-        op->ctx_free = ctx_free;
         op->deadline_ms = sp_now_ms() + op->client->opts.ready_timeout_ms;
     }
     switch (op->state) {
