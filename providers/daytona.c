@@ -374,16 +374,7 @@ static enum sp_next daytona_attach(struct sp_op *op,
 /* Waits for the next poll, or fails when the deadline has passed. */
 enum sp_next sp__daytona_poll_later(struct sp_op *op, const char *goal, struct sp_error *err)
 {
-    int64_t left = op->deadline_ms - sp_now_ms();
-    if (left <= 0) {
-        long ms = op->client->opts.ready_timeout_ms;
-        sp_error_set(err, SP_E_TIMEOUT, "sandbox %s not %s after %.*f s (last state: %s)",
-                     op->sandbox->id, goal, ms % 1000 ? 1 : 0, (double)ms / 1000.0,
-                     op->sandbox->state[0] ? op->sandbox->state : "none");
-        return SP_NEXT_FAIL;
-    }
-    op->wait_ms = left < DAYTONA_POLL_MS ? (long)left : DAYTONA_POLL_MS;
-    return SP_NEXT_WAIT;
+    return sp__poll_later(op, "sandbox", goal, DAYTONA_POLL_MS, err);
 }
 
 enum sp_next

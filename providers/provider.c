@@ -387,6 +387,41 @@ void sp_op_init_list(struct sp_op *op, struct sp_client *c, const char *key, con
     op->u.list.out = out;
 }
 
+/* --- polling --------------------------------------------------------------------------------- */
+
+enum sp_next sp__poll_later(struct sp_op *op, const char *noun, const char *goal, long every_ms,
+                            struct sp_error *err)
+{
+    int64_t left = op->deadline_ms - sp_now_ms();
+    if (left <= 0) {
+        long ms = op->client->opts.ready_timeout_ms;
+        sp_error_set(err, SP_E_TIMEOUT, "%s %s not %s after %.*f s (last state: %s)", noun,
+                     op->sandbox->id, goal, ms % 1000 ? 1 : 0, (double)ms / 1000.0,
+                     op->sandbox->state[0] ? op->sandbox->state : "none");
+        return SP_NEXT_FAIL;
+    }
+    op->wait_ms = left < every_ms ? (long)left : every_ms;
+    return SP_NEXT_WAIT;
+}
+
+enum sp_next sp__daemon_not_up(struct sp_op *op, int64_t *deadline_ms, int status,
+                               const char *what, const char *noun, struct sp_error *err)
+{
+    const struct sp_client_opts *o = &op->client->opts;
+    int64_t now = sp_now_ms();
+    if (*deadline_ms == 0)
+        *deadline_ms = now + o->alive_timeout_ms;
+    if (now >= *deadline_ms) {
+        sp_error_set(err, SP_E_TIMEOUT,
+                     "%s not answering after %ld ms (last: HTTP %d; %s state: %s)", what,
+                     o->alive_timeout_ms, status, noun,
+                     op->sandbox->state[0] ? op->sandbox->state : "unknown");
+        return SP_NEXT_FAIL;
+    }
+    op->wait_ms = o->alive_interval_ms;
+    return SP_NEXT_WAIT;
+}
+
 /* --- the blocking driver ---------------------------------------------------------------------- */
 
 struct blocking_result {

@@ -98,6 +98,18 @@ sp_step_fn sp__provider_step(const struct sp_provider *p, enum sp_step step);
  * operation completes. NULL with an `internal` error when out of memory. */
 void *sp__op_ctx_new(struct sp_op *op, size_t size, void (*ctx_free)(void *), struct sp_error *err);
 
+/* Waits for the next poll of op's sandbox in every_ms (less when the deadline is nearer), or
+ * fails with `timeout` naming the last state once op->deadline_ms has passed
+ * ("<noun> X not <goal> after N s (last state: Y)"). */
+enum sp_next sp__poll_later(struct sp_op *op, const char *noun, const char *goal, long every_ms,
+                            struct sp_error *err);
+/* For a data plane whose proxy answers 502-504 while the sandbox's daemon is not up: "not up
+ * yet" until *deadline_ms (set to now + alive_timeout_ms on first use), so SP_NEXT_WAIT for
+ * alive_interval_ms; after it a `timeout` error ("<what> not answering after N ms (last: HTTP
+ * status; <noun> state: S)"). */
+enum sp_next sp__daemon_not_up(struct sp_op *op, int64_t *deadline_ms, int status,
+                               const char *what, const char *noun, struct sp_error *err);
+
 /* Copies the last state into sb->state (truncating safely). */
 void sp__sandbox_set_state(struct sp_sandbox *sb, const char *state);
 

@@ -204,17 +204,7 @@ int sp__runloop_poll_state(struct sp_op *op,
 
 enum sp_next sp__runloop_poll_later(struct sp_op *op, const char *goal, struct sp_error *err)
 {
-    int64_t left = op->deadline_ms - sp_now_ms();
-    if (left <= 0) {
-        long ms = op->client->opts.ready_timeout_ms;
-        sp_error_set(err, SP_E_TIMEOUT, "devbox %s not %s after %.*f s (last state: %s)",
-                     op->sandbox->id, goal, ms % 1000 ? 1 : 0, (double)ms / 1000.0,
-                     op->sandbox->state[0] ? op->sandbox->state : "none");
-        return SP_NEXT_FAIL;
-    }
-    long every = op->client->opts.alive_interval_ms;
-    op->wait_ms = left < every ? (long)left : every;
-    return SP_NEXT_WAIT;
+    return sp__poll_later(op, "devbox", goal, op->client->opts.alive_interval_ms, err);
 }
 
 static struct sp_sandbox *sandbox_new(struct sp_op *op,
