@@ -313,6 +313,26 @@ sp__files_take_entries(struct sp_files *f, enum sp_err rc, struct sp_file_entry 
     return SP_E_OK;
 }
 
+enum sp_next sp__files_upload_body(struct sp_http_req *req, const struct sp_files *f,
+                                   const char *path, const char *path_field,
+                                   const char *file_field, struct sp_error *err)
+{
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    if (base[0] == '\0') {
+        sp_error_set(err, SP_E_CONFIG, "upload: '%.200s' is not a file path", path);
+        return SP_NEXT_FAIL;
+    }
+    if (sp_http_req_multipart_begin(req) != 0 ||
+        sp_http_req_multipart_field(req, path_field, path) != 0 ||
+        sp_http_req_multipart_file(req, file_field, base, f->data, f->len) != 0 ||
+        sp_http_req_multipart_end(req) != 0) {
+        sp_error_set(err, SP_E_CONFIG, "upload: cannot send path '%.200s'", path);
+        return SP_NEXT_FAIL;
+    }
+    return SP_NEXT_REQUEST;
+}
+
 /* --- operations ----------------------------------------------------------------------------- */
 
 void *sp__op_ctx_new(struct sp_op *op, size_t size, void (*ctx_free)(void *), struct sp_error *err)
