@@ -94,6 +94,8 @@ struct sp_sandbox *sp__sandbox_new(struct sp_client *c);
  * through the action-server routing above. */
 sp_step_fn sp__provider_step(const struct sp_provider *p, enum sp_step step);
 
+/* --- step helpers (providers/steps.c) --- */
+
 /* A step machine's private data: size zeroed bytes as op->ctx, freed with ctx_free when the
  * operation completes. NULL with an `internal` error when out of memory. */
 void *sp__op_ctx_new(struct sp_op *op, size_t size, void (*ctx_free)(void *), struct sp_error *err);
@@ -143,7 +145,7 @@ int sp__config_url(char *url, const char *name, struct sp_error *err);
 int sp__config_mode(const char *const *modes, const char *vendor, const char *mode, int *index,
                     struct sp_error *err);
 
-/* The body of a one-file multipart upload (req's method and URL already set): path in field
+/* (providers/steps.c) The body of a one-file multipart upload (req's method and URL already set): path in field
  * path_field and f's data in file_field, named after path's last component. SP_NEXT_REQUEST,
  * or SP_NEXT_FAIL with a `config` error naming path (one ending in '/' is no file path). */
 enum sp_next sp__files_upload_body(struct sp_http_req *req, const struct sp_files *f,
