@@ -112,6 +112,13 @@ enum sp_next sp__poll_later(struct sp_op *op, const char *noun, const char *goal
 enum sp_next sp__daemon_not_up(struct sp_op *op, int64_t *deadline_ms, int status,
                                const char *what, const char *noun, struct sp_error *err);
 
+/* The body of a one-file multipart upload (req's method and URL already set): path in field
+ * path_field and f's data in file_field, named after path's last component. SP_NEXT_REQUEST,
+ * or SP_NEXT_FAIL with a `config` error naming path (one ending in '/' is no file path). */
+enum sp_next sp__files_upload_body(struct sp_http_req *req, const struct sp_files *f,
+                                   const char *path, const char *path_field,
+                                   const char *file_field, struct sp_error *err);
+
 /* Copies the last state into sb->state (truncating safely). */
 void sp__sandbox_set_state(struct sp_sandbox *sb, const char *state);
 
@@ -144,13 +151,6 @@ int sp__config_url(char *url, const char *name, struct sp_error *err);
  * none of them. */
 int sp__config_mode(const char *const *modes, const char *vendor, const char *mode, int *index,
                     struct sp_error *err);
-
-/* (providers/steps.c) The body of a one-file multipart upload (req's method and URL already set): path in field
- * path_field and f's data in file_field, named after path's last component. SP_NEXT_REQUEST,
- * or SP_NEXT_FAIL with a `config` error naming path (one ending in '/' is no file path). */
-enum sp_next sp__files_upload_body(struct sp_http_req *req, const struct sp_files *f,
-                                   const char *path, const char *path_field,
-                                   const char *file_field, struct sp_error *err);
 
 /* Appends an item to l: id and state copied, labels moved from *labels (left empty), and
  * created_ms. Returns 0, or -1 when out of memory. */
