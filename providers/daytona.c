@@ -350,11 +350,7 @@ static enum sp_next daytona_attach(struct sp_op *op,
 {
     struct attach_ctx *ctx = op->ctx;
     if (rsp == NULL) {
-        if (op->u.attach.key == NULL || op->u.attach.value == NULL) {
-            sp_error_set(err, SP_E_CONFIG, "attach needs a label key and value");
-            return SP_NEXT_FAIL;
-        }
-        if ((ctx = sp__op_ctx_new(op, sizeof(*ctx), free, err)) == NULL)
+        if ((ctx = sp__attach_begin(op, sizeof(*ctx), err)) == NULL)
             return SP_NEXT_FAIL;
         return attach_request(op, "", req, err);
     }

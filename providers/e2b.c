@@ -434,13 +434,8 @@ enum sp_next sp__e2b_step_attach(struct sp_op *op,
                                  struct sp_error *err)
 {
     if (rsp == NULL) {
-        if (op->u.attach.value == NULL) {
-            sp_error_set(err, SP_E_CONFIG, "attach needs a metadata value");
+        if (sp__attach_begin(op, sizeof(struct attach_ctx), err) == NULL)
             return SP_NEXT_FAIL;
-        }
-        if ((op->ctx = calloc(1, sizeof(struct attach_ctx))) == NULL)
-            return oom(err);
-        op->ctx_free = free;
         return attach_list_request(op, req, err);
     }
     if (op->state == ATTACH_LIST)

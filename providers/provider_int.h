@@ -100,6 +100,10 @@ sp_step_fn sp__provider_step(const struct sp_provider *p, enum sp_step step);
  * operation completes. NULL with an `internal` error when out of memory. */
 void *sp__op_ctx_new(struct sp_op *op, size_t size, void (*ctx_free)(void *), struct sp_error *err);
 
+/* Starts an attach step: a `config` error when the label key or value is missing, else a
+ * zeroed context as sp__op_ctx_new makes it (freed with free). NULL with err set. */
+void *sp__attach_begin(struct sp_op *op, size_t ctx_size, struct sp_error *err);
+
 /* Waits for the next poll of op's sandbox in every_ms (less when the deadline is nearer), or
  * fails with `timeout` naming the last state once op->deadline_ms has passed
  * ("<noun> X not <goal> after N s (last state: Y)"). */

@@ -1,7 +1,7 @@
 /* What the providers' step machines share beyond the contract in provider_int.h: their
- * private context, state polling against the op's deadline, waiting out a data plane whose
- * daemon is not up yet, and the body of a one-file multipart upload. Vendor-neutral: the
- * nouns and field names come from the caller. */
+ * private context (and an attach's start), state polling against the op's deadline, waiting
+ * out a data plane whose daemon is not up yet, and the body of a one-file multipart upload.
+ * Vendor-neutral: the nouns and field names come from the caller. */
 #include "provider_int.h"
 
 #include <stdlib.h>
@@ -17,6 +17,15 @@ void *sp__op_ctx_new(struct sp_op *op, size_t size, void (*ctx_free)(void *), st
     op->ctx = ctx;
     op->ctx_free = ctx_free;
     return ctx;
+}
+
+void *sp__attach_begin(struct sp_op *op, size_t ctx_size, struct sp_error *err)
+{
+    if (op->u.attach.key == NULL || op->u.attach.value == NULL) {
+        sp_error_set(err, SP_E_CONFIG, "attach needs a key and a value");
+        return NULL;
+    }
+    return sp__op_ctx_new(op, ctx_size, free, err);
 }
 
 enum sp_next sp__poll_later(
