@@ -107,15 +107,7 @@ enum sp_err sp__daytona_build_execute(
 static int map_value(
     const cJSON *obj, const char *map, const char *key, char *out, size_t len, struct sp_error *err)
 {
-    const cJSON *m = cJSON_GetObjectItemCaseSensitive(obj, map);
-    out[0] = '\0';
-    if (m == NULL || cJSON_IsNull(m))
-        return 0;
-    if (!cJSON_IsObject(m)) {
-        sp_error_set(err, SP_E_PROTOCOL, SANDBOX_WHAT ": field '%s' should be an object", map);
-        return -1;
-    }
-    return sp_json_copy_str(m, key, false, out, len, SANDBOX_WHAT, err);
+    return sp_json_copy_sub_str(obj, map, key, out, len, SANDBOX_WHAT, err);
 }
 
 static enum sp_err

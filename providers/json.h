@@ -33,6 +33,11 @@ int sp_json_get_str(const cJSON *obj, const char *key, bool required, const char
 /* Copies a string field into a fixed buffer; a value that does not fit is a protocol error. */
 int sp_json_copy_str(const cJSON *obj, const char *key, bool required, char *out, size_t outlen,
                      const char *what, struct sp_error *err);
+/* Copies the string field key of the optional object member sub ("" when sub is absent or
+ * null, or has no key); sub of another type, or a value that does not fit, is a protocol
+ * error. */
+int sp_json_copy_sub_str(const cJSON *obj, const char *sub, const char *key, char *out,
+                         size_t outlen, const char *what, struct sp_error *err);
 int sp_json_get_int(const cJSON *obj, const char *key, bool required, int64_t *out,
                     const char *what, struct sp_error *err);
 int sp_json_get_bool(const cJSON *obj, const char *key, bool required, bool *out,

@@ -161,15 +161,7 @@ static bool valid_id(const char *id)
 static int sub_str(
     const cJSON *obj, const char *sub, const char *key, char *out, size_t len, struct sp_error *err)
 {
-    const cJSON *m = cJSON_GetObjectItemCaseSensitive(obj, sub);
-    out[0] = '\0';
-    if (m == NULL || cJSON_IsNull(m))
-        return 0;
-    if (!cJSON_IsObject(m)) {
-        sp_error_set(err, SP_E_PROTOCOL, DEVBOX_WHAT ": field '%s' should be an object", sub);
-        return -1;
-    }
-    return sp_json_copy_str(m, key, false, out, len, DEVBOX_WHAT, err);
+    return sp_json_copy_sub_str(obj, sub, key, out, len, DEVBOX_WHAT, err);
 }
 
 static enum sp_err devbox_from_json(const cJSON *obj,
