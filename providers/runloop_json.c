@@ -210,23 +210,47 @@ static bool list_match(const struct runloop_list *acc, const struct runloop_devb
     return strcmp(d->match, acc->value) == 0;
 }
 
+#define LIST_WHAT "Runloop devbox list"
+
+/* A page of GET /v1/devboxes (attach and sweep read it alike): its `devboxes` array into
+ * *items and `has_more`. Returns the parsed root (delete it with page_close), or NULL with a
+ * protocol error. */
+static cJSON *
+page_open(const char *body, size_t len, bool *has_more, const cJSON **items, struct sp_error *err)
+{
+    *has_more = false;
+    cJSON *root = sp_json_parse_type(body, len, cJSON_Object, LIST_WHAT, err);
+    if (root == NULL)
+        return NULL;
+    *items = cJSON_GetObjectItemCaseSensitive(root, "devboxes");
+    if (!cJSON_IsArray(*items))
+        sp_error_set(err, SP_E_PROTOCOL, "%s: field 'devboxes' should be an array", LIST_WHAT);
+    else if (sp_json_get_bool(root, "has_more", false, has_more, LIST_WHAT, err) == 0)
+        return root;
+    cJSON_Delete(root);
+    return NULL;
+}
+
+/* Ends a page read with rc: a page that says "more" but holds nothing would page forever. */
+static enum sp_err
+page_close(cJSON *root, const cJSON *items, bool has_more, enum sp_err rc, struct sp_error *err)
+{
+    if (rc == SP_E_OK && has_more && cJSON_GetArraySize(items) == 0)
+        rc = sp_error_set(err, SP_E_PROTOCOL, "%s: has_more with an empty page", LIST_WHAT);
+    cJSON_Delete(root);
+    return rc;
+}
+
 enum sp_err
 sp__runloop_parse_list(const char *body, size_t len, struct runloop_list *acc, struct sp_error *err)
 {
-    static const char what[] = "Runloop devbox list";
-    cJSON *root = sp_json_parse_type(body, len, cJSON_Object, what, err);
+    const cJSON *items, *item;
+    cJSON *root = page_open(body, len, &acc->has_more, &items, err);
     if (root == NULL)
         return SP_E_PROTOCOL;
-    const cJSON *items = cJSON_GetObjectItemCaseSensitive(root, "devboxes"), *item;
     enum sp_err rc = SP_E_OK;
-    acc->has_more = false;
-    if (!cJSON_IsArray(items))
-        rc = sp_error_set(err, SP_E_PROTOCOL, "%s: field 'devboxes' should be an array", what);
-    else if (sp_json_get_bool(root, "has_more", false, &acc->has_more, what, err) != 0)
-        rc = SP_E_PROTOCOL;
     const char *mk = strcmp(acc->key, RUNLOOP_SESSION_KEY) == 0 ? NULL : acc->key;
-    const cJSON *walk = rc == SP_E_OK ? items : NULL;
-    cJSON_ArrayForEach(item, walk)
+    cJSON_ArrayForEach(item, items)
     {
         struct runloop_devbox d;
         if (devbox_from_json(item, mk, &d, err) != SP_E_OK) {
@@ -240,11 +264,7 @@ sp__runloop_parse_list(const char *body, size_t len, struct runloop_list *acc, s
         if (strcmp(d.status, "shutdown") != 0 && list_match(acc, &d) && acc->matches++ == 0)
             acc->first = d;
     }
-    /* A page that says "more" but holds nothing would page forever. */
-    if (rc == SP_E_OK && acc->has_more && cJSON_GetArraySize(items) == 0)
-        rc = sp_error_set(err, SP_E_PROTOCOL, "%s: has_more with an empty page", what);
-    cJSON_Delete(root);
-    return rc;
+    return page_close(root, items, acc->has_more, rc, err);
 }
 
 /* One devbox of a listing into l, with its metadata and create_time_ms; a shut down one
@@ -276,19 +296,12 @@ enum sp_err sp__runloop_parse_listing(const char *body,
                                       struct runloop_list *page,
                                       struct sp_error *err)
 {
-    static const char what[] = "Runloop devbox list";
-    cJSON *root = sp_json_parse_type(body, len, cJSON_Object, what, err);
+    const cJSON *items, *item;
+    cJSON *root = page_open(body, len, &page->has_more, &items, err);
     if (root == NULL)
         return SP_E_PROTOCOL;
-    const cJSON *items = cJSON_GetObjectItemCaseSensitive(root, "devboxes"), *item;
     enum sp_err rc = SP_E_OK;
-    page->has_more = false;
-    if (!cJSON_IsArray(items))
-        rc = sp_error_set(err, SP_E_PROTOCOL, "%s: field 'devboxes' should be an array", what);
-    else if (sp_json_get_bool(root, "has_more", false, &page->has_more, what, err) != 0)
-        rc = SP_E_PROTOCOL;
-    const cJSON *walk = rc == SP_E_OK ? items : NULL;
-    cJSON_ArrayForEach(item, walk)
+    cJSON_ArrayForEach(item, items)
     {
         if ((rc = listed_add(item, key, value, l, err)) != SP_E_OK) {
             sp_error_prefix(err, "devbox list");
@@ -298,10 +311,7 @@ enum sp_err sp__runloop_parse_listing(const char *body,
         page->seen++;
         snprintf(page->last_id, sizeof(page->last_id), "%s", id->valuestring);
     }
-    if (rc == SP_E_OK && page->has_more && cJSON_GetArraySize(items) == 0)
-        rc = sp_error_set(err, SP_E_PROTOCOL, "%s: has_more with an empty page", what);
-    cJSON_Delete(root);
-    return rc;
+    return page_close(root, items, page->has_more, rc, err);
 }
 
 enum sp_err sp__runloop_parse_tunnel_url(
