@@ -31,47 +31,22 @@ static int env_bool(const struct sp_kv *env, const char *name, bool *out, struct
     return -1;
 }
 
-static int
-env_copy(const struct sp_kv *env, const char *name, char *out, size_t len, struct sp_error *err)
-{
-    const char *v = sp_kv_get(env, name);
-    if (v == NULL)
-        v = "";
-    if (strlen(v) >= len) {
-        sp_error_set(err, SP_E_CONFIG, "%s is longer than %zu characters", name, len - 1);
-        return -1;
-    }
-    snprintf(out, len, "%s", v);
-    return 0;
-}
-
 static int config_url(const struct sp_kv *env, struct daytona_cfg *cfg, struct sp_error *err)
 {
-    if (env_copy(env, "DAYTONA_API_URL", cfg->api_url, sizeof(cfg->api_url), err) != 0)
+    if (sp__config_copy(env, "DAYTONA_API_URL", DAYTONA_DEFAULT_URL, cfg->api_url,
+                        sizeof(cfg->api_url), err) != 0)
         return -1;
-    if (cfg->api_url[0] == '\0')
-        snprintf(cfg->api_url, sizeof(cfg->api_url), "%s", DAYTONA_DEFAULT_URL);
-    if (strncmp(cfg->api_url, "http://", 7) != 0 && strncmp(cfg->api_url, "https://", 8) != 0) {
-        sp_error_set(err, SP_E_CONFIG, "DAYTONA_API_URL must start with http:// or https://");
-        return -1;
-    }
-    size_t n = strlen(cfg->api_url);
-    while (n > 0 && cfg->api_url[n - 1] == '/')
-        cfg->api_url[--n] = '\0';
-    return 0;
+    return sp__config_url(cfg->api_url, "DAYTONA_API_URL", err);
 }
+
+static const char *const modes[] = {"action-server", "toolbox", NULL}; /* enum daytona_mode */
 
 static int config_mode(const char *mode, struct daytona_cfg *cfg, struct sp_error *err)
 {
-    if (mode == NULL || mode[0] == '\0' || strcmp(mode, "action-server") == 0)
-        cfg->mode = DAYTONA_MODE_ACTION_SERVER;
-    else if (strcmp(mode, "toolbox") == 0)
-        cfg->mode = DAYTONA_MODE_TOOLBOX;
-    else {
-        sp_error_set(err, SP_E_CONFIG,
-                     "unknown Daytona mode '%.40s' (valid modes: action-server, toolbox)", mode);
+    int i;
+    if (sp__config_mode(modes, "Daytona", mode, &i, err) != 0)
         return -1;
-    }
+    cfg->mode = (enum daytona_mode)i;
     return 0;
 }
 
@@ -80,10 +55,7 @@ static void daytona_cfg_free(void *p)
     struct daytona_cfg *cfg = p;
     if (cfg == NULL)
         return;
-    if (cfg->api_key) {
-        memset(cfg->api_key, 0, strlen(cfg->api_key));
-        free(cfg->api_key);
-    }
+    sp__config_secret_free(cfg->api_key);
     free(cfg);
 }
 
@@ -93,17 +65,18 @@ static enum sp_err daytona_configure(const struct sp_kv *env,
                                      struct sp_error *err)
 {
     *out = NULL;
-    const char *key = sp_kv_get(env, "DAYTONA_API_KEY");
-    if (key == NULL || key[0] == '\0')
-        return sp_error_set(err, SP_E_CONFIG, "DAYTONA_API_KEY is not set");
     struct daytona_cfg *cfg = calloc(1, sizeof(*cfg));
-    if (cfg == NULL || (cfg->api_key = strdup(key)) == NULL) {
-        daytona_cfg_free(cfg);
+    if (cfg == NULL)
         return sp_error_set(err, SP_E_INTERNAL, "out of memory");
+    enum sp_err rc = sp__config_secret(env, "DAYTONA_API_KEY", &cfg->api_key, err);
+    if (rc != SP_E_OK) {
+        daytona_cfg_free(cfg);
+        return rc;
     }
     if (config_url(env, cfg, err) != 0 ||
-        env_copy(env, "DAYTONA_TARGET", cfg->target, sizeof(cfg->target), err) != 0 ||
-        env_copy(env, "DAYTONA_SNAPSHOT", cfg->snapshot, sizeof(cfg->snapshot), err) != 0 ||
+        sp__config_copy(env, "DAYTONA_TARGET", "", cfg->target, sizeof(cfg->target), err) != 0 ||
+        sp__config_copy(env, "DAYTONA_SNAPSHOT", "", cfg->snapshot, sizeof(cfg->snapshot), err) !=
+            0 ||
         env_bool(env, "DAYTONA_DELETE_ON_CLOSE", &cfg->delete_on_close, err) != 0 ||
         env_bool(env, "DAYTONA_DISABLE_AUTO_STOP", &cfg->disable_auto_stop, err) != 0 ||
         config_mode(opts ? opts->mode : NULL, cfg, err) != 0) {
@@ -306,13 +279,8 @@ static enum sp_next daytona_create(struct sp_op *op,
 {
     struct create_ctx *ctx = op->ctx;
     if (rsp == NULL) {
-        ctx = calloc(1, sizeof(*ctx));
-        if (ctx == NULL) {
-            sp_error_set(err, SP_E_INTERNAL, "out of memory");
+        if ((ctx = sp__op_ctx_new(op, sizeof(*ctx), free, err)) == NULL)
             return SP_NEXT_FAIL;
-        }
-        op->ctx = ctx;
-        op->ctx_free = free;
         return create_request(op, ctx, req, err);
     }
     if (!sp_http_ok(rsp))
@@ -383,16 +351,8 @@ static enum sp_next daytona_attach(struct sp_op *op,
 {
     struct attach_ctx *ctx = op->ctx;
     if (rsp == NULL) {
-        if (op->u.attach.key == NULL || op->u.attach.value == NULL) {
-            sp_error_set(err, SP_E_CONFIG, "attach needs a label key and value");
+        if ((ctx = sp__attach_begin(op, sizeof(*ctx), err)) == NULL)
             return SP_NEXT_FAIL;
-        }
-        if ((ctx = calloc(1, sizeof(*ctx))) == NULL) {
-            sp_error_set(err, SP_E_INTERNAL, "out of memory");
-            return SP_NEXT_FAIL;
-        }
-        op->ctx = ctx;
-        op->ctx_free = free;
         return attach_request(op, "", req, err);
     }
     if (!sp_http_ok(rsp))
@@ -401,11 +361,8 @@ static enum sp_next daytona_attach(struct sp_op *op,
         return SP_NEXT_FAIL;
     if (ctx->list.cursor[0] == '\0')
         return attach_decide(op, &ctx->list, err);
-    if (++ctx->pages >= ATTACH_MAX_PAGES) {
-        sp_error_set(err, SP_E_PROTOCOL, "sandbox list still has a next page after %d pages",
-                     ATTACH_MAX_PAGES);
+    if (sp__list_next_page(&ctx->pages, ATTACH_MAX_PAGES, "sandbox list", err) != 0)
         return SP_NEXT_FAIL;
-    }
     return attach_request(op, ctx->list.cursor, req, err);
 }
 
@@ -414,16 +371,7 @@ static enum sp_next daytona_attach(struct sp_op *op,
 /* Waits for the next poll, or fails when the deadline has passed. */
 enum sp_next sp__daytona_poll_later(struct sp_op *op, const char *goal, struct sp_error *err)
 {
-    int64_t left = op->deadline_ms - sp_now_ms();
-    if (left <= 0) {
-        long ms = op->client->opts.ready_timeout_ms;
-        sp_error_set(err, SP_E_TIMEOUT, "sandbox %s not %s after %.*f s (last state: %s)",
-                     op->sandbox->id, goal, ms % 1000 ? 1 : 0, (double)ms / 1000.0,
-                     op->sandbox->state[0] ? op->sandbox->state : "none");
-        return SP_NEXT_FAIL;
-    }
-    op->wait_ms = left < DAYTONA_POLL_MS ? (long)left : DAYTONA_POLL_MS;
-    return SP_NEXT_WAIT;
+    return sp__poll_later(op, "sandbox", goal, DAYTONA_POLL_MS, err);
 }
 
 enum sp_next
@@ -451,31 +399,6 @@ int sp__daytona_poll_state(struct sp_op *op,
         return -1;
     }
     return 0;
-}
-
-/* --- exec and files ----------------------------------------------------------------------------
- */
-
-static enum sp_next daytona_exec(struct sp_op *op,
-                                 const struct sp_http_rsp *rsp,
-                                 struct sp_http_req *req,
-                                 struct sp_error *err)
-{
-    const struct daytona_cfg *cfg = op->client->cfg;
-    if (cfg->mode == DAYTONA_MODE_TOOLBOX)
-        return sp__daytona_toolbox_exec(op, rsp, req, err);
-    return sp_as_exec_step(op, rsp, req, err);
-}
-
-static enum sp_next daytona_files(struct sp_op *op,
-                                  const struct sp_http_rsp *rsp,
-                                  struct sp_http_req *req,
-                                  struct sp_error *err)
-{
-    const struct daytona_cfg *cfg = op->client->cfg;
-    if (cfg->mode == DAYTONA_MODE_TOOLBOX)
-        return sp__daytona_toolbox_files(op, rsp, req, err);
-    return sp_as_files_step(op, rsp, req, err);
 }
 
 /* --- cleanup -----------------------------------------------------------------------------------
@@ -586,12 +509,8 @@ static enum sp_next daytona_cleanup(struct sp_op *op,
     const struct daytona_cfg *cfg = op->client->cfg;
     struct cleanup_ctx *ctx = op->ctx;
     if (op->state == CL_BEGIN) {
-        if ((ctx = calloc(1, sizeof(*ctx))) == NULL) {
-            sp_error_set(err, SP_E_INTERNAL, "out of memory");
+        if ((ctx = sp__op_ctx_new(op, sizeof(*ctx), free, err)) == NULL)
             return SP_NEXT_FAIL;
-        }
-        op->ctx = ctx;
-        op->ctx_free = free;
         op->deadline_ms = sp_now_ms() + op->client->opts.ready_timeout_ms;
         enum sp_cleanup how = op->u.cleanup;
         if (how == SP_CLEANUP_DEFAULT)
@@ -611,8 +530,6 @@ static enum sp_next daytona_cleanup(struct sp_op *op,
 }
 
 static const char *const credential_vars[] = {"DAYTONA_API_KEY", NULL};
-static const char *const modes[] = {"action-server", "toolbox", NULL};
-
 const struct sp_provider sp_provider_daytona = {
     .name = "daytona",
     .session_key = DAYTONA_SESSION_KEY,
@@ -623,8 +540,8 @@ const struct sp_provider sp_provider_daytona = {
     .create = daytona_create,
     .attach = daytona_attach,
     .startup = sp__daytona_startup,
-    .exec = daytona_exec,
-    .files = daytona_files,
+    .exec = sp__daytona_toolbox_exec,
+    .files = sp__daytona_toolbox_files,
     .cleanup = daytona_cleanup,
     .list = sp__daytona_step_list,
 

@@ -11,21 +11,6 @@
 
 #define SANDBOX_WHAT "Daytona sandbox"
 
-static enum sp_err oom(struct sp_error *err)
-{
-    return sp_error_set(err, SP_E_INTERNAL, "out of memory building a Daytona request");
-}
-
-/* Prints root into out; root is deleted either way. */
-static enum sp_err finish(cJSON *root, bool ok, struct sp_buf *out, struct sp_error *err)
-{
-    if (!ok) {
-        cJSON_Delete(root);
-        return oom(err);
-    }
-    return sp_json_print_into(root, out) == 0 ? SP_E_OK : oom(err);
-}
-
 /* env of the create body: the action server's variables (spec/openhands 5.1), the
  * session key the server checks (2.2), then the caller's. */
 static cJSON *create_env(const struct daytona_create_req *c)
@@ -73,7 +58,7 @@ enum sp_err sp__daytona_build_create(const struct daytona_create_req *c,
         ok = cJSON_AddStringToObject(root, "snapshot", c->snapshot) != NULL;
     cJSON_Delete(env);
     cJSON_Delete(labels);
-    return finish(root, ok, out, err);
+    return sp_json_finish(root, ok, out, "Daytona", err);
 }
 
 enum sp_err sp__daytona_build_labels(const char *key,
@@ -82,13 +67,15 @@ enum sp_err sp__daytona_build_labels(const char *key,
                                      struct sp_error *err)
 {
     cJSON *root = cJSON_CreateObject();
-    return finish(root, root && cJSON_AddStringToObject(root, key, value), out, err);
+    return sp_json_finish(root, root && cJSON_AddStringToObject(root, key, value), out, "Daytona",
+                          err);
 }
 
 enum sp_err sp__daytona_build_session(const char *id, struct sp_buf *out, struct sp_error *err)
 {
     cJSON *root = cJSON_CreateObject();
-    return finish(root, root && cJSON_AddStringToObject(root, "sessionId", id), out, err);
+    return sp_json_finish(root, root && cJSON_AddStringToObject(root, "sessionId", id), out,
+                          "Daytona", err);
 }
 
 enum sp_err
@@ -97,7 +84,7 @@ sp__daytona_build_session_exec(const char *command, struct sp_buf *out, struct s
     cJSON *root = cJSON_CreateObject();
     bool ok = root && cJSON_AddStringToObject(root, "command", command) &&
               cJSON_AddTrueToObject(root, "runAsync") && cJSON_AddTrueToObject(root, "async");
-    return finish(root, ok, out, err);
+    return sp_json_finish(root, ok, out, "Daytona", err);
 }
 
 enum sp_err sp__daytona_build_execute(
@@ -110,7 +97,7 @@ enum sp_err sp__daytona_build_execute(
     /* The daemon reads an unsigned integer: no fractions. */
     if (ok)
         ok = cJSON_AddNumberToObject(root, "timeout", (double)timeout_s) != NULL;
-    return finish(root, ok, out, err);
+    return sp_json_finish(root, ok, out, "Daytona", err);
 }
 
 /* --- responses ------------------------------------------------------------------------------- */
@@ -120,15 +107,7 @@ enum sp_err sp__daytona_build_execute(
 static int map_value(
     const cJSON *obj, const char *map, const char *key, char *out, size_t len, struct sp_error *err)
 {
-    const cJSON *m = cJSON_GetObjectItemCaseSensitive(obj, map);
-    out[0] = '\0';
-    if (m == NULL || cJSON_IsNull(m))
-        return 0;
-    if (!cJSON_IsObject(m)) {
-        sp_error_set(err, SP_E_PROTOCOL, SANDBOX_WHAT ": field '%s' should be an object", map);
-        return -1;
-    }
-    return sp_json_copy_str(m, key, false, out, len, SANDBOX_WHAT, err);
+    return sp_json_copy_sub_str(obj, map, key, out, len, SANDBOX_WHAT, err);
 }
 
 static enum sp_err

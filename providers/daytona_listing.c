@@ -34,19 +34,12 @@ static enum sp_err add_item(
                sp_json_copy_str(item, "state", false, state, sizeof(state), what, err) == 0 &&
                sp_json_get_str(item, "createdAt", false, &created, what, err) == 0 &&
                sp_json_get_kv(item, "labels", false, &labels, what, err) == 0) {
-        const char *have = key ? sp_kv_get(&labels, key) : NULL;
         if (id[0] == '\0')
             sp_error_set(err, SP_E_PROTOCOL, "%s: empty id", what);
-        else if (key && (have == NULL || strcmp(have, value) != 0))
-            sp_error_set(err, SP_E_PROTOCOL,
-                         "list filtered by label %.40s=%.40s returned sandbox %s without it", key,
-                         value, id);
-        else if (strcmp(state, "destroyed") == 0)
-            rc = SP_E_OK;
-        else if (sp__list_add(l, id, state, sp__parse_rfc3339(created), &labels) != 0)
+        else if ((rc = sp__list_check_filtered(&labels, key, value, "label", id, err)) == SP_E_OK &&
+                 strcmp(state, "destroyed") != 0 &&
+                 sp__list_add(l, id, state, sp__parse_rfc3339(created), &labels) != 0)
             rc = sp_error_set(err, SP_E_INTERNAL, "out of memory");
-        else
-            rc = SP_E_OK;
     }
     sp_kv_cleanup(&labels);
     return rc;
@@ -123,16 +116,8 @@ enum sp_next sp__daytona_step_list(struct sp_op *op,
 {
     struct list_ctx *ctx = op->ctx;
     if (rsp == NULL) {
-        if (op->u.list.key && op->u.list.value == NULL) {
-            sp_error_set(err, SP_E_CONFIG, "a label filter needs a value");
+        if ((ctx = sp__list_begin(op, sizeof(*ctx), "label", err)) == NULL)
             return SP_NEXT_FAIL;
-        }
-        if ((ctx = calloc(1, sizeof(*ctx))) == NULL) {
-            sp_error_set(err, SP_E_INTERNAL, "out of memory");
-            return SP_NEXT_FAIL;
-        }
-        op->ctx = ctx;
-        op->ctx_free = free;
         return list_request(op, "", req, err);
     }
     if (!sp_http_ok(rsp))
@@ -142,10 +127,7 @@ enum sp_next sp__daytona_step_list(struct sp_op *op,
         return SP_NEXT_FAIL;
     if (ctx->cursor[0] == '\0')
         return SP_NEXT_DONE;
-    if (++ctx->pages >= LIST_MAX_PAGES) {
-        sp_error_set(err, SP_E_PROTOCOL, "sandbox list still has a next page after %d pages",
-                     LIST_MAX_PAGES);
+    if (sp__list_next_page(&ctx->pages, LIST_MAX_PAGES, "sandbox list", err) != 0)
         return SP_NEXT_FAIL;
-    }
     return list_request(op, ctx->cursor, req, err);
 }

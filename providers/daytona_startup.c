@@ -119,21 +119,10 @@ startup_toolbox(struct sp_op *op, const struct sp_http_rsp *rsp, struct sp_error
 static enum sp_next toolbox_not_ready(struct sp_op *op, struct startup_ctx *ctx,
                                       const struct sp_http_rsp *rsp, struct sp_error *err)
 {
-    const struct sp_client_opts *o = &op->client->opts;
     if (rsp->transport != SP_E_OK || rsp->status < 502 || rsp->status > 504)
         return sp__daytona_fail(rsp, "get the project dir", err);
-    int64_t now = sp_now_ms();
-    if (ctx->daemon_deadline_ms == 0)
-        ctx->daemon_deadline_ms = now + o->alive_timeout_ms;
-    if (now >= ctx->daemon_deadline_ms) {
-        sp_error_set(err, SP_E_TIMEOUT,
-                     "toolbox not answering after %ld ms (last: HTTP %d; sandbox state: %s)",
-                     o->alive_timeout_ms, rsp->status,
-                     op->sandbox->state[0] ? op->sandbox->state : "unknown");
-        return SP_NEXT_FAIL;
-    }
-    op->wait_ms = o->alive_interval_ms;
-    return SP_NEXT_WAIT;
+    return sp__daemon_not_up(op, &ctx->daemon_deadline_ms, rsp->status, "toolbox", "sandbox",
+                             err);
 }
 
 /* The request of each state after the polling one. */
@@ -217,12 +206,8 @@ enum sp_next sp__daytona_startup(struct sp_op *op,
 {
     struct startup_ctx *ctx = op->ctx;
     if (ctx == NULL) {
-        if ((ctx = calloc(1, sizeof(*ctx))) == NULL) {
-            sp_error_set(err, SP_E_INTERNAL, "out of memory");
+        if ((ctx = sp__op_ctx_new(op, sizeof(*ctx), free, err)) == NULL)
             return SP_NEXT_FAIL;
-        }
-        op->ctx = ctx;
-        op->ctx_free = free;
         op->deadline_ms = sp_now_ms() + op->client->opts.ready_timeout_ms;
     }
     if (op->state == ST_POLL)

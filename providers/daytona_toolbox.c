@@ -129,25 +129,11 @@ static enum sp_next files_request(struct sp_op *op,
 static enum sp_next
 upload_request(struct sp_op *op, const char *path, struct sp_http_req *req, struct sp_error *err)
 {
-    const struct sp_files *f = op->u.files;
-    const char *base = strrchr(path, '/');
-    base = base ? base + 1 : path;
-    if (base[0] == '\0') {
-        sp_error_set(err, SP_E_CONFIG, "upload: '%.200s' is not a file path", path);
-        return SP_NEXT_FAIL;
-    }
     if (sp__daytona_api(op->client->cfg, req, SP_HTTP_POST, 0, err,
                         "/toolbox/%s/toolbox/files/bulk-upload",
                         op->sandbox->id) != SP_NEXT_REQUEST)
         return SP_NEXT_FAIL;
-    if (sp_http_req_multipart_begin(req) != 0 ||
-        sp_http_req_multipart_field(req, "files[0].path", path) != 0 ||
-        sp_http_req_multipart_file(req, "files[0].file", base, f->data, f->len) != 0 ||
-        sp_http_req_multipart_end(req) != 0) {
-        sp_error_set(err, SP_E_CONFIG, "upload: cannot send path '%.200s'", path);
-        return SP_NEXT_FAIL;
-    }
-    return SP_NEXT_REQUEST;
+    return sp__files_upload_body(req, op->u.files, path, "files[0].path", "files[0].file", err);
 }
 
 static enum sp_next

@@ -28,45 +28,8 @@
 
 /* --- configuration ------------------------------------------------------------------------- */
 
-static int copy_var(const struct sp_kv *env,
-                    const char *name,
-                    const char *def,
-                    char *out,
-                    size_t len,
-                    struct sp_error *err)
-{
-    const char *v = sp_kv_get(env, name);
-    if (v == NULL || v[0] == '\0')
-        v = def;
-    if (strlen(v) >= len) {
-        sp_error_set(err, SP_E_CONFIG, "%s is longer than %zu characters", name, len - 1);
-        return -1;
-    }
-    memcpy(out, v, strlen(v) + 1);
-    return 0;
-}
-
-/* A base URL must be http(s); the trailing slash goes so paths can be appended. */
-static int check_url(char *url, const char *name, struct sp_error *err)
-{
-    if (url[0] == '\0')
-        return 0;
-    if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) {
-        sp_error_set(err, SP_E_CONFIG, "%s must start with http:// or https://", name);
-        return -1;
-    }
-    size_t n = strlen(url);
-    while (n > 0 && url[n - 1] == '/')
-        url[--n] = '\0';
-    return 0;
-}
-
 static int check_key(const char *key, const struct sp_kv *env, struct sp_error *err)
 {
-    if (key[0] == '\0') {
-        sp_error_set(err, SP_E_CONFIG, "E2B_API_KEY is not set");
-        return -1;
-    }
     const char *validate = sp_kv_get(env, "E2B_VALIDATE_API_KEY");
     if (validate && strcmp(validate, "false") == 0)
         return 0;
@@ -108,6 +71,15 @@ static int parse_timeout(const struct sp_kv *env, long *out, struct sp_error *er
     return 0;
 }
 
+static void e2b_cfg_free(void *p)
+{
+    struct e2b_cfg *cfg = p;
+    if (cfg == NULL)
+        return;
+    sp__config_secret_free(cfg->api_key);
+    free(cfg);
+}
+
 enum sp_err sp__e2b_configure(const struct sp_kv *env,
                               const struct sp_client_opts *opts,
                               void **cfg,
@@ -117,13 +89,19 @@ enum sp_err sp__e2b_configure(const struct sp_kv *env,
     struct e2b_cfg *c = calloc(1, sizeof(*c));
     if (c == NULL)
         return sp_error_set(err, SP_E_INTERNAL, "out of memory");
-    if (copy_var(env, "E2B_API_KEY", "", c->api_key, sizeof(c->api_key), err) != 0 ||
-        check_key(c->api_key, env, err) != 0 ||
-        copy_var(env, "E2B_DOMAIN", E2B_DEFAULT_DOMAIN, c->domain, sizeof(c->domain), err) != 0 ||
-        copy_var(env, "E2B_API_URL", "", c->api_url, sizeof(c->api_url), err) != 0 ||
-        copy_var(env, "E2B_SANDBOX_URL", "", c->sandbox_url, sizeof(c->sandbox_url), err) != 0 ||
-        copy_var(env, "E2B_TEMPLATE", E2B_DEFAULT_TEMPLATE, c->template_id, sizeof(c->template_id),
-                 err) != 0 ||
+    enum sp_err rc = sp__config_secret(env, "E2B_API_KEY", &c->api_key, err);
+    if (rc != SP_E_OK) {
+        e2b_cfg_free(c);
+        return rc;
+    }
+    if (check_key(c->api_key, env, err) != 0 ||
+        sp__config_copy(env, "E2B_DOMAIN", E2B_DEFAULT_DOMAIN, c->domain, sizeof(c->domain), err) !=
+            0 ||
+        sp__config_copy(env, "E2B_API_URL", "", c->api_url, sizeof(c->api_url), err) != 0 ||
+        sp__config_copy(env, "E2B_SANDBOX_URL", "", c->sandbox_url, sizeof(c->sandbox_url), err) !=
+            0 ||
+        sp__config_copy(env, "E2B_TEMPLATE", E2B_DEFAULT_TEMPLATE, c->template_id,
+                        sizeof(c->template_id), err) != 0 ||
         parse_timeout(env, &c->timeout_s, err) != 0 ||
         parse_mode(opts ? opts->mode : NULL, &c->v1, err) != 0)
         goto fail;
@@ -134,19 +112,14 @@ enum sp_err sp__e2b_configure(const struct sp_kv *env,
     }
     if (c->api_url[0] == '\0')
         snprintf(c->api_url, sizeof(c->api_url), "https://api.%s", c->domain);
-    if (check_url(c->api_url, "E2B_API_URL", err) != 0 ||
-        check_url(c->sandbox_url, "E2B_SANDBOX_URL", err) != 0)
+    if (sp__config_url(c->api_url, "E2B_API_URL", err) != 0 ||
+        sp__config_url(c->sandbox_url, "E2B_SANDBOX_URL", err) != 0)
         goto fail;
     *cfg = c;
     return SP_E_OK;
 fail:
-    free(c);
+    e2b_cfg_free(c);
     return err ? err->code : SP_E_CONFIG;
-}
-
-static void e2b_cfg_free(void *cfg)
-{
-    free(cfg);
 }
 
 static unsigned e2b_caps(const void *cfg)
@@ -412,16 +385,10 @@ static enum sp_next attach_page(struct sp_op *op,
         return api_fail(rsp, err);
     if (sp__e2b_parse_list(rsp->body.data, rsp->body.len, key, value, &ctx->list, err) != 0)
         return SP_NEXT_FAIL;
-    const char *next = sp_http_rsp_header(rsp, "X-Next-Token");
-    if (next && next[0]) {
-        if (++ctx->pages >= LIST_PAGE_MAX || strlen(next) >= sizeof(ctx->next_token)) {
-            sp_error_set(err, SP_E_PROTOCOL, "sandbox list paging did not end after %d pages",
-                         ctx->pages);
-            return SP_NEXT_FAIL;
-        }
-        snprintf(ctx->next_token, sizeof(ctx->next_token), "%s", next);
-        return attach_list_request(op, req, err);
-    }
+    int more = sp__e2b_next_token(rsp, ctx->next_token, sizeof(ctx->next_token), &ctx->pages,
+                                  LIST_PAGE_MAX, err);
+    if (more != 0)
+        return more > 0 ? attach_list_request(op, req, err) : SP_NEXT_FAIL;
     if (ctx->list.total == 0) {
         sp_error_set(err, SP_E_NOT_FOUND, "no E2B sandbox has metadata %.60s=%.60s", key, value);
         return SP_NEXT_FAIL;
@@ -467,13 +434,8 @@ enum sp_next sp__e2b_step_attach(struct sp_op *op,
                                  struct sp_error *err)
 {
     if (rsp == NULL) {
-        if (op->u.attach.value == NULL) {
-            sp_error_set(err, SP_E_CONFIG, "attach needs a metadata value");
+        if (sp__attach_begin(op, sizeof(struct attach_ctx), err) == NULL)
             return SP_NEXT_FAIL;
-        }
-        if ((op->ctx = calloc(1, sizeof(struct attach_ctx))) == NULL)
-            return oom(err);
-        op->ctx_free = free;
         return attach_list_request(op, req, err);
     }
     if (op->state == ATTACH_LIST)

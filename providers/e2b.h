@@ -27,7 +27,7 @@ struct cJSON;
 #define E2B_SESSION_KEY "session_id"
 
 struct e2b_cfg {
-    char api_key[256];
+    char *api_key; /* wiped when the configuration is freed */
     char domain[256];
     char api_url[512];     /* control plane, no trailing slash */
     char sandbox_url[512]; /* E2B_SANDBOX_URL: envd base for every sandbox; "" = per host */
@@ -105,6 +105,15 @@ int sp__e2b_parse_list(const char *body,
                        struct sp_error *err);
 /* The message of a control-plane error body {code, message}; "" when it is not one. */
 void sp__e2b_parse_error(const char *body, size_t len, char *msg, size_t msglen);
+/* The X-Next-Token of a GET /v2/sandboxes reply into token[len] (list and attach page
+ * alike): 1 when there is a next page, 0 at the end, -1 with a `protocol` error when the
+ * token does not fit or *pages (counted here) reaches max. */
+int sp__e2b_next_token(const struct sp_http_rsp *rsp,
+                       char *token,
+                       size_t len,
+                       int *pages,
+                       int max,
+                       struct sp_error *err);
 /* True when the body is the edge proxy's "sandbox not found" ({"sandboxId", ...}). */
 bool sp__e2b_is_proxy_not_found(const char *body, size_t len);
 

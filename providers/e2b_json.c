@@ -146,12 +146,8 @@ static int list_item(const cJSON *item,
         sp_json_copy_str(item, "state", false, state, sizeof(state), what, err) != 0 ||
         sp_json_get_kv(item, "metadata", false, &md, what, err) != 0)
         goto out;
-    if (key && md.n > 0 && !(sp_kv_get(&md, key) && strcmp(sp_kv_get(&md, key), value) == 0)) {
-        sp_error_set(err, SP_E_PROTOCOL,
-                     "list filtered by metadata %.40s=%.40s returned sandbox %s without it", key,
-                     value, id);
+    if (md.n > 0 && sp__list_check_filtered(&md, key, value, "metadata", id, err) != SP_E_OK)
         goto out;
-    }
     if (out->total++ == 0) {
         memcpy(out->first_id, id, sizeof(id));
         memcpy(out->first_state, state, sizeof(state));

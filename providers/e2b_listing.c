@@ -34,13 +34,10 @@ static int add_item(
                sp_json_copy_str(item, "state", false, state, sizeof(state), what, err) == 0 &&
                sp_json_get_str(item, "startedAt", false, &started, what, err) == 0 &&
                sp_json_get_kv(item, "metadata", false, &md, what, err) == 0) {
-        const char *have = key ? sp_kv_get(&md, key) : NULL;
         if (id[0] == '\0')
             sp_error_set(err, SP_E_PROTOCOL, "%s: empty sandboxID", what);
-        else if (key && (have == NULL || strcmp(have, value) != 0))
-            sp_error_set(err, SP_E_PROTOCOL,
-                         "list filtered by metadata %.40s=%.40s returned sandbox %s without it",
-                         key, value, id);
+        else if (sp__list_check_filtered(&md, key, value, "metadata", id, err) != SP_E_OK)
+            rc = -1;
         else if (sp__list_add(l, id, state, sp__parse_rfc3339(started), &md) != 0)
             sp_error_set(err, SP_E_INTERNAL, "out of memory");
         else
@@ -69,6 +66,27 @@ static int parse_page(const char *body,
     }
     cJSON_Delete(root);
     return rc;
+}
+
+int sp__e2b_next_token(const struct sp_http_rsp *rsp,
+                       char *token,
+                       size_t len,
+                       int *pages,
+                       int max,
+                       struct sp_error *err)
+{
+    const char *next = sp_http_rsp_header(rsp, "X-Next-Token");
+    if (next == NULL || next[0] == '\0')
+        return 0;
+    if (strlen(next) >= len) {
+        sp_error_set(err, SP_E_PROTOCOL, "sandbox list: X-Next-Token is longer than %zu bytes",
+                     len - 1);
+        return -1;
+    }
+    if (sp__list_next_page(pages, max, "sandbox list", err) != 0)
+        return -1;
+    snprintf(token, len, "%s", next);
+    return 1;
 }
 
 /* --- the step machine ----------------------------------------------------------------------- */
@@ -118,16 +136,8 @@ enum sp_next sp__e2b_step_list(struct sp_op *op,
 {
     struct list_ctx *ctx = op->ctx;
     if (rsp == NULL) {
-        if (op->u.list.key && op->u.list.value == NULL) {
-            sp_error_set(err, SP_E_CONFIG, "a metadata filter needs a value");
+        if ((ctx = sp__list_begin(op, sizeof(*ctx), "metadata", err)) == NULL)
             return SP_NEXT_FAIL;
-        }
-        if ((ctx = calloc(1, sizeof(*ctx))) == NULL) {
-            sp_error_set(err, SP_E_INTERNAL, "out of memory");
-            return SP_NEXT_FAIL;
-        }
-        op->ctx = ctx;
-        op->ctx_free = free;
         return list_request(op, ctx, req, err);
     }
     if (!sp_http_ok(rsp))
@@ -135,14 +145,9 @@ enum sp_next sp__e2b_step_list(struct sp_op *op,
     if (parse_page(rsp->body.data, rsp->body.len, op->u.list.key, op->u.list.value, op->u.list.out,
                    err) != 0)
         return SP_NEXT_FAIL;
-    const char *next = sp_http_rsp_header(rsp, "X-Next-Token");
-    if (next == NULL || next[0] == '\0')
-        return SP_NEXT_DONE;
-    if (++ctx->pages >= LIST_MAX_PAGES || strlen(next) >= sizeof(ctx->next_token)) {
-        sp_error_set(err, SP_E_PROTOCOL, "sandbox list paging did not end after %d pages",
-                     ctx->pages);
-        return SP_NEXT_FAIL;
-    }
-    snprintf(ctx->next_token, sizeof(ctx->next_token), "%s", next);
+    int more = sp__e2b_next_token(rsp, ctx->next_token, sizeof(ctx->next_token), &ctx->pages,
+                                  LIST_MAX_PAGES, err);
+    if (more <= 0)
+        return more == 0 ? SP_NEXT_DONE : SP_NEXT_FAIL;
     return list_request(op, ctx, req, err);
 }

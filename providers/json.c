@@ -103,6 +103,20 @@ int sp_json_copy_str(const cJSON *obj, const char *key, bool required, char *out
     return 0;
 }
 
+int sp_json_copy_sub_str(const cJSON *obj, const char *sub, const char *key, char *out,
+                         size_t outlen, const char *what, struct sp_error *err)
+{
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(obj, sub);
+    out[0] = '\0';
+    if (m == NULL || cJSON_IsNull(m))
+        return 0;
+    if (!cJSON_IsObject(m)) {
+        sp_error_set(err, SP_E_PROTOCOL, "%s: field '%s' should be an object", what, sub);
+        return -1;
+    }
+    return sp_json_copy_str(m, key, false, out, outlen, what, err);
+}
+
 int sp_json_get_int(const cJSON *obj, const char *key, bool required, int64_t *out,
                     const char *what, struct sp_error *err)
 {
@@ -171,6 +185,16 @@ char *sp_json_print_free(cJSON *root)
     char *s = cJSON_PrintUnformatted(root);
     cJSON_Delete(root);
     return s;
+}
+
+enum sp_err
+sp_json_finish(cJSON *root, bool ok, struct sp_buf *out, const char *vendor, struct sp_error *err)
+{
+    if (ok && sp_json_print_into(root, out) == 0) /* deletes root */
+        return SP_E_OK;
+    if (!ok)
+        cJSON_Delete(root);
+    return sp_error_set(err, SP_E_INTERNAL, "out of memory building a %s request", vendor);
 }
 
 int sp_json_print_into(cJSON *root, struct sp_buf *buf)

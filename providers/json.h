@@ -33,6 +33,11 @@ int sp_json_get_str(const cJSON *obj, const char *key, bool required, const char
 /* Copies a string field into a fixed buffer; a value that does not fit is a protocol error. */
 int sp_json_copy_str(const cJSON *obj, const char *key, bool required, char *out, size_t outlen,
                      const char *what, struct sp_error *err);
+/* Copies the string field key of the optional object member sub ("" when sub is absent or
+ * null, or has no key); sub of another type, or a value that does not fit, is a protocol
+ * error. */
+int sp_json_copy_sub_str(const cJSON *obj, const char *sub, const char *key, char *out,
+                         size_t outlen, const char *what, struct sp_error *err);
 int sp_json_get_int(const cJSON *obj, const char *key, bool required, int64_t *out,
                     const char *what, struct sp_error *err);
 int sp_json_get_bool(const cJSON *obj, const char *key, bool required, bool *out,
@@ -49,5 +54,10 @@ cJSON *sp_json_from_kv(const struct sp_kv *kv);
 char *sp_json_print_free(cJSON *root);
 /* Prints compactly into buf (replacing its contents) and deletes root. Returns 0 or -1. */
 int sp_json_print_into(cJSON *root, struct sp_buf *buf);
+/* Ends building a request body: with ok, prints root into out; root is deleted either way.
+ * An `internal` error "out of memory building a <vendor> request" when ok is false or the
+ * print fails. */
+enum sp_err
+sp_json_finish(cJSON *root, bool ok, struct sp_buf *out, const char *vendor, struct sp_error *err);
 
 #endif

@@ -1,6 +1,7 @@
 /* Lists of sandboxes, as the `list` step of each provider fills them for `sandprobe sweep`:
- * the list record, the RFC 3339 times providers stamp sandboxes with, and a handle for a
- * sandbox known only by id. Vendor-neutral. */
+ * the list record, what every list step (and attach's search) does alike (the filter check,
+ * the step's context, the page limit), the RFC 3339 times providers stamp sandboxes with, and
+ * a handle for a sandbox known only by id. Vendor-neutral. */
 #include "provider_int.h"
 
 #include <ctype.h>
@@ -39,6 +40,45 @@ int sp__list_add(
     it->labels = *labels; /* moved */
     sp_kv_init(labels);
     return 0;
+}
+
+void *sp__list_begin(struct sp_op *op, size_t ctx_size, const char *filter, struct sp_error *err)
+{
+    if (op->u.list.key && op->u.list.value == NULL) {
+        sp_error_set(err, SP_E_CONFIG, "a %s filter needs a value", filter);
+        return NULL;
+    }
+    return sp__op_ctx_new(op, ctx_size, free, err);
+}
+
+bool sp__list_matches(const struct sp_kv *labels, const char *key, const char *value)
+{
+    if (key == NULL)
+        return true;
+    const char *have = sp_kv_get(labels, key);
+    return have != NULL && strcmp(have, value) == 0;
+}
+
+enum sp_err sp__list_check_filtered(const struct sp_kv *labels,
+                                    const char *key,
+                                    const char *value,
+                                    const char *filter,
+                                    const char *id,
+                                    struct sp_error *err)
+{
+    if (sp__list_matches(labels, key, value))
+        return SP_E_OK;
+    return sp_error_set(err, SP_E_PROTOCOL,
+                        "list filtered by %s %.40s=%.40s returned sandbox %s without it", filter,
+                        key, value, id);
+}
+
+int sp__list_next_page(int *pages, int max, const char *what, struct sp_error *err)
+{
+    if (++*pages < max)
+        return 0;
+    sp_error_set(err, SP_E_PROTOCOL, "%s paging did not end after %d pages", what, *pages);
+    return -1;
 }
 
 /* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar. */

@@ -16,16 +16,15 @@
 
 /* --- configuration ------------------------------------------------------------------------ */
 
+static const char *const modes[] = {"action-server", "direct", NULL}; /* enum modal_mode */
+
 static void modal_cfg_free(void *p)
 {
     struct modal_cfg *cfg = p;
     if (cfg == NULL)
         return;
-    if (cfg->token_secret) {
-        memset(cfg->token_secret, 0, strlen(cfg->token_secret));
-        free(cfg->token_secret);
-    }
-    free(cfg->token_id);
+    sp__config_secret_free(cfg->token_secret);
+    sp__config_secret_free(cfg->token_id);
     free(cfg);
 }
 
@@ -35,46 +34,36 @@ static enum sp_err modal_configure(const struct sp_kv *env,
                                    struct sp_error *err)
 {
     *out = NULL;
+    /* The token is a pair: the message names both halves, whichever is missing. */
     const char *id = sp_kv_get(env, "MODAL_TOKEN_ID");
     const char *secret = sp_kv_get(env, "MODAL_TOKEN_SECRET");
-    const char *url = sp_kv_get(env, "MODAL_SERVER_URL");
-    const char *mode = opts ? opts->mode : NULL;
     if (id == NULL || id[0] == '\0' || secret == NULL || secret[0] == '\0')
         return sp_error_set(err, SP_E_CONFIG,
                             "MODAL_TOKEN_ID and MODAL_TOKEN_SECRET must both "
                             "be set");
-    if (url == NULL || url[0] == '\0')
-        url = MODAL_DEFAULT_URL;
-    if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)
-        return sp_error_set(err, SP_E_CONFIG,
-                            "MODAL_SERVER_URL must start with http:// or "
-                            "https://");
-    if (strlen(url) >= sizeof(((struct modal_cfg *)0)->server_url))
-        return sp_error_set(err, SP_E_CONFIG, "MODAL_SERVER_URL is too long");
-    enum modal_mode m = MODAL_MODE_ACTION_SERVER;
-    if (mode && strcmp(mode, "direct") == 0)
-        m = MODAL_MODE_DIRECT;
-    else if (mode && mode[0] && strcmp(mode, "action-server") != 0)
-        return sp_error_set(err, SP_E_CONFIG,
-                            "unknown Modal mode '%.40s' (valid modes: "
-                            "action-server, direct)",
-                            mode);
     const char *gen = sp_kv_get(env, SP_GENERATION_VAR);
     bool v2 = gen && (strcmp(gen, "1") == 0 || strcmp(gen, "true") == 0);
     if (gen && gen[0] && !v2 && strcmp(gen, "0") != 0 && strcmp(gen, "false") != 0)
         return sp_error_set(err, SP_E_CONFIG, SP_GENERATION_VAR " must be 0 or 1, not '%.20s'",
                             gen);
     struct modal_cfg *cfg = calloc(1, sizeof(*cfg));
-    if (cfg == NULL || (cfg->token_id = strdup(id)) == NULL ||
-        (cfg->token_secret = strdup(secret)) == NULL) {
-        modal_cfg_free(cfg);
+    if (cfg == NULL)
         return sp_error_set(err, SP_E_INTERNAL, "out of memory");
+    enum sp_err rc = sp__config_secret(env, "MODAL_TOKEN_ID", &cfg->token_id, err);
+    if (rc == SP_E_OK)
+        rc = sp__config_secret(env, "MODAL_TOKEN_SECRET", &cfg->token_secret, err);
+    if (rc == SP_E_OK && (sp__config_copy(env, "MODAL_SERVER_URL", MODAL_DEFAULT_URL,
+                                          cfg->server_url, sizeof(cfg->server_url), err) != 0 ||
+                          sp__config_url(cfg->server_url, "MODAL_SERVER_URL", err) != 0))
+        rc = SP_E_CONFIG;
+    int m = 0;
+    if (rc == SP_E_OK && sp__config_mode(modes, "Modal", opts ? opts->mode : NULL, &m, err) != 0)
+        rc = SP_E_CONFIG;
+    if (rc != SP_E_OK) {
+        modal_cfg_free(cfg);
+        return rc;
     }
-    snprintf(cfg->server_url, sizeof(cfg->server_url), "%s", url);
-    size_t n = strlen(cfg->server_url);
-    while (n > 0 && cfg->server_url[n - 1] == '/')
-        cfg->server_url[--n] = '\0';
-    cfg->mode = m;
+    cfg->mode = (enum modal_mode)m;
     cfg->v2 = v2;
     *out = cfg;
     return SP_E_OK;
@@ -457,12 +446,8 @@ static enum sp_next modal_create(struct sp_op *op,
     if (rsp != NULL)
         return create_next(op, ctx, rsp, req, err);
     const struct sp_create_opts *o = op->u.create;
-    if ((ctx = calloc(1, sizeof(*ctx))) == NULL) {
-        sp_error_set(err, SP_E_INTERNAL, "out of memory");
+    if ((ctx = sp__op_ctx_new(op, sizeof(*ctx), free, err)) == NULL)
         return SP_NEXT_FAIL;
-    }
-    op->ctx = ctx;
-    op->ctx_free = free;
     char gen[13];
     if (o->session && strlen(o->session) >= sizeof(ctx->session)) {
         sp_error_set(err, SP_E_CONFIG, "session name longer than %zu", sizeof(ctx->session) - 1);
@@ -515,16 +500,8 @@ static enum sp_next modal_attach(struct sp_op *op,
 {
     struct attach_ctx *ctx = op->ctx;
     if (rsp == NULL) {
-        if (op->u.attach.key == NULL || op->u.attach.value == NULL) {
-            sp_error_set(err, SP_E_CONFIG, "attach needs a key and a value");
+        if ((ctx = sp__attach_begin(op, sizeof(*ctx), err)) == NULL)
             return SP_NEXT_FAIL;
-        }
-        if ((ctx = calloc(1, sizeof(*ctx))) == NULL) {
-            sp_error_set(err, SP_E_INTERNAL, "out of memory");
-            return SP_NEXT_FAIL;
-        }
-        op->ctx = ctx;
-        op->ctx_free = free;
         return attach_list(op, req, err);
     }
     if (op->state == A_LIST) {
@@ -561,29 +538,7 @@ static enum sp_next modal_attach(struct sp_op *op,
     return op->sandbox ? SP_NEXT_DONE : SP_NEXT_FAIL;
 }
 
-/* --- exec, files, cleanup ------------------------------------------------------------------- */
-
-static enum sp_next modal_exec(struct sp_op *op,
-                               const struct sp_http_rsp *rsp,
-                               struct sp_http_req *req,
-                               struct sp_error *err)
-{
-    const struct modal_cfg *cfg = op->client->cfg;
-    if (cfg->mode == MODAL_MODE_DIRECT)
-        return sp__modal_direct_exec(op, rsp, req, err);
-    return sp_as_exec_step(op, rsp, req, err);
-}
-
-static enum sp_next modal_files(struct sp_op *op,
-                                const struct sp_http_rsp *rsp,
-                                struct sp_http_req *req,
-                                struct sp_error *err)
-{
-    const struct modal_cfg *cfg = op->client->cfg;
-    if (cfg->mode == MODAL_MODE_DIRECT)
-        return sp__modal_direct_files(op, rsp, req, err);
-    return sp_as_files_step(op, rsp, req, err);
-}
+/* --- cleanup ------------------------------------------------------------------------------- */
 
 enum { CL_TERMINATE, CL_CONFIRM };
 
@@ -639,7 +594,7 @@ static const char *const credential_vars[] = {"MODAL_TOKEN_ID", "MODAL_TOKEN_SEC
 const struct sp_provider sp_provider_modal = {
     .name = "modal",
     .session_key = MODAL_SESSION_KEY,
-    .modes = (const char *const[]){"action-server", "direct", NULL},
+    .modes = modes,
     .credential_vars = credential_vars,
     .configure = modal_configure,
     .cfg_free = modal_cfg_free,
@@ -648,8 +603,8 @@ const struct sp_provider sp_provider_modal = {
     .create = modal_create,
     .attach = modal_attach,
     .startup = sp__modal_startup,
-    .exec = modal_exec,
-    .files = modal_files,
+    .exec = sp__modal_direct_exec,
+    .files = sp__modal_direct_files,
     .cleanup = modal_cleanup,
     .list = sp__modal_step_list,
 };

@@ -247,12 +247,8 @@ enum sp_next sp__modal_startup(struct sp_op *op,
     const struct modal_cfg *cfg = op->client->cfg;
     struct startup_ctx *ctx = op->ctx;
     if (ctx == NULL) {
-        if ((ctx = calloc(1, sizeof(*ctx))) == NULL) {
-            sp_error_set(err, SP_E_INTERNAL, "out of memory");
+        if ((ctx = sp__op_ctx_new(op, sizeof(*ctx), startup_ctx_free, err)) == NULL)
             return SP_NEXT_FAIL;
-        }
-        op->ctx = ctx;
-        op->ctx_free = startup_ctx_free;
         sp_exec_init(&ctx->probe, "true");
         op->deadline_ms = sp_now_ms() + op->client->opts.ready_timeout_ms;
         op->state = cfg->mode == MODAL_MODE_DIRECT ? ST_TASK : ST_TUNNELS;
@@ -503,12 +499,8 @@ enum sp_next sp__modal_direct_exec(struct sp_op *op,
 {
     struct modal_op_ctx *c = op->ctx;
     if (c == NULL) {
-        if ((c = calloc(1, sizeof(*c))) == NULL) {
-            sp_error_set(err, SP_E_INTERNAL, "out of memory");
+        if ((c = sp__op_ctx_new(op, sizeof(*c), exec_ctx_free, err)) == NULL)
             return SP_NEXT_FAIL;
-        }
-        op->ctx = c;
-        op->ctx_free = exec_ctx_free;
         return sp__modal_run_begin(op, &c->run, op->u.exec, req, err);
     }
     return sp__modal_run_step(op, c->run, rsp, req, err);

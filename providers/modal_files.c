@@ -175,12 +175,8 @@ enum sp_next sp__modal_direct_files(struct sp_op *op,
                          "remove of its own");
             return SP_NEXT_FAIL;
         }
-        if ((c = calloc(1, sizeof(*c))) == NULL) {
-            sp_error_set(err, SP_E_INTERNAL, "out of memory");
+        if ((c = sp__op_ctx_new(op, sizeof(*c), files_ctx_free, err)) == NULL)
             return SP_NEXT_FAIL;
-        }
-        op->ctx = c;
-        op->ctx_free = files_ctx_free;
         sp_buf_init(&c->cmd, 0);
         sp_exec_init(&c->x, "");
         if (f->path == NULL ||

@@ -2,6 +2,8 @@
  * blocking call runs one operation through the client's private event loop. */
 #include "provider_int.h"
 
+#include "action_server.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +71,30 @@ const char *const *sp_provider_modes(const char *name)
     return p ? p->modes : NULL;
 }
 
+/* Exec and files go to the action server whenever the configuration runs one (its caps say
+ * SP_CAP_ACTION_SERVER), and to the provider's own steps (its direct mode) otherwise: one
+ * dispatch here rather than a mode test in every provider. */
+static bool runs_action_server(const struct sp_op *op)
+{
+    return (sp_client_caps(op->client) & SP_CAP_ACTION_SERVER) != 0;
+}
+
+static enum sp_next route_exec(struct sp_op *op, const struct sp_http_rsp *rsp,
+                               struct sp_http_req *req, struct sp_error *err)
+{
+    if (runs_action_server(op))
+        return sp_as_exec_step(op, rsp, req, err);
+    return op->client->provider->exec(op, rsp, req, err);
+}
+
+static enum sp_next route_files(struct sp_op *op, const struct sp_http_rsp *rsp,
+                                struct sp_http_req *req, struct sp_error *err)
+{
+    if (runs_action_server(op))
+        return sp_as_files_step(op, rsp, req, err);
+    return op->client->provider->files(op, rsp, req, err);
+}
+
 sp_step_fn sp__provider_step(const struct sp_provider *p, enum sp_step step)
 {
     switch (step) {
@@ -81,9 +107,9 @@ sp_step_fn sp__provider_step(const struct sp_provider *p, enum sp_step step)
     case SP_STEP_STARTUP:
         return p->startup;
     case SP_STEP_EXEC:
-        return p->exec;
+        return p->exec ? route_exec : NULL;
     case SP_STEP_FILES:
-        return p->files;
+        return p->files ? route_files : NULL;
     case SP_STEP_CLEANUP:
         return p->cleanup;
     case SP_STEP_LIST:

@@ -41,6 +41,10 @@ struct sp_provider {
      * plane (tunnel, toolbox, envd, command router); NULL = false. */
     bool (*exec_via_api)(const void *cfg);
     sp_step_fn auth, create, attach, startup, exec, files, cleanup; /* NULL = unsupported */
+    /* exec and files are the provider's own steps; sp__provider_step routes them to the
+     * action server's (sp_as_exec_step, sp_as_files_step) instead when caps(cfg) includes
+     * SP_CAP_ACTION_SERVER, so a provider with an action-server mode sets its direct mode's
+     * steps here. */
     sp_step_fn list; /* lists sandboxes by label (op->u.list), for sweep; NULL = unsupported */
 
     const char *const *credential_vars; /* NULL-terminated; the variables holding the key */
@@ -95,8 +99,38 @@ struct sp_sandbox {
 /* Allocates an empty sandbox handle of client c; NULL when out of memory. */
 struct sp_sandbox *sp__sandbox_new(struct sp_client *c);
 
-/* The step function op->step maps to in c's provider (NULL = unsupported). */
+/* The step function op->step maps to in c's provider (NULL = unsupported); exec and files
+ * through the action-server routing above. */
 sp_step_fn sp__provider_step(const struct sp_provider *p, enum sp_step step);
+
+/* --- step helpers (providers/steps.c) --- */
+
+/* A step machine's private data: size zeroed bytes as op->ctx, freed with ctx_free when the
+ * operation completes. NULL with an `internal` error when out of memory. */
+void *sp__op_ctx_new(struct sp_op *op, size_t size, void (*ctx_free)(void *), struct sp_error *err);
+
+/* Starts an attach step: a `config` error when the label key or value is missing, else a
+ * zeroed context as sp__op_ctx_new makes it (freed with free). NULL with err set. */
+void *sp__attach_begin(struct sp_op *op, size_t ctx_size, struct sp_error *err);
+
+/* Waits for the next poll of op's sandbox in every_ms (less when the deadline is nearer), or
+ * fails with `timeout` naming the last state once op->deadline_ms has passed
+ * ("<noun> X not <goal> after N s (last state: Y)"). */
+enum sp_next sp__poll_later(struct sp_op *op, const char *noun, const char *goal, long every_ms,
+                            struct sp_error *err);
+/* For a data plane whose proxy answers 502-504 while the sandbox's daemon is not up: "not up
+ * yet" until *deadline_ms (set to now + alive_timeout_ms on first use), so SP_NEXT_WAIT for
+ * alive_interval_ms; after it a `timeout` error ("<what> not answering after N ms (last: HTTP
+ * status; <noun> state: S)"). */
+enum sp_next sp__daemon_not_up(struct sp_op *op, int64_t *deadline_ms, int status,
+                               const char *what, const char *noun, struct sp_error *err);
+
+/* The body of a one-file multipart upload (req's method and URL already set): path in field
+ * path_field and f's data in file_field, named after path's last component. SP_NEXT_REQUEST,
+ * or SP_NEXT_FAIL with a `config` error naming path (one ending in '/' is no file path). */
+enum sp_next sp__files_upload_body(struct sp_http_req *req, const struct sp_files *f,
+                                   const char *path, const char *path_field,
+                                   const char *file_field, struct sp_error *err);
 
 /* Copies the last state into sb->state (truncating safely). */
 void sp__sandbox_set_state(struct sp_sandbox *sb, const char *state);
@@ -110,10 +144,45 @@ long sp__client_http_timeout(const struct sp_client *c);
 enum sp_err
 sp__files_take_entries(struct sp_files *f, enum sp_err rc, struct sp_file_entry *entries, size_t n);
 
+/* --- configuration helpers (providers/config.c) --- */
+
+/* *out = a copy of env's variable name, the provider's credential: a `config` error
+ * "NAME is not set" when it is missing or empty. Free it with sp__config_secret_free. */
+enum sp_err
+sp__config_secret(const struct sp_kv *env, const char *name, char **out, struct sp_error *err);
+/* Wipes and frees a secret from sp__config_secret; NULL is fine. */
+void sp__config_secret_free(char *secret);
+/* Copies env's variable name (def when missing or empty) into out[len]; -1 with a `config`
+ * error naming it when it does not fit. */
+int sp__config_copy(const struct sp_kv *env, const char *name, const char *def, char *out,
+                    size_t len, struct sp_error *err);
+/* Checks a base URL from variable name: empty, or http(s):// (else -1 with a `config` error
+ * naming it); trailing slashes are dropped so paths can be appended. */
+int sp__config_url(char *url, const char *name, struct sp_error *err);
+/* *index = the position of mode in the provider's NULL-terminated modes (0, the default,
+ * when mode is NULL or empty); -1 with a `config` error listing the valid modes when it is
+ * none of them. */
+int sp__config_mode(const char *const *modes, const char *vendor, const char *mode, int *index,
+                    struct sp_error *err);
+
 /* Appends an item to l: id and state copied, labels moved from *labels (left empty), and
  * created_ms. Returns 0, or -1 when out of memory. */
 int sp__list_add(struct sp_list *l, const char *id, const char *state, int64_t created_ms,
                  struct sp_kv *labels);
+/* Starts a list step: a `config` error when a key comes without a value ("a <filter> filter
+ * needs a value"), else a zeroed context of ctx_size bytes as op->ctx (freed with the op).
+ * NULL with err set on failure. */
+void *sp__list_begin(struct sp_op *op, size_t ctx_size, const char *filter, struct sp_error *err);
+/* Whether labels carry key=value; true when key is NULL (no filter). */
+bool sp__list_matches(const struct sp_kv *labels, const char *key, const char *value);
+/* For an item of a list the server filtered by key=value: a `protocol` error when its labels
+ * lack the pair (the server ignored the filter, and a sweep must not act on the item). */
+enum sp_err sp__list_check_filtered(const struct sp_kv *labels, const char *key,
+                                    const char *value, const char *filter, const char *id,
+                                    struct sp_error *err);
+/* Counts one more page read of a paged list; -1 with a `protocol` error ("<what> paging did
+ * not end after N pages") once max pages were read, so endless paging ends. */
+int sp__list_next_page(int *pages, int max, const char *what, struct sp_error *err);
 /* Unix ms of an RFC 3339 time ("2026-12-06T21:00:00.123Z", offsets too); -1 when not one. */
 int64_t sp__parse_rfc3339(const char *s);
 /* The step machines that list (providers/daytona_listing.c, e2b_listing.c,

@@ -16,20 +16,6 @@
 
 /* --- configuration --------------------------------------------------------------------------- */
 
-static int
-env_copy(const struct sp_kv *env, const char *name, char *out, size_t len, struct sp_error *err)
-{
-    const char *v = sp_kv_get(env, name);
-    if (v == NULL)
-        v = "";
-    if (strlen(v) >= len) {
-        sp_error_set(err, SP_E_CONFIG, "%s is longer than %zu characters", name, len - 1);
-        return -1;
-    }
-    snprintf(out, len, "%s", v);
-    return 0;
-}
-
 /* v2 tunnels live at {port}-{key}.tunnel.<base domain>: api.runloop.ai -> tunnel.runloop.ai. */
 static void default_tunnel_domain(struct runloop_cfg *cfg)
 {
@@ -42,41 +28,28 @@ static void default_tunnel_domain(struct runloop_cfg *cfg)
 
 static int config_urls(const struct sp_kv *env, struct runloop_cfg *cfg, struct sp_error *err)
 {
-    if (env_copy(env, "RUNLOOP_BASE_URL", cfg->base_url, sizeof(cfg->base_url), err) != 0 ||
-        env_copy(env, "RUNLOOP_TUNNEL_DOMAIN", cfg->tunnel_domain, sizeof(cfg->tunnel_domain),
-                 err) != 0)
+    if (sp__config_copy(env, "RUNLOOP_BASE_URL", RUNLOOP_DEFAULT_URL, cfg->base_url,
+                        sizeof(cfg->base_url), err) != 0 ||
+        sp__config_copy(env, "RUNLOOP_TUNNEL_DOMAIN", "", cfg->tunnel_domain,
+                        sizeof(cfg->tunnel_domain), err) != 0 ||
+        sp__config_url(cfg->base_url, "RUNLOOP_BASE_URL", err) != 0)
         return -1;
-    if (cfg->base_url[0] == '\0')
-        snprintf(cfg->base_url, sizeof(cfg->base_url), "%s", RUNLOOP_DEFAULT_URL);
     bool http = strncmp(cfg->base_url, "http://", 7) == 0;
-    if (!http && strncmp(cfg->base_url, "https://", 8) != 0) {
-        sp_error_set(err, SP_E_CONFIG, "RUNLOOP_BASE_URL must start with http:// or https://");
-        return -1;
-    }
     snprintf(cfg->scheme, sizeof(cfg->scheme), "%s", http ? "http" : "https");
-    size_t n = strlen(cfg->base_url);
-    while (n > 0 && cfg->base_url[n - 1] == '/')
-        cfg->base_url[--n] = '\0';
     if (cfg->tunnel_domain[0] == '\0')
         default_tunnel_domain(cfg);
     return 0;
 }
 
+/* In the order of enum runloop_mode. */
+static const char *const modes[] = {"action-server", "tunnel-v2", "direct", NULL};
+
 static int config_mode(const char *mode, struct runloop_cfg *cfg, struct sp_error *err)
 {
-    if (mode == NULL || mode[0] == '\0' || strcmp(mode, "action-server") == 0)
-        cfg->mode = RUNLOOP_MODE_ACTION_SERVER;
-    else if (strcmp(mode, "tunnel-v2") == 0)
-        cfg->mode = RUNLOOP_MODE_TUNNEL_V2;
-    else if (strcmp(mode, "direct") == 0)
-        cfg->mode = RUNLOOP_MODE_DIRECT;
-    else {
-        sp_error_set(err, SP_E_CONFIG,
-                     "unknown Runloop mode '%.40s' (valid modes: action-server, tunnel-v2, "
-                     "direct)",
-                     mode);
+    int i;
+    if (sp__config_mode(modes, "Runloop", mode, &i, err) != 0)
         return -1;
-    }
+    cfg->mode = (enum runloop_mode)i;
     return 0;
 }
 
@@ -85,10 +58,7 @@ static void runloop_cfg_free(void *p)
     struct runloop_cfg *cfg = p;
     if (cfg == NULL)
         return;
-    if (cfg->api_key) {
-        memset(cfg->api_key, 0, strlen(cfg->api_key));
-        free(cfg->api_key);
-    }
+    sp__config_secret_free(cfg->api_key);
     free(cfg);
 }
 
@@ -98,13 +68,13 @@ static enum sp_err runloop_configure(const struct sp_kv *env,
                                      struct sp_error *err)
 {
     *out = NULL;
-    const char *key = sp_kv_get(env, "RUNLOOP_API_KEY");
-    if (key == NULL || key[0] == '\0')
-        return sp_error_set(err, SP_E_CONFIG, "RUNLOOP_API_KEY is not set");
     struct runloop_cfg *cfg = calloc(1, sizeof(*cfg));
-    if (cfg == NULL || (cfg->api_key = strdup(key)) == NULL) {
-        runloop_cfg_free(cfg);
+    if (cfg == NULL)
         return sp_error_set(err, SP_E_INTERNAL, "out of memory");
+    enum sp_err rc = sp__config_secret(env, "RUNLOOP_API_KEY", &cfg->api_key, err);
+    if (rc != SP_E_OK) {
+        runloop_cfg_free(cfg);
+        return rc;
     }
     if (config_urls(env, cfg, err) != 0 || config_mode(opts ? opts->mode : NULL, cfg, err) != 0) {
         runloop_cfg_free(cfg);
@@ -251,17 +221,7 @@ int sp__runloop_poll_state(struct sp_op *op,
 
 enum sp_next sp__runloop_poll_later(struct sp_op *op, const char *goal, struct sp_error *err)
 {
-    int64_t left = op->deadline_ms - sp_now_ms();
-    if (left <= 0) {
-        long ms = op->client->opts.ready_timeout_ms;
-        sp_error_set(err, SP_E_TIMEOUT, "devbox %s not %s after %.*f s (last state: %s)",
-                     op->sandbox->id, goal, ms % 1000 ? 1 : 0, (double)ms / 1000.0,
-                     op->sandbox->state[0] ? op->sandbox->state : "none");
-        return SP_NEXT_FAIL;
-    }
-    long every = op->client->opts.alive_interval_ms;
-    op->wait_ms = left < every ? (long)left : every;
-    return SP_NEXT_WAIT;
+    return sp__poll_later(op, "devbox", goal, op->client->opts.alive_interval_ms, err);
 }
 
 static struct sp_sandbox *sandbox_new(struct sp_op *op,
@@ -373,12 +333,8 @@ static enum sp_next runloop_create(struct sp_op *op,
 {
     struct create_ctx *ctx = op->ctx;
     if (rsp == NULL) {
-        if ((ctx = calloc(1, sizeof(*ctx))) == NULL) {
-            sp_error_set(err, SP_E_INTERNAL, "out of memory");
+        if ((ctx = sp__op_ctx_new(op, sizeof(*ctx), free, err)) == NULL)
             return SP_NEXT_FAIL;
-        }
-        op->ctx = ctx;
-        op->ctx_free = free;
         return create_request(op, ctx->session, sizeof(ctx->session), req, err);
     }
     if (!sp_http_ok(rsp))
@@ -437,16 +393,8 @@ static enum sp_next runloop_attach(struct sp_op *op,
 {
     struct attach_ctx *ctx = op->ctx;
     if (rsp == NULL) {
-        if (op->u.attach.key == NULL || op->u.attach.value == NULL) {
-            sp_error_set(err, SP_E_CONFIG, "attach needs a key and a value");
+        if ((ctx = sp__attach_begin(op, sizeof(*ctx), err)) == NULL)
             return SP_NEXT_FAIL;
-        }
-        if ((ctx = calloc(1, sizeof(*ctx))) == NULL) {
-            sp_error_set(err, SP_E_INTERNAL, "out of memory");
-            return SP_NEXT_FAIL;
-        }
-        op->ctx = ctx;
-        op->ctx_free = free;
         ctx->list.key = op->u.attach.key;
         ctx->list.value = op->u.attach.value;
         return attach_request(op, "", req, err);
@@ -457,37 +405,9 @@ static enum sp_next runloop_attach(struct sp_op *op,
         return SP_NEXT_FAIL;
     if (!ctx->list.has_more)
         return attach_decide(op, &ctx->list, err);
-    if (++ctx->pages >= ATTACH_MAX_PAGES) {
-        sp_error_set(err, SP_E_PROTOCOL, "devbox list still has more after %d pages",
-                     ATTACH_MAX_PAGES);
+    if (sp__list_next_page(&ctx->pages, ATTACH_MAX_PAGES, "devbox list", err) != 0)
         return SP_NEXT_FAIL;
-    }
     return attach_request(op, ctx->list.last_id, req, err);
-}
-
-/* --- exec and files -----------------------------------------------------------------------------
- */
-
-static enum sp_next runloop_exec(struct sp_op *op,
-                                 const struct sp_http_rsp *rsp,
-                                 struct sp_http_req *req,
-                                 struct sp_error *err)
-{
-    const struct runloop_cfg *cfg = op->client->cfg;
-    if (cfg->mode == RUNLOOP_MODE_DIRECT)
-        return sp__runloop_direct_exec(op, rsp, req, err);
-    return sp_as_exec_step(op, rsp, req, err);
-}
-
-static enum sp_next runloop_files(struct sp_op *op,
-                                  const struct sp_http_rsp *rsp,
-                                  struct sp_http_req *req,
-                                  struct sp_error *err)
-{
-    const struct runloop_cfg *cfg = op->client->cfg;
-    if (cfg->mode == RUNLOOP_MODE_DIRECT)
-        return sp__runloop_direct_files(op, rsp, req, err);
-    return sp_as_files_step(op, rsp, req, err);
 }
 
 /* --- cleanup ------------------------------------------------------------------------------------
@@ -537,12 +457,8 @@ static enum sp_next runloop_cleanup(struct sp_op *op,
             sp_error_set(err, SP_E_UNSUPPORTED, "Runloop devboxes are shut down, not stopped");
             return SP_NEXT_FAIL;
         }
-        if ((ctx = calloc(1, sizeof(*ctx))) == NULL) {
-            sp_error_set(err, SP_E_INTERNAL, "out of memory");
+        if ((ctx = sp__op_ctx_new(op, sizeof(*ctx), free, err)) == NULL)
             return SP_NEXT_FAIL;
-        }
-        op->ctx = ctx;
-        op->ctx_free = free;
         op->deadline_ms = sp_now_ms() + op->client->opts.ready_timeout_ms;
         op->state = CL_SHUTDOWN;
         char path[256];
@@ -566,7 +482,6 @@ static enum sp_next runloop_cleanup(struct sp_op *op,
 }
 
 static const char *const credential_vars[] = {"RUNLOOP_API_KEY", NULL};
-static const char *const modes[] = {"action-server", "tunnel-v2", "direct", NULL};
 
 const struct sp_provider sp_provider_runloop = {
     .name = "runloop",
@@ -580,8 +495,8 @@ const struct sp_provider sp_provider_runloop = {
     .create = runloop_create,
     .attach = runloop_attach,
     .startup = sp__runloop_startup,
-    .exec = runloop_exec,
-    .files = runloop_files,
+    .exec = sp__runloop_direct_exec,
+    .files = sp__runloop_direct_files,
     .cleanup = runloop_cleanup,
     .list = sp__runloop_step_list,
     .credential_vars = credential_vars,

@@ -173,12 +173,8 @@ enum sp_next sp__runloop_direct_exec(struct sp_op *op,
         return SP_NEXT_FAIL;
     }
     if (ctx == NULL) {
-        if ((ctx = calloc(1, sizeof(*ctx))) == NULL) {
-            sp_error_set(err, SP_E_INTERNAL, "out of memory");
+        if ((ctx = sp__op_ctx_new(op, sizeof(*ctx), free, err)) == NULL)
             return SP_NEXT_FAIL;
-        }
-        op->ctx = ctx;
-        op->ctx_free = free;
     }
     if (rsp == NULL)
         return exec_start(op, ctx, req, err);
@@ -191,24 +187,10 @@ enum sp_next sp__runloop_direct_exec(struct sp_op *op,
 static enum sp_next
 upload_request(struct sp_op *op, const char *path, struct sp_http_req *req, struct sp_error *err)
 {
-    const struct sp_files *f = op->u.files;
-    const char *base = strrchr(path, '/');
-    base = base ? base + 1 : path;
-    if (base[0] == '\0') {
-        sp_error_set(err, SP_E_CONFIG, "upload: '%.200s' is not a file path", path);
-        return SP_NEXT_FAIL;
-    }
     if (sp__runloop_api(op->client->cfg, req, SP_HTTP_POST, 0, err, "/v1/devboxes/%s/upload_file",
                         op->sandbox->id) != SP_NEXT_REQUEST)
         return SP_NEXT_FAIL;
-    if (sp_http_req_multipart_begin(req) != 0 ||
-        sp_http_req_multipart_field(req, "path", path) != 0 ||
-        sp_http_req_multipart_file(req, "file", base, f->data, f->len) != 0 ||
-        sp_http_req_multipart_end(req) != 0) {
-        sp_error_set(err, SP_E_CONFIG, "upload: cannot send path '%.200s'", path);
-        return SP_NEXT_FAIL;
-    }
-    return SP_NEXT_REQUEST;
+    return sp__files_upload_body(req, op->u.files, path, "path", "file", err);
 }
 
 /* `ls -1Ap` of the directory: one name a line, directories with a trailing '/'. */

@@ -12,21 +12,6 @@
 
 #define DEVBOX_WHAT "Runloop devbox"
 
-static enum sp_err oom(struct sp_error *err)
-{
-    return sp_error_set(err, SP_E_INTERNAL, "out of memory building a Runloop request");
-}
-
-/* Prints root into out; root is deleted either way. */
-static enum sp_err finish(cJSON *root, bool ok, struct sp_buf *out, struct sp_error *err)
-{
-    if (!ok) {
-        cJSON_Delete(root);
-        return oom(err);
-    }
-    return sp_json_print_into(root, out) == 0 ? SP_E_OK : oom(err);
-}
-
 /* launch_parameters exactly as RunloopRuntime sends them (R2). */
 static bool add_launch(cJSON *root)
 {
@@ -78,26 +63,29 @@ enum sp_err sp__runloop_build_create(const struct runloop_create_req *c,
         ok = t && cJSON_AddStringToObject(t, "auth_mode", c->tunnel_auth);
     }
     cJSON_Delete(env);
-    return finish(root, ok, out, err);
+    return sp_json_finish(root, ok, out, "Runloop", err);
 }
 
 enum sp_err sp__runloop_build_port(unsigned port, struct sp_buf *out, struct sp_error *err)
 {
     cJSON *root = cJSON_CreateObject();
-    return finish(root, root && cJSON_AddNumberToObject(root, "port", port), out, err);
+    return sp_json_finish(root, root && cJSON_AddNumberToObject(root, "port", port), out, "Runloop",
+                          err);
 }
 
 enum sp_err
 sp__runloop_build_tunnel(const char *auth_mode, struct sp_buf *out, struct sp_error *err)
 {
     cJSON *root = cJSON_CreateObject();
-    return finish(root, root && cJSON_AddStringToObject(root, "auth_mode", auth_mode), out, err);
+    return sp_json_finish(root, root && cJSON_AddStringToObject(root, "auth_mode", auth_mode), out,
+                          "Runloop", err);
 }
 
 enum sp_err sp__runloop_build_command(const char *command, struct sp_buf *out, struct sp_error *err)
 {
     cJSON *root = cJSON_CreateObject();
-    return finish(root, root && cJSON_AddStringToObject(root, "command", command), out, err);
+    return sp_json_finish(root, root && cJSON_AddStringToObject(root, "command", command), out,
+                          "Runloop", err);
 }
 
 enum sp_err sp__runloop_build_statuses(const char *status, struct sp_buf *out, struct sp_error *err)
@@ -107,7 +95,7 @@ enum sp_err sp__runloop_build_statuses(const char *status, struct sp_buf *out, s
     bool ok = arr != NULL;
     if (ok)
         cJSON_AddItemToObject(root, "statuses", arr);
-    return finish(root, ok, out, err);
+    return sp_json_finish(root, ok, out, "Runloop", err);
 }
 
 /* True when data is text JSON can carry: no NUL bytes, well-formed UTF-8. */
@@ -145,7 +133,7 @@ enum sp_err sp__runloop_build_file(const char *key,
                                 "(use upload)",
                                 path);
         if ((text = malloc(len + 1)) == NULL)
-            return oom(err);
+            return sp_error_set(err, SP_E_INTERNAL, "out of memory building a Runloop request");
         memcpy(text, contents, len);
         text[len] = '\0';
     }
@@ -154,7 +142,7 @@ enum sp_err sp__runloop_build_file(const char *key,
     if (ok && text)
         ok = cJSON_AddStringToObject(root, "contents", text) != NULL;
     free(text);
-    return finish(root, ok, out, err);
+    return sp_json_finish(root, ok, out, "Runloop", err);
 }
 
 /* --- responses ------------------------------------------------------------------------------ */
@@ -173,15 +161,7 @@ static bool valid_id(const char *id)
 static int sub_str(
     const cJSON *obj, const char *sub, const char *key, char *out, size_t len, struct sp_error *err)
 {
-    const cJSON *m = cJSON_GetObjectItemCaseSensitive(obj, sub);
-    out[0] = '\0';
-    if (m == NULL || cJSON_IsNull(m))
-        return 0;
-    if (!cJSON_IsObject(m)) {
-        sp_error_set(err, SP_E_PROTOCOL, DEVBOX_WHAT ": field '%s' should be an object", sub);
-        return -1;
-    }
-    return sp_json_copy_str(m, key, false, out, len, DEVBOX_WHAT, err);
+    return sp_json_copy_sub_str(obj, sub, key, out, len, DEVBOX_WHAT, err);
 }
 
 static enum sp_err devbox_from_json(const cJSON *obj,
@@ -230,23 +210,47 @@ static bool list_match(const struct runloop_list *acc, const struct runloop_devb
     return strcmp(d->match, acc->value) == 0;
 }
 
+#define LIST_WHAT "Runloop devbox list"
+
+/* A page of GET /v1/devboxes (attach and sweep read it alike): its `devboxes` array into
+ * *items and `has_more`. Returns the parsed root (delete it with page_close), or NULL with a
+ * protocol error. */
+static cJSON *
+page_open(const char *body, size_t len, bool *has_more, const cJSON **items, struct sp_error *err)
+{
+    *has_more = false;
+    cJSON *root = sp_json_parse_type(body, len, cJSON_Object, LIST_WHAT, err);
+    if (root == NULL)
+        return NULL;
+    *items = cJSON_GetObjectItemCaseSensitive(root, "devboxes");
+    if (!cJSON_IsArray(*items))
+        sp_error_set(err, SP_E_PROTOCOL, "%s: field 'devboxes' should be an array", LIST_WHAT);
+    else if (sp_json_get_bool(root, "has_more", false, has_more, LIST_WHAT, err) == 0)
+        return root;
+    cJSON_Delete(root);
+    return NULL;
+}
+
+/* Ends a page read with rc: a page that says "more" but holds nothing would page forever. */
+static enum sp_err
+page_close(cJSON *root, const cJSON *items, bool has_more, enum sp_err rc, struct sp_error *err)
+{
+    if (rc == SP_E_OK && has_more && cJSON_GetArraySize(items) == 0)
+        rc = sp_error_set(err, SP_E_PROTOCOL, "%s: has_more with an empty page", LIST_WHAT);
+    cJSON_Delete(root);
+    return rc;
+}
+
 enum sp_err
 sp__runloop_parse_list(const char *body, size_t len, struct runloop_list *acc, struct sp_error *err)
 {
-    static const char what[] = "Runloop devbox list";
-    cJSON *root = sp_json_parse_type(body, len, cJSON_Object, what, err);
+    const cJSON *items, *item;
+    cJSON *root = page_open(body, len, &acc->has_more, &items, err);
     if (root == NULL)
         return SP_E_PROTOCOL;
-    const cJSON *items = cJSON_GetObjectItemCaseSensitive(root, "devboxes"), *item;
     enum sp_err rc = SP_E_OK;
-    acc->has_more = false;
-    if (!cJSON_IsArray(items))
-        rc = sp_error_set(err, SP_E_PROTOCOL, "%s: field 'devboxes' should be an array", what);
-    else if (sp_json_get_bool(root, "has_more", false, &acc->has_more, what, err) != 0)
-        rc = SP_E_PROTOCOL;
     const char *mk = strcmp(acc->key, RUNLOOP_SESSION_KEY) == 0 ? NULL : acc->key;
-    const cJSON *walk = rc == SP_E_OK ? items : NULL;
-    cJSON_ArrayForEach(item, walk)
+    cJSON_ArrayForEach(item, items)
     {
         struct runloop_devbox d;
         if (devbox_from_json(item, mk, &d, err) != SP_E_OK) {
@@ -260,11 +264,7 @@ sp__runloop_parse_list(const char *body, size_t len, struct runloop_list *acc, s
         if (strcmp(d.status, "shutdown") != 0 && list_match(acc, &d) && acc->matches++ == 0)
             acc->first = d;
     }
-    /* A page that says "more" but holds nothing would page forever. */
-    if (rc == SP_E_OK && acc->has_more && cJSON_GetArraySize(items) == 0)
-        rc = sp_error_set(err, SP_E_PROTOCOL, "%s: has_more with an empty page", what);
-    cJSON_Delete(root);
-    return rc;
+    return page_close(root, items, acc->has_more, rc, err);
 }
 
 /* One devbox of a listing into l, with its metadata and create_time_ms; a shut down one
@@ -281,9 +281,7 @@ static enum sp_err listed_add(
         (sp_json_get_int(item, "create_time_ms", false, &created, DEVBOX_WHAT, err) != 0 ||
          sp_json_get_kv(item, "metadata", false, &md, DEVBOX_WHAT, err) != 0))
         rc = SP_E_PROTOCOL;
-    const char *have = key ? sp_kv_get(&md, key) : NULL;
-    bool wanted =
-        strcmp(d.status, "shutdown") != 0 && (key == NULL || (have && strcmp(have, value) == 0));
+    bool wanted = strcmp(d.status, "shutdown") != 0 && sp__list_matches(&md, key, value);
     if (rc == SP_E_OK && wanted && sp__list_add(l, d.id, d.status, created, &md) != 0)
         rc = sp_error_set(err, SP_E_INTERNAL, "out of memory");
     sp_kv_cleanup(&md);
@@ -298,19 +296,12 @@ enum sp_err sp__runloop_parse_listing(const char *body,
                                       struct runloop_list *page,
                                       struct sp_error *err)
 {
-    static const char what[] = "Runloop devbox list";
-    cJSON *root = sp_json_parse_type(body, len, cJSON_Object, what, err);
+    const cJSON *items, *item;
+    cJSON *root = page_open(body, len, &page->has_more, &items, err);
     if (root == NULL)
         return SP_E_PROTOCOL;
-    const cJSON *items = cJSON_GetObjectItemCaseSensitive(root, "devboxes"), *item;
     enum sp_err rc = SP_E_OK;
-    page->has_more = false;
-    if (!cJSON_IsArray(items))
-        rc = sp_error_set(err, SP_E_PROTOCOL, "%s: field 'devboxes' should be an array", what);
-    else if (sp_json_get_bool(root, "has_more", false, &page->has_more, what, err) != 0)
-        rc = SP_E_PROTOCOL;
-    const cJSON *walk = rc == SP_E_OK ? items : NULL;
-    cJSON_ArrayForEach(item, walk)
+    cJSON_ArrayForEach(item, items)
     {
         if ((rc = listed_add(item, key, value, l, err)) != SP_E_OK) {
             sp_error_prefix(err, "devbox list");
@@ -320,10 +311,7 @@ enum sp_err sp__runloop_parse_listing(const char *body,
         page->seen++;
         snprintf(page->last_id, sizeof(page->last_id), "%s", id->valuestring);
     }
-    if (rc == SP_E_OK && page->has_more && cJSON_GetArraySize(items) == 0)
-        rc = sp_error_set(err, SP_E_PROTOCOL, "%s: has_more with an empty page", what);
-    cJSON_Delete(root);
-    return rc;
+    return page_close(root, items, page->has_more, rc, err);
 }
 
 enum sp_err sp__runloop_parse_tunnel_url(

@@ -28,16 +28,8 @@ enum sp_next sp__runloop_step_list(struct sp_op *op,
 {
     struct list_ctx *ctx = op->ctx;
     if (rsp == NULL) {
-        if (op->u.list.key && op->u.list.value == NULL) {
-            sp_error_set(err, SP_E_CONFIG, "a metadata filter needs a value");
+        if ((ctx = sp__list_begin(op, sizeof(*ctx), "metadata", err)) == NULL)
             return SP_NEXT_FAIL;
-        }
-        if ((ctx = calloc(1, sizeof(*ctx))) == NULL) {
-            sp_error_set(err, SP_E_INTERNAL, "out of memory");
-            return SP_NEXT_FAIL;
-        }
-        op->ctx = ctx;
-        op->ctx_free = free;
         return list_request(op, "", req, err);
     }
     if (!sp_http_ok(rsp))
@@ -47,10 +39,7 @@ enum sp_next sp__runloop_step_list(struct sp_op *op,
         return SP_NEXT_FAIL;
     if (!ctx->page.has_more)
         return SP_NEXT_DONE;
-    if (++ctx->pages >= LIST_MAX_PAGES) {
-        sp_error_set(err, SP_E_PROTOCOL, "devbox list still has more after %d pages",
-                     LIST_MAX_PAGES);
+    if (sp__list_next_page(&ctx->pages, LIST_MAX_PAGES, "devbox list", err) != 0)
         return SP_NEXT_FAIL;
-    }
     return list_request(op, ctx->page.last_id, req, err);
 }

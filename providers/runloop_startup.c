@@ -150,22 +150,12 @@ static enum sp_next probe_answer(struct sp_op *op,
                                  const struct sp_http_rsp *rsp,
                                  struct sp_error *err)
 {
-    const struct sp_client_opts *o = &op->client->opts;
     if (sp_http_ok(rsp))
         return SP_NEXT_DONE;
     if (rsp->transport != SP_E_OK || rsp->status < 502 || rsp->status > 504)
         return sp__runloop_fail(rsp, "execute on the devbox", err);
-    int64_t now = sp_now_ms();
-    if (ctx->probe_deadline_ms == 0)
-        ctx->probe_deadline_ms = now + o->alive_timeout_ms;
-    if (now >= ctx->probe_deadline_ms) {
-        sp_error_set(err, SP_E_TIMEOUT,
-                     "devbox execute not answering after %ld ms (last: HTTP %d; devbox state: %s)",
-                     o->alive_timeout_ms, rsp->status, op->sandbox->state);
-        return SP_NEXT_FAIL;
-    }
-    op->wait_ms = o->alive_interval_ms;
-    return SP_NEXT_WAIT;
+    return sp__daemon_not_up(op, &ctx->probe_deadline_ms, rsp->status, "devbox execute", "devbox",
+                             err);
 }
 
 static enum sp_next startup_answer(struct sp_op *op,
@@ -204,12 +194,8 @@ enum sp_next sp__runloop_startup(struct sp_op *op,
 {
     struct startup_ctx *ctx = op->ctx;
     if (ctx == NULL) {
-        if ((ctx = calloc(1, sizeof(*ctx))) == NULL) {
-            sp_error_set(err, SP_E_INTERNAL, "out of memory");
+        if ((ctx = sp__op_ctx_new(op, sizeof(*ctx), ctx_free, err)) == NULL)
             return SP_NEXT_FAIL;
-        }
-        op->ctx = ctx;
-        op->ctx_free = ctx_free;
         op->deadline_ms = sp_now_ms() + op->client->opts.ready_timeout_ms;
     }
     switch (op->state) {
