@@ -13,7 +13,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -229,30 +228,6 @@ static int check_mode(const struct check_cfg *cfg, const struct sp_cli_io *io)
     join_modes(modes, list, sizeof(list));
     return sp_args_usage(&sp__check_spec, io->err, "unknown --mode '%s' for %s (one of: %s)",
                          cfg->mode, p, list);
-}
-
-static int make_dirs(const char *path)
-{
-    char p[1024];
-    snprintf(p, sizeof(p), "%s", path);
-    for (char *s = p + 1; *s; s++) {
-        if (*s != '/')
-            continue;
-        *s = '\0';
-        if (mkdir(p, 0777) != 0 && errno != EEXIST)
-            return -1;
-        *s = '/';
-    }
-    if (mkdir(p, 0777) != 0 && errno != EEXIST)
-        return -1;
-    struct stat st;
-    if (stat(p, &st) != 0)
-        return -1;
-    if (!S_ISDIR(st.st_mode)) {
-        errno = ENOTDIR;
-        return -1;
-    }
-    return 0;
 }
 
 /* --- signals ------------------------------------------------------------------------------ */
@@ -477,7 +452,7 @@ static int execute(struct check_run *run)
     time_t started = time(NULL);
     int64_t t0 = sp_now_ms();
     int code = sp__check_start_targets(run);
-    if (code < 0 && make_dirs(cfg->out_dir) != 0) {
+    if (code < 0 && sp_report_make_dirs(cfg->out_dir) != 0) {
         fprintf(run->io->err, "sandprobe check: cannot create output directory '%s': %s\n",
                 cfg->out_dir, strerror(errno));
         code = SP_EXIT_USAGE;

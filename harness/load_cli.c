@@ -5,9 +5,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "cli.h"
+#include "report.h"
 
 int sp__load_parse_duration(const char *s, int64_t *out_us)
 {
@@ -26,33 +26,6 @@ int sp__load_parse_duration(const char *s, int64_t *out_us)
         return -1;
     *out_us = (int64_t)llround(v * mult);
     return *out_us > 0 ? 0 : -1;
-}
-
-int sp__load_make_dirs(const char *path)
-{
-    char p[1024];
-    if (snprintf(p, sizeof(p), "%s", path) >= (int)sizeof(p)) {
-        errno = ENAMETOOLONG;
-        return -1;
-    }
-    for (char *s = p + 1; *s; s++) {
-        if (*s != '/')
-            continue;
-        *s = '\0';
-        if (mkdir(p, 0777) != 0 && errno != EEXIST)
-            return -1;
-        *s = '/';
-    }
-    if (mkdir(p, 0777) != 0 && errno != EEXIST)
-        return -1;
-    struct stat st;
-    if (stat(p, &st) != 0)
-        return -1;
-    if (!S_ISDIR(st.st_mode)) {
-        errno = ENOTDIR;
-        return -1;
-    }
-    return 0;
 }
 
 static void print_summary(const struct sp_load_summary *s,
@@ -137,7 +110,7 @@ int sp__load_render(const struct sp__load_part *parts,
             goto out;
         written = &all;
     }
-    if (sp__load_make_dirs(out_dir) != 0) {
+    if (sp_report_make_dirs(out_dir) != 0) {
         fprintf(errf, "sandprobe: cannot create %s: %s\n", out_dir, strerror(errno));
         goto out;
     }

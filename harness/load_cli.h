@@ -15,8 +15,6 @@
 
 /* "10s", "500ms", "2m", "1h", "250us"; a bare number is seconds. Returns 0 or -1. */
 int sp__load_parse_duration(const char *s, int64_t *out_us);
-/* mkdir -p. Returns 0, or -1 with errno set. */
-int sp__load_make_dirs(const char *path);
 
 /* One run (or shard) to render: its meta and samples. */
 struct sp__load_part {

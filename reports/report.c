@@ -4,7 +4,9 @@
 #include "report.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 bool sp_report_gating(const struct sp_report_run *run, const struct sp_req_result *res)
 {
@@ -164,4 +166,31 @@ enum sp_err sp__report_write(const char *path, const char *data, size_t len, str
         return sp_error_set(err, SP_E_INTERNAL, "cannot write %.200s: %s", path, strerror(saved));
     }
     return SP_E_OK;
+}
+
+int sp_report_make_dirs(const char *path)
+{
+    char p[1024];
+    if (snprintf(p, sizeof(p), "%s", path) >= (int)sizeof(p)) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    for (char *s = p + 1; *s; s++) {
+        if (*s != '/')
+            continue;
+        *s = '\0';
+        if (mkdir(p, 0777) != 0 && errno != EEXIST)
+            return -1;
+        *s = '/';
+    }
+    if (mkdir(p, 0777) != 0 && errno != EEXIST)
+        return -1;
+    struct stat st;
+    if (stat(p, &st) != 0)
+        return -1;
+    if (!S_ISDIR(st.st_mode)) {
+        errno = ENOTDIR;
+        return -1;
+    }
+    return 0;
 }

@@ -49,6 +49,10 @@ struct sp_report_counts {
 
 /* True when res is a failure that fails the run: outcome fail at a level at or above
  * run->level (MUST >= SHOULD >= MAY). Errors always gate. */
+/* mkdir -p of a report directory (mode 0777 before the umask); an existing directory is
+ * fine. Returns 0, or -1 with errno set (ENOTDIR when a file is in the way). */
+int sp_report_make_dirs(const char *path);
+
 bool sp_report_gating(const struct sp_report_run *run, const struct sp_req_result *res);
 void sp_report_count(const struct sp_report_run *run,
                      const struct sp_report_provider *p,

@@ -19,49 +19,25 @@
 #include <cmocka.h>
 
 #include "cli.h"
+#include "cli_run.h"
 #include "load.h"
 #include "load_report.h"
 #include "mock.h"
 #include "schedule.h"
 #include "threshold.h"
 
-static char path_var[] = "PATH=/usr/bin:/bin";
-static char *const bare_env[] = {path_var, NULL};
 static char dir[64];
-
-struct run {
-    int code;
-    char *out;
-    char *err;
-};
-
 static char *const *run_env = bare_env;
 
-static struct run run_cmd(int (*fn)(int, char *const[], const struct sp_cli_io *),
-                          const char *const *argv)
+/* cli_run.h's run_cmd with this file's environment (set per test), echoing the output under
+ * SP_TEST_VERBOSE. */
+static struct run load_cmd(int (*fn)(int, char *const[], const struct sp_cli_io *),
+                           const char *const *argv)
 {
-    struct run r = {0};
-    size_t out_len = 0, err_len = 0;
-    FILE *out = open_memstream(&r.out, &out_len);
-    FILE *err = open_memstream(&r.err, &err_len);
-    assert_non_null(out);
-    assert_non_null(err);
-    int argc = 0;
-    while (argv[argc])
-        argc++;
-    struct sp_cli_io io = {out, err, run_env};
-    r.code = fn(argc, (char *const *)(uintptr_t)argv, &io);
-    fclose(out);
-    fclose(err);
+    struct run r = run_cmd(fn, run_env, argv);
     if (getenv("SP_TEST_VERBOSE"))
         fprintf(stderr, "exit %d\n%s%s", r.code, r.out, r.err);
     return r;
-}
-
-static void run_free(struct run *r)
-{
-    free(r->out);
-    free(r->err);
 }
 
 static int setup(void **state)
@@ -209,7 +185,7 @@ static void test_load_threshold_no_samples_fails(void **state)
 
 static void expect_load_usage(const char *const *argv, const char *needle)
 {
-    struct run r = run_cmd(sp_cmd_load, argv);
+    struct run r = load_cmd(sp_cmd_load, argv);
     if (r.code != SP_EXIT_USAGE || strstr(r.err, needle) == NULL)
         print_error("exit %d, stderr: %s\n", r.code, r.err);
     assert_int_equal(r.code, SP_EXIT_USAGE);
@@ -221,7 +197,7 @@ static void test_load_cli_usage(void **state)
 {
     (void)state;
     const char *const help[] = {"load", "--help", NULL};
-    struct run r = run_cmd(sp_cmd_load, help);
+    struct run r = load_cmd(sp_cmd_load, help);
     assert_int_equal(r.code, 0);
     assert_non_null(strstr(r.out, "--threshold EXPR"));
     assert_non_null(strstr(r.out, "(repeatable)"));
@@ -257,7 +233,7 @@ static void test_load_cli_usage(void **state)
                                "--count", "4",          "--shard", "1/2",       NULL};
     expect_load_usage(a10, "cannot be sharded");
     const char *const r1[] = {"report", "--merge", "x", "y", NULL};
-    r = run_cmd(sp_cmd_report, r1);
+    r = load_cmd(sp_cmd_report, r1);
     assert_int_equal(r.code, SP_EXIT_USAGE);
     assert_non_null(strstr(r.err, "--out DIR is required with --merge"));
     run_free(&r);
@@ -298,7 +274,7 @@ static void test_load_run_thresholds_and_reports(void **state)
                                 "20",          "--count",     "4",           "--quiet",
                                 "--out",       out,           "--threshold", "api.count>=4",
                                 "--threshold", "api.p50<1us", NULL};
-    struct run r = run_cmd(sp_cmd_load, argv);
+    struct run r = load_cmd(sp_cmd_load, argv);
     assert_int_equal(r.code, SP_EXIT_THRESHOLD);
     assert_non_null(strstr(r.out, "threshold api.p50<1us: FAIL"));
     assert_non_null(strstr(r.out, "threshold api.count>=4: pass"));
@@ -341,7 +317,7 @@ static void test_load_run_thresholds_and_reports(void **state)
     char again[160];
     snprintf(again, sizeof(again), "%s/again", dir);
     const char *const rep[] = {"report", out, "--out", again, "--threshold", "api.count>=4", NULL};
-    r = run_cmd(sp_cmd_report, rep);
+    r = load_cmd(sp_cmd_report, rep);
     assert_int_equal(r.code, 0);
     run_free(&r);
 }
@@ -360,7 +336,7 @@ static void test_load_fault_injection_reports_errors(void **state)
                                 "4",       "--steps",    "create,cleanup",
                                 "--quiet", "--fault",    "POST /** 503 p=0.05 plane=api",
                                 "--out",   out,          NULL};
-    struct run r = run_cmd(sp_cmd_load, argv);
+    struct run r = load_cmd(sp_cmd_load, argv);
     assert_int_equal(r.code, 0);
     assert_non_null(strstr(r.out, "0 left behind"));
     run_free(&r);
@@ -404,7 +380,7 @@ static void test_load_no_samples_threshold_fails(void **state)
         "--count", "2",          "--steps",     "create,startup,cleanup", "--quiet",
         "--out",   out,          "--threshold", "files.p99<1h",           "--backend",
         "shell",   NULL};
-    struct run r = run_cmd(sp_cmd_load, argv);
+    struct run r = load_cmd(sp_cmd_load, argv);
     assert_int_equal(r.code, SP_EXIT_THRESHOLD);
     assert_non_null(strstr(r.out, "threshold files.p99<1h: FAIL (no samples)"));
     assert_null(strstr(r.out, "first_exec"));
@@ -429,22 +405,22 @@ static void test_load_shards_merge(void **state)
                                     "7",     "--quiet",    "--shard",   shard[i],
                                     "--out", outs[i],      "--latency", "create=fixed:30ms",
                                     NULL};
-        struct run r = run_cmd(sp_cmd_load, argv);
+        struct run r = load_cmd(sp_cmd_load, argv);
         assert_int_equal(r.code, 0);
         run_free(&r);
     }
     const char *const rep[] = {"report",      "--merge",      s0,  s1, "--out", merged,
                                "--threshold", "api.count>=6", NULL};
-    struct run r = run_cmd(sp_cmd_report, rep);
+    struct run r = load_cmd(sp_cmd_report, rep);
     assert_int_equal(r.code, 0);
     run_free(&r);
     const char *const twice[] = {"report", "--merge", s0, s0, "--out", merged, NULL};
-    r = run_cmd(sp_cmd_report, twice);
+    r = load_cmd(sp_cmd_report, twice);
     assert_int_equal(r.code, SP_EXIT_USAGE);
     assert_non_null(strstr(r.err, "cannot merge: shard 0/2 is given twice"));
     run_free(&r);
     const char *const mixed[] = {"report", "--merge", s0, whole, "--out", merged, NULL};
-    r = run_cmd(sp_cmd_report, mixed);
+    r = load_cmd(sp_cmd_report, mixed);
     assert_int_equal(r.code, SP_EXIT_USAGE);
     assert_non_null(strstr(r.err, "cannot merge: directory 2 is daytona shard of 1"));
     run_free(&r);
@@ -497,7 +473,7 @@ static void test_load_sigterm_interrupts(void **state)
     if (pid == 0) {
         const char *const argv[] = {"load", "--provider", "daytona", "--rate", "10", "--duration",
                                     "60s",  "--quiet",    "--out",   out,      NULL};
-        struct run r = run_cmd(sp_cmd_load, argv);
+        struct run r = load_cmd(sp_cmd_load, argv);
         _exit(r.code);
     }
     sleep(1);
@@ -573,7 +549,7 @@ static void test_load_sequential_and_tty_progress(void **state)
                                 "3",         "--steps",    "create,startup,cleanup",
                                 "--quiet",   "--out",      out,
                                 NULL};
-    struct run r = run_cmd(sp_cmd_load, argv);
+    struct run r = load_cmd(sp_cmd_load, argv);
     assert_int_equal(r.code, 0);
     run_free(&r);
     snprintf(path, sizeof(path), "%s/samples.ndjson", out);
@@ -654,12 +630,12 @@ static void test_load_target_real_reads_environment(void **state)
                                 out,
                                 NULL};
     run_env = bare_env;
-    struct run r = run_cmd(sp_cmd_load, argv);
+    struct run r = load_cmd(sp_cmd_load, argv);
     assert_int_equal(r.code, SP_EXIT_USAGE); /* no E2B_API_KEY in the environment */
     assert_non_null(strstr(r.err, "E2B_API_KEY"));
     run_free(&r);
     run_env = envp;
-    r = run_cmd(sp_cmd_load, argv);
+    r = load_cmd(sp_cmd_load, argv);
     run_env = bare_env;
     assert_int_equal(r.code, 0);
     run_free(&r);
@@ -693,7 +669,7 @@ static void test_load_target_real_reads_environment(void **state)
                                   out,
                                   NULL};
     run_env = envp;
-    r = run_cmd(sp_cmd_load, capped);
+    r = load_cmd(sp_cmd_load, capped);
     run_env = bare_env;
     assert_int_equal(r.code, 0);
     run_free(&r);
