@@ -177,20 +177,6 @@ enum sp_err sp_mock_faults_load(struct sp_mock *m, const char *path, struct sp_e
 
 /* --- the admin endpoint --------------------------------------------------------------------- */
 
-static bool peer_is_loopback(struct mock_req *r)
-{
-    struct sockaddr_storage ss;
-    socklen_t len = sizeof(ss);
-    int fd = mock_req_socket(r);
-    if (fd < 0 || getpeername(fd, (struct sockaddr *)&ss, &len) != 0)
-        return false;
-    if (ss.ss_family == AF_INET)
-        return (ntohl(((struct sockaddr_in *)&ss)->sin_addr.s_addr) >> 24) == 127;
-    if (ss.ss_family == AF_INET6)
-        return IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)&ss)->sin6_addr);
-    return false;
-}
-
 static void admin_list(struct mock_req *r)
 {
     struct mock_faults *fs = mock_faults_of(r->mock);
@@ -324,7 +310,7 @@ bool mock_faults_admin(struct mock_req *r)
     const char *rest = admin_rest(r);
     if (rest == NULL)
         return false;
-    if (!peer_is_loopback(r)) {
+    if (!mock_req_peer_loopback(r)) {
         mock_reply_fault_error(r, 403, "the fault admin endpoint answers loopback only");
         return true;
     }

@@ -87,8 +87,14 @@ static void parse_query(struct sp_kv *q, const char *qs)
 
 static bool h2_closed(struct mock_conn *conn);
 
+static int h2_peer_fd(struct mock_conn *conn)
+{
+    const struct h2_stream *s = (const struct h2_stream *)(const void *)conn;
+    return s->c->fd;
+}
+
 /* No socket of its own: a client gone is seen through the stream's state. */
-static const struct mock_transport_ops H2_OPS = {h2_header, h2_query, h2_closed};
+static const struct mock_transport_ops H2_OPS = {h2_header, h2_query, h2_closed, h2_peer_fd};
 
 void mock_h2_wake(struct h2_conn *c)
 {

@@ -43,6 +43,9 @@ struct mock_transport_ops {
     const char *(*header)(struct mock_conn *c, const char *name);
     const char *(*query)(struct mock_conn *c, const char *name);
     bool (*closed)(struct mock_conn *c); /* the client reset the stream or left */
+    /* The connection's socket, for its peer address only (streams share it: never read,
+     * write or shut it down). */
+    int (*peer_fd)(struct mock_conn *c);
 };
 
 /* A reply as a value: the transport sends it once the handler returned and its delay is over.
@@ -209,6 +212,9 @@ void mock_defer(struct mock_req *r, int64_t delay_us, mock_cont_fn fn, void *ctx
 /* The connection's socket, to notice a client that left while a blocking (shell-backend)
  * handler waits; -1 when the transport has none of its own (an HTTP/2 stream). */
 int mock_req_socket(struct mock_req *r);
+/* True when the request came from a loopback address (127.0.0.0/8, ::1), on either
+ * transport. */
+bool mock_req_peer_loopback(struct mock_req *r);
 /* True when the client is known to have closed the connection. */
 bool mock_req_peer_gone(struct mock_req *r);
 /* The sandbox backend this mock serves commands and files with. */

@@ -9,6 +9,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <cjson/cJSON.h>
@@ -36,6 +38,20 @@ int mock_req_socket(struct mock_req *r)
     if (r->tops)
         return -1; /* HTTP/2 streams share one socket: peer_gone asks the transport */
     return r->conn ? mock_conn_socket(r->conn) : -1;
+}
+
+bool mock_req_peer_loopback(struct mock_req *r)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    int fd = r->tops ? r->tops->peer_fd(r->conn) : mock_req_socket(r);
+    if (fd < 0 || getpeername(fd, (struct sockaddr *)&ss, &len) != 0)
+        return false;
+    if (ss.ss_family == AF_INET)
+        return (ntohl(((struct sockaddr_in *)&ss)->sin_addr.s_addr) >> 24) == 127;
+    if (ss.ss_family == AF_INET6)
+        return IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)&ss)->sin6_addr);
+    return false;
 }
 
 bool mock_req_peer_gone(struct mock_req *r)

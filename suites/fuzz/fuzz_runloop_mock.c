@@ -3,9 +3,9 @@
  * a body-taking route from the table below (create, tunnels of both generations, the direct
  * file routes and the multipart upload) with the rest of the input as its body, or a GET of
  * an arbitrary path for the route matcher. Left out on purpose: execute_sync/async run
- * commands on the host, and the wait_for_status routes hold a request for up to 30 s, longer
- * than a fuzz input may take. Every request must get an HTTP answer (no crash, reset or
- * hang); devboxes created by fuzzed bodies are shut down every 128 inputs. */
+ * commands on the host, and the wait_for_status routes hold a request for up to 10 s
+ * (RL_HOLD_MS), longer than a fuzz input may take. Every request must get an HTTP answer
+ * (no crash, reset or hang); devboxes created by fuzzed bodies are shut down every 128 inputs. */
 #include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>

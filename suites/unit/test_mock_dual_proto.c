@@ -217,6 +217,20 @@ static void test_bad_key_both(void **state)
     free(body);
 }
 
+/* The fault admin endpoint answers loopback peers on either protocol (over h2c the peer is
+ * the connection's, which the streams share): it used to refuse every h2c request. */
+static void test_fault_admin_over_h2c(void **state)
+{
+    struct fx *f = *state;
+    char *body;
+    assert_int_equal(h2_get(f, "/_sandprobe/faults", f->key, 0, &body), 200);
+    assert_non_null(strstr(body, "\"faults\""));
+    free(body);
+    char *a = http1(f, "GET", "/_sandprobe/faults", f->key, "");
+    assert_memory_equal(a, "HTTP/1.1 200", 12);
+    free(a);
+}
+
 /* Query arguments reach the handler over h2c as over HTTP/1.1: limit=1 of two devboxes. */
 static void test_query_over_h2c(void **state)
 {
@@ -250,6 +264,7 @@ static void test_split_preface(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {T(test_http1_and_h2c_same_port), T(test_bad_key_both),
-                                       T(test_query_over_h2c), T(test_split_preface)};
+                                       T(test_query_over_h2c), T(test_split_preface),
+                                       T(test_fault_admin_over_h2c)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
