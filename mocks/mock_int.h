@@ -123,6 +123,11 @@ struct mock_vendor {
      * own data-plane credentials (preview token, access token). The core replies with the
      * vendor's not_found when the id is unknown. */
     void (*data_plane)(struct mock_req *r, struct mock_sandbox *sb, unsigned port);
+    /* Turns the id label of a data-plane host ("<port>-<label>.…localhost") back into a
+     * sandbox id, for vendors whose ids do not survive in a host name as they are (Modal's
+     * V1 ids have capitals, which clients lowercase). False when the label is not one. NULL =
+     * the label is the id. */
+    bool (*host_label_id)(const char *label, char *id, size_t idlen);
     /* Replies to a request no route matched (vendor's 404 body). */
     void (*not_found)(struct mock_req *r);
     /* Vendor state name for a store phase, for logs ("started"). May be NULL. */

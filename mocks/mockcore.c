@@ -219,9 +219,15 @@ static const struct mock_route *route_find(const struct mock_vendor *v, struct m
     return NULL;
 }
 
-static void serve_data_plane(struct mock_req *r, unsigned port, const char *id)
+static void serve_data_plane(struct mock_req *r, unsigned port, const char *label)
 {
-    struct mock_sandbox *sb = mock_store_get(r->mock->store, id);
+    const struct mock_vendor *v = r->mock->vendor;
+    char id[64];
+    struct mock_sandbox *sb = NULL;
+    if (v->host_label_id == NULL)
+        sb = mock_store_get(r->mock->store, label);
+    else if (v->host_label_id(label, id, sizeof(id)))
+        sb = mock_store_get(r->mock->store, id);
     if (sb == NULL) {
         r->mock->vendor->not_found(r);
         return;

@@ -400,6 +400,45 @@ static void modal_data_plane(struct mock_req *r, struct mock_sandbox *sb, unsign
     mock_action_server_dispatch(r, sb, port);
 }
 
+/* A tunnel host's label: the sandbox id in lowercase hex, since clients lowercase host names
+ * and V1 ids ("sb-" + base62) have capitals. Real tunnel hosts are opaque names too. */
+void modal_host_label(const char *id, char *out, size_t len)
+{
+    static const char HEX[] = "0123456789abcdef";
+    size_t n = 0;
+    for (; *id && n + 2 < len; id++) {
+        out[n++] = HEX[(unsigned char)*id >> 4];
+        out[n++] = HEX[(unsigned char)*id & 15];
+    }
+    out[n] = '\0';
+}
+
+static int hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+static bool modal_host_label_id(const char *label, char *id, size_t idlen)
+{
+    size_t n = strlen(label);
+    if (n == 0 || n % 2 != 0 || n / 2 >= idlen)
+        return false;
+    for (size_t i = 0; i < n; i += 2) {
+        int hi = hex_digit(label[i]), lo = hex_digit(label[i + 1]);
+        if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
+            return false;
+        id[i / 2] = (char)(hi << 4 | lo);
+    }
+    id[n / 2] = '\0';
+    return true;
+}
+
 unsigned modal_tunnel_port(struct mock_req *r)
 {
     struct modal_state *st = modal_state(r);
@@ -508,6 +547,7 @@ const struct mock_vendor mock_vendor_modal = {
     .env = modal_env,
     .authorize = modal_authorize,
     .data_plane = modal_data_plane,
+    .host_label_id = modal_host_label_id,
     .not_found = modal_not_found,
     .error_reply = modal_fault_error,
     .phase_name = modal_phase_name,

@@ -68,6 +68,8 @@ struct modal_state {
 #define MODAL_TUNNEL_DOMAIN "tunnel.localhost"
 
 /* The port of the tunnel listener (started on first call), or 0 when it cannot listen. */
+/* The label of a tunnel host for sandbox id (lowercase hex of the id). */
+void modal_host_label(const char *id, char *out, size_t len);
 unsigned modal_tunnel_port(struct mock_req *r);
 
 /* A sandbox's Modal data (mock_sandbox.vendor). */

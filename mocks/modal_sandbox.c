@@ -162,8 +162,10 @@ static void tunnels_fill(struct mock_req *r, struct mock_sandbox *sb, struct tun
     for (int i = 0; tport && i < ms->n_ports; i++) {
         Modal__Client__TunnelData *d = &t->data[t->n];
         *d = (Modal__Client__TunnelData)MODAL__CLIENT__TUNNEL_DATA__INIT;
+        char label[64];
+        modal_host_label(sb->id, label, sizeof(label));
         snprintf(t->hosts[t->n], sizeof(t->hosts[0]), "%u-%s." MODAL_TUNNEL_DOMAIN, ms->ports[i],
-                 sb->id);
+                 label);
         d->host = t->hosts[t->n];
         d->port = tport; /* TLS, as real tunnels: Tunnel.url is https://host:port */
         d->container_port = ms->ports[i];
