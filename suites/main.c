@@ -112,6 +112,8 @@ static int group_setup(void **state)
         .opts = &current_opts,
         .mock = current_mock,
         .run_id = run_id,
+        /* Fault requirements bound their requests by this: the mocks answer in tens of ms. */
+        .fault_deadline_ms = 500,
     };
     return 0;
 }
