@@ -474,10 +474,12 @@ void sp_mock_stop(struct sp_mock *m)
     mock_timers_flush(m->timers); /* resumes every delayed request: the server can stop */
     mock_h2_stop(m->h2); /* first: it may hand connections to m->server */
     mock_http_stop(m->server);
-    mock_timers_free(m->timers);
     mock_store_free(m->store);
     if (m->vendor->fini != NULL)
         m->vendor->fini(m);
+    /* Last: a vendor's own listener (Modal's tunnels), stopped in fini, has connection
+     * threads that look at the timers until they end. */
+    mock_timers_free(m->timers);
     for (size_t i = 0; i < m->n_journal; i++)
         free(m->journal[i].path);
     free(m->journal);
