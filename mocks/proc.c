@@ -238,9 +238,10 @@ static char **env_in_sandbox(const char *root, char *const *envp)
         if (eq != NULL && strncmp(val, root, rl) == 0 && (val[rl] == '/' || val[rl] == '\0')) {
             size_t kl = (size_t)(eq - envp[i]) + 1;
             const char *rest = val[rl] ? val + rl : "/";
-            if ((v[i] = malloc(kl + strlen(rest) + 1)) != NULL) {
+            size_t rl2 = strlen(rest) + 1;
+            if ((v[i] = malloc(kl + rl2)) != NULL) {
                 memcpy(v[i], envp[i], kl);
-                strcpy(v[i] + kl, rest);
+                memcpy(v[i] + kl, rest, rl2);
             }
         } else {
             v[i] = strdup(envp[i]);
