@@ -1,8 +1,8 @@
 /* `sandprobe load`: runs many sandbox lifecycles on a schedule (harness/schedule.h) through
  * the event driver (harness/load_run.c), against the built-in mock (the default) or the real
  * provider (--target real, capped by --max-sandboxes), and writes summary.json,
- * samples.ndjson, summary.md and report.html. Exit codes: 0 pass, 1 sandboxes left behind,
- * 2 usage, 3 harness error, 99 a threshold crossed, 130 interrupted (SIGINT/SIGTERM stop
+ * samples.ndjson, summary.md and report.html. Exit codes: 0 pass, 1 sandboxes left behind
+ * or no lifecycle completed, 2 usage, 3 harness error, 99 a threshold crossed, 130 interrupted (SIGINT/SIGTERM stop
  * scheduling; what is in flight finishes or is deleted; the reports say interrupted). */
 #include <fcntl.h>
 #include <signal.h>
@@ -86,7 +86,8 @@ static const struct sp_cmd_spec load_spec = {
     "report per-phase latency (from each lifecycle's intended start) and throughput.\n"
     "Open model: --rate R [--ramp-to R2 --ramp-over D]; closed model: --concurrency N;\n"
     "bounded by --duration D and/or --count N. Exit status: 0 pass, 1 sandboxes left\n"
-    "behind, 2 usage error, 3 harness error, 99 threshold crossed, 130 interrupted.",
+    "behind or no lifecycle completed, 2 usage error, 3 harness error, 99 threshold\n"
+    "crossed, 130 interrupted.",
     load_opts,
     O__COUNT,
 };

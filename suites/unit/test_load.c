@@ -387,6 +387,35 @@ static void test_load_no_samples_threshold_fails(void **state)
     run_free(&r);
 }
 
+/* A run in which every create fails measured nothing: without any threshold it still fails
+ * (exit 1, a line saying so), and summary.json and summary.md carry the same verdict. */
+static void test_load_nothing_completed_fails(void **state)
+{
+    (void)state;
+    char out[128], path[160];
+    snprintf(out, sizeof(out), "%s/allfail", dir);
+    const char *const argv[] = {"load",    "--provider",             "e2b",   "--count",
+                                "3",       "--rate",                 "50",    "--quiet",
+                                "--fault", "POST /** 503 plane=api", "--out", out,
+                                NULL};
+    struct run r = load_cmd(sp_cmd_load, argv);
+    assert_int_equal(r.code, SP_EXIT_FAIL);
+    assert_non_null(strstr(r.out, "3 started, 0 completed, 3 failed"));
+    assert_non_null(strstr(r.out, "FAIL: no lifecycle completed (3 of 3 failed)"));
+    run_free(&r);
+    snprintf(path, sizeof(path), "%s/summary.json", out);
+    cJSON *j = read_json(path);
+    assert_true(cJSON_IsFalse(cJSON_GetObjectItem(j, "passed")));
+    cJSON_Delete(j);
+    snprintf(path, sizeof(path), "%s/summary.md", out);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    char head[256] = {0};
+    assert_non_null(fgets(head, sizeof(head), f));
+    fclose(f);
+    assert_non_null(strstr(head, "FAIL"));
+}
+
 /* Two shards of a seeded run cover exactly the unsharded schedule, and merging them adds
  * histograms: the merged percentiles equal those of all the shards' samples together. */
 static void test_load_shards_merge(void **state)
@@ -690,6 +719,7 @@ int main(void)
         cmocka_unit_test(test_load_cli_usage),
         cmocka_unit_test_setup_teardown(test_load_run_thresholds_and_reports, setup, teardown),
         cmocka_unit_test_setup_teardown(test_load_no_samples_threshold_fails, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_load_nothing_completed_fails, setup, teardown),
         cmocka_unit_test_setup_teardown(test_load_fault_injection_reports_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_load_shards_merge, setup, teardown),
         cmocka_unit_test_setup_teardown(test_load_sigterm_interrupts, setup, teardown),
