@@ -108,14 +108,11 @@ enum sp_next sp__daytona_api(const struct daytona_cfg *cfg,
                              const char *fmt,
                              ...)
 {
-    char path[2048];
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(path, sizeof(path), fmt, ap);
+    int bad = sp__api_urlv(req, m, cfg->api_url, fmt, ap);
     va_end(ap);
-    if (n < 0 || (size_t)n >= sizeof(path) ||
-        sp_http_req_url(req, m, "%s%s", cfg->api_url, path) != 0 ||
-        sp_http_req_header(req, "Authorization", "Bearer %s", cfg->api_key) != 0 ||
+    if (bad || sp_http_req_header(req, "Authorization", "Bearer %s", cfg->api_key) != 0 ||
         sp_http_req_header(req, "X-Daytona-Source", "sandprobe") != 0 ||
         sp_http_req_header(req, "X-Daytona-SDK-Version", DAYTONA_SDK_VERSION) != 0) {
         sp_error_set(err, SP_E_INTERNAL, "cannot build a Daytona request (URL too long?)");
@@ -132,46 +129,20 @@ enum sp_next sp__daytona_api_json(const struct daytona_cfg *cfg,
                                   struct sp_error *err,
                                   const char *path)
 {
-    if (sp__daytona_api(cfg, req, SP_HTTP_POST, timeout_ms, err, "%s", path) != SP_NEXT_REQUEST)
-        return SP_NEXT_FAIL;
-    if (sp_http_req_body(req, "application/json", json->data, json->len) != 0) {
-        sp_error_set(err, SP_E_INTERNAL, "out of memory building a request");
-        return SP_NEXT_FAIL;
-    }
-    return SP_NEXT_REQUEST;
+    return sp__api_json_body(sp__daytona_api(cfg, req, SP_HTTP_POST, timeout_ms, err, "%s", path),
+                             req, json, err);
 }
 
 enum sp_next sp__daytona_fail(const struct sp_http_rsp *rsp, const char *what, struct sp_error *err)
 {
-    char msg[200] = "";
-    bool have = rsp->transport == SP_E_OK &&
-                sp__daytona_parse_error(rsp->body.data, rsp->body.len, msg, sizeof(msg)) == 0;
-    sp_http_fail(rsp, have ? msg : NULL, err);
+    char msg[200];
+    sp__api_fail(rsp, sp__daytona_parse_error, what, msg, sizeof(msg), err);
     /* 0.24.2 answers 400 where the newest API answers 409 (A3.1). */
-    if (err && have && rsp->status == 400 &&
+    if (err && msg[0] && rsp->status == 400 &&
         (strstr(msg, "not in valid state") || strstr(msg, "tate change in progress") ||
          strstr(msg, "is not started") || strstr(msg, "is not running")))
         err->code = SP_E_CONFLICT;
-    sp_error_prefix(err, "%s", what);
     return SP_NEXT_FAIL;
-}
-
-static int random_hex(char *out, size_t nchars)
-{
-    unsigned char raw[32];
-    size_t nbytes = (nchars + 1) / 2;
-    if (nbytes > sizeof(raw))
-        return -1;
-    FILE *f = fopen("/dev/urandom", "rb");
-    size_t got = f ? fread(raw, 1, nbytes, f) : 0;
-    if (f)
-        fclose(f);
-    if (got != nbytes)
-        return -1;
-    for (size_t i = 0; i < nchars; i++)
-        out[i] = "0123456789abcdef"[(raw[i / 2] >> (i % 2 ? 0 : 4)) & 15];
-    out[nchars] = '\0';
-    return 0;
 }
 
 /* A handle for a sandbox the API described. In action-server mode the session key (ours
@@ -238,17 +209,12 @@ static enum sp_next create_request(struct sp_op *op,
     const struct daytona_cfg *cfg = op->client->cfg;
     const struct sp_create_opts *o = op->u.create;
     bool server = cfg->mode == DAYTONA_MODE_ACTION_SERVER;
-    if (o->session && strlen(o->session) >= sizeof(ctx->session)) {
-        sp_error_set(err, SP_E_CONFIG, "session label longer than %zu", sizeof(ctx->session) - 1);
+    if (sp__session_name(o->session, "label", ctx->session, sizeof(ctx->session), err) != 0)
         return SP_NEXT_FAIL;
-    }
-    char gen[13];
-    if ((o->session == NULL && random_hex(gen, 12) != 0) || (server && random_hex(ctx->key, 32))) {
+    if (server && sp__random_hex(ctx->key, 32) != 0) {
         sp_error_set(err, SP_E_INTERNAL, "cannot read /dev/urandom");
         return SP_NEXT_FAIL;
     }
-    snprintf(ctx->session, sizeof(ctx->session), "%s%s", o->session ? "" : "sp-",
-             o->session ? o->session : gen);
     struct daytona_create_req c = {
         .snapshot = o->image           ? o->image
                     : cfg->snapshot[0] ? cfg->snapshot

@@ -169,14 +169,10 @@ static int api_headers(struct sp_http_req *req, const struct e2b_cfg *cfg)
     return sp_http_req_header(req, "X-API-Key", "%s", cfg->api_key);
 }
 
-/* A control-plane error: the class from the status, the message from {code, message}. */
-static enum sp_next api_fail(const struct sp_http_rsp *rsp, struct sp_error *err)
+enum sp_next sp__e2b_api_fail(const struct sp_http_rsp *rsp, struct sp_error *err)
 {
-    char msg[200] = "";
-    if (rsp->transport == SP_E_OK)
-        sp__e2b_parse_error(rsp->body.data, rsp->body.len, msg, sizeof(msg));
-    sp_http_fail(rsp, msg[0] ? msg : NULL, err);
-    return SP_NEXT_FAIL;
+    char msg[200];
+    return sp__api_fail(rsp, sp__e2b_parse_error, NULL, msg, sizeof(msg), err);
 }
 
 /* A request to {api}{gen}/sandboxes[/{id}]{path}; gen is "" or "/v2". */
@@ -266,7 +262,7 @@ enum sp_next sp__e2b_step_auth(struct sp_op *op,
         return SP_NEXT_REQUEST;
     }
     if (!sp_http_ok(rsp))
-        return api_fail(rsp, err);
+        return sp__e2b_api_fail(rsp, err);
     struct e2b_list list = {0};
     if (sp__e2b_parse_list(rsp->body.data, rsp->body.len, NULL, NULL, &list, err) != 0)
         return SP_NEXT_FAIL;
@@ -328,7 +324,7 @@ enum sp_next sp__e2b_step_create(struct sp_op *op,
     if (rsp == NULL)
         return create_request(op, req, err);
     if (!sp_http_ok(rsp))
-        return api_fail(rsp, err);
+        return sp__e2b_api_fail(rsp, err);
     struct e2b_sandbox_info info;
     if (sp__e2b_parse_sandbox(rsp->body.data, rsp->body.len, &info, err) != 0)
         return SP_NEXT_FAIL;
@@ -382,7 +378,7 @@ static enum sp_next attach_page(struct sp_op *op,
     struct attach_ctx *ctx = op->ctx;
     const char *key = op->u.attach.key, *value = op->u.attach.value;
     if (!sp_http_ok(rsp))
-        return api_fail(rsp, err);
+        return sp__e2b_api_fail(rsp, err);
     if (sp__e2b_parse_list(rsp->body.data, rsp->body.len, key, value, &ctx->list, err) != 0)
         return SP_NEXT_FAIL;
     int more = sp__e2b_next_token(rsp, ctx->next_token, sizeof(ctx->next_token), &ctx->pages,
@@ -414,7 +410,7 @@ attach_connected(struct sp_op *op, const struct sp_http_rsp *rsp, struct sp_erro
 {
     const struct attach_ctx *ctx = op->ctx;
     if (!sp_http_ok(rsp))
-        return api_fail(rsp, err);
+        return sp__e2b_api_fail(rsp, err);
     struct e2b_sandbox_info info;
     if (sp__e2b_parse_sandbox(rsp->body.data, rsp->body.len, &info, err) != 0)
         return SP_NEXT_FAIL;
@@ -517,7 +513,7 @@ enum sp_next sp__e2b_step_startup(struct sp_op *op,
     if (op->state == STARTUP_HEALTH)
         return startup_health(op, rsp, req, err);
     if (!sp_http_ok(rsp)) /* STARTUP_TIMEOUT */
-        return api_fail(rsp, err);
+        return sp__e2b_api_fail(rsp, err);
     sp__sandbox_set_state(op->sandbox, "running");
     return SP_NEXT_DONE;
 }
@@ -543,7 +539,7 @@ enum sp_next sp__e2b_step_cleanup(struct sp_op *op,
         return api_json(op, req, SP_HTTP_DELETE, "", sb->id, NULL, err);
     case CLEANUP_DELETE:
         if (!sp_http_ok(rsp))
-            return api_fail(rsp, err);
+            return sp__e2b_api_fail(rsp, err);
         sp__sandbox_set_state(sb, "killed");
         SP_OP_MARK(op, SP_MARK_DELETED);
         break;
@@ -554,7 +550,7 @@ enum sp_next sp__e2b_step_cleanup(struct sp_op *op,
             return SP_NEXT_DONE;
         }
         if (!sp_http_ok(rsp))
-            return api_fail(rsp, err);
+            return sp__e2b_api_fail(rsp, err);
         if (sp_now_ms() >= op->deadline_ms) {
             sp_error_set(err, SP_E_TIMEOUT, "sandbox %s still exists %ld ms after DELETE", sb->id,
                          op->client->opts.ready_timeout_ms);
