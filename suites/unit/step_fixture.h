@@ -1,14 +1,17 @@
 /* Shared by the unit tests that drive a provider's step functions by hand, with no network
- * (test_action_server_parse.c, test_daytona_parse.c, test_e2b_parse.c): filling the
- * response a step is fed, and reading the request it built. Include after <cmocka.h>. */
+ * (test_action_server_parse.c, test_daytona_parse.c, test_e2b_parse.c, test_runloop_parse.c,
+ * test_modal_steps.c): the bench a step runs on, filling the response a step is fed, and
+ * reading the request it built. Include after <cmocka.h>. */
 #ifndef SP_TEST_STEP_FIXTURE_H
 #define SP_TEST_STEP_FIXTURE_H
 
+#include <stdlib.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
 
 #include "http.h"
+#include "provider_int.h"
 
 /* Makes r a response with this status and len bytes of body (and no headers). */
 static inline void rsp_set(struct sp_http_rsp *r, int status, const void *body, size_t len)
@@ -34,6 +37,64 @@ static inline cJSON *req_json(const struct sp_http_req *q)
 static inline const char *req_url(const struct sp_http_req *q)
 {
     return sp_buf_str(&q->url);
+}
+
+/* A step machine's bench: the client, the request a step fills, the response it is fed, the
+ * operation, and a sandbox handle; all freed by step_fx_teardown. */
+struct step_fx {
+    struct sp_client *client;
+    struct sp_http_req req;
+    struct sp_http_rsp rsp;
+    struct sp_op op;
+    struct sp_sandbox *sb;
+};
+
+/* *state = a bench around client c, which it takes over (a cmocka setup's body); -1 when c
+ * is NULL (the client could not be made) or memory runs out. */
+static inline int step_fx_new(void **state, struct sp_client *c)
+{
+    struct step_fx *f = c ? calloc(1, sizeof(*f)) : NULL;
+    if (f == NULL) {
+        sp_client_free(c);
+        return -1;
+    }
+    f->client = c;
+    sp_http_req_init(&f->req);
+    sp_http_rsp_init(&f->rsp);
+    *state = f;
+    return 0;
+}
+
+/* Ends the operation as the driver does: its private context freed, the op reusable. */
+static inline void step_fx_op_done(struct step_fx *f)
+{
+    if (f->op.ctx_free)
+        f->op.ctx_free(f->op.ctx);
+    f->op.ctx = NULL;
+    f->op.ctx_free = NULL;
+}
+
+static inline int step_fx_teardown(void **state)
+{
+    struct step_fx *f = *state;
+    step_fx_op_done(f);
+    sp_http_req_cleanup(&f->req);
+    sp_http_rsp_cleanup(&f->rsp);
+    sp_sandbox_free(f->sb);
+    sp_client_free(f->client);
+    free(f);
+    return 0;
+}
+
+/* Calls step fn: first (body NULL) with no response, else fed a JSON response of status. */
+static inline enum sp_next
+step_fx_run(struct step_fx *f, sp_step_fn fn, int status, const char *body)
+{
+    sp_http_req_reset(&f->req);
+    if (body == NULL)
+        return fn(&f->op, NULL, &f->req, &f->op.err);
+    rsp_json(&f->rsp, status, body);
+    return fn(&f->op, &f->rsp, &f->req, &f->op.err);
 }
 
 #endif
