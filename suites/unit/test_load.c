@@ -31,12 +31,22 @@ static char *const *run_env = bare_env;
 
 /* cli_run.h's run_cmd with this file's environment (set per test), echoing the output under
  * SP_TEST_VERBOSE. */
-static struct run load_cmd(int (*fn)(int, char *const[], const struct sp_cli_io *),
+static struct run load_run(int (*fn)(int, char *const[], const struct sp_cli_io *),
                            const char *const *argv)
 {
     struct run r = run_cmd(fn, run_env, argv);
     if (getenv("SP_TEST_VERBOSE"))
         fprintf(stderr, "exit %d\n%s%s", r.code, r.out, r.err);
+    return r;
+}
+
+/* load_run with the exit code checked as cli_run.h's run_check does. */
+static struct run load_cmd(int (*fn)(int, char *const[], const struct sp_cli_io *),
+                           const char *const *argv,
+                           int code)
+{
+    struct run r = load_run(fn, argv);
+    run_check(&r, code);
     return r;
 }
 
@@ -185,7 +195,7 @@ static void test_load_threshold_no_samples_fails(void **state)
 
 static void expect_load_usage(const char *const *argv, const char *needle)
 {
-    struct run r = load_cmd(sp_cmd_load, argv);
+    struct run r = load_run(sp_cmd_load, argv);
     if (r.code != SP_EXIT_USAGE || strstr(r.err, needle) == NULL)
         print_error("exit %d, stderr: %s\n", r.code, r.err);
     assert_int_equal(r.code, SP_EXIT_USAGE);
@@ -197,8 +207,7 @@ static void test_load_cli_usage(void **state)
 {
     (void)state;
     const char *const help[] = {"load", "--help", NULL};
-    struct run r = load_cmd(sp_cmd_load, help);
-    assert_int_equal(r.code, 0);
+    struct run r = load_cmd(sp_cmd_load, help, 0);
     assert_non_null(strstr(r.out, "--threshold EXPR"));
     assert_non_null(strstr(r.out, "(repeatable)"));
     assert_non_null(strstr(r.out, "--shard i/N"));
@@ -233,8 +242,7 @@ static void test_load_cli_usage(void **state)
                                "--count", "4",          "--shard", "1/2",       NULL};
     expect_load_usage(a10, "cannot be sharded");
     const char *const r1[] = {"report", "--merge", "x", "y", NULL};
-    r = load_cmd(sp_cmd_report, r1);
-    assert_int_equal(r.code, SP_EXIT_USAGE);
+    r = load_cmd(sp_cmd_report, r1, SP_EXIT_USAGE);
     assert_non_null(strstr(r.err, "--out DIR is required with --merge"));
     run_free(&r);
 }
@@ -274,8 +282,7 @@ static void test_load_run_thresholds_and_reports(void **state)
                                 "20",          "--count",     "4",           "--quiet",
                                 "--out",       out,           "--threshold", "api.count>=4",
                                 "--threshold", "api.p50<1us", NULL};
-    struct run r = load_cmd(sp_cmd_load, argv);
-    assert_int_equal(r.code, SP_EXIT_THRESHOLD);
+    struct run r = load_cmd(sp_cmd_load, argv, SP_EXIT_THRESHOLD);
     assert_non_null(strstr(r.out, "threshold api.p50<1us: FAIL"));
     assert_non_null(strstr(r.out, "threshold api.count>=4: pass"));
     run_free(&r);
@@ -317,8 +324,7 @@ static void test_load_run_thresholds_and_reports(void **state)
     char again[160];
     snprintf(again, sizeof(again), "%s/again", dir);
     const char *const rep[] = {"report", out, "--out", again, "--threshold", "api.count>=4", NULL};
-    r = load_cmd(sp_cmd_report, rep);
-    assert_int_equal(r.code, 0);
+    r = load_cmd(sp_cmd_report, rep, 0);
     run_free(&r);
 }
 
@@ -336,8 +342,7 @@ static void test_load_fault_injection_reports_errors(void **state)
                                 "4",       "--steps",    "create,cleanup",
                                 "--quiet", "--fault",    "POST /** 503 p=0.05 plane=api",
                                 "--out",   out,          NULL};
-    struct run r = load_cmd(sp_cmd_load, argv);
-    assert_int_equal(r.code, 0);
+    struct run r = load_cmd(sp_cmd_load, argv, 0);
     assert_non_null(strstr(r.out, "0 left behind"));
     run_free(&r);
     snprintf(path, sizeof(path), "%s/summary.json", out);
@@ -380,8 +385,7 @@ static void test_load_no_samples_threshold_fails(void **state)
         "--count", "2",          "--steps",     "create,startup,cleanup", "--quiet",
         "--out",   out,          "--threshold", "files.p99<1h",           "--backend",
         "shell",   NULL};
-    struct run r = load_cmd(sp_cmd_load, argv);
-    assert_int_equal(r.code, SP_EXIT_THRESHOLD);
+    struct run r = load_cmd(sp_cmd_load, argv, SP_EXIT_THRESHOLD);
     assert_non_null(strstr(r.out, "threshold files.p99<1h: FAIL (no samples)"));
     assert_null(strstr(r.out, "first_exec"));
     run_free(&r);
@@ -405,23 +409,19 @@ static void test_load_shards_merge(void **state)
                                     "7",     "--quiet",    "--shard",   shard[i],
                                     "--out", outs[i],      "--latency", "create=fixed:30ms",
                                     NULL};
-        struct run r = load_cmd(sp_cmd_load, argv);
-        assert_int_equal(r.code, 0);
+        struct run r = load_cmd(sp_cmd_load, argv, 0);
         run_free(&r);
     }
     const char *const rep[] = {"report",      "--merge",      s0,  s1, "--out", merged,
                                "--threshold", "api.count>=6", NULL};
-    struct run r = load_cmd(sp_cmd_report, rep);
-    assert_int_equal(r.code, 0);
+    struct run r = load_cmd(sp_cmd_report, rep, 0);
     run_free(&r);
     const char *const twice[] = {"report", "--merge", s0, s0, "--out", merged, NULL};
-    r = load_cmd(sp_cmd_report, twice);
-    assert_int_equal(r.code, SP_EXIT_USAGE);
+    r = load_cmd(sp_cmd_report, twice, SP_EXIT_USAGE);
     assert_non_null(strstr(r.err, "cannot merge: shard 0/2 is given twice"));
     run_free(&r);
     const char *const mixed[] = {"report", "--merge", s0, whole, "--out", merged, NULL};
-    r = load_cmd(sp_cmd_report, mixed);
-    assert_int_equal(r.code, SP_EXIT_USAGE);
+    r = load_cmd(sp_cmd_report, mixed, SP_EXIT_USAGE);
     assert_non_null(strstr(r.err, "cannot merge: directory 2 is daytona shard of 1"));
     run_free(&r);
     struct sp_load_samples w = {0}, m = {0};
@@ -473,7 +473,7 @@ static void test_load_sigterm_interrupts(void **state)
     if (pid == 0) {
         const char *const argv[] = {"load", "--provider", "daytona", "--rate", "10", "--duration",
                                     "60s",  "--quiet",    "--out",   out,      NULL};
-        struct run r = load_cmd(sp_cmd_load, argv);
+        struct run r = load_run(sp_cmd_load, argv);
         _exit(r.code);
     }
     sleep(1);
@@ -490,20 +490,30 @@ static void test_load_sigterm_interrupts(void **state)
     cJSON_Delete(j);
 }
 
+/* A quiet in-process E2B mock (*m) and a client of it that polls every 5 ms, for the runner's
+ * own tests; the caller frees both. */
+static struct sp_client *e2b_bench(struct sp_mock **m)
+{
+    struct sp_mock_config mc = {.vendor = "e2b", .quiet = true};
+    struct sp_client_opts o = {.alive_interval_ms = 5};
+    struct sp_client *c = NULL;
+    struct sp_error err;
+    sp_error_clear(&err);
+    assert_int_equal(sp_mock_start(&mc, m, &err), SP_E_OK);
+    assert_int_equal(sp_client_new("e2b", sp_mock_env(*m), &o, &c, &err), SP_E_OK);
+    return c;
+}
+
 /* The runner itself, on a mock: a sandbox carrying the run label that no lifecycle deleted is
  * found by the sweep, counted as a leak and deleted; progress goes out as plain lines. */
 static void test_load_sweep_finds_and_deletes_leak(void **state)
 {
     (void)state;
-    struct sp_mock_config mc = {.vendor = "e2b", .quiet = true};
     struct sp_mock *m = NULL;
-    struct sp_client *c = NULL;
+    struct sp_client *c = e2b_bench(&m);
     struct sp_sandbox *left = NULL;
     struct sp_error err;
     sp_error_clear(&err);
-    assert_int_equal(sp_mock_start(&mc, &m, &err), SP_E_OK);
-    struct sp_client_opts o = {.alive_interval_ms = 5};
-    assert_int_equal(sp_client_new("e2b", sp_mock_env(m), &o, &c, &err), SP_E_OK);
     struct sp_create_opts co = {.run_id = "sweeptest"};
     assert_int_equal(sp_sandbox_create(c, &co, &left, &err), SP_E_OK);
     sp_sandbox_free(left);
@@ -549,8 +559,7 @@ static void test_load_sequential_and_tty_progress(void **state)
                                 "3",         "--steps",    "create,startup,cleanup",
                                 "--quiet",   "--out",      out,
                                 NULL};
-    struct run r = load_cmd(sp_cmd_load, argv);
-    assert_int_equal(r.code, 0);
+    struct run r = load_cmd(sp_cmd_load, argv, 0);
     run_free(&r);
     snprintf(path, sizeof(path), "%s/samples.ndjson", out);
     struct sp_load_samples ss = {0};
@@ -567,12 +576,8 @@ static void test_load_sequential_and_tty_progress(void **state)
     assert_int_equal(ss.n, 3 * 5);
     sp_load_samples_cleanup(&ss);
 
-    struct sp_mock_config mc = {.vendor = "e2b", .quiet = true};
     struct sp_mock *m = NULL;
-    struct sp_client *c = NULL;
-    assert_int_equal(sp_mock_start(&mc, &m, &err), SP_E_OK);
-    struct sp_client_opts o = {.alive_interval_ms = 5};
-    assert_int_equal(sp_client_new("e2b", sp_mock_env(m), &o, &c, &err), SP_E_OK);
+    struct sp_client *c = e2b_bench(&m);
     char *progress = NULL;
     size_t plen = 0;
     FILE *pf = open_memstream(&progress, &plen);
@@ -630,14 +635,14 @@ static void test_load_target_real_reads_environment(void **state)
                                 out,
                                 NULL};
     run_env = bare_env;
-    struct run r = load_cmd(sp_cmd_load, argv);
-    assert_int_equal(r.code, SP_EXIT_USAGE); /* no E2B_API_KEY in the environment */
+    /* no E2B_API_KEY in the environment */
+    struct run r = load_cmd(sp_cmd_load, argv, SP_EXIT_USAGE);
     assert_non_null(strstr(r.err, "E2B_API_KEY"));
     run_free(&r);
     run_env = envp;
-    r = load_cmd(sp_cmd_load, argv);
+    r = load_run(sp_cmd_load, argv);
     run_env = bare_env;
-    assert_int_equal(r.code, 0);
+    run_check(&r, 0);
     run_free(&r);
     snprintf(path, sizeof(path), "%s/summary.json", out);
     cJSON *j = read_json(path);
@@ -669,9 +674,9 @@ static void test_load_target_real_reads_environment(void **state)
                                   out,
                                   NULL};
     run_env = envp;
-    r = load_cmd(sp_cmd_load, capped);
+    r = load_run(sp_cmd_load, capped);
     run_env = bare_env;
-    assert_int_equal(r.code, 0);
+    run_check(&r, 0);
     run_free(&r);
     sp_mock_stats(m, &st);
     assert_int_equal(st.created, 6);
