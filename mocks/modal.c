@@ -52,6 +52,20 @@ void modal_reply_msg(struct mock_req *r, const ProtobufCMessage *msg)
     sp_buf_cleanup(&b);
 }
 
+ssize_t modal_frame_into(const ProtobufCMessage *msg, char *buf, size_t max)
+{
+    size_t packed = protobuf_c_message_get_packed_size(msg);
+    if (packed + 5 > max)
+        return -1;
+    buf[0] = 0; /* not compressed */
+    buf[1] = (char)(packed >> 24);
+    buf[2] = (char)(packed >> 16);
+    buf[3] = (char)(packed >> 8);
+    buf[4] = (char)packed;
+    protobuf_c_message_pack(msg, (uint8_t *)buf + 5);
+    return (ssize_t)(packed + 5);
+}
+
 void modal_reply_status(struct mock_req *r, int code, const char *message)
 {
     char st[8];
