@@ -67,33 +67,9 @@ static inline long send_req(struct fx *f,
                             curl_mime *mime,
                             const char *extra)
 {
-    char url[1024], bearer[256], host_hdr[256];
-    const char *hdrs[5];
-    size_t n = 0;
+    char url[1024];
     snprintf(url, sizeof(url), "http://127.0.0.1:%u%s", sp_mock_port(f->m), path);
-    if (auth) {
-        snprintf(bearer, sizeof(bearer), "Authorization: Bearer %s", f->key);
-        hdrs[n++] = bearer;
-    }
-    if (host) {
-        snprintf(host_hdr, sizeof(host_hdr), "Host: %s", host);
-        hdrs[n++] = host_hdr;
-    }
-    if (extra)
-        hdrs[n++] = extra;
-    if (json)
-        hdrs[n++] = "Content-Type: application/json";
-    hdrs[n] = NULL;
-    struct http_req q = {.method = method,
-                         .url = url,
-                         .headers = hdrs,
-                         .body = json,
-                         .len = json ? strlen(json) : 0,
-                         .mime = mime};
-    assert_int_equal(http_perform(&q, &f->r), CURLE_OK);
-    cJSON_Delete(f->json);
-    f->json = cJSON_ParseWithLength(sp_buf_str(&f->r.body), f->r.body.len);
-    return f->r.status;
+    return json_send(&f->r, &f->json, method, url, json, auth ? f->key : NULL, host, extra, mime);
 }
 
 /* A control-plane or toolbox call with the API key. */

@@ -212,20 +212,7 @@ static void test_v1_lifecycle(void **state)
     struct fx *f = *state;
     char *app = make_app(f);
     /* Sandbox env through an app secret (SecretGetOrCreate + definition.secret_ids). */
-    char k[] = "SBENV", v[] = "sandbox";
-    Modal__Client__SecretGetOrCreateRequest__EnvDictEntry e =
-        MODAL__CLIENT__SECRET_GET_OR_CREATE_REQUEST__ENV_DICT_ENTRY__INIT;
-    e.key = k;
-    e.value = v;
-    Modal__Client__SecretGetOrCreateRequest__EnvDictEntry *ep[] = {&e};
-    Modal__Client__SecretGetOrCreateRequest sq = MODAL__CLIENT__SECRET_GET_OR_CREATE_REQUEST__INIT;
-    sq.n_env_dict = 1;
-    sq.env_dict = ep;
-    sq.object_creation_type = 4;
-    Modal__Client__SecretGetOrCreateResponse *sr =
-        ok_call(f, CP "SecretGetOrCreate", &sq.base, 0,
-                &modal__client__secret_get_or_create_response__descriptor);
-    char *sid[] = {sr->secret_id};
+    char *sid[] = {make_secret(f, "SBENV", "sandbox", 4)};
     char sleep_[] = "sleep", h[] = "48h", tn[] = "owner", tv[] = "t1";
     char *argv[] = {sleep_, h};
     Modal__Client__Sandbox def = MODAL__CLIENT__SANDBOX__INIT;
@@ -246,14 +233,10 @@ static void test_v1_lifecycle(void **state)
     Modal__Client__SandboxCreateResponse *cr = ok_call(
         f, CP "SandboxCreate", &cq.base, 0, &modal__client__sandbox_create_response__descriptor);
     assert_true(is_v1_id(cr->sandbox_id));
-    Modal__Client__SandboxGetTaskIdRequest tq = MODAL__CLIENT__SANDBOX_GET_TASK_ID_REQUEST__INIT;
-    tq.sandbox_id = cr->sandbox_id;
-    Modal__Client__SandboxGetTaskIdResponse *tr =
-        ok_call(f, CP "SandboxGetTaskId", &tq.base, 0,
-                &modal__client__sandbox_get_task_id_response__descriptor);
-    assert_int_equal(strncmp(tr->task_id, "ta-", 3), 0);
-    router_jwt(f, tr->task_id);
-    exec_check(f, tr->task_id, false);
+    char *task = task_id_of(f, cr->sandbox_id);
+    assert_int_equal(strncmp(task, "ta-", 3), 0);
+    router_jwt(f, task);
+    exec_check(f, task, false);
     assert_int_equal(list_count(f, app, "t1", false), 1);
     assert_int_equal(list_count(f, app, "other", false), 0);
     assert_int_equal(wait_status(f, cr->sandbox_id), 0); /* still running */
@@ -269,9 +252,9 @@ static void test_v1_lifecycle(void **state)
     char unknown[] = "sb-AAAAAAAAAAAAAAAAAAAAAA";
     xq.sandbox_id = unknown;
     assert_int_equal(err_call(f, CP "SandboxTerminate", &xq.base, 0, 0, 5), SP_E_NOT_FOUND);
-    protobuf_c_message_free_unpacked(&tr->base, NULL);
+    free(task);
     protobuf_c_message_free_unpacked(&cr->base, NULL);
-    protobuf_c_message_free_unpacked(&sr->base, NULL);
+    free(sid[0]);
     free(app);
 }
 
