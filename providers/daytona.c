@@ -8,6 +8,7 @@
 #include "action_server.h"
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,41 +51,29 @@ static int config_mode(const char *mode, struct daytona_cfg *cfg, struct sp_erro
     return 0;
 }
 
-static void daytona_cfg_free(void *p)
-{
-    struct daytona_cfg *cfg = p;
-    if (cfg == NULL)
-        return;
-    sp__config_secret_free(cfg->api_key);
-    free(cfg);
-}
+/* sp__config_new and sp__config_free find the credential as the config's first member. */
+_Static_assert(offsetof(struct daytona_cfg, api_key) == 0, "api_key must come first");
 
 static enum sp_err daytona_configure(const struct sp_kv *env,
                                      const struct sp_client_opts *opts,
                                      void **out,
                                      struct sp_error *err)
 {
-    *out = NULL;
-    struct daytona_cfg *cfg = calloc(1, sizeof(*cfg));
-    if (cfg == NULL)
-        return sp_error_set(err, SP_E_INTERNAL, "out of memory");
-    enum sp_err rc = sp__config_secret(env, "DAYTONA_API_KEY", &cfg->api_key, err);
-    if (rc != SP_E_OK) {
-        daytona_cfg_free(cfg);
-        return rc;
+    enum sp_err rc = sp__config_new(env, "DAYTONA_API_KEY", sizeof(struct daytona_cfg), out, err);
+    struct daytona_cfg *cfg = *out;
+    if (rc == SP_E_OK &&
+        (config_url(env, cfg, err) != 0 ||
+         sp__config_copy(env, "DAYTONA_TARGET", "", cfg->target, sizeof(cfg->target), err) != 0 ||
+         sp__config_copy(env, "DAYTONA_SNAPSHOT", "", cfg->snapshot, sizeof(cfg->snapshot), err) !=
+             0 ||
+         env_bool(env, "DAYTONA_DELETE_ON_CLOSE", &cfg->delete_on_close, err) != 0 ||
+         env_bool(env, "DAYTONA_DISABLE_AUTO_STOP", &cfg->disable_auto_stop, err) != 0 ||
+         config_mode(opts ? opts->mode : NULL, cfg, err) != 0)) {
+        sp__config_free(cfg);
+        *out = NULL;
+        rc = SP_E_CONFIG;
     }
-    if (config_url(env, cfg, err) != 0 ||
-        sp__config_copy(env, "DAYTONA_TARGET", "", cfg->target, sizeof(cfg->target), err) != 0 ||
-        sp__config_copy(env, "DAYTONA_SNAPSHOT", "", cfg->snapshot, sizeof(cfg->snapshot), err) !=
-            0 ||
-        env_bool(env, "DAYTONA_DELETE_ON_CLOSE", &cfg->delete_on_close, err) != 0 ||
-        env_bool(env, "DAYTONA_DISABLE_AUTO_STOP", &cfg->disable_auto_stop, err) != 0 ||
-        config_mode(opts ? opts->mode : NULL, cfg, err) != 0) {
-        daytona_cfg_free(cfg);
-        return SP_E_CONFIG;
-    }
-    *out = cfg;
-    return SP_E_OK;
+    return rc;
 }
 
 static unsigned daytona_caps(const void *p)
@@ -500,7 +489,7 @@ const struct sp_provider sp_provider_daytona = {
     .name = "daytona",
     .session_key = DAYTONA_SESSION_KEY,
     .configure = daytona_configure,
-    .cfg_free = daytona_cfg_free,
+    .cfg_free = sp__config_free,
     .caps = daytona_caps,
     .auth = daytona_auth,
     .create = daytona_create,

@@ -20,6 +20,7 @@
  * (POST /sandboxes/{id}/timeout) so the lifetime counts from when the sandbox is usable. */
 #include "e2b.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,29 +72,18 @@ static int parse_timeout(const struct sp_kv *env, long *out, struct sp_error *er
     return 0;
 }
 
-static void e2b_cfg_free(void *p)
-{
-    struct e2b_cfg *cfg = p;
-    if (cfg == NULL)
-        return;
-    sp__config_secret_free(cfg->api_key);
-    free(cfg);
-}
+/* sp__config_new and sp__config_free find the credential as the config's first member. */
+_Static_assert(offsetof(struct e2b_cfg, api_key) == 0, "api_key must come first");
 
 enum sp_err sp__e2b_configure(const struct sp_kv *env,
                               const struct sp_client_opts *opts,
                               void **cfg,
                               struct sp_error *err)
 {
-    *cfg = NULL;
-    struct e2b_cfg *c = calloc(1, sizeof(*c));
-    if (c == NULL)
-        return sp_error_set(err, SP_E_INTERNAL, "out of memory");
-    enum sp_err rc = sp__config_secret(env, "E2B_API_KEY", &c->api_key, err);
-    if (rc != SP_E_OK) {
-        e2b_cfg_free(c);
+    enum sp_err rc = sp__config_new(env, "E2B_API_KEY", sizeof(struct e2b_cfg), cfg, err);
+    if (rc != SP_E_OK)
         return rc;
-    }
+    struct e2b_cfg *c = *cfg;
     if (check_key(c->api_key, env, err) != 0 ||
         sp__config_copy(env, "E2B_DOMAIN", E2B_DEFAULT_DOMAIN, c->domain, sizeof(c->domain), err) !=
             0 ||
@@ -115,10 +105,10 @@ enum sp_err sp__e2b_configure(const struct sp_kv *env,
     if (sp__config_url(c->api_url, "E2B_API_URL", err) != 0 ||
         sp__config_url(c->sandbox_url, "E2B_SANDBOX_URL", err) != 0)
         goto fail;
-    *cfg = c;
     return SP_E_OK;
 fail:
-    e2b_cfg_free(c);
+    sp__config_free(c);
+    *cfg = NULL;
     return err ? err->code : SP_E_CONFIG;
 }
 
@@ -573,7 +563,7 @@ const struct sp_provider sp_provider_e2b = {
     .name = "e2b",
     .session_key = E2B_SESSION_KEY,
     .configure = sp__e2b_configure,
-    .cfg_free = e2b_cfg_free,
+    .cfg_free = sp__config_free,
     .caps = e2b_caps,
     .auth = sp__e2b_step_auth,
     .create = sp__e2b_step_create,

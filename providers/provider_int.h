@@ -178,6 +178,14 @@ int sp__session_name(const char *given, const char *noun, char *out, size_t len,
  * "NAME is not set" when it is missing or empty. Free it with sp__config_secret_free. */
 enum sp_err
 sp__config_secret(const struct sp_kv *env, const char *name, char **out, struct sp_error *err);
+/* For a provider whose credential is one variable and whose config struct starts with
+ * `char *api_key` (Daytona, E2B, Runloop): *out = a zeroed config of size bytes holding the
+ * credential read from var as sp__config_secret reads it. On an error *out is NULL. */
+enum sp_err sp__config_new(const struct sp_kv *env, const char *var, size_t size, void **out,
+                           struct sp_error *err);
+/* Frees a config from sp__config_new, its credential wiped (a provider's cfg_free); NULL is
+ * fine. */
+void sp__config_free(void *cfg);
 /* Wipes and frees a secret from sp__config_secret; NULL is fine. */
 void sp__config_secret_free(char *secret);
 /* Copies env's variable name (def when missing or empty) into out[len]; -1 with a `config`

@@ -10,6 +10,7 @@
 #include "action_server.h"
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,35 +54,23 @@ static int config_mode(const char *mode, struct runloop_cfg *cfg, struct sp_erro
     return 0;
 }
 
-static void runloop_cfg_free(void *p)
-{
-    struct runloop_cfg *cfg = p;
-    if (cfg == NULL)
-        return;
-    sp__config_secret_free(cfg->api_key);
-    free(cfg);
-}
+/* sp__config_new and sp__config_free find the credential as the config's first member. */
+_Static_assert(offsetof(struct runloop_cfg, api_key) == 0, "api_key must come first");
 
 static enum sp_err runloop_configure(const struct sp_kv *env,
                                      const struct sp_client_opts *opts,
                                      void **out,
                                      struct sp_error *err)
 {
-    *out = NULL;
-    struct runloop_cfg *cfg = calloc(1, sizeof(*cfg));
-    if (cfg == NULL)
-        return sp_error_set(err, SP_E_INTERNAL, "out of memory");
-    enum sp_err rc = sp__config_secret(env, "RUNLOOP_API_KEY", &cfg->api_key, err);
-    if (rc != SP_E_OK) {
-        runloop_cfg_free(cfg);
-        return rc;
+    enum sp_err rc = sp__config_new(env, "RUNLOOP_API_KEY", sizeof(struct runloop_cfg), out, err);
+    struct runloop_cfg *cfg = *out;
+    if (rc == SP_E_OK &&
+        (config_urls(env, cfg, err) != 0 || config_mode(opts ? opts->mode : NULL, cfg, err) != 0)) {
+        sp__config_free(cfg);
+        *out = NULL;
+        rc = SP_E_CONFIG;
     }
-    if (config_urls(env, cfg, err) != 0 || config_mode(opts ? opts->mode : NULL, cfg, err) != 0) {
-        runloop_cfg_free(cfg);
-        return SP_E_CONFIG;
-    }
-    *out = cfg;
-    return SP_E_OK;
+    return rc;
 }
 
 static unsigned runloop_caps(const void *p)
@@ -450,7 +439,7 @@ const struct sp_provider sp_provider_runloop = {
     .name = "runloop",
     .session_key = RUNLOOP_SESSION_KEY,
     .configure = runloop_configure,
-    .cfg_free = runloop_cfg_free,
+    .cfg_free = sp__config_free,
     .caps = runloop_caps,
     .attempts_5xx = runloop_attempts_5xx,
     .exec_via_api = runloop_exec_via_api,
