@@ -97,4 +97,38 @@ step_fx_run(struct step_fx *f, sp_step_fn fn, int status, const char *body)
     return fn(&f->op, &f->rsp, &f->req, &f->op.err);
 }
 
+/* A client of provider with env made of name, value pairs (ended by a NULL name; a pair with
+ * a NULL value is left out) and opts. */
+static inline enum sp_err step_fx_client(const char *provider,
+                                         const char *const *pairs,
+                                         const struct sp_client_opts *opts,
+                                         struct sp_client **out,
+                                         struct sp_error *err)
+{
+    struct sp_kv env;
+    sp_kv_init(&env);
+    for (size_t i = 0; pairs[i] != NULL; i += 2)
+        if (pairs[i + 1] != NULL)
+            sp_kv_set(&env, pairs[i], pairs[i + 1]);
+    sp_error_clear(err);
+    enum sp_err rc = sp_client_new(provider, &env, opts, out, err);
+    sp_kv_cleanup(&env);
+    return rc;
+}
+
+/* The outcome of a configuration that must fail: a `config` error mentioning msg_part, no
+ * client, and never the secret in the message. */
+static inline void step_fx_config_error(enum sp_err rc,
+                                        const struct sp_client *c,
+                                        const struct sp_error *err,
+                                        const char *msg_part,
+                                        const char *secret)
+{
+    assert_int_equal(rc, SP_E_CONFIG);
+    assert_null(c);
+    if (strstr(err->msg, msg_part) == NULL)
+        fail_msg("'%s' does not mention '%s'", err->msg, msg_part);
+    assert_null(strstr(err->msg, secret));
+}
+
 #endif

@@ -27,19 +27,10 @@ static enum sp_err client_with(const char *mode,
                                struct sp_client **out,
                                struct sp_error *err)
 {
-    struct sp_kv env;
-    sp_kv_init(&env);
-    if (id)
-        sp_kv_set(&env, "MODAL_TOKEN_ID", id);
-    if (secret)
-        sp_kv_set(&env, "MODAL_TOKEN_SECRET", secret);
-    if (url)
-        sp_kv_set(&env, "MODAL_SERVER_URL", url);
+    const char *env[] = {"MODAL_TOKEN_ID",   id,  "MODAL_TOKEN_SECRET", secret,
+                         "MODAL_SERVER_URL", url, NULL};
     struct sp_client_opts opts = {.mode = mode, .ready_timeout_ms = 7000};
-    sp_error_clear(err);
-    enum sp_err rc = sp_client_new("modal", &env, &opts, out, err);
-    sp_kv_cleanup(&env);
-    return rc;
+    return step_fx_client("modal", env, &opts, out, err);
 }
 
 static int fx_setup(void **state)

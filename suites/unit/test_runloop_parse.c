@@ -34,19 +34,13 @@
 static enum sp_err client_with(
     const char *mode, const char *k1, const char *v1, struct sp_client **out, struct sp_error *err)
 {
-    struct sp_kv env;
-    sp_kv_init(&env);
-    sp_kv_set(&env, "RUNLOOP_API_KEY", "ak_secret_key");
-    sp_kv_set(&env, "RUNLOOP_BASE_URL", API "/");
-    if (k1)
-        sp_kv_set(&env, k1, v1);
+    const char *env[] = {"RUNLOOP_API_KEY", "ak_secret_key", "RUNLOOP_BASE_URL", API "/", k1, v1,
+                         NULL};
     struct sp_client_opts opts = {.mode = mode,
                                   .ready_timeout_ms = 7000,
                                   .alive_interval_ms = 1000,
                                   .alive_timeout_ms = 5000};
-    enum sp_err rc = sp_client_new("runloop", &env, &opts, out, err);
-    sp_kv_cleanup(&env);
-    return rc;
+    return step_fx_client("runloop", env, &opts, out, err);
 }
 
 static int fx_new(void **state, const char *mode)
@@ -90,12 +84,8 @@ static void expect_config(const char *mode, const char *k, const char *v, const 
 {
     struct sp_client *c = NULL;
     struct sp_error err;
-    sp_error_clear(&err);
-    assert_int_equal(client_with(mode, k, v, &c, &err), SP_E_CONFIG);
-    assert_null(c);
-    if (strstr(err.msg, msg_part) == NULL)
-        fail_msg("'%s' does not mention '%s'", err.msg, msg_part);
-    assert_null(strstr(err.msg, "ak_secret_key"));
+    enum sp_err rc = client_with(mode, k, v, &c, &err);
+    step_fx_config_error(rc, c, &err, msg_part, "ak_secret_key");
 }
 
 static void test_configure(void **state)
