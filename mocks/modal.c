@@ -52,20 +52,6 @@ void modal_reply_msg(struct mock_req *r, const ProtobufCMessage *msg)
     sp_buf_cleanup(&b);
 }
 
-ssize_t modal_frame_into(const ProtobufCMessage *msg, char *buf, size_t max)
-{
-    size_t packed = protobuf_c_message_get_packed_size(msg);
-    if (packed + 5 > max)
-        return -1;
-    buf[0] = 0; /* not compressed */
-    buf[1] = (char)(packed >> 24);
-    buf[2] = (char)(packed >> 16);
-    buf[3] = (char)(packed >> 8);
-    buf[4] = (char)packed;
-    protobuf_c_message_pack(msg, (uint8_t *)buf + 5);
-    return (ssize_t)(packed + 5);
-}
-
 void modal_reply_status(struct mock_req *r, int code, const char *message)
 {
     char st[8];
@@ -427,24 +413,13 @@ void modal_host_label(const char *id, char *out, size_t len)
     out[n] = '\0';
 }
 
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static bool modal_host_label_id(const char *label, char *id, size_t idlen)
 {
     size_t n = strlen(label);
     if (n == 0 || n % 2 != 0 || n / 2 >= idlen)
         return false;
     for (size_t i = 0; i < n; i += 2) {
-        int hi = hex_digit(label[i]), lo = hex_digit(label[i + 1]);
+        int hi = sp_hex_digit(label[i]), lo = sp_hex_digit(label[i + 1]);
         if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
             return false;
         id[i / 2] = (char)(hi << 4 | lo);

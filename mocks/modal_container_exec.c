@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grpc.h"
 #include "provider.h" /* sp_now_us */
 
 #define BATCH_MAX 60000 /* payload per batch: one frame fits the transport's 64 KiB reads */
@@ -110,7 +111,7 @@ pack_batch(struct output_ctx *c, const char *data, size_t n, bool with_exit, cha
         b._exit_code_case = MODAL__CLIENT__RUNTIME_OUTPUT_BATCH___EXIT_CODE_EXIT_CODE;
         b.exit_code = c->e->code;
     }
-    ssize_t rc = modal_frame_into(&b.base, buf, max);
+    ssize_t rc = sp_grpc_frame_into(&b.base, buf, max);
     free(text);
     return rc;
 }

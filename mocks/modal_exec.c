@@ -283,7 +283,7 @@ static ssize_t stdio_read(void *arg, char *buf, size_t max)
             MODAL__TASK_COMMAND_ROUTER__TASK_EXEC_STDIO_READ_RESPONSE__INIT;
         m.data.data = (uint8_t *)o->data + c->offset;
         m.data.len = n;
-        rc = modal_frame_into(&m.base, buf, max);
+        rc = sp_grpc_frame_into(&m.base, buf, max);
         if (rc > 0)
             c->offset += n;
     }

@@ -94,9 +94,6 @@ ProtobufCMessage *modal_req_msg(struct mock_req *r, const ProtobufCMessageDescri
 void modal_reply_msg(struct mock_req *r, const ProtobufCMessage *msg);
 /* A Trailers-Only error reply. */
 void modal_reply_status(struct mock_req *r, int code, const char *message);
-/* Frames msg as one gRPC message into buf[max] (a streamed reply's chunk). Returns the
- * framed length, or -1 when it does not fit. */
-ssize_t modal_frame_into(const ProtobufCMessage *msg, char *buf, size_t max);
 
 /* Random ids: prefix + n base62 characters, or n lowercase Crockford base32 ones. */
 void modal_id62(struct mock_req *r, const char *prefix, size_t n, char *out, size_t outlen);
