@@ -25,6 +25,7 @@
 #include "mock.h"
 #include "schedule.h"
 #include "threshold.h"
+#include "tmp_dir.h"
 
 static char dir[64];
 static char *const *run_env = bare_env;
@@ -53,16 +54,13 @@ static struct run load_cmd(int (*fn)(int, char *const[], const struct sp_cli_io 
 static int setup(void **state)
 {
     (void)state;
-    snprintf(dir, sizeof(dir), "/tmp/sp-load-XXXXXX");
-    return mkdtemp(dir) ? 0 : -1;
+    return tmp_dir_make(dir, sizeof(dir), "/tmp/sp-load-XXXXXX");
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return tmp_dir_remove(dir);
 }
 
 /* --- schedule ------------------------------------------------------------------------------ */
@@ -504,6 +502,24 @@ static struct sp_client *e2b_bench(struct sp_mock **m)
     return c;
 }
 
+/* sp_load_run of cfg, which must succeed, with its progress written to memory: the progress
+ * text (free it) and its length in *len (when len is set). */
+static char *run_with_progress(struct sp_load_cfg *cfg, struct sp_load_outcome *out, size_t *len)
+{
+    char *progress = NULL;
+    size_t n = 0;
+    struct sp_error err;
+    sp_error_clear(&err);
+    cfg->progress = open_memstream(&progress, &n);
+    assert_non_null(cfg->progress);
+    assert_int_equal(sp_load_run(cfg, out, &err), SP_E_OK);
+    fclose(cfg->progress);
+    cfg->progress = NULL;
+    if (len)
+        *len = n;
+    return progress;
+}
+
 /* The runner itself, on a mock: a sandbox carrying the run label that no lifecycle deleted is
  * found by the sweep, counted as a leak and deleted; progress goes out as plain lines. */
 static void test_load_sweep_finds_and_deletes_leak(void **state)
@@ -517,20 +533,15 @@ static void test_load_sweep_finds_and_deletes_leak(void **state)
     struct sp_create_opts co = {.run_id = "sweeptest"};
     assert_int_equal(sp_sandbox_create(c, &co, &left, &err), SP_E_OK);
     sp_sandbox_free(left);
-    char *progress = NULL;
-    size_t plen = 0;
-    FILE *pf = open_memstream(&progress, &plen);
     struct sp_load_cfg cfg = {
         .client = c,
         .sched = {.profile = SP_PROFILE_STAGGERED, .rate = 10, .count = 3, .shards = 1},
         .steps = SP_LOAD_STEPS_ALL,
         .run_id = "sweeptest",
-        .progress = pf,
         .progress_every_s = 0.05,
     };
     struct sp_load_outcome out;
-    assert_int_equal(sp_load_run(&cfg, &out, &err), SP_E_OK);
-    fclose(pf);
+    char *progress = run_with_progress(&cfg, &out, NULL);
     assert_int_equal(out.leaks, 1);
     assert_int_equal(out.samples.n, 3 * SP_PHASE__COUNT);
     assert_false(out.interrupted);
@@ -578,20 +589,16 @@ static void test_load_sequential_and_tty_progress(void **state)
 
     struct sp_mock *m = NULL;
     struct sp_client *c = e2b_bench(&m);
-    char *progress = NULL;
-    size_t plen = 0;
-    FILE *pf = open_memstream(&progress, &plen);
     struct sp_load_cfg cfg = {
         .client = c,
         .sched = {.profile = SP_PROFILE_STAGGERED, .rate = 5, .count = 2, .shards = 1},
         .steps = SP_LOAD_STEP_STARTUP,
         .run_id = "ttytest",
-        .progress = pf,
         .progress_tty = true,
     };
     struct sp_load_outcome lo;
-    assert_int_equal(sp_load_run(&cfg, &lo, &err), SP_E_OK);
-    fclose(pf);
+    size_t plen = 0;
+    char *progress = run_with_progress(&cfg, &lo, &plen);
     assert_non_null(strstr(progress, "\r\033[K["));
     assert_non_null(strstr(progress, "started 2, finished 2, in flight 0"));
     assert_int_equal(progress[plen - 1], '\n');
