@@ -104,27 +104,47 @@ static void read_stdio(struct fx *f, const char *task, const char *exec, int fd,
     sp_http_rsp_cleanup(&rsp);
 }
 
+/* A one-element secret_sources list holding key=value in an env map, as the 0.11 SDKs send
+ * env. It points into itself: keep it alive while the request is used. */
+struct env_source {
+    Modal__Client__StringMap__ContentsEntry entry;
+    Modal__Client__StringMap__ContentsEntry *entries[1];
+    Modal__Client__StringMap map;
+    Modal__Client__SecretSource src;
+    Modal__Client__SecretSource *list[1];
+};
+
+static void env_source(struct env_source *e, const char *key, const char *value)
+{
+    Modal__Client__StringMap__ContentsEntry entry =
+        MODAL__CLIENT__STRING_MAP__CONTENTS_ENTRY__INIT;
+    Modal__Client__StringMap map = MODAL__CLIENT__STRING_MAP__INIT;
+    Modal__Client__SecretSource src = MODAL__CLIENT__SECRET_SOURCE__INIT;
+    e->entry = entry;
+    e->entry.key = (char *)(uintptr_t)key;
+    e->entry.value = (char *)(uintptr_t)value;
+    e->entries[0] = &e->entry;
+    e->map = map;
+    e->map.n_contents = 1;
+    e->map.contents = e->entries;
+    e->src = src;
+    e->src.env = &e->map;
+    e->list[0] = &e->src;
+}
+
 static void exec_check(struct fx *f, const char *task, bool v2)
 {
     char exec_id[] = "ex-1", sh[] = "sh", c[] = "-c";
     char script[] = "echo out; echo err >&2; echo \"$FOO-$SBENV-$SRC\"; exit 3";
     char *args[] = {sh, c, script};
-    char k1[] = "FOO", v1[] = "foo", k2[] = "SRC", v2v[] = "src";
+    char k1[] = "FOO", v1[] = "foo";
     Modal__TaskCommandRouter__TaskExecStartRequest__EnvEntry e1 =
         MODAL__TASK_COMMAND_ROUTER__TASK_EXEC_START_REQUEST__ENV_ENTRY__INIT;
     e1.key = k1;
     e1.value = v1;
     Modal__TaskCommandRouter__TaskExecStartRequest__EnvEntry *envp[] = {&e1};
-    Modal__Client__StringMap__ContentsEntry ce = MODAL__CLIENT__STRING_MAP__CONTENTS_ENTRY__INIT;
-    ce.key = k2;
-    ce.value = v2v;
-    Modal__Client__StringMap__ContentsEntry *cep[] = {&ce};
-    Modal__Client__StringMap sm = MODAL__CLIENT__STRING_MAP__INIT;
-    sm.n_contents = 1;
-    sm.contents = cep;
-    Modal__Client__SecretSource src = MODAL__CLIENT__SECRET_SOURCE__INIT;
-    src.env = &sm;
-    Modal__Client__SecretSource *srcp[] = {&src};
+    struct env_source src;
+    env_source(&src, "SRC", "src");
     Modal__TaskCommandRouter__TaskExecStartRequest q =
         MODAL__TASK_COMMAND_ROUTER__TASK_EXEC_START_REQUEST__INIT;
     q.task_id = (char *)(uintptr_t)task;
@@ -137,7 +157,7 @@ static void exec_check(struct fx *f, const char *task, bool v2)
     q.env = envp;
     if (v2) { /* 0.11.1 sends env as secret_sources (field 13) */
         q.n_secret_sources = 1;
-        q.secret_sources = srcp;
+        q.secret_sources = src.list;
     }
     assert_int_equal(err_call(f, TCR "TaskExecStart", &q.base, 2, 0, 16), SP_E_AUTH);
     ProtobufCMessage *st =
@@ -281,17 +301,8 @@ static void test_v2_lifecycle(void **state)
 {
     struct fx *f = *state;
     char *app = make_app(f);
-    char k[] = "SBENV", v[] = "sandbox";
-    Modal__Client__StringMap__ContentsEntry ce = MODAL__CLIENT__STRING_MAP__CONTENTS_ENTRY__INIT;
-    ce.key = k;
-    ce.value = v;
-    Modal__Client__StringMap__ContentsEntry *cep[] = {&ce};
-    Modal__Client__StringMap sm = MODAL__CLIENT__STRING_MAP__INIT;
-    sm.n_contents = 1;
-    sm.contents = cep;
-    Modal__Client__SecretSource src = MODAL__CLIENT__SECRET_SOURCE__INIT;
-    src.env = &sm;
-    Modal__Client__SecretSource *srcp[] = {&src};
+    struct env_source src;
+    env_source(&src, "SBENV", "sandbox");
     Modal__Client__PortSpec p3000 = MODAL__CLIENT__PORT_SPEC__INIT;
     p3000.port = 3000;
     Modal__Client__PortSpec *pp[] = {&p3000};
@@ -305,7 +316,7 @@ static void test_v2_lifecycle(void **state)
     cq.app_id = app;
     cq.definition = &def;
     cq.n_secret_sources = 1;
-    cq.secret_sources = srcp;
+    cq.secret_sources = src.list;
     Modal__Client__SandboxCreateV2Response *cr =
         ok_call(f, CP "SandboxCreateV2", &cq.base, 0,
                 &modal__client__sandbox_create_v2_response__descriptor);
