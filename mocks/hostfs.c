@@ -385,14 +385,11 @@ int mock_fs_read_file(const struct mock_sandbox *sb, const char *host, struct sp
     return fd < 0 ? -1 : done(fd, mock_fs_read_fd(fd, out));
 }
 
-int mock_fs_write_file(const struct mock_sandbox *sb,
-                       const char *host,
-                       const void *data,
-                       size_t len,
-                       mode_t mode,
-                       bool exact_mode)
+/* The body of both file writers: fd (from an open for writing; -1 passes its failure on) gets
+ * data, the exact mode when asked (open's mode is cut by the umask), and is closed. 0, or -1
+ * with errno from the first step that failed. */
+static int write_and_close(int fd, const void *data, size_t len, mode_t mode, bool exact_mode)
 {
-    int fd = mock_fs_open(sb, host, O_WRONLY | O_CREAT | O_TRUNC, mode);
     if (fd < 0)
         return -1;
     if (exact_mode)
@@ -403,6 +400,17 @@ int mock_fs_write_file(const struct mock_sandbox *sb,
         return -1;
     errno = saved;
     return rc;
+}
+
+int mock_fs_write_file(const struct mock_sandbox *sb,
+                       const char *host,
+                       const void *data,
+                       size_t len,
+                       mode_t mode,
+                       bool exact_mode)
+{
+    int fd = mock_fs_open(sb, host, O_WRONLY | O_CREAT | O_TRUNC, mode);
+    return write_and_close(fd, data, len, mode, exact_mode);
 }
 
 /* scandir(3)'s comparison, for qsort (which has no user pointer in POSIX). */
@@ -530,16 +538,7 @@ int mock_mkdir_parents(const char *path)
 int mock_write_file(const char *path, const void *data, size_t len, mode_t mode, bool exact_mode)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-    if (fd < 0)
-        return -1;
-    if (exact_mode)
-        fchmod(fd, mode);
-    int rc = mock_fs_write_fd(fd, data, len);
-    int saved = errno;
-    if (close(fd) != 0 && rc == 0)
-        return -1;
-    errno = saved;
-    return rc;
+    return write_and_close(fd, data, len, mode, exact_mode);
 }
 
 int mock_read_file(const char *path, struct sp_buf *out)
