@@ -212,4 +212,17 @@ static inline char *task_id_of(struct fx *f, const char *sandbox_id)
     return id;
 }
 
+/* SandboxCreate (V1) in app with def: the sandbox's id, malloc'd. */
+static inline char *create_v1(struct fx *f, const char *app, Modal__Client__Sandbox *def)
+{
+    Modal__Client__SandboxCreateRequest q = MODAL__CLIENT__SANDBOX_CREATE_REQUEST__INIT;
+    q.app_id = (char *)(uintptr_t)app;
+    q.definition = def;
+    Modal__Client__SandboxCreateResponse *r = ok_call(
+        f, CP "SandboxCreate", &q.base, 0, &modal__client__sandbox_create_response__descriptor);
+    char *id = strdup(r->sandbox_id);
+    protobuf_c_message_free_unpacked(&r->base, NULL);
+    return id;
+}
+
 #endif

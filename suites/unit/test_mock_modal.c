@@ -284,16 +284,12 @@ static void test_wait_deadline(void **state)
     struct fx *f = *state;
     char *app = make_app(f);
     Modal__Client__Sandbox def = MODAL__CLIENT__SANDBOX__INIT;
-    Modal__Client__SandboxCreateRequest cq = MODAL__CLIENT__SANDBOX_CREATE_REQUEST__INIT;
-    cq.app_id = app;
-    cq.definition = &def;
-    Modal__Client__SandboxCreateResponse *cr = ok_call(
-        f, CP "SandboxCreate", &cq.base, 0, &modal__client__sandbox_create_response__descriptor);
+    char *id = create_v1(f, app, &def);
     Modal__Client__SandboxWaitRequest wq = MODAL__CLIENT__SANDBOX_WAIT_REQUEST__INIT;
-    wq.sandbox_id = cr->sandbox_id;
+    wq.sandbox_id = id;
     wq.timeout = 30;
     assert_int_equal(err_call(f, CP "SandboxWait", &wq.base, 0, 200, 4), SP_E_TIMEOUT);
-    protobuf_c_message_free_unpacked(&cr->base, NULL);
+    free(id);
     free(app);
 }
 
@@ -358,13 +354,9 @@ static void test_tunnel_to_action_server(void **state)
     def.entrypoint_args = argv;
     def.open_ports_oneof_case = MODAL__CLIENT__SANDBOX__OPEN_PORTS_ONEOF_OPEN_PORTS;
     def.open_ports = &ports;
-    Modal__Client__SandboxCreateRequest cq = MODAL__CLIENT__SANDBOX_CREATE_REQUEST__INIT;
-    cq.app_id = app;
-    cq.definition = &def;
-    Modal__Client__SandboxCreateResponse *cr = ok_call(
-        f, CP "SandboxCreate", &cq.base, 0, &modal__client__sandbox_create_response__descriptor);
+    char *id = create_v1(f, app, &def);
     Modal__Client__SandboxGetTunnelsRequest tq = MODAL__CLIENT__SANDBOX_GET_TUNNELS_REQUEST__INIT;
-    tq.sandbox_id = cr->sandbox_id;
+    tq.sandbox_id = id;
     tq.timeout = 50;
     Modal__Client__SandboxGetTunnelsResponse *tr =
         ok_call(f, CP "SandboxGetTunnels", &tq.base, 0,
@@ -400,7 +392,7 @@ static void test_tunnel_to_action_server(void **state)
     }
     assert_int_equal(status, 200);
     protobuf_c_message_free_unpacked(&tr->base, NULL);
-    protobuf_c_message_free_unpacked(&cr->base, NULL);
+    free(id);
     free(app);
 }
 

@@ -20,13 +20,9 @@ static void sandbox(struct fx *f, char **task)
 {
     char *app = make_app(f);
     Modal__Client__Sandbox def = MODAL__CLIENT__SANDBOX__INIT;
-    Modal__Client__SandboxCreateRequest cq = MODAL__CLIENT__SANDBOX_CREATE_REQUEST__INIT;
-    cq.app_id = app;
-    cq.definition = &def;
-    Modal__Client__SandboxCreateResponse *cr = ok_call(
-        f, CP "SandboxCreate", &cq.base, 0, &modal__client__sandbox_create_response__descriptor);
-    *task = task_id_of(f, cr->sandbox_id);
-    protobuf_c_message_free_unpacked(&cr->base, NULL);
+    char *id = create_v1(f, app, &def);
+    *task = task_id_of(f, id);
+    free(id);
     free(app);
 }
 
