@@ -231,6 +231,19 @@ int mock_fs_lstat(const struct mock_sandbox *sb, const char *host, struct stat *
     return root < 0 ? -1 : done(root, mock_fs_lstatat(root, rel, st));
 }
 
+/* open_parent of host inside sb's root: the directory's fd (the root closed again), or -1. */
+static int
+open_sandbox_parent(const struct mock_sandbox *sb, const char *host, char *base, size_t baselen)
+{
+    const char *rel;
+    int root = mock_fs_root(sb, host, &rel);
+    if (root < 0)
+        return -1;
+    int pfd = open_parent(root, rel, base, baselen);
+    done(root, 0);
+    return pfd;
+}
+
 /* Runs one *at call on host's directory and last component. */
 enum at_op { AT_READLINK, AT_MKDIR, AT_UNLINK, AT_RMDIR };
 
@@ -241,13 +254,8 @@ static long at_call(const struct mock_sandbox *sb,
                     char *buf,
                     size_t len)
 {
-    const char *rel;
     char base[NAME_MAX + 1];
-    int root = mock_fs_root(sb, host, &rel);
-    if (root < 0)
-        return -1;
-    int pfd = open_parent(root, rel, base, sizeof(base));
-    done(root, 0);
+    int pfd = open_sandbox_parent(sb, host, base, sizeof(base));
     if (pfd < 0)
         return -1;
     long rc;
@@ -313,13 +321,8 @@ static int remove_tree_at(int pfd, const char *name, int depth)
 
 int mock_fs_remove_all(const struct mock_sandbox *sb, const char *host)
 {
-    const char *rel;
     char base[NAME_MAX + 1];
-    int root = mock_fs_root(sb, host, &rel);
-    if (root < 0)
-        return -1;
-    int pfd = open_parent(root, rel, base, sizeof(base));
-    done(root, 0);
+    int pfd = open_sandbox_parent(sb, host, base, sizeof(base));
     if (pfd < 0)
         return -1;
     return done(pfd, remove_tree_at(pfd, base, 0));
