@@ -1,7 +1,8 @@
 /* Helpers shared by the command-line tests (test_cli.c, test_check.c, test_load.c): run a
  * command in-process with memory streams, or run the built binary (build/<variant>/sandprobe)
  * as a child with pipes, optionally in a process group of its own; each with its exit code
- * asserted and both streams printed when it is another. Header-only, cmocka asserts. */
+ * asserted and both streams printed when it is another; and the files a command wrote read
+ * back. Header-only, cmocka asserts. */
 #ifndef SP_TEST_CLI_RUN_H
 #define SP_TEST_CLI_RUN_H
 
@@ -226,6 +227,30 @@ static inline char *ready_var(const cJSON *ready, const char *name, char *out, s
     assert_true(cJSON_IsString(v));
     snprintf(out, len, "%s=%s", name, v->valuestring);
     return out;
+}
+
+/* The text of the file at path (at most 1 MiB; the test fails when it cannot be read), as a
+ * heap string the caller frees. */
+static inline char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    char *buf = calloc(1, 1 << 20);
+    assert_non_null(buf);
+    size_t n = fread(buf, 1, (1 << 20) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    return buf;
+}
+
+/* The JSON of the file at path, parsed (the test fails when it is none); cJSON_Delete it. */
+static inline cJSON *slurp_json(const char *path)
+{
+    char *text = slurp(path);
+    cJSON *j = cJSON_Parse(text);
+    free(text);
+    assert_non_null(j);
+    return j;
 }
 
 #endif

@@ -34,18 +34,6 @@ static bool dir_exists(const char *path)
     return stat(path, &st) == 0;
 }
 
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    char *buf = calloc(1, 1 << 20);
-    assert_non_null(buf);
-    size_t n = fread(buf, 1, (1 << 20) - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    return buf;
-}
-
 /* Removes dir/junit.xml, dir/summary.json and dir. */
 static void remove_reports(const char *dir)
 {
@@ -61,11 +49,7 @@ static cJSON *summary_of(const char *dir)
 {
     char path[300];
     snprintf(path, sizeof(path), "%s/summary.json", dir);
-    char *text = slurp(path);
-    cJSON *root = cJSON_Parse(text);
-    free(text);
-    assert_non_null(root);
-    return root;
+    return slurp_json(path);
 }
 
 /* A daytona mock with key, and the environment pointing --target real at it. */

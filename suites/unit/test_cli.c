@@ -125,14 +125,7 @@ static void test_cli_check_mock_writes_reports(void **state)
     assert_non_null(strstr(r.out, "verdict: PASS"));
     char path[128];
     snprintf(path, sizeof(path), "%s/summary.json", out);
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    char buf[65536];
-    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    cJSON *root = cJSON_Parse(buf);
-    assert_non_null(root);
+    cJSON *root = slurp_json(path);
     assert_string_equal(cJSON_GetObjectItem(root, "schema")->valuestring, "sandprobe.check/1");
     assert_string_equal(cJSON_GetObjectItem(root, "target")->valuestring, "mock");
     assert_string_equal(cJSON_GetObjectItem(root, "verdict")->valuestring, "pass");
@@ -159,14 +152,10 @@ static void assert_file_lacks(const char *dir, const char *name, const char *nee
 {
     char path[256];
     snprintf(path, sizeof(path), "%s/%s", dir, name);
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    static char buf[1 << 20];
-    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    assert_true(n > 0);
-    assert_null(strstr(buf, needle));
+    char *text = slurp(path);
+    assert_true(text[0] != '\0');
+    assert_null(strstr(text, needle));
+    free(text);
     unlink(path);
 }
 

@@ -245,19 +245,6 @@ static void test_load_cli_usage(void **state)
     run_free(&r);
 }
 
-static cJSON *read_json(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    static char buf[1 << 20];
-    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    cJSON *j = cJSON_Parse(buf);
-    assert_non_null(j);
-    return j;
-}
-
 static double jnum(const cJSON *j, const char *a, const char *b, const char *c)
 {
     const cJSON *x = cJSON_GetObjectItemCaseSensitive(j, a);
@@ -292,7 +279,7 @@ static void test_load_run_thresholds_and_reports(void **state)
         assert_true(st.st_size > 0);
     }
     snprintf(path, sizeof(path), "%s/summary.json", out);
-    cJSON *j = read_json(path);
+    cJSON *j = slurp_json(path);
     assert_string_equal(cJSON_GetObjectItem(j, "schema")->valuestring, "sandprobe.load/1");
     assert_int_equal((int)jnum(j, "run", "started", NULL), 4);
     assert_int_equal((int)jnum(j, "run", "failed", NULL), 0);
@@ -308,16 +295,13 @@ static void test_load_run_thresholds_and_reports(void **state)
     cJSON_Delete(j);
     /* summary.md: the verdict, a row per phase, the crossed threshold. */
     snprintf(path, sizeof(path), "%s/summary.md", out);
-    FILE *f = fopen(path, "r");
-    assert_non_null(f);
-    static char md[65536];
-    md[fread(md, 1, sizeof(md) - 1, f)] = '\0';
-    fclose(f);
+    char *md = slurp(path);
     assert_non_null(strstr(md, "## sandprobe load: daytona (mock) — FAIL"));
     assert_non_null(strstr(md, "| api | 4 |"));
     assert_non_null(strstr(md, "| gone | 4 |"));
     assert_non_null(strstr(md, "| `api.p50<1us` |"));
     assert_non_null(strstr(md, "| **FAIL** |"));
+    free(md);
     /* Re-rendered with a threshold on a phase the run did not have samples for: fails. */
     char again[160];
     snprintf(again, sizeof(again), "%s/again", dir);
@@ -344,7 +328,7 @@ static void test_load_fault_injection_reports_errors(void **state)
     assert_non_null(strstr(r.out, "0 left behind"));
     run_free(&r);
     snprintf(path, sizeof(path), "%s/summary.json", out);
-    cJSON *j = read_json(path);
+    cJSON *j = slurp_json(path);
     int started = (int)jnum(j, "run", "started", NULL);
     int failed = (int)jnum(j, "run", "failed", NULL);
     assert_int_equal(started, 100);
@@ -441,7 +425,7 @@ static void test_load_shards_merge(void **state)
     assert_memory_equal(intended_w, intended_m, sizeof(intended_w));
     /* Merged summary vs the histogram of every sample of both shards. */
     snprintf(path, sizeof(path), "%s/summary.json", merged);
-    cJSON *j = read_json(path);
+    cJSON *j = slurp_json(path);
     cJSON *ph = cJSON_GetObjectItem(j, "phases");
     assert_int_equal((int)jnum(j, "run", "started", NULL), 6);
     assert_int_equal((int)jnum(j, "run", "merged_shards", NULL), 2);
@@ -481,7 +465,7 @@ static void test_load_sigterm_interrupts(void **state)
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), SP_EXIT_INTERRUPTED);
     snprintf(path, sizeof(path), "%s/summary.json", out);
-    cJSON *j = read_json(path);
+    cJSON *j = slurp_json(path);
     assert_true(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "run"), "interrupted")));
     assert_int_equal((int)jnum(j, "run", "leaks", NULL), 0);
     assert_true(jnum(j, "run", "started", NULL) >= 5 && jnum(j, "run", "started", NULL) < 600);
@@ -652,7 +636,7 @@ static void test_load_target_real_reads_environment(void **state)
     run_check(&r, 0);
     run_free(&r);
     snprintf(path, sizeof(path), "%s/summary.json", out);
-    cJSON *j = read_json(path);
+    cJSON *j = slurp_json(path);
     cJSON *cfgj = cJSON_GetObjectItem(j, "config");
     assert_string_equal(cJSON_GetObjectItem(cfgj, "target")->valuestring, "real");
     assert_int_equal((int)jnum(j, "config", "max_sandboxes", NULL), 10);
