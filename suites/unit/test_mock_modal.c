@@ -132,6 +132,26 @@ static void env_source(struct env_source *e, const char *key, const char *value)
     e->list[0] = &e->src;
 }
 
+/* A definition's open_ports holding one port. It points into itself: keep it alive while
+ * the request is used. */
+struct open_port {
+    Modal__Client__PortSpec spec;
+    Modal__Client__PortSpec *list[1];
+    Modal__Client__PortSpecs specs;
+};
+
+static void open_port(struct open_port *p, uint32_t port)
+{
+    Modal__Client__PortSpec spec = MODAL__CLIENT__PORT_SPEC__INIT;
+    Modal__Client__PortSpecs specs = MODAL__CLIENT__PORT_SPECS__INIT;
+    p->spec = spec;
+    p->spec.port = port;
+    p->list[0] = &p->spec;
+    p->specs = specs;
+    p->specs.n_ports = 1;
+    p->specs.ports = p->list;
+}
+
 static void exec_check(struct fx *f, const char *task, bool v2)
 {
     char exec_id[] = "ex-1", sh[] = "sh", c[] = "-c";
@@ -299,15 +319,11 @@ static void test_v2_lifecycle(void **state)
     char *app = make_app(f);
     struct env_source src;
     env_source(&src, "SBENV", "sandbox");
-    Modal__Client__PortSpec p3000 = MODAL__CLIENT__PORT_SPEC__INIT;
-    p3000.port = 3000;
-    Modal__Client__PortSpec *pp[] = {&p3000};
-    Modal__Client__PortSpecs ports = MODAL__CLIENT__PORT_SPECS__INIT;
-    ports.n_ports = 1;
-    ports.ports = pp;
+    struct open_port port;
+    open_port(&port, 3000);
     Modal__Client__Sandbox def = MODAL__CLIENT__SANDBOX__INIT;
     def.open_ports_oneof_case = MODAL__CLIENT__SANDBOX__OPEN_PORTS_ONEOF_OPEN_PORTS;
-    def.open_ports = &ports;
+    def.open_ports = &port.specs;
     Modal__Client__SandboxCreateV2Request cq = MODAL__CLIENT__SANDBOX_CREATE_V2_REQUEST__INIT;
     cq.app_id = app;
     cq.definition = &def;
@@ -343,17 +359,13 @@ static void test_tunnel_to_action_server(void **state)
          a8[] = "-m", a9[] = "openhands.runtime.action_execution_server", a10[] = "3000",
          a11[] = "--working-dir", a12[] = "/workspace";
     char *argv[] = {a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12};
-    Modal__Client__PortSpec p3000 = MODAL__CLIENT__PORT_SPEC__INIT;
-    p3000.port = 3000;
-    Modal__Client__PortSpec *pp[] = {&p3000};
-    Modal__Client__PortSpecs ports = MODAL__CLIENT__PORT_SPECS__INIT;
-    ports.n_ports = 1;
-    ports.ports = pp;
+    struct open_port port;
+    open_port(&port, 3000);
     Modal__Client__Sandbox def = MODAL__CLIENT__SANDBOX__INIT;
     def.n_entrypoint_args = 13;
     def.entrypoint_args = argv;
     def.open_ports_oneof_case = MODAL__CLIENT__SANDBOX__OPEN_PORTS_ONEOF_OPEN_PORTS;
-    def.open_ports = &ports;
+    def.open_ports = &port.specs;
     char *id = create_v1(f, app, &def);
     Modal__Client__SandboxGetTunnelsRequest tq = MODAL__CLIENT__SANDBOX_GET_TUNNELS_REQUEST__INIT;
     tq.sandbox_id = id;
