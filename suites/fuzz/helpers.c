@@ -121,8 +121,13 @@ long fz_http(struct fz_mock *fm,
     curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_field);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, fields);
-    if (fm->h2)
+    if (fm->h2) {
         curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE);
+        /* libcurl 7.88's easy interface fails the second request on a reused h2c connection
+         * ("Error in the HTTP2 framing layer", before sending it; nghttpd gets the same):
+         * one connection per request. */
+        curl_easy_setopt(c, CURLOPT_FORBID_REUSE, 1L);
+    }
     if (body) {
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, len ? body : "");
         curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)len);
