@@ -106,6 +106,12 @@ long fz_http_rest(struct fz_mock *fm,
                   const char *const *headers,
                   const char *ctype,
                   const struct fz *f);
+/* The usual split of a mock target's input: a first byte below 0x80 picks route
+ * (byte % n_routes, returned) and the rest is its body; any other is followed by a path for
+ * the route matcher (fz_any_path into path) and -1 is returned. */
+int fz_pick_route(struct fz *f, size_t n_routes, char *path, size_t len);
+/* True every 128th input of fm's target: time to delete what fuzzed bodies created. */
+bool fz_mock_sweep_due(struct fz_mock *fm);
 /* pattern with its one "%s" (if any) replaced by id, into out. */
 void fz_route_path(char *out, size_t len, const char *pattern, const char *id);
 /* "/" and the next string of the input (up to 1024 bytes), with the bytes a URL cannot carry

@@ -148,18 +148,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char path[1100];
     if (!g.ready)
         setup_once();
-    unsigned pick = fz_byte(&f);
-    long status;
-    if (pick < 0x80) {
-        const struct route *r = &routes[pick % N_ROUTES];
+    int i = fz_pick_route(&f, N_ROUTES, path, sizeof(path));
+    const struct route *r = i >= 0 ? &routes[i] : NULL;
+    if (r)
         fz_route_path(path, sizeof(path), r->path, g.id[r->v == V_E2B ? 1 : 0]);
-        status = send_to(r->v, r->method, path, r->content_type, &f, NULL);
-    } else {
-        fz_any_path(&f, path, sizeof(path)); /* the route matcher and path parameters */
-        status = send_to((enum vendor)(pick % V__COUNT), "GET", path, NULL, NULL, NULL);
-    }
+    /* any other path: a GET to the vendor the first byte names */
+    long status = r ? send_to(r->v, r->method, path, r->content_type, &f, NULL)
+                    : send_to((enum vendor)(data[0] % V__COUNT), "GET", path, NULL, NULL, NULL);
     FZ_CHECK(status >= 100, "every request gets an HTTP answer");
-    if (++g.mk[0].inputs % 128 == 0) {
+    if (fz_mock_sweep_due(&g.mk[0])) {
         fz_each_created(&g.mk[0], "daytona", delete_daytona);
         fz_each_created(&g.mk[1], "e2b", delete_e2b);
     }

@@ -371,7 +371,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int code = rpc(path, body.data ? body.data : "", body.len, NULL, NULL);
     sp_buf_cleanup(&body);
     FZ_CHECK(code >= 0, "every request gets a gRPC answer (HTTP 200 and a grpc-status)");
-    if (++g.mk.inputs % 128 == 0)
+    if (fz_mock_sweep_due(&g.mk))
         fz_each_created(&g.mk, "modal", terminate);
     return 0;
 }

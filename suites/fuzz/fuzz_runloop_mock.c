@@ -89,18 +89,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char path[1100];
     if (!g.ready)
         setup_once();
-    unsigned pick = fz_byte(&f);
-    long status;
-    if (pick < 0x80) {
-        const struct route *r = &routes[pick % N_ROUTES];
-        fz_route_path(path, sizeof(path), r->path, g.id);
-        status = send_to("POST", path, r->content_type, &f, NULL);
-    } else {
-        fz_any_path(&f, path, sizeof(path)); /* the route matcher, path parameters, query */
-        status = send_to("GET", path, NULL, NULL, NULL);
-    }
+    int i = fz_pick_route(&f, N_ROUTES, path, sizeof(path));
+    if (i >= 0)
+        fz_route_path(path, sizeof(path), routes[i].path, g.id);
+    long status = i >= 0 ? send_to("POST", path, routes[i].content_type, &f, NULL)
+                         : send_to("GET", path, NULL, NULL, NULL);
     FZ_CHECK(status >= 100, "every request gets an HTTP answer");
-    if (++g.mk.inputs % 128 == 0)
+    if (fz_mock_sweep_due(&g.mk))
         fz_each_created(&g.mk, "runloop", shutdown_one);
     return 0;
 }

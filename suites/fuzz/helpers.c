@@ -158,6 +158,20 @@ long fz_http_rest(struct fz_mock *fm,
     return status;
 }
 
+int fz_pick_route(struct fz *f, size_t n_routes, char *path, size_t len)
+{
+    unsigned pick = fz_byte(f);
+    if (pick < 0x80)
+        return (int)(pick % n_routes);
+    fz_any_path(f, path, len);
+    return -1;
+}
+
+bool fz_mock_sweep_due(struct fz_mock *fm)
+{
+    return ++fm->inputs % 128 == 0;
+}
+
 void fz_route_path(char *out, size_t len, const char *pattern, const char *id)
 {
     const char *hole = strstr(pattern, "%s");
