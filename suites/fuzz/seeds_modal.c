@@ -226,6 +226,11 @@ static void client_exec_files(struct sp_buf *b)
     static const char *const listing[] = {"d -1 dir\n", "f 3 a.txt\nf 0 .hidden\n", NULL};
     run_replies(b, listing, 0);
     seed("list_files", 10, b);
+    /* A listing whose last line lacks its newline (the one line here): the parser once sized
+     * its array by newlines and wrote past it (NULL here). */
+    static const char *const one_line[] = {"f 3 a.txt", NULL};
+    run_replies(b, one_line, 0);
+    seed("list_files_no_newline", 10, b);
     Modal__TaskCommandRouter__TaskExecStartResponse s =
         MODAL__TASK_COMMAND_ROUTER__TASK_EXEC_START_RESPONSE__INIT;
     reply(b, &s.base);
