@@ -79,8 +79,8 @@ static long send_to(enum vendor v,
     return fz_http(&g.mk[i], method, path, h, ctype, body->p, body->n, out, NULL);
 }
 
-static long send_str(enum vendor v, const char *method, const char *path, const char *json,
-                     struct sp_buf *out)
+static long
+send_str(enum vendor v, const char *method, const char *path, const char *json, struct sp_buf *out)
 {
     struct fz body = {(const uint8_t *)json, strlen(json)};
     return send_to(v, method, path, "application/json", &body, out);
@@ -97,9 +97,10 @@ static void setup_once(void)
     }
     struct sp_buf b;
     sp_buf_init(&b, 0);
-    if (send_str(V_DAYTONA, "POST", "/api/sandbox",
-                 "{\"labels\":{\"keep\":\"1\"},\"public\":true,\"env\":{\"SESSION_API_KEY\":\"fz\"}}",
-                 &b) != 200)
+    if (send_str(
+            V_DAYTONA, "POST", "/api/sandbox",
+            "{\"labels\":{\"keep\":\"1\"},\"public\":true,\"env\":{\"SESSION_API_KEY\":\"fz\"}}",
+            &b) != 200)
         abort();
     fz_json_str(&b, "id", g.id[0], sizeof(g.id[0]));
     sp_buf_reset(&b);

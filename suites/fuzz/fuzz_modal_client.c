@@ -97,10 +97,8 @@ static struct sp_sandbox *fixture(struct sp_client *c, bool started)
 /* The next reply from the input into rsp; false when the input is spent. Streamed bodies
  * (req->on_chunk) go to the chunk consumer as the transport delivers them: false also when
  * it refused them (the transport then ends the operation). */
-static bool next_reply(struct fz *f,
-                       struct sp_op *op,
-                       const struct sp_http_req *req,
-                       struct sp_http_rsp *rsp)
+static bool
+next_reply(struct fz *f, struct sp_op *op, const struct sp_http_req *req, struct sp_http_rsp *rsp)
 {
     if (f->n == 0)
         return false;

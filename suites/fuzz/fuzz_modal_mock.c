@@ -68,7 +68,7 @@ static struct {
     struct fz_mock mk;
     char token_id[128], token_secret[192], bearer[600];
     char app_id[64], image_id[64], secret_id[64], sandbox_id[64], task_id[64];
-    char exec_id[64];      /* the router's (TaskExecStart) */
+    char exec_id[64];       /* the router's (TaskExecStart) */
     char container_id[128]; /* the control plane's (ContainerExec) */
     bool ready;
 } g;
@@ -231,10 +231,9 @@ static void fixture_execs(void)
     Modal__Client__ContainerExecWaitRequest cw = MODAL__CLIENT__CONTAINER_EXEC_WAIT_REQUEST__INIT;
     cw.exec_id = g.container_id;
     cw.timeout = 10;
-    protobuf_c_message_free_unpacked(
-        call(CP "ContainerExecWait", &cw.base,
-             &modal__client__container_exec_wait_response__descriptor),
-        NULL);
+    protobuf_c_message_free_unpacked(call(CP "ContainerExecWait", &cw.base,
+                                          &modal__client__container_exec_wait_response__descriptor),
+                                     NULL);
 }
 
 static void setup_once(void)
@@ -255,8 +254,7 @@ static void setup_once(void)
 /* The fixture's value for an id field of route r, or NULL. */
 static const char *fixture_id(const struct route *r, const char *field)
 {
-    static const char *const names[] = {"app_id", "sandbox_id", "task_id", "image_id",
-                                        "secret_id"};
+    static const char *const names[] = {"app_id", "sandbox_id", "task_id", "image_id", "secret_id"};
     const char *vals[] = {g.app_id, g.sandbox_id, g.task_id, g.image_id, g.secret_id};
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
         if (strcmp(field, names[i]) == 0)
@@ -296,9 +294,8 @@ static void rewrite(const struct route *r, ProtobufCMessage *m, bool fill, struc
             if (*t > 1 || isinf(*t))
                 *t = 1;
         }
-        const char *id = fill && !r->no_fill && n < 16 && fillable(m, fd)
-                             ? fixture_id(r, fd->name)
-                             : NULL;
+        const char *id =
+            fill && !r->no_fill && n < 16 && fillable(m, fd) ? fixture_id(r, fd->name) : NULL;
         char **s = at;
         if (id && (*s == NULL || **s == '\0')) {
             uint32_t *q = fd->quantifier_offset
@@ -358,8 +355,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     sp_buf_append(&body, f.p, f.n);
     /* What the mock would decode (modal_req_msg): one frame of exactly the body's length. */
     const uint8_t *b = (const uint8_t *)body.data;
-    size_t n = body.len >= 5 ? (size_t)b[1] << 24 | (size_t)b[2] << 16 | (size_t)b[3] << 8 | b[4]
-                             : 0;
+    size_t n =
+        body.len >= 5 ? (size_t)b[1] << 24 | (size_t)b[2] << 16 | (size_t)b[3] << 8 | b[4] : 0;
     ProtobufCMessage *m = r && body.len >= 5 && b[0] == 0 && n == body.len - 5
                               ? protobuf_c_message_unpack(r->desc, NULL, n, b + 5)
                               : NULL;

@@ -36,7 +36,10 @@ static struct {
     bool ready;
 } g;
 
-static long send_to(const char *method, const char *path, const char *ctype, const struct fz *body,
+static long send_to(const char *method,
+                    const char *path,
+                    const char *ctype,
+                    const struct fz *body,
                     struct sp_buf *out)
 {
     const char *h[] = {g.auth, NULL};

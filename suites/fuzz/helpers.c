@@ -51,7 +51,8 @@ void fz_mock_start(struct fz_mock *fm, const char *vendor)
         atexit(stop_all);
     }
     fm->curl = curl_easy_init();
-    if (n_started == MAX_MOCKS || fm->curl == NULL || sp_mock_start(&cfg, &fm->m, &err) != SP_E_OK) {
+    if (n_started == MAX_MOCKS || fm->curl == NULL ||
+        sp_mock_start(&cfg, &fm->m, &err) != SP_E_OK) {
         fprintf(stderr, "fuzz: cannot start the %s mock: %s\n", vendor, err.msg);
         abort();
     }
@@ -147,8 +148,8 @@ long fz_http_rest(struct fz_mock *fm,
                   const struct fz *f)
 {
     if (ctype == NULL || strstr(ctype, "multipart") == NULL)
-        return fz_http(fm, method, path, headers, ctype, f->p ? (const void *)f->p : "", f->n,
-                       NULL, NULL);
+        return fz_http(fm, method, path, headers, ctype, f->p ? (const void *)f->p : "", f->n, NULL,
+                       NULL);
     struct sp_buf b;
     sp_buf_init(&b, 0);
     sp_buf_puts(&b, "--B\r\n");

@@ -33,8 +33,12 @@ static void save(const char *dir, const char *name, const struct sp_buf *b)
 #define NOSTATUS 8u  /* grpc-status nowhere */
 #define HEADERS  4u  /* grpc-status in the headers (Trailers-Only) */
 
-static void reply_raw(struct sp_buf *out, unsigned flags, const char *st, const char *msg,
-                      const void *body, size_t len)
+static void reply_raw(struct sp_buf *out,
+                      unsigned flags,
+                      const char *st,
+                      const char *msg,
+                      const void *body,
+                      size_t len)
 {
     unsigned char f = (unsigned char)flags, l[2] = {(unsigned char)len, (unsigned char)(len >> 8)};
     sp_buf_append(out, &f, 1);
@@ -235,7 +239,8 @@ static void client_exec_files(struct sp_buf *b)
         MODAL__TASK_COMMAND_ROUTER__TASK_EXEC_START_RESPONSE__INIT;
     reply(b, &s.base);
     reply_stdio(b, 0, out);
-    static const char *const missing[] = {"base64: ./root/f.txt: No such file or directory\n", NULL};
+    static const char *const missing[] = {"base64: ./root/f.txt: No such file or directory\n",
+                                          NULL};
     reply_stdio(b, 1, missing);
     Modal__TaskCommandRouter__TaskExecWaitResponse w =
         MODAL__TASK_COMMAND_ROUTER__TASK_EXEC_WAIT_RESPONSE__INIT;
@@ -427,8 +432,13 @@ struct body {
     size_t off;
 };
 
-static ssize_t h2_read(nghttp2_session *s, int32_t id, uint8_t *buf, size_t len, uint32_t *flags,
-                       nghttp2_data_source *src, void *user)
+static ssize_t h2_read(nghttp2_session *s,
+                       int32_t id,
+                       uint8_t *buf,
+                       size_t len,
+                       uint32_t *flags,
+                       nghttp2_data_source *src,
+                       void *user)
 {
     (void)s, (void)id, (void)user;
     struct body *d = src->ptr;
@@ -440,8 +450,11 @@ static ssize_t h2_read(nghttp2_session *s, int32_t id, uint8_t *buf, size_t len,
     return (ssize_t)n;
 }
 
-#define NV(k, v) {(uint8_t *)(uintptr_t)(k), (uint8_t *)(uintptr_t)(v), sizeof(k) - 1, \
-                  sizeof(v) - 1, NGHTTP2_NV_FLAG_NONE}
+#define NV(k, v)                                                                            \
+    {                                                                                       \
+        (uint8_t *)(uintptr_t)(k), (uint8_t *)(uintptr_t)(v), sizeof(k) - 1, sizeof(v) - 1, \
+            NGHTTP2_NV_FLAG_NONE                                                            \
+    }
 
 /* A session's bytes for n_req gRPC POSTs of path (and a ping, a reset of the first stream). */
 static void h2_seed(const char *name, const char *path, int n_req, bool ping, bool reset)
@@ -460,10 +473,14 @@ static void h2_seed(const char *name, const char *path, int n_req, bool ping, bo
     q.app_name = app;
     sp_grpc_frame(&msg, &q.base);
     struct body bodies[4];
-    nghttp2_nv nv[] = {NV(":method", "POST"), NV(":scheme", "http"),
-                       NV(":authority", "127.0.0.1"), NV(":path", ""),
-                       NV("content-type", "application/grpc"), NV("te", "trailers"),
-                       NV("grpc-timeout", "5S"), NV("x-modal-token-id", "ak-fuzz"),
+    nghttp2_nv nv[] = {NV(":method", "POST"),
+                       NV(":scheme", "http"),
+                       NV(":authority", "127.0.0.1"),
+                       NV(":path", ""),
+                       NV("content-type", "application/grpc"),
+                       NV("te", "trailers"),
+                       NV("grpc-timeout", "5S"),
+                       NV("x-modal-token-id", "ak-fuzz"),
                        NV("x-modal-token-secret", "as-fuzz")};
     nv[3].value = (uint8_t *)(uintptr_t)path;
     nv[3].valuelen = strlen(path);
@@ -498,8 +515,7 @@ static void h2_seeds(void)
     h2_seed("two_streams_ping", "/modal.client.ModalClient/AppGetOrCreate", 2, true, false);
     h2_seed("reset", "/modal.client.ModalClient/SandboxWait", 1, false, true);
     h2_seed("query", "/modal.client.ModalClient/X?a=1&b=%41+c&=&d", 1, false, false);
-    h2_seed("router", "/modal.task_command_router.TaskCommandRouter/TaskExecPoll", 3, true,
-            false);
+    h2_seed("router", "/modal.task_command_router.TaskCommandRouter/TaskExecPoll", 3, true, false);
 }
 
 int main(void)
