@@ -339,29 +339,47 @@ static int probe_socket(void)
     return fd;
 }
 
-/* A loopback port that is free together with the n - 1 after it, for `mock --vendor all`. */
+/* Binds n consecutive loopback ports from base (all probes closed again); true when all were
+ * free. */
+static bool port_run_free(unsigned base, unsigned n)
+{
+    int fds[8], nfd = 0;
+    bool all_free = n <= 8 && base + n - 1 <= 65535;
+    for (unsigned i = 0; all_free && i < n; i++) {
+        struct sockaddr_in sa = {.sin_family = AF_INET,
+                                 .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+                                 .sin_port = htons((uint16_t)(base + i))};
+        fds[nfd] = probe_socket();
+        all_free = bind(fds[nfd++], (struct sockaddr *)&sa, sizeof(sa)) == 0;
+    }
+    for (int i = 0; i < nfd; i++)
+        close(fds[i]);
+    return all_free;
+}
+
+/* A loopback port that is free together with the n - 1 after it, for `mock --vendor all`.
+ * Taken below the kernel's ephemeral range: inside it, a busy machine's outgoing connections
+ * (other tests, load runs) hold the neighbours of any port bind(0) hands out. */
 static unsigned free_port_run(unsigned n)
 {
-    for (int attempt = 0; attempt < 100; attempt++) {
-        int fds[8], nfd = 0;
-        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-        socklen_t len = sizeof(sa);
-        fds[nfd++] = probe_socket();
-        assert_int_equal(bind(fds[0], (struct sockaddr *)&sa, sizeof(sa)), 0);
-        assert_int_equal(getsockname(fds[0], (struct sockaddr *)&sa, &len), 0);
-        unsigned port = ntohs(sa.sin_port);
-        bool all_free = port + n - 1 <= 65535 && n <= 8;
-        for (unsigned i = 1; all_free && i < n; i++) {
-            fds[nfd] = probe_socket();
-            sa.sin_port = htons((uint16_t)(port + i));
-            all_free = bind(fds[nfd++], (struct sockaddr *)&sa, sizeof(sa)) == 0;
-        }
-        for (int i = 0; i < nfd; i++)
-            close(fds[i]);
-        if (all_free)
-            return port;
+    unsigned lo = 32768, hi = 60999;
+    FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+    if (f != NULL) {
+        if (fscanf(f, "%u %u", &lo, &hi) != 2)
+            lo = 32768;
+        fclose(f);
     }
-    fail_msg("no %u consecutive free loopback ports", n);
+    unsigned floor_port = 10000, span = lo > floor_port + 64 ? lo - floor_port - 16 : 0;
+    if (span == 0 && hi < 65535 - 64) /* an ephemeral range starting low: take above it */
+        floor_port = hi + 1, span = 65535 - hi - 16;
+    srand((unsigned)getpid());
+    for (int attempt = 0; span > 0 && attempt < 200; attempt++) {
+        unsigned base = floor_port + (unsigned)rand() % span;
+        if (port_run_free(base, n))
+            return base;
+    }
+    fail_msg("no %u consecutive free loopback ports from %u (ephemeral range %u-%u)", n,
+             floor_port, lo, hi);
     return 0;
 }
 
