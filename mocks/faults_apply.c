@@ -102,11 +102,17 @@ static void stall_step(struct mock_req *r, void *ctx)
     mock_defer(r, STALL_POLL_US, stall_step, s);
 }
 
+/* The delay is the way to the handler (a queue, a slow proxy): a request whose client gave up
+ * meanwhile is dropped there, so a create that timed out leaves no sandbox behind. */
 static void delay_done(struct mock_req *r, void *ctx)
 {
     (void)ctx;
     if (r->cancelled)
         return;
+    if (mock_req_peer_gone(r)) {
+        reset_now(r);
+        return;
+    }
     r->fault_delayed = true;
     mock_core_route(r);
 }
@@ -417,6 +423,13 @@ bool mock_faults_data_plane_dead(struct mock_req *r, struct mock_sandbox *sb)
         return false;
     reset_now(r);
     return true;
+}
+
+bool mock_faults_server_down(const struct mock_sandbox *sb, bool never_alive)
+{
+    if (never_alive && sb->fault == SP_MOCK_FAULT_NEVER_ALIVE)
+        return true;
+    return sb->fault == SP_MOCK_FAULT_SERVER_CRASH && sp_now_ms() >= sb->fault_at_ms;
 }
 
 void sp_mock_inject(struct sp_mock *m, enum sp_mock_fault f, int count)
