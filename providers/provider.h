@@ -63,7 +63,9 @@ struct sp_client_opts {
     long connect_timeout_ms; /* TCP/TLS connect (10 000) */
     long ready_timeout_ms;   /* provider state until started/running (60 000, Daytona SDK) */
     long alive_interval_ms;  /* data-plane readiness poll interval (1 000, OpenHands) */
-    long alive_timeout_ms;   /* data-plane readiness deadline (120 000, OpenHands) */
+    /* Data-plane readiness deadline (120 000, OpenHands); also how long a data-plane request
+     * answered 502 by the proxy is retried where OpenHands does (Daytona). */
+    long alive_timeout_ms;
     const char *mode;        /* provider mode, e.g. "toolbox" for Daytona; NULL = default */
     /* Polled by the blocking calls at least every 100 ms: once it returns true the call
      * abandons its operation (and the client's connections) and fails with `internal`,
