@@ -102,17 +102,13 @@ static void stall_step(struct mock_req *r, void *ctx)
     mock_defer(r, STALL_POLL_US, stall_step, s);
 }
 
-/* The delay is the way to the handler (a queue, a slow proxy): a request whose client gave up
- * meanwhile is dropped there, so a create that timed out leaves no sandbox behind. */
+/* A request whose client gave up during the delay never gets here: the transport cancels a
+ * deferred request once its peer is gone (so a create that timed out makes no sandbox). */
 static void delay_done(struct mock_req *r, void *ctx)
 {
     (void)ctx;
     if (r->cancelled)
         return;
-    if (mock_req_peer_gone(r)) {
-        reset_now(r);
-        return;
-    }
     r->fault_delayed = true;
     mock_core_route(r);
 }
