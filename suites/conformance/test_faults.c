@@ -151,8 +151,8 @@ static void create_stall(struct sp_req_ctx *ctx)
 
 /* A started sandbox (a client of fault_opts), then spec armed for every request that
  * follows, and an exec record of command for them. */
-static struct sp_exec *exec_under(struct sp_req_ctx *ctx, const char *spec, const char *command,
-                                  struct sp_sandbox **out)
+static struct sp_exec *
+exec_under(struct sp_req_ctx *ctx, const char *spec, const char *command, struct sp_sandbox **out)
 {
     struct sp_client_opts o = fault_opts(ctx);
     struct sp_client *c = sp_req_client_with(ctx, NULL, &o);
@@ -210,8 +210,8 @@ static void exec_5xx(struct sp_req_ctx *ctx, int status)
     exec_fails(ctx, sp_req_printf(ctx, "* /** %d", status), SP_E_PROVIDER);
     long tries = sp_mock_fault_count(sp_req_mock(ctx), SP_MOCK_FK_STATUS) - before;
     int want = sp_client_attempts_5xx(sp_req_client(ctx), SP_STEP_EXEC);
-    SP_REQUIRE(ctx, tries == want, "expected %d exec attempt(s) on HTTP %d, the mock saw %ld",
-               want, status, tries);
+    SP_REQUIRE(ctx, tries == want, "expected %d exec attempt(s) on HTTP %d, the mock saw %ld", want,
+               status, tries);
     SP_REQUIRE_STR_CONTAINS(ctx, formatted(ctx), sp_req_printf(ctx, "HTTP %d", status));
 }
 
@@ -271,8 +271,8 @@ static void exec_data_plane_dies(struct sp_req_ctx *ctx)
     if (sp_client_exec_via_api(c)) {
         /* No connection to the data plane to lose: the API runs the command regardless. */
         SP_REQUIRE_OK(ctx, sp_exec(sb, x, sp_req_err(ctx)));
-        SP_REQUIRE(ctx, x->exit_code == 0,
-                   "expected exit code 0 from exec through the API, got %d", x->exit_code);
+        SP_REQUIRE(ctx, x->exit_code == 0, "expected exit code 0 from exec through the API, got %d",
+                   x->exit_code);
         return;
     }
     SP_REQUIRE_ERR(ctx, sp_exec(sb, x, sp_req_err(ctx)), SP_E_CONNECT);
@@ -317,10 +317,9 @@ static void create_delay_absorbed(struct sp_req_ctx *ctx)
     struct sp_client *c = deadline_client(ctx, 5 * DELAY_SHORT_MS);
     long before = sp_mock_fault_count(sp_req_mock(ctx), SP_MOCK_FK_DELAY);
     int id = -1;
-    SP_REQUIRE_OK(ctx, sp_mock_fault_add(sp_req_mock(ctx),
-                                         sp_req_printf(ctx, "POST /** delay dist=fixed:%dms plane=api",
-                                                       DELAY_SHORT_MS),
-                                         &id, sp_req_err(ctx)));
+    const char *spec =
+        sp_req_printf(ctx, "POST /** delay dist=fixed:%dms plane=api", DELAY_SHORT_MS);
+    SP_REQUIRE_OK(ctx, sp_mock_fault_add(sp_req_mock(ctx), spec, &id, sp_req_err(ctx)));
     int64_t t0 = sp_now_ms();
     struct sp_sandbox *sb = sp_req_create(ctx, c, NULL);
     int64_t took = sp_now_ms() - t0;
@@ -361,9 +360,9 @@ static void exec_dribble_read_whole(struct sp_req_ctx *ctx)
 }
 
 /* 32 bytes a second on every API reply, a dozen before the deadline and never a whole
- * reply: create fails with timeout, never hangs, never takes the part read for the answer. The server may have made the sandbox
- * before its reply crawled out, as a real one would: it carries the session label, so it is
- * found and deleted, and nothing is left. */
+ * reply: create fails with timeout, never hangs, never takes the part read for the answer. The
+ * server may have made the sandbox before its reply crawled out, as a real one would: it carries
+ * the session label, so it is found and deleted, and nothing is left. */
 static void create_dribble_timeout(struct sp_req_ctx *ctx)
 {
     struct sp_client *c = deadline_client(ctx, DELAY_HTTP_MS);
@@ -371,8 +370,8 @@ static void create_dribble_timeout(struct sp_req_ctx *ctx)
     int id = -1;
     SP_REQUIRE_OK(ctx, sp_mock_fault_add(sp_req_mock(ctx), "POST /** dribble rate=32 plane=api",
                                          &id, sp_req_err(ctx)));
-    struct sp_create_opts o = {.session = sp_req_printf(ctx, "sp-dribble-%lld",
-                                                        (long long)sp_now_us()),
+    struct sp_create_opts o = {.session =
+                                   sp_req_printf(ctx, "sp-dribble-%lld", (long long)sp_now_us()),
                                .run_id = sp_req_target(ctx)->run_id};
     struct sp_sandbox *sb = NULL;
     sp_error_clear(sp_req_err(ctx));
@@ -437,9 +436,9 @@ static void one_429(struct sp_req_ctx *ctx, enum sp_step step)
                                   : "POST /** 429 retry-after=1 count=1 plane=api");
     int64_t t0 = sp_now_ms();
     sp_error_clear(sp_req_err(ctx));
-    enum sp_err rc = step == SP_STEP_EXEC ? sp_exec(sb, x, sp_req_err(ctx))
-                                          : sp_sandbox_create(sp_req_client(ctx), &o, &sb,
-                                                              sp_req_err(ctx));
+    enum sp_err rc = step == SP_STEP_EXEC
+                         ? sp_exec(sb, x, sp_req_err(ctx))
+                         : sp_sandbox_create(sp_req_client(ctx), &o, &sb, sp_req_err(ctx));
     int64_t took = sp_now_ms() - t0;
     if (step == SP_STEP_CREATE)
         sp_req_track_sandbox(ctx, sb);
