@@ -8,7 +8,6 @@
  * created and exits 130 (check_signals.h); a provider that stops answering mid-run ends it
  * with exit 3 (check_jobs.h). */
 #include <errno.h>
-#include <fcntl.h>
 #include <regex.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -26,6 +25,7 @@
 #include "provider.h"
 #include "report.h"
 #include "requirements.h"
+#include "run_id.h"
 
 /* About this many of the run's sandboxes at once on a real provider: a requirement holds
  * REQ_SANDBOXES at most (the one that holds more, attach.beyond_first_page, is [Serial] and
@@ -88,23 +88,6 @@ const struct sp_cmd_spec sp__check_spec = {
 };
 
 /* --- configuration ------------------------------------------------------------------------ */
-
-static void make_run_id(char out[17])
-{
-    unsigned char raw[8] = {0};
-    int fd = open("/dev/urandom", O_RDONLY);
-    bool ok = fd >= 0 && read(fd, raw, sizeof(raw)) == (ssize_t)sizeof(raw);
-    if (fd >= 0)
-        close(fd);
-    if (!ok) {
-        /* No urandom (a strange container): time and pid still separate concurrent runs. */
-        unsigned long long v =
-            (unsigned long long)sp_now_us() ^ ((unsigned long long)getpid() << 40);
-        memcpy(raw, &v, sizeof(raw));
-    }
-    for (size_t i = 0; i < sizeof(raw); i++)
-        snprintf(out + 2 * i, 3, "%02x", raw[i]);
-}
 
 static int compile_re(regex_t *re, const char *flag, const char *pattern, FILE *err)
 {
@@ -188,7 +171,7 @@ parse_check(int argc, char *const argv[], const struct sp_cli_io *io, struct che
     if (a.val[O_SKIP] && compile_re(&cfg->skip, "--skip", a.val[O_SKIP], io->err) != 0)
         return SP_EXIT_USAGE;
     cfg->has_skip = a.val[O_SKIP] != NULL;
-    make_run_id(cfg->run_id);
+    sp_run_id_make(cfg->run_id);
     const char *out = a.val[O_OUT];
     int n = out ? snprintf(cfg->out_dir, sizeof(cfg->out_dir), "%s", out)
                 : snprintf(cfg->out_dir, sizeof(cfg->out_dir), "sandprobe-out/%s", cfg->run_id);

@@ -1,10 +1,9 @@
 /* `sandprobe load`: runs many sandbox lifecycles on a schedule (harness/schedule.h) through
  * the event driver (harness/load_run.c), against the built-in mock (the default) or the real
  * provider (--target real, capped by --max-sandboxes), and writes summary.json,
- * samples.ndjson, summary.md and report.html. Exit codes: 0 pass, 1 sandboxes left behind,
- * 2 usage, 3 harness error, 99 a threshold crossed, 130 interrupted (SIGINT/SIGTERM stop
+ * samples.ndjson, summary.md and report.html. Exit codes: 0 pass, 1 sandboxes left behind
+ * or no lifecycle completed, 2 usage, 3 harness error, 99 a threshold crossed, 130 interrupted (SIGINT/SIGTERM stop
  * scheduling; what is in flight finishes or is deleted; the reports say interrupted). */
-#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +15,7 @@
 #include "load.h"
 #include "load_cli.h"
 #include "mock.h"
+#include "run_id.h"
 
 enum {
     O_PROVIDER,
@@ -86,7 +86,8 @@ static const struct sp_cmd_spec load_spec = {
     "report per-phase latency (from each lifecycle's intended start) and throughput.\n"
     "Open model: --rate R [--ramp-to R2 --ramp-over D]; closed model: --concurrency N;\n"
     "bounded by --duration D and/or --count N. Exit status: 0 pass, 1 sandboxes left\n"
-    "behind, 2 usage error, 3 harness error, 99 threshold crossed, 130 interrupted.",
+    "behind or no lifecycle completed, 2 usage error, 3 harness error, 99 threshold\n"
+    "crossed, 130 interrupted.",
     load_opts,
     O__COUNT,
 };
@@ -126,22 +127,6 @@ static void on_stop_signal(int sig)
     stop_signal = sig;
     ssize_t ignored = write(STDERR_FILENO, msg, sizeof(msg) - 1);
     (void)ignored;
-}
-
-static void make_run_id(char out[17])
-{
-    unsigned char raw[8] = {0};
-    int fd = open("/dev/urandom", O_RDONLY);
-    bool ok = fd >= 0 && read(fd, raw, sizeof(raw)) == (ssize_t)sizeof(raw);
-    if (fd >= 0)
-        close(fd);
-    if (!ok) {
-        unsigned long long v =
-            (unsigned long long)sp_now_us() ^ ((unsigned long long)getpid() << 40);
-        memcpy(raw, &v, sizeof(raw));
-    }
-    for (size_t i = 0; i < sizeof(raw); i++)
-        snprintf(out + 2 * i, 3, "%02x", raw[i]);
 }
 
 #define USAGE(...) sp_args_usage(&load_spec, err, __VA_ARGS__)
@@ -310,7 +295,7 @@ static int parse_rest(const struct sp_args *a, struct load_cli *lc, FILE *err)
     if (strcmp(backend, "shell") != 0 && strcmp(backend, "synthetic") != 0)
         return USAGE("invalid --backend '%s' (shell or synthetic)", backend);
     lc->mock.backend = backend[1] == 'y' ? SP_MOCK_BACKEND_SYNTHETIC : SP_MOCK_BACKEND_SHELL;
-    make_run_id(lc->run_id);
+    sp_run_id_make(lc->run_id);
     const char *out = a->val[O_OUT];
     int len = out ? snprintf(lc->out_dir, sizeof(lc->out_dir), "%s", out)
                   : snprintf(lc->out_dir, sizeof(lc->out_dir), "sandprobe-out/load-%s", lc->run_id);

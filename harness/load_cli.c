@@ -67,6 +67,9 @@ static void print_summary(const struct sp_load_summary *s,
     for (size_t i = 0; i < n_v; i++)
         fprintf(out, "threshold %s: %s%s\n", v[i].expr, v[i].passed ? "pass" : "FAIL",
                 v[i].has_value ? "" : " (no samples)");
+    if (sp_load_verdict(s, v, n_v) == SP_LOAD_NOTHING_COMPLETED)
+        fprintf(out, "FAIL: no lifecycle completed (%ld of %ld failed), so nothing was measured\n",
+                s->failed_lifecycles, s->started);
     fprintf(out, "reports: %s/{summary.json,samples.ndjson,summary.md,report.html}\n", dir);
 }
 
@@ -103,7 +106,7 @@ int sp__load_render(const struct sp__load_part *parts,
             goto out;
     }
     sp_load_summary_finish(s, sets, n);
-    bool passed = sp_threshold_eval_all(t, n_t, s, v);
+    sp_threshold_eval_all(t, n_t, s, v);
     const struct sp_load_samples *written = &parts[0].samples;
     if (n > 1) {
         if (concat(parts, n, &all) != 0)
@@ -120,10 +123,21 @@ int sp__load_render(const struct sp__load_part *parts,
         goto out;
     }
     print_summary(s, v, n_t, out_dir, out);
-    code = s->meta.interrupted ? SP_EXIT_INTERRUPTED
-           : !passed           ? SP_EXIT_THRESHOLD
-           : s->meta.leaks > 0 ? SP_EXIT_FAIL
-                               : SP_EXIT_PASS;
+    switch (sp_load_verdict(s, v, n_t)) {
+    case SP_LOAD_PASS:
+        code = SP_EXIT_PASS;
+        break;
+    case SP_LOAD_INTERRUPTED:
+        code = SP_EXIT_INTERRUPTED;
+        break;
+    case SP_LOAD_THRESHOLD_CROSSED:
+        code = SP_EXIT_THRESHOLD;
+        break;
+    case SP_LOAD_LEFT_BEHIND:
+    case SP_LOAD_NOTHING_COMPLETED:
+        code = SP_EXIT_FAIL;
+        break;
+    }
 out:
     sp_load_samples_cleanup(&all);
     sp_load_summary_free(s);

@@ -24,8 +24,8 @@ struct sp__load_part {
 
 /* Aggregates the parts, evaluates the thresholds, writes the reports into out_dir and prints
  * the summary to out. Returns the exit code: 0, SP_EXIT_THRESHOLD when one was crossed,
- * SP_EXIT_INTERRUPTED for an interrupted run, SP_EXIT_FAIL when sandboxes were left behind,
- * SP_EXIT_HARNESS when a report could not be written. */
+ * SP_EXIT_INTERRUPTED for an interrupted run, SP_EXIT_FAIL when sandboxes were left behind
+ * or no lifecycle completed, SP_EXIT_HARNESS when a report could not be written. */
 int sp__load_render(const struct sp__load_part *parts,
                     size_t n,
                     const struct sp_threshold *t,

@@ -162,16 +162,7 @@ create_sandbox(struct sp_mock *m, const struct create_params *p, struct dt_sandb
     snprintf(home, sizeof(home), "%s%s", strcmp(v->user, "root") == 0 ? "/root" : "/home/",
              strcmp(v->user, "root") == 0 ? "" : v->user);
     const char *dirs[] = {home, "/tmp", NULL};
-    pthread_mutex_lock(&st->lock);
-    struct mock_sandbox *sb = mock_store_create(mock_store_of(m), id, dirs, MOCK_CREATING,
-                                                MOCK_RUNNING, MOCK_DELAY_CREATE);
-    if (sb != NULL) {
-        sb->vendor = v;
-        sp_kv_merge(&sb->env, &p->env);
-        mock_sandbox_set_labels(mock_store_of(m), sb, &p->labels);
-    }
-    pthread_mutex_unlock(&st->lock);
-    return sb;
+    return mock_create_sandbox(m, &st->lock, id, dirs, v, &p->env, &p->labels);
 }
 
 void dt_create(struct mock_req *r)

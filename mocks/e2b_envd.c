@@ -311,6 +311,16 @@ static int ensure_parents(const struct mock_sandbox *sb, const char *guest, char
     return e2b_make_dirs(sb, dir, err, len);
 }
 
+void e2b_add_written_entry(cJSON *out, const char *guest)
+{
+    cJSON *e = cJSON_CreateObject();
+    const char *name = strrchr(guest, '/');
+    cJSON_AddStringToObject(e, "path", guest);
+    cJSON_AddStringToObject(e, "name", name ? name + 1 : guest);
+    cJSON_AddStringToObject(e, "type", "file");
+    cJSON_AddItemToArray(out, e);
+}
+
 /* Writes one uploaded file; appends its EntryInfo to out. Replies and returns -1 on error. */
 static int write_upload(struct mock_req *r,
                         struct mock_sandbox *sb,
@@ -362,12 +372,7 @@ static int write_upload(struct mock_req *r,
         return e2b_reply_error(r, errno == ENOSPC ? 507 : 500, "error writing file: %s",
                                strerror(errno)),
                -1;
-    cJSON *e = cJSON_CreateObject();
-    const char *name = strrchr(guest, '/');
-    cJSON_AddStringToObject(e, "path", guest);
-    cJSON_AddStringToObject(e, "name", name ? name + 1 : guest);
-    cJSON_AddStringToObject(e, "type", "file");
-    cJSON_AddItemToArray(out, e);
+    e2b_add_written_entry(out, guest);
     return 0;
 }
 

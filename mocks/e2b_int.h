@@ -123,6 +123,9 @@ int e2b_resolve_path(const struct mock_sandbox *sb,
                      char *host,
                      size_t host_len);
 
+/* Appends the EntryInfo envd's POST /files answers for the written file `guest` to out. */
+void e2b_add_written_entry(struct cJSON *out, const char *guest);
+
 /* --- e2b_fs.c: filesystem.Filesystem and the Connect unary helpers ------------------------ */
 
 /* Replies with a Connect unary error: the HTTP status mapped from code ("not_found"), JSON

@@ -98,17 +98,6 @@ done:
 
 /* --- query parsing ------------------------------------------------------------------------ */
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Percent-decodes n bytes (and '+' as a space when form is set). -1 on a bad escape. */
 static int url_decode(const char *in, size_t n, bool form, char *out, size_t outlen)
 {
@@ -116,8 +105,8 @@ static int url_decode(const char *in, size_t n, bool form, char *out, size_t out
     for (size_t i = 0; i < n; i++) {
         char c = in[i];
         if (c == '%') {
-            int hi = i + 2 < n ? hex_value(in[i + 1]) : -1;
-            int lo = hi >= 0 ? hex_value(in[i + 2]) : -1;
+            int hi = i + 2 < n ? sp_hex_digit(in[i + 1]) : -1;
+            int lo = hi >= 0 ? sp_hex_digit(in[i + 2]) : -1;
             if (lo < 0)
                 return -1;
             c = (char)(hi * 16 + lo);

@@ -45,21 +45,14 @@ static const char *h2_query(struct mock_conn *conn, const char *name)
     return sp_kv_get(&s->query, name);
 }
 
-static int hexval(char ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    ch = (char)(ch | 0x20);
-    return ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
-}
-
 /* Form-decodes in place ('+' is a space, %XX a byte; a malformed escape stays as it is), as
  * libmicrohttpd does for HTTP/1.1 query arguments. */
 static void form_decode(char *t)
 {
     char *o = t;
     for (const char *i = t; *i; i++) {
-        int hi = *i == '%' && i[1] ? hexval(i[1]) : -1, lo = hi >= 0 ? hexval(i[2]) : -1;
+        int hi = *i == '%' && i[1] ? sp_hex_digit(i[1]) : -1,
+            lo = hi >= 0 ? sp_hex_digit(i[2]) : -1;
         if (lo >= 0) {
             *o++ = (char)(hi * 16 + lo);
             i += 2;
@@ -73,7 +66,8 @@ static void form_decode(char *t)
 static void parse_query(struct sp_kv *q, const char *qs)
 {
     char *dup = strdup(qs), *save = NULL;
-    for (char *tok = dup ? strtok_r(dup, "&", &save) : NULL; tok; tok = strtok_r(NULL, "&", &save)) {
+    for (char *tok = dup ? strtok_r(dup, "&", &save) : NULL; tok;
+         tok = strtok_r(NULL, "&", &save)) {
         char *eq = strchr(tok, '=');
         if (eq != NULL)
             *eq = '\0';

@@ -231,6 +231,19 @@ int mock_fs_lstat(const struct mock_sandbox *sb, const char *host, struct stat *
     return root < 0 ? -1 : done(root, mock_fs_lstatat(root, rel, st));
 }
 
+/* open_parent of host inside sb's root: the directory's fd (the root closed again), or -1. */
+static int
+open_sandbox_parent(const struct mock_sandbox *sb, const char *host, char *base, size_t baselen)
+{
+    const char *rel;
+    int root = mock_fs_root(sb, host, &rel);
+    if (root < 0)
+        return -1;
+    int pfd = open_parent(root, rel, base, baselen);
+    done(root, 0);
+    return pfd;
+}
+
 /* Runs one *at call on host's directory and last component. */
 enum at_op { AT_READLINK, AT_MKDIR, AT_UNLINK, AT_RMDIR };
 
@@ -241,13 +254,8 @@ static long at_call(const struct mock_sandbox *sb,
                     char *buf,
                     size_t len)
 {
-    const char *rel;
     char base[NAME_MAX + 1];
-    int root = mock_fs_root(sb, host, &rel);
-    if (root < 0)
-        return -1;
-    int pfd = open_parent(root, rel, base, sizeof(base));
-    done(root, 0);
+    int pfd = open_sandbox_parent(sb, host, base, sizeof(base));
     if (pfd < 0)
         return -1;
     long rc;
@@ -313,13 +321,8 @@ static int remove_tree_at(int pfd, const char *name, int depth)
 
 int mock_fs_remove_all(const struct mock_sandbox *sb, const char *host)
 {
-    const char *rel;
     char base[NAME_MAX + 1];
-    int root = mock_fs_root(sb, host, &rel);
-    if (root < 0)
-        return -1;
-    int pfd = open_parent(root, rel, base, sizeof(base));
-    done(root, 0);
+    int pfd = open_sandbox_parent(sb, host, base, sizeof(base));
     if (pfd < 0)
         return -1;
     return done(pfd, remove_tree_at(pfd, base, 0));
@@ -385,14 +388,11 @@ int mock_fs_read_file(const struct mock_sandbox *sb, const char *host, struct sp
     return fd < 0 ? -1 : done(fd, mock_fs_read_fd(fd, out));
 }
 
-int mock_fs_write_file(const struct mock_sandbox *sb,
-                       const char *host,
-                       const void *data,
-                       size_t len,
-                       mode_t mode,
-                       bool exact_mode)
+/* The body of both file writers: fd (from an open for writing; -1 passes its failure on) gets
+ * data, the exact mode when asked (open's mode is cut by the umask), and is closed. 0, or -1
+ * with errno from the first step that failed. */
+static int write_and_close(int fd, const void *data, size_t len, mode_t mode, bool exact_mode)
 {
-    int fd = mock_fs_open(sb, host, O_WRONLY | O_CREAT | O_TRUNC, mode);
     if (fd < 0)
         return -1;
     if (exact_mode)
@@ -403,6 +403,17 @@ int mock_fs_write_file(const struct mock_sandbox *sb,
         return -1;
     errno = saved;
     return rc;
+}
+
+int mock_fs_write_file(const struct mock_sandbox *sb,
+                       const char *host,
+                       const void *data,
+                       size_t len,
+                       mode_t mode,
+                       bool exact_mode)
+{
+    int fd = mock_fs_open(sb, host, O_WRONLY | O_CREAT | O_TRUNC, mode);
+    return write_and_close(fd, data, len, mode, exact_mode);
 }
 
 /* scandir(3)'s comparison, for qsort (which has no user pointer in POSIX). */
@@ -530,16 +541,7 @@ int mock_mkdir_parents(const char *path)
 int mock_write_file(const char *path, const void *data, size_t len, mode_t mode, bool exact_mode)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-    if (fd < 0)
-        return -1;
-    if (exact_mode)
-        fchmod(fd, mode);
-    int rc = mock_fs_write_fd(fd, data, len);
-    int saved = errno;
-    if (close(fd) != 0 && rc == 0)
-        return -1;
-    errno = saved;
-    return rc;
+    return write_and_close(fd, data, len, mode, exact_mode);
 }
 
 int mock_read_file(const char *path, struct sp_buf *out)

@@ -363,6 +363,13 @@ const char *mock_store_root(const struct mock_store *s);
 struct mock_sandbox *mock_store_create(struct mock_store *s, const char *id,
                                        const char *const *dirs, enum mock_phase phase,
                                        enum mock_phase next, enum mock_delay delay);
+/* A vendor's create (Daytona, Runloop): sandbox id with dirs in m's store, creating and then
+ * running after the create delay, its vendor data, env and labels set under vendor_lock (the
+ * lock the vendor's readers of sb->vendor take), so that none of them sees it half made.
+ * Returns it referenced, or NULL. */
+struct mock_sandbox *mock_create_sandbox(struct sp_mock *m, pthread_mutex_t *vendor_lock,
+                                         const char *id, const char *const *dirs, void *vendor,
+                                         const struct sp_kv *env, const struct sp_kv *labels);
 /* Looks a sandbox up and references it; NULL when unknown. */
 struct mock_sandbox *mock_store_get(struct mock_store *s, const char *id);
 /* Drops a reference. */

@@ -2,7 +2,7 @@
  * routing by method + path pattern and by Host for sandbox data planes, the vendor's key
  * check (on the headers, before a body is read), the hooks the transport calls, the request
  * journal and its escaped log, the hooks of fault injection (faults*.c), ids and keys from
- * the OS random source. The reply API lives in mock_reply.c; the transport (mhd_transport.c today; an
+ * the OS random source, and a vendor's sandbox created whole under the vendor's lock. The reply API lives in mock_reply.c; the transport (mhd_transport.c today; an
  * HTTP/2 server can sit beside it) owns the sockets. */
 #include "backend.h"
 #include "faults_int.h"
@@ -87,6 +87,26 @@ unsigned sp_mock_port(const struct sp_mock *m) { return m->port; }
 const struct sp_kv *sp_mock_env(const struct sp_mock *m) { return &m->env; }
 struct mock_timers *mock_timers_of(struct sp_mock *m) { return m->timers; }
 enum sp_mock_backend mock_backend(const struct sp_mock *m) { return m->cfg.backend; }
+
+struct mock_sandbox *mock_create_sandbox(struct sp_mock *m,
+                                         pthread_mutex_t *vendor_lock,
+                                         const char *id,
+                                         const char *const *dirs,
+                                         void *vendor,
+                                         const struct sp_kv *env,
+                                         const struct sp_kv *labels)
+{
+    pthread_mutex_lock(vendor_lock);
+    struct mock_sandbox *sb = mock_store_create(m->store, id, dirs, MOCK_CREATING, MOCK_RUNNING,
+                                                MOCK_DELAY_CREATE);
+    if (sb != NULL) {
+        sb->vendor = vendor;
+        sp_kv_merge(&sb->env, env);
+        mock_sandbox_set_labels(m->store, sb, labels);
+    }
+    pthread_mutex_unlock(vendor_lock);
+    return sb;
+}
 
 void mock_count_unauthorized(struct sp_mock *m)
 {

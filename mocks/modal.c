@@ -413,24 +413,13 @@ void modal_host_label(const char *id, char *out, size_t len)
     out[n] = '\0';
 }
 
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static bool modal_host_label_id(const char *label, char *id, size_t idlen)
 {
     size_t n = strlen(label);
     if (n == 0 || n % 2 != 0 || n / 2 >= idlen)
         return false;
     for (size_t i = 0; i < n; i += 2) {
-        int hi = hex_digit(label[i]), lo = hex_digit(label[i + 1]);
+        int hi = sp_hex_digit(label[i]), lo = sp_hex_digit(label[i + 1]);
         if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
             return false;
         id[i / 2] = (char)(hi << 4 | lo);

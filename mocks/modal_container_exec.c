@@ -11,8 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "grpc.h"
 #include "provider.h" /* sp_now_us */
 
 #define BATCH_MAX 60000 /* payload per batch: one frame fits the transport's 64 KiB reads */
@@ -111,17 +111,7 @@ pack_batch(struct output_ctx *c, const char *data, size_t n, bool with_exit, cha
         b._exit_code_case = MODAL__CLIENT__RUNTIME_OUTPUT_BATCH___EXIT_CODE_EXIT_CODE;
         b.exit_code = c->e->code;
     }
-    size_t packed = protobuf_c_message_get_packed_size(&b.base);
-    ssize_t rc = -1;
-    if (packed + 5 <= max) {
-        buf[0] = 0;
-        buf[1] = (char)(packed >> 24);
-        buf[2] = (char)(packed >> 16);
-        buf[3] = (char)(packed >> 8);
-        buf[4] = (char)packed;
-        protobuf_c_message_pack(&b.base, (uint8_t *)buf + 5);
-        rc = (ssize_t)(packed + 5);
-    }
+    ssize_t rc = sp_grpc_frame_into(&b.base, buf, max);
     free(text);
     return rc;
 }
@@ -139,18 +129,8 @@ static ssize_t output_read(void *arg, char *buf, size_t max)
             pthread_mutex_unlock(&ms->lock);
             return 0; /* the call's timeout: the client asks again from its index */
         }
-        pthread_mutex_unlock(&ms->lock);
-        if (mock_req_peer_gone(c->r))
+        if (modal_exec_await(c->r, ms, c->e, c->fd, c->offset, 100) != 0)
             return -1;
-        pthread_mutex_lock(&ms->lock);
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 100000000;
-        if (ts.tv_nsec >= 1000000000) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000;
-        }
-        pthread_cond_timedwait(&ms->cond, &ms->lock, &ts);
     }
     const struct sp_buf *o = &c->e->out[c->fd];
     size_t have = o->len > c->offset ? o->len - (size_t)c->offset : 0;
@@ -204,42 +184,20 @@ void modal_container_exec_output(struct mock_req *r)
 
 /* --- wait --------------------------------------------------------------------------------- */
 
-struct wait_ctx {
-    struct mock_sandbox *sb;
-    struct modal_exec *e;
-    int64_t until_us;
-};
-
-static void wait_reply(struct mock_req *r, struct wait_ctx *w)
+/* Called without the sandbox's lock: completed and the exit code once e has exited. */
+static void wait_reply(struct mock_req *r, struct modal_exec *e)
 {
-    struct modal_sb *ms = w->sb->vendor;
+    struct modal_sb *ms = e->ms;
     Modal__Client__ContainerExecWaitResponse out =
         MODAL__CLIENT__CONTAINER_EXEC_WAIT_RESPONSE__INIT;
     pthread_mutex_lock(&ms->lock);
-    if (w->e->exited) {
+    if (e->exited) {
         out.completed = 1;
         out._exit_code_case = MODAL__CLIENT__CONTAINER_EXEC_WAIT_RESPONSE___EXIT_CODE_EXIT_CODE;
-        out.exit_code = w->e->code;
+        out.exit_code = e->code;
     }
     pthread_mutex_unlock(&ms->lock);
     modal_reply_msg(r, &out.base);
-}
-
-static void wait_step(struct mock_req *r, void *arg)
-{
-    struct wait_ctx *w = arg;
-    struct modal_sb *ms = w->sb->vendor;
-    pthread_mutex_lock(&ms->lock);
-    bool done = w->e->exited;
-    pthread_mutex_unlock(&ms->lock);
-    if (!r->cancelled && !done && sp_now_us() < w->until_us) {
-        mock_defer(r, 10000, wait_step, w);
-        return;
-    }
-    if (!r->cancelled)
-        wait_reply(r, w);
-    mock_store_put(mock_store_of(r->mock), w->sb);
-    free(w);
 }
 
 void modal_container_exec_wait(struct mock_req *r)
@@ -252,14 +210,7 @@ void modal_container_exec_wait(struct mock_req *r)
     struct modal_exec *e = lookup(r, in->exec_id, &sb);
     float t = in->timeout > 0 && in->timeout < 55 ? in->timeout : in->timeout <= 0 ? 0 : 55;
     protobuf_c_message_free_unpacked(&in->base, NULL);
-    if (e == NULL)
-        return;
-    struct wait_ctx *w = malloc(sizeof(*w));
-    if (w == NULL) {
-        modal_reply_status(r, MODAL_INTERNAL, "mock: out of memory");
-        mock_store_put(mock_store_of(r->mock), sb);
-        return;
-    }
-    *w = (struct wait_ctx){sb, e, sp_now_us() + (int64_t)(t * 1e6)};
-    wait_step(r, w); /* answers now when done or timeout 0, else polls every 10 ms */
+    /* answers now when done or timeout 0, else looks every 10 ms */
+    if (e != NULL)
+        modal_exec_wait_for(r, sb, e, sp_now_us() + (int64_t)(t * 1e6), wait_reply);
 }

@@ -7,13 +7,14 @@
 #include "modal_int.h"
 
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "grpc.h"
-#include "provider.h" /* sp_now_ms */
+#include "provider.h" /* sp_now_ms, sp_now_us */
 
 #define STDIO_MSG_MAX 60000
 /* An exec's output is kept whole (TaskExecStdioRead may start at any offset); past this the
@@ -238,30 +239,39 @@ struct stdio_ctx {
     uint64_t offset;
 };
 
+int modal_exec_await(struct mock_req *r,
+                     struct modal_sb *ms,
+                     const struct modal_exec *e,
+                     int fd,
+                     uint64_t offset,
+                     long wait_ms)
+{
+    pthread_mutex_unlock(&ms->lock);
+    if (mock_req_peer_gone(r))
+        return -1;
+    pthread_mutex_lock(&ms->lock);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_nsec += wait_ms * 1000000L;
+    if (ts.tv_nsec >= 1000000000) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000;
+    }
+    /* The output may have come while the lock was released: then there is nothing to wait. */
+    if (e->out[fd].len <= offset && !e->exited)
+        pthread_cond_timedwait(&ms->cond, &ms->lock, &ts);
+    return 0;
+}
+
 /* Waits for bytes past offset (or the end) and frames them as TaskExecStdioReadResponse. */
 static ssize_t stdio_read(void *arg, char *buf, size_t max)
 {
     struct stdio_ctx *c = arg;
     struct modal_sb *ms = c->sb->vendor;
     pthread_mutex_lock(&ms->lock);
-    for (;;) {
-        const struct sp_buf *o = &c->e->out[c->fd];
-        if (o->len > c->offset || c->e->exited)
-            break;
-        pthread_mutex_unlock(&ms->lock);
-        if (mock_req_peer_gone(c->r))
+    while (c->e->out[c->fd].len <= c->offset && !c->e->exited)
+        if (modal_exec_await(c->r, ms, c->e, c->fd, c->offset, 200) != 0)
             return -1;
-        pthread_mutex_lock(&ms->lock);
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 200000000;
-        if (ts.tv_nsec >= 1000000000) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000;
-        }
-        if (c->e->out[c->fd].len <= c->offset && !c->e->exited)
-            pthread_cond_timedwait(&ms->cond, &ms->lock, &ts);
-    }
     const struct sp_buf *o = &c->e->out[c->fd];
     size_t have = o->len > c->offset ? o->len - (size_t)c->offset : 0;
     size_t n = have < STDIO_MSG_MAX ? have : STDIO_MSG_MAX;
@@ -273,15 +283,9 @@ static ssize_t stdio_read(void *arg, char *buf, size_t max)
             MODAL__TASK_COMMAND_ROUTER__TASK_EXEC_STDIO_READ_RESPONSE__INIT;
         m.data.data = (uint8_t *)o->data + c->offset;
         m.data.len = n;
-        size_t packed = protobuf_c_message_get_packed_size(&m.base);
-        buf[0] = 0;
-        buf[1] = (char)(packed >> 24);
-        buf[2] = (char)(packed >> 16);
-        buf[3] = (char)(packed >> 8);
-        buf[4] = (char)packed;
-        protobuf_c_message_pack(&m.base, (uint8_t *)buf + 5);
-        c->offset += n;
-        rc = (ssize_t)(packed + 5);
+        rc = sp_grpc_frame_into(&m.base, buf, max);
+        if (rc > 0)
+            c->offset += n;
     }
     pthread_mutex_unlock(&ms->lock);
     return rc; /* 0: exited and everything sent */
@@ -367,9 +371,10 @@ static void reply_exit(struct mock_req *r, const struct modal_exec *e, bool poll
 struct wait_ctx {
     struct mock_sandbox *sb;
     struct modal_exec *e;
+    int64_t until_us;
+    void (*reply)(struct mock_req *r, struct modal_exec *e);
 };
 
-/* Polls every 10 ms until the exit; the client's grpc-timeout ends it early (transport). */
 static void wait_step(struct mock_req *r, void *arg)
 {
     struct wait_ctx *w = arg;
@@ -377,16 +382,38 @@ static void wait_step(struct mock_req *r, void *arg)
     pthread_mutex_lock(&ms->lock);
     bool done = w->e->exited;
     pthread_mutex_unlock(&ms->lock);
-    if (!r->cancelled && !done) {
+    if (!r->cancelled && !done && sp_now_us() < w->until_us) {
         mock_defer(r, 10000, wait_step, w);
         return;
     }
     if (!r->cancelled)
-        reply_exit(r, w->e, false);
+        w->reply(r, w->e);
     mock_store_put(mock_store_of(r->mock), w->sb);
     free(w);
 }
 
+void modal_exec_wait_for(struct mock_req *r,
+                         struct mock_sandbox *sb,
+                         struct modal_exec *e,
+                         int64_t until_us,
+                         void (*reply)(struct mock_req *r, struct modal_exec *e))
+{
+    struct wait_ctx *w = malloc(sizeof(*w));
+    if (w == NULL) {
+        modal_reply_status(r, MODAL_INTERNAL, "mock: out of memory");
+        mock_store_put(mock_store_of(r->mock), sb);
+        return;
+    }
+    *w = (struct wait_ctx){sb, e, until_us, reply};
+    wait_step(r, w);
+}
+
+static void reply_wait(struct mock_req *r, struct modal_exec *e)
+{
+    reply_exit(r, e, false);
+}
+
+/* Wait polls until the exit; the client's grpc-timeout ends it early (transport). */
 static void wait_or_poll(struct mock_req *r, bool poll)
 {
     const ProtobufCMessageDescriptor *d =
@@ -401,22 +428,14 @@ static void wait_or_poll(struct mock_req *r, bool poll)
     protobuf_c_message_free_unpacked(&in->base, NULL);
     if (e == NULL)
         return;
+    if (!poll) {
+        modal_exec_wait_for(r, sb, e, INT64_MAX, reply_wait);
+        return;
+    }
     struct modal_sb *ms = sb->vendor;
     pthread_mutex_lock(&ms->lock);
-    bool done = e->exited;
+    reply_exit(r, e, true);
     pthread_mutex_unlock(&ms->lock);
-    struct wait_ctx *w = NULL;
-    if (done || poll) {
-        pthread_mutex_lock(&ms->lock);
-        reply_exit(r, e, poll);
-        pthread_mutex_unlock(&ms->lock);
-    } else if ((w = malloc(sizeof(*w))) != NULL) {
-        *w = (struct wait_ctx){sb, e};
-        mock_defer(r, 10000, wait_step, w);
-        return;
-    } else {
-        modal_reply_status(r, MODAL_INTERNAL, "mock: out of memory");
-    }
     mock_store_put(mock_store_of(r->mock), sb);
 }
 

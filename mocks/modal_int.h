@@ -127,6 +127,17 @@ void modal_exec_poll(struct mock_req *r);
 int modal_exec_launch(struct mock_req *r, struct mock_sandbox *sb, const struct modal_exec_spec *x);
 /* The exec of a sandbox by id, or NULL (call under ms->lock). */
 struct modal_exec *modal_exec_find(struct modal_sb *ms, const char *id);
+/* Called with ms->lock held, for a streamed output read: waits up to wait_ms for e's output
+ * fd to pass offset or for the exit, the lock released meanwhile. -1 (the lock released)
+ * when the client has gone. */
+int modal_exec_await(struct mock_req *r, struct modal_sb *ms, const struct modal_exec *e,
+                     int fd, uint64_t offset, long wait_ms);
+/* Answers a wait with reply once e has exited or until_us has passed, looking every 10 ms
+ * (a timer, not a parked thread); at once when it has already exited. Takes over sb's
+ * reference. reply is called without ms->lock. */
+void modal_exec_wait_for(struct mock_req *r, struct mock_sandbox *sb, struct modal_exec *e,
+                         int64_t until_us,
+                         void (*reply)(struct mock_req *r, struct modal_exec *e));
 /* The legacy exec RPCs (modal_container_exec.c): ContainerExec, ContainerExecGetOutput,
  * ContainerExecWait, as Python 1.1 and JS <= 0.6 run commands. */
 void modal_container_exec(struct mock_req *r);

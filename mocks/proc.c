@@ -41,6 +41,8 @@ struct spawn_job {
     int err;                     /* 0, or the errno of a failed fork/exec */
     const struct mock_ns_fds *ns; /* enter this sandbox namespace first; NULL = none */
     int extra_fd;                /* becomes fd 3 of the process; -1 = none */
+    bool done;                   /* a spawner ran it (under spawners_mu) */
+    struct spawn_job *next;      /* the spawners' queue */
 };
 
 /* In the child: joins the sandbox's namespaces, then forks the process proper, which runs
@@ -146,14 +148,22 @@ static void spawn_job_run(struct spawn_job *j)
     j->pid = p;
 }
 
-/* --- the spawner thread: bwrap's --die-with-parent follows the forking *thread* ------------ */
+/* --- the spawner threads: bwrap's --die-with-parent follows the forking *thread* ----------- */
+
+/* Processes are forked by a few threads that live as long as the server (a request thread
+ * would take its children's die-with-parent signal with it when it ends). Several, not one:
+ * a fork and the exec that ends it take 150-300 ms in a large process under a sanitizer
+ * (page tables copied, then torn down before the exec reports), and 200 sandboxes starting at
+ * once queued up to 73 s behind a single spawner thread under ThreadSanitizer, past the
+ * clients' 30 s request deadline (test_event_driver's rare "0 bytes received" timeouts).
+ * Lock order: spawners_mu is a leaf. */
+#define SPAWNERS 4
 
 static pthread_once_t spawner_once = PTHREAD_ONCE_INIT;
-static pthread_mutex_t spawner_lock = PTHREAD_MUTEX_INITIALIZER; /* one job at a time */
-static pthread_mutex_t spawner_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t spawner_cv = PTHREAD_COND_INITIALIZER;
-static struct spawn_job *spawner_job; /* posted, not yet done */
-static bool spawner_done, spawner_up;
+static pthread_mutex_t spawners_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t spawners_cv = PTHREAD_COND_INITIALIZER; /* a job queued or done */
+static struct spawn_job *queue_head, *queue_tail; /* posted, not yet taken */
+static int spawners_up;
 
 static void *spawner_main(void *arg)
 {
@@ -162,47 +172,54 @@ static void *spawner_main(void *arg)
     sigset_t all;
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, NULL);
-    pthread_mutex_lock(&spawner_mu);
+    pthread_mutex_lock(&spawners_mu);
     for (;;) {
-        while (spawner_job == NULL || spawner_done)
-            pthread_cond_wait(&spawner_cv, &spawner_mu);
-        struct spawn_job *j = spawner_job;
-        pthread_mutex_unlock(&spawner_mu);
+        while (queue_head == NULL)
+            pthread_cond_wait(&spawners_cv, &spawners_mu);
+        struct spawn_job *j = queue_head;
+        queue_head = j->next;
+        if (queue_head == NULL)
+            queue_tail = NULL;
+        pthread_mutex_unlock(&spawners_mu);
         spawn_job_run(j);
-        pthread_mutex_lock(&spawner_mu);
-        spawner_done = true;
-        pthread_cond_broadcast(&spawner_cv);
+        pthread_mutex_lock(&spawners_mu);
+        j->done = true;
+        pthread_cond_broadcast(&spawners_cv);
     }
     return NULL;
 }
 
 static void spawner_start(void)
 {
-    pthread_t t;
     pthread_attr_t at;
     pthread_attr_init(&at);
     pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
-    spawner_up = pthread_create(&t, &at, spawner_main, NULL) == 0;
+    for (int i = 0; i < SPAWNERS; i++) {
+        pthread_t t;
+        spawners_up += pthread_create(&t, &at, spawner_main, NULL) == 0;
+    }
     pthread_attr_destroy(&at);
 }
 
 static void spawn_job_post(struct spawn_job *j)
 {
     pthread_once(&spawner_once, spawner_start);
-    if (!spawner_up) { /* no thread: fork here (die-with-parent then follows this thread) */
+    if (spawners_up == 0) { /* no thread: fork here (die-with-parent then follows this one) */
         spawn_job_run(j);
         return;
     }
-    pthread_mutex_lock(&spawner_lock);
-    pthread_mutex_lock(&spawner_mu);
-    spawner_job = j;
-    spawner_done = false;
-    pthread_cond_broadcast(&spawner_cv);
-    while (!spawner_done)
-        pthread_cond_wait(&spawner_cv, &spawner_mu);
-    spawner_job = NULL;
-    pthread_mutex_unlock(&spawner_mu);
-    pthread_mutex_unlock(&spawner_lock);
+    j->done = false;
+    j->next = NULL;
+    pthread_mutex_lock(&spawners_mu);
+    if (queue_tail)
+        queue_tail->next = j;
+    else
+        queue_head = j;
+    queue_tail = j;
+    pthread_cond_broadcast(&spawners_cv);
+    while (!j->done)
+        pthread_cond_wait(&spawners_cv, &spawners_mu);
+    pthread_mutex_unlock(&spawners_mu);
 }
 
 /* --- sandbox paths ------------------------------------------------------------------------ */
@@ -238,9 +255,10 @@ static char **env_in_sandbox(const char *root, char *const *envp)
         if (eq != NULL && strncmp(val, root, rl) == 0 && (val[rl] == '/' || val[rl] == '\0')) {
             size_t kl = (size_t)(eq - envp[i]) + 1;
             const char *rest = val[rl] ? val + rl : "/";
-            if ((v[i] = malloc(kl + strlen(rest) + 1)) != NULL) {
+            size_t rl2 = strlen(rest) + 1;
+            if ((v[i] = malloc(kl + rl2)) != NULL) {
                 memcpy(v[i], envp[i], kl);
-                strcpy(v[i] + kl, rest);
+                memcpy(v[i] + kl, rest, rl2);
             }
         } else {
             v[i] = strdup(envp[i]);
@@ -255,7 +273,8 @@ static char **env_in_sandbox(const char *root, char *const *envp)
 
 int mock_spawn_raw(const struct mock_spawn_spec *s, int extra_fd, pid_t *pid)
 {
-    struct spawn_job j = {s, s->path, s->argv, s->envp, s->cwd, NULL, 0, 0, NULL, extra_fd};
+    struct spawn_job j = {s,    s->path,  s->argv, s->envp, s->cwd, NULL, 0, 0,
+                          NULL, extra_fd, false,   NULL};
     spawn_job_post(&j);
     if (j.err != 0) {
         errno = j.err;
@@ -273,7 +292,8 @@ int mock_spawn(const struct mock_spawn_spec *s, pid_t *pid)
 int mock_spawn_in(const struct mock_spawn_spec *s, const char *given_root, pid_t *pid)
 {
     char root[PATH_MAX], cwd[PATH_MAX], fb[PATH_MAX];
-    struct spawn_job j = {s, s->path, s->argv, s->envp, s->cwd, s->fallback_cwd, 0, 0, NULL, -1};
+    struct spawn_job j = {s,    s->path, s->argv, s->envp, s->cwd, s->fallback_cwd, 0, 0,
+                          NULL, -1,      false,   NULL};
     char **ns_argv = NULL, **ns_env = NULL;
     struct mock_ns_fds fds;
     struct mock_ns *space = NULL;

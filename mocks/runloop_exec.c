@@ -93,6 +93,15 @@ static void exec_init(struct rl_exec *e)
     sp_buf_init(&e->err, RL_OUTPUT_MAX);
 }
 
+/* Replies with e's async view after taking in the output that has come. */
+static void reply_view(struct mock_req *r, const struct mock_sandbox *sb, struct rl_exec *e)
+{
+    pthread_mutex_lock(&e->lock);
+    pump(e, 0);
+    mock_reply_cjson(r, 200, exec_view(sb, e, true));
+    pthread_mutex_unlock(&e->lock);
+}
+
 static void exec_cleanup(struct rl_exec *e)
 {
     if (e->proc) {
@@ -156,10 +165,7 @@ void rl_execute_async(struct mock_req *r)
             e->next = v->execs;
             v->execs = e;
             pthread_mutex_unlock(&v->lock);
-            pthread_mutex_lock(&e->lock);
-            pump(e, 0);
-            mock_reply_cjson(r, 200, exec_view(sb, e, true));
-            pthread_mutex_unlock(&e->lock);
+            reply_view(r, sb, e);
         }
     }
     if (sb)
@@ -193,12 +199,8 @@ void rl_execution_get(struct mock_req *r)
 {
     struct mock_sandbox *sb;
     struct rl_exec *e = find_exec(r, &sb);
-    if (e != NULL) {
-        pthread_mutex_lock(&e->lock);
-        pump(e, 0);
-        mock_reply_cjson(r, 200, exec_view(sb, e, true));
-        pthread_mutex_unlock(&e->lock);
-    }
+    if (e != NULL)
+        reply_view(r, sb, e);
     if (sb)
         mock_store_put(mock_store_of(r->mock), sb);
 }

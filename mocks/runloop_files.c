@@ -59,30 +59,28 @@ read_into_reply(struct mock_req *r, const char *path, const char *host, const ch
     sp_buf_cleanup(&data);
 }
 
-void rl_read_file(struct mock_req *r)
+/* The two read routes: the file named by the body's field, as content_type. */
+static void read_route(struct mock_req *r, const char *field, const char *content_type)
 {
     cJSON *body = NULL;
     const char *path = NULL;
     char host[2048];
-    struct mock_sandbox *sb = file_target(r, "file_path", &body, &path, host, sizeof(host));
+    struct mock_sandbox *sb = file_target(r, field, &body, &path, host, sizeof(host));
     if (sb != NULL) {
-        read_into_reply(r, path, host, "text/plain; charset=utf-8");
+        read_into_reply(r, path, host, content_type);
         mock_store_put(mock_store_of(r->mock), sb);
     }
     cJSON_Delete(body);
 }
 
+void rl_read_file(struct mock_req *r)
+{
+    read_route(r, "file_path", "text/plain; charset=utf-8");
+}
+
 void rl_download_file(struct mock_req *r)
 {
-    cJSON *body = NULL;
-    const char *path = NULL;
-    char host[2048];
-    struct mock_sandbox *sb = file_target(r, "path", &body, &path, host, sizeof(host));
-    if (sb != NULL) {
-        read_into_reply(r, path, host, "application/octet-stream");
-        mock_store_put(mock_store_of(r->mock), sb);
-    }
-    cJSON_Delete(body);
+    read_route(r, "path", "application/octet-stream");
 }
 
 static int

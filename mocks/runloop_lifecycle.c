@@ -93,16 +93,7 @@ create_devbox(struct sp_mock *m, const struct create_params *p, struct rl_devbox
     mock_random_hex(m, id + 4, 24);
     snprintf(v->name, sizeof(v->name), "%s", p->name && p->name[0] ? p->name : id);
     const char *dirs[] = {RL_HOME, "/tmp", NULL};
-    pthread_mutex_lock(&st->lock);
-    struct mock_sandbox *sb = mock_store_create(mock_store_of(m), id, dirs, MOCK_CREATING,
-                                                MOCK_RUNNING, MOCK_DELAY_CREATE);
-    if (sb != NULL) {
-        sb->vendor = v;
-        sp_kv_merge(&sb->env, &p->env);
-        mock_sandbox_set_labels(mock_store_of(m), sb, &p->metadata);
-    }
-    pthread_mutex_unlock(&st->lock);
-    return sb;
+    return mock_create_sandbox(m, &st->lock, id, dirs, v, &p->env, &p->metadata);
 }
 
 void rl_create(struct mock_req *r)

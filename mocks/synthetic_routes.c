@@ -471,11 +471,6 @@ int e2b_synthetic_file_put(struct mock_req *r,
 {
     if (mock_backend_synthetic.write_file(sb, "/", guest, data, len) != 0)
         return e2b_reply_error(r, 500, "error writing file: %s", strerror(errno)), -1;
-    cJSON *e = cJSON_CreateObject();
-    const char *name = strrchr(guest, '/');
-    cJSON_AddStringToObject(e, "path", guest);
-    cJSON_AddStringToObject(e, "name", name ? name + 1 : guest);
-    cJSON_AddStringToObject(e, "type", "file");
-    cJSON_AddItemToArray(out, e);
+    e2b_add_written_entry(out, guest);
     return 0;
 }

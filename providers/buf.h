@@ -31,6 +31,9 @@ int sp_buf_puts(struct sp_buf *b, const char *s);
 int sp_buf_printf(struct sp_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Appends s with every byte outside [A-Za-z0-9-._~] percent-encoded (RFC 3986). */
 int sp_buf_put_urlencoded(struct sp_buf *b, const char *s);
+/* The value of hex digit c (either case), or -1 when c is none: for the percent-decoders
+ * (grpc-message, query strings, host labels). */
+int sp_hex_digit(char c);
 /* Appends n bytes as standard base64 with padding. */
 int sp_buf_put_base64(struct sp_buf *b, const void *data, size_t n);
 

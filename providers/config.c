@@ -1,5 +1,5 @@
 /* What every provider's configure does with its variables: the credential (required, kept
- * in its own allocation so cfg_free can wipe it), plain values copied into fixed buffers with
+ * in its own allocation so cfg_free can wipe it; a one-key provider's config starts with it), plain values copied into fixed buffers with
  * a default, base URLs checked and normalised, and the mode looked up in the provider's list.
  * Vendor-neutral; the messages name the variable, as the `config` errors of the provider contract
  * must. */
@@ -19,6 +19,31 @@ sp__config_secret(const struct sp_kv *env, const char *name, char **out, struct 
     if ((*out = strdup(v)) == NULL)
         return sp_error_set(err, SP_E_INTERNAL, "out of memory");
     return SP_E_OK;
+}
+
+enum sp_err sp__config_new(
+    const struct sp_kv *env, const char *var, size_t size, void **out, struct sp_error *err)
+{
+    *out = NULL;
+    char **key = calloc(1, size); /* the credential is the config's first member */
+    if (key == NULL)
+        return sp_error_set(err, SP_E_INTERNAL, "out of memory");
+    enum sp_err rc = sp__config_secret(env, var, key, err);
+    if (rc != SP_E_OK) {
+        free(key);
+        return rc;
+    }
+    *out = key;
+    return SP_E_OK;
+}
+
+void sp__config_free(void *cfg)
+{
+    if (cfg == NULL)
+        return;
+    char **key = cfg;
+    sp__config_secret_free(*key);
+    free(cfg);
 }
 
 void sp__config_secret_free(char *secret)

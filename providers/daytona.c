@@ -8,6 +8,7 @@
 #include "action_server.h"
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,41 +51,29 @@ static int config_mode(const char *mode, struct daytona_cfg *cfg, struct sp_erro
     return 0;
 }
 
-static void daytona_cfg_free(void *p)
-{
-    struct daytona_cfg *cfg = p;
-    if (cfg == NULL)
-        return;
-    sp__config_secret_free(cfg->api_key);
-    free(cfg);
-}
+/* sp__config_new and sp__config_free find the credential as the config's first member. */
+_Static_assert(offsetof(struct daytona_cfg, api_key) == 0, "api_key must come first");
 
 static enum sp_err daytona_configure(const struct sp_kv *env,
                                      const struct sp_client_opts *opts,
                                      void **out,
                                      struct sp_error *err)
 {
-    *out = NULL;
-    struct daytona_cfg *cfg = calloc(1, sizeof(*cfg));
-    if (cfg == NULL)
-        return sp_error_set(err, SP_E_INTERNAL, "out of memory");
-    enum sp_err rc = sp__config_secret(env, "DAYTONA_API_KEY", &cfg->api_key, err);
-    if (rc != SP_E_OK) {
-        daytona_cfg_free(cfg);
-        return rc;
+    enum sp_err rc = sp__config_new(env, "DAYTONA_API_KEY", sizeof(struct daytona_cfg), out, err);
+    struct daytona_cfg *cfg = *out;
+    if (rc == SP_E_OK &&
+        (config_url(env, cfg, err) != 0 ||
+         sp__config_copy(env, "DAYTONA_TARGET", "", cfg->target, sizeof(cfg->target), err) != 0 ||
+         sp__config_copy(env, "DAYTONA_SNAPSHOT", "", cfg->snapshot, sizeof(cfg->snapshot), err) !=
+             0 ||
+         env_bool(env, "DAYTONA_DELETE_ON_CLOSE", &cfg->delete_on_close, err) != 0 ||
+         env_bool(env, "DAYTONA_DISABLE_AUTO_STOP", &cfg->disable_auto_stop, err) != 0 ||
+         config_mode(opts ? opts->mode : NULL, cfg, err) != 0)) {
+        sp__config_free(cfg);
+        *out = NULL;
+        rc = SP_E_CONFIG;
     }
-    if (config_url(env, cfg, err) != 0 ||
-        sp__config_copy(env, "DAYTONA_TARGET", "", cfg->target, sizeof(cfg->target), err) != 0 ||
-        sp__config_copy(env, "DAYTONA_SNAPSHOT", "", cfg->snapshot, sizeof(cfg->snapshot), err) !=
-            0 ||
-        env_bool(env, "DAYTONA_DELETE_ON_CLOSE", &cfg->delete_on_close, err) != 0 ||
-        env_bool(env, "DAYTONA_DISABLE_AUTO_STOP", &cfg->disable_auto_stop, err) != 0 ||
-        config_mode(opts ? opts->mode : NULL, cfg, err) != 0) {
-        daytona_cfg_free(cfg);
-        return SP_E_CONFIG;
-    }
-    *out = cfg;
-    return SP_E_OK;
+    return rc;
 }
 
 static unsigned daytona_caps(const void *p)
@@ -108,14 +97,11 @@ enum sp_next sp__daytona_api(const struct daytona_cfg *cfg,
                              const char *fmt,
                              ...)
 {
-    char path[2048];
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(path, sizeof(path), fmt, ap);
+    int bad = sp__api_urlv(req, m, cfg->api_url, fmt, ap);
     va_end(ap);
-    if (n < 0 || (size_t)n >= sizeof(path) ||
-        sp_http_req_url(req, m, "%s%s", cfg->api_url, path) != 0 ||
-        sp_http_req_header(req, "Authorization", "Bearer %s", cfg->api_key) != 0 ||
+    if (bad || sp_http_req_header(req, "Authorization", "Bearer %s", cfg->api_key) != 0 ||
         sp_http_req_header(req, "X-Daytona-Source", "sandprobe") != 0 ||
         sp_http_req_header(req, "X-Daytona-SDK-Version", DAYTONA_SDK_VERSION) != 0) {
         sp_error_set(err, SP_E_INTERNAL, "cannot build a Daytona request (URL too long?)");
@@ -132,46 +118,20 @@ enum sp_next sp__daytona_api_json(const struct daytona_cfg *cfg,
                                   struct sp_error *err,
                                   const char *path)
 {
-    if (sp__daytona_api(cfg, req, SP_HTTP_POST, timeout_ms, err, "%s", path) != SP_NEXT_REQUEST)
-        return SP_NEXT_FAIL;
-    if (sp_http_req_body(req, "application/json", json->data, json->len) != 0) {
-        sp_error_set(err, SP_E_INTERNAL, "out of memory building a request");
-        return SP_NEXT_FAIL;
-    }
-    return SP_NEXT_REQUEST;
+    return sp__api_json_body(sp__daytona_api(cfg, req, SP_HTTP_POST, timeout_ms, err, "%s", path),
+                             req, json, err);
 }
 
 enum sp_next sp__daytona_fail(const struct sp_http_rsp *rsp, const char *what, struct sp_error *err)
 {
-    char msg[200] = "";
-    bool have = rsp->transport == SP_E_OK &&
-                sp__daytona_parse_error(rsp->body.data, rsp->body.len, msg, sizeof(msg)) == 0;
-    sp_http_fail(rsp, have ? msg : NULL, err);
+    char msg[200];
+    sp__api_fail(rsp, sp__daytona_parse_error, what, msg, sizeof(msg), err);
     /* 0.24.2 answers 400 where the newest API answers 409 (A3.1). */
-    if (err && have && rsp->status == 400 &&
+    if (err && msg[0] && rsp->status == 400 &&
         (strstr(msg, "not in valid state") || strstr(msg, "tate change in progress") ||
          strstr(msg, "is not started") || strstr(msg, "is not running")))
         err->code = SP_E_CONFLICT;
-    sp_error_prefix(err, "%s", what);
     return SP_NEXT_FAIL;
-}
-
-static int random_hex(char *out, size_t nchars)
-{
-    unsigned char raw[32];
-    size_t nbytes = (nchars + 1) / 2;
-    if (nbytes > sizeof(raw))
-        return -1;
-    FILE *f = fopen("/dev/urandom", "rb");
-    size_t got = f ? fread(raw, 1, nbytes, f) : 0;
-    if (f)
-        fclose(f);
-    if (got != nbytes)
-        return -1;
-    for (size_t i = 0; i < nchars; i++)
-        out[i] = "0123456789abcdef"[(raw[i / 2] >> (i % 2 ? 0 : 4)) & 15];
-    out[nchars] = '\0';
-    return 0;
 }
 
 /* A handle for a sandbox the API described. In action-server mode the session key (ours
@@ -238,17 +198,12 @@ static enum sp_next create_request(struct sp_op *op,
     const struct daytona_cfg *cfg = op->client->cfg;
     const struct sp_create_opts *o = op->u.create;
     bool server = cfg->mode == DAYTONA_MODE_ACTION_SERVER;
-    if (o->session && strlen(o->session) >= sizeof(ctx->session)) {
-        sp_error_set(err, SP_E_CONFIG, "session label longer than %zu", sizeof(ctx->session) - 1);
+    if (sp__session_name(o->session, "label", ctx->session, sizeof(ctx->session), err) != 0)
         return SP_NEXT_FAIL;
-    }
-    char gen[13];
-    if ((o->session == NULL && random_hex(gen, 12) != 0) || (server && random_hex(ctx->key, 32))) {
+    if (server && sp__random_hex(ctx->key, 32) != 0) {
         sp_error_set(err, SP_E_INTERNAL, "cannot read /dev/urandom");
         return SP_NEXT_FAIL;
     }
-    snprintf(ctx->session, sizeof(ctx->session), "%s%s", o->session ? "" : "sp-",
-             o->session ? o->session : gen);
     struct daytona_create_req c = {
         .snapshot = o->image           ? o->image
                     : cfg->snapshot[0] ? cfg->snapshot
@@ -534,7 +489,7 @@ const struct sp_provider sp_provider_daytona = {
     .name = "daytona",
     .session_key = DAYTONA_SESSION_KEY,
     .configure = daytona_configure,
-    .cfg_free = daytona_cfg_free,
+    .cfg_free = sp__config_free,
     .caps = daytona_caps,
     .auth = daytona_auth,
     .create = daytona_create,

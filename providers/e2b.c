@@ -20,6 +20,7 @@
  * (POST /sandboxes/{id}/timeout) so the lifetime counts from when the sandbox is usable. */
 #include "e2b.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,29 +72,18 @@ static int parse_timeout(const struct sp_kv *env, long *out, struct sp_error *er
     return 0;
 }
 
-static void e2b_cfg_free(void *p)
-{
-    struct e2b_cfg *cfg = p;
-    if (cfg == NULL)
-        return;
-    sp__config_secret_free(cfg->api_key);
-    free(cfg);
-}
+/* sp__config_new and sp__config_free find the credential as the config's first member. */
+_Static_assert(offsetof(struct e2b_cfg, api_key) == 0, "api_key must come first");
 
 enum sp_err sp__e2b_configure(const struct sp_kv *env,
                               const struct sp_client_opts *opts,
                               void **cfg,
                               struct sp_error *err)
 {
-    *cfg = NULL;
-    struct e2b_cfg *c = calloc(1, sizeof(*c));
-    if (c == NULL)
-        return sp_error_set(err, SP_E_INTERNAL, "out of memory");
-    enum sp_err rc = sp__config_secret(env, "E2B_API_KEY", &c->api_key, err);
-    if (rc != SP_E_OK) {
-        e2b_cfg_free(c);
+    enum sp_err rc = sp__config_new(env, "E2B_API_KEY", sizeof(struct e2b_cfg), cfg, err);
+    if (rc != SP_E_OK)
         return rc;
-    }
+    struct e2b_cfg *c = *cfg;
     if (check_key(c->api_key, env, err) != 0 ||
         sp__config_copy(env, "E2B_DOMAIN", E2B_DEFAULT_DOMAIN, c->domain, sizeof(c->domain), err) !=
             0 ||
@@ -115,10 +105,10 @@ enum sp_err sp__e2b_configure(const struct sp_kv *env,
     if (sp__config_url(c->api_url, "E2B_API_URL", err) != 0 ||
         sp__config_url(c->sandbox_url, "E2B_SANDBOX_URL", err) != 0)
         goto fail;
-    *cfg = c;
     return SP_E_OK;
 fail:
-    e2b_cfg_free(c);
+    sp__config_free(c);
+    *cfg = NULL;
     return err ? err->code : SP_E_CONFIG;
 }
 
@@ -169,14 +159,10 @@ static int api_headers(struct sp_http_req *req, const struct e2b_cfg *cfg)
     return sp_http_req_header(req, "X-API-Key", "%s", cfg->api_key);
 }
 
-/* A control-plane error: the class from the status, the message from {code, message}. */
-static enum sp_next api_fail(const struct sp_http_rsp *rsp, struct sp_error *err)
+enum sp_next sp__e2b_api_fail(const struct sp_http_rsp *rsp, struct sp_error *err)
 {
-    char msg[200] = "";
-    if (rsp->transport == SP_E_OK)
-        sp__e2b_parse_error(rsp->body.data, rsp->body.len, msg, sizeof(msg));
-    sp_http_fail(rsp, msg[0] ? msg : NULL, err);
-    return SP_NEXT_FAIL;
+    char msg[200];
+    return sp__api_fail(rsp, sp__e2b_parse_error, NULL, msg, sizeof(msg), err);
 }
 
 /* A request to {api}{gen}/sandboxes[/{id}]{path}; gen is "" or "/v2". */
@@ -266,7 +252,7 @@ enum sp_next sp__e2b_step_auth(struct sp_op *op,
         return SP_NEXT_REQUEST;
     }
     if (!sp_http_ok(rsp))
-        return api_fail(rsp, err);
+        return sp__e2b_api_fail(rsp, err);
     struct e2b_list list = {0};
     if (sp__e2b_parse_list(rsp->body.data, rsp->body.len, NULL, NULL, &list, err) != 0)
         return SP_NEXT_FAIL;
@@ -328,7 +314,7 @@ enum sp_next sp__e2b_step_create(struct sp_op *op,
     if (rsp == NULL)
         return create_request(op, req, err);
     if (!sp_http_ok(rsp))
-        return api_fail(rsp, err);
+        return sp__e2b_api_fail(rsp, err);
     struct e2b_sandbox_info info;
     if (sp__e2b_parse_sandbox(rsp->body.data, rsp->body.len, &info, err) != 0)
         return SP_NEXT_FAIL;
@@ -382,7 +368,7 @@ static enum sp_next attach_page(struct sp_op *op,
     struct attach_ctx *ctx = op->ctx;
     const char *key = op->u.attach.key, *value = op->u.attach.value;
     if (!sp_http_ok(rsp))
-        return api_fail(rsp, err);
+        return sp__e2b_api_fail(rsp, err);
     if (sp__e2b_parse_list(rsp->body.data, rsp->body.len, key, value, &ctx->list, err) != 0)
         return SP_NEXT_FAIL;
     int more = sp__e2b_next_token(rsp, ctx->next_token, sizeof(ctx->next_token), &ctx->pages,
@@ -414,7 +400,7 @@ attach_connected(struct sp_op *op, const struct sp_http_rsp *rsp, struct sp_erro
 {
     const struct attach_ctx *ctx = op->ctx;
     if (!sp_http_ok(rsp))
-        return api_fail(rsp, err);
+        return sp__e2b_api_fail(rsp, err);
     struct e2b_sandbox_info info;
     if (sp__e2b_parse_sandbox(rsp->body.data, rsp->body.len, &info, err) != 0)
         return SP_NEXT_FAIL;
@@ -517,7 +503,7 @@ enum sp_next sp__e2b_step_startup(struct sp_op *op,
     if (op->state == STARTUP_HEALTH)
         return startup_health(op, rsp, req, err);
     if (!sp_http_ok(rsp)) /* STARTUP_TIMEOUT */
-        return api_fail(rsp, err);
+        return sp__e2b_api_fail(rsp, err);
     sp__sandbox_set_state(op->sandbox, "running");
     return SP_NEXT_DONE;
 }
@@ -543,7 +529,7 @@ enum sp_next sp__e2b_step_cleanup(struct sp_op *op,
         return api_json(op, req, SP_HTTP_DELETE, "", sb->id, NULL, err);
     case CLEANUP_DELETE:
         if (!sp_http_ok(rsp))
-            return api_fail(rsp, err);
+            return sp__e2b_api_fail(rsp, err);
         sp__sandbox_set_state(sb, "killed");
         SP_OP_MARK(op, SP_MARK_DELETED);
         break;
@@ -554,7 +540,7 @@ enum sp_next sp__e2b_step_cleanup(struct sp_op *op,
             return SP_NEXT_DONE;
         }
         if (!sp_http_ok(rsp))
-            return api_fail(rsp, err);
+            return sp__e2b_api_fail(rsp, err);
         if (sp_now_ms() >= op->deadline_ms) {
             sp_error_set(err, SP_E_TIMEOUT, "sandbox %s still exists %ld ms after DELETE", sb->id,
                          op->client->opts.ready_timeout_ms);
@@ -577,7 +563,7 @@ const struct sp_provider sp_provider_e2b = {
     .name = "e2b",
     .session_key = E2B_SESSION_KEY,
     .configure = sp__e2b_configure,
-    .cfg_free = e2b_cfg_free,
+    .cfg_free = sp__config_free,
     .caps = e2b_caps,
     .auth = sp__e2b_step_auth,
     .create = sp__e2b_step_create,

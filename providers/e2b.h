@@ -103,8 +103,9 @@ int sp__e2b_parse_list(const char *body,
                        const char *value,
                        struct e2b_list *out,
                        struct sp_error *err);
-/* The message of a control-plane error body {code, message}; "" when it is not one. */
-void sp__e2b_parse_error(const char *body, size_t len, char *msg, size_t msglen);
+/* The message of a control-plane error body {code, message}: 0, or -1 with msg "" when it
+ * is not one. */
+int sp__e2b_parse_error(const char *body, size_t len, char *msg, size_t msglen);
 /* The X-Next-Token of a GET /v2/sandboxes reply into token[len] (list and attach page
  * alike): 1 when there is a next page, 0 at the end, -1 with a `protocol` error when the
  * token does not fit or *pages (counted here) reaches max. */
@@ -150,6 +151,10 @@ int sp__e2b_parse_upload(
     const char *body, size_t len, char *path_out, size_t path_len, struct sp_error *err);
 
 /* --- e2b.c: the step machines (exported for the unit tests) -------------------------------- */
+
+/* A failed control-plane call into err: the class from the status, the message from the
+ * {code, message} body. Returns SP_NEXT_FAIL. */
+enum sp_next sp__e2b_api_fail(const struct sp_http_rsp *rsp, struct sp_error *err);
 
 enum sp_next sp__e2b_step_auth(struct sp_op *op,
                                const struct sp_http_rsp *rsp,

@@ -180,18 +180,19 @@ int sp__e2b_parse_list(const char *body,
     return rc;
 }
 
-void sp__e2b_parse_error(const char *body, size_t len, char *msg, size_t msglen)
+int sp__e2b_parse_error(const char *body, size_t len, char *msg, size_t msglen)
 {
     struct sp_error ignored;
     sp_error_clear(&ignored);
     msg[0] = '\0';
     cJSON *root = sp_json_parse_type(body, len, cJSON_Object, "E2B error", &ignored);
     if (root == NULL)
-        return;
+        return -1;
     const cJSON *m = cJSON_GetObjectItemCaseSensitive(root, "message");
     if (cJSON_IsString(m) && cJSON_GetObjectItemCaseSensitive(root, "code") != NULL)
         snprintf(msg, msglen, "%s", m->valuestring);
     cJSON_Delete(root);
+    return msg[0] ? 0 : -1;
 }
 
 bool sp__e2b_is_proxy_not_found(const char *body, size_t len)

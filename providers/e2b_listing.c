@@ -119,16 +119,6 @@ static enum sp_next list_request(struct sp_op *op,
     return SP_NEXT_FAIL;
 }
 
-/* A control-plane error: the class from the status, the message from {code, message}. */
-static enum sp_next list_fail(const struct sp_http_rsp *rsp, struct sp_error *err)
-{
-    char msg[200] = "";
-    if (rsp->transport == SP_E_OK)
-        sp__e2b_parse_error(rsp->body.data, rsp->body.len, msg, sizeof(msg));
-    sp_http_fail(rsp, msg[0] ? msg : NULL, err);
-    return SP_NEXT_FAIL;
-}
-
 enum sp_next sp__e2b_step_list(struct sp_op *op,
                                const struct sp_http_rsp *rsp,
                                struct sp_http_req *req,
@@ -141,7 +131,7 @@ enum sp_next sp__e2b_step_list(struct sp_op *op,
         return list_request(op, ctx, req, err);
     }
     if (!sp_http_ok(rsp))
-        return list_fail(rsp, err);
+        return sp__e2b_api_fail(rsp, err);
     if (parse_page(rsp->body.data, rsp->body.len, op->u.list.key, op->u.list.value, op->u.list.out,
                    err) != 0)
         return SP_NEXT_FAIL;

@@ -39,18 +39,23 @@ enum sp_err sp_grpc_code_class(int code)
     return sp_connect_code_class((enum sp_connect_code)code);
 }
 
+/* The 5-byte prefix of a message of n bytes: not compressed, then the length big-endian. */
+static void frame_head(unsigned char head[SP_CONNECT_PREFIX], size_t n)
+{
+    head[0] = 0;
+    head[1] = (unsigned char)(n >> 24);
+    head[2] = (unsigned char)(n >> 16);
+    head[3] = (unsigned char)(n >> 8);
+    head[4] = (unsigned char)n;
+}
+
 int sp_grpc_frame(struct sp_buf *buf, const ProtobufCMessage *msg)
 {
     size_t n = protobuf_c_message_get_packed_size(msg);
     if ((uint64_t)n > UINT32_MAX)
         return -1;
-    unsigned char head[SP_CONNECT_PREFIX] = {
-        0,
-        (unsigned char)(n >> 24),
-        (unsigned char)(n >> 16),
-        (unsigned char)(n >> 8),
-        (unsigned char)n,
-    };
+    unsigned char head[SP_CONNECT_PREFIX];
+    frame_head(head, n);
     if (sp_buf_append(buf, head, sizeof(head)) != 0)
         return -1;
     if (n == 0)
@@ -62,6 +67,16 @@ int sp_grpc_frame(struct sp_buf *buf, const ProtobufCMessage *msg)
     int rc = sp_buf_append(buf, tmp, n);
     free(tmp);
     return rc;
+}
+
+ssize_t sp_grpc_frame_into(const ProtobufCMessage *msg, char *buf, size_t max)
+{
+    size_t n = protobuf_c_message_get_packed_size(msg);
+    if (n > max || max - n < SP_CONNECT_PREFIX)
+        return -1;
+    frame_head((unsigned char *)buf, n);
+    protobuf_c_message_pack(msg, (uint8_t *)buf + SP_CONNECT_PREFIX);
+    return (ssize_t)(n + SP_CONNECT_PREFIX);
 }
 
 int sp_grpc_request(struct sp_http_req *req,
@@ -88,17 +103,6 @@ int sp_grpc_request(struct sp_http_req *req,
 
 /* --- status ------------------------------------------------------------------------------ */
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* grpc-message is percent-encoded; a malformed escape is kept as it is (the spec asks
  * clients to show what they can rather than fail). */
 static void percent_decode(const char *in, char *out, size_t outlen)
@@ -106,7 +110,8 @@ static void percent_decode(const char *in, char *out, size_t outlen)
     size_t o = 0;
     for (size_t i = 0; in[i] && o + 1 < outlen; i++) {
         int hi, lo;
-        if (in[i] == '%' && (hi = hexval(in[i + 1])) >= 0 && (lo = hexval(in[i + 2])) >= 0) {
+        if (in[i] == '%' && (hi = sp_hex_digit(in[i + 1])) >= 0 &&
+            (lo = sp_hex_digit(in[i + 2])) >= 0) {
             out[o++] = (char)(hi << 4 | lo);
             i += 2;
         } else {

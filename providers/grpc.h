@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h> /* ssize_t */
 
 #include <protobuf-c/protobuf-c.h>
 
@@ -34,6 +35,9 @@ enum sp_err sp_grpc_code_class(int code);
 
 /* Appends one message (flag 0 + length + packed protobuf) to buf. Returns 0 or -1. */
 int sp_grpc_frame(struct sp_buf *buf, const ProtobufCMessage *msg);
+/* The same into buf[max] (a streamed reply's chunk): the framed length, or -1 when it does
+ * not fit. */
+ssize_t sp_grpc_frame_into(const ProtobufCMessage *msg, char *buf, size_t max);
 
 /* Fills req: POST <base><path> (path "/modal.client.ModalClient/AppGetOrCreate") over HTTP/2
  * with msg as the one request message, and `grpc-timeout: <ms>m` when timeout_ms > 0.

@@ -199,21 +199,6 @@ struct create_ctx {
     char app_id[64], image_id[64], secret_id[64];
 };
 
-static int random_hex(char *out, size_t nchars)
-{
-    unsigned char raw[16];
-    FILE *f = fopen("/dev/urandom", "rb");
-    size_t need = (nchars + 1) / 2, got = f && need <= sizeof(raw) ? fread(raw, 1, need, f) : 0;
-    if (f)
-        fclose(f);
-    if (got != need || need == 0)
-        return -1;
-    for (size_t i = 0; i < nchars; i++)
-        out[i] = "0123456789abcdef"[(raw[i / 2] >> (i % 2 ? 0 : 4)) & 15];
-    out[nchars] = '\0';
-    return 0;
-}
-
 static enum sp_next req_app(struct sp_op *op, struct sp_http_req *req, struct sp_error *err)
 {
     char name[] = MODAL_APP_NAME;
@@ -448,17 +433,8 @@ static enum sp_next modal_create(struct sp_op *op,
     const struct sp_create_opts *o = op->u.create;
     if ((ctx = sp__op_ctx_new(op, sizeof(*ctx), free, err)) == NULL)
         return SP_NEXT_FAIL;
-    char gen[13];
-    if (o->session && strlen(o->session) >= sizeof(ctx->session)) {
-        sp_error_set(err, SP_E_CONFIG, "session name longer than %zu", sizeof(ctx->session) - 1);
+    if (sp__session_name(o->session, "name", ctx->session, sizeof(ctx->session), err) != 0)
         return SP_NEXT_FAIL;
-    }
-    if (o->session == NULL && random_hex(gen, 12) != 0) {
-        sp_error_set(err, SP_E_INTERNAL, "cannot read /dev/urandom");
-        return SP_NEXT_FAIL;
-    }
-    snprintf(ctx->session, sizeof(ctx->session), "%s%s", o->session ? "" : "sp-",
-             o->session ? o->session : gen);
     op->state = C_APP;
     return req_app(op, req, err);
 }

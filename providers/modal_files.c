@@ -101,7 +101,8 @@ static enum sp_next failed(struct files_ctx *c, struct sp_error *err)
 
 static enum sp_next parse_list(struct sp_files *f, const struct sp_buf *out, struct sp_error *err)
 {
-    size_t cap = 0, n = 0;
+    /* One entry per line; the last line may lack its newline. */
+    size_t cap = out->len > 0 && out->data[out->len - 1] != '\n', n = 0;
     for (size_t i = 0; i < out->len; i++)
         cap += out->data[i] == '\n';
     struct sp_file_entry *ents = cap ? calloc(cap, sizeof(*ents)) : NULL;
@@ -116,9 +117,10 @@ static enum sp_next parse_list(struct sp_files *f, const struct sp_buf *out, str
         char line[600];
         snprintf(line, sizeof(line), "%.*s", (int)((nl ? nl : end) - p), p);
         p = nl ? nl + 1 : NULL;
-        char kind = 0, *name = NULL;
-        long long size = strtoll(line + 2, &name, 10);
-        kind = line[0];
+        char kind = line[0], *name = line + 2;
+        long long size = 0;
+        if ((kind == 'd' || kind == 'f') && line[1] == ' ') /* else line + 2 may be past it */
+            size = strtoll(line + 2, &name, 10);
         if ((kind != 'd' && kind != 'f') || line[1] != ' ' || name == line + 2 || *name != ' ') {
             rc = sp_error_set(err, SP_E_PROTOCOL, "unexpected listing line '%.80s'", line);
             break;

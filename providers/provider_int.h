@@ -5,6 +5,7 @@
 #define SP_PROVIDER_INT_H
 
 #include <pthread.h>
+#include <stdarg.h>
 
 #include "http.h"
 #include "provider.h"
@@ -147,12 +148,47 @@ long sp__client_http_timeout(const struct sp_client *c);
 enum sp_err
 sp__files_take_entries(struct sp_files *f, enum sp_err rc, struct sp_file_entry *entries, size_t n);
 
+/* --- control-plane request helpers (providers/api.c) --- */
+
+/* Sets req's method and URL: base followed by the printf-formatted path. 0, or -1 when the
+ * path does not fit or memory runs out. */
+int sp__api_urlv(struct sp_http_req *req, enum sp_method m, const char *base, const char *fmt,
+                 va_list ap);
+/* Adds a JSON body (NULL = an empty one with the JSON content type) to a request the vendor's
+ * own builder started (`started`, its result). SP_NEXT_REQUEST, or SP_NEXT_FAIL with err set
+ * (by the builder, or `internal` when out of memory). */
+enum sp_next sp__api_json_body(enum sp_next started, struct sp_http_req *req,
+                               const struct sp_buf *json, struct sp_error *err);
+/* A vendor's error-body parser: the message into msg; 0 when found, -1 otherwise. */
+typedef int (*sp_error_parse_fn)(const char *body, size_t len, char *msg, size_t msglen);
+/* Fills err for a failed call: the message parse finds in the body (when the call got an
+ * answer) and the status class, prefixed with what (NULL = no prefix). msg[msglen] keeps the
+ * message ("" when none) for a caller that refines the class. Returns SP_NEXT_FAIL. */
+enum sp_next sp__api_fail(const struct sp_http_rsp *rsp, sp_error_parse_fn parse,
+                          const char *what, char *msg, size_t msglen, struct sp_error *err);
+/* nchars random lowercase hex digits (at most 64) and a NUL into out; 0, or -1 when
+ * /dev/urandom cannot be read. */
+int sp__random_hex(char *out, size_t nchars);
+/* The session name of a create into out[len]: given, or "sp-" and 12 random hex digits when
+ * given is NULL. -1 with a `config` error ("session <noun> longer than N") when given does
+ * not fit, or `internal` when there is no randomness. */
+int sp__session_name(const char *given, const char *noun, char *out, size_t len,
+                     struct sp_error *err);
+
 /* --- configuration helpers (providers/config.c) --- */
 
 /* *out = a copy of env's variable name, the provider's credential: a `config` error
  * "NAME is not set" when it is missing or empty. Free it with sp__config_secret_free. */
 enum sp_err
 sp__config_secret(const struct sp_kv *env, const char *name, char **out, struct sp_error *err);
+/* For a provider whose credential is one variable and whose config struct starts with
+ * `char *api_key` (Daytona, E2B, Runloop): *out = a zeroed config of size bytes holding the
+ * credential read from var as sp__config_secret reads it. On an error *out is NULL. */
+enum sp_err sp__config_new(const struct sp_kv *env, const char *var, size_t size, void **out,
+                           struct sp_error *err);
+/* Frees a config from sp__config_new, its credential wiped (a provider's cfg_free); NULL is
+ * fine. */
+void sp__config_free(void *cfg);
 /* Wipes and frees a secret from sp__config_secret; NULL is fine. */
 void sp__config_secret_free(char *secret);
 /* Copies env's variable name (def when missing or empty) into out[len]; -1 with a `config`

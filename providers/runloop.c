@@ -10,6 +10,7 @@
 #include "action_server.h"
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,35 +54,23 @@ static int config_mode(const char *mode, struct runloop_cfg *cfg, struct sp_erro
     return 0;
 }
 
-static void runloop_cfg_free(void *p)
-{
-    struct runloop_cfg *cfg = p;
-    if (cfg == NULL)
-        return;
-    sp__config_secret_free(cfg->api_key);
-    free(cfg);
-}
+/* sp__config_new and sp__config_free find the credential as the config's first member. */
+_Static_assert(offsetof(struct runloop_cfg, api_key) == 0, "api_key must come first");
 
 static enum sp_err runloop_configure(const struct sp_kv *env,
                                      const struct sp_client_opts *opts,
                                      void **out,
                                      struct sp_error *err)
 {
-    *out = NULL;
-    struct runloop_cfg *cfg = calloc(1, sizeof(*cfg));
-    if (cfg == NULL)
-        return sp_error_set(err, SP_E_INTERNAL, "out of memory");
-    enum sp_err rc = sp__config_secret(env, "RUNLOOP_API_KEY", &cfg->api_key, err);
-    if (rc != SP_E_OK) {
-        runloop_cfg_free(cfg);
-        return rc;
+    enum sp_err rc = sp__config_new(env, "RUNLOOP_API_KEY", sizeof(struct runloop_cfg), out, err);
+    struct runloop_cfg *cfg = *out;
+    if (rc == SP_E_OK &&
+        (config_urls(env, cfg, err) != 0 || config_mode(opts ? opts->mode : NULL, cfg, err) != 0)) {
+        sp__config_free(cfg);
+        *out = NULL;
+        rc = SP_E_CONFIG;
     }
-    if (config_urls(env, cfg, err) != 0 || config_mode(opts ? opts->mode : NULL, cfg, err) != 0) {
-        runloop_cfg_free(cfg);
-        return SP_E_CONFIG;
-    }
-    *out = cfg;
-    return SP_E_OK;
+    return rc;
 }
 
 static unsigned runloop_caps(const void *p)
@@ -114,24 +103,6 @@ static int runloop_attempts_5xx(const void *p, enum sp_step step)
 /* --- requests ----------------------------------------------------------------------------------
  */
 
-static int random_hex(char *out, size_t nchars)
-{
-    unsigned char raw[32];
-    size_t nbytes = (nchars + 1) / 2;
-    if (nbytes > sizeof(raw))
-        return -1;
-    FILE *f = fopen("/dev/urandom", "rb");
-    size_t got = f ? fread(raw, 1, nbytes, f) : 0;
-    if (f)
-        fclose(f);
-    if (got != nbytes)
-        return -1;
-    for (size_t i = 0; i < nchars; i++)
-        out[i] = "0123456789abcdef"[(raw[i / 2] >> (i % 2 ? 0 : 4)) & 15];
-    out[nchars] = '\0';
-    return 0;
-}
-
 enum sp_next sp__runloop_api(const struct runloop_cfg *cfg,
                              struct sp_http_req *req,
                              enum sp_method m,
@@ -140,21 +111,19 @@ enum sp_next sp__runloop_api(const struct runloop_cfg *cfg,
                              const char *fmt,
                              ...)
 {
-    char path[2048], rid[33];
+    char rid[33];
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(path, sizeof(path), fmt, ap);
+    int bad = sp__api_urlv(req, m, cfg->base_url, fmt, ap);
     va_end(ap);
-    if (n < 0 || (size_t)n >= sizeof(path) ||
-        sp_http_req_url(req, m, "%s%s", cfg->base_url, path) != 0 ||
-        sp_http_req_header(req, "Authorization", "Bearer %s", cfg->api_key) != 0 ||
+    if (bad || sp_http_req_header(req, "Authorization", "Bearer %s", cfg->api_key) != 0 ||
         sp_http_req_header(req, "Accept", "application/json") != 0) {
         sp_error_set(err, SP_E_INTERNAL, "cannot build a Runloop request (URL too long?)");
         return SP_NEXT_FAIL;
     }
     /* The SDKs' idempotency key, on every non-GET (R1). */
     if (m != SP_HTTP_GET &&
-        (random_hex(rid, 32) != 0 || sp_http_req_header(req, "x-request-id", "%s", rid) != 0)) {
+        (sp__random_hex(rid, 32) != 0 || sp_http_req_header(req, "x-request-id", "%s", rid) != 0)) {
         sp_error_set(err, SP_E_INTERNAL, "cannot make a request id");
         return SP_NEXT_FAIL;
     }
@@ -174,23 +143,14 @@ enum sp_next sp__runloop_api_json(const struct runloop_cfg *cfg,
                                   struct sp_error *err,
                                   const char *path)
 {
-    if (sp__runloop_api(cfg, req, SP_HTTP_POST, timeout_ms, err, "%s", path) != SP_NEXT_REQUEST)
-        return SP_NEXT_FAIL;
-    if (sp_http_req_body(req, "application/json", json ? json->data : "", json ? json->len : 0)) {
-        sp_error_set(err, SP_E_INTERNAL, "out of memory building a request");
-        return SP_NEXT_FAIL;
-    }
-    return SP_NEXT_REQUEST;
+    return sp__api_json_body(sp__runloop_api(cfg, req, SP_HTTP_POST, timeout_ms, err, "%s", path),
+                             req, json, err);
 }
 
 enum sp_next sp__runloop_fail(const struct sp_http_rsp *rsp, const char *what, struct sp_error *err)
 {
-    char msg[200] = "";
-    bool have = rsp->transport == SP_E_OK &&
-                sp__runloop_parse_error(rsp->body.data, rsp->body.len, msg, sizeof(msg)) == 0;
-    sp_http_fail(rsp, have ? msg : NULL, err);
-    sp_error_prefix(err, "%s", what);
-    return SP_NEXT_FAIL;
+    char msg[200];
+    return sp__api_fail(rsp, sp__runloop_parse_error, what, msg, sizeof(msg), err);
 }
 
 enum sp_next sp__runloop_get_devbox(struct sp_op *op, struct sp_http_req *req, struct sp_error *err)
@@ -286,16 +246,8 @@ static enum sp_next create_request(
     const struct runloop_cfg *cfg = op->client->cfg;
     const struct sp_create_opts *o = op->u.create;
     bool server = cfg->mode != RUNLOOP_MODE_DIRECT;
-    char gen[13];
-    if (o->session && strlen(o->session) >= slen) {
-        sp_error_set(err, SP_E_CONFIG, "session name longer than %zu", slen - 1);
+    if (sp__session_name(o->session, "name", session, slen, err) != 0)
         return SP_NEXT_FAIL;
-    }
-    if (o->session == NULL && random_hex(gen, 12) != 0) {
-        sp_error_set(err, SP_E_INTERNAL, "cannot read /dev/urandom");
-        return SP_NEXT_FAIL;
-    }
-    snprintf(session, slen, "%s%s", o->session ? "" : "sp-", o->session ? o->session : gen);
     struct sp_buf body, entry;
     sp_buf_init(&body, 0);
     sp_buf_init(&entry, 0);
@@ -487,7 +439,7 @@ const struct sp_provider sp_provider_runloop = {
     .name = "runloop",
     .session_key = RUNLOOP_SESSION_KEY,
     .configure = runloop_configure,
-    .cfg_free = runloop_cfg_free,
+    .cfg_free = sp__config_free,
     .caps = runloop_caps,
     .attempts_5xx = runloop_attempts_5xx,
     .attempts_429 = runloop_attempts_5xx, /* the SDKs' rule retries 429 as it does 5xx */

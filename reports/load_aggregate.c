@@ -251,3 +251,19 @@ const char *sp_load_fmt_us(double us, char *out, size_t len)
         snprintf(out, len, "%.3gs", us / 1e6);
     return out;
 }
+
+enum sp_load_verdict_kind
+sp_load_verdict(const struct sp_load_summary *s, const struct sp_load_verdict *v, size_t n_v)
+{
+    if (s->meta.interrupted)
+        return SP_LOAD_INTERRUPTED;
+    for (size_t i = 0; i < n_v; i++)
+        if (!v[i].passed)
+            return SP_LOAD_THRESHOLD_CROSSED;
+    if (s->meta.leaks > 0)
+        return SP_LOAD_LEFT_BEHIND;
+    /* Without this, a provider failing every create would pass a run with no threshold. */
+    if (s->started > 0 && s->completed == 0)
+        return SP_LOAD_NOTHING_COMPLETED;
+    return SP_LOAD_PASS;
+}

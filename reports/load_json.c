@@ -167,9 +167,7 @@ enum sp_err sp_load_write_json(const struct sp_load_summary *s,
                                const char *path,
                                struct sp_error *err)
 {
-    bool passed = !s->meta.interrupted;
-    for (size_t i = 0; i < n_v; i++)
-        passed = passed && v[i].passed;
+    bool passed = sp_load_verdict(s, v, n_v) == SP_LOAD_PASS;
     cJSON *root = cJSON_CreateObject();
     bool ok = root && cJSON_AddStringToObject(root, "schema", SP_LOAD_SCHEMA) &&
               attach(root, "config", build_config(&s->meta)) && attach(root, "run", build_run(s)) &&

@@ -33,9 +33,7 @@ enum sp_err sp_load_write_md(const struct sp_load_summary *s,
                              struct sp_error *err)
 {
     const struct sp_load_meta *m = &s->meta;
-    bool passed = !m->interrupted;
-    for (size_t i = 0; i < n_v; i++)
-        passed = passed && v[i].passed;
+    bool passed = sp_load_verdict(s, v, n_v) == SP_LOAD_PASS;
     struct sp_buf b;
     sp_buf_init(&b, 0);
     char lag[32];

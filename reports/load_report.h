@@ -125,6 +125,17 @@ struct sp_load_verdict {
     bool passed;
 };
 
+/* The run's verdict, the one the reports print and the exit code follows. */
+enum sp_load_verdict_kind {
+    SP_LOAD_PASS,
+    SP_LOAD_INTERRUPTED,
+    SP_LOAD_THRESHOLD_CROSSED,
+    SP_LOAD_LEFT_BEHIND,      /* sandboxes were still there after the run's own sweep */
+    SP_LOAD_NOTHING_COMPLETED /* lifecycles started and every one failed: nothing measured */
+};
+enum sp_load_verdict_kind
+sp_load_verdict(const struct sp_load_summary *s, const struct sp_load_verdict *v, size_t n_v);
+
 /* The writers. Each replaces the file at path; failure is an `internal` error naming it. */
 enum sp_err
 sp_load_write_samples(const struct sp_load_samples *ss, const char *path, struct sp_error *err);

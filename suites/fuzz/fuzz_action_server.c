@@ -6,24 +6,15 @@
 #include "action_server.h"
 #include "fuzz.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+static void parse(unsigned which, const char *body, size_t len, struct sp_error *err)
 {
-    struct fz f = {data, size};
-    unsigned which = fz_byte(&f) % 6;
-    char *body = malloc(f.n + 1);
-    if (body == NULL)
-        return 0;
-    memcpy(body, f.p, f.n);
-    body[f.n] = '\0';
-    struct sp_error err;
-    sp_error_clear(&err);
     struct sp_exec x;
     struct sp_files files;
     char detail[256];
     switch (which) {
     case 0:
         sp_exec_init(&x, "true");
-        sp_as_parse_run(body, f.n, &x, &err);
+        sp_as_parse_run(body, len, &x, err);
         sp_exec_cleanup(&x);
         break;
     case 1:
@@ -32,19 +23,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case 4:
         sp_files_init(&files, SP_FILE_READ, "/workspace/a.txt");
         if (which == 1)
-            sp_as_parse_file_obs(body, f.n, "read", "/workspace/a.txt", &files, &err);
+            sp_as_parse_file_obs(body, len, "read", "/workspace/a.txt", &files, err);
         else if (which == 2)
-            sp_as_parse_file_obs(body, f.n, "write", "/workspace/a.txt", &files, &err);
+            sp_as_parse_file_obs(body, len, "write", "/workspace/a.txt", &files, err);
         else if (which == 3)
-            sp_as_parse_list(body, f.n, &files, &err);
+            sp_as_parse_list(body, len, &files, err);
         else
-            sp_as_parse_upload(body, f.n, &files, &err);
+            sp_as_parse_upload(body, len, &files, err);
         sp_files_cleanup(&files);
         break;
     default:
-        sp_as_parse_detail(body, f.n, detail, sizeof(detail));
+        sp_as_parse_detail(body, len, detail, sizeof(detail));
         break;
     }
-    free(body);
-    return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    return fz_run_parser(data, size, 6, parse);
 }

@@ -7,17 +7,8 @@
 #include "e2b.h"
 #include "fuzz.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+static void parse(unsigned which, const char *body, size_t len, struct sp_error *err)
 {
-    struct fz f = {data, size};
-    unsigned which = fz_byte(&f) % 8;
-    char *body = malloc(f.n + 1);
-    if (body == NULL)
-        return 0;
-    memcpy(body, f.p, f.n);
-    body[f.n] = '\0';
-    struct sp_error err;
-    sp_error_clear(&err);
     char path[1024];
     struct e2b_sandbox_info info;
     struct e2b_list list;
@@ -26,38 +17,41 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memset(&list, 0, sizeof(list));
     switch (which) {
     case 0:
-        sp__e2b_parse_sandbox(body, f.n, &info, &err);
+        sp__e2b_parse_sandbox(body, len, &info, err);
         break;
     case 1:
-        sp__e2b_parse_list(body, f.n, NULL, NULL, &list, &err);
-        sp__e2b_parse_list(body, f.n, "sandprobe_run", "r1", &list, &err);
+        sp__e2b_parse_list(body, len, NULL, NULL, &list, err);
+        sp__e2b_parse_list(body, len, "sandprobe_run", "r1", &list, err);
         break;
     case 2:
-        sp__e2b_parse_error(body, f.n, path, sizeof(path));
+        sp__e2b_parse_error(body, len, path, sizeof(path));
         break;
     case 3:
-        sp__e2b_is_proxy_not_found(body, f.n);
+        sp__e2b_is_proxy_not_found(body, len);
         break;
     case 4:
-        sp__e2b_parse_list_dir(body, f.n, &entries, &n, &err);
+        sp__e2b_parse_list_dir(body, len, &entries, &n, err);
         free(entries);
         break;
     case 5:
-        sp__e2b_parse_entry(body, f.n, &entry, path, sizeof(path), &err);
+        sp__e2b_parse_entry(body, len, &entry, path, sizeof(path), err);
         break;
     case 6:
-        sp__e2b_parse_upload(body, f.n, path, sizeof(path), &err);
+        sp__e2b_parse_upload(body, len, path, sizeof(path), err);
         break;
     default: {
         struct sp_http_rsp rsp;
         sp_http_rsp_init(&rsp);
-        rsp.status = 400 + (int)(f.n % 200);
-        sp_buf_append(&rsp.body, body, f.n);
-        sp_connect_fail(&rsp, &err);
+        rsp.status = 400 + (int)(len % 200);
+        sp_buf_append(&rsp.body, body, len);
+        sp_connect_fail(&rsp, err);
         sp_http_rsp_cleanup(&rsp);
         break;
     }
     }
-    free(body);
-    return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    return fz_run_parser(data, size, 8, parse);
 }

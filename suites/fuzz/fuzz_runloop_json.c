@@ -51,51 +51,45 @@ static void lists(const char *body, size_t n, struct sp_error *err)
     sp_list_cleanup(&l);
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+static void parse(unsigned which, const char *body, size_t len, struct sp_error *err)
 {
-    struct fz f = {data, size};
-    unsigned which = fz_byte(&f) % 7;
-    char *body = malloc(f.n + 1);
-    if (body == NULL)
-        return 0;
-    memcpy(body, f.p, f.n);
-    body[f.n] = '\0';
-    struct sp_error err;
-    sp_error_clear(&err);
     char url[512];
     struct runloop_devbox d;
     struct runloop_execution e;
     struct sp_exec x;
     switch (which) {
     case 0:
-        sp__runloop_parse_devbox(body, f.n, &d, &err);
+        sp__runloop_parse_devbox(body, len, &d, err);
         break;
     case 1:
-        lists(body, f.n, &err);
+        lists(body, len, err);
         break;
     case 2:
-        if (sp__runloop_parse_tunnel_url(body, f.n, url, sizeof(url), &err) == SP_E_OK)
+        if (sp__runloop_parse_tunnel_url(body, len, url, sizeof(url), err) == SP_E_OK)
             FZ_CHECK((strncmp(url, "http://", 7) == 0 || strncmp(url, "https://", 8) == 0) &&
                          url[strlen(url) - 1] != '/',
                      "a tunnel URL is http(s) without a trailing slash");
         break;
     case 3:
         memset(&d, 0, sizeof(d));
-        sp__runloop_parse_tunnel_view(body, f.n, &d, &err);
+        sp__runloop_parse_tunnel_view(body, len, &d, err);
         break;
     case 4:
         sp_exec_init(&x, "true");
-        sp__runloop_parse_execution(body, f.n, &e, NULL, &err);
-        sp__runloop_parse_execution(body, f.n, &e, &x, &err);
+        sp__runloop_parse_execution(body, len, &e, NULL, err);
+        sp__runloop_parse_execution(body, len, &e, &x, err);
         sp_exec_cleanup(&x);
         break;
     case 5:
-        sp__runloop_parse_error(body, f.n, url, sizeof(url));
+        sp__runloop_parse_error(body, len, url, sizeof(url));
         break;
     default:
-        write_body(body, f.n);
+        write_body(body, len);
         break;
     }
-    free(body);
-    return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    return fz_run_parser(data, size, 7, parse);
 }

@@ -6,10 +6,8 @@
  * commands on the host, and the wait_for_status routes hold a request for up to 10 s
  * (RL_HOLD_MS), longer than a fuzz input may take. Every request must get an HTTP answer
  * (no crash, reset or hang); devboxes created by fuzzed bodies are shut down every 128 inputs. */
-#include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "fuzz.h"
 #include "mock.h"
@@ -32,164 +30,75 @@ static const struct route routes[] = {
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
 
 static struct {
-    struct sp_mock *m;
-    char base[128]; /* http://127.0.0.1:PORT */
+    struct fz_mock mk;
     char auth[256]; /* Authorization: Bearer <key> */
     char id[64];    /* the fixture devbox */
-    CURL *curl;
-    long inputs;
+    bool ready;
 } g;
 
-static size_t sink(char *p, size_t size, size_t n, void *user)
+static long send_to(const char *method,
+                    const char *path,
+                    const char *ctype,
+                    const struct fz *body,
+                    struct sp_buf *out)
 {
-    if (user)
-        sp_buf_append(user, p, size * n);
-    return size * n;
-}
-
-/* One request; returns the status (0 when there was no HTTP answer). */
-static long http_send(const char *method,
-                      const char *path,
-                      const char *ctype,
-                      const void *body,
-                      size_t len,
-                      struct sp_buf *out)
-{
-    char url[4096], ct[128];
-    if (snprintf(url, sizeof(url), "%s%s", g.base, path) >= (int)sizeof(url))
-        return -1;
-    struct curl_slist *h = curl_slist_append(NULL, g.auth);
-    if (ctype) {
-        snprintf(ct, sizeof(ct), "Content-Type: %s", ctype);
-        h = curl_slist_append(h, ct);
-    }
-    CURL *c = g.curl;
-    curl_easy_reset(c);
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 20000L);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
-    if (body) {
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, len ? body : "");
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)len);
-    }
-    long status = 0;
-    if (curl_easy_perform(c) == CURLE_OK)
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    curl_slist_free_all(h);
-    return status;
-}
-
-static void stop_mock(void)
-{
-    curl_easy_cleanup(g.curl);
-    sp_mock_stop(g.m);
+    const char *h[] = {g.auth, NULL};
+    if (body == NULL || out != NULL)
+        return fz_http(&g.mk, method, path, h, ctype, body ? body->p : NULL, body ? body->n : 0,
+                       out, NULL);
+    return fz_http_rest(&g.mk, method, path, h, ctype, body);
 }
 
 /* The mock and one running devbox (labelled keep=1) for the per-devbox routes. */
 static void setup_once(void)
 {
-    struct sp_mock_config cfg = {.vendor = "runloop", .quiet = true, .has_latency = true};
-    struct sp_error err;
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    g.curl = curl_easy_init();
-    if (g.curl == NULL || sp_mock_start(&cfg, &g.m, &err) != SP_E_OK)
-        abort();
-    snprintf(g.base, sizeof(g.base), "http://127.0.0.1:%u", sp_mock_port(g.m));
+    fz_mock_start(&g.mk, "runloop");
     snprintf(g.auth, sizeof(g.auth), "Authorization: Bearer %s",
-             sp_kv_get(sp_mock_env(g.m), "RUNLOOP_API_KEY"));
+             sp_kv_get(sp_mock_env(g.mk.m), "RUNLOOP_API_KEY"));
     struct sp_buf b;
     sp_buf_init(&b, 0);
     static const char CREATE[] = "{\"name\":\"fz\",\"metadata\":{\"keep\":\"1\"}}";
-    if (http_send("POST", "/v1/devboxes", "application/json", CREATE, sizeof(CREATE) - 1, &b) !=
-        200)
+    struct fz create = {(const uint8_t *)CREATE, sizeof(CREATE) - 1};
+    if (send_to("POST", "/v1/devboxes", "application/json", &create, &b) != 200)
         abort();
-    const char *p = strstr(sp_buf_str(&b), "\"id\":\"");
-    if (p == NULL)
+    fz_json_str(&b, "id", g.id, sizeof(g.id));
+    if (g.id[0] == '\0')
         abort();
-    snprintf(g.id, sizeof(g.id), "%.*s", (int)strcspn(p + 6, "\""), p + 6);
     char path[160];
     snprintf(path, sizeof(path), "/v1/devboxes/%s", g.id);
     for (int i = 0; i < 200 && strstr(sp_buf_str(&b), "\"status\":\"running\"") == NULL; i++) {
-        nanosleep(&(struct timespec){0, 50000000}, NULL);
+        fz_sleep_ms(50);
         sp_buf_reset(&b);
-        http_send("GET", path, NULL, NULL, 0, &b);
+        send_to("GET", path, NULL, NULL, &b);
     }
     if (strstr(sp_buf_str(&b), "\"status\":\"running\"") == NULL)
         abort();
     sp_buf_cleanup(&b);
-    atexit(stop_mock); /* removes the devboxes' directories */
+    g.ready = true;
 }
 
-/* Shuts down every devbox the fuzzed bodies created (those without the keep label). */
-static void shutdown_created(void)
+static void shutdown_one(struct fz_mock *fm, const char *id)
 {
-    struct sp_client *c;
-    struct sp_list l;
-    struct sp_error err;
     char path[256];
-    sp_list_init(&l);
-    if (sp_client_new("runloop", sp_mock_env(g.m), NULL, &c, &err) != SP_E_OK)
-        abort();
-    if (sp_sandbox_list(c, NULL, NULL, &l, &err) == SP_E_OK) {
-        for (size_t j = 0; j < l.n; j++) {
-            if (sp_kv_get(&l.items[j].labels, "keep"))
-                continue;
-            snprintf(path, sizeof(path), "/v1/devboxes/%s/shutdown", l.items[j].id);
-            http_send("POST", path, "application/json", "", 0, NULL);
-        }
-    }
-    sp_list_cleanup(&l);
-    sp_client_free(c);
+    static const struct fz empty = {NULL, 0};
+    (void)fm;
+    snprintf(path, sizeof(path), "/v1/devboxes/%s/shutdown", id);
+    send_to("POST", path, "application/json", &empty, NULL);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct fz f = {data, size};
-    char path[1100], raw[1025];
-    if (g.curl == NULL)
+    char path[1100];
+    if (!g.ready)
         setup_once();
-    unsigned pick = fz_byte(&f);
-    long status;
-    if (pick < 0x80) {
-        const struct route *r = &routes[pick % N_ROUTES];
-        const char *hole = strstr(r->path, "%s");
-        if (hole)
-            snprintf(path, sizeof(path), "%.*s%s%s", (int)(hole - r->path), r->path, g.id,
-                     hole + 2);
-        else
-            snprintf(path, sizeof(path), "%s", r->path);
-        if (strstr(r->content_type, "multipart")) {
-            /* the body after a fixed boundary line, so parts are reachable */
-            struct sp_buf b;
-            sp_buf_init(&b, 0);
-            sp_buf_puts(&b, "--B\r\n");
-            sp_buf_append(&b, f.p, f.n);
-            status = http_send("POST", path, r->content_type, b.data, b.len, NULL);
-            sp_buf_cleanup(&b);
-        } else {
-            status = http_send("POST", path, r->content_type, f.p, f.n, NULL);
-        }
-    } else {
-        /* GET of an arbitrary path: the route matcher, path parameters and the query */
-        fz_str(&f, raw, 1024);
-        size_t n = 0;
-        path[n++] = '/';
-        for (const char *p = raw; *p && n < sizeof(path) - 4; p++) {
-            unsigned char ch = (unsigned char)*p;
-            if (ch <= ' ' || ch >= 0x7f || ch == '#')
-                n += (size_t)snprintf(path + n, 4, "%%%02X", ch);
-            else
-                path[n++] = (char)ch;
-        }
-        path[n] = '\0';
-        status = http_send("GET", path, NULL, NULL, 0, NULL);
-    }
+    int i = fz_pick_route(&f, N_ROUTES, path, sizeof(path));
+    if (i >= 0)
+        fz_route_path(path, sizeof(path), routes[i].path, g.id);
+    long status = i >= 0 ? send_to("POST", path, routes[i].content_type, &f, NULL)
+                         : send_to("GET", path, NULL, NULL, NULL);
     FZ_CHECK(status >= 100, "every request gets an HTTP answer");
-    if (++g.inputs % 128 == 0)
-        shutdown_created();
+    if (fz_mock_sweep_due(&g.mk))
+        fz_each_created(&g.mk, "runloop", shutdown_one);
     return 0;
 }

@@ -1,6 +1,8 @@
-/* Helpers shared by the command-line tests (test_cli.c, test_check.c): run a command
- * in-process with memory streams, or run the built binary (build/<variant>/sandprobe) as a
- * child with pipes, optionally in a process group of its own. Header-only, cmocka asserts. */
+/* Helpers shared by the command-line tests (test_cli.c, test_check.c, test_load.c): run a
+ * command in-process with memory streams, or run the built binary (build/<variant>/sandprobe)
+ * as a child with pipes, optionally in a process group of its own; each with its exit code
+ * asserted and both streams printed when it is another; and the files a command wrote read
+ * back. Header-only, cmocka asserts. */
 #ifndef SP_TEST_CLI_RUN_H
 #define SP_TEST_CLI_RUN_H
 
@@ -13,6 +15,8 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <cjson/cJSON.h>
 
 #include "cli.h"
 
@@ -49,6 +53,30 @@ static inline struct run run_cmd(int (*fn)(int, char *const[], const struct sp_c
     r.code = fn(argc, (char *const *)(uintptr_t)argv, &io);
     fclose(out);
     fclose(err);
+    return r;
+}
+
+static inline void run_print(const struct run *r)
+{
+    print_error("exit %d\nstdout:\n%s\nstderr:\n%s\n", r->code, r->out, r->err);
+}
+
+/* Asserts r's exit code as code; on another one both streams are printed first. */
+static inline void run_check(const struct run *r, int code)
+{
+    if (r->code != code)
+        run_print(r);
+    assert_int_equal(r->code, code);
+}
+
+/* run_cmd with the exit code checked as run_check does. */
+static inline struct run run_expect(int (*fn)(int, char *const[], const struct sp_cli_io *),
+                                    char *const *env,
+                                    const char *const *argv,
+                                    int code)
+{
+    struct run r = run_cmd(fn, env, argv);
+    run_check(&r, code);
     return r;
 }
 
@@ -152,6 +180,16 @@ static inline int wait_exit(pid_t pid)
     return WEXITSTATUS(status);
 }
 
+/* Reads both of c's streams to EOF and waits for it to exit: the exit code is asserted as
+ * code, and both streams are printed when it is another. The caller frees the run. */
+static inline struct run child_expect(struct child c, int code)
+{
+    struct run r = {0, read_all(c.out), read_all(c.err)};
+    r.code = wait_exit(c.pid);
+    run_check(&r, code);
+    return r;
+}
+
 /* Reads one line from fd (the ready line). */
 static inline void read_line(int fd, char *line, size_t len)
 {
@@ -166,6 +204,53 @@ static inline void read_line(int fd, char *line, size_t len)
         line[n++] = ch;
     }
     line[n] = '\0';
+}
+
+/* Runs the binary as `sandprobe mock` with argv and returns it with its first ready line,
+ * parsed (*ready; the caller deletes it). */
+static inline struct child spawn_mock(const char *const *argv, cJSON **ready)
+{
+    struct child c = spawn(argv);
+    char line[4096];
+    read_line(c.out, line, sizeof(line));
+    *ready = cJSON_Parse(line);
+    if (*ready == NULL)
+        print_error("ready line: %s\n", line);
+    assert_non_null(*ready);
+    return c;
+}
+
+/* A variable of a mock's ready line ("env" object) as "NAME=value" into out. */
+static inline char *ready_var(const cJSON *ready, const char *name, char *out, size_t len)
+{
+    const cJSON *v = cJSON_GetObjectItem(cJSON_GetObjectItem(ready, "env"), name);
+    assert_true(cJSON_IsString(v));
+    snprintf(out, len, "%s=%s", name, v->valuestring);
+    return out;
+}
+
+/* The text of the file at path (at most 1 MiB; the test fails when it cannot be read), as a
+ * heap string the caller frees. */
+static inline char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    char *buf = calloc(1, 1 << 20);
+    assert_non_null(buf);
+    size_t n = fread(buf, 1, (1 << 20) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    return buf;
+}
+
+/* The JSON of the file at path, parsed (the test fails when it is none); cJSON_Delete it. */
+static inline cJSON *slurp_json(const char *path)
+{
+    char *text = slurp(path);
+    cJSON *j = cJSON_Parse(text);
+    free(text);
+    assert_non_null(j);
+    return j;
 }
 
 #endif

@@ -1,7 +1,7 @@
 /* Shared by the raw-HTTP tests of the Daytona mock and of the action server it hosts
  * (test_mock_daytona.c, test_mock_action_server.c): the in-process mock fixture, requests
- * with the API key or a data-plane Host, sandbox creation, toolbox paths and starting the
- * action server the way OpenHands does. Include after <cmocka.h>. */
+ * with the API key or a data-plane Host, sandbox creation, toolbox paths, starting the
+ * action server the way OpenHands does, and OpenHands' CmdRunAction. Include after <cmocka.h>. */
 #ifndef SP_TEST_MOCK_DAYTONA_HTTP_H
 #define SP_TEST_MOCK_DAYTONA_HTTP_H
 
@@ -67,33 +67,9 @@ static inline long send_req(struct fx *f,
                             curl_mime *mime,
                             const char *extra)
 {
-    char url[1024], bearer[256], host_hdr[256];
-    const char *hdrs[5];
-    size_t n = 0;
+    char url[1024];
     snprintf(url, sizeof(url), "http://127.0.0.1:%u%s", sp_mock_port(f->m), path);
-    if (auth) {
-        snprintf(bearer, sizeof(bearer), "Authorization: Bearer %s", f->key);
-        hdrs[n++] = bearer;
-    }
-    if (host) {
-        snprintf(host_hdr, sizeof(host_hdr), "Host: %s", host);
-        hdrs[n++] = host_hdr;
-    }
-    if (extra)
-        hdrs[n++] = extra;
-    if (json)
-        hdrs[n++] = "Content-Type: application/json";
-    hdrs[n] = NULL;
-    struct http_req q = {.method = method,
-                         .url = url,
-                         .headers = hdrs,
-                         .body = json,
-                         .len = json ? strlen(json) : 0,
-                         .mime = mime};
-    assert_int_equal(http_perform(&q, &f->r), CURLE_OK);
-    cJSON_Delete(f->json);
-    f->json = cJSON_ParseWithLength(sp_buf_str(&f->r.body), f->r.body.len);
-    return f->r.status;
+    return json_send(&f->r, &f->json, method, url, json, auth ? f->key : NULL, host, extra, mime);
 }
 
 /* A control-plane or toolbox call with the API key. */
@@ -147,6 +123,49 @@ static inline long wait_alive(struct fx *f, const char *host, const char *extra)
         nap_ms(10);
     }
     return 502;
+}
+
+/* Short delays for the action-server tests: the server answers 50 ms after its start. */
+static inline int start_mock_fast(void **state)
+{
+    struct sp_latency lat = {
+        .create_ms = 10, .start_ms = 10, .stop_ms = 10, .delete_ms = 10, .server_ms = 50};
+    return start_mock(state, 0, lat);
+}
+
+/* Starts the action server in the sandbox `id` as OpenHands does and points f->host at its
+ * data plane; wait_alive then waits until the latency model says the server is up. */
+static inline void start_server(struct fx *f, const char *id, const char *cmdline)
+{
+    snprintf(f->host, sizeof(f->host), "4444-%s.localhost:%u", id, sp_mock_port(f->m));
+    start_server_in(f, id, "oh", cmdline);
+}
+
+/* A fresh sandbox created with `body` (f->id), its action server up (f->host). */
+static inline void sandbox_with_server(struct fx *f, const char *body)
+{
+    snprintf(f->id, sizeof(f->id), "%s", create(f, body));
+    start_server(f, f->id, OPENHANDS_CMD);
+    assert_int_equal(wait_alive(f, f->host, NULL), 200);
+}
+
+/* A CmdRunAction as OpenHands' event_to_dict writes it, without the timeout (the caller's). */
+static inline cJSON *cmd_run_action(const char *cmd, bool blocking)
+{
+    cJSON *a = cJSON_CreateObject();
+    cJSON_AddStringToObject(a, "message", "Running command");
+    cJSON_AddStringToObject(a, "action", "run");
+    cJSON *args = cJSON_AddObjectToObject(a, "args");
+    cJSON_AddStringToObject(args, "command", cmd);
+    cJSON_AddBoolToObject(args, "is_input", false);
+    cJSON_AddStringToObject(args, "thought", "");
+    cJSON_AddBoolToObject(args, "blocking", blocking);
+    cJSON_AddBoolToObject(args, "is_static", false);
+    cJSON_AddNullToObject(args, "cwd");
+    cJSON_AddBoolToObject(args, "hidden", false);
+    cJSON_AddStringToObject(args, "confirmation_state", "confirmed");
+    cJSON_AddNumberToObject(args, "security_risk", -1);
+    return a;
 }
 
 #endif

@@ -139,4 +139,47 @@ static inline void nap_ms(long ms)
     nanosleep(&ts, NULL);
 }
 
+/* The request every vendor fixture sends: url (absolute), with "Authorization: Bearer
+ * <bearer>" when bearer is set, a Host header when host is set, one extra header line when
+ * extra is set, and the JSON content type when there is a JSON body (else mime, when set).
+ * The response goes to r and its body, parsed, to *json (the previous one deleted); returns
+ * the status. */
+static inline long json_send(struct rsp *r,
+                             cJSON **json,
+                             const char *method,
+                             const char *url,
+                             const char *body,
+                             const char *bearer,
+                             const char *host,
+                             const char *extra,
+                             curl_mime *mime)
+{
+    char bearer_hdr[256], host_hdr[256];
+    const char *hdrs[5];
+    size_t n = 0;
+    if (bearer) {
+        snprintf(bearer_hdr, sizeof(bearer_hdr), "Authorization: Bearer %s", bearer);
+        hdrs[n++] = bearer_hdr;
+    }
+    if (host) {
+        snprintf(host_hdr, sizeof(host_hdr), "Host: %s", host);
+        hdrs[n++] = host_hdr;
+    }
+    if (extra)
+        hdrs[n++] = extra;
+    if (body)
+        hdrs[n++] = "Content-Type: application/json";
+    hdrs[n] = NULL;
+    struct http_req q = {.method = method,
+                         .url = url,
+                         .headers = hdrs,
+                         .body = body,
+                         .len = body ? strlen(body) : 0,
+                         .mime = mime};
+    assert_int_equal(http_perform(&q, r), CURLE_OK);
+    cJSON_Delete(*json);
+    *json = cJSON_ParseWithLength(sp_buf_str(&r->body), r->body.len);
+    return r->status;
+}
+
 #endif

@@ -179,4 +179,50 @@ static inline char *make_app(struct fx *f)
     return id;
 }
 
+/* SecretGetOrCreate of one variable (object_creation_type how); the secret's id, malloc'd. */
+static inline char *make_secret(struct fx *f, const char *key, const char *value, int how)
+{
+    Modal__Client__SecretGetOrCreateRequest__EnvDictEntry e =
+        MODAL__CLIENT__SECRET_GET_OR_CREATE_REQUEST__ENV_DICT_ENTRY__INIT;
+    e.key = (char *)(uintptr_t)key;
+    e.value = (char *)(uintptr_t)value;
+    Modal__Client__SecretGetOrCreateRequest__EnvDictEntry *ep[] = {&e};
+    Modal__Client__SecretGetOrCreateRequest q = MODAL__CLIENT__SECRET_GET_OR_CREATE_REQUEST__INIT;
+    q.n_env_dict = 1;
+    q.env_dict = ep;
+    q.object_creation_type = how;
+    Modal__Client__SecretGetOrCreateResponse *r =
+        ok_call(f, CP "SecretGetOrCreate", &q.base, 0,
+                &modal__client__secret_get_or_create_response__descriptor);
+    char *id = strdup(r->secret_id);
+    protobuf_c_message_free_unpacked(&r->base, NULL);
+    return id;
+}
+
+/* SandboxGetTaskId: the task id of a sandbox, malloc'd. */
+static inline char *task_id_of(struct fx *f, const char *sandbox_id)
+{
+    Modal__Client__SandboxGetTaskIdRequest q = MODAL__CLIENT__SANDBOX_GET_TASK_ID_REQUEST__INIT;
+    q.sandbox_id = (char *)(uintptr_t)sandbox_id;
+    Modal__Client__SandboxGetTaskIdResponse *r =
+        ok_call(f, CP "SandboxGetTaskId", &q.base, 0,
+                &modal__client__sandbox_get_task_id_response__descriptor);
+    char *id = strdup(r->task_id);
+    protobuf_c_message_free_unpacked(&r->base, NULL);
+    return id;
+}
+
+/* SandboxCreate (V1) in app with def: the sandbox's id, malloc'd. */
+static inline char *create_v1(struct fx *f, const char *app, Modal__Client__Sandbox *def)
+{
+    Modal__Client__SandboxCreateRequest q = MODAL__CLIENT__SANDBOX_CREATE_REQUEST__INIT;
+    q.app_id = (char *)(uintptr_t)app;
+    q.definition = def;
+    Modal__Client__SandboxCreateResponse *r = ok_call(
+        f, CP "SandboxCreate", &q.base, 0, &modal__client__sandbox_create_response__descriptor);
+    char *id = strdup(r->sandbox_id);
+    protobuf_c_message_free_unpacked(&r->base, NULL);
+    return id;
+}
+
 #endif

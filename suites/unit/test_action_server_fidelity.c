@@ -26,14 +26,8 @@
 
 static int setup(void **state)
 {
-    struct sp_latency lat = {
-        .create_ms = 10, .start_ms = 10, .stop_ms = 10, .delete_ms = 10, .server_ms = 50};
-    start_mock(state, 0, lat);
-    struct fx *f = *state;
-    snprintf(f->id, sizeof(f->id), "%s", create(f, "{\"public\":true}"));
-    snprintf(f->host, sizeof(f->host), "4444-%s.localhost:%u", f->id, sp_mock_port(f->m));
-    start_server_in(f, f->id, "oh", OPENHANDS_CMD);
-    assert_int_equal(wait_alive(f, f->host, NULL), 200);
+    start_mock_fast(state);
+    sandbox_with_server(*state, "{\"public\":true}");
     return 0;
 }
 
@@ -122,20 +116,7 @@ static void view(struct fx *f, const char *path, int from, int to)
 /* CmdRunAction as OpenHands sends it by default: not blocking, 120 s. */
 static void run(struct fx *f, const char *cmd)
 {
-    cJSON *a = cJSON_CreateObject();
-    cJSON_AddStringToObject(a, "message", "Running command");
-    cJSON_AddStringToObject(a, "action", "run");
-    cJSON *args = cJSON_AddObjectToObject(a, "args");
-    cJSON_AddStringToObject(args, "command", cmd);
-    cJSON_AddBoolToObject(args, "is_input", false);
-    cJSON_AddStringToObject(args, "thought", "");
-    cJSON_AddBoolToObject(args, "blocking", false);
-    cJSON_AddBoolToObject(args, "is_static", false);
-    cJSON_AddNullToObject(args, "cwd");
-    cJSON_AddBoolToObject(args, "hidden", false);
-    cJSON_AddStringToObject(args, "confirmation_state", "confirmed");
-    cJSON_AddNumberToObject(args, "security_risk", -1);
-    act(f, a);
+    act(f, cmd_run_action(cmd, false));
 }
 
 static const cJSON *extras(struct fx *f)

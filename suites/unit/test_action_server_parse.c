@@ -46,48 +46,26 @@ static const char obs_timeout[] =
 
 /* --- fixtures -------------------------------------------------------------------------------- */
 
-struct fx {
-    struct sp_client *client;
-    struct sp_sandbox *sb;
-    struct sp_http_req req;
-    struct sp_http_rsp rsp;
-    struct sp_op op;
-};
-
+/* A Daytona client's bench with a sandbox whose action server is at 4444-sb1.localhost:9. */
 static int fx_setup(void **state)
 {
-    struct fx *f = calloc(1, sizeof(*f));
-    struct sp_kv env;
-    struct sp_error err;
-    sp_kv_init(&env);
-    sp_kv_set(&env, "DAYTONA_API_KEY", "test-key");
+    const char *env[] = {"DAYTONA_API_KEY", "test-key", NULL};
     struct sp_client_opts opts = {.alive_interval_ms = 250, .alive_timeout_ms = 9000};
-    if (f == NULL || sp_client_new("daytona", &env, &opts, &f->client, &err) != SP_E_OK)
+    struct sp_client *c = NULL;
+    struct sp_error err;
+    step_fx_client("daytona", env, &opts, &c, &err);
+    if (step_fx_new(state, c) != 0)
         return -1;
-    sp_kv_cleanup(&env);
+    struct step_fx *f = *state;
     f->sb = sp__sandbox_new(f->client);
     snprintf(f->sb->id, sizeof(f->sb->id), "sb1");
     snprintf(f->sb->data_url, sizeof(f->sb->data_url), "http://4444-sb1.localhost:9");
     snprintf(f->sb->workdir, sizeof(f->sb->workdir), "/workspace");
     sp_kv_set(&f->sb->data_headers, SP_AS_SESSION_HEADER, "sess-secret");
-    sp_http_req_init(&f->req);
-    sp_http_rsp_init(&f->rsp);
-    *state = f;
     return 0;
 }
 
-static int fx_teardown(void **state)
-{
-    struct fx *f = *state;
-    sp_http_req_cleanup(&f->req);
-    sp_http_rsp_cleanup(&f->rsp);
-    sp_sandbox_free(f->sb);
-    sp_client_free(f->client);
-    free(f);
-    return 0;
-}
-
-static enum sp_next run_step(struct fx *f, sp_step_fn fn, bool with_rsp)
+static enum sp_next run_step(struct step_fx *f, sp_step_fn fn, bool with_rsp)
 {
     sp_http_req_reset(&f->req);
     return fn(&f->op, with_rsp ? &f->rsp : NULL, &f->req, &f->op.err);
@@ -448,7 +426,7 @@ static void test_shell(void **state)
 
 static void test_exec_step(void **state)
 {
-    struct fx *f = *state;
+    struct step_fx *f = *state;
     struct sp_exec x;
     sp_exec_init(&x, "pwd");
     struct sp_kv env;
@@ -484,7 +462,7 @@ static void test_exec_step(void **state)
 
 /* An HTTP failure of execute_action, and the class it must give. */
 static void
-exec_fails(struct fx *f, int status, const char *body, enum sp_err want, const char *msg_part)
+exec_fails(struct step_fx *f, int status, const char *body, enum sp_err want, const char *msg_part)
 {
     struct sp_exec x;
     sp_exec_init(&x, "true");
@@ -500,7 +478,7 @@ exec_fails(struct fx *f, int status, const char *body, enum sp_err want, const c
 
 static void test_exec_step_failures(void **state)
 {
-    struct fx *f = *state;
+    struct step_fx *f = *state;
     exec_fails(f, 403, "{\"detail\":\"Invalid API Key\"}", SP_E_AUTH, "Invalid API Key");
     exec_fails(f, 500, "{\"detail\":\"Internal server error: boom\"}", SP_E_PROVIDER, "boom");
     exec_fails(f, 502, "<html>Bad Gateway</html>", SP_E_PROVIDER, "Bad Gateway");
@@ -534,7 +512,7 @@ static void test_exec_step_failures(void **state)
 
 static void test_files_read_write(void **state)
 {
-    struct fx *f = *state;
+    struct step_fx *f = *state;
     struct sp_files fl;
     sp_files_init(&fl, SP_FILE_WRITE, "hello.sh");
     fl.data = "echo hi";
@@ -578,7 +556,7 @@ static void test_files_read_write(void **state)
 
 static void test_files_upload(void **state)
 {
-    struct fx *f = *state;
+    struct step_fx *f = *state;
     struct sp_files fl;
     sp_files_init(&fl, SP_FILE_UPLOAD, "sub dir/b.bin");
     fl.data = "\x00\x01\xff";
@@ -619,7 +597,7 @@ static void test_files_upload(void **state)
     sp_files_cleanup(&fl);
 }
 
-static void download(struct fx *f,
+static void download(struct step_fx *f,
                      struct sp_files *fl,
                      const char *path,
                      int status,
@@ -637,7 +615,7 @@ static void download(struct fx *f,
 
 static void test_files_download(void **state)
 {
-    struct fx *f = *state;
+    struct step_fx *f = *state;
     struct sp_files fl;
     sp_files_init(&fl, SP_FILE_DOWNLOAD, "a.txt");
     sp_op_init_files(&f->op, f->sb, &fl);
@@ -672,7 +650,7 @@ static void test_files_download(void **state)
 
 static void test_files_list(void **state)
 {
-    struct fx *f = *state;
+    struct step_fx *f = *state;
     struct sp_files fl;
     sp_files_init(&fl, SP_FILE_LIST, ".");
     sp_op_init_files(&f->op, f->sb, &fl);
@@ -696,7 +674,7 @@ static void test_files_list(void **state)
 
 /* --- /alive ---------------------------------------------------------------------------------- */
 
-static enum sp_next alive(struct fx *f, struct sp_as_alive *a, bool with_rsp)
+static enum sp_next alive(struct step_fx *f, struct sp_as_alive *a, bool with_rsp)
 {
     sp_http_req_reset(&f->req);
     return sp_as_alive_step(a, &f->op, with_rsp ? &f->rsp : NULL, &f->req, &f->op.err);
@@ -704,7 +682,7 @@ static enum sp_next alive(struct fx *f, struct sp_as_alive *a, bool with_rsp)
 
 static void test_alive(void **state)
 {
-    struct fx *f = *state;
+    struct step_fx *f = *state;
     struct sp_as_alive a;
     sp_op_init_startup(&f->op, f->sb);
     sp_as_alive_begin(&a, f->client);
@@ -811,7 +789,7 @@ static void dropper_stop(struct dropper *d)
 }
 
 /* exec through the real transport; waits shortened (4 s in the policy, 20 ms here). */
-static enum sp_err exec_via(struct fx *f, struct dropper *d, struct sp_exec *x)
+static enum sp_err exec_via(struct step_fx *f, struct dropper *d, struct sp_exec *x)
 {
     struct sp_error err;
     snprintf(f->sb->data_url, sizeof(f->sb->data_url), "http://127.0.0.1:%u", d->port);
@@ -826,7 +804,7 @@ static enum sp_err exec_via(struct fx *f, struct dropper *d, struct sp_exec *x)
 
 static void test_dropped_connection_retried(void **state)
 {
-    struct fx *f = *state;
+    struct step_fx *f = *state;
     struct dropper d;
     struct sp_exec x;
     dropper_start(&d, 4); /* four drops, the fifth attempt answers */
@@ -846,7 +824,7 @@ static void test_dropped_connection_retried(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_dropped_connection_retried, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_dropped_connection_retried, fx_setup, step_fx_teardown),
         cmocka_unit_test(test_build_run),
         cmocka_unit_test(test_build_read_write),
         cmocka_unit_test(test_parse_run_good),
@@ -854,13 +832,13 @@ int main(void)
         cmocka_unit_test(test_parse_file_obs),
         cmocka_unit_test(test_parse_list_upload_detail),
         cmocka_unit_test(test_shell),
-        cmocka_unit_test_setup_teardown(test_exec_step, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_exec_step_failures, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_files_read_write, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_files_upload, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_files_download, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_files_list, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_alive, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_exec_step, fx_setup, step_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_exec_step_failures, fx_setup, step_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_files_read_write, fx_setup, step_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_files_upload, fx_setup, step_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_files_download, fx_setup, step_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_files_list, fx_setup, step_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_alive, fx_setup, step_fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

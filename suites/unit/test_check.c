@@ -28,27 +28,10 @@
 
 #include "cli_run.h"
 
-static void fail_with(const struct run *r)
-{
-    print_error("exit %d\nstdout:\n%s\nstderr:\n%s\n", r->code, r->out, r->err);
-}
-
 static bool dir_exists(const char *path)
 {
     struct stat st;
     return stat(path, &st) == 0;
-}
-
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    char *buf = calloc(1, 1 << 20);
-    assert_non_null(buf);
-    size_t n = fread(buf, 1, (1 << 20) - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    return buf;
 }
 
 /* Removes dir/junit.xml, dir/summary.json and dir. */
@@ -66,11 +49,7 @@ static cJSON *summary_of(const char *dir)
 {
     char path[300];
     snprintf(path, sizeof(path), "%s/summary.json", dir);
-    char *text = slurp(path);
-    cJSON *root = cJSON_Parse(text);
-    free(text);
-    assert_non_null(root);
-    return root;
+    return slurp_json(path);
 }
 
 /* A daytona mock with key, and the environment pointing --target real at it. */
@@ -116,10 +95,7 @@ static void test_check_reports_name_mode_used(void **state)
     char dir[] = "/tmp/sp-test-check-XXXXXX";
     assert_non_null(mkdtemp(dir));
     const char *argv[] = {"check", "-p", "daytona", "--focus", "^auth\\.valid", "-o", dir, NULL};
-    struct run r = run_cmd(sp_cmd_check, bare_env, argv);
-    if (r.code != SP_EXIT_PASS)
-        fail_with(&r);
-    assert_int_equal(r.code, SP_EXIT_PASS);
+    struct run r = run_expect(sp_cmd_check, bare_env, argv, SP_EXIT_PASS);
     assert_non_null(strstr(r.out, "daytona (mock, mode action-server)"));
     assert_null(strstr(r.out, "default"));
     cJSON *root = summary_of(dir);
@@ -146,10 +122,7 @@ static void test_check_all_covers_every_mode(void **state)
     char dir[] = "/tmp/sp-test-check-XXXXXX";
     assert_non_null(mkdtemp(dir));
     const char *argv[] = {"check", "-p", "all", "--focus", "^auth\\.valid", "-q", "-o", dir, NULL};
-    struct run r = run_cmd(sp_cmd_check, bare_env, argv);
-    if (r.code != SP_EXIT_PASS)
-        fail_with(&r);
-    assert_int_equal(r.code, SP_EXIT_PASS);
+    struct run r = run_expect(sp_cmd_check, bare_env, argv, SP_EXIT_PASS);
     /* every mode each registered provider declares */
     const char *names[16];
     size_t n = sp_provider_names(names, 16);
@@ -159,7 +132,7 @@ static void test_check_all_covers_every_mode(void **state)
             char want[96];
             snprintf(want, sizeof(want), "%s %s: 1 passed", names[i], modes[m]);
             if (strstr(r.out, want) == NULL)
-                fail_with(&r);
+                run_print(&r);
             assert_non_null(strstr(r.out, want));
         }
     }
@@ -207,10 +180,7 @@ static void test_check_unreachable_provider_found_up_front(void **state)
     assert_non_null(mkdtemp(dir));
     rmdir(dir);
     const char *argv[] = {"check", "-p", "daytona", "--target", "real", "-o", dir, NULL};
-    struct run r = run_cmd(sp_cmd_check, env, argv);
-    if (r.code != SP_EXIT_HARNESS)
-        fail_with(&r);
-    assert_int_equal(r.code, SP_EXIT_HARNESS);
+    struct run r = run_expect(sp_cmd_check, env, argv, SP_EXIT_HARNESS);
     assert_non_null(strstr(r.err, "cannot reach the provider at http://127.0.0.1:"));
     assert_non_null(strstr(r.err, "(DAYTONA_API_URL)"));
     assert_non_null(strstr(r.err, "connect"));
@@ -240,9 +210,7 @@ static void test_check_silent_server_found_up_front(void **state)
                           "real",  "-o", "/nonexistent/x", NULL};
     struct run r = run_cmd(sp_cmd_check, env, argv);
     close(s);
-    if (r.code != SP_EXIT_HARNESS)
-        fail_with(&r);
-    assert_int_equal(r.code, SP_EXIT_HARNESS);
+    run_check(&r, SP_EXIT_HARNESS);
     assert_non_null(strstr(r.err, "cannot reach the provider"));
     assert_non_null(strstr(r.err, "timeout"));
     run_free(&r);
@@ -258,9 +226,7 @@ static void test_check_rejected_key_names_variable(void **state)
                           "real",  "-o", "/nonexistent/x", NULL};
     struct run r = run_cmd(sp_cmd_check, rm.env, argv);
     sp_mock_stop(rm.m);
-    if (r.code != SP_EXIT_USAGE)
-        fail_with(&r);
-    assert_int_equal(r.code, SP_EXIT_USAGE);
+    run_check(&r, SP_EXIT_USAGE);
     assert_non_null(strstr(r.err, "the provider rejected the credential in DAYTONA_API_KEY"));
     assert_non_null(strstr(r.err, "auth"));
     assert_null(strstr(r.err, "dtn_a_wrong_key")); /* never the key itself */
@@ -281,9 +247,7 @@ static void test_check_short_key_accepted(void **state)
                           "--focus", "^auth\\.", "-o",      dir,        NULL};
     struct run r = run_cmd(sp_cmd_check, rm.env, argv);
     sp_mock_stop(rm.m);
-    if (r.code != SP_EXIT_PASS)
-        fail_with(&r);
-    assert_int_equal(r.code, SP_EXIT_PASS);
+    run_check(&r, SP_EXIT_PASS);
     assert_non_null(strstr(r.out, "PASS   auth.missing_key_is_config"));
     assert_null(strstr(r.out, "8 or more"));
     run_free(&r);
@@ -314,10 +278,7 @@ static void test_check_short_forms_and_quiet(void **state)
     assert_non_null(mkdtemp(dir));
     const char *argv[] = {"check", "-p", "e2b", "-q", "-o", dir, "--focus", "^(auth|files)\\.",
                           NULL};
-    struct run r = run_cmd(sp_cmd_check, bare_env, argv);
-    if (r.code != SP_EXIT_PASS)
-        fail_with(&r);
-    assert_int_equal(r.code, SP_EXIT_PASS);
+    struct run r = run_expect(sp_cmd_check, bare_env, argv, SP_EXIT_PASS);
     assert_null(strstr(r.out, "  PASS "));
     assert_non_null(strstr(r.out, "e2b v2: "));
     assert_non_null(strstr(r.out, "verdict: PASS"));
@@ -370,10 +331,7 @@ static void test_check_latency_option_applies(void **state)
     const char *argv[] = {
         "check", "-p", "daytona", "--latency", "start=fixed:300ms", "--focus", "^startup\\.ready",
         "-o",    dir,  NULL};
-    struct run r = run_cmd(sp_cmd_check, bare_env, argv);
-    if (r.code != SP_EXIT_PASS)
-        fail_with(&r);
-    assert_int_equal(r.code, SP_EXIT_PASS);
+    struct run r = run_expect(sp_cmd_check, bare_env, argv, SP_EXIT_PASS);
     cJSON *root = summary_of(dir);
     cJSON *p = cJSON_GetArrayItem(cJSON_GetObjectItem(root, "providers"), 0);
     cJSON *res = cJSON_GetArrayItem(cJSON_GetObjectItem(p, "results"), 0);
@@ -399,9 +357,7 @@ static void test_check_quiet_lists_failures(void **state)
                           "-o",    dir,  NULL};
     struct run r = run_cmd(sp_cmd_check, rm.env, argv);
     sp_mock_stop(rm.m);
-    if (r.code != SP_EXIT_FAIL)
-        fail_with(&r);
-    assert_int_equal(r.code, SP_EXIT_FAIL);
+    run_check(&r, SP_EXIT_FAIL);
     assert_true(strncmp(r.out, "FAIL daytona/action-server create.env_reaches_sandbox [", 55) == 0);
     const char *second = strchr(r.out, '\n') + 1;
     assert_true(strncmp(second, "FAIL daytona/action-server startup.ready_within_deadline [", 58) ==
@@ -427,10 +383,7 @@ static void test_check_focus_on_one_provider(void **state)
     assert_non_null(mkdtemp(dir));
     const char *argv[] = {"check", "-p", "all", "--focus", "^auth\\..*Provider:e2b",
                           "-o",    dir,  NULL};
-    struct run r = run_cmd(sp_cmd_check, bare_env, argv);
-    if (r.code != SP_EXIT_PASS)
-        fail_with(&r);
-    assert_int_equal(r.code, SP_EXIT_PASS);
+    struct run r = run_expect(sp_cmd_check, bare_env, argv, SP_EXIT_PASS);
     assert_null(strstr(r.out, "daytona"));
     assert_non_null(strstr(r.out, "e2b v2: 5 passed"));
     const char *note = strstr(r.err, "leaves out cleanup.nothing_left_behind");
@@ -450,10 +403,7 @@ static void test_check_jobs_keep_table_order(void **state)
     char dir[] = "/tmp/sp-test-check-XXXXXX";
     assert_non_null(mkdtemp(dir));
     const char *argv[] = {"check", "-p", "e2b", "-j", "6", "-q", "-o", dir, NULL};
-    struct run r = run_cmd(sp_cmd_check, bare_env, argv);
-    if (r.code != SP_EXIT_PASS)
-        fail_with(&r);
-    assert_int_equal(r.code, SP_EXIT_PASS);
+    struct run r = run_expect(sp_cmd_check, bare_env, argv, SP_EXIT_PASS);
     const struct sp_requirement *const *reqs;
     size_t n = sp_requirements(&reqs);
     cJSON *root = summary_of(dir);
@@ -506,14 +456,10 @@ static void test_check_binary_sigterm_to_group(void **state)
     assert_non_null(strstr(line, "auth."));
     assert_int_equal(kill(c.pid, SIGTERM), 0);
     assert_int_equal(kill(-c.pid, SIGTERM), 0);
-    char *out = read_all(c.out), *err = read_all(c.err);
-    int code = wait_exit(c.pid);
-    if (code != SP_EXIT_INTERRUPTED)
-        print_error("exit %d\nstdout:\n%s\nstderr:\n%s\n", code, out, err);
-    assert_int_equal(code, SP_EXIT_INTERRUPTED);
-    assert_non_null(strstr(out, "- interrupted"));
-    assert_non_null(strstr(err, "nothing the run created is left behind"));
-    assert_null(strstr(err, "exiting without cleaning up"));
+    struct run r = child_expect(c, SP_EXIT_INTERRUPTED);
+    assert_non_null(strstr(r.out, "- interrupted"));
+    assert_non_null(strstr(r.err, "nothing the run created is left behind"));
+    assert_null(strstr(r.err, "exiting without cleaning up"));
     cJSON *root = summary_of(dir);
     assert_true(cJSON_IsTrue(cJSON_GetObjectItem(root, "interrupted")));
     assert_string_equal(cJSON_GetObjectItem(root, "verdict")->valuestring, "fail");
@@ -524,8 +470,7 @@ static void test_check_binary_sigterm_to_group(void **state)
     assert_non_null(strstr(text, "the run was interrupted"));
     free(text);
     remove_reports(dir);
-    free(out);
-    free(err);
+    run_free(&r);
 }
 
 /* A stop while a create waits: the wait ends, the requirement is "not finished", and the
@@ -550,17 +495,12 @@ static void test_check_binary_stop_cancels_wait(void **state)
     const struct timespec pace = {0, 500 * 1000000L}; /* pacing only: let the create go out */
     nanosleep(&pace, NULL);
     assert_int_equal(kill(c.pid, SIGINT), 0);
-    char *out = read_all(c.out), *err = read_all(c.err);
-    int code = wait_exit(c.pid);
-    if (code != SP_EXIT_INTERRUPTED)
-        print_error("exit %d\nstdout:\n%s\nstderr:\n%s\n", code, out, err);
-    assert_int_equal(code, SP_EXIT_INTERRUPTED);
-    assert_non_null(strstr(out, "not finished: the run was interrupted"));
-    assert_non_null(strstr(err, "e2b (v2): deleted 1 sandbox found by the run label"));
-    assert_non_null(strstr(err, "nothing the run created is left behind"));
+    struct run r = child_expect(c, SP_EXIT_INTERRUPTED);
+    assert_non_null(strstr(r.out, "not finished: the run was interrupted"));
+    assert_non_null(strstr(r.err, "e2b (v2): deleted 1 sandbox found by the run label"));
+    assert_non_null(strstr(r.err, "nothing the run created is left behind"));
     remove_reports(dir);
-    free(out);
-    free(err);
+    run_free(&r);
 }
 
 /* The body of GET url with a bearer key, or NULL. */
@@ -628,18 +568,12 @@ static void test_check_binary_second_signal_forces_exit(void **state)
     (void)state;
     const char *mock_argv[] = {bin_path,      "mock",         "--vendor", "daytona", "--listen",
                                "127.0.0.1:0", "--latency-ms", "3000",     "--quiet", NULL};
-    struct child mock = spawn(mock_argv);
-    char line[4096];
-    read_line(mock.out, line, sizeof(line));
-    cJSON *ready = cJSON_Parse(line);
-    assert_non_null(ready);
-    cJSON *menv = cJSON_GetObjectItem(ready, "env");
-    char key[256], url[300], api[256];
-    const char *k = cJSON_GetObjectItem(menv, "DAYTONA_API_KEY")->valuestring;
-    snprintf(api, sizeof(api), "%s", cJSON_GetObjectItem(menv, "DAYTONA_API_URL")->valuestring);
-    snprintf(key, sizeof(key), "DAYTONA_API_KEY=%s", k);
-    snprintf(url, sizeof(url), "DAYTONA_API_URL=%s", api);
-    char *const env[] = {path_var, key, url, NULL};
+    cJSON *ready;
+    struct child mock = spawn_mock(mock_argv, &ready);
+    char key[256], url[300];
+    char *const env[] = {path_var, ready_var(ready, "DAYTONA_API_KEY", key, sizeof(key)),
+                         ready_var(ready, "DAYTONA_API_URL", url, sizeof(url)), NULL};
+    const char *k = strchr(key, '=') + 1, *api = strchr(url, '=') + 1;
     char dir[] = "/tmp/sp-test-check-XXXXXX";
     assert_non_null(mkdtemp(dir));
     const char *argv[] = {bin_path, "check", "-p", "daytona", "--target",
@@ -654,14 +588,10 @@ static void test_check_binary_second_signal_forces_exit(void **state)
     assert_true(id[0] != '\0');
     assert_int_equal(kill(c.pid, SIGINT), 0);
     assert_int_equal(kill(c.pid, SIGTERM), 0);
-    char *out = read_all(c.out), *err = read_all(c.err);
-    int code = wait_exit(c.pid);
-    if (code != SP_EXIT_INTERRUPTED)
-        print_error("exit %d\nstdout:\n%s\nstderr:\n%s\n", code, out, err);
-    assert_int_equal(code, SP_EXIT_INTERRUPTED);
-    assert_non_null(strstr(err, "second SIGTERM: exiting without cleaning up"));
-    assert_non_null(strstr(err, id));
-    assert_non_null(strstr(err, "remove what is left with: sandprobe sweep --provider daytona "
+    struct run r = child_expect(c, SP_EXIT_INTERRUPTED);
+    assert_non_null(strstr(r.err, "second SIGTERM: exiting without cleaning up"));
+    assert_non_null(strstr(r.err, id));
+    assert_non_null(strstr(r.err, "remove what is left with: sandprobe sweep --provider daytona "
                                 "--target real --label sandprobe_run="));
     assert_int_equal(kill(mock.pid, SIGTERM), 0);
     free(read_all(mock.out));
@@ -669,8 +599,7 @@ static void test_check_binary_second_signal_forces_exit(void **state)
     wait_exit(mock.pid);
     cJSON_Delete(ready);
     remove_reports(dir);
-    free(out);
-    free(err);
+    run_free(&r);
 }
 
 /* A provider killed mid-run: the run stops waiting, says so once, exits 3. */
@@ -679,19 +608,12 @@ static void test_check_binary_provider_disappears(void **state)
     (void)state;
     const char *mock_argv[] = {bin_path,   "mock",        "--vendor", "daytona",
                                "--listen", "127.0.0.1:0", "--quiet",  NULL};
-    struct child mock = spawn(mock_argv);
-    char line[4096];
-    read_line(mock.out, line, sizeof(line));
-    cJSON *ready = cJSON_Parse(line);
-    assert_non_null(ready);
-    cJSON *menv = cJSON_GetObjectItem(ready, "env");
-    char key[256], url[256];
-    snprintf(key, sizeof(key), "DAYTONA_API_KEY=%s",
-             cJSON_GetObjectItem(menv, "DAYTONA_API_KEY")->valuestring);
-    snprintf(url, sizeof(url), "DAYTONA_API_URL=%s",
-             cJSON_GetObjectItem(menv, "DAYTONA_API_URL")->valuestring);
+    cJSON *ready;
+    struct child mock = spawn_mock(mock_argv, &ready);
+    char key[256], url[256], line[4096];
+    char *const env[] = {path_var, ready_var(ready, "DAYTONA_API_KEY", key, sizeof(key)),
+                         ready_var(ready, "DAYTONA_API_URL", url, sizeof(url)), NULL};
     cJSON_Delete(ready);
-    char *const env[] = {path_var, key, url, NULL};
     char dir[] = "/tmp/sp-test-check-XXXXXX";
     assert_non_null(mkdtemp(dir));
     const char *argv[] = {bin_path, "check", "-p", "daytona", "--target", "real", "-o", dir, NULL};
@@ -703,19 +625,14 @@ static void test_check_binary_provider_disappears(void **state)
     assert_int_equal(waitpid(mock.pid, &status, 0), mock.pid);
     close(mock.out);
     close(mock.err);
-    char *out = read_all(c.out), *err = read_all(c.err);
-    int code = wait_exit(c.pid);
-    if (code != SP_EXIT_HARNESS)
-        print_error("exit %d\nstdout:\n%s\nstderr:\n%s\n", code, out, err);
-    assert_int_equal(code, SP_EXIT_HARNESS);
-    const char *said = strstr(err, "stopped answering (3 failed probes in a row)");
+    struct run r = child_expect(c, SP_EXIT_HARNESS);
+    const char *said = strstr(r.err, "stopped answering (3 failed probes in a row)");
     assert_non_null(said);
     assert_null(strstr(said + 1, "stopped answering (")); /* once */
-    assert_non_null(strstr(out, "daytona action-server: error: stopped answering"));
-    assert_non_null(strstr(out, "verdict: FAIL"));
+    assert_non_null(strstr(r.out, "daytona action-server: error: stopped answering"));
+    assert_non_null(strstr(r.out, "verdict: FAIL"));
     remove_reports(dir);
-    free(out);
-    free(err);
+    run_free(&r);
 }
 
 int main(void)

@@ -89,8 +89,7 @@ static void test_cli_check_real_all_without_keys_skips_each(void **state)
 {
     (void)state;
     const char *argv[] = {"check", "--provider", "all", "--target", "real", NULL};
-    struct run r = run_cmd(sp_cmd_check, bare_env, argv);
-    assert_int_equal(r.code, SP_EXIT_USAGE);
+    struct run r = run_expect(sp_cmd_check, bare_env, argv, SP_EXIT_USAGE);
     assert_non_null(strstr(r.err, "daytona: skipped: "));
     assert_non_null(strstr(r.err, "DAYTONA_API_KEY"));
     assert_non_null(strstr(r.err, "e2b: skipped: "));
@@ -103,8 +102,7 @@ static void test_cli_check_help_lists_every_option(void **state)
 {
     (void)state;
     const char *argv[] = {"check", "--help", NULL};
-    struct run r = run_cmd(sp_cmd_check, bare_env, argv);
-    assert_int_equal(r.code, SP_EXIT_PASS);
+    struct run r = run_expect(sp_cmd_check, bare_env, argv, SP_EXIT_PASS);
     const char *opts[] = {
         "--provider NAME", "--target mock|real",      "--mode MODE", "--out DIR", "--focus RE",
         "--skip RE",       "--level must|should|may", "--quiet"};
@@ -124,21 +122,11 @@ static void test_cli_check_mock_writes_reports(void **state)
     snprintf(out, sizeof(out), "%s/run", dir);
     const char *argv[] = {"check", "--provider", "daytona", "--focus", "^auth\\.",
                           "--out", out,          "--quiet", NULL};
-    struct run r = run_cmd(sp_cmd_check, bare_env, argv);
-    if (r.code != SP_EXIT_PASS)
-        print_error("exit %d\nstdout: %s\nstderr: %s\n", r.code, r.out, r.err);
-    assert_int_equal(r.code, SP_EXIT_PASS);
+    struct run r = run_expect(sp_cmd_check, bare_env, argv, SP_EXIT_PASS);
     assert_non_null(strstr(r.out, "verdict: PASS"));
     char path[128];
     snprintf(path, sizeof(path), "%s/summary.json", out);
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    char buf[65536];
-    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    cJSON *root = cJSON_Parse(buf);
-    assert_non_null(root);
+    cJSON *root = slurp_json(path);
     assert_string_equal(cJSON_GetObjectItem(root, "schema")->valuestring, "sandprobe.check/1");
     assert_string_equal(cJSON_GetObjectItem(root, "target")->valuestring, "mock");
     assert_string_equal(cJSON_GetObjectItem(root, "verdict")->valuestring, "pass");
@@ -165,14 +153,10 @@ static void assert_file_lacks(const char *dir, const char *name, const char *nee
 {
     char path[256];
     snprintf(path, sizeof(path), "%s/%s", dir, name);
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    static char buf[1 << 20];
-    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    assert_true(n > 0);
-    assert_null(strstr(buf, needle));
+    char *text = slurp(path);
+    assert_true(text[0] != '\0');
+    assert_null(strstr(text, needle));
+    free(text);
     unlink(path);
 }
 
@@ -203,9 +187,7 @@ static void test_cli_check_real_never_prints_the_key(void **state)
         "--out", out,          NULL};
     struct run r = run_cmd(sp_cmd_check, env, argv);
     sp_mock_stop(m);
-    if (r.code != SP_EXIT_PASS)
-        print_error("exit %d\nstdout: %s\nstderr: %s\n", r.code, r.out, r.err);
-    assert_int_equal(r.code, SP_EXIT_PASS);
+    run_check(&r, SP_EXIT_PASS);
     /* the key-handling requirements and one with a sandbox and a provider error ran */
     assert_non_null(strstr(r.out, "auth.errors_never_echo_key"));
     assert_non_null(strstr(r.out, "files.missing_not_found"));
@@ -253,8 +235,7 @@ static void test_cli_list_shows_every_requirement(void **state)
 {
     (void)state;
     const char *argv[] = {"list", NULL};
-    struct run r = run_cmd(sp_cmd_list, bare_env, argv);
-    assert_int_equal(r.code, SP_EXIT_PASS);
+    struct run r = run_expect(sp_cmd_list, bare_env, argv, SP_EXIT_PASS);
     const struct sp_requirement *const *reqs = NULL;
     size_t n = sp_requirements(&reqs);
     assert_true(n > 0);
@@ -273,10 +254,7 @@ static void test_cli_list_provider_says_what_applies(void **state)
 {
     (void)state;
     const char *argv[] = {"list", "--provider", "e2b", NULL};
-    struct run r = run_cmd(sp_cmd_list, bare_env, argv);
-    if (r.code != SP_EXIT_PASS)
-        print_error("stderr: %s\n", r.err);
-    assert_int_equal(r.code, SP_EXIT_PASS);
+    struct run r = run_expect(sp_cmd_list, bare_env, argv, SP_EXIT_PASS);
     assert_non_null(strstr(r.out, "[Provider:e2b]"));
     assert_non_null(strstr(r.out, "applies to e2b: yes"));
     run_free(&r);
@@ -289,23 +267,16 @@ static void test_cli_binary_dispatch(void **state)
 {
     (void)state;
     const char *unknown[] = {bin_path, "frobnicate", NULL};
-    struct child c = spawn(unknown);
-    char *out = read_all(c.out), *err = read_all(c.err);
-    assert_int_equal(wait_exit(c.pid), SP_EXIT_USAGE);
-    assert_non_null(strstr(err, "unknown command 'frobnicate'"));
-    assert_non_null(strstr(err, "check"));
-    assert_non_null(strstr(err, "mock"));
-    assert_non_null(strstr(err, "list"));
-    free(out);
-    free(err);
+    struct run r = child_expect(spawn(unknown), SP_EXIT_USAGE);
+    assert_non_null(strstr(r.err, "unknown command 'frobnicate'"));
+    assert_non_null(strstr(r.err, "check"));
+    assert_non_null(strstr(r.err, "mock"));
+    assert_non_null(strstr(r.err, "list"));
+    run_free(&r);
     const char *version[] = {bin_path, "--version", NULL};
-    c = spawn(version);
-    out = read_all(c.out);
-    err = read_all(c.err);
-    assert_int_equal(wait_exit(c.pid), SP_EXIT_PASS);
-    assert_non_null(strstr(out, "sandprobe " SP_VERSION));
-    free(out);
-    free(err);
+    r = child_expect(spawn(version), SP_EXIT_PASS);
+    assert_non_null(strstr(r.out, "sandprobe " SP_VERSION));
+    run_free(&r);
 }
 
 static size_t discard(char *p, size_t size, size_t n, void *user)
@@ -378,13 +349,8 @@ static void test_cli_binary_mock_ready_line_and_sigterm(void **state)
     (void)state;
     const char *argv[] = {bin_path,   "mock",        "--vendor", "daytona",
                           "--listen", "127.0.0.1:0", "--quiet",  NULL};
-    struct child c = spawn(argv);
-    char line[4096];
-    read_line(c.out, line, sizeof(line));
-    cJSON *ready = cJSON_Parse(line);
-    if (ready == NULL)
-        print_error("ready line: %s\n", line);
-    assert_non_null(ready);
+    cJSON *ready;
+    struct child c = spawn_mock(argv, &ready);
     assert_string_equal(cJSON_GetObjectItem(ready, "vendor")->valuestring, "daytona");
     const char *url = cJSON_GetObjectItem(ready, "url")->valuestring;
     assert_true(strncmp(url, "http://127.0.0.1:", 17) == 0);
@@ -394,11 +360,9 @@ static void test_cli_binary_mock_ready_line_and_sigterm(void **state)
     assert_true(cJSON_IsString(key));
     assert_int_equal(get_sandboxes(url, key->valuestring), 200);
     assert_int_equal(kill(c.pid, SIGTERM), 0);
-    char *rest = read_all(c.out), *err = read_all(c.err);
-    assert_int_equal(wait_exit(c.pid), SP_EXIT_PASS);
-    assert_string_equal(rest, ""); /* exactly one line for one vendor */
-    free(rest);
-    free(err);
+    struct run r = child_expect(c, SP_EXIT_PASS);
+    assert_string_equal(r.out, ""); /* exactly one line for one vendor */
+    run_free(&r);
     cJSON_Delete(ready);
 }
 
@@ -523,11 +487,9 @@ static void test_cli_binary_mock_all_consecutive_ports(void **state)
         cJSON_Delete(ready);
     }
     assert_int_equal(kill(c.pid, SIGTERM), 0);
-    char *rest = read_all(c.out), *err = read_all(c.err);
-    assert_int_equal(wait_exit(c.pid), SP_EXIT_PASS);
-    assert_string_equal(rest, "");
-    free(rest);
-    free(err);
+    struct run r = child_expect(c, SP_EXIT_PASS);
+    assert_string_equal(r.out, "");
+    run_free(&r);
 }
 
 int main(void)

@@ -33,39 +33,21 @@
 
 /* --- fixtures -------------------------------------------------------------------------------- */
 
-struct fx {
-    struct sp_client *client;
-    struct sp_http_req req;
-    struct sp_http_rsp rsp;
-    struct sp_op op;
-    struct sp_sandbox *sb;
-};
-
 static enum sp_err client_with(
     const char *mode, const char *k1, const char *v1, struct sp_client **out, struct sp_error *err)
 {
-    struct sp_kv env;
-    sp_kv_init(&env);
-    sp_kv_set(&env, "DAYTONA_API_KEY", "dtn_secret_key");
-    sp_kv_set(&env, "DAYTONA_API_URL", API "/");
-    if (k1)
-        sp_kv_set(&env, k1, v1);
+    const char *env[] = {"DAYTONA_API_KEY", "dtn_secret_key", "DAYTONA_API_URL", API "/", k1, v1,
+                         NULL};
     struct sp_client_opts opts = {.mode = mode, .ready_timeout_ms = 7000};
-    enum sp_err rc = sp_client_new("daytona", &env, &opts, out, err);
-    sp_kv_cleanup(&env);
-    return rc;
+    return step_fx_client("daytona", env, &opts, out, err);
 }
 
 static int fx_new(void **state, const char *mode, const char *k1, const char *v1)
 {
-    struct fx *f = calloc(1, sizeof(*f));
+    struct sp_client *c = NULL;
     struct sp_error err;
-    if (f == NULL || client_with(mode, k1, v1, &f->client, &err) != SP_E_OK)
-        return -1;
-    sp_http_req_init(&f->req);
-    sp_http_rsp_init(&f->rsp);
-    *state = f;
-    return 0;
+    client_with(mode, k1, v1, &c, &err);
+    return step_fx_new(state, c);
 }
 
 static int fx_setup(void **state)
@@ -83,35 +65,6 @@ static int fx_setup_delete(void **state)
     return fx_new(state, NULL, "DAYTONA_DELETE_ON_CLOSE", "true");
 }
 
-static void op_done(struct fx *f)
-{
-    if (f->op.ctx_free)
-        f->op.ctx_free(f->op.ctx);
-    f->op.ctx = NULL;
-    f->op.ctx_free = NULL;
-}
-
-static int fx_teardown(void **state)
-{
-    struct fx *f = *state;
-    op_done(f);
-    sp_http_req_cleanup(&f->req);
-    sp_http_rsp_cleanup(&f->rsp);
-    sp_sandbox_free(f->sb);
-    sp_client_free(f->client);
-    free(f);
-    return 0;
-}
-
-static enum sp_next step(struct fx *f, sp_step_fn fn, int status, const char *body)
-{
-    sp_http_req_reset(&f->req);
-    if (body == NULL)
-        return fn(&f->op, NULL, &f->req, &f->op.err);
-    rsp_json(&f->rsp, status, body);
-    return fn(&f->op, &f->rsp, &f->req, &f->op.err);
-}
-
 static const char *jget(const cJSON *o, const char *a, const char *b)
 {
     const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, a);
@@ -121,7 +74,7 @@ static const char *jget(const cJSON *o, const char *a, const char *b)
 }
 
 /* A sandbox handle as create would leave it. */
-static void fx_sandbox(struct fx *f, bool is_public)
+static void fx_sandbox(struct step_fx *f, bool is_public)
 {
     f->sb = sp__sandbox_new(f->client);
     snprintf(f->sb->id, sizeof(f->sb->id), SB_ID);
@@ -137,12 +90,8 @@ static void expect_config(const char *mode, const char *k, const char *v, const 
 {
     struct sp_client *c = NULL;
     struct sp_error err;
-    sp_error_clear(&err);
-    assert_int_equal(client_with(mode, k, v, &c, &err), SP_E_CONFIG);
-    assert_null(c);
-    if (strstr(err.msg, msg_part) == NULL)
-        fail_msg("'%s' does not mention '%s'", err.msg, msg_part);
-    assert_null(strstr(err.msg, "dtn_secret_key"));
+    enum sp_err rc = client_with(mode, k, v, &c, &err);
+    step_fx_config_error(rc, c, &err, msg_part, "dtn_secret_key");
 }
 
 static void test_configure(void **state)
@@ -397,16 +346,16 @@ static void test_parse_misc(void **state)
 
 static void test_auth_step(void **state)
 {
-    struct fx *f = *state;
+    struct step_fx *f = *state;
     sp_op_init_auth(&f->op, f->client);
-    assert_int_equal(step(f, sp_provider_daytona.auth, 0, NULL), SP_NEXT_REQUEST);
+    assert_int_equal(step_fx_run(f, sp_provider_daytona.auth, 0, NULL), SP_NEXT_REQUEST);
     assert_int_equal(f->req.method, SP_HTTP_GET);
     assert_non_null(strstr(req_url(&f->req), API "/sandbox?labels=%7B"));
     assert_string_equal(sp_kv_geti(&f->req.headers, "Authorization"), "Bearer dtn_secret_key");
     assert_string_equal(sp_kv_geti(&f->req.headers, "X-Daytona-SDK-Version"), "0.24.2");
-    assert_int_equal(step(f, sp_provider_daytona.auth, 200, "[]"), SP_NEXT_DONE);
+    assert_int_equal(step_fx_run(f, sp_provider_daytona.auth, 200, "[]"), SP_NEXT_DONE);
     sp_op_init_auth(&f->op, f->client);
-    assert_int_equal(step(f, sp_provider_daytona.auth, 401,
+    assert_int_equal(step_fx_run(f, sp_provider_daytona.auth, 401,
                           "{\"statusCode\":401,\"timestamp\":\"t\",\"path\":\"/api/sandbox\","
                           "\"error\":\"Http Exception\",\"message\":\"Unauthorized\"}"),
                      SP_NEXT_FAIL);
@@ -415,16 +364,16 @@ static void test_auth_step(void **state)
     assert_non_null(strstr(f->op.err.msg, "Unauthorized"));
     assert_null(strstr(f->op.err.msg, "dtn_secret_key"));
     sp_op_init_auth(&f->op, f->client);
-    assert_int_equal(step(f, sp_provider_daytona.auth, 200, "{\"oops\":1}"), SP_NEXT_FAIL);
+    assert_int_equal(step_fx_run(f, sp_provider_daytona.auth, 200, "{\"oops\":1}"), SP_NEXT_FAIL);
     assert_int_equal(f->op.err.code, SP_E_PROTOCOL);
 }
 
 static void test_create_step(void **state)
 {
-    struct fx *f = *state;
+    struct step_fx *f = *state;
     struct sp_create_opts o = {.session = "sess-1", .run_id = "r9", .access = SP_ACCESS_TOKEN};
     sp_op_init_create(&f->op, f->client, &o);
-    assert_int_equal(step(f, sp_provider_daytona.create, 0, NULL), SP_NEXT_REQUEST);
+    assert_int_equal(step_fx_run(f, sp_provider_daytona.create, 0, NULL), SP_NEXT_REQUEST);
     assert_int_equal(f->req.method, SP_HTTP_POST);
     assert_string_equal(req_url(&f->req), API "/sandbox");
     /* The API blocks until the sandbox started: create waits as long as the ready deadline. */
@@ -440,7 +389,7 @@ static void test_create_step(void **state)
     snprintf(key_copy, sizeof(key_copy), "%s", key);
     cJSON_Delete(j);
 
-    assert_int_equal(step(f, sp_provider_daytona.create, 200,
+    assert_int_equal(step_fx_run(f, sp_provider_daytona.create, 200,
                           "{\"id\":\"sb-9\",\"state\":\"creating\",\"public\":false,"
                           "\"labels\":{\"OpenHands_SID\":\"sess-1\"}}"),
                      SP_NEXT_DONE);
@@ -453,55 +402,55 @@ static void test_create_step(void **state)
     assert_true(sb->flags & SP_SB_TOKEN);
     assert_string_equal(sp_kv_get(&sb->data_headers, SP_AS_SESSION_HEADER), key_copy);
     sp_sandbox_free(sb);
-    op_done(f);
+    step_fx_op_done(f);
 
     /* A generated session; the server's errors. */
     struct sp_create_opts d = {0};
     sp_op_init_create(&f->op, f->client, &d);
-    assert_int_equal(step(f, sp_provider_daytona.create, 0, NULL), SP_NEXT_REQUEST);
+    assert_int_equal(step_fx_run(f, sp_provider_daytona.create, 0, NULL), SP_NEXT_REQUEST);
     j = req_json(&f->req);
     assert_true(strncmp(jget(j, "labels", "OpenHands_SID"), "sp-", 3) == 0);
     assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "public")));
     cJSON_Delete(j);
-    assert_int_equal(step(f, sp_provider_daytona.create, 400,
+    assert_int_equal(step_fx_run(f, sp_provider_daytona.create, 400,
                           "{\"statusCode\":400,\"message\":[\"cpu must be an integer number\"]}"),
                      SP_NEXT_FAIL);
     assert_int_equal(f->op.err.code, SP_E_PROTOCOL);
     assert_non_null(strstr(f->op.err.msg, "cpu must be an integer number"));
     assert_null(f->op.sandbox);
-    op_done(f);
+    step_fx_op_done(f);
     sp_op_init_create(&f->op, f->client, &d);
-    assert_int_equal(step(f, sp_provider_daytona.create, 0, NULL), SP_NEXT_REQUEST);
-    assert_int_equal(step(f, sp_provider_daytona.create, 500,
+    assert_int_equal(step_fx_run(f, sp_provider_daytona.create, 0, NULL), SP_NEXT_REQUEST);
+    assert_int_equal(step_fx_run(f, sp_provider_daytona.create, 500,
                           "{\"statusCode\":500,\"message\":"
                           "\"runner failed\"}"),
                      SP_NEXT_FAIL);
     assert_int_equal(f->op.err.code, SP_E_PROVIDER);
-    op_done(f);
+    step_fx_op_done(f);
     sp_op_init_create(&f->op, f->client, &d);
-    assert_int_equal(step(f, sp_provider_daytona.create, 0, NULL), SP_NEXT_REQUEST);
-    assert_int_equal(step(f, sp_provider_daytona.create, 200, "{\"id\":"), SP_NEXT_FAIL);
+    assert_int_equal(step_fx_run(f, sp_provider_daytona.create, 0, NULL), SP_NEXT_REQUEST);
+    assert_int_equal(step_fx_run(f, sp_provider_daytona.create, 200, "{\"id\":"), SP_NEXT_FAIL);
     assert_int_equal(f->op.err.code, SP_E_PROTOCOL);
     assert_null(f->op.sandbox);
 }
 
-static void attach(struct fx *f, const char *value)
+static void attach(struct step_fx *f, const char *value)
 {
-    op_done(f);
+    step_fx_op_done(f);
     sp_op_init_attach(&f->op, f->client, NULL, value);
-    assert_int_equal(step(f, sp_provider_daytona.attach, 0, NULL), SP_NEXT_REQUEST);
+    assert_int_equal(step_fx_run(f, sp_provider_daytona.attach, 0, NULL), SP_NEXT_REQUEST);
 }
 
 static void test_attach_step(void **state)
 {
-    struct fx *f = *state;
+    struct step_fx *f = *state;
     attach(f, "s1");
     assert_string_equal(req_url(&f->req),
                         API "/sandbox?labels=%7B%22OpenHands_SID%22%3A%22s1%22%7D");
     char body[2048];
     snprintf(body, sizeof(body), "[%s,{\"id\":\"old\",\"state\":\"destroyed\"}]",
              SANDBOX_JSON("stopped", "true"));
-    assert_int_equal(step(f, sp_provider_daytona.attach, 200, body), SP_NEXT_DONE);
+    assert_int_equal(step_fx_run(f, sp_provider_daytona.attach, 200, body), SP_NEXT_DONE);
     struct sp_sandbox *sb = f->op.sandbox;
     assert_string_equal(sb->id, SB_ID);
     assert_string_equal(sb->state, "stopped");
@@ -511,34 +460,37 @@ static void test_attach_step(void **state)
     sp_sandbox_free(sb);
 
     attach(f, "none");
-    assert_int_equal(step(f, sp_provider_daytona.attach, 200, "[]"), SP_NEXT_FAIL);
+    assert_int_equal(step_fx_run(f, sp_provider_daytona.attach, 200, "[]"), SP_NEXT_FAIL);
     assert_int_equal(f->op.err.code, SP_E_NOT_FOUND);
     assert_non_null(strstr(f->op.err.msg, "OpenHands_SID=none"));
     attach(f, "two");
-    assert_int_equal(step(f, sp_provider_daytona.attach, 200, "[{\"id\":\"a\"},{\"id\":\"b\"}]"),
-                     SP_NEXT_FAIL);
+    assert_int_equal(
+        step_fx_run(f, sp_provider_daytona.attach, 200, "[{\"id\":\"a\"},{\"id\":\"b\"}]"),
+        SP_NEXT_FAIL);
     assert_int_equal(f->op.err.code, SP_E_CONFLICT);
 
     /* The cursor shape, followed across pages. */
     attach(f, "paged");
     assert_int_equal(
-        step(f, sp_provider_daytona.attach, 200,
+        step_fx_run(f, sp_provider_daytona.attach, 200,
              "{\"items\":[{\"id\":\"p1\",\"state\":\"started\"}],\"nextCursor\":\"c/2\"}"),
         SP_NEXT_REQUEST);
     assert_non_null(strstr(req_url(&f->req), "&cursor=c%2F2"));
-    assert_int_equal(step(f, sp_provider_daytona.attach, 200, "{\"items\":[],\"nextCursor\":null}"),
-                     SP_NEXT_DONE);
+    assert_int_equal(
+        step_fx_run(f, sp_provider_daytona.attach, 200, "{\"items\":[],\"nextCursor\":null}"),
+        SP_NEXT_DONE);
     assert_string_equal(f->op.sandbox->id, "p1");
     sp_sandbox_free(f->op.sandbox);
     attach(f, "paged2");
-    assert_int_equal(step(f, sp_provider_daytona.attach, 200,
+    assert_int_equal(step_fx_run(f, sp_provider_daytona.attach, 200,
                           "{\"items\":[{\"id\":\"p1\"}],\"nextCursor\":\"n\"}"),
                      SP_NEXT_REQUEST);
-    assert_int_equal(step(f, sp_provider_daytona.attach, 200, "{\"items\":[{\"id\":\"p2\"}]}"),
-                     SP_NEXT_FAIL);
+    assert_int_equal(
+        step_fx_run(f, sp_provider_daytona.attach, 200, "{\"items\":[{\"id\":\"p2\"}]}"),
+        SP_NEXT_FAIL);
     assert_int_equal(f->op.err.code, SP_E_CONFLICT);
     attach(f, "x");
-    assert_int_equal(step(f, sp_provider_daytona.attach, 500,
+    assert_int_equal(step_fx_run(f, sp_provider_daytona.attach, 500,
                           "{\"statusCode\":500,\"message\":\"Unexpected token in JSON\"}"),
                      SP_NEXT_FAIL);
     assert_int_equal(f->op.err.code, SP_E_PROVIDER);
@@ -548,22 +500,22 @@ static void test_attach_step(void **state)
 
 static void test_startup_action_server(void **state)
 {
-    struct fx *f = *state;
+    struct step_fx *f = *state;
     fx_sandbox(f, false);
     sp_op_init_startup(&f->op, f->sb);
     sp_step_fn st = sp_provider_daytona.startup;
-    assert_int_equal(step(f, st, 0, NULL), SP_NEXT_REQUEST);
+    assert_int_equal(step_fx_run(f, st, 0, NULL), SP_NEXT_REQUEST);
     assert_string_equal(req_url(&f->req), API "/sandbox/" SB_ID);
-    assert_int_equal(step(f, st, 200, SANDBOX_JSON("creating", "false")), SP_NEXT_WAIT);
+    assert_int_equal(step_fx_run(f, st, 200, SANDBOX_JSON("creating", "false")), SP_NEXT_WAIT);
     assert_int_equal(f->op.wait_ms, DAYTONA_POLL_MS);
     assert_string_equal(f->sb->state, "creating");
-    assert_int_equal(step(f, st, 0, NULL), SP_NEXT_REQUEST);
-    assert_int_equal(step(f, st, 200, SANDBOX_JSON("started", "false")), SP_NEXT_REQUEST);
+    assert_int_equal(step_fx_run(f, st, 0, NULL), SP_NEXT_REQUEST);
+    assert_int_equal(step_fx_run(f, st, 200, SANDBOX_JSON("started", "false")), SP_NEXT_REQUEST);
     assert_string_equal(req_url(&f->req), API "/toolbox/" SB_ID "/toolbox/process/session");
     cJSON *j = req_json(&f->req);
     assert_string_equal(jget(j, "sessionId", NULL), "action-execution-server");
     cJSON_Delete(j);
-    assert_int_equal(step(f, st, 201, ""), SP_NEXT_REQUEST);
+    assert_int_equal(step_fx_run(f, st, 201, ""), SP_NEXT_REQUEST);
     assert_string_equal(req_url(&f->req), API
                         "/toolbox/" SB_ID "/toolbox/process/session/action-execution-server/exec");
     j = req_json(&f->req);
@@ -575,11 +527,12 @@ static void test_startup_action_server(void **state)
     assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "async")));
     assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "runAsync")));
     cJSON_Delete(j);
-    assert_int_equal(step(f, st, 202, "{\"cmdId\":\"c1\",\"output\":null,\"exitCode\":null}"),
-                     SP_NEXT_REQUEST);
+    assert_int_equal(
+        step_fx_run(f, st, 202, "{\"cmdId\":\"c1\",\"output\":null,\"exitCode\":null}"),
+        SP_NEXT_REQUEST);
     assert_true(f->sb->flags & SP_SB_SERVER_STARTED);
     assert_string_equal(req_url(&f->req), API "/sandbox/" SB_ID "/ports/4444/preview-url");
-    assert_int_equal(step(f, st, 200,
+    assert_int_equal(step_fx_run(f, st, 200,
                           "{\"url\":\"http://4444-" SB_ID ".localhost:9\","
                           "\"token\":\"ptok\",\"legacyProxyUrl\":\"x\"}"),
                      SP_NEXT_REQUEST);
@@ -590,77 +543,78 @@ static void test_startup_action_server(void **state)
     assert_int_equal(f->sb->data_retry.max_attempts_429, 3);
     assert_string_equal(req_url(&f->req), "http://4444-" SB_ID ".localhost:9/alive");
     assert_string_equal(sp_kv_geti(&f->req.headers, DAYTONA_PREVIEW_HEADER), "ptok");
-    assert_int_equal(step(f, st, 502, "Bad Gateway"), SP_NEXT_WAIT);
-    assert_int_equal(step(f, st, 0, NULL), SP_NEXT_REQUEST);
-    assert_int_equal(step(f, st, 200, "{\"status\":\"ok\"}"), SP_NEXT_DONE);
+    assert_int_equal(step_fx_run(f, st, 502, "Bad Gateway"), SP_NEXT_WAIT);
+    assert_int_equal(step_fx_run(f, st, 0, NULL), SP_NEXT_REQUEST);
+    assert_int_equal(step_fx_run(f, st, 200, "{\"status\":\"ok\"}"), SP_NEXT_DONE);
     assert_true(sp_sandbox_forget_access_token(f->sb));
     assert_null(sp_kv_geti(&f->sb->data_headers, DAYTONA_PREVIEW_HEADER));
 }
 
 static void test_startup_paths(void **state)
 {
-    struct fx *f = *state;
+    struct step_fx *f = *state;
     sp_step_fn st = sp_provider_daytona.startup;
     fx_sandbox(f, true);
     /* An attached stopped sandbox is started, and its server with it, even when the
      * session is still known (409). */
     const char *exists = "{\"statusCode\":409,\"message\":\"session already exists\"}";
     sp_op_init_startup(&f->op, f->sb);
-    assert_int_equal(step(f, st, 0, NULL), SP_NEXT_REQUEST);
-    assert_int_equal(step(f, st, 200, SANDBOX_JSON("stopped", "true")), SP_NEXT_REQUEST);
+    assert_int_equal(step_fx_run(f, st, 0, NULL), SP_NEXT_REQUEST);
+    assert_int_equal(step_fx_run(f, st, 200, SANDBOX_JSON("stopped", "true")), SP_NEXT_REQUEST);
     assert_int_equal(f->req.method, SP_HTTP_POST);
     assert_string_equal(req_url(&f->req), API "/sandbox/" SB_ID "/start");
-    assert_int_equal(step(f, st, 200, SANDBOX_JSON("starting", "true")), SP_NEXT_REQUEST);
+    assert_int_equal(step_fx_run(f, st, 200, SANDBOX_JSON("starting", "true")), SP_NEXT_REQUEST);
     assert_string_equal(req_url(&f->req), API "/sandbox/" SB_ID);
-    assert_int_equal(step(f, st, 200, SANDBOX_JSON("started", "true")), SP_NEXT_REQUEST);
-    assert_int_equal(step(f, st, 409, exists), SP_NEXT_REQUEST);
+    assert_int_equal(step_fx_run(f, st, 200, SANDBOX_JSON("started", "true")), SP_NEXT_REQUEST);
+    assert_int_equal(step_fx_run(f, st, 409, exists), SP_NEXT_REQUEST);
     assert_non_null(strstr(req_url(&f->req), "/process/session/action-execution-server/exec"));
-    op_done(f);
+    step_fx_op_done(f);
     /* A started one whose session exists already runs its server. */
     sp_op_init_startup(&f->op, f->sb);
-    assert_int_equal(step(f, st, 0, NULL), SP_NEXT_REQUEST);
-    assert_int_equal(step(f, st, 200, SANDBOX_JSON("started", "true")), SP_NEXT_REQUEST);
-    assert_int_equal(step(f, st, 409, exists), SP_NEXT_REQUEST);
+    assert_int_equal(step_fx_run(f, st, 0, NULL), SP_NEXT_REQUEST);
+    assert_int_equal(step_fx_run(f, st, 200, SANDBOX_JSON("started", "true")), SP_NEXT_REQUEST);
+    assert_int_equal(step_fx_run(f, st, 409, exists), SP_NEXT_REQUEST);
     assert_string_equal(req_url(&f->req), API "/sandbox/" SB_ID "/ports/4444/preview-url");
-    assert_int_equal(step(f, st, 200, "{\"url\":\"http://h:1\",\"token\":\"ptok\"}"),
+    assert_int_equal(step_fx_run(f, st, 200, "{\"url\":\"http://h:1\",\"token\":\"ptok\"}"),
                      SP_NEXT_REQUEST);
     assert_null(sp_kv_geti(&f->req.headers, DAYTONA_PREVIEW_HEADER)); /* public: no token */
     assert_string_equal(f->sb->access_header, SP_AS_SESSION_HEADER);
-    op_done(f);
+    step_fx_op_done(f);
 
     /* An error state fails at once with the reason. */
     sp_op_init_startup(&f->op, f->sb);
-    assert_int_equal(step(f, st, 0, NULL), SP_NEXT_REQUEST);
-    assert_int_equal(step(f, st, 200,
+    assert_int_equal(step_fx_run(f, st, 0, NULL), SP_NEXT_REQUEST);
+    assert_int_equal(step_fx_run(f, st, 200,
                           "{\"id\":\"x\",\"state\":\"build_failed\","
                           "\"errorReason\":\"no such snapshot\"}"),
                      SP_NEXT_FAIL);
     assert_int_equal(f->op.err.code, SP_E_STATE);
     assert_non_null(strstr(f->op.err.msg, "build_failed"));
     assert_non_null(strstr(f->op.err.msg, "no such snapshot"));
-    op_done(f);
+    step_fx_op_done(f);
 
     /* The ready deadline names the last state seen. */
     sp_op_init_startup(&f->op, f->sb);
-    assert_int_equal(step(f, st, 0, NULL), SP_NEXT_REQUEST);
+    assert_int_equal(step_fx_run(f, st, 0, NULL), SP_NEXT_REQUEST);
     f->op.deadline_ms = 1;
-    assert_int_equal(step(f, st, 200, SANDBOX_JSON("pulling_snapshot", "true")), SP_NEXT_FAIL);
+    assert_int_equal(step_fx_run(f, st, 200, SANDBOX_JSON("pulling_snapshot", "true")),
+                     SP_NEXT_FAIL);
     assert_int_equal(f->op.err.code, SP_E_TIMEOUT);
     assert_non_null(strstr(f->op.err.msg, "not started after 7 s (last state: pulling_snapshot)"));
-    op_done(f);
+    step_fx_op_done(f);
 
     sp_op_init_startup(&f->op, f->sb);
-    assert_int_equal(step(f, st, 0, NULL), SP_NEXT_REQUEST);
-    assert_int_equal(step(f, st, 404,
+    assert_int_equal(step_fx_run(f, st, 0, NULL), SP_NEXT_REQUEST);
+    assert_int_equal(step_fx_run(f, st, 404,
                           "{\"statusCode\":404,\"message\":\"Sandbox with ID x not "
                           "found\"}"),
                      SP_NEXT_FAIL);
     assert_int_equal(f->op.err.code, SP_E_NOT_FOUND);
-    op_done(f);
+    step_fx_op_done(f);
     sp_op_init_startup(&f->op, f->sb);
-    assert_int_equal(step(f, st, 0, NULL), SP_NEXT_REQUEST);
-    assert_int_equal(step(f, st, 200, SANDBOX_JSON("started", "true")), SP_NEXT_REQUEST);
-    assert_int_equal(step(f, st, 400,
+    assert_int_equal(step_fx_run(f, st, 0, NULL), SP_NEXT_REQUEST);
+    assert_int_equal(step_fx_run(f, st, 200, SANDBOX_JSON("started", "true")), SP_NEXT_REQUEST);
+    assert_int_equal(step_fx_run(f, st, 400,
                           "{\"response\":{},\"status\":400,\"message\":\"Sandbox is "
                           "not running\"}"),
                      SP_NEXT_FAIL);
@@ -669,15 +623,15 @@ static void test_startup_paths(void **state)
 
 static void test_startup_toolbox(void **state)
 {
-    struct fx *f = *state;
+    struct step_fx *f = *state;
     fx_sandbox(f, true);
     f->sb->workdir[0] = '\0';
     sp_op_init_startup(&f->op, f->sb);
     sp_step_fn st = sp_provider_daytona.startup;
-    assert_int_equal(step(f, st, 0, NULL), SP_NEXT_REQUEST);
-    assert_int_equal(step(f, st, 200, SANDBOX_JSON("started", "true")), SP_NEXT_REQUEST);
+    assert_int_equal(step_fx_run(f, st, 0, NULL), SP_NEXT_REQUEST);
+    assert_int_equal(step_fx_run(f, st, 200, SANDBOX_JSON("started", "true")), SP_NEXT_REQUEST);
     assert_string_equal(req_url(&f->req), API "/toolbox/" SB_ID "/toolbox/project-dir");
-    assert_int_equal(step(f, st, 200, "{\"dir\":\"/home/daytona\"}"), SP_NEXT_DONE);
+    assert_int_equal(step_fx_run(f, st, 200, "{\"dir\":\"/home/daytona\"}"), SP_NEXT_DONE);
     assert_string_equal(f->sb->workdir, "/home/daytona");
     assert_string_equal(f->sb->data_url, API "/toolbox/" SB_ID "/toolbox");
     assert_string_equal(sp_kv_get(&f->sb->data_headers, "Authorization"), "Bearer dtn_secret_key");
@@ -687,7 +641,7 @@ static void test_startup_toolbox(void **state)
 
 static void test_toolbox_exec(void **state)
 {
-    struct fx *f = *state;
+    struct step_fx *f = *state;
     fx_sandbox(f, true);
     snprintf(f->sb->workdir, sizeof(f->sb->workdir), "/home/daytona");
     struct sp_exec x;
@@ -699,7 +653,7 @@ static void test_toolbox_exec(void **state)
     x.cwd = "proj";
     x.timeout_ms = 1500;
     sp_op_init_exec(&f->op, f->sb, &x);
-    assert_int_equal(step(f, sp_provider_daytona.exec, 0, NULL), SP_NEXT_REQUEST);
+    assert_int_equal(step_fx_run(f, sp_provider_daytona.exec, 0, NULL), SP_NEXT_REQUEST);
     assert_string_equal(req_url(&f->req), API "/toolbox/" SB_ID "/toolbox/process/execute");
     assert_int_equal(f->req.timeout_ms, 6500);
     cJSON *j = req_json(&f->req);
@@ -716,16 +670,17 @@ static void test_toolbox_exec(void **state)
     assert_string_equal(sp_buf_str(&dec), "(export A=1 && echo $A\n)");
     sp_buf_cleanup(&dec);
     cJSON_Delete(j);
-    assert_int_equal(step(f, sp_provider_daytona.exec, 200, "{\"exitCode\":0,\"result\":\"1\\n\"}"),
-                     SP_NEXT_DONE);
+    assert_int_equal(
+        step_fx_run(f, sp_provider_daytona.exec, 200, "{\"exitCode\":0,\"result\":\"1\\n\"}"),
+        SP_NEXT_DONE);
     assert_int_equal(x.exit_code, 0);
     assert_string_equal(sp_buf_str(&x.out), "1\n");
 
     sp_exec_cleanup(&x);
     sp_exec_init(&x, "sleep 9");
     sp_op_init_exec(&f->op, f->sb, &x);
-    assert_int_equal(step(f, sp_provider_daytona.exec, 0, NULL), SP_NEXT_REQUEST);
-    assert_int_equal(step(f, sp_provider_daytona.exec, 408,
+    assert_int_equal(step_fx_run(f, sp_provider_daytona.exec, 0, NULL), SP_NEXT_REQUEST);
+    assert_int_equal(step_fx_run(f, sp_provider_daytona.exec, 408,
                           "{\"statusCode\":408,\"message\":"
                           "\"command execution timeout\"}"),
                      SP_NEXT_DONE);
@@ -733,14 +688,15 @@ static void test_toolbox_exec(void **state)
     assert_int_equal(x.exit_code, -1);
     assert_string_equal(x.detail, "command execution timeout");
     sp_op_init_exec(&f->op, f->sb, &x);
-    assert_int_equal(step(f, sp_provider_daytona.exec, 0, NULL), SP_NEXT_REQUEST);
-    assert_int_equal(step(f, sp_provider_daytona.exec, 200, "{\"exitCode\":null}"), SP_NEXT_FAIL);
+    assert_int_equal(step_fx_run(f, sp_provider_daytona.exec, 0, NULL), SP_NEXT_REQUEST);
+    assert_int_equal(step_fx_run(f, sp_provider_daytona.exec, 200, "{\"exitCode\":null}"),
+                     SP_NEXT_FAIL);
     assert_int_equal(f->op.err.code, SP_E_PROTOCOL);
     sp_exec_cleanup(&x);
     sp_kv_cleanup(&env);
 }
 
-static void toolbox_files(struct fx *f,
+static void toolbox_files(struct step_fx *f,
                           struct sp_files *fl,
                           enum sp_file_kind kind,
                           const char *path,
@@ -750,14 +706,14 @@ static void toolbox_files(struct fx *f,
     sp_files_cleanup(fl);
     sp_files_init(fl, kind, path);
     sp_op_init_files(&f->op, f->sb, fl);
-    assert_int_equal(step(f, sp_provider_daytona.files, 0, NULL), SP_NEXT_REQUEST);
+    assert_int_equal(step_fx_run(f, sp_provider_daytona.files, 0, NULL), SP_NEXT_REQUEST);
     assert_int_equal(f->req.method, m);
     assert_string_equal(req_url(&f->req), want_url);
 }
 
 static void test_toolbox_files(void **state)
 {
-    struct fx *f = *state;
+    struct step_fx *f = *state;
     fx_sandbox(f, true);
     snprintf(f->sb->workdir, sizeof(f->sb->workdir), "/home/daytona");
     struct sp_files fl;
@@ -767,14 +723,14 @@ static void test_toolbox_files(void **state)
 
     snprintf(want, sizeof(want), "%s?path=%%2Fhome%%2Fdaytona%%2Fd", tb);
     toolbox_files(f, &fl, SP_FILE_LIST, "d", SP_HTTP_GET, want);
-    assert_int_equal(
-        step(f, sp_provider_daytona.files, 200, "[{\"name\":\"a\",\"isDir\":false,\"size\":3}]"),
-        SP_NEXT_DONE);
+    assert_int_equal(step_fx_run(f, sp_provider_daytona.files, 200,
+                                 "[{\"name\":\"a\",\"isDir\":false,\"size\":3}]"),
+                     SP_NEXT_DONE);
     assert_int_equal(fl.n_entries, 1);
 
     snprintf(want, sizeof(want), "%s/info?path=%%2Fetc%%2Fhosts", tb);
     toolbox_files(f, &fl, SP_FILE_STAT, "/etc/hosts", SP_HTTP_GET, want);
-    assert_int_equal(step(f, sp_provider_daytona.files, 404,
+    assert_int_equal(step_fx_run(f, sp_provider_daytona.files, 404,
                           "{\"statusCode\":404,\"message\":\"file not found\",\"code\":\"Not "
                           "Found\"}"),
                      SP_NEXT_FAIL);
@@ -783,11 +739,11 @@ static void test_toolbox_files(void **state)
 
     snprintf(want, sizeof(want), "%s/folder?path=%%2Fa%%2Fb&mode=0755", tb);
     toolbox_files(f, &fl, SP_FILE_MKDIR, "/a/b", SP_HTTP_POST, want);
-    assert_int_equal(step(f, sp_provider_daytona.files, 201, ""), SP_NEXT_DONE);
+    assert_int_equal(step_fx_run(f, sp_provider_daytona.files, 201, ""), SP_NEXT_DONE);
 
     snprintf(want, sizeof(want), "%s?path=%%2Fa&recursive=true", tb);
     toolbox_files(f, &fl, SP_FILE_REMOVE, "/a", SP_HTTP_DELETE, want);
-    assert_int_equal(step(f, sp_provider_daytona.files, 204, ""), SP_NEXT_DONE);
+    assert_int_equal(step_fx_run(f, sp_provider_daytona.files, 204, ""), SP_NEXT_DONE);
 
     snprintf(want, sizeof(want), "%s/download?path=%%2Fa%%2Fbin", tb);
     toolbox_files(f, &fl, SP_FILE_DOWNLOAD, "/a/bin", SP_HTTP_GET, want);
@@ -807,7 +763,7 @@ static void test_toolbox_files(void **state)
     assert_non_null(p);
     assert_non_null(q);
     assert_true(p < q); /* the daemon wants the path part first */
-    assert_int_equal(step(f, sp_provider_daytona.files, 200, ""), SP_NEXT_DONE);
+    assert_int_equal(step_fx_run(f, sp_provider_daytona.files, 200, ""), SP_NEXT_DONE);
     assert_string_equal(fl.resolved_path, "/home/daytona/up/x.bin");
     sp_files_cleanup(&fl);
 }
@@ -816,80 +772,81 @@ static void test_toolbox_files(void **state)
 
 static void test_cleanup_delete(void **state)
 {
-    struct fx *f = *state;
+    struct step_fx *f = *state;
     fx_sandbox(f, true);
     sp_step_fn cl = sp_provider_daytona.cleanup;
     sp_op_init_cleanup(&f->op, f->sb, SP_CLEANUP_DEFAULT); /* DAYTONA_DELETE_ON_CLOSE=true */
-    assert_int_equal(step(f, cl, 0, NULL), SP_NEXT_REQUEST);
+    assert_int_equal(step_fx_run(f, cl, 0, NULL), SP_NEXT_REQUEST);
     assert_int_equal(f->req.method, SP_HTTP_DELETE);
     assert_string_equal(req_url(&f->req), API "/sandbox/" SB_ID "?force=true");
-    assert_int_equal(step(f, cl, 200, ""), SP_NEXT_REQUEST);
+    assert_int_equal(step_fx_run(f, cl, 200, ""), SP_NEXT_REQUEST);
     assert_string_equal(req_url(&f->req), API "/sandbox/" SB_ID);
-    assert_int_equal(step(f, cl, 200, SANDBOX_JSON("destroying", "true")), SP_NEXT_WAIT);
-    assert_int_equal(step(f, cl, 0, NULL), SP_NEXT_REQUEST);
-    assert_int_equal(step(f, cl, 200, SANDBOX_JSON("destroyed", "true")), SP_NEXT_DONE);
+    assert_int_equal(step_fx_run(f, cl, 200, SANDBOX_JSON("destroying", "true")), SP_NEXT_WAIT);
+    assert_int_equal(step_fx_run(f, cl, 0, NULL), SP_NEXT_REQUEST);
+    assert_int_equal(step_fx_run(f, cl, 200, SANDBOX_JSON("destroyed", "true")), SP_NEXT_DONE);
     assert_string_equal(f->sb->state, "destroyed");
-    op_done(f);
+    step_fx_op_done(f);
 
     sp_op_init_cleanup(&f->op, f->sb, SP_CLEANUP_DELETE);
-    assert_int_equal(step(f, cl, 0, NULL), SP_NEXT_REQUEST);
-    assert_int_equal(step(f, cl, 200, ""), SP_NEXT_REQUEST);
-    assert_int_equal(step(f, cl, 404, "{\"statusCode\":404,\"message\":\"not found\"}"),
+    assert_int_equal(step_fx_run(f, cl, 0, NULL), SP_NEXT_REQUEST);
+    assert_int_equal(step_fx_run(f, cl, 200, ""), SP_NEXT_REQUEST);
+    assert_int_equal(step_fx_run(f, cl, 404, "{\"statusCode\":404,\"message\":\"not found\"}"),
                      SP_NEXT_DONE);
-    op_done(f);
+    step_fx_op_done(f);
     sp_op_init_cleanup(&f->op, f->sb, SP_CLEANUP_DELETE);
-    assert_int_equal(step(f, cl, 0, NULL), SP_NEXT_REQUEST);
-    assert_int_equal(step(f, cl, 404, "{\"statusCode\":404,\"message\":\"not found\"}"),
+    assert_int_equal(step_fx_run(f, cl, 0, NULL), SP_NEXT_REQUEST);
+    assert_int_equal(step_fx_run(f, cl, 404, "{\"statusCode\":404,\"message\":\"not found\"}"),
                      SP_NEXT_DONE); /* already gone */
-    op_done(f);
+    step_fx_op_done(f);
     sp_op_init_cleanup(&f->op, f->sb, SP_CLEANUP_DELETE);
-    assert_int_equal(step(f, cl, 0, NULL), SP_NEXT_REQUEST);
-    assert_int_equal(step(f, cl, 200, ""), SP_NEXT_REQUEST);
+    assert_int_equal(step_fx_run(f, cl, 0, NULL), SP_NEXT_REQUEST);
+    assert_int_equal(step_fx_run(f, cl, 200, ""), SP_NEXT_REQUEST);
     f->op.deadline_ms = 1;
-    assert_int_equal(step(f, cl, 200, SANDBOX_JSON("destroying", "true")), SP_NEXT_FAIL);
+    assert_int_equal(step_fx_run(f, cl, 200, SANDBOX_JSON("destroying", "true")), SP_NEXT_FAIL);
     assert_int_equal(f->op.err.code, SP_E_TIMEOUT);
     assert_non_null(strstr(f->op.err.msg, "not destroyed after 7 s (last state: destroying)"));
 }
 
 static void test_cleanup_stop(void **state)
 {
-    struct fx *f = *state;
+    struct step_fx *f = *state;
     fx_sandbox(f, true);
     sp_step_fn cl = sp_provider_daytona.cleanup;
     sp_op_init_cleanup(&f->op, f->sb, SP_CLEANUP_DEFAULT); /* default: stop */
-    assert_int_equal(step(f, cl, 0, NULL), SP_NEXT_REQUEST);
+    assert_int_equal(step_fx_run(f, cl, 0, NULL), SP_NEXT_REQUEST);
     assert_int_equal(f->req.method, SP_HTTP_POST);
     assert_string_equal(req_url(&f->req), API "/sandbox/" SB_ID "/stop");
-    assert_int_equal(step(f, cl, 200, ""), SP_NEXT_REQUEST);
-    assert_int_equal(step(f, cl, 200, SANDBOX_JSON("stopping", "true")), SP_NEXT_WAIT);
-    assert_int_equal(step(f, cl, 0, NULL), SP_NEXT_REQUEST);
-    assert_int_equal(step(f, cl, 200, SANDBOX_JSON("stopped", "true")), SP_NEXT_DONE);
-    op_done(f);
+    assert_int_equal(step_fx_run(f, cl, 200, ""), SP_NEXT_REQUEST);
+    assert_int_equal(step_fx_run(f, cl, 200, SANDBOX_JSON("stopping", "true")), SP_NEXT_WAIT);
+    assert_int_equal(step_fx_run(f, cl, 0, NULL), SP_NEXT_REQUEST);
+    assert_int_equal(step_fx_run(f, cl, 200, SANDBOX_JSON("stopped", "true")), SP_NEXT_DONE);
+    step_fx_op_done(f);
 
     /* A refused stop on a sandbox that stays started is a conflict with the API's words. */
     sp_op_init_cleanup(&f->op, f->sb, SP_CLEANUP_STOP);
-    assert_int_equal(step(f, cl, 0, NULL), SP_NEXT_REQUEST);
-    assert_int_equal(step(f, cl, 400,
+    assert_int_equal(step_fx_run(f, cl, 0, NULL), SP_NEXT_REQUEST);
+    assert_int_equal(step_fx_run(f, cl, 400,
                           "{\"statusCode\":400,\"message\":\"Sandbox state change in "
                           "progress\"}"),
                      SP_NEXT_REQUEST);
-    assert_int_equal(step(f, cl, 200, SANDBOX_JSON("started", "true")), SP_NEXT_FAIL);
+    assert_int_equal(step_fx_run(f, cl, 200, SANDBOX_JSON("started", "true")), SP_NEXT_FAIL);
     assert_int_equal(f->op.err.code, SP_E_CONFLICT);
     assert_non_null(strstr(f->op.err.msg, "state change in progress"));
-    op_done(f);
+    step_fx_op_done(f);
     /* ...but one that is already stopped is fine. */
     sp_op_init_cleanup(&f->op, f->sb, SP_CLEANUP_STOP);
-    assert_int_equal(step(f, cl, 0, NULL), SP_NEXT_REQUEST);
+    assert_int_equal(step_fx_run(f, cl, 0, NULL), SP_NEXT_REQUEST);
     assert_int_equal(
-        step(f, cl, 400, "{\"statusCode\":400,\"message\":\"Sandbox is not started\"}"),
+        step_fx_run(f, cl, 400, "{\"statusCode\":400,\"message\":\"Sandbox is not started\"}"),
         SP_NEXT_REQUEST);
-    assert_int_equal(step(f, cl, 200, SANDBOX_JSON("stopped", "true")), SP_NEXT_DONE);
-    op_done(f);
+    assert_int_equal(step_fx_run(f, cl, 200, SANDBOX_JSON("stopped", "true")), SP_NEXT_DONE);
+    step_fx_op_done(f);
     sp_op_init_cleanup(&f->op, f->sb, SP_CLEANUP_STOP);
-    assert_int_equal(step(f, cl, 0, NULL), SP_NEXT_REQUEST);
-    assert_int_equal(step(f, cl, 200, ""), SP_NEXT_REQUEST);
-    assert_int_equal(step(f, cl, 200, "{\"id\":\"x\",\"state\":\"error\",\"errorReason\":\"r\"}"),
-                     SP_NEXT_FAIL);
+    assert_int_equal(step_fx_run(f, cl, 0, NULL), SP_NEXT_REQUEST);
+    assert_int_equal(step_fx_run(f, cl, 200, ""), SP_NEXT_REQUEST);
+    assert_int_equal(
+        step_fx_run(f, cl, 200, "{\"id\":\"x\",\"state\":\"error\",\"errorReason\":\"r\"}"),
+        SP_NEXT_FAIL);
     assert_int_equal(f->op.err.code, SP_E_STATE);
 }
 
@@ -901,16 +858,16 @@ int main(void)
         cmocka_unit_test(test_parse_sandbox),
         cmocka_unit_test(test_parse_list),
         cmocka_unit_test(test_parse_misc),
-        cmocka_unit_test_setup_teardown(test_auth_step, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_create_step, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_attach_step, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_startup_action_server, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_startup_paths, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_startup_toolbox, fx_setup_toolbox, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_toolbox_exec, fx_setup_toolbox, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_toolbox_files, fx_setup_toolbox, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_cleanup_delete, fx_setup_delete, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_cleanup_stop, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_auth_step, fx_setup, step_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_create_step, fx_setup, step_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_attach_step, fx_setup, step_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_startup_action_server, fx_setup, step_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_startup_paths, fx_setup, step_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_startup_toolbox, fx_setup_toolbox, step_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_toolbox_exec, fx_setup_toolbox, step_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_toolbox_files, fx_setup_toolbox, step_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_cleanup_delete, fx_setup_delete, step_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_cleanup_stop, fx_setup, step_fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -55,10 +56,9 @@ static void test_errors_set_and_prefix_keep_words_whole(void **state)
     memset(word, 'w', 20);
     word[20] = '\0';
     char text[600] = "";
-    for (int i = 0; i < 25; i++) {
-        strcat(text, word); /* 25 words of 20 letters, one space apart */
-        strcat(text, " ");
-    }
+    size_t len = 0;
+    for (int i = 0; i < 25; i++) /* 25 words of 20 letters, one space apart */
+        len += (size_t)snprintf(text + len, sizeof(text) - len, "%s ", word);
     sp_error_set(&e, SP_E_CONNECT, "%s", text);
     size_t n = strlen(e.msg);
     assert_true(n < sizeof(e.msg));

@@ -2,7 +2,11 @@
  * Daytona mock, each a small state machine (create -> startup -> exec `echo ok` -> delete)
  * that submits its next operation from the done callback of the previous one, all turned by
  * one sp_loop_run. This is how the load driver keeps thousands in flight; here we check
- * that every lifecycle completes correctly and the mock is left with no live sandbox. */
+ * that every lifecycle completes correctly and the mock is left with no live sandbox.
+ *
+ * The mock uses the synthetic backend: 200 shells in their own namespaces cost about 30 s of
+ * kernel time per round, and on a loaded machine one exec could wait past the 30 s deadline
+ * for its shell, a flake that said nothing about the driver under test. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -109,6 +113,7 @@ static int setup(void **state)
     assert_non_null(fx);
     struct sp_mock_config cfg = {
         .vendor = "daytona",
+        .backend = SP_MOCK_BACKEND_SYNTHETIC,
         .seed = 7,
         .latency = {.create_ms = 20,
                     .start_ms = 20,

@@ -131,7 +131,7 @@ static void test_status_classes(void **state)
         struct sp_error err;
         reply(&rsp, NULL, 0, table[i].status, "no%");
         assert_int_equal(unary_class(&rsp, &err), table[i].cls);
-        assert_int_equal(err.grpc_status, atoi(table[i].status));
+        assert_int_equal(err.grpc_status, (int)strtol(table[i].status, NULL, 10));
         assert_non_null(strstr(err.msg, "no%")); /* a bad escape is shown as it is */
     }
     assert_string_equal(sp_grpc_code_name(16), "UNAUTHENTICATED");

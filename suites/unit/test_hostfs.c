@@ -19,6 +19,7 @@
 
 #include "hostfs.h"
 #include "mock_int.h"
+#include "tmp_dir.h"
 
 /* Set for the second run: the component walk refuses every link, even one that stays
  * inside, where openat2 follows it. */
@@ -49,8 +50,7 @@ static int setup(void **state)
 {
     struct fx *f = calloc(1, sizeof(*f));
     f->sb = calloc(1, sizeof(*f->sb));
-    snprintf(f->tmp, sizeof(f->tmp), "/tmp/sp-hostfs-XXXXXX");
-    assert_non_null(mkdtemp(f->tmp));
+    assert_int_equal(tmp_dir_make(f->tmp, sizeof(f->tmp), "/tmp/sp-hostfs-XXXXXX"), 0);
     char p[512], q[512];
     at(f, "root", p, sizeof(p));
     assert_int_equal(mkdir(p, 0755), 0);
@@ -81,9 +81,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fx *f = *state;
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->tmp);
-    int rc = system(cmd);
+    int rc = tmp_dir_remove(f->tmp);
     free(f->sb);
     free(f);
     return rc;

@@ -25,13 +25,14 @@
 #include "mock.h"
 #include "schedule.h"
 #include "threshold.h"
+#include "tmp_dir.h"
 
 static char dir[64];
 static char *const *run_env = bare_env;
 
 /* cli_run.h's run_cmd with this file's environment (set per test), echoing the output under
  * SP_TEST_VERBOSE. */
-static struct run load_cmd(int (*fn)(int, char *const[], const struct sp_cli_io *),
+static struct run load_run(int (*fn)(int, char *const[], const struct sp_cli_io *),
                            const char *const *argv)
 {
     struct run r = run_cmd(fn, run_env, argv);
@@ -40,19 +41,26 @@ static struct run load_cmd(int (*fn)(int, char *const[], const struct sp_cli_io 
     return r;
 }
 
+/* load_run with the exit code checked as cli_run.h's run_check does. */
+static struct run load_cmd(int (*fn)(int, char *const[], const struct sp_cli_io *),
+                           const char *const *argv,
+                           int code)
+{
+    struct run r = load_run(fn, argv);
+    run_check(&r, code);
+    return r;
+}
+
 static int setup(void **state)
 {
     (void)state;
-    snprintf(dir, sizeof(dir), "/tmp/sp-load-XXXXXX");
-    return mkdtemp(dir) ? 0 : -1;
+    return tmp_dir_make(dir, sizeof(dir), "/tmp/sp-load-XXXXXX");
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return tmp_dir_remove(dir);
 }
 
 /* --- schedule ------------------------------------------------------------------------------ */
@@ -185,7 +193,7 @@ static void test_load_threshold_no_samples_fails(void **state)
 
 static void expect_load_usage(const char *const *argv, const char *needle)
 {
-    struct run r = load_cmd(sp_cmd_load, argv);
+    struct run r = load_run(sp_cmd_load, argv);
     if (r.code != SP_EXIT_USAGE || strstr(r.err, needle) == NULL)
         print_error("exit %d, stderr: %s\n", r.code, r.err);
     assert_int_equal(r.code, SP_EXIT_USAGE);
@@ -197,8 +205,7 @@ static void test_load_cli_usage(void **state)
 {
     (void)state;
     const char *const help[] = {"load", "--help", NULL};
-    struct run r = load_cmd(sp_cmd_load, help);
-    assert_int_equal(r.code, 0);
+    struct run r = load_cmd(sp_cmd_load, help, 0);
     assert_non_null(strstr(r.out, "--threshold EXPR"));
     assert_non_null(strstr(r.out, "(repeatable)"));
     assert_non_null(strstr(r.out, "--shard i/N"));
@@ -233,23 +240,9 @@ static void test_load_cli_usage(void **state)
                                "--count", "4",          "--shard", "1/2",       NULL};
     expect_load_usage(a10, "cannot be sharded");
     const char *const r1[] = {"report", "--merge", "x", "y", NULL};
-    r = load_cmd(sp_cmd_report, r1);
-    assert_int_equal(r.code, SP_EXIT_USAGE);
+    r = load_cmd(sp_cmd_report, r1, SP_EXIT_USAGE);
     assert_non_null(strstr(r.err, "--out DIR is required with --merge"));
     run_free(&r);
-}
-
-static cJSON *read_json(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    static char buf[1 << 20];
-    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    cJSON *j = cJSON_Parse(buf);
-    assert_non_null(j);
-    return j;
 }
 
 static double jnum(const cJSON *j, const char *a, const char *b, const char *c)
@@ -274,8 +267,7 @@ static void test_load_run_thresholds_and_reports(void **state)
                                 "20",          "--count",     "4",           "--quiet",
                                 "--out",       out,           "--threshold", "api.count>=4",
                                 "--threshold", "api.p50<1us", NULL};
-    struct run r = load_cmd(sp_cmd_load, argv);
-    assert_int_equal(r.code, SP_EXIT_THRESHOLD);
+    struct run r = load_cmd(sp_cmd_load, argv, SP_EXIT_THRESHOLD);
     assert_non_null(strstr(r.out, "threshold api.p50<1us: FAIL"));
     assert_non_null(strstr(r.out, "threshold api.count>=4: pass"));
     run_free(&r);
@@ -287,7 +279,7 @@ static void test_load_run_thresholds_and_reports(void **state)
         assert_true(st.st_size > 0);
     }
     snprintf(path, sizeof(path), "%s/summary.json", out);
-    cJSON *j = read_json(path);
+    cJSON *j = slurp_json(path);
     assert_string_equal(cJSON_GetObjectItem(j, "schema")->valuestring, "sandprobe.load/1");
     assert_int_equal((int)jnum(j, "run", "started", NULL), 4);
     assert_int_equal((int)jnum(j, "run", "failed", NULL), 0);
@@ -303,22 +295,18 @@ static void test_load_run_thresholds_and_reports(void **state)
     cJSON_Delete(j);
     /* summary.md: the verdict, a row per phase, the crossed threshold. */
     snprintf(path, sizeof(path), "%s/summary.md", out);
-    FILE *f = fopen(path, "r");
-    assert_non_null(f);
-    static char md[65536];
-    md[fread(md, 1, sizeof(md) - 1, f)] = '\0';
-    fclose(f);
+    char *md = slurp(path);
     assert_non_null(strstr(md, "## sandprobe load: daytona (mock) — FAIL"));
     assert_non_null(strstr(md, "| api | 4 |"));
     assert_non_null(strstr(md, "| gone | 4 |"));
     assert_non_null(strstr(md, "| `api.p50<1us` |"));
     assert_non_null(strstr(md, "| **FAIL** |"));
+    free(md);
     /* Re-rendered with a threshold on a phase the run did not have samples for: fails. */
     char again[160];
     snprintf(again, sizeof(again), "%s/again", dir);
     const char *const rep[] = {"report", out, "--out", again, "--threshold", "api.count>=4", NULL};
-    r = load_cmd(sp_cmd_report, rep);
-    assert_int_equal(r.code, 0);
+    r = load_cmd(sp_cmd_report, rep, 0);
     run_free(&r);
 }
 
@@ -336,12 +324,11 @@ static void test_load_fault_injection_reports_errors(void **state)
                                 "4",       "--steps",    "create,cleanup",
                                 "--quiet", "--fault",    "POST /** 503 p=0.05 plane=api",
                                 "--out",   out,          NULL};
-    struct run r = load_cmd(sp_cmd_load, argv);
-    assert_int_equal(r.code, 0);
+    struct run r = load_cmd(sp_cmd_load, argv, 0);
     assert_non_null(strstr(r.out, "0 left behind"));
     run_free(&r);
     snprintf(path, sizeof(path), "%s/summary.json", out);
-    cJSON *j = read_json(path);
+    cJSON *j = slurp_json(path);
     int started = (int)jnum(j, "run", "started", NULL);
     int failed = (int)jnum(j, "run", "failed", NULL);
     assert_int_equal(started, 100);
@@ -380,11 +367,35 @@ static void test_load_no_samples_threshold_fails(void **state)
         "--count", "2",          "--steps",     "create,startup,cleanup", "--quiet",
         "--out",   out,          "--threshold", "files.p99<1h",           "--backend",
         "shell",   NULL};
-    struct run r = load_cmd(sp_cmd_load, argv);
-    assert_int_equal(r.code, SP_EXIT_THRESHOLD);
+    struct run r = load_cmd(sp_cmd_load, argv, SP_EXIT_THRESHOLD);
     assert_non_null(strstr(r.out, "threshold files.p99<1h: FAIL (no samples)"));
     assert_null(strstr(r.out, "first_exec"));
     run_free(&r);
+}
+
+/* A run in which every create fails measured nothing: without any threshold it still fails
+ * (exit 1, a line saying so), and summary.json and summary.md carry the same verdict. */
+static void test_load_nothing_completed_fails(void **state)
+{
+    (void)state;
+    char out[128], path[160];
+    snprintf(out, sizeof(out), "%s/allfail", dir);
+    const char *const argv[] = {"load",    "--provider",             "e2b",   "--count",
+                                "3",       "--rate",                 "50",    "--quiet",
+                                "--fault", "POST /** 503 plane=api", "--out", out,
+                                NULL};
+    struct run r = load_cmd(sp_cmd_load, argv, SP_EXIT_FAIL);
+    assert_non_null(strstr(r.out, "3 started, 0 completed, 3 failed"));
+    assert_non_null(strstr(r.out, "FAIL: no lifecycle completed (3 of 3 failed)"));
+    run_free(&r);
+    snprintf(path, sizeof(path), "%s/summary.json", out);
+    cJSON *j = slurp_json(path);
+    assert_true(cJSON_IsFalse(cJSON_GetObjectItem(j, "passed")));
+    cJSON_Delete(j);
+    snprintf(path, sizeof(path), "%s/summary.md", out);
+    char *md = slurp(path);
+    assert_non_null(strstr(md, "— FAIL"));
+    free(md);
 }
 
 /* Two shards of a seeded run cover exactly the unsharded schedule, and merging them adds
@@ -405,23 +416,19 @@ static void test_load_shards_merge(void **state)
                                     "7",     "--quiet",    "--shard",   shard[i],
                                     "--out", outs[i],      "--latency", "create=fixed:30ms",
                                     NULL};
-        struct run r = load_cmd(sp_cmd_load, argv);
-        assert_int_equal(r.code, 0);
+        struct run r = load_cmd(sp_cmd_load, argv, 0);
         run_free(&r);
     }
     const char *const rep[] = {"report",      "--merge",      s0,  s1, "--out", merged,
                                "--threshold", "api.count>=6", NULL};
-    struct run r = load_cmd(sp_cmd_report, rep);
-    assert_int_equal(r.code, 0);
+    struct run r = load_cmd(sp_cmd_report, rep, 0);
     run_free(&r);
     const char *const twice[] = {"report", "--merge", s0, s0, "--out", merged, NULL};
-    r = load_cmd(sp_cmd_report, twice);
-    assert_int_equal(r.code, SP_EXIT_USAGE);
+    r = load_cmd(sp_cmd_report, twice, SP_EXIT_USAGE);
     assert_non_null(strstr(r.err, "cannot merge: shard 0/2 is given twice"));
     run_free(&r);
     const char *const mixed[] = {"report", "--merge", s0, whole, "--out", merged, NULL};
-    r = load_cmd(sp_cmd_report, mixed);
-    assert_int_equal(r.code, SP_EXIT_USAGE);
+    r = load_cmd(sp_cmd_report, mixed, SP_EXIT_USAGE);
     assert_non_null(strstr(r.err, "cannot merge: directory 2 is daytona shard of 1"));
     run_free(&r);
     struct sp_load_samples w = {0}, m = {0};
@@ -443,7 +450,7 @@ static void test_load_shards_merge(void **state)
     assert_memory_equal(intended_w, intended_m, sizeof(intended_w));
     /* Merged summary vs the histogram of every sample of both shards. */
     snprintf(path, sizeof(path), "%s/summary.json", merged);
-    cJSON *j = read_json(path);
+    cJSON *j = slurp_json(path);
     cJSON *ph = cJSON_GetObjectItem(j, "phases");
     assert_int_equal((int)jnum(j, "run", "started", NULL), 6);
     assert_int_equal((int)jnum(j, "run", "merged_shards", NULL), 2);
@@ -473,7 +480,7 @@ static void test_load_sigterm_interrupts(void **state)
     if (pid == 0) {
         const char *const argv[] = {"load", "--provider", "daytona", "--rate", "10", "--duration",
                                     "60s",  "--quiet",    "--out",   out,      NULL};
-        struct run r = load_cmd(sp_cmd_load, argv);
+        struct run r = load_run(sp_cmd_load, argv);
         _exit(r.code);
     }
     sleep(1);
@@ -483,11 +490,43 @@ static void test_load_sigterm_interrupts(void **state)
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), SP_EXIT_INTERRUPTED);
     snprintf(path, sizeof(path), "%s/summary.json", out);
-    cJSON *j = read_json(path);
+    cJSON *j = slurp_json(path);
     assert_true(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "run"), "interrupted")));
     assert_int_equal((int)jnum(j, "run", "leaks", NULL), 0);
     assert_true(jnum(j, "run", "started", NULL) >= 5 && jnum(j, "run", "started", NULL) < 600);
     cJSON_Delete(j);
+}
+
+/* A quiet in-process E2B mock (*m) and a client of it that polls every 5 ms, for the runner's
+ * own tests; the caller frees both. */
+static struct sp_client *e2b_bench(struct sp_mock **m)
+{
+    struct sp_mock_config mc = {.vendor = "e2b", .quiet = true};
+    struct sp_client_opts o = {.alive_interval_ms = 5};
+    struct sp_client *c = NULL;
+    struct sp_error err;
+    sp_error_clear(&err);
+    assert_int_equal(sp_mock_start(&mc, m, &err), SP_E_OK);
+    assert_int_equal(sp_client_new("e2b", sp_mock_env(*m), &o, &c, &err), SP_E_OK);
+    return c;
+}
+
+/* sp_load_run of cfg, which must succeed, with its progress written to memory: the progress
+ * text (free it) and its length in *len (when len is set). */
+static char *run_with_progress(struct sp_load_cfg *cfg, struct sp_load_outcome *out, size_t *len)
+{
+    char *progress = NULL;
+    size_t n = 0;
+    struct sp_error err;
+    sp_error_clear(&err);
+    cfg->progress = open_memstream(&progress, &n);
+    assert_non_null(cfg->progress);
+    assert_int_equal(sp_load_run(cfg, out, &err), SP_E_OK);
+    fclose(cfg->progress);
+    cfg->progress = NULL;
+    if (len)
+        *len = n;
+    return progress;
 }
 
 /* The runner itself, on a mock: a sandbox carrying the run label that no lifecycle deleted is
@@ -495,32 +534,23 @@ static void test_load_sigterm_interrupts(void **state)
 static void test_load_sweep_finds_and_deletes_leak(void **state)
 {
     (void)state;
-    struct sp_mock_config mc = {.vendor = "e2b", .quiet = true};
     struct sp_mock *m = NULL;
-    struct sp_client *c = NULL;
+    struct sp_client *c = e2b_bench(&m);
     struct sp_sandbox *left = NULL;
     struct sp_error err;
     sp_error_clear(&err);
-    assert_int_equal(sp_mock_start(&mc, &m, &err), SP_E_OK);
-    struct sp_client_opts o = {.alive_interval_ms = 5};
-    assert_int_equal(sp_client_new("e2b", sp_mock_env(m), &o, &c, &err), SP_E_OK);
     struct sp_create_opts co = {.run_id = "sweeptest"};
     assert_int_equal(sp_sandbox_create(c, &co, &left, &err), SP_E_OK);
     sp_sandbox_free(left);
-    char *progress = NULL;
-    size_t plen = 0;
-    FILE *pf = open_memstream(&progress, &plen);
     struct sp_load_cfg cfg = {
         .client = c,
         .sched = {.profile = SP_PROFILE_STAGGERED, .rate = 10, .count = 3, .shards = 1},
         .steps = SP_LOAD_STEPS_ALL,
         .run_id = "sweeptest",
-        .progress = pf,
         .progress_every_s = 0.05,
     };
     struct sp_load_outcome out;
-    assert_int_equal(sp_load_run(&cfg, &out, &err), SP_E_OK);
-    fclose(pf);
+    char *progress = run_with_progress(&cfg, &out, NULL);
     assert_int_equal(out.leaks, 1);
     assert_int_equal(out.samples.n, 3 * SP_PHASE__COUNT);
     assert_false(out.interrupted);
@@ -549,8 +579,7 @@ static void test_load_sequential_and_tty_progress(void **state)
                                 "3",         "--steps",    "create,startup,cleanup",
                                 "--quiet",   "--out",      out,
                                 NULL};
-    struct run r = load_cmd(sp_cmd_load, argv);
-    assert_int_equal(r.code, 0);
+    struct run r = load_cmd(sp_cmd_load, argv, 0);
     run_free(&r);
     snprintf(path, sizeof(path), "%s/samples.ndjson", out);
     struct sp_load_samples ss = {0};
@@ -567,26 +596,18 @@ static void test_load_sequential_and_tty_progress(void **state)
     assert_int_equal(ss.n, 3 * 5);
     sp_load_samples_cleanup(&ss);
 
-    struct sp_mock_config mc = {.vendor = "e2b", .quiet = true};
     struct sp_mock *m = NULL;
-    struct sp_client *c = NULL;
-    assert_int_equal(sp_mock_start(&mc, &m, &err), SP_E_OK);
-    struct sp_client_opts o = {.alive_interval_ms = 5};
-    assert_int_equal(sp_client_new("e2b", sp_mock_env(m), &o, &c, &err), SP_E_OK);
-    char *progress = NULL;
-    size_t plen = 0;
-    FILE *pf = open_memstream(&progress, &plen);
+    struct sp_client *c = e2b_bench(&m);
     struct sp_load_cfg cfg = {
         .client = c,
         .sched = {.profile = SP_PROFILE_STAGGERED, .rate = 5, .count = 2, .shards = 1},
         .steps = SP_LOAD_STEP_STARTUP,
         .run_id = "ttytest",
-        .progress = pf,
         .progress_tty = true,
     };
     struct sp_load_outcome lo;
-    assert_int_equal(sp_load_run(&cfg, &lo, &err), SP_E_OK);
-    fclose(pf);
+    size_t plen = 0;
+    char *progress = run_with_progress(&cfg, &lo, &plen);
     assert_non_null(strstr(progress, "\r\033[K["));
     assert_non_null(strstr(progress, "started 2, finished 2, in flight 0"));
     assert_int_equal(progress[plen - 1], '\n');
@@ -630,17 +651,17 @@ static void test_load_target_real_reads_environment(void **state)
                                 out,
                                 NULL};
     run_env = bare_env;
-    struct run r = load_cmd(sp_cmd_load, argv);
-    assert_int_equal(r.code, SP_EXIT_USAGE); /* no E2B_API_KEY in the environment */
+    /* no E2B_API_KEY in the environment */
+    struct run r = load_cmd(sp_cmd_load, argv, SP_EXIT_USAGE);
     assert_non_null(strstr(r.err, "E2B_API_KEY"));
     run_free(&r);
     run_env = envp;
-    r = load_cmd(sp_cmd_load, argv);
+    r = load_run(sp_cmd_load, argv);
     run_env = bare_env;
-    assert_int_equal(r.code, 0);
+    run_check(&r, 0);
     run_free(&r);
     snprintf(path, sizeof(path), "%s/summary.json", out);
-    cJSON *j = read_json(path);
+    cJSON *j = slurp_json(path);
     cJSON *cfgj = cJSON_GetObjectItem(j, "config");
     assert_string_equal(cJSON_GetObjectItem(cfgj, "target")->valuestring, "real");
     assert_int_equal((int)jnum(j, "config", "max_sandboxes", NULL), 10);
@@ -669,9 +690,9 @@ static void test_load_target_real_reads_environment(void **state)
                                   out,
                                   NULL};
     run_env = envp;
-    r = load_cmd(sp_cmd_load, capped);
+    r = load_run(sp_cmd_load, capped);
     run_env = bare_env;
-    assert_int_equal(r.code, 0);
+    run_check(&r, 0);
     run_free(&r);
     sp_mock_stats(m, &st);
     assert_int_equal(st.created, 6);
@@ -690,6 +711,7 @@ int main(void)
         cmocka_unit_test(test_load_cli_usage),
         cmocka_unit_test_setup_teardown(test_load_run_thresholds_and_reports, setup, teardown),
         cmocka_unit_test_setup_teardown(test_load_no_samples_threshold_fails, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_load_nothing_completed_fails, setup, teardown),
         cmocka_unit_test_setup_teardown(test_load_fault_injection_reports_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_load_shards_merge, setup, teardown),
         cmocka_unit_test_setup_teardown(test_load_sigterm_interrupts, setup, teardown),

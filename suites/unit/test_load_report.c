@@ -15,22 +15,20 @@
 #include <cmocka.h>
 
 #include "load_report.h"
+#include "tmp_dir.h"
 
 static char dir[64];
 
 static int setup(void **state)
 {
     (void)state;
-    snprintf(dir, sizeof(dir), "/tmp/sp-load-report-XXXXXX");
-    return mkdtemp(dir) ? 0 : -1;
+    return tmp_dir_make(dir, sizeof(dir), "/tmp/sp-load-report-XXXXXX");
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return tmp_dir_remove(dir);
 }
 
 /* 20 lifecycles at 10 ms spacing, each phase 1 ms longer than the one before; lifecycle 7

@@ -24,34 +24,10 @@
 #include "mock_int.h"
 #include "zipwrite.h"
 
-/* The Daytona mock alone, with short delays. */
-static int start_bare(void **state)
-{
-    struct sp_latency lat = {
-        .create_ms = 10, .start_ms = 10, .stop_ms = 10, .delete_ms = 10, .server_ms = 50};
-    return start_mock(state, 0, lat);
-}
-
-/* Starts the action server in the sandbox `id` as OpenHands does and points f->host at its
- * data plane; wait_alive then waits until the latency model says the server is up. */
-static void start_server(struct fx *f, const char *id, const char *cmdline)
-{
-    snprintf(f->host, sizeof(f->host), "4444-%s.localhost:%u", id, sp_mock_port(f->m));
-    start_server_in(f, id, "oh", cmdline);
-}
-
-/* A fresh sandbox created with `body`, its action server up. */
-static void sandbox(struct fx *f, const char *body)
-{
-    snprintf(f->id, sizeof(f->id), "%s", create(f, body));
-    start_server(f, f->id, OPENHANDS_CMD);
-    assert_int_equal(wait_alive(f, f->host, NULL), 200);
-}
-
 static int setup(void **state)
 {
-    start_bare(state);
-    sandbox(*state, "{\"public\":true}");
+    start_mock_fast(state);
+    sandbox_with_server(*state, "{\"public\":true}");
     return 0;
 }
 
@@ -64,19 +40,8 @@ static long as(struct fx *f, const char *method, const char *path, const char *j
 /* POST /execute_action with the action as OpenHands serialises a CmdRunAction. */
 static long run(struct fx *f, const char *cmd, double timeout, bool blocking)
 {
-    cJSON *root = cJSON_CreateObject(), *a = cJSON_AddObjectToObject(root, "action");
-    cJSON_AddStringToObject(a, "message", "Running command");
-    cJSON_AddStringToObject(a, "action", "run");
-    cJSON *args = cJSON_AddObjectToObject(a, "args");
-    cJSON_AddStringToObject(args, "command", cmd);
-    cJSON_AddBoolToObject(args, "is_input", false);
-    cJSON_AddStringToObject(args, "thought", "");
-    cJSON_AddBoolToObject(args, "blocking", blocking);
-    cJSON_AddBoolToObject(args, "is_static", false);
-    cJSON_AddNullToObject(args, "cwd");
-    cJSON_AddBoolToObject(args, "hidden", false);
-    cJSON_AddStringToObject(args, "confirmation_state", "confirmed");
-    cJSON_AddNumberToObject(args, "security_risk", -1);
+    cJSON *root = cJSON_CreateObject(), *a = cmd_run_action(cmd, blocking);
+    cJSON_AddItemToObject(root, "action", a);
     cJSON_AddNumberToObject(a, "timeout", timeout);
     char *s = cJSON_PrintUnformatted(root);
     long st = as(f, "POST", "/execute_action", s);
@@ -197,7 +162,7 @@ static void test_as_claim(void **state)
 static void test_as_session_key(void **state)
 {
     struct fx *f = *state;
-    sandbox(f, "{\"public\":true,\"env\":{\"SESSION_API_KEY\":\"s3cret\"}}");
+    sandbox_with_server(f, "{\"public\":true,\"env\":{\"SESSION_API_KEY\":\"s3cret\"}}");
     assert_int_equal(as(f, "GET", "/server_info", NULL), 200);
     assert_true(cJSON_IsNumber(cJSON_GetObjectItem(f->json, "uptime")));
     assert_int_equal(as(f, "POST", "/list_files", "{}"), 403);
@@ -312,7 +277,7 @@ static void test_as_run_soft_timeout(void **state)
 {
     struct fx *f = *state;
     char want[600];
-    sandbox(f, "{\"public\":true,\"env\":{\"NO_CHANGE_TIMEOUT_SECONDS\":\"1\"}}");
+    sandbox_with_server(f, "{\"public\":true,\"env\":{\"NO_CHANGE_TIMEOUT_SECONDS\":\"1\"}}");
     assert_int_equal(run(f, "sleep 10", 30.0, false), 200);
     assert_int_equal(meta_exit(f), -1);
     snprintf(want, sizeof(want), "\n[The command has no new output after 1 seconds. %s]", TEMPLATE);
@@ -600,7 +565,7 @@ int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
-#define B(fn) cmocka_unit_test_setup_teardown(fn, start_bare, teardown)
+#define B(fn) cmocka_unit_test_setup_teardown(fn, start_mock_fast, teardown)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_as_host_target),
         B(test_as_502_until_ready),

@@ -315,7 +315,7 @@ static void test_daytona_setters(void **state)
 /* --- preview links and the data plane ------------------------------------------------------- */
 
 /* Starts the action server the way OpenHands does: a session and an async exec. */
-static void start_server(struct fx *f, const char *id)
+static void start_session_server(struct fx *f, const char *id)
 {
     start_server_in(f, id, "action-execution-server", OPENHANDS_CMD);
 }
@@ -353,7 +353,7 @@ static void test_daytona_preview_token(void **state)
     snprintf(host, sizeof(host), "4444-%s.localhost:%u", id, sp_mock_port(f->m));
     snprintf(hdr, sizeof(hdr), "X-Daytona-Preview-Token: %s", token);
     assert_int_equal(send_req(f, "GET", "/alive", NULL, false, host, NULL, hdr), 502);
-    start_server(f, id);
+    start_session_server(f, id);
     assert_int_equal(wait_alive(f, host, hdr), 200);
     assert_jstr(f->json, "status", "ok");
     assert_int_equal(send_req(f, "GET", "/alive", NULL, false, host, NULL, NULL), 401);
@@ -379,7 +379,7 @@ static void test_daytona_public_data_plane(void **state)
     struct fx *f = *state;
     char id[64], host[160];
     snprintf(id, sizeof(id), "%s", create(f, "{\"public\":true}"));
-    start_server(f, id);
+    start_session_server(f, id);
     snprintf(host, sizeof(host), "4444-%s.localhost:%u", id, sp_mock_port(f->m));
     assert_int_equal(wait_alive(f, host, NULL), 200);
     /* The server's command stays "running": GET command has no exitCode. */
@@ -398,7 +398,7 @@ static void test_daytona_restart_restarts_server(void **state)
     char id[64], host[160], path[128];
     snprintf(id, sizeof(id), "%s", create(f, "{\"public\":true}"));
     snprintf(host, sizeof(host), "4444-%s.localhost:%u", id, sp_mock_port(f->m));
-    start_server(f, id);
+    start_session_server(f, id);
     assert_int_equal(wait_alive(f, host, NULL), 200);
     snprintf(path, sizeof(path), "/api/sandbox/%s/stop", id);
     assert_int_equal(call(f, "POST", path, NULL), 200);
@@ -409,7 +409,7 @@ static void test_daytona_restart_restarts_server(void **state)
     assert_int_equal(send_req(f, "GET", "/alive", NULL, false, host, NULL, NULL), 502);
     assert_int_equal(call(f, "GET", tb(id, "/process/session"), NULL), 200);
     assert_int_equal(cJSON_GetArraySize(f->json), 0);
-    start_server(f, id);
+    start_session_server(f, id);
     assert_int_equal(wait_alive(f, host, NULL), 200);
 }
 

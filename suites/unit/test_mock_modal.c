@@ -104,27 +104,67 @@ static void read_stdio(struct fx *f, const char *task, const char *exec, int fd,
     sp_http_rsp_cleanup(&rsp);
 }
 
+/* A one-element secret_sources list holding key=value in an env map, as the 0.11 SDKs send
+ * env. It points into itself: keep it alive while the request is used. */
+struct env_source {
+    Modal__Client__StringMap__ContentsEntry entry;
+    Modal__Client__StringMap__ContentsEntry *entries[1];
+    Modal__Client__StringMap map;
+    Modal__Client__SecretSource src;
+    Modal__Client__SecretSource *list[1];
+};
+
+static void env_source(struct env_source *e, const char *key, const char *value)
+{
+    Modal__Client__StringMap__ContentsEntry entry =
+        MODAL__CLIENT__STRING_MAP__CONTENTS_ENTRY__INIT;
+    Modal__Client__StringMap map = MODAL__CLIENT__STRING_MAP__INIT;
+    Modal__Client__SecretSource src = MODAL__CLIENT__SECRET_SOURCE__INIT;
+    e->entry = entry;
+    e->entry.key = (char *)(uintptr_t)key;
+    e->entry.value = (char *)(uintptr_t)value;
+    e->entries[0] = &e->entry;
+    e->map = map;
+    e->map.n_contents = 1;
+    e->map.contents = e->entries;
+    e->src = src;
+    e->src.env = &e->map;
+    e->list[0] = &e->src;
+}
+
+/* A definition's open_ports holding one port. It points into itself: keep it alive while
+ * the request is used. */
+struct open_port {
+    Modal__Client__PortSpec spec;
+    Modal__Client__PortSpec *list[1];
+    Modal__Client__PortSpecs specs;
+};
+
+static void open_port(struct open_port *p, uint32_t port)
+{
+    Modal__Client__PortSpec spec = MODAL__CLIENT__PORT_SPEC__INIT;
+    Modal__Client__PortSpecs specs = MODAL__CLIENT__PORT_SPECS__INIT;
+    p->spec = spec;
+    p->spec.port = port;
+    p->list[0] = &p->spec;
+    p->specs = specs;
+    p->specs.n_ports = 1;
+    p->specs.ports = p->list;
+}
+
 static void exec_check(struct fx *f, const char *task, bool v2)
 {
     char exec_id[] = "ex-1", sh[] = "sh", c[] = "-c";
     char script[] = "echo out; echo err >&2; echo \"$FOO-$SBENV-$SRC\"; exit 3";
     char *args[] = {sh, c, script};
-    char k1[] = "FOO", v1[] = "foo", k2[] = "SRC", v2v[] = "src";
+    char k1[] = "FOO", v1[] = "foo";
     Modal__TaskCommandRouter__TaskExecStartRequest__EnvEntry e1 =
         MODAL__TASK_COMMAND_ROUTER__TASK_EXEC_START_REQUEST__ENV_ENTRY__INIT;
     e1.key = k1;
     e1.value = v1;
     Modal__TaskCommandRouter__TaskExecStartRequest__EnvEntry *envp[] = {&e1};
-    Modal__Client__StringMap__ContentsEntry ce = MODAL__CLIENT__STRING_MAP__CONTENTS_ENTRY__INIT;
-    ce.key = k2;
-    ce.value = v2v;
-    Modal__Client__StringMap__ContentsEntry *cep[] = {&ce};
-    Modal__Client__StringMap sm = MODAL__CLIENT__STRING_MAP__INIT;
-    sm.n_contents = 1;
-    sm.contents = cep;
-    Modal__Client__SecretSource src = MODAL__CLIENT__SECRET_SOURCE__INIT;
-    src.env = &sm;
-    Modal__Client__SecretSource *srcp[] = {&src};
+    struct env_source src;
+    env_source(&src, "SRC", "src");
     Modal__TaskCommandRouter__TaskExecStartRequest q =
         MODAL__TASK_COMMAND_ROUTER__TASK_EXEC_START_REQUEST__INIT;
     q.task_id = (char *)(uintptr_t)task;
@@ -137,7 +177,7 @@ static void exec_check(struct fx *f, const char *task, bool v2)
     q.env = envp;
     if (v2) { /* 0.11.1 sends env as secret_sources (field 13) */
         q.n_secret_sources = 1;
-        q.secret_sources = srcp;
+        q.secret_sources = src.list;
     }
     assert_int_equal(err_call(f, TCR "TaskExecStart", &q.base, 2, 0, 16), SP_E_AUTH);
     ProtobufCMessage *st =
@@ -212,20 +252,7 @@ static void test_v1_lifecycle(void **state)
     struct fx *f = *state;
     char *app = make_app(f);
     /* Sandbox env through an app secret (SecretGetOrCreate + definition.secret_ids). */
-    char k[] = "SBENV", v[] = "sandbox";
-    Modal__Client__SecretGetOrCreateRequest__EnvDictEntry e =
-        MODAL__CLIENT__SECRET_GET_OR_CREATE_REQUEST__ENV_DICT_ENTRY__INIT;
-    e.key = k;
-    e.value = v;
-    Modal__Client__SecretGetOrCreateRequest__EnvDictEntry *ep[] = {&e};
-    Modal__Client__SecretGetOrCreateRequest sq = MODAL__CLIENT__SECRET_GET_OR_CREATE_REQUEST__INIT;
-    sq.n_env_dict = 1;
-    sq.env_dict = ep;
-    sq.object_creation_type = 4;
-    Modal__Client__SecretGetOrCreateResponse *sr =
-        ok_call(f, CP "SecretGetOrCreate", &sq.base, 0,
-                &modal__client__secret_get_or_create_response__descriptor);
-    char *sid[] = {sr->secret_id};
+    char *sid[] = {make_secret(f, "SBENV", "sandbox", 4)};
     char sleep_[] = "sleep", h[] = "48h", tn[] = "owner", tv[] = "t1";
     char *argv[] = {sleep_, h};
     Modal__Client__Sandbox def = MODAL__CLIENT__SANDBOX__INIT;
@@ -246,14 +273,10 @@ static void test_v1_lifecycle(void **state)
     Modal__Client__SandboxCreateResponse *cr = ok_call(
         f, CP "SandboxCreate", &cq.base, 0, &modal__client__sandbox_create_response__descriptor);
     assert_true(is_v1_id(cr->sandbox_id));
-    Modal__Client__SandboxGetTaskIdRequest tq = MODAL__CLIENT__SANDBOX_GET_TASK_ID_REQUEST__INIT;
-    tq.sandbox_id = cr->sandbox_id;
-    Modal__Client__SandboxGetTaskIdResponse *tr =
-        ok_call(f, CP "SandboxGetTaskId", &tq.base, 0,
-                &modal__client__sandbox_get_task_id_response__descriptor);
-    assert_int_equal(strncmp(tr->task_id, "ta-", 3), 0);
-    router_jwt(f, tr->task_id);
-    exec_check(f, tr->task_id, false);
+    char *task = task_id_of(f, cr->sandbox_id);
+    assert_int_equal(strncmp(task, "ta-", 3), 0);
+    router_jwt(f, task);
+    exec_check(f, task, false);
     assert_int_equal(list_count(f, app, "t1", false), 1);
     assert_int_equal(list_count(f, app, "other", false), 0);
     assert_int_equal(wait_status(f, cr->sandbox_id), 0); /* still running */
@@ -269,9 +292,9 @@ static void test_v1_lifecycle(void **state)
     char unknown[] = "sb-AAAAAAAAAAAAAAAAAAAAAA";
     xq.sandbox_id = unknown;
     assert_int_equal(err_call(f, CP "SandboxTerminate", &xq.base, 0, 0, 5), SP_E_NOT_FOUND);
-    protobuf_c_message_free_unpacked(&tr->base, NULL);
+    free(task);
     protobuf_c_message_free_unpacked(&cr->base, NULL);
-    protobuf_c_message_free_unpacked(&sr->base, NULL);
+    free(sid[0]);
     free(app);
 }
 
@@ -281,16 +304,12 @@ static void test_wait_deadline(void **state)
     struct fx *f = *state;
     char *app = make_app(f);
     Modal__Client__Sandbox def = MODAL__CLIENT__SANDBOX__INIT;
-    Modal__Client__SandboxCreateRequest cq = MODAL__CLIENT__SANDBOX_CREATE_REQUEST__INIT;
-    cq.app_id = app;
-    cq.definition = &def;
-    Modal__Client__SandboxCreateResponse *cr = ok_call(
-        f, CP "SandboxCreate", &cq.base, 0, &modal__client__sandbox_create_response__descriptor);
+    char *id = create_v1(f, app, &def);
     Modal__Client__SandboxWaitRequest wq = MODAL__CLIENT__SANDBOX_WAIT_REQUEST__INIT;
-    wq.sandbox_id = cr->sandbox_id;
+    wq.sandbox_id = id;
     wq.timeout = 30;
     assert_int_equal(err_call(f, CP "SandboxWait", &wq.base, 0, 200, 4), SP_E_TIMEOUT);
-    protobuf_c_message_free_unpacked(&cr->base, NULL);
+    free(id);
     free(app);
 }
 
@@ -298,31 +317,18 @@ static void test_v2_lifecycle(void **state)
 {
     struct fx *f = *state;
     char *app = make_app(f);
-    char k[] = "SBENV", v[] = "sandbox";
-    Modal__Client__StringMap__ContentsEntry ce = MODAL__CLIENT__STRING_MAP__CONTENTS_ENTRY__INIT;
-    ce.key = k;
-    ce.value = v;
-    Modal__Client__StringMap__ContentsEntry *cep[] = {&ce};
-    Modal__Client__StringMap sm = MODAL__CLIENT__STRING_MAP__INIT;
-    sm.n_contents = 1;
-    sm.contents = cep;
-    Modal__Client__SecretSource src = MODAL__CLIENT__SECRET_SOURCE__INIT;
-    src.env = &sm;
-    Modal__Client__SecretSource *srcp[] = {&src};
-    Modal__Client__PortSpec p3000 = MODAL__CLIENT__PORT_SPEC__INIT;
-    p3000.port = 3000;
-    Modal__Client__PortSpec *pp[] = {&p3000};
-    Modal__Client__PortSpecs ports = MODAL__CLIENT__PORT_SPECS__INIT;
-    ports.n_ports = 1;
-    ports.ports = pp;
+    struct env_source src;
+    env_source(&src, "SBENV", "sandbox");
+    struct open_port port;
+    open_port(&port, 3000);
     Modal__Client__Sandbox def = MODAL__CLIENT__SANDBOX__INIT;
     def.open_ports_oneof_case = MODAL__CLIENT__SANDBOX__OPEN_PORTS_ONEOF_OPEN_PORTS;
-    def.open_ports = &ports;
+    def.open_ports = &port.specs;
     Modal__Client__SandboxCreateV2Request cq = MODAL__CLIENT__SANDBOX_CREATE_V2_REQUEST__INIT;
     cq.app_id = app;
     cq.definition = &def;
     cq.n_secret_sources = 1;
-    cq.secret_sources = srcp;
+    cq.secret_sources = src.list;
     Modal__Client__SandboxCreateV2Response *cr =
         ok_call(f, CP "SandboxCreateV2", &cq.base, 0,
                 &modal__client__sandbox_create_v2_response__descriptor);
@@ -353,24 +359,16 @@ static void test_tunnel_to_action_server(void **state)
          a8[] = "-m", a9[] = "openhands.runtime.action_execution_server", a10[] = "3000",
          a11[] = "--working-dir", a12[] = "/workspace";
     char *argv[] = {a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12};
-    Modal__Client__PortSpec p3000 = MODAL__CLIENT__PORT_SPEC__INIT;
-    p3000.port = 3000;
-    Modal__Client__PortSpec *pp[] = {&p3000};
-    Modal__Client__PortSpecs ports = MODAL__CLIENT__PORT_SPECS__INIT;
-    ports.n_ports = 1;
-    ports.ports = pp;
+    struct open_port port;
+    open_port(&port, 3000);
     Modal__Client__Sandbox def = MODAL__CLIENT__SANDBOX__INIT;
     def.n_entrypoint_args = 13;
     def.entrypoint_args = argv;
     def.open_ports_oneof_case = MODAL__CLIENT__SANDBOX__OPEN_PORTS_ONEOF_OPEN_PORTS;
-    def.open_ports = &ports;
-    Modal__Client__SandboxCreateRequest cq = MODAL__CLIENT__SANDBOX_CREATE_REQUEST__INIT;
-    cq.app_id = app;
-    cq.definition = &def;
-    Modal__Client__SandboxCreateResponse *cr = ok_call(
-        f, CP "SandboxCreate", &cq.base, 0, &modal__client__sandbox_create_response__descriptor);
+    def.open_ports = &port.specs;
+    char *id = create_v1(f, app, &def);
     Modal__Client__SandboxGetTunnelsRequest tq = MODAL__CLIENT__SANDBOX_GET_TUNNELS_REQUEST__INIT;
-    tq.sandbox_id = cr->sandbox_id;
+    tq.sandbox_id = id;
     tq.timeout = 50;
     Modal__Client__SandboxGetTunnelsResponse *tr =
         ok_call(f, CP "SandboxGetTunnels", &tq.base, 0,
@@ -406,7 +404,7 @@ static void test_tunnel_to_action_server(void **state)
     }
     assert_int_equal(status, 200);
     protobuf_c_message_free_unpacked(&tr->base, NULL);
-    protobuf_c_message_free_unpacked(&cr->base, NULL);
+    free(id);
     free(app);
 }
 

@@ -20,40 +20,10 @@ static void sandbox(struct fx *f, char **task)
 {
     char *app = make_app(f);
     Modal__Client__Sandbox def = MODAL__CLIENT__SANDBOX__INIT;
-    Modal__Client__SandboxCreateRequest cq = MODAL__CLIENT__SANDBOX_CREATE_REQUEST__INIT;
-    cq.app_id = app;
-    cq.definition = &def;
-    Modal__Client__SandboxCreateResponse *cr = ok_call(
-        f, CP "SandboxCreate", &cq.base, 0, &modal__client__sandbox_create_response__descriptor);
-    Modal__Client__SandboxGetTaskIdRequest tq = MODAL__CLIENT__SANDBOX_GET_TASK_ID_REQUEST__INIT;
-    tq.sandbox_id = cr->sandbox_id;
-    Modal__Client__SandboxGetTaskIdResponse *tr =
-        ok_call(f, CP "SandboxGetTaskId", &tq.base, 0,
-                &modal__client__sandbox_get_task_id_response__descriptor);
-    *task = strdup(tr->task_id);
-    protobuf_c_message_free_unpacked(&tr->base, NULL);
-    protobuf_c_message_free_unpacked(&cr->base, NULL);
+    char *id = create_v1(f, app, &def);
+    *task = task_id_of(f, id);
+    free(id);
     free(app);
-}
-
-static char *secret(struct fx *f)
-{
-    char k[] = "SECRETVAR", v[] = "from-secret";
-    Modal__Client__SecretGetOrCreateRequest__EnvDictEntry e =
-        MODAL__CLIENT__SECRET_GET_OR_CREATE_REQUEST__ENV_DICT_ENTRY__INIT;
-    e.key = k;
-    e.value = v;
-    Modal__Client__SecretGetOrCreateRequest__EnvDictEntry *ep[] = {&e};
-    Modal__Client__SecretGetOrCreateRequest q = MODAL__CLIENT__SECRET_GET_OR_CREATE_REQUEST__INIT;
-    q.n_env_dict = 1;
-    q.env_dict = ep;
-    q.object_creation_type = 5;
-    Modal__Client__SecretGetOrCreateResponse *r =
-        ok_call(f, CP "SecretGetOrCreate", &q.base, 0,
-                &modal__client__secret_get_or_create_response__descriptor);
-    char *id = strdup(r->secret_id);
-    protobuf_c_message_free_unpacked(&r->base, NULL);
-    return id;
 }
 
 /* Reads one descriptor's batches; returns the exit code of the last batch (-1 when none) and
@@ -124,7 +94,7 @@ static int wait_exec(struct fx *f, const char *exec, float timeout, bool *comple
 static void test_container_exec(void **state)
 {
     struct fx *f = *state;
-    char *task = NULL, *sid = secret(f);
+    char *task = NULL, *sid = make_secret(f, "SECRETVAR", "from-secret", 5);
     sandbox(f, &task);
     char sh[] = "sh", c[] = "-c", wd[] = "/tmp";
     char script[] = "sleep 0.3; pwd; printf 'a\\0b'; echo \"$SECRETVAR\"; echo oops >&2; exit 7";

@@ -69,32 +69,12 @@ static long send_req(struct fx *f,
                      const char *extra,
                      curl_mime *mime)
 {
-    char full[1024], bearer[256];
-    const char *hdrs[5];
-    size_t n = 0;
+    char full[1024];
     if (url[0] == '/')
         snprintf(full, sizeof(full), "http://127.0.0.1:%u%s", sp_mock_port(f->m), url);
     else
         snprintf(full, sizeof(full), "%s", url);
-    if (auth) {
-        snprintf(bearer, sizeof(bearer), "Authorization: Bearer %s", auth);
-        hdrs[n++] = bearer;
-    }
-    if (extra)
-        hdrs[n++] = extra;
-    if (json)
-        hdrs[n++] = "Content-Type: application/json";
-    hdrs[n] = NULL;
-    struct http_req q = {.method = method,
-                         .url = full,
-                         .headers = hdrs,
-                         .body = json,
-                         .len = json ? strlen(json) : 0,
-                         .mime = mime};
-    assert_int_equal(http_perform(&q, &f->r), CURLE_OK);
-    cJSON_Delete(f->json);
-    f->json = cJSON_ParseWithLength(sp_buf_str(&f->r.body), f->r.body.len);
-    return f->r.status;
+    return json_send(&f->r, &f->json, method, full, json, auth, NULL, extra, mime);
 }
 
 static long call(struct fx *f, const char *method, const char *path, const char *json)

@@ -16,16 +16,9 @@
 #include "grpc.h"
 #include "modal_proto/api.pb-c.h"
 #include "provider_int.h"
+#include "step_fixture.h"
 
 #define URL "http://127.0.0.1:9"
-
-struct fx {
-    struct sp_client *client;
-    struct sp_http_req req;
-    struct sp_http_rsp rsp;
-    struct sp_op op;
-    struct sp_sandbox *sb;
-};
 
 static enum sp_err client_with(const char *mode,
                                const char *id,
@@ -34,55 +27,22 @@ static enum sp_err client_with(const char *mode,
                                struct sp_client **out,
                                struct sp_error *err)
 {
-    struct sp_kv env;
-    sp_kv_init(&env);
-    if (id)
-        sp_kv_set(&env, "MODAL_TOKEN_ID", id);
-    if (secret)
-        sp_kv_set(&env, "MODAL_TOKEN_SECRET", secret);
-    if (url)
-        sp_kv_set(&env, "MODAL_SERVER_URL", url);
+    const char *env[] = {"MODAL_TOKEN_ID",   id,  "MODAL_TOKEN_SECRET", secret,
+                         "MODAL_SERVER_URL", url, NULL};
     struct sp_client_opts opts = {.mode = mode, .ready_timeout_ms = 7000};
-    sp_error_clear(err);
-    enum sp_err rc = sp_client_new("modal", &env, &opts, out, err);
-    sp_kv_cleanup(&env);
-    return rc;
+    return step_fx_client("modal", env, &opts, out, err);
 }
 
 static int fx_setup(void **state)
 {
-    struct fx *f = calloc(1, sizeof(*f));
+    struct sp_client *c = NULL;
     struct sp_error err;
-    if (f == NULL || client_with(NULL, "ak-id", "as-secret", URL "/", &f->client, &err) != SP_E_OK)
-        return -1;
-    sp_http_req_init(&f->req);
-    sp_http_rsp_init(&f->rsp);
-    *state = f;
-    return 0;
-}
-
-static void op_done(struct fx *f)
-{
-    if (f->op.ctx_free)
-        f->op.ctx_free(f->op.ctx);
-    f->op.ctx = NULL;
-    f->op.ctx_free = NULL;
-}
-
-static int fx_teardown(void **state)
-{
-    struct fx *f = *state;
-    op_done(f);
-    sp_http_req_cleanup(&f->req);
-    sp_http_rsp_cleanup(&f->rsp);
-    sp_sandbox_free(f->sb);
-    sp_client_free(f->client);
-    free(f);
-    return 0;
+    client_with(NULL, "ak-id", "as-secret", URL "/", &c, &err);
+    return step_fx_new(state, c);
 }
 
 /* Feeds msg as a gRPC OK reply (msg NULL: the first call) and returns the step's answer. */
-static enum sp_next feed(struct fx *f, enum sp_step s, const ProtobufCMessage *msg)
+static enum sp_next feed(struct step_fx *f, enum sp_step s, const ProtobufCMessage *msg)
 {
     sp_step_fn fn = sp__provider_step(f->client->provider, s);
     sp_http_req_reset(&f->req);
@@ -97,7 +57,7 @@ static enum sp_next feed(struct fx *f, enum sp_step s, const ProtobufCMessage *m
 }
 
 /* The request's path after the server URL, checking the gRPC framing on the way. */
-static const char *req_path(struct fx *f)
+static const char *req_path(struct step_fx *f)
 {
     const char *u = sp_buf_str(&f->req.url);
     assert_int_equal(strncmp(u, URL "/", strlen(URL) + 1), 0);
@@ -108,7 +68,7 @@ static const char *req_path(struct fx *f)
 }
 
 /* The request's message, unpacked as desc (free it). */
-static void *req_msg(struct fx *f, const ProtobufCMessageDescriptor *desc)
+static void *req_msg(struct step_fx *f, const ProtobufCMessageDescriptor *desc)
 {
     assert_true(f->req.body.len >= 5);
     ProtobufCMessage *m = protobuf_c_message_unpack(desc, NULL, f->req.body.len - 5,
@@ -141,7 +101,7 @@ static void test_configure(void **state)
 
 static void test_create_sequence(void **state)
 {
-    struct fx *f = *state;
+    struct step_fx *f = *state;
     struct sp_kv env;
     sp_kv_init(&env);
     sp_kv_set(&env, "DEBUG", "true");
@@ -223,13 +183,13 @@ static void test_create_sequence(void **state)
     f->sb = f->op.sandbox;
     assert_string_equal(sp_sandbox_id(f->sb), sbid);
     assert_string_equal(sp_sandbox_session(f->sb), "sess-1");
-    op_done(f);
+    step_fx_op_done(f);
     sp_kv_cleanup(&env);
 }
 
 static void test_create_errors(void **state)
 {
-    struct fx *f = *state;
+    struct step_fx *f = *state;
     struct sp_create_opts o = {.session = "sess-2"};
     sp_op_init_create(&f->op, f->client, &o);
     feed(f, SP_STEP_CREATE, NULL);
@@ -246,7 +206,7 @@ static void test_create_errors(void **state)
     assert_int_equal(f->op.err.grpc_status, 16);
     assert_non_null(strstr(f->op.err.msg, "app lookup"));
     assert_non_null(strstr(f->op.err.msg, "Token missing"));
-    op_done(f);
+    step_fx_op_done(f);
     /* A body that is not a protobuf message of the expected type: protocol. */
     sp_op_init_create(&f->op, f->client, &o);
     feed(f, SP_STEP_CREATE, NULL);
@@ -259,14 +219,14 @@ static void test_create_errors(void **state)
     sp_http_req_reset(&f->req);
     assert_int_equal(fn(&f->op, &f->rsp, &f->req, &f->op.err), SP_NEXT_FAIL);
     assert_int_equal(f->op.err.code, SP_E_PROTOCOL);
-    op_done(f);
+    step_fx_op_done(f);
 }
 
 /* The tunnel of port 3000 becomes the data plane: https://host[:port], the unencrypted
  * endpoint when there is one; then /alive is polled through it. */
 static void test_startup_tunnel(void **state)
 {
-    struct fx *f = *state;
+    struct step_fx *f = *state;
     f->sb = sp__sandbox_new(f->client);
     snprintf(f->sb->id, sizeof(f->sb->id), "sb-AAAAAAAAAAAAAAAAAAAAAA");
     sp_op_init_startup(&f->op, f->sb);
@@ -291,7 +251,7 @@ static void test_startup_tunnel(void **state)
     assert_int_equal(feed(f, SP_STEP_STARTUP, &tr.base), SP_NEXT_REQUEST);
     assert_string_equal(sp_sandbox_data_url(f->sb), "https://ta-1-3000.w.modal.host");
     assert_string_equal(sp_buf_str(&f->req.url), "https://ta-1-3000.w.modal.host/alive");
-    op_done(f);
+    step_fx_op_done(f);
     /* A failed sandbox is a state error. */
     sp_op_init_startup(&f->op, f->sb);
     feed(f, SP_STEP_STARTUP, NULL);
@@ -299,18 +259,18 @@ static void test_startup_tunnel(void **state)
     tr.n_tunnels = 0;
     assert_int_equal(feed(f, SP_STEP_STARTUP, &tr.base), SP_NEXT_FAIL);
     assert_int_equal(f->op.err.code, SP_E_STATE);
-    op_done(f);
+    step_fx_op_done(f);
 }
 
 static void test_cleanup(void **state)
 {
-    struct fx *f = *state;
+    struct step_fx *f = *state;
     f->sb = sp__sandbox_new(f->client);
     snprintf(f->sb->id, sizeof(f->sb->id), "sb-AAAAAAAAAAAAAAAAAAAAAA");
     sp_op_init_cleanup(&f->op, f->sb, SP_CLEANUP_STOP);
     assert_int_equal(feed(f, SP_STEP_CLEANUP, NULL), SP_NEXT_FAIL);
     assert_int_equal(f->op.err.code, SP_E_UNSUPPORTED);
-    op_done(f);
+    step_fx_op_done(f);
     sp_op_init_cleanup(&f->op, f->sb, SP_CLEANUP_DELETE);
     assert_int_equal(feed(f, SP_STEP_CLEANUP, NULL), SP_NEXT_REQUEST);
     assert_string_equal(req_path(f), "/modal.client.ModalClient/SandboxTerminate");
@@ -327,14 +287,14 @@ static void test_cleanup(void **state)
     wr.result = &term;
     assert_int_equal(feed(f, SP_STEP_CLEANUP, &wr.base), SP_NEXT_DONE);
     assert_string_equal(sp_sandbox_state(f->sb), "terminated");
-    op_done(f);
+    step_fx_op_done(f);
 }
 
 /* MODAL_SANDBOX_V2: 0/1 (false/true) choose the generation; anything else is a config error
  * naming the variable; V2 drives the sandbox calls through their V2 twins. */
 static void test_generation_v2(void **state)
 {
-    struct fx *f = *state;
+    struct step_fx *f = *state;
     struct sp_kv env;
     sp_kv_init(&env);
     sp_kv_set(&env, "MODAL_TOKEN_ID", "ak-id");
@@ -360,18 +320,18 @@ static void test_generation_v2(void **state)
     Modal__Client__SandboxTerminateResponse xr = MODAL__CLIENT__SANDBOX_TERMINATE_RESPONSE__INIT;
     assert_int_equal(feed(f, SP_STEP_CLEANUP, &xr.base), SP_NEXT_REQUEST);
     assert_string_equal(req_path(f), "/modal.client.ModalClient/SandboxWaitV2");
-    op_done(f);
+    step_fx_op_done(f);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_generation_v2, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_generation_v2, fx_setup, step_fx_teardown),
         cmocka_unit_test(test_configure),
-        cmocka_unit_test_setup_teardown(test_create_sequence, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_create_errors, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_startup_tunnel, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_cleanup, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_create_sequence, fx_setup, step_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_create_errors, fx_setup, step_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_startup_tunnel, fx_setup, step_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_cleanup, fx_setup, step_fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

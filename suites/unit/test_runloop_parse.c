@@ -31,43 +31,24 @@
     "\"failure_reason\":null,\"launch_parameters\":{\"available_ports\":[4444,4445]},"         \
     "\"state_transitions\":[]" extra "}"
 
-struct fx {
-    struct sp_client *client;
-    struct sp_http_req req;
-    struct sp_http_rsp rsp;
-    struct sp_op op;
-    struct sp_sandbox *sb;
-};
-
 static enum sp_err client_with(
     const char *mode, const char *k1, const char *v1, struct sp_client **out, struct sp_error *err)
 {
-    struct sp_kv env;
-    sp_kv_init(&env);
-    sp_kv_set(&env, "RUNLOOP_API_KEY", "ak_secret_key");
-    sp_kv_set(&env, "RUNLOOP_BASE_URL", API "/");
-    if (k1)
-        sp_kv_set(&env, k1, v1);
+    const char *env[] = {"RUNLOOP_API_KEY", "ak_secret_key", "RUNLOOP_BASE_URL", API "/", k1, v1,
+                         NULL};
     struct sp_client_opts opts = {.mode = mode,
                                   .ready_timeout_ms = 7000,
                                   .alive_interval_ms = 1000,
                                   .alive_timeout_ms = 5000};
-    enum sp_err rc = sp_client_new("runloop", &env, &opts, out, err);
-    sp_kv_cleanup(&env);
-    return rc;
+    return step_fx_client("runloop", env, &opts, out, err);
 }
 
 static int fx_new(void **state, const char *mode)
 {
-    struct fx *f = calloc(1, sizeof(*f));
+    struct sp_client *c = NULL;
     struct sp_error err;
-    if (f == NULL ||
-        client_with(mode, "RUNLOOP_TUNNEL_DOMAIN", "localhost:9", &f->client, &err) != SP_E_OK)
-        return -1;
-    sp_http_req_init(&f->req);
-    sp_http_rsp_init(&f->rsp);
-    *state = f;
-    return 0;
+    client_with(mode, "RUNLOOP_TUNNEL_DOMAIN", "localhost:9", &c, &err);
+    return step_fx_new(state, c);
 }
 
 static int fx_setup(void **state)
@@ -85,41 +66,12 @@ static int fx_setup_direct(void **state)
     return fx_new(state, "direct");
 }
 
-static void op_done(struct fx *f)
-{
-    if (f->op.ctx_free)
-        f->op.ctx_free(f->op.ctx);
-    f->op.ctx = NULL;
-    f->op.ctx_free = NULL;
-}
-
-static int fx_teardown(void **state)
-{
-    struct fx *f = *state;
-    op_done(f);
-    sp_http_req_cleanup(&f->req);
-    sp_http_rsp_cleanup(&f->rsp);
-    sp_sandbox_free(f->sb);
-    sp_client_free(f->client);
-    free(f);
-    return 0;
-}
-
-static enum sp_next step(struct fx *f, sp_step_fn fn, int status, const char *body)
-{
-    sp_http_req_reset(&f->req);
-    if (body == NULL)
-        return fn(&f->op, NULL, &f->req, &f->op.err);
-    rsp_json(&f->rsp, status, body);
-    return fn(&f->op, &f->rsp, &f->req, &f->op.err);
-}
-
-static sp_step_fn step_of(struct fx *f, enum sp_step s)
+static sp_step_fn step_of(struct step_fx *f, enum sp_step s)
 {
     return sp__provider_step(f->client->provider, s);
 }
 
-static void fx_sandbox(struct fx *f, const char *workdir)
+static void fx_sandbox(struct step_fx *f, const char *workdir)
 {
     f->sb = sp__sandbox_new(f->client);
     snprintf(f->sb->id, sizeof(f->sb->id), DBX);
@@ -132,12 +84,8 @@ static void expect_config(const char *mode, const char *k, const char *v, const 
 {
     struct sp_client *c = NULL;
     struct sp_error err;
-    sp_error_clear(&err);
-    assert_int_equal(client_with(mode, k, v, &c, &err), SP_E_CONFIG);
-    assert_null(c);
-    if (strstr(err.msg, msg_part) == NULL)
-        fail_msg("'%s' does not mention '%s'", err.msg, msg_part);
-    assert_null(strstr(err.msg, "ak_secret_key"));
+    enum sp_err rc = client_with(mode, k, v, &c, &err);
+    step_fx_config_error(rc, c, &err, msg_part, "ak_secret_key");
 }
 
 static void test_configure(void **state)
@@ -432,10 +380,10 @@ static void test_parse_tunnel_execution_error(void **state)
 
 static void test_create_step(void **state)
 {
-    struct fx *f = *state;
+    struct step_fx *f = *state;
     struct sp_create_opts o = {.session = "sess-1", .run_id = "r9"};
     sp_op_init_create(&f->op, f->client, &o);
-    assert_int_equal(step(f, step_of(f, SP_STEP_CREATE), 0, NULL), SP_NEXT_REQUEST);
+    assert_int_equal(step_fx_run(f, step_of(f, SP_STEP_CREATE), 0, NULL), SP_NEXT_REQUEST);
     assert_int_equal(f->req.method, SP_HTTP_POST);
     assert_string_equal(req_url(&f->req), API "/v1/devboxes");
     assert_string_equal(sp_kv_geti(&f->req.headers, "Authorization"), "Bearer ak_secret_key");
@@ -447,17 +395,17 @@ static void test_create_step(void **state)
         strncmp(ep, "sudo bash -c 'export MAMBA_ROOT_PREFIX=/openhands/micromamba && ", 63) == 0);
     assert_non_null(strstr(ep, "-m openhands.runtime.action_execution_server 4444 --working-dir"));
     cJSON_Delete(j);
-    assert_int_equal(step(f, step_of(f, SP_STEP_CREATE), 200, DEVBOX("provisioning", "")),
+    assert_int_equal(step_fx_run(f, step_of(f, SP_STEP_CREATE), 200, DEVBOX("provisioning", "")),
                      SP_NEXT_DONE);
     f->sb = f->op.sandbox;
     assert_string_equal(sp_sandbox_id(f->sb), DBX);
     assert_string_equal(sp_sandbox_state(f->sb), "provisioning");
     assert_string_equal(sp_sandbox_session(f->sb), "sess-1");
-    op_done(f);
+    step_fx_op_done(f);
     /* Errors carry the body's message and the status class. */
     sp_op_init_create(&f->op, f->client, &o);
-    step(f, step_of(f, SP_STEP_CREATE), 0, NULL);
-    assert_int_equal(step(f, step_of(f, SP_STEP_CREATE), 401,
+    step_fx_run(f, step_of(f, SP_STEP_CREATE), 0, NULL);
+    assert_int_equal(step_fx_run(f, step_of(f, SP_STEP_CREATE), 401,
                           "{\"error\":\"unauthorized\",\"message\":\"Invalid API key\"}"),
                      SP_NEXT_FAIL);
     assert_int_equal(f->op.err.code, SP_E_AUTH);
@@ -467,25 +415,25 @@ static void test_create_step(void **state)
 /* OpenHands reads only the first page of running devboxes; we follow has_more. */
 static void test_attach_pages(void **state)
 {
-    struct fx *f = *state;
+    struct step_fx *f = *state;
     sp_op_init_attach(&f->op, f->client, NULL, "sess-1");
-    assert_int_equal(step(f, step_of(f, SP_STEP_ATTACH), 0, NULL), SP_NEXT_REQUEST);
+    assert_int_equal(step_fx_run(f, step_of(f, SP_STEP_ATTACH), 0, NULL), SP_NEXT_REQUEST);
     assert_string_equal(req_url(&f->req), API "/v1/devboxes?status=running&limit=20");
     const char *p1 = "{\"devboxes\":[{\"id\":\"dbx_a1\",\"name\":\"x\",\"status\":\"running\"}],"
                      "\"has_more\":true,\"remaining_count\":1,\"total_count\":2}";
-    assert_int_equal(step(f, step_of(f, SP_STEP_ATTACH), 200, p1), SP_NEXT_REQUEST);
+    assert_int_equal(step_fx_run(f, step_of(f, SP_STEP_ATTACH), 200, p1), SP_NEXT_REQUEST);
     assert_string_equal(req_url(&f->req),
                         API "/v1/devboxes?status=running&limit=20&starting_after=dbx_a1");
     const char *p2 = "{\"devboxes\":[" DEVBOX("running", "") "],\"has_more\":false}";
-    assert_int_equal(step(f, step_of(f, SP_STEP_ATTACH), 200, p2), SP_NEXT_DONE);
+    assert_int_equal(step_fx_run(f, step_of(f, SP_STEP_ATTACH), 200, p2), SP_NEXT_DONE);
     f->sb = f->op.sandbox;
     assert_string_equal(sp_sandbox_id(f->sb), DBX);
-    op_done(f);
+    step_fx_op_done(f);
     /* Nothing: not_found. */
     sp_op_init_attach(&f->op, f->client, "sandprobe_run", "none");
-    step(f, step_of(f, SP_STEP_ATTACH), 0, NULL);
+    step_fx_run(f, step_of(f, SP_STEP_ATTACH), 0, NULL);
     assert_null(strstr(req_url(&f->req), "status=running"));
-    assert_int_equal(step(f, step_of(f, SP_STEP_ATTACH), 200,
+    assert_int_equal(step_fx_run(f, step_of(f, SP_STEP_ATTACH), 200,
                           "{\"devboxes\":[],"
                           "\"has_more\":false}"),
                      SP_NEXT_FAIL);
@@ -494,30 +442,30 @@ static void test_attach_pages(void **state)
 
 static void test_startup_v1(void **state)
 {
-    struct fx *f = *state;
+    struct step_fx *f = *state;
     fx_sandbox(f, "/workspace");
     sp_op_init_startup(&f->op, f->sb);
     sp_step_fn st = step_of(f, SP_STEP_STARTUP);
-    assert_int_equal(step(f, st, 0, NULL), SP_NEXT_REQUEST);
+    assert_int_equal(step_fx_run(f, st, 0, NULL), SP_NEXT_REQUEST);
     assert_string_equal(req_url(&f->req), API "/v1/devboxes/" DBX);
-    assert_int_equal(step(f, st, 200, DEVBOX("initializing", "")), SP_NEXT_WAIT);
+    assert_int_equal(step_fx_run(f, st, 200, DEVBOX("initializing", "")), SP_NEXT_WAIT);
     assert_int_equal(f->op.wait_ms, 1000); /* RunloopRuntime polls every second */
-    assert_int_equal(step(f, st, 0, NULL), SP_NEXT_REQUEST);
-    assert_int_equal(step(f, st, 200, DEVBOX("running", "")), SP_NEXT_REQUEST);
+    assert_int_equal(step_fx_run(f, st, 0, NULL), SP_NEXT_REQUEST);
+    assert_int_equal(step_fx_run(f, st, 200, DEVBOX("running", "")), SP_NEXT_REQUEST);
     assert_string_equal(req_url(&f->req), API "/v1/devboxes/" DBX "/create_tunnel");
     cJSON *j = req_json(&f->req);
     assert_int_equal(cJSON_GetObjectItem(j, "port")->valueint, 4444);
     cJSON_Delete(j);
     const char *t = "{\"devbox_id\":\"" DBX "\",\"port\":4444,\"url\":\"https://t.example/\"}";
-    assert_int_equal(step(f, st, 200, t), SP_NEXT_REQUEST);
+    assert_int_equal(step_fx_run(f, st, 200, t), SP_NEXT_REQUEST);
     assert_string_equal(sp_sandbox_data_url(f->sb), "https://t.example"); /* used verbatim */
     assert_string_equal(req_url(&f->req), "https://t.example/alive");
-    assert_int_equal(step(f, st, 200, "{\"status\":\"ok\"}"), SP_NEXT_DONE);
-    op_done(f);
+    assert_int_equal(step_fx_run(f, st, 200, "{\"status\":\"ok\"}"), SP_NEXT_DONE);
+    step_fx_op_done(f);
     /* failure fails at once, with the reason. */
     sp_op_init_startup(&f->op, f->sb);
-    step(f, st, 0, NULL);
-    assert_int_equal(step(f, st, 200,
+    step_fx_run(f, st, 0, NULL);
+    assert_int_equal(step_fx_run(f, st, 200,
                           "{\"id\":\"" DBX "\",\"status\":\"failure\","
                           "\"failure_reason\":\"out_of_memory\"}"),
                      SP_NEXT_FAIL);
@@ -527,37 +475,37 @@ static void test_startup_v1(void **state)
 
 static void test_startup_v2(void **state)
 {
-    struct fx *f = *state;
+    struct step_fx *f = *state;
     fx_sandbox(f, "/workspace");
     sp_op_init_startup(&f->op, f->sb);
     sp_step_fn st = step_of(f, SP_STEP_STARTUP);
-    step(f, st, 0, NULL);
+    step_fx_run(f, st, 0, NULL);
     /* queued is a booting state of the newest API. */
-    assert_int_equal(step(f, st, 200, DEVBOX("queued", "")), SP_NEXT_WAIT);
-    step(f, st, 0, NULL);
+    assert_int_equal(step_fx_run(f, st, 200, DEVBOX("queued", "")), SP_NEXT_WAIT);
+    step_fx_run(f, st, 0, NULL);
     const char *running = DEVBOX("running", ",\"tunnel\":{\"tunnel_key\":\"k7\",\"auth_mode\":"
                                             "\"authenticated\",\"auth_token\":\"tok\"}");
-    assert_int_equal(step(f, st, 200, running), SP_NEXT_REQUEST);
+    assert_int_equal(step_fx_run(f, st, 200, running), SP_NEXT_REQUEST);
     assert_string_equal(sp_sandbox_data_url(f->sb), "http://4444-k7.localhost:9");
     assert_string_equal(req_url(&f->req), "http://4444-k7.localhost:9/alive");
     assert_string_equal(sp_kv_geti(&f->req.headers, RUNLOOP_TUNNEL_HEADER), "Bearer tok");
     assert_true(sp_sandbox_forget_access_token(f->sb));
-    op_done(f);
+    step_fx_op_done(f);
     /* No tunnel on the devbox yet: enable_tunnel. */
     sp_sandbox_free(f->sb);
     fx_sandbox(f, "/workspace");
     sp_op_init_startup(&f->op, f->sb);
-    step(f, st, 0, NULL);
-    assert_int_equal(step(f, st, 200, DEVBOX("running", "")), SP_NEXT_REQUEST);
+    step_fx_run(f, st, 0, NULL);
+    assert_int_equal(step_fx_run(f, st, 200, DEVBOX("running", "")), SP_NEXT_REQUEST);
     assert_string_equal(req_url(&f->req), API "/v1/devboxes/" DBX "/enable_tunnel");
-    assert_int_equal(step(f, st, 200, "{\"tunnel_key\":\"zz\",\"auth_mode\":\"open\"}"),
+    assert_int_equal(step_fx_run(f, st, 200, "{\"tunnel_key\":\"zz\",\"auth_mode\":\"open\"}"),
                      SP_NEXT_REQUEST);
     assert_string_equal(req_url(&f->req), "http://4444-zz.localhost:9/alive");
 }
 
 static void test_direct_exec(void **state)
 {
-    struct fx *f = *state;
+    struct step_fx *f = *state;
     fx_sandbox(f, RUNLOOP_HOME);
     struct sp_exec x;
     sp_exec_init(&x, "echo hi");
@@ -565,13 +513,13 @@ static void test_direct_exec(void **state)
     x.timeout_ms = 60000;
     sp_op_init_exec(&f->op, f->sb, &x);
     sp_step_fn ex = step_of(f, SP_STEP_EXEC);
-    assert_int_equal(step(f, ex, 0, NULL), SP_NEXT_REQUEST);
+    assert_int_equal(step_fx_run(f, ex, 0, NULL), SP_NEXT_REQUEST);
     assert_string_equal(req_url(&f->req), API "/v1/devboxes/" DBX "/execute_async");
     cJSON *j = req_json(&f->req);
     assert_non_null(strstr(cJSON_GetObjectItem(j, "command")->valuestring, "cd sub && "));
     assert_null(strstr(cJSON_GetObjectItem(j, "command")->valuestring, RUNLOOP_HOME));
     cJSON_Delete(j);
-    assert_int_equal(step(f, ex, 200, "{\"execution_id\":\"exe_1\",\"status\":\"running\"}"),
+    assert_int_equal(step_fx_run(f, ex, 200, "{\"execution_id\":\"exe_1\",\"status\":\"running\"}"),
                      SP_NEXT_REQUEST);
     assert_string_equal(req_url(&f->req),
                         API "/v1/devboxes/" DBX "/executions/exe_1/wait_for_status");
@@ -581,28 +529,28 @@ static void test_direct_exec(void **state)
     assert_int_equal(f->req.retry.max_attempts_sdk, 0); /* its 408 is ours to read */
     cJSON_Delete(j);
     /* 408: still running, wait again. */
-    assert_int_equal(step(f, ex, 408, "{\"error\":\"request_timeout\",\"message\":\"x\"}"),
+    assert_int_equal(step_fx_run(f, ex, 408, "{\"error\":\"request_timeout\",\"message\":\"x\"}"),
                      SP_NEXT_REQUEST);
-    assert_int_equal(step(f, ex, 200,
+    assert_int_equal(step_fx_run(f, ex, 200,
                           "{\"execution_id\":\"exe_1\",\"status\":\"completed\","
                           "\"exit_status\":0,\"stdout\":\"hi\\n\",\"stderr\":\"\"}"),
                      SP_NEXT_DONE);
     assert_int_equal(x.exit_code, 0);
     assert_string_equal(sp_buf_str(&x.out), "hi\n");
-    op_done(f);
+    step_fx_op_done(f);
     sp_exec_cleanup(&x);
 
     /* Past the deadline: kill and report a timeout. */
     sp_exec_init(&x, "sleep 60");
     x.timeout_ms = 1;
     sp_op_init_exec(&f->op, f->sb, &x);
-    step(f, ex, 0, NULL);
+    step_fx_run(f, ex, 0, NULL);
     struct timespec past_deadline = {0, 20 * 1000000L}; /* the 1 ms deadline is behind us */
     nanosleep(&past_deadline, NULL);
-    assert_int_equal(step(f, ex, 200, "{\"execution_id\":\"exe_2\",\"status\":\"running\"}"),
+    assert_int_equal(step_fx_run(f, ex, 200, "{\"execution_id\":\"exe_2\",\"status\":\"running\"}"),
                      SP_NEXT_REQUEST);
     assert_string_equal(req_url(&f->req), API "/v1/devboxes/" DBX "/executions/exe_2/kill");
-    assert_int_equal(step(f, ex, 200,
+    assert_int_equal(step_fx_run(f, ex, 200,
                           "{\"execution_id\":\"exe_2\",\"status\":\"completed\","
                           "\"exit_status\":137}"),
                      SP_NEXT_DONE);
@@ -613,76 +561,77 @@ static void test_direct_exec(void **state)
 
 static void test_direct_files(void **state)
 {
-    struct fx *f = *state;
+    struct step_fx *f = *state;
     fx_sandbox(f, RUNLOOP_HOME);
     sp_step_fn fl = step_of(f, SP_STEP_FILES);
     struct sp_files file;
     sp_files_init(&file, SP_FILE_READ, "notes.txt");
     sp_op_init_files(&f->op, f->sb, &file);
-    assert_int_equal(step(f, fl, 0, NULL), SP_NEXT_REQUEST);
+    assert_int_equal(step_fx_run(f, fl, 0, NULL), SP_NEXT_REQUEST);
     assert_string_equal(req_url(&f->req), API "/v1/devboxes/" DBX "/read_file_contents");
     cJSON *j = req_json(&f->req);
     assert_string_equal(cJSON_GetObjectItem(j, "file_path")->valuestring,
                         RUNLOOP_HOME "/notes.txt");
     cJSON_Delete(j);
     assert_string_equal(sp_kv_geti(&f->req.headers, "Accept"), "text/plain");
-    assert_int_equal(step(f, fl, 200, "plain text"), SP_NEXT_DONE);
+    assert_int_equal(step_fx_run(f, fl, 200, "plain text"), SP_NEXT_DONE);
     assert_string_equal(sp_buf_str(&file.content), "plain text");
-    op_done(f);
+    step_fx_op_done(f);
     sp_files_cleanup(&file);
 
     sp_files_init(&file, SP_FILE_LIST, ".");
     sp_op_init_files(&f->op, f->sb, &file);
-    step(f, fl, 0, NULL);
+    step_fx_run(f, fl, 0, NULL);
     assert_string_equal(req_url(&f->req), API "/v1/devboxes/" DBX "/execute_sync");
-    assert_int_equal(step(f, fl, 200, "{\"exit_status\":0,\"stdout\":\"a.txt\\nsub/\\n\"}"),
+    assert_int_equal(step_fx_run(f, fl, 200, "{\"exit_status\":0,\"stdout\":\"a.txt\\nsub/\\n\"}"),
                      SP_NEXT_DONE);
     assert_int_equal(file.n_entries, 2);
     assert_string_equal(file.entries[1].name, "sub");
     assert_true(file.entries[1].is_dir);
-    op_done(f);
+    step_fx_op_done(f);
     sp_files_cleanup(&file);
 
     sp_files_init(&file, SP_FILE_READ, "missing.txt");
     sp_op_init_files(&f->op, f->sb, &file);
-    step(f, fl, 0, NULL);
-    assert_int_equal(step(f, fl, 404, "{\"error\":\"not_found\",\"message\":\"no such file\"}"),
-                     SP_NEXT_FAIL);
+    step_fx_run(f, fl, 0, NULL);
+    assert_int_equal(
+        step_fx_run(f, fl, 404, "{\"error\":\"not_found\",\"message\":\"no such file\"}"),
+        SP_NEXT_FAIL);
     assert_int_equal(f->op.err.code, SP_E_NOT_FOUND);
-    op_done(f);
+    step_fx_op_done(f);
     sp_files_cleanup(&file);
 
     sp_files_init(&file, SP_FILE_STAT, "a.txt");
     sp_op_init_files(&f->op, f->sb, &file);
-    assert_int_equal(step(f, fl, 0, NULL), SP_NEXT_FAIL);
+    assert_int_equal(step_fx_run(f, fl, 0, NULL), SP_NEXT_FAIL);
     assert_int_equal(f->op.err.code, SP_E_UNSUPPORTED);
     sp_files_cleanup(&file);
 }
 
 static void test_cleanup_step(void **state)
 {
-    struct fx *f = *state;
+    struct step_fx *f = *state;
     fx_sandbox(f, "/workspace");
     sp_step_fn cl = step_of(f, SP_STEP_CLEANUP);
     sp_op_init_cleanup(&f->op, f->sb, SP_CLEANUP_DEFAULT);
-    assert_int_equal(step(f, cl, 0, NULL), SP_NEXT_REQUEST);
+    assert_int_equal(step_fx_run(f, cl, 0, NULL), SP_NEXT_REQUEST);
     assert_string_equal(req_url(&f->req), API "/v1/devboxes/" DBX "/shutdown");
     assert_string_equal(sp_kv_geti(&f->req.headers, "Content-Type"), "application/json");
     assert_int_equal(f->req.body.len, 0);
-    assert_int_equal(step(f, cl, 200, DEVBOX("shutdown", "")), SP_NEXT_REQUEST);
+    assert_int_equal(step_fx_run(f, cl, 200, DEVBOX("shutdown", "")), SP_NEXT_REQUEST);
     assert_string_equal(req_url(&f->req), API "/v1/devboxes/" DBX);
-    assert_int_equal(step(f, cl, 200, DEVBOX("shutdown", "")), SP_NEXT_DONE);
+    assert_int_equal(step_fx_run(f, cl, 200, DEVBOX("shutdown", "")), SP_NEXT_DONE);
     assert_string_equal(sp_sandbox_state(f->sb), "shutdown");
-    op_done(f);
+    step_fx_op_done(f);
     /* A refused second shutdown of a shut down devbox is fine. */
     sp_op_init_cleanup(&f->op, f->sb, SP_CLEANUP_DELETE);
-    step(f, cl, 0, NULL);
-    assert_int_equal(step(f, cl, 400, "{\"error\":\"bad_request\",\"message\":\"already\"}"),
+    step_fx_run(f, cl, 0, NULL);
+    assert_int_equal(step_fx_run(f, cl, 400, "{\"error\":\"bad_request\",\"message\":\"already\"}"),
                      SP_NEXT_REQUEST);
-    assert_int_equal(step(f, cl, 200, DEVBOX("shutdown", "")), SP_NEXT_DONE);
-    op_done(f);
+    assert_int_equal(step_fx_run(f, cl, 200, DEVBOX("shutdown", "")), SP_NEXT_DONE);
+    step_fx_op_done(f);
     sp_op_init_cleanup(&f->op, f->sb, SP_CLEANUP_STOP);
-    assert_int_equal(step(f, cl, 0, NULL), SP_NEXT_FAIL);
+    assert_int_equal(step_fx_run(f, cl, 0, NULL), SP_NEXT_FAIL);
     assert_int_equal(f->op.err.code, SP_E_UNSUPPORTED);
 }
 
@@ -695,13 +644,13 @@ int main(void)
         cmocka_unit_test(test_parse_list),
         cmocka_unit_test(test_parse_listing),
         cmocka_unit_test(test_parse_tunnel_execution_error),
-        cmocka_unit_test_setup_teardown(test_create_step, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_attach_pages, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_startup_v1, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_startup_v2, fx_setup_v2, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_direct_exec, fx_setup_direct, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_direct_files, fx_setup_direct, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_cleanup_step, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_create_step, fx_setup, step_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_attach_pages, fx_setup, step_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_startup_v1, fx_setup, step_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_startup_v2, fx_setup_v2, step_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_direct_exec, fx_setup_direct, step_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_direct_files, fx_setup_direct, step_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_cleanup_step, fx_setup, step_fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -144,7 +144,7 @@ static void test_sandbox_paths(void **state)
     /* a sandbox path as cwd works too; the pid namespace is private */
     out = run_sh(f, "/home/user", "pwd; ls /proc | grep -c '^[0-9]*$'", NULL);
     assert_true(strncmp(out, "/home/user\n", 11) == 0);
-    assert_true(atoi(out + 11) < 10);
+    assert_true(strtol(out + 11, NULL, 10) < 10);
 }
 
 /* True when some process's command line starts with needle. */
