@@ -385,11 +385,8 @@ static void test_cli_binary_mock_fault_flags_armed(void **state)
                           "--fault",
                           "sandbox server-crash after=1s count=1",
                           NULL};
-    struct child c = spawn(argv);
-    char line[4096];
-    read_line(c.out, line, sizeof(line));
-    cJSON *ready = cJSON_Parse(line);
-    assert_non_null(ready);
+    cJSON *ready;
+    struct child c = spawn_mock(argv, &ready);
     const char *url = cJSON_GetObjectItem(ready, "url")->valuestring;
     const char *key =
         cJSON_GetObjectItem(cJSON_GetObjectItem(ready, "env"), "DAYTONA_API_KEY")->valuestring;
@@ -412,9 +409,8 @@ static void test_cli_binary_mock_fault_flags_armed(void **state)
     }
     cJSON_Delete(j);
     assert_int_equal(kill(c.pid, SIGTERM), 0);
-    free(read_all(c.out));
-    free(read_all(c.err));
-    assert_int_equal(wait_exit(c.pid), SP_EXIT_PASS);
+    struct run done = child_expect(c, SP_EXIT_PASS);
+    run_free(&done);
     cJSON_Delete(ready);
 }
 
