@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -285,18 +286,48 @@ static size_t discard(char *p, size_t size, size_t n, void *user)
     return size * n;
 }
 
-/* GET <url>/sandbox with the mock's key; returns the HTTP status. */
-static long get_sandboxes(const char *url, const char *key)
+struct reply {
+    char text[8192];
+    size_t len;
+};
+
+static size_t keep(char *p, size_t size, size_t n, void *user)
+{
+    struct reply *r = user;
+    size_t len = size * n, room = sizeof(r->text) - 1 - r->len;
+    memcpy(r->text + r->len, p, len < room ? len : room);
+    r->len += len < room ? len : room;
+    r->text[r->len] = '\0';
+    return len;
+}
+
+/* METHOD <url><path> with the mock's Bearer key (and a JSON body when given); returns the
+ * HTTP status, the body in *out when out is not NULL. */
+static long call_mock(const char *url,
+                      const char *key,
+                      const char *method,
+                      const char *path,
+                      const char *body,
+                      struct reply *out)
 {
     char target[512], auth[512];
-    snprintf(target, sizeof(target), "%s/sandbox", url);
+    snprintf(target, sizeof(target), "%s%s", url, path);
     snprintf(auth, sizeof(auth), "Authorization: Bearer %s", key);
     CURL *h = curl_easy_init();
     assert_non_null(h);
     struct curl_slist *hdrs = curl_slist_append(NULL, auth);
+    hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
     curl_easy_setopt(h, CURLOPT_URL, target);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+    if (body)
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+    if (out) {
+        out->len = 0;
+        out->text[0] = '\0';
+    }
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, out ? keep : discard);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, out);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 10000L);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     long status = 0;
@@ -307,6 +338,11 @@ static long get_sandboxes(const char *url, const char *key)
     return status;
 }
 
+/* GET <url>/sandbox with the mock's key; returns the HTTP status. */
+static long get_sandboxes(const char *url, const char *key)
+{
+    return call_mock(url, key, "GET", "/sandbox", NULL, NULL);
+}
 
 static void test_cli_binary_mock_ready_line_and_sigterm(void **state)
 {
@@ -327,6 +363,54 @@ static void test_cli_binary_mock_ready_line_and_sigterm(void **state)
     struct run r = child_expect(c, SP_EXIT_PASS);
     assert_string_equal(r.out, ""); /* exactly one line for one vendor */
     run_free(&r);
+    cJSON_Delete(ready);
+}
+
+/* Every --fault arms its fault as the mock starts: a delay and a dribble on the list (both
+ * strike it, the delay first), a server crash on the next sandbox; the admin endpoint counts
+ * one injection of each kind. */
+static void test_cli_binary_mock_fault_flags_armed(void **state)
+{
+    (void)state;
+    const char *argv[] = {bin_path,
+                          "mock",
+                          "--vendor",
+                          "daytona",
+                          "--listen",
+                          "127.0.0.1:0",
+                          "--quiet",
+                          "--fault",
+                          "GET /sandbox delay dist=fixed:200ms count=1",
+                          "--fault=GET /sandbox dribble rate=20000 count=1",
+                          "--fault",
+                          "sandbox server-crash after=1s count=1",
+                          NULL};
+    cJSON *ready;
+    struct child c = spawn_mock(argv, &ready);
+    const char *url = cJSON_GetObjectItem(ready, "url")->valuestring;
+    const char *key =
+        cJSON_GetObjectItem(cJSON_GetObjectItem(ready, "env"), "DAYTONA_API_KEY")->valuestring;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    assert_int_equal(get_sandboxes(url, key), 200);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    assert_true((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000 >= 200);
+    assert_int_equal(call_mock(url, key, "POST", "/sandbox", "{}", NULL), 200);
+    struct reply r;
+    assert_int_equal(call_mock(url, key, "GET", "/_sandprobe/faults", NULL, &r), 200);
+    cJSON *j = cJSON_Parse(r.text);
+    assert_non_null(j);
+    const cJSON *n = cJSON_GetObjectItem(j, "injected");
+    static const char *const KINDS[] = {"delay", "dribble", "sandbox server-crash"};
+    for (size_t i = 0; i < 3; i++) {
+        const cJSON *k = cJSON_GetObjectItem(n, KINDS[i]);
+        if (!cJSON_IsNumber(k) || k->valueint != 1)
+            fail_msg("expected one %s injected, got %s", KINDS[i], r.text);
+    }
+    cJSON_Delete(j);
+    assert_int_equal(kill(c.pid, SIGTERM), 0);
+    struct run done = child_expect(c, SP_EXIT_PASS);
+    run_free(&done);
     cJSON_Delete(ready);
 }
 
@@ -442,6 +526,7 @@ int main(void)
     const struct CMUnitTest binary[] = {
         cmocka_unit_test(test_cli_binary_dispatch),
         cmocka_unit_test(test_cli_binary_mock_ready_line_and_sigterm),
+        cmocka_unit_test(test_cli_binary_mock_fault_flags_armed),
         cmocka_unit_test(test_cli_binary_mock_all_consecutive_ports),
     };
     int failed = cmocka_run_group_tests_name("cli_in_process", in_process, NULL, NULL);
