@@ -170,8 +170,9 @@ setup:
 unit: $(UNIT_BINS) $(BIN)
 	@sh scripts/run-tests.sh $(UNIT_BINS)
 
-# Four mock groups, each with the [Disruptive] fault requirements (stalls wait out client
-# deadlines): the conformance program gets 600 s where a unit program gets 120 s.
+# One mock group per provider mode, each with the [Disruptive] fault requirements (stalls
+# wait out client deadlines), all at once in child processes (they mostly wait): about 40 s
+# in all, but the program gets 600 s where a unit program gets 120 s, for sanitizer builds.
 conformance: $(CONF_BIN) $(BIN)
 	@SP_TEST_TIMEOUT=$${SP_TEST_TIMEOUT:-600} sh scripts/run-tests.sh $(CONF_BIN)
 

@@ -3,21 +3,28 @@
  * in-process on an ephemeral loopback port with a small latency model, and one cmocka test
  * per requirement, named "exec.exit_code_propagates [MUST] [daytona]".
  *
- *   conformance [--provider NAME]... [--filter PATTERN] [--level must|should|may]
+ *   conformance [--provider NAME]... [--filter PATTERN] [--level must|should|may] [--jobs N]
  *
  * --provider runs only the named groups (one per provider mode, from the provider registry:
  * daytona, daytona-toolbox, e2b, runloop, runloop-direct, ...); --filter is
  * cmocka's test-name pattern ('*' and '?'); --level is the weakest level whose failures
  * fail the run (default must, as `sandprobe check`): an unmet requirement below it is
- * reported, as not met, and counted as skipped. The exit status is non-zero when any test
- * failed or a group could not start. */
+ * reported, as not met, and counted as skipped; --jobs runs up to N groups at once (default:
+ * all), each in a child process of its own whose output is printed whole when it ends. The
+ * groups spend their time waiting on mock latencies and client deadlines, not computing, so
+ * together they take about as long as the slowest one. The exit status is non-zero when any
+ * test failed or a group could not start. */
 #include <setjmp.h>
+#include <signal.h>
+#include <spawn.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -258,15 +265,121 @@ static int usage(const char *prog)
     fprintf(stderr, "usage: %s [--provider ", prog);
     for (size_t g = 0; g < n_groups; g++)
         fprintf(stderr, "%s%s", g ? "|" : "", groups[g].name);
-    fprintf(stderr, "]... [--filter PATTERN] [--level must|should|may]\n");
+    fprintf(stderr, "]... [--filter PATTERN] [--level must|should|may] [--jobs N]\n");
     return 2;
+}
+
+/* --- groups in child processes ------------------------------------------------------------- */
+
+extern char **environ;
+
+struct child {
+    const struct group *g;
+    pid_t pid;
+    FILE *out; /* the child's stdout and stderr */
+};
+
+/* The child's command line: this program's options without --provider/--jobs, for group g. */
+static char **child_argv(int argc, char **argv, const struct group *g)
+{
+    char **v = calloc((size_t)argc + 6, sizeof(*v));
+    if (v == NULL)
+        return NULL;
+    int n = 0;
+    v[n++] = argv[0];
+    for (int i = 1; i < argc; i++) {
+        if ((strcmp(argv[i], "--provider") == 0 || strcmp(argv[i], "--jobs") == 0) && i + 1 < argc)
+            i++;
+        else
+            v[n++] = argv[i];
+    }
+    static char provider_opt[] = "--provider", jobs_opt[] = "--jobs", one[] = "1";
+    static char names[MAX_GROUPS][64]; /* writable copies: exec takes char *const[] */
+    char *name = names[g - groups];
+    snprintf(name, sizeof(names[0]), "%s", g->name);
+    v[n++] = provider_opt;
+    v[n++] = name;
+    v[n++] = jobs_opt;
+    v[n++] = one;
+    return v;
+}
+
+static int spawn_group(struct child *c, int argc, char **argv)
+{
+    char **v = child_argv(argc, argv, c->g);
+    c->out = tmpfile();
+    posix_spawn_file_actions_t fa;
+    int rc = -1;
+    if (v != NULL && c->out != NULL && posix_spawn_file_actions_init(&fa) == 0) {
+        posix_spawn_file_actions_adddup2(&fa, fileno(c->out), 1);
+        posix_spawn_file_actions_adddup2(&fa, fileno(c->out), 2);
+        rc = posix_spawn(&c->pid, "/proc/self/exe", &fa, NULL, v, environ) == 0 ? 0 : -1;
+        posix_spawn_file_actions_destroy(&fa);
+    }
+    free(v);
+    if (rc != 0)
+        fprintf(stderr, "cannot start a process for group %s\n", c->g->name);
+    return rc;
+}
+
+/* Prints the output of the child that ended and returns 1 when its group failed. */
+static int reap_group(struct child *kids, size_t n)
+{
+    int status = 0;
+    pid_t pid = wait(&status);
+    for (size_t i = 0; i < n; i++) {
+        if (kids[i].pid != pid || pid <= 0)
+            continue;
+        char buf[8192];
+        size_t got;
+        fflush(stdout);
+        rewind(kids[i].out);
+        while ((got = fread(buf, 1, sizeof(buf), kids[i].out)) > 0)
+            fwrite(buf, 1, got, stdout);
+        fclose(kids[i].out);
+        fflush(stdout);
+        bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+        if (!ok && !WIFEXITED(status))
+            printf("[  ERROR   ] group %s ended by signal %d\n", kids[i].g->name,
+                   WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+        return ok ? 0 : 1;
+    }
+    return pid > 0 ? 0 : 1;
+}
+
+/* Runs the chosen groups, at most jobs at once, each in a child; returns how many failed. */
+static int run_groups_in_children(char **only, int n_only, int jobs, int argc, char **argv)
+{
+    struct child *kids = calloc(n_groups, sizeof(*kids));
+    size_t n = 0, running = 0;
+    int failed = 0;
+    if (kids == NULL)
+        return 1;
+    for (size_t g = 0; g < n_groups; g++) {
+        if (!selected(&groups[g], only, n_only))
+            continue;
+        if (running == (size_t)jobs)
+            failed += reap_group(kids, n), running--;
+        kids[n].g = &groups[g];
+        if (spawn_group(&kids[n], argc, argv) != 0) {
+            failed++;
+            if (kids[n].out)
+                fclose(kids[n].out);
+            continue;
+        }
+        n++, running++;
+    }
+    while (running-- > 0)
+        failed += reap_group(kids, n);
+    free(kids);
+    return failed;
 }
 
 int main(int argc, char **argv)
 {
     groups_from_registry();
     char **only = calloc((size_t)argc, sizeof(*only));
-    int n_only = 0;
+    int n_only = 0, jobs = 0; /* 0: every chosen group at once */
     if (only == NULL)
         return 3;
     for (int i = 1; i < argc; i++) {
@@ -274,6 +387,15 @@ int main(int argc, char **argv)
             only[n_only++] = argv[++i];
         } else if (strcmp(argv[i], "--filter") == 0 && i + 1 < argc) {
             cmocka_set_test_filter(argv[++i]);
+        } else if (strcmp(argv[i], "--jobs") == 0 && i + 1 < argc) {
+            char *end = NULL;
+            long j = strtol(argv[++i], &end, 10);
+            if (end == argv[i] || *end != '\0' || j < 1 || j > 64) {
+                fprintf(stderr, "--jobs wants a whole number from 1 to 64, got '%s'\n", argv[i]);
+                free(only);
+                return usage(argv[0]);
+            }
+            jobs = (int)j;
         } else if (strcmp(argv[i], "--level") == 0 && i + 1 < argc) {
             if (!sp_level_parse(argv[++i], &fatal_level)) {
                 free(only);
@@ -295,10 +417,24 @@ int main(int argc, char **argv)
         }
     }
     snprintf(run_id, sizeof(run_id), "conf-%ld", (long)getpid());
-    int failed = run_table_checks();
-    for (size_t g = 0; g < n_groups; g++) {
-        if (selected(&groups[g], only, n_only))
-            failed += run_group(&groups[g]);
+    size_t n_chosen = 0;
+    for (size_t g = 0; g < n_groups; g++)
+        n_chosen += selected(&groups[g], only, n_only);
+    if (jobs == 0)
+        jobs = (int)n_chosen;
+    /* A child (--jobs 1 --provider G) leaves the table checks to its parent, and ends with it
+     * (a parent killed by its test timeout leaves no group running). */
+    bool one_group = jobs == 1 && n_only == 1 && n_chosen == 1;
+    if (one_group)
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+    int failed = one_group ? 0 : run_table_checks();
+    if (jobs > 1 && n_chosen > 1) {
+        failed += run_groups_in_children(only, n_only, jobs, argc, argv);
+    } else {
+        for (size_t g = 0; g < n_groups; g++) {
+            if (selected(&groups[g], only, n_only))
+                failed += run_group(&groups[g]);
+        }
     }
     free(only);
     return failed != 0 || failures != 0 ? 1 : 0;
