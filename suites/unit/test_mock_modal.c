@@ -41,6 +41,63 @@ static void test_auth_and_token(void **state)
     assert_int_equal(err_call(f, CP "NoSuchMethod", &a.base, 0, 0, 12), SP_E_UNSUPPORTED);
 }
 
+/* The fault admin endpoint over h2c with the Modal token pair (the Modal mock speaks only
+ * h2c): status, body and response of a request with libcurl's prior-knowledge HTTP/2. */
+static long
+admin(struct fx *f, const char *method, const char *body, const char *secret, struct sp_buf *out)
+{
+    char url[256], id[160], sec[160];
+    snprintf(url, sizeof(url), "%s/_sandprobe/faults", f->url);
+    snprintf(id, sizeof(id), "x-modal-token-id: %s", f->id);
+    snprintf(sec, sizeof(sec), "x-modal-token-secret: %s", secret);
+    struct curl_slist *h = curl_slist_append(NULL, id);
+    h = curl_slist_append(h, sec);
+    h = curl_slist_append(h, "content-type: application/json");
+    CURL *c = curl_easy_init();
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    if (body != NULL)
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
+    assert_int_equal(curl_easy_perform(c), CURLE_OK);
+    long status = 0;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_cleanup(c);
+    curl_slist_free_all(h);
+    return status;
+}
+
+/* A wrong secret is refused the Modal way (a gRPC UNAUTHENTICATED status, so no listing and
+ * nothing armed); the right pair lists, arms and clears faults. */
+static void test_fault_admin_with_modal_tokens(void **state)
+{
+    struct fx *f = *state;
+    static const char spec[] = "{\"fault\": \"POST /** 503 plane=api\"}";
+    struct sp_buf b;
+    sp_buf_init(&b, 0);
+    admin(f, "GET", NULL, "as-wrong", &b);
+    assert_null(strstr(sp_buf_str(&b), "\"faults\""));
+    admin(f, "POST", spec, "as-wrong", &b);
+    sp_buf_reset(&b);
+    assert_int_equal(admin(f, "GET", NULL, f->secret, &b), 200);
+    assert_null(strstr(sp_buf_str(&b), "POST /** 503")); /* the refused POST armed nothing */
+    sp_buf_reset(&b);
+    assert_int_equal(admin(f, "POST", spec, f->secret, &b), 201);
+    assert_non_null(strstr(sp_buf_str(&b), "\"ids\""));
+    sp_buf_reset(&b);
+    assert_int_equal(admin(f, "GET", NULL, f->secret, &b), 200);
+    assert_non_null(strstr(sp_buf_str(&b), "POST /** 503 plane=api"));
+    sp_buf_reset(&b);
+    assert_int_equal(admin(f, "DELETE", NULL, f->secret, &b), 204);
+    sp_buf_reset(&b);
+    assert_int_equal(admin(f, "GET", NULL, f->secret, &b), 200);
+    assert_null(strstr(sp_buf_str(&b), "POST /** 503"));
+    sp_buf_cleanup(&b);
+}
+
 static void test_apps(void **state)
 {
     struct fx *f = *state;
@@ -116,8 +173,7 @@ struct env_source {
 
 static void env_source(struct env_source *e, const char *key, const char *value)
 {
-    Modal__Client__StringMap__ContentsEntry entry =
-        MODAL__CLIENT__STRING_MAP__CONTENTS_ENTRY__INIT;
+    Modal__Client__StringMap__ContentsEntry entry = MODAL__CLIENT__STRING_MAP__CONTENTS_ENTRY__INIT;
     Modal__Client__StringMap map = MODAL__CLIENT__STRING_MAP__INIT;
     Modal__Client__SecretSource src = MODAL__CLIENT__SECRET_SOURCE__INIT;
     e->entry = entry;
@@ -414,6 +470,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_auth_and_token, setup, teardown),
         cmocka_unit_test_setup_teardown(test_apps, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fault_admin_with_modal_tokens, setup, teardown),
         cmocka_unit_test_setup_teardown(test_v1_lifecycle, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wait_deadline, setup, teardown),
         cmocka_unit_test_setup_teardown(test_v2_lifecycle, setup, teardown),
