@@ -109,15 +109,15 @@ static struct mock_sandbox *toolbox_sandbox(struct mock_req *r, bool nest_body, 
         return NULL;
     }
     bool running = mock_sandbox_phase(mock_store_of(r->mock), sb) == MOCK_RUNNING;
-    /* SP_MOCK_FAULT_NEVER_ALIVE: the data plane never answers (for the action server, see
-     * mock_sandbox_add_server). */
-    bool dead_daemon = needs_daemon && sb->fault == SP_MOCK_FAULT_NEVER_ALIVE;
+    /* NEVER_ALIVE or SERVER_CRASH: the daemon never answers, or stopped answering (for the
+     * action server, see mock_sandbox_add_server). */
+    bool dead_daemon = needs_daemon && mock_faults_server_down(sb, true);
     if (running && !dead_daemon)
         return sb;
     mock_store_put(mock_store_of(r->mock), sb);
     if (dead_daemon && running) {
-        /* The toolbox is the data plane in toolbox mode: a daemon that never came up
-         * leaves the proxy answering 502, as for an action server that never starts. */
+        /* The toolbox is the data plane in toolbox mode: a daemon that is not up leaves the
+         * proxy answering 502, as for an action server that is not (spec A8). */
         dt_nest_error(r, 502, "Bad Gateway", "Failed to connect to the sandbox daemon");
     } else if (nest_body) {
         dt_nest_error(r, 400, "Bad Request", "Sandbox is not running");

@@ -38,6 +38,20 @@ void e2b_reply_proxy_502(struct mock_req *r, const char *id, const char *message
     mock_reply_cjson(r, 502, o);
 }
 
+/* The edge proxy's answer for a running sandbox whose port nothing listens on (envd not up,
+ * or crashed): it names the port (e2b-dev/infra client-proxy's guestError). */
+static void reply_port_closed(struct mock_req *r, const char *id, unsigned port)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (o) {
+        cJSON_AddStringToObject(o, "sandboxId", id);
+        cJSON_AddStringToObject(o, "message", "The sandbox is running but port is not open");
+        cJSON_AddNumberToObject(o, "port", port);
+        cJSON_AddNumberToObject(o, "code", 502);
+    }
+    mock_reply_cjson(r, 502, o);
+}
+
 static void reply_text(struct mock_req *r, int status, const char *text)
 {
     mock_reply(r, status, "text/plain; charset=utf-8", text, strlen(text));
@@ -575,13 +589,13 @@ void e2b_envd_serve(struct mock_req *r, struct mock_sandbox *sb, unsigned port)
     /* SP_MOCK_FAULT_STUCK_CREATING / NEVER_ALIVE: the VM is there, envd never answers. */
     if (port != E2B_ENVD_PORT || sb->fault == SP_MOCK_FAULT_STUCK_CREATING ||
         sb->fault == SP_MOCK_FAULT_NEVER_ALIVE) {
-        e2b_reply_proxy_502(r, sb->id, "The sandbox is running but port is not open");
+        reply_port_closed(r, sb->id, port);
         return;
     }
     bool up = true; /* --latency alive: envd answers that long after the sandbox started */
     struct mock_server envd;
     if (mock_sandbox_server_copy(mock_store_of(r->mock), sb, E2B_ENVD_PORT, &envd, &up) && !up) {
-        e2b_reply_proxy_502(r, sb->id, "The sandbox is running but port is not open");
+        reply_port_closed(r, sb->id, port);
         return;
     }
     envd_route(r, sb, &snap);

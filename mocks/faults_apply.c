@@ -102,6 +102,8 @@ static void stall_step(struct mock_req *r, void *ctx)
     mock_defer(r, STALL_POLL_US, stall_step, s);
 }
 
+/* A request whose client gave up during the delay never gets here: the transport cancels a
+ * deferred request once its peer is gone (so a create that timed out makes no sandbox). */
 static void delay_done(struct mock_req *r, void *ctx)
 {
     (void)ctx;
@@ -417,6 +419,13 @@ bool mock_faults_data_plane_dead(struct mock_req *r, struct mock_sandbox *sb)
         return false;
     reset_now(r);
     return true;
+}
+
+bool mock_faults_server_down(const struct mock_sandbox *sb, bool never_alive)
+{
+    if (never_alive && sb->fault == SP_MOCK_FAULT_NEVER_ALIVE)
+        return true;
+    return sb->fault == SP_MOCK_FAULT_SERVER_CRASH && sp_now_ms() >= sb->fault_at_ms;
 }
 
 void sp_mock_inject(struct sp_mock *m, enum sp_mock_fault f, int count)

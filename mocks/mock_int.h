@@ -177,6 +177,11 @@ bool mock_faults_on_request(struct mock_req *r, bool data_plane);
 void mock_faults_on_send(struct mock_req *r);
 void mock_faults_sandbox_created(struct sp_mock *m, struct mock_sandbox *sb);
 bool mock_faults_data_plane_dead(struct mock_req *r, struct mock_sandbox *sb);
+/* True when sb's server stopped answering: a SERVER_CRASH struck, or (never_alive) it never
+ * came up (NEVER_ALIVE). The server is the action server where one runs, else the vendor's
+ * own daemon in the sandbox that the direct modes talk to (Daytona's toolbox daemon, E2B's
+ * envd, Runloop's devbox agent, Modal's task command router). */
+bool mock_faults_server_down(const struct mock_sandbox *sb, bool never_alive);
 /* Replies with an injected error status through the vendor's error_reply hook. */
 void mock_reply_fault_error(struct mock_req *r, int status, const char *message);
 /* Frees a sandbox's vendor data through the vendor's sandbox_free hook (store.c). */

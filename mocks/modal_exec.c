@@ -162,7 +162,7 @@ int modal_exec_launch(struct mock_req *r, struct mock_sandbox *sb, const struct 
         modal_reply_status(r, MODAL_UNIMPLEMENTED, "exec needs the shell backend");
     else if (x->n_args == 0 || x->id[0] == '\0')
         modal_reply_status(r, MODAL_INVALID_ARGUMENT, "exec needs a command and an id");
-    else if (sb->fault == SP_MOCK_FAULT_NEVER_ALIVE) /* the task never becomes reachable */
+    else if (mock_faults_server_down(sb, true)) /* the task is not (or no longer) reachable */
         modal_reply_status(r, 14, "task is not reachable");
     else if (ms_terminated(ms))
         modal_reply_status(r, MODAL_FAILED_PRECONDITION, "Sandbox has terminated");

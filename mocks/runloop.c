@@ -114,7 +114,7 @@ struct mock_sandbox *rl_running(struct mock_req *r)
     if (ph != MOCK_RUNNING) {
         snprintf(msg, sizeof(msg), "Devbox %.100s is %s, not running", sb->id, status_name(ph));
         rl_error(r, 400, "bad_request", msg);
-    } else if (sb->fault == SP_MOCK_FAULT_NEVER_ALIVE) {
+    } else if (mock_faults_server_down(sb, true)) { /* the devbox agent is not up */
         rl_error(r, 502, "bad_gateway", "Devbox agent is not responding");
     } else {
         return sb;

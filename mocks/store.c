@@ -586,7 +586,7 @@ const struct mock_server *mock_sandbox_server(struct mock_store *s, struct mock_
         if (sb->servers[i].port == port)
             found = &sb->servers[i];
     *ready = found != NULL && found->ready_ms != 0 && sp_now_ms() >= found->ready_ms &&
-             !(sb->fault == SP_MOCK_FAULT_SERVER_CRASH && sp_now_ms() >= sb->fault_at_ms);
+             !mock_faults_server_down(sb, false);
     pthread_mutex_unlock(&s->lock);
     return found;
 }
@@ -603,7 +603,7 @@ bool mock_sandbox_server_copy(struct mock_store *s, struct mock_sandbox *sb, uns
         }
     }
     *ready = found && out->ready_ms != 0 && sp_now_ms() >= out->ready_ms &&
-             !(sb->fault == SP_MOCK_FAULT_SERVER_CRASH && sp_now_ms() >= sb->fault_at_ms);
+             !mock_faults_server_down(sb, false);
     pthread_mutex_unlock(&s->lock);
     return found;
 }

@@ -10,7 +10,7 @@
 
 void sp_as_retry_defaults(struct sp_retry_policy *p)
 {
-    p->max_attempts_429 = 3; /* utils/request.py: stop_after_attempt(3), wait_fixed(4) */
+    p->max_attempts_429 = SP_AS_ATTEMPTS_429; /* utils/request.py: wait_fixed(4) */
     p->wait_429_ms = 4000;
     p->max_attempts_dropped = 5; /* action_execution_client.py:105-109: 5 tries, 4/4/4/8 s */
     p->wait_dropped_ms = 4000;

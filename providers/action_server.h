@@ -33,6 +33,7 @@
 #define SP_AS_DOWNLOAD_TIMEOUT_MS 30000L
 #define SP_AS_UPLOAD_TIMEOUT_MS   300000L
 #define SP_AS_HTTP_GRACE_MS       5000L /* HTTP timeout = action timeout + this */
+#define SP_AS_ATTEMPTS_429        3 /* utils/request.py: stop_after_attempt(3) */
 
 /* Fills the 429 part of a data-plane retry policy (3 attempts, 4 s apart); leaves the 502
  * part (a provider's proxy quirk) as it is. Requests of this module apply these defaults

@@ -80,8 +80,10 @@ static enum sp_next startup_preview(struct sp_op *op,
         snprintf(sb->access_header, sizeof(sb->access_header), "%s", DAYTONA_PREVIEW_HEADER);
     }
     memset(token, 0, sizeof(token));
-    /* The proxy answers 502 until the port listens: retried 1 s apart for 120 s. */
-    sb->data_retry.retry_502_for_ms = 120000;
+    /* The proxy answers 502 while the port does not listen (not yet, or no more: a crashed
+     * server): OpenHands' Daytona runtime retries it 1 s apart for 120 s, as long as it
+     * waits for /alive (spec 4: daytona_runtime.py:235-248), so the alive deadline bounds it. */
+    sb->data_retry.retry_502_for_ms = op->client->opts.alive_timeout_ms;
     sb->data_retry.wait_502_ms = 1000;
     sp_as_retry_defaults(&sb->data_retry);
     sp_as_alive_begin(&ctx->alive, op->client);

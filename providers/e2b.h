@@ -115,7 +115,8 @@ int sp__e2b_next_token(const struct sp_http_rsp *rsp,
                        int *pages,
                        int max,
                        struct sp_error *err);
-/* True when the body is the edge proxy's "sandbox not found" ({"sandboxId", ...}). */
+/* True when the body is the edge proxy's "sandbox not found" ({"sandboxId", ...}), not its
+ * "port is not open" (which also names the port). */
 bool sp__e2b_is_proxy_not_found(const char *body, size_t len);
 
 int sp__e2b_build_start(const char *cmd,

@@ -200,7 +200,10 @@ bool sp__e2b_is_proxy_not_found(const char *body, size_t len)
     struct sp_error ignored;
     sp_error_clear(&ignored);
     cJSON *root = sp_json_parse_type(body, len, cJSON_Object, "E2B proxy error", &ignored);
-    bool yes = root && cJSON_IsString(cJSON_GetObjectItemCaseSensitive(root, "sandboxId"));
+    /* "The sandbox is running but port is not open" names the port: the sandbox is there,
+     * its server (envd) is not, which is the proxy's 502, not a missing sandbox. */
+    bool yes = root && cJSON_IsString(cJSON_GetObjectItemCaseSensitive(root, "sandboxId")) &&
+               !cJSON_HasObjectItem(root, "port");
     cJSON_Delete(root);
     return yes;
 }

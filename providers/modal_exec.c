@@ -158,9 +158,8 @@ static enum sp_next use_tunnels(struct sp_op *op,
     protobuf_c_message_free_unpacked(&t->base, NULL);
     if (d == NULL)
         return SP_NEXT_FAIL;
-    /* A tunnel answers 502 until the port listens: retried 1 s apart for 120 s. */
-    sb->data_retry.retry_502_for_ms = 120000;
-    sb->data_retry.wait_502_ms = 1000;
+    /* No 502 retry after startup: only OpenHands' Daytona runtime retries the action
+     * server's 502 (spec 4); the /alive loop waits out a tunnel not yet listening. */
     sp_as_retry_defaults(&sb->data_retry);
     sp_as_alive_begin(&ctx->alive, op->client);
     op->state = ST_ALIVE;

@@ -205,6 +205,14 @@ int sp_client_attempts_5xx(const struct sp_client *c, enum sp_step step)
     return c->provider->attempts_5xx ? c->provider->attempts_5xx(c->cfg, step) : 1;
 }
 
+int sp_client_attempts_429(const struct sp_client *c, enum sp_step step)
+{
+    bool as_step = step == SP_STEP_EXEC || step == SP_STEP_FILES;
+    if (as_step && (sp_client_caps(c) & SP_CAP_ACTION_SERVER))
+        return SP_AS_ATTEMPTS_429;
+    return c->provider->attempts_429 ? c->provider->attempts_429(c->cfg, step) : 1;
+}
+
 bool sp_client_exec_via_api(const struct sp_client *c)
 {
     return c->provider->exec_via_api ? c->provider->exec_via_api(c->cfg) : false;

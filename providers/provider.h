@@ -63,7 +63,9 @@ struct sp_client_opts {
     long connect_timeout_ms; /* TCP/TLS connect (10 000) */
     long ready_timeout_ms;   /* provider state until started/running (60 000, Daytona SDK) */
     long alive_interval_ms;  /* data-plane readiness poll interval (1 000, OpenHands) */
-    long alive_timeout_ms;   /* data-plane readiness deadline (120 000, OpenHands) */
+    /* Data-plane readiness deadline (120 000, OpenHands); also how long a data-plane request
+     * answered 502 by the proxy is retried where OpenHands does (Daytona). */
+    long alive_timeout_ms;
     const char *mode;        /* provider mode, e.g. "toolbox" for Daytona; NULL = default */
     /* Polled by the blocking calls at least every 100 ms: once it returns true the call
      * abandons its operation (and the client's connections) and fails with `internal`,
@@ -105,6 +107,10 @@ unsigned sp_client_caps(const struct sp_client *c);
 /* How many times the client sends a step's request that is answered 5xx every time (the
  * vendor SDK's retry rule: 1 where 5xx is not retried), so requirements expect it. */
 int sp_client_attempts_5xx(const struct sp_client *c, enum sp_step step);
+/* The same for a request answered 429 every time: above 1, the client retries 429 after its
+ * Retry-After (OpenHands' action-server client, Runloop's SDK); 1 = the step fails with
+ * rate_limited carrying the Retry-After seconds (E2B, Daytona, Modal). */
+int sp_client_attempts_429(const struct sp_client *c, enum sp_step step);
 /* True when exec goes through the vendor's API rather than a connection to the sandbox's
  * data plane, so a data-plane outage does not reach it (Runloop's direct mode). */
 bool sp_client_exec_via_api(const struct sp_client *c);

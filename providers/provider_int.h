@@ -38,6 +38,9 @@ struct sp_provider {
     /* Attempts the client makes at a step's request answered 5xx every time, by the vendor
      * SDK's own retry rule; NULL = 1 (no retry). */
     int (*attempts_5xx)(const void *cfg, enum sp_step step);
+    /* The same for 429 on a step the provider runs itself (the action server's steps follow
+     * OpenHands' rule without asking); NULL = 1 (no retry). */
+    int (*attempts_429)(const void *cfg, enum sp_step step);
     /* True when exec goes through the vendor's API, not a connection to the sandbox's data
      * plane (tunnel, toolbox, envd, command router); NULL = false. */
     bool (*exec_via_api)(const void *cfg);

@@ -442,6 +442,7 @@ const struct sp_provider sp_provider_runloop = {
     .cfg_free = sp__config_free,
     .caps = runloop_caps,
     .attempts_5xx = runloop_attempts_5xx,
+    .attempts_429 = runloop_attempts_5xx, /* the SDKs' rule retries 429 as it does 5xx */
     .exec_via_api = runloop_exec_via_api,
     .auth = runloop_auth,
     .create = runloop_create,

@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -285,18 +286,48 @@ static size_t discard(char *p, size_t size, size_t n, void *user)
     return size * n;
 }
 
-/* GET <url>/sandbox with the mock's key; returns the HTTP status. */
-static long get_sandboxes(const char *url, const char *key)
+struct reply {
+    char text[8192];
+    size_t len;
+};
+
+static size_t keep(char *p, size_t size, size_t n, void *user)
+{
+    struct reply *r = user;
+    size_t len = size * n, room = sizeof(r->text) - 1 - r->len;
+    memcpy(r->text + r->len, p, len < room ? len : room);
+    r->len += len < room ? len : room;
+    r->text[r->len] = '\0';
+    return len;
+}
+
+/* METHOD <url><path> with the mock's Bearer key (and a JSON body when given); returns the
+ * HTTP status, the body in *out when out is not NULL. */
+static long call_mock(const char *url,
+                      const char *key,
+                      const char *method,
+                      const char *path,
+                      const char *body,
+                      struct reply *out)
 {
     char target[512], auth[512];
-    snprintf(target, sizeof(target), "%s/sandbox", url);
+    snprintf(target, sizeof(target), "%s%s", url, path);
     snprintf(auth, sizeof(auth), "Authorization: Bearer %s", key);
     CURL *h = curl_easy_init();
     assert_non_null(h);
     struct curl_slist *hdrs = curl_slist_append(NULL, auth);
+    hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
     curl_easy_setopt(h, CURLOPT_URL, target);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+    if (body)
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+    if (out) {
+        out->len = 0;
+        out->text[0] = '\0';
+    }
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, out ? keep : discard);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, out);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 10000L);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     long status = 0;
@@ -307,6 +338,11 @@ static long get_sandboxes(const char *url, const char *key)
     return status;
 }
 
+/* GET <url>/sandbox with the mock's key; returns the HTTP status. */
+static long get_sandboxes(const char *url, const char *key)
+{
+    return call_mock(url, key, "GET", "/sandbox", NULL, NULL);
+}
 
 static void test_cli_binary_mock_ready_line_and_sigterm(void **state)
 {
@@ -330,6 +366,54 @@ static void test_cli_binary_mock_ready_line_and_sigterm(void **state)
     cJSON_Delete(ready);
 }
 
+/* Every --fault arms its fault as the mock starts: a delay and a dribble on the list (both
+ * strike it, the delay first), a server crash on the next sandbox; the admin endpoint counts
+ * one injection of each kind. */
+static void test_cli_binary_mock_fault_flags_armed(void **state)
+{
+    (void)state;
+    const char *argv[] = {bin_path,
+                          "mock",
+                          "--vendor",
+                          "daytona",
+                          "--listen",
+                          "127.0.0.1:0",
+                          "--quiet",
+                          "--fault",
+                          "GET /sandbox delay dist=fixed:200ms count=1",
+                          "--fault=GET /sandbox dribble rate=20000 count=1",
+                          "--fault",
+                          "sandbox server-crash after=1s count=1",
+                          NULL};
+    cJSON *ready;
+    struct child c = spawn_mock(argv, &ready);
+    const char *url = cJSON_GetObjectItem(ready, "url")->valuestring;
+    const char *key =
+        cJSON_GetObjectItem(cJSON_GetObjectItem(ready, "env"), "DAYTONA_API_KEY")->valuestring;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    assert_int_equal(get_sandboxes(url, key), 200);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    assert_true((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000 >= 200);
+    assert_int_equal(call_mock(url, key, "POST", "/sandbox", "{}", NULL), 200);
+    struct reply r;
+    assert_int_equal(call_mock(url, key, "GET", "/_sandprobe/faults", NULL, &r), 200);
+    cJSON *j = cJSON_Parse(r.text);
+    assert_non_null(j);
+    const cJSON *n = cJSON_GetObjectItem(j, "injected");
+    static const char *const KINDS[] = {"delay", "dribble", "sandbox server-crash"};
+    for (size_t i = 0; i < 3; i++) {
+        const cJSON *k = cJSON_GetObjectItem(n, KINDS[i]);
+        if (!cJSON_IsNumber(k) || k->valueint != 1)
+            fail_msg("expected one %s injected, got %s", KINDS[i], r.text);
+    }
+    cJSON_Delete(j);
+    assert_int_equal(kill(c.pid, SIGTERM), 0);
+    struct run done = child_expect(c, SP_EXIT_PASS);
+    run_free(&done);
+    cJSON_Delete(ready);
+}
+
 /* SO_REUSEADDR as the mock's listeners set it: a port some other test left in TIME_WAIT
  * (common on a busy machine) is free for them, so it counts as free here too. */
 static int probe_socket(void)
@@ -339,29 +423,47 @@ static int probe_socket(void)
     return fd;
 }
 
-/* A loopback port that is free together with the n - 1 after it, for `mock --vendor all`. */
+/* Binds n consecutive loopback ports from base (all probes closed again); true when all were
+ * free. */
+static bool port_run_free(unsigned base, unsigned n)
+{
+    int fds[8], nfd = 0;
+    bool all_free = n <= 8 && base + n - 1 <= 65535;
+    for (unsigned i = 0; all_free && i < n; i++) {
+        struct sockaddr_in sa = {.sin_family = AF_INET,
+                                 .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+                                 .sin_port = htons((uint16_t)(base + i))};
+        fds[nfd] = probe_socket();
+        all_free = bind(fds[nfd++], (struct sockaddr *)&sa, sizeof(sa)) == 0;
+    }
+    for (int i = 0; i < nfd; i++)
+        close(fds[i]);
+    return all_free;
+}
+
+/* A loopback port that is free together with the n - 1 after it, for `mock --vendor all`.
+ * Taken below the kernel's ephemeral range: inside it, a busy machine's outgoing connections
+ * (other tests, load runs) hold the neighbours of any port bind(0) hands out. */
 static unsigned free_port_run(unsigned n)
 {
-    for (int attempt = 0; attempt < 100; attempt++) {
-        int fds[8], nfd = 0;
-        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-        socklen_t len = sizeof(sa);
-        fds[nfd++] = probe_socket();
-        assert_int_equal(bind(fds[0], (struct sockaddr *)&sa, sizeof(sa)), 0);
-        assert_int_equal(getsockname(fds[0], (struct sockaddr *)&sa, &len), 0);
-        unsigned port = ntohs(sa.sin_port);
-        bool all_free = port + n - 1 <= 65535 && n <= 8;
-        for (unsigned i = 1; all_free && i < n; i++) {
-            fds[nfd] = probe_socket();
-            sa.sin_port = htons((uint16_t)(port + i));
-            all_free = bind(fds[nfd++], (struct sockaddr *)&sa, sizeof(sa)) == 0;
-        }
-        for (int i = 0; i < nfd; i++)
-            close(fds[i]);
-        if (all_free)
-            return port;
+    unsigned lo = 32768, hi = 60999;
+    FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+    if (f != NULL) {
+        if (fscanf(f, "%u %u", &lo, &hi) != 2)
+            lo = 32768;
+        fclose(f);
     }
-    fail_msg("no %u consecutive free loopback ports", n);
+    unsigned floor_port = 10000, span = lo > floor_port + 64 ? lo - floor_port - 16 : 0;
+    if (span == 0 && hi < 65535 - 64) /* an ephemeral range starting low: take above it */
+        floor_port = hi + 1, span = 65535 - hi - 16;
+    srand((unsigned)getpid());
+    for (int attempt = 0; span > 0 && attempt < 200; attempt++) {
+        unsigned base = floor_port + (unsigned)rand() % span;
+        if (port_run_free(base, n))
+            return base;
+    }
+    fail_msg("no %u consecutive free loopback ports from %u (ephemeral range %u-%u)", n,
+             floor_port, lo, hi);
     return 0;
 }
 
@@ -424,6 +526,7 @@ int main(void)
     const struct CMUnitTest binary[] = {
         cmocka_unit_test(test_cli_binary_dispatch),
         cmocka_unit_test(test_cli_binary_mock_ready_line_and_sigterm),
+        cmocka_unit_test(test_cli_binary_mock_fault_flags_armed),
         cmocka_unit_test(test_cli_binary_mock_all_consecutive_ports),
     };
     int failed = cmocka_run_group_tests_name("cli_in_process", in_process, NULL, NULL);

@@ -1,7 +1,8 @@
 /* Unit tests of the configuration helpers every provider's configure uses
  * (providers/config.c): the credential (required, named when missing, copied), plain values
  * with their default and length limit, base URLs, and the mode looked up in a provider's
- * list with an error that lists the valid ones. */
+ * list with an error that lists the valid ones; through the registry, each provider mode's
+ * retry rule for 429. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -128,6 +129,49 @@ static void test_provider_modes_accepted(void **state)
     sp_kv_cleanup(&env);
 }
 
+/* Each provider mode's 429 rule, as the fault requirements read it: OpenHands' action-server
+ * client retries 429 (3 attempts), Runloop's SDK does on every API call, E2B's, Daytona's and
+ * Modal's SDKs do not. */
+static void test_provider_attempts_429(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *provider, *mode;
+        int create, exec;
+    } RULES[] = {
+        {"daytona", "action-server", 1, 3},
+        {"daytona", "toolbox", 1, 1},
+        {"e2b", "v2", 1, 1},
+        {"e2b", "v1", 1, 1},
+        {"runloop", "action-server", 3, 3},
+        {"runloop", "tunnel-v2", 3, 3},
+        {"runloop", "direct", 3, 3},
+        {"modal", "action-server", 1, 3},
+        {"modal", "direct", 1, 1},
+    };
+    struct sp_kv env;
+    sp_kv_init(&env);
+    sp_kv_set(&env, "DAYTONA_API_KEY", "k");
+    sp_kv_set(&env, "E2B_API_KEY", "e2b_0123abcd");
+    sp_kv_set(&env, "RUNLOOP_API_KEY", "k");
+    sp_kv_set(&env, "MODAL_TOKEN_ID", "ak-1");
+    sp_kv_set(&env, "MODAL_TOKEN_SECRET", "as-1");
+    for (size_t i = 0; i < sizeof(RULES) / sizeof(RULES[0]); i++) {
+        struct sp_client_opts o = {.mode = RULES[i].mode};
+        struct sp_client *c = NULL;
+        struct sp_error err;
+        sp_error_clear(&err);
+        assert_int_equal(sp_client_new(RULES[i].provider, &env, &o, &c, &err), SP_E_OK);
+        int create = sp_client_attempts_429(c, SP_STEP_CREATE);
+        int exec = sp_client_attempts_429(c, SP_STEP_EXEC);
+        if (create != RULES[i].create || exec != RULES[i].exec)
+            fail_msg("%s %s: 429 attempts create %d exec %d, want %d and %d", RULES[i].provider,
+                     RULES[i].mode, create, exec, RULES[i].create, RULES[i].exec);
+        sp_client_free(c);
+    }
+    sp_kv_cleanup(&env);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -136,6 +180,7 @@ int main(void)
         cmocka_unit_test(test_url),
         cmocka_unit_test(test_mode),
         cmocka_unit_test(test_provider_modes_accepted),
+        cmocka_unit_test(test_provider_attempts_429),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

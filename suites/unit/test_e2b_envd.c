@@ -337,6 +337,15 @@ static void test_exec_http_errors(void **state)
     assert_int_equal(f->op.err.code, SP_E_NOT_FOUND);
     assert_string_equal(f->op.err.msg, "The sandbox was not found");
     f->op.ctx_free(f->op.ctx);
+    /* The sandbox is there, envd is not (crashed): the proxy's 502, not a missing sandbox. */
+    assert_int_equal(exec_feed(f, &empty, 1), 0);
+    assert_int_equal(finish(f, 502, "application/json",
+                            "{\"sandboxId\":\"x\",\"message\":\"The sandbox is running but port "
+                            "is not open\",\"port\":49983,\"code\":502}"),
+                     SP_NEXT_FAIL);
+    assert_int_equal(f->op.err.code, SP_E_PROVIDER);
+    assert_int_equal(f->op.err.http_status, 502);
+    f->op.ctx_free(f->op.ctx);
     assert_int_equal(exec_feed(f, &empty, 1), 0);
     assert_int_equal(finish(f, 200, "text/html", ""), SP_NEXT_FAIL);
     assert_int_equal(f->op.err.code, SP_E_PROTOCOL);

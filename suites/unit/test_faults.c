@@ -425,6 +425,66 @@ static void test_faults_stream_kinds(void **state)
     assert_int_equal(sp_mock_fault_count(g_mock, SP_MOCK_FK_CUT), 1);
 }
 
+/* The three time-shaped kinds, armed as `ARM` says: a delay and a dribble on the list (the
+ * delay first, then the dribble on the same reply), a server crash on the next sandbox. */
+static const char *const TIMED[] = {"GET /v2/sandboxes delay dist=fixed:200ms count=1",
+                                    "GET /v2/sandboxes dribble rate=20000 count=1",
+                                    "sandbox server-crash after=200ms count=1"};
+
+/* What each of TIMED does once armed: the list waits the delay and comes whole (dribbled),
+ * and the new sandbox's envd answers until the crash, then the proxy's "port is not open". */
+static void expect_timed_kinds(void)
+{
+    long before[] = {sp_mock_fault_count(g_mock, SP_MOCK_FK_DELAY),
+                     sp_mock_fault_count(g_mock, SP_MOCK_FK_DRIBBLE),
+                     sp_mock_fault_count(g_mock, SP_MOCK_FK_SB_SERVER_CRASH)};
+    struct rsp r;
+    int64_t t0 = sp_now_ms();
+    api("GET", "/v2/sandboxes", NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_true(sp_now_ms() - t0 >= 200);
+    cJSON_Delete(rsp_json(&r)); /* the whole JSON body, dribbled */
+    rsp_free(&r);
+    struct sbx s;
+    create("{\"templateID\":\"base\"}", &s);
+    rpc(&s, "/process.Process/List", "{}", &r);
+    assert_int_equal(r.status, 200);
+    rsp_free(&r);
+    nap_ms(400);
+    assert_int_equal(envd_timed(&s, "POST", "/process.Process/List", NULL, NULL, "{}", 2, 0, &r),
+                     CURLE_OK);
+    assert_int_equal(r.status, 502);
+    cJSON *j = rsp_json(&r);
+    assert_string_equal(jstr(j, "message"), "The sandbox is running but port is not open");
+    assert_true(cJSON_IsNumber(cJSON_GetObjectItem(j, "port")));
+    cJSON_Delete(j);
+    rsp_free(&r);
+    assert_int_equal(sp_mock_fault_count(g_mock, SP_MOCK_FK_DELAY), before[0] + 1);
+    assert_int_equal(sp_mock_fault_count(g_mock, SP_MOCK_FK_DRIBBLE), before[1] + 1);
+    assert_int_equal(sp_mock_fault_count(g_mock, SP_MOCK_FK_SB_SERVER_CRASH), before[2] + 1);
+}
+
+/* delay, dribble and server-crash from a scenario file and from the admin endpoint (the
+ * --fault flag: test_cli.c). */
+static void test_faults_timed_kinds_by_scenario_and_admin(void **state)
+{
+    (void)state;
+    char json[1024];
+    snprintf(json, sizeof(json),
+             "{\"faults\":[{\"fault\":\"%s\"},{\"fault\":\"%s\"},{\"fault\":\"%s\"}]}", TIMED[0],
+             TIMED[1], TIMED[2]);
+    struct sp_error err = {0};
+    assert_int_equal(sp_mock_faults_load_json(g_mock, json, strlen(json), "timed.json", &err),
+                     SP_E_OK);
+    expect_timed_kinds();
+    assert_true(sp_mock_fault_remove(g_mock, -1));
+    struct rsp r;
+    api("POST", "/_sandprobe/faults", json, &r);
+    assert_int_equal(r.status, 201);
+    rsp_free(&r);
+    expect_timed_kinds();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -438,6 +498,7 @@ int main(void)
         cmocka_unit_test_teardown(test_faults_sandbox_vanishes, disarm_all),
         cmocka_unit_test_teardown(test_faults_stream_kinds, disarm_all),
         cmocka_unit_test_teardown(test_faults_sandbox_server_crash_and_dataplane_dies, disarm_all),
+        cmocka_unit_test_teardown(test_faults_timed_kinds_by_scenario_and_admin, disarm_all),
     };
     curl_global_init(CURL_GLOBAL_DEFAULT);
     int rc = cmocka_run_group_tests(tests, setup, teardown);

@@ -384,22 +384,18 @@ static void test_load_nothing_completed_fails(void **state)
                                 "3",       "--rate",                 "50",    "--quiet",
                                 "--fault", "POST /** 503 plane=api", "--out", out,
                                 NULL};
-    struct run r = load_cmd(sp_cmd_load, argv);
-    assert_int_equal(r.code, SP_EXIT_FAIL);
+    struct run r = load_cmd(sp_cmd_load, argv, SP_EXIT_FAIL);
     assert_non_null(strstr(r.out, "3 started, 0 completed, 3 failed"));
     assert_non_null(strstr(r.out, "FAIL: no lifecycle completed (3 of 3 failed)"));
     run_free(&r);
     snprintf(path, sizeof(path), "%s/summary.json", out);
-    cJSON *j = read_json(path);
+    cJSON *j = slurp_json(path);
     assert_true(cJSON_IsFalse(cJSON_GetObjectItem(j, "passed")));
     cJSON_Delete(j);
     snprintf(path, sizeof(path), "%s/summary.md", out);
-    FILE *f = fopen(path, "r");
-    assert_non_null(f);
-    char head[256] = {0};
-    assert_non_null(fgets(head, sizeof(head), f));
-    fclose(f);
-    assert_non_null(strstr(head, "FAIL"));
+    char *md = slurp(path);
+    assert_non_null(strstr(md, "— FAIL"));
+    free(md);
 }
 
 /* Two shards of a seeded run cover exactly the unsharded schedule, and merging them adds
