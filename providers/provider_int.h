@@ -153,7 +153,7 @@ sp__files_take_entries(struct sp_files *f, enum sp_err rc, struct sp_file_entry 
 /* Sets req's method and URL: base followed by the printf-formatted path. 0, or -1 when the
  * path does not fit or memory runs out. */
 int sp__api_urlv(struct sp_http_req *req, enum sp_method m, const char *base, const char *fmt,
-                 va_list ap);
+                 va_list ap) __attribute__((format(printf, 4, 0)));
 /* Adds a JSON body (NULL = an empty one with the JSON content type) to a request the vendor's
  * own builder started (`started`, its result). SP_NEXT_REQUEST, or SP_NEXT_FAIL with err set
  * (by the builder, or `internal` when out of memory). */
