@@ -32,7 +32,7 @@ struct check_cfg {
     bool has_focus, has_skip;
     enum sp_level level;
     bool quiet, verbose;
-    long jobs;                               /* 0 = the default */
+    long jobs;                              /* 0 = the default */
     const char *latency[SP_ARGS_MAX_MULTI]; /* --latency specs (point into argv) */
     size_t n_latency;
     char run_id[17];

@@ -9,10 +9,10 @@
 #define SP_VERSION "0.1.0"
 
 /* Exit codes (DESIGN.md, "Command line"). */
-#define SP_EXIT_PASS    0 /* every gating requirement passed */
-#define SP_EXIT_FAIL    1 /* a conformance failure */
-#define SP_EXIT_USAGE   2 /* usage or configuration error */
-#define SP_EXIT_HARNESS 3 /* the harness itself failed (check: or the provider is unreachable) */
+#define SP_EXIT_PASS        0 /* every gating requirement passed */
+#define SP_EXIT_FAIL        1 /* a conformance failure */
+#define SP_EXIT_USAGE       2 /* usage or configuration error */
+#define SP_EXIT_HARNESS     3 /* the harness itself failed (check: or the provider is unreachable) */
 #define SP_EXIT_INTERRUPTED 130 /* check: stopped by SIGINT/SIGTERM (128 + SIGINT, as shells) */
 
 /* Load runs only (sandprobe load / report). */

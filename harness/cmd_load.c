@@ -2,8 +2,9 @@
  * the event driver (harness/load_run.c), against the built-in mock (the default) or the real
  * provider (--target real, capped by --max-sandboxes), and writes summary.json,
  * samples.ndjson, summary.md and report.html. Exit codes: 0 pass, 1 sandboxes left behind
- * or no lifecycle completed, 2 usage, 3 harness error, 99 a threshold crossed, 130 interrupted (SIGINT/SIGTERM stop
- * scheduling; what is in flight finishes or is deleted; the reports say interrupted). */
+ * or no lifecycle completed, 2 usage, 3 harness error, 99 a threshold crossed, 130 interrupted
+ * (SIGINT/SIGTERM stop scheduling; what is in flight finishes or is deleted; the reports say
+ * interrupted). */
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>

@@ -32,14 +32,16 @@ enum {
 };
 
 static const struct sp_opt mock_opts[O__COUNT] = {
-    [O_VENDOR] = {"vendor", "NAME", "vendor to serve", "all",
-                  .choices = sp_mock_vendor_names, .choices_also = "all"},
+    [O_VENDOR] = {"vendor", "NAME", "vendor to serve", "all", .choices = sp_mock_vendor_names,
+                  .choices_also = "all"},
     [O_LISTEN] = {"listen", "HOST:PORT",
                   "address to listen on; port 0 = ephemeral; with all, vendor i uses PORT+i",
                   "127.0.0.1:0"},
     [O_KEY] = {"key", "KEY", "API key the mocks accept", "a random key"},
-    [O_SEED] = {"seed", "N", "seed of the latency model and the faults' draws (ids and tokens are always random)",
-                "fixed"},
+    [O_SEED] =
+        {"seed", "N",
+         "seed of the latency model and the faults' draws (ids and tokens are always random)",
+         "fixed"},
     [O_LATENCY_MS] = {"latency-ms", "N",
                       "every state transition and the action server start take N ms",
                       "vendor-typical delays"},
@@ -62,8 +64,7 @@ static const struct sp_opt mock_opts[O__COUNT] = {
                  "stuck|error|never-alive|vanish|dataplane-dies|server-crash); README: Faults",
                  NULL},
     [O_FAULTS] = {"faults", "FILE",
-                  "a fault scenario: {\"faults\":[{\"fault\":SPEC,\"start\":T,\"stop\":T}]}",
-                  NULL},
+                  "a fault scenario: {\"faults\":[{\"fault\":SPEC,\"start\":T,\"stop\":T}]}", NULL},
 };
 
 static const struct sp_cmd_spec mock_spec = {

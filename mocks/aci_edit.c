@@ -8,15 +8,15 @@
  * Simplifications: the binary test is a NUL byte in the first 1024 bytes (binaryornot is a
  * heuristic); office/audio files are not converted to Markdown; the diff is one hunk around
  * the changed lines (difflib may split a change with unchanged lines inside into several). */
-#include "action_server_int.h"
 #include "aci_int.h"
+#include "action_server_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
-#define MAX_HISTORY  10
+#define MAX_HISTORY 10
 
 struct aci_hist {
     char path[1024]; /* host path */
@@ -136,8 +136,10 @@ out:
 static int write_text(const char *host, const char *path, const char *text, struct sp_buf *err)
 {
     if (mock_write_file(host, text, strlen(text), 0644, false) != 0) {
-        sp_buf_printf(err, "Ran into [Errno 2] No such file or directory: '%s' while trying to "
-                           "write to %s", path, path);
+        sp_buf_printf(err,
+                      "Ran into [Errno 2] No such file or directory: '%s' while trying to "
+                      "write to %s",
+                      path, path);
         return -1;
     }
     return 0;
@@ -180,9 +182,15 @@ static char *strip_dup(const char *s)
     return strndup(b, n);
 }
 
-static void str_replace(struct as_ctx *c, const char *path, const char *host, const char *old_in,
-                        const char *new_in, struct sp_buf *o, struct sp_buf *err,
-                        struct sp_buf *before, struct sp_buf *after)
+static void str_replace(struct as_ctx *c,
+                        const char *path,
+                        const char *host,
+                        const char *old_in,
+                        const char *new_in,
+                        struct sp_buf *o,
+                        struct sp_buf *err,
+                        struct sp_buf *before,
+                        struct sp_buf *after)
 {
     if (mock_read_file(host, before) != 0)
         return;
@@ -199,11 +207,15 @@ static void str_replace(struct as_ctx *c, const char *path, const char *host, co
         n = occurrences(text, old_s, &at, &lines);
     }
     if (n == 0) {
-        sp_buf_printf(err, "No replacement was performed, old_str `%s` did not appear verbatim "
-                           "in %s.", old_s, path);
+        sp_buf_printf(err,
+                      "No replacement was performed, old_str `%s` did not appear verbatim "
+                      "in %s.",
+                      old_s, path);
     } else if (n > 1) {
-        sp_buf_printf(err, "No replacement was performed. Multiple occurrences of old_str `%s` in "
-                           "lines [%s]. Please ensure it is unique.", old_s, sp_buf_str(&lines));
+        sp_buf_printf(err,
+                      "No replacement was performed. Multiple occurrences of old_str `%s` in "
+                      "lines [%s]. Please ensure it is unique.",
+                      old_s, sp_buf_str(&lines));
     } else {
         sp_buf_append(after, text, at);
         sp_buf_puts(after, new_s);
@@ -215,7 +227,8 @@ static void str_replace(struct as_ctx *c, const char *path, const char *host, co
                 line += text[i] == '\n';
             for (const char *p = new_s; *p; p++)
                 nls += *p == '\n';
-            long start = line - ACI_CONTEXT > 0 ? line - ACI_CONTEXT : 0, end = line + ACI_CONTEXT + nls;
+            long start = line - ACI_CONTEXT > 0 ? line - ACI_CONTEXT : 0,
+                 end = line + ACI_CONTEXT + nls;
             struct sp_buf snip, desc;
             sp_buf_init(&snip, 0);
             sp_buf_init(&desc, 0);
@@ -234,8 +247,14 @@ static void str_replace(struct as_ctx *c, const char *path, const char *host, co
     free(new_s);
 }
 
-static void insert(struct as_ctx *c, const char *path, const char *host, long at,
-                   const char *new_s, struct sp_buf *o, struct sp_buf *err, struct sp_buf *before,
+static void insert(struct as_ctx *c,
+                   const char *path,
+                   const char *host,
+                   long at,
+                   const char *new_s,
+                   struct sp_buf *o,
+                   struct sp_buf *err,
+                   struct sp_buf *before,
                    struct sp_buf *after)
 {
     if (mock_read_file(host, before) != 0)
@@ -243,8 +262,10 @@ static void insert(struct as_ctx *c, const char *path, const char *host, long at
     const char *text = sp_buf_str(before);
     long lines = aci_count_lines(text), new_lines = 1;
     if (at < 0 || at > lines) {
-        sp_buf_printf(err, "Invalid `insert_line` parameter: %ld. It should be within the range of "
-                           "allowed values: [0, %ld]", at, lines);
+        sp_buf_printf(err,
+                      "Invalid `insert_line` parameter: %ld. It should be within the range of "
+                      "allowed values: [0, %ld]",
+                      at, lines);
         return;
     }
     aci_line_range(text, 1, at, after);
@@ -263,20 +284,25 @@ static void insert(struct as_ctx *c, const char *path, const char *host, long at
     hist_add(c, host, text);
     long start = at - ACI_CONTEXT > 0 ? at - ACI_CONTEXT : 0;
     long end = lines + new_lines < at + ACI_CONTEXT + new_lines ? lines + new_lines
-                                                            : at + ACI_CONTEXT + new_lines;
+                                                                : at + ACI_CONTEXT + new_lines;
     struct sp_buf snip;
     sp_buf_init(&snip, 0);
     aci_line_range(sp_buf_str(after), start + 1, end, &snip);
     sp_buf_printf(o, "The file %s has been edited. ", path);
     aci_make_output(o, sp_buf_str(&snip), "a snippet of the edited file",
-                at - ACI_CONTEXT + 1 > 1 ? at - ACI_CONTEXT + 1 : 1);
+                    at - ACI_CONTEXT + 1 > 1 ? at - ACI_CONTEXT + 1 : 1);
     sp_buf_puts(o, "Review the changes and make sure they are as expected (correct indentation, "
                    "no duplicate lines, etc). Edit the file again if necessary.");
     sp_buf_cleanup(&snip);
 }
 
-static void undo(struct as_ctx *c, const char *path, const char *host, struct sp_buf *o,
-                 struct sp_buf *err, struct sp_buf *before, struct sp_buf *after)
+static void undo(struct as_ctx *c,
+                 const char *path,
+                 const char *host,
+                 struct sp_buf *o,
+                 struct sp_buf *err,
+                 struct sp_buf *before,
+                 struct sp_buf *after)
 {
     if (mock_read_file(host, before) != 0)
         return;
@@ -306,8 +332,12 @@ static enum aci_cmd parse_cmd(const char *s, bool *ok)
 }
 
 /* Runs the command; *content is the text for the observation (ERROR:\n... on failure). */
-static void edit_run(struct as_ctx *c, const cJSON *args, const char *path, struct sp_buf *content,
-                     struct sp_buf *before, struct sp_buf *after)
+static void edit_run(struct as_ctx *c,
+                     const cJSON *args,
+                     const char *path,
+                     struct sp_buf *content,
+                     struct sp_buf *before,
+                     struct sp_buf *after)
 {
     struct sp_buf o, err;
     sp_buf_init(&o, 0);
@@ -336,8 +366,10 @@ static void edit_run(struct as_ctx *c, const cJSON *args, const char *path, stru
     if (err.len > 0) {
         /* reported below */
     } else if (!ok) {
-        sp_buf_printf(&err, "Unrecognized command %s. The allowed commands for the oh_editor tool "
-                            "are: view, create, str_replace, insert, undo_edit", cmd_s ? cmd_s : "None");
+        sp_buf_printf(&err,
+                      "Unrecognized command %s. The allowed commands for the oh_editor tool "
+                      "are: view, create, str_replace, insert, undo_edit",
+                      cmd_s ? cmd_s : "None");
     } else if (cmd == ACI_VIEW) {
         struct sp_buf text;
         sp_buf_init(&text, 0);
@@ -359,8 +391,10 @@ static void edit_run(struct as_ctx *c, const cJSON *args, const char *path, stru
         if (old_s == NULL)
             sp_buf_puts(&err, "Parameter `old_str` is required for command: str_replace.");
         else if (new_s != NULL && strcmp(new_s, old_s) == 0)
-            sp_buf_printf(&err, "Invalid `new_str` parameter: %s. No replacement was performed. "
-                                "`new_str` and `old_str` must be different.", new_s);
+            sp_buf_printf(&err,
+                          "Invalid `new_str` parameter: %s. No replacement was performed. "
+                          "`new_str` and `old_str` must be different.",
+                          new_s);
         else
             str_replace(c, path, host, old_s, new_s, &o, &err, before, after);
     } else if (cmd == ACI_INSERT) {

@@ -18,13 +18,13 @@ void aci_line_range(const char *text, long from, long to, struct sp_buf *out);
 /* Lines as Python's file iteration counts them. */
 long aci_count_lines(const char *t);
 /* validate_path and validate_file: the error text goes to err, nothing when fine. */
-void aci_validate(struct as_ctx *c, enum aci_cmd cmd, const char *path, const char *host,
-                  struct sp_buf *err);
+void aci_validate(
+    struct as_ctx *c, enum aci_cmd cmd, const char *path, const char *host, struct sp_buf *err);
 /* Python's repr of a JSON list of ints (view_range), e.g. "[1, 3]". */
 void aci_range_repr(const cJSON *r, struct sp_buf *b);
 /* The view of a directory (2 levels, hidden ones counted) and of a file's text. */
 void aci_view_dir(const char *path, const char *host, struct sp_buf *o);
-void aci_view_file(const char *path, const char *text, const cJSON *range, struct sp_buf *o,
-                   struct sp_buf *err);
+void aci_view_file(
+    const char *path, const char *text, const cJSON *range, struct sp_buf *o, struct sp_buf *err);
 
 #endif

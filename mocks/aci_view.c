@@ -3,8 +3,8 @@
  * validation, with the exact texts of openhands-aci 0.3.2 (openhands_aci/editor/editor.py
  * view 271-395, validate_path 511-563, validate_file 584-616, _make_output 670-705;
  * prompts.py; config.py). Directory listings are built here instead of with `find`. */
-#include "action_server_int.h"
 #include "aci_int.h"
+#include "action_server_int.h"
 
 #include <dirent.h>
 #include <stdio.h>
@@ -84,35 +84,47 @@ static bool is_binary_file(const char *host)
 }
 
 /* validate_path (editor.py:511-563) and validate_file (584-616); "" when fine. */
-void aci_validate(struct as_ctx *c, enum aci_cmd cmd, const char *path, const char *host,
-                     struct sp_buf *err)
+void aci_validate(
+    struct as_ctx *c, enum aci_cmd cmd, const char *path, const char *host, struct sp_buf *err)
 {
     struct stat st;
     bool exists = stat(host, &st) == 0;
     if (path[0] != '/') {
         char sugg[2048];
         mock_sandbox_host_path(c->sb, c->workdir, path, sugg, sizeof sugg);
-        sp_buf_printf(err, "Invalid `path` parameter: %s. The path should be an absolute path, "
-                           "starting with `/`.", path);
+        sp_buf_printf(err,
+                      "Invalid `path` parameter: %s. The path should be an absolute path, "
+                      "starting with `/`.",
+                      path);
         if (stat(sugg, &st) == 0)
             sp_buf_printf(err, " Maybe you meant %s/%s?", c->workdir, path);
         return;
     }
     if (cmd == ACI_CREATE && exists)
-        sp_buf_printf(err, "Invalid `path` parameter: %s. File already exists at: %s. Cannot "
-                           "overwrite files using command `create`.", path, path);
+        sp_buf_printf(err,
+                      "Invalid `path` parameter: %s. File already exists at: %s. Cannot "
+                      "overwrite files using command `create`.",
+                      path, path);
     else if (cmd != ACI_CREATE && !exists)
-        sp_buf_printf(err, "Invalid `path` parameter: %s. The path %s does not exist. Please "
-                           "provide a valid path.", path, path);
+        sp_buf_printf(err,
+                      "Invalid `path` parameter: %s. The path %s does not exist. Please "
+                      "provide a valid path.",
+                      path, path);
     else if (cmd != ACI_VIEW && exists && S_ISDIR(st.st_mode))
-        sp_buf_printf(err, "Invalid `path` parameter: %s. The path %s is a directory and only "
-                           "the `view` command can be used on directories.", path, path);
+        sp_buf_printf(err,
+                      "Invalid `path` parameter: %s. The path %s is a directory and only "
+                      "the `view` command can be used on directories.",
+                      path, path);
     else if (exists && S_ISREG(st.st_mode) && st.st_size > MAX_FILE)
-        sp_buf_printf(err, "File validation failed for %s: File is too large (%.1fMB). Maximum "
-                           "allowed size is 10MB.", path, (double)st.st_size / 1024 / 1024);
+        sp_buf_printf(err,
+                      "File validation failed for %s: File is too large (%.1fMB). Maximum "
+                      "allowed size is 10MB.",
+                      path, (double)st.st_size / 1024 / 1024);
     else if (exists && S_ISREG(st.st_mode) && is_binary_file(host))
-        sp_buf_printf(err, "File validation failed for %s: File appears to be binary and this "
-                           "file type cannot be read or edited by this tool.", path);
+        sp_buf_printf(err,
+                      "File validation failed for %s: File appears to be binary and this "
+                      "file type cannot be read or edited by this tool.",
+                      path);
 }
 
 /* Python's repr of a JSON list of ints (view_range), e.g. "[1, 3]". */
@@ -131,8 +143,8 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static void list_dir(const char *host, const char *guest, int depth, char ***v, size_t *n,
-                     int *hidden)
+static void
+list_dir(const char *host, const char *guest, int depth, char ***v, size_t *n, int *hidden)
 {
     DIR *d = opendir(host);
     for (struct dirent *e; d != NULL && (e = readdir(d)) != NULL;) {
@@ -169,18 +181,22 @@ void aci_view_dir(const char *path, const char *host, struct sp_buf *o)
     int hidden = 0;
     list_dir(host, path, 1, &v, &n, &hidden);
     qsort(v, n, sizeof *v, cmp_str);
-    sp_buf_printf(o, "Here's the files and directories up to 2 levels deep in %s, excluding "
-                     "hidden items:\n%s/", path, path);
+    sp_buf_printf(o,
+                  "Here's the files and directories up to 2 levels deep in %s, excluding "
+                  "hidden items:\n%s/",
+                  path, path);
     for (size_t i = 0; i < n; i++)
         sp_buf_printf(o, "\n%s", v[i]), free(v[i]);
     free(v);
     if (hidden > 0)
-        sp_buf_printf(o, "\n\n%d hidden files/directories in this directory are excluded. You can "
-                         "use 'ls -la %s' to see them.", hidden, path);
+        sp_buf_printf(o,
+                      "\n\n%d hidden files/directories in this directory are excluded. You can "
+                      "use 'ls -la %s' to see them.",
+                      hidden, path);
 }
 
-void aci_view_file(const char *path, const char *text, const cJSON *range, struct sp_buf *o,
-                      struct sp_buf *err)
+void aci_view_file(
+    const char *path, const char *text, const cJSON *range, struct sp_buf *o, struct sp_buf *err)
 {
     if (range == NULL || cJSON_IsNull(range) || cJSON_GetArraySize(range) == 0) {
         aci_make_output(o, text, path, 1);
@@ -193,19 +209,23 @@ void aci_view_file(const char *path, const char *text, const cJSON *range, struc
     long lines = aci_count_lines(text);
     const cJSON *a = cJSON_GetArrayItem(range, 0), *b = cJSON_GetArrayItem(range, 1);
     if (cJSON_GetArraySize(range) != 2 || !cJSON_IsNumber(a) || !cJSON_IsNumber(b)) {
-        sp_buf_printf(err, "Invalid `view_range` parameter: %s. It should be a list of two "
-                           "integers.", sp_buf_str(&r));
+        sp_buf_printf(err,
+                      "Invalid `view_range` parameter: %s. It should be a list of two "
+                      "integers.",
+                      sp_buf_str(&r));
     } else if (a->valueint < 1 || a->valueint > lines) {
-        sp_buf_printf(err, "Invalid `view_range` parameter: %s. Its first element `%d` should be "
-                           "within the range of lines of the file: [1, %ld].",
+        sp_buf_printf(err,
+                      "Invalid `view_range` parameter: %s. Its first element `%d` should be "
+                      "within the range of lines of the file: [1, %ld].",
                       sp_buf_str(&r), a->valueint, lines);
     } else {
         long end = b->valueint == -1 ? lines : b->valueint;
         bool warn = end > lines;
         end = warn ? lines : end;
         if (end < a->valueint) {
-            sp_buf_printf(err, "Invalid `view_range` parameter: %s. Its second element `%ld` "
-                               "should be greater than or equal to the first element `%d`.",
+            sp_buf_printf(err,
+                          "Invalid `view_range` parameter: %s. Its second element `%ld` "
+                          "should be greater than or equal to the first element `%d`.",
                           sp_buf_str(&r), end, a->valueint);
         } else {
             aci_line_range(text, a->valueint, end, &t);
@@ -213,8 +233,10 @@ void aci_view_file(const char *path, const char *text, const cJSON *range, struc
             while (t.len > 0 && t.data[t.len - 1] == '\n')
                 t.data[--t.len] = '\0';
             if (warn)
-                sp_buf_printf(o, "NOTE: We only show up to %ld since there're only %ld lines in "
-                                 "this file.\n", lines, lines);
+                sp_buf_printf(o,
+                              "NOTE: We only show up to %ld since there're only %ld lines in "
+                              "this file.\n",
+                              lines, lines);
             aci_make_output(o, sp_buf_str(&t), path, a->valueint);
         }
     }
@@ -238,8 +260,9 @@ cJSON *as_aci_view(struct as_ctx *c, const char *path, const cJSON *view_range)
             struct sp_buf r;
             sp_buf_init(&r, 0);
             aci_range_repr(view_range, &r);
-            sp_buf_printf(&err, "Invalid `view_range` parameter: %s. The `view_range` parameter "
-                                "is not allowed when `path` points to a directory.",
+            sp_buf_printf(&err,
+                          "Invalid `view_range` parameter: %s. The `view_range` parameter "
+                          "is not allowed when `path` points to a directory.",
                           sp_buf_str(&r));
             sp_buf_cleanup(&r);
         } else {
@@ -271,4 +294,3 @@ cJSON *as_aci_view(struct as_ctx *c, const char *path, const cJSON *view_range)
     sp_buf_cleanup(&text);
     return obs;
 }
-

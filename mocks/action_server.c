@@ -5,8 +5,8 @@
  * the X-Session-API-Key check and the small endpoints; /execute_action is decoded in
  * action_server_exec.c, the `run` action is in action_server_run.c, the file actions and
  * endpoints in action_server_files.c. */
-#include "hostfs.h"
 #include "action_server_int.h"
+#include "hostfs.h"
 
 #include <ctype.h>
 #include <math.h>

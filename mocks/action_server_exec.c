@@ -129,23 +129,20 @@ static const struct arg_spec IPYTHON_ARGS[] = {{"code", ARG_STR, true},
                                                {"kernel_init_code", ARG_STR, false},
                                                COMMON_ARGS,
                                                {NULL, ARG_ANY, false}};
-static const struct arg_spec EDIT_ARGS[] = {
-    {"path", ARG_STR, true},          {"command", ARG_STR, false},
-    {"file_text", ARG_ANY, false},    {"old_str", ARG_ANY, false},
-    {"new_str", ARG_ANY, false},      {"insert_line", ARG_ANY, false},
-    {"content", ARG_STR, false},      {"start", ARG_NUM, false},
-    {"end", ARG_NUM, false},          {"impl_source", ARG_STR, false},
-    COMMON_ARGS,                      {NULL, ARG_ANY, false}};
+static const struct arg_spec EDIT_ARGS[] = {{"path", ARG_STR, true},
+                                            {"command", ARG_STR, false},
+                                            {"file_text", ARG_ANY, false},
+                                            {"old_str", ARG_ANY, false},
+                                            {"new_str", ARG_ANY, false},
+                                            {"insert_line", ARG_ANY, false},
+                                            {"content", ARG_STR, false},
+                                            {"start", ARG_NUM, false},
+                                            {"end", ARG_NUM, false},
+                                            {"impl_source", ARG_STR, false},
+                                            COMMON_ARGS,
+                                            {NULL, ARG_ANY, false}};
 
-enum action_kind {
-    ACT_RUN,
-    ACT_READ,
-    ACT_WRITE,
-    ACT_IPYTHON,
-    ACT_EDIT,
-    ACT_BROWSE,
-    ACT_NO_METHOD
-};
+enum action_kind { ACT_RUN, ACT_READ, ACT_WRITE, ACT_IPYTHON, ACT_EDIT, ACT_BROWSE, ACT_NO_METHOD };
 
 struct action_spec {
     const char *type;

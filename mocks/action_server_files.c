@@ -2,9 +2,9 @@
  * `read` and `write` actions with the server's exact observation and error texts, and the
  * /upload_file (multipart, zip unpacking), /download_files (zip) and /list_files endpoints.
  * Sandbox paths map to host paths under the sandbox root (mock_sandbox_host_path). */
-#include "hostfs.h"
 #include "action_server_int.h"
 #include "backend.h"
+#include "hostfs.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -192,7 +192,8 @@ static cJSON *read_file(struct as_ctx *c, const cJSON *args, const char *cwd, co
     char abs[2048], host[2048];
     struct stat st;
     resolve(cwd, path, abs, sizeof(abs));
-    if (mock_sandbox_host_path(c->sb, cwd, path, host, sizeof(host)) != 0 || mock_fs_stat(c->sb, host, &st) != 0)
+    if (mock_sandbox_host_path(c->sb, cwd, path, host, sizeof(host)) != 0 ||
+        mock_fs_stat(c->sb, host, &st) != 0)
         return error_cat("File not found: ", abs, ". Your current working directory is ", cwd, ".",
                          END);
     if (S_ISDIR(st.st_mode))
@@ -458,7 +459,8 @@ void as_download_files(struct as_ctx *c)
         as_synthetic_download(c, path);
         return;
     }
-    if (mock_sandbox_host_path(c->sb, "/", path, host, sizeof(host)) != 0 || mock_fs_stat(c->sb, host, &st) != 0) {
+    if (mock_sandbox_host_path(c->sb, "/", path, host, sizeof(host)) != 0 ||
+        mock_fs_stat(c->sb, host, &st) != 0) {
         as_reply_detail(r, 500, "404: File not found");
         return;
     }

@@ -54,8 +54,8 @@ cJSON *as_action_run(struct as_ctx *c, const struct as_run_args *a);
 #define AS_PY_INTERPRETER "/openhands/poetry/openhands-ai-5O4_aCHf-py3.12/bin/python"
 
 /* The `run_ipython` action (ipython.c). Callers hold sb->exec_lock. */
-cJSON *as_action_ipython(struct as_ctx *c, const char *code, bool include_extra, bool has_timeout,
-                         double timeout_s);
+cJSON *as_action_ipython(
+    struct as_ctx *c, const char *code, bool include_extra, bool has_timeout, double timeout_s);
 /* The `edit` action and the oh_aci `read` (aci_edit.c): args already checked for names. */
 cJSON *as_action_edit(struct as_ctx *c, const cJSON *args);
 cJSON *as_aci_view(struct as_ctx *c, const char *path, const cJSON *view_range);

@@ -204,8 +204,8 @@ static cJSON *run_result(struct as_ctx *c,
                           code, toupper((unsigned char)cmd[2]));
         else
             sp_buf_printf(&suffix, "\n[The command completed with exit code %d.]", code);
-        meta =
-            metadata(code, "openhands", c->sb->id, wd, AS_PY_INTERPRETER, prefix, sp_buf_str(&suffix));
+        meta = metadata(code, "openhands", c->sb->id, wd, AS_PY_INTERPRETER, prefix,
+                        sp_buf_str(&suffix));
     } else {
         if (st == MOCK_TERM_SOFT)
             sp_buf_printf(&suffix, "\n[The command has no new output after %ld seconds. %s]",
@@ -231,8 +231,13 @@ static cJSON *run_result(struct as_ctx *c,
 }
 
 /* What to type: a key's control byte, or the text; and what the terminal would echo. */
-static void typed(const char *cmd, bool is_input, char *key, const char **text, char *echo,
-                  size_t echolen, bool *enter)
+static void typed(const char *cmd,
+                  bool is_input,
+                  char *key,
+                  const char **text,
+                  char *echo,
+                  size_t echolen,
+                  bool *enter)
 {
     *enter = true;
     echo[0] = '\0';
@@ -267,9 +272,8 @@ static cJSON *run_typed(struct as_ctx *c, const struct as_run_args *a, const cha
     long hard = a->has_timeout ? (long)(a->timeout_s * 1000.0) : 0;
     if ((cmd[0] == '\0' || mock_term_send(c->sb, c->workdir_host, text, enter, echo) == 0))
         st = mock_term_wait(c->sb, hard, soft, OUTPUT_CAP, &raw, &code, cwd, sizeof cwd);
-    cJSON *o = st == MOCK_TERM_ERROR
-                   ? as_error_observation("bash session could not be started")
-                   : run_result(c, a, cmd, st, &raw, code, cwd, busy);
+    cJSON *o = st == MOCK_TERM_ERROR ? as_error_observation("bash session could not be started")
+                                     : run_result(c, a, cmd, st, &raw, code, cwd, busy);
     sp_buf_cleanup(&raw);
     sp_buf_cleanup(&line);
     return o;
@@ -324,8 +328,7 @@ int as_shell_cwd(struct as_ctx *c, char *out, size_t outlen)
         if (mock_term_wait(c->sb, 1, 0, 0, &raw, &code, cwd, sizeof cwd) != MOCK_TERM_ERROR)
             rc = 0;
     } else if (mock_term_send(c->sb, c->workdir_host, ":", true, NULL) == 0 &&
-               mock_term_wait(c->sb, 5000, 0, 0, &raw, &code, cwd, sizeof cwd) ==
-                   MOCK_TERM_DONE) {
+               mock_term_wait(c->sb, 5000, 0, 0, &raw, &code, cwd, sizeof cwd) == MOCK_TERM_DONE) {
         rc = 0;
     }
     if (rc == 0)

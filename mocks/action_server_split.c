@@ -11,10 +11,10 @@
 #include <string.h>
 
 struct splitter {
-    int depth;          /* open compound commands and parentheses */
-    char heredoc[64];   /* the delimiter of a here-document whose body follows */
+    int depth;        /* open compound commands and parentheses */
+    char heredoc[64]; /* the delimiter of a here-document whose body follows */
     bool in_heredoc;
-    bool cont;          /* the line ended with an operator or a backslash */
+    bool cont; /* the line ended with an operator or a backslash */
 };
 
 static bool word_is(const char *p, size_t n, const char *w)

@@ -6,8 +6,8 @@
  * JSON error (statusCode, message, code FILE_NOT_FOUND / FILE_ACCESS_DENIED /
  * INVALID_FILE_PATH / FILE_READ_FAILED, source). Either part's filename is the requested path,
  * which is how the SDK matches parts to requests. */
-#include "hostfs.h"
 #include "daytona_int.h"
+#include "hostfs.h"
 
 #include <errno.h>
 #include <stdio.h>

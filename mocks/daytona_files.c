@@ -1,9 +1,9 @@
 /* The Daytona mock, toolbox file routes (spec/daytona-runloop.md A7.3): list, info,
  * download, upload, bulk-upload (files[i].path before files[i].file), delete, folder, move,
  * with the daemon's FileInfo (Go FileMode and Time strings) and Go error bodies. */
-#include "hostfs.h"
-#include "daytona_int.h"
 #include "backend.h"
+#include "daytona_int.h"
+#include "hostfs.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -202,8 +202,7 @@ void dt_files_download(struct mock_req *r)
 }
 
 /* Writes a file, creating its parent directories (Gin's SaveUploadedFile). 0 or errno. */
-static int save_file(const struct mock_sandbox *sb, const char *host, const char *data,
-                     size_t len)
+static int save_file(const struct mock_sandbox *sb, const char *host, const char *data, size_t len)
 {
     if (mock_fs_mkdir_parents(sb, host) != 0 ||
         mock_fs_write_file(sb, host, data, len, 0644, false) != 0)
@@ -299,8 +298,9 @@ static int bulk_part(const struct mock_part *part, void *user)
         bulk_error(b, idx, "missing .path metadata", "");
     else if (dt_host_path(b->r, b->sb, path, host, sizeof(host)) != 0)
         bulk_error(b, idx, "invalid path ", path);
-    else if ((rc = mock_is_synthetic(b->r->mock) ? dt_synthetic_save(b->sb, host, part->data, part->len)
-                                              : save_file(b->sb, host, part->data, part->len)) != 0)
+    else if ((rc = mock_is_synthetic(b->r->mock)
+                       ? dt_synthetic_save(b->sb, host, part->data, part->len)
+                       : save_file(b->sb, host, part->data, part->len)) != 0)
         bulk_error(b, idx, "", strerror(rc));
     return 0;
 }
@@ -366,7 +366,9 @@ void dt_files_delete(struct mock_req *r)
         dt_path_error(r, "stat", path, errno);
     else if (S_ISDIR(st.st_mode) && !recursive)
         dt_daemon_error(r, 400, "cannot delete directory without recursive flag");
-    else if ((rc = (recursive ? mock_fs_remove_all(sb, host) : mock_fs_unlink(sb, host)) == 0 ? 0 : errno) != 0)
+    else if ((rc = (recursive ? mock_fs_remove_all(sb, host) : mock_fs_unlink(sb, host)) == 0
+                       ? 0
+                       : errno) != 0)
         dt_path_error(r, "remove", path, rc);
     else
         mock_reply_empty(r, 204);

@@ -190,10 +190,9 @@ void dt_create(struct mock_req *r)
     else if ((v = vendor_new(&p)) == NULL || (sb = create_sandbox(r->mock, &p, v)) == NULL)
         dt_nest_error(r, 500, "Internal Server Error", "could not create the sandbox");
     if (sb != NULL) {
-        mock_reply_when_left(r, sb, MOCK_CREATING,
-                             wait_cap(r->mock, mock_config(r->mock)->latency.create_ms),
-                             mock_store_delay_us(mock_store_of(r->mock), MOCK_DELAY_API_CREATE),
-                             dt_reply_sandbox);
+        mock_reply_when_left(
+            r, sb, MOCK_CREATING, wait_cap(r->mock, mock_config(r->mock)->latency.create_ms),
+            mock_store_delay_us(mock_store_of(r->mock), MOCK_DELAY_API_CREATE), dt_reply_sandbox);
     } else if (v != NULL) {
         pthread_mutex_destroy(&v->lock);
         free(v);

@@ -6,8 +6,8 @@
  * there is one), with `envs`, no timeout unless one is given, stdout and stderr combined.
  * Files: daytona_files.c; sessions: daytona_session.c. Sandbox paths map under the sandbox
  * root; the project dir is the user's home. */
-#include "daytona_int.h"
 #include "backend.h"
+#include "daytona_int.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -20,7 +20,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
 
 #include "json.h"
 #include "provider.h" /* sp_now_ms */

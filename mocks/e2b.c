@@ -365,10 +365,9 @@ static void create_sandbox(struct mock_req *r, bool v2)
     /* A stuck sandbox is still returned (E2B has no visible "creating" state); its envd never
      * answers /health. Others are answered once running, on a timer (mock core). */
     e2b_set_end(r->mock, sb, mock_wall_ms() + ns.timeout_s * 1000, false);
-    mock_reply_when_left(r, sb, MOCK_CREATING,
-                         sb->fault == SP_MOCK_FAULT_STUCK_CREATING ? 0 : E2B_WAIT_CAP_MS,
-                         mock_store_delay_us(mock_store_of(r->mock), MOCK_DELAY_API_CREATE),
-                         create_reply);
+    mock_reply_when_left(
+        r, sb, MOCK_CREATING, sb->fault == SP_MOCK_FAULT_STUCK_CREATING ? 0 : E2B_WAIT_CAP_MS,
+        mock_store_delay_us(mock_store_of(r->mock), MOCK_DELAY_API_CREATE), create_reply);
 done:
     sp_kv_cleanup(&ns.metadata);
     sp_kv_cleanup(&ns.env_vars);

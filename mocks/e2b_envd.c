@@ -7,8 +7,8 @@
  * users are "user" (home /home/user, the default) and "root", though every process runs as
  * the mock's own user. Uploads may be gzip-encoded; downloads are always identity; signed
  * URLs and X-Metadata-* file metadata are not supported. */
-#include "e2b_int.h"
 #include "backend.h"
+#include "e2b_int.h"
 
 #define ZLIB_CONST /* next_in is const */
 #include <errno.h>

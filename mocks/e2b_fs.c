@@ -289,8 +289,8 @@ static int walk_dir(const struct mock_sandbox *sb,
         struct stat st;
         int a = snprintf(cg, sizeof cg, "%s/%s", strcmp(guest, "/") ? guest : "", names[i]);
         int b = snprintf(ch, sizeof ch, "%s/%s", host, names[i]);
-        if (rc == 0 && a < (int)sizeof cg && b < (int)sizeof ch && mock_fs_lstat(sb, ch, &st) == 0 &&
-            cJSON_GetArraySize(out) < LISTDIR_MAX_ENTRIES) {
+        if (rc == 0 && a < (int)sizeof cg && b < (int)sizeof ch &&
+            mock_fs_lstat(sb, ch, &st) == 0 && cJSON_GetArraySize(out) < LISTDIR_MAX_ENTRIES) {
             cJSON_AddItemToArray(out, build_entry(sb, cg, ch, &st));
             if (S_ISDIR(st.st_mode) && depth < max_depth)
                 rc = walk_dir(sb, cg, ch, depth + 1, max_depth, out);

@@ -40,7 +40,7 @@ struct e2b_proc;
 
 /* The mock's vendor state (mock_vendor_data). */
 struct e2b_state {
-    pthread_mutex_t lock; /* a leaf: nothing else is locked while it is held */
+    pthread_mutex_t lock;   /* a leaf: nothing else is locked while it is held */
     int64_t next_sweep_ms;  /* the expiry sweep runs at most every E2B_SWEEP_MS */
     uint64_t last_seq;      /* e2b_sandbox.seq of the newest sandbox */
     struct e2b_proc *procs; /* running processes of every sandbox, for List and SendSignal */
@@ -88,7 +88,6 @@ void e2b_connect_v2(struct mock_req *r);
 void e2b_resume(struct mock_req *r);
 
 /* --- e2b_faults.c ------------------------------------------------------------------------ */
-
 
 /* --- e2b_list.c -------------------------------------------------------------------------- */
 

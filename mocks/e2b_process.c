@@ -11,8 +11,8 @@
  * `deadline_exceeded` error and no end event. Unlike envd, a command whose client hung up
  * (or whose mock is stopping) is killed too: the mock keeps no orphans. Reattaching
  * (Connect) and stdin are not supported. */
-#include "e2b_int.h"
 #include "backend.h"
+#include "e2b_int.h"
 
 #include <errno.h>
 #include <poll.h>

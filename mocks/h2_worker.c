@@ -120,7 +120,7 @@ static void serve_stream(struct h2_stream *s)
 {
     struct h2_conn *c = s->c;
     struct mock_req *r = &s->r;
-    settle(s); /* the handler ran in the I/O thread (request_complete) */
+    settle(s);              /* the handler ran in the I/O thread (request_complete) */
     mock_faults_on_send(r); /* as mhd_transport.c, before the reply goes out */
     pthread_mutex_lock(&c->lock);
     s->reply_ready = true;

@@ -119,7 +119,8 @@ static struct mock_py *py_start(struct as_ctx *c)
     py->in_fd = py->out_fd = -1;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    snprintf(py->token, sizeof py->token, "%08lx%08lx", (unsigned long)ts.tv_nsec ^ (unsigned long)getpid(),
+    snprintf(py->token, sizeof py->token, "%08lx%08lx",
+             (unsigned long)ts.tv_nsec ^ (unsigned long)getpid(),
              (unsigned long)(uintptr_t)py ^ (unsigned long)ts.tv_sec);
     char a0[] = "python3", a1[] = "-u", a2[] = "-c";
     char *argv[] = {a0, a1, a2, (char *)(uintptr_t)DRIVER, py->token, NULL};
@@ -202,8 +203,8 @@ static void strip_ansi(struct sp_buf *b)
         b->data[w] = '\0';
 }
 
-cJSON *as_action_ipython(struct as_ctx *c, const char *code, bool include_extra, bool has_timeout,
-                         double timeout_s)
+cJSON *as_action_ipython(
+    struct as_ctx *c, const char *code, bool include_extra, bool has_timeout, double timeout_s)
 {
     char cwd[1024] = "", num[40];
     struct mock_py **slot = mock_term_py_slot(c->sb);
@@ -241,8 +242,9 @@ cJSON *as_action_ipython(struct as_ctx *c, const char *code, bool include_extra,
     while (out.len > 0 && strchr(" \t\n\r\v\f", out.data[out.len - 1]) != NULL)
         out.data[--out.len] = '\0';
     if (include_extra)
-        sp_buf_printf(&out, "\n[Jupyter current working directory: %s]\n[Jupyter Python "
-                            "interpreter: %s]",
+        sp_buf_printf(&out,
+                      "\n[Jupyter current working directory: %s]\n[Jupyter Python "
+                      "interpreter: %s]",
                       cwd, AS_PY_INTERPRETER);
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "message", "Code executed in IPython cell.");

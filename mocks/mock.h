@@ -54,7 +54,7 @@ struct sp_dist {
     enum sp_dist_kind kind;
     double a_us, b_us;
     size_t n;
-    double pct[SP_DIST_TABLE_MAX];   /* cumulative percent, ascending, last = 100 */
+    double pct[SP_DIST_TABLE_MAX]; /* cumulative percent, ascending, last = 100 */
     double val_us[SP_DIST_TABLE_MAX];
 };
 
@@ -66,12 +66,12 @@ enum sp_mock_backend { SP_MOCK_BACKEND_SHELL, SP_MOCK_BACKEND_SYNTHETIC };
 /* Faults a test can ask for on the next sandboxes created (see sp_mock_inject). */
 enum sp_mock_fault {
     SP_MOCK_FAULT_NONE,
-    SP_MOCK_FAULT_STUCK_CREATING, /* never leaves the vendor's creating state */
-    SP_MOCK_FAULT_ERROR_STATE,    /* goes to the vendor's error state instead of started */
-    SP_MOCK_FAULT_NEVER_ALIVE,    /* started, but the data plane never answers */
-    SP_MOCK_FAULT_VANISH,         /* deleted behind the client's back `after` its create */
+    SP_MOCK_FAULT_STUCK_CREATING,  /* never leaves the vendor's creating state */
+    SP_MOCK_FAULT_ERROR_STATE,     /* goes to the vendor's error state instead of started */
+    SP_MOCK_FAULT_NEVER_ALIVE,     /* started, but the data plane never answers */
+    SP_MOCK_FAULT_VANISH,          /* deleted behind the client's back `after` its create */
     SP_MOCK_FAULT_DATA_PLANE_DIES, /* the data plane resets every connection from `after` on */
-    SP_MOCK_FAULT_SERVER_CRASH    /* the action server stops answering `after` it came up */
+    SP_MOCK_FAULT_SERVER_CRASH     /* the action server stops answering `after` it came up */
 };
 
 /* Vendor-specific switches. */
@@ -96,7 +96,7 @@ struct sp_mock_config {
     bool quiet;                /* no request log on stderr */
     const char *const *faults; /* fault specs (grammar below), armed at start */
     size_t n_faults;
-    const char *faults_file;   /* a scenario file (JSON, see sp_mock_faults_load); NULL = none */
+    const char *faults_file; /* a scenario file (JSON, see sp_mock_faults_load); NULL = none */
 };
 
 struct sp_mock;
@@ -113,15 +113,15 @@ struct sp_mock;
  *                              draws and stalls 1 % about 1 s.
  * Repeatable (a later spec of the same phase replaces the earlier). A bad spec is a config
  * error naming the spec and what is wrong. */
-enum sp_err sp_mock_latency_parse(struct sp_mock_config *cfg, const char *spec,
-                                  struct sp_error *err);
+enum sp_err
+sp_mock_latency_parse(struct sp_mock_config *cfg, const char *spec, struct sp_error *err);
 /* A draw from d, for a uniform u in [0, 1) and a standard normal z (the caller's seeded
  * generator supplies both). Microseconds, never negative. */
 double sp_dist_draw(const struct sp_dist *d, double u, double z);
 
 /* Starts a mock and returns once it accepts connections. */
-enum sp_err sp_mock_start(const struct sp_mock_config *cfg, struct sp_mock **out,
-                          struct sp_error *err);
+enum sp_err
+sp_mock_start(const struct sp_mock_config *cfg, struct sp_mock **out, struct sp_error *err);
 /* Stops serving, kills every sandbox process and removes the workspaces. NULL is a no-op. */
 void sp_mock_stop(struct sp_mock *m);
 
@@ -136,12 +136,12 @@ unsigned sp_mock_port(const struct sp_mock *m);
 const struct sp_kv *sp_mock_env(const struct sp_mock *m);
 
 struct sp_mock_stats {
-    long requests;        /* every request seen */
-    long unauthorized;    /* requests refused for a bad or missing key */
-    long created;         /* sandboxes created */
-    long live;            /* sandboxes not deleted (stopped ones count: they still exist) */
-    long running;         /* sandboxes started or running */
-    long faults;          /* faults injected, all kinds */
+    long requests;     /* every request seen */
+    long unauthorized; /* requests refused for a bad or missing key */
+    long created;      /* sandboxes created */
+    long live;         /* sandboxes not deleted (stopped ones count: they still exist) */
+    long running;      /* sandboxes started or running */
+    long faults;       /* faults injected, all kinds */
 };
 void sp_mock_stats(struct sp_mock *m, struct sp_mock_stats *out);
 
@@ -208,16 +208,20 @@ enum sp_err sp_mock_fault_check(const char *spec, struct sp_error *err);
 /* Arms a fault on a running mock; returns its id in *id (NULL ok). */
 enum sp_err sp_mock_fault_add(struct sp_mock *m, const char *spec, int *id, struct sp_error *err);
 /* Same, active only from start_ms to stop_ms after the mock started (stop_ms < 0: no end). */
-enum sp_err sp_mock_fault_add_timed(struct sp_mock *m, const char *spec, long start_ms,
-                                    long stop_ms, int *id, struct sp_error *err);
+enum sp_err sp_mock_fault_add_timed(struct sp_mock *m,
+                                    const char *spec,
+                                    long start_ms,
+                                    long stop_ms,
+                                    int *id,
+                                    struct sp_error *err);
 /* Loads a scenario file:
  *   {"faults": [{"fault": "POST /sandbox 503 p=0.05"},
  *               {"fault": "GET /sandbox/{} reset", "start": "30s", "stop": "60s"}]}
  * start/stop are times after the mock started (a number is seconds). A bad file is
  * SP_E_CONFIG naming the file, the entry and what is wrong; nothing is armed then. */
 enum sp_err sp_mock_faults_load(struct sp_mock *m, const char *path, struct sp_error *err);
-enum sp_err sp_mock_faults_load_json(struct sp_mock *m, const char *json, size_t len,
-                                     const char *what, struct sp_error *err);
+enum sp_err sp_mock_faults_load_json(
+    struct sp_mock *m, const char *json, size_t len, const char *what, struct sp_error *err);
 /* Removes one fault by id (false when unknown), or every fault (id < 0). */
 bool sp_mock_fault_remove(struct sp_mock *m, int id);
 /* Faults of kind k injected so far. */

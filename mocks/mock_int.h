@@ -27,7 +27,7 @@ struct mock_conn; /* the transport's connection, opaque to handlers */
 struct mock_store;
 struct mock_sandbox;
 
-#define MOCK_BODY_MAX ((size_t)64 << 20) /* larger request bodies get 413 */
+#define MOCK_BODY_MAX   ((size_t)64 << 20) /* larger request bodies get 413 */
 #define MOCK_MAX_PARAMS 4
 
 struct mock_req;
@@ -52,8 +52,8 @@ struct mock_transport_ops {
  * The same value can be framed as HTTP/1.1 (headers, body or chunks, trailers as chunked
  * footers) or as HTTP/2 (HEADERS, DATA frames, trailing HEADERS, e.g. grpc-status). */
 struct mock_reply_out {
-    char *content_type;       /* owned; NULL = none */
-    char *body;               /* owned; the whole body when read == NULL */
+    char *content_type; /* owned; NULL = none */
+    char *body;         /* owned; the whole body when read == NULL */
     size_t len;
     mock_stream_read_fn read; /* a streamed body; NULL = body above */
     void *ctx;
@@ -66,27 +66,27 @@ struct mock_req {
     struct mock_conn *conn;
     const struct mock_transport_ops *tops; /* NULL: the HTTP/1.1 transport */
     const char *method;
-    const char *path;   /* URL path, no query */
-    const char *host;   /* Host header, "" when absent */
-    struct sp_buf body; /* the whole request body */
+    const char *path;                  /* URL path, no query */
+    const char *host;                  /* Host header, "" when absent */
+    struct sp_buf body;                /* the whole request body */
     char params[MOCK_MAX_PARAMS][256]; /* path segments matched by "{}" in the route */
     int n_params;
-    struct sp_kv reply_headers; /* added to the reply by the reply helpers */
+    struct sp_kv reply_headers;  /* added to the reply by the reply helpers */
     struct sp_kv reply_trailers; /* sent after the body (chunked footers; HTTP/2 trailers) */
-    int status;                 /* reply status once queued (journal) */
+    int status;                  /* reply status once queued (journal) */
     bool replied;
     /* Filled by the reply helpers, sent by the transport. */
     struct mock_reply_out out;
-    int64_t reply_at_us;        /* monotonic µs before which the reply is held; 0 = now */
-    mock_cont_fn cont;          /* a pending continuation (mock_defer) */
+    int64_t reply_at_us; /* monotonic µs before which the reply is held; 0 = now */
+    mock_cont_fn cont;   /* a pending continuation (mock_defer) */
     void *cont_ctx;
     int64_t cont_at_us;
-    bool cancelled;             /* the connection is gone: a continuation only frees its ctx */
+    bool cancelled; /* the connection is gone: a continuation only frees its ctx */
     /* Fault injection (faults_apply.c). */
-    bool abort_conn;            /* the transport resets the connection instead of replying */
-    bool fault_delayed;         /* a delay fault was applied: no second one */
-    int fault_shape;            /* 1 + the sp_mock_fault_kind that reshapes the reply; 0 none */
-    long fault_arg;             /* its size or rate */
+    bool abort_conn;    /* the transport resets the connection instead of replying */
+    bool fault_delayed; /* a delay fault was applied: no second one */
+    int fault_shape;    /* 1 + the sp_mock_fault_kind that reshapes the reply; 0 none */
+    long fault_arg;     /* its size or rate */
 };
 
 typedef void (*mock_handler_fn)(struct mock_req *r);
@@ -195,8 +195,8 @@ const char *mock_req_header(struct mock_req *r, const char *name);
 /* Replies. Each queues the response once; later calls are ignored. Headers added with
  * mock_reply_header before the call go out with it. */
 void mock_reply_header(struct mock_req *r, const char *name, const char *value);
-void mock_reply(struct mock_req *r, int status, const char *content_type, const void *body,
-                size_t len);
+void mock_reply(
+    struct mock_req *r, int status, const char *content_type, const void *body, size_t len);
 void mock_reply_json(struct mock_req *r, int status, const char *json);
 /* Prints root compactly, replies with it, and deletes root. NULL root replies 500. */
 struct cJSON;
@@ -207,8 +207,12 @@ void mock_reply_empty(struct mock_req *r, int status);
  * it may block until data is ready (shell backend only: with the synthetic backend the pool
  * threads must never block); it returns 0 when the stream is over and -1 to abort the
  * connection. free_fn(ctx) runs when the reply is done, whatever happened. */
-void mock_reply_stream(struct mock_req *r, int status, const char *content_type,
-                       mock_stream_read_fn read, void *ctx, void (*free_fn)(void *ctx));
+void mock_reply_stream(struct mock_req *r,
+                       int status,
+                       const char *content_type,
+                       mock_stream_read_fn read,
+                       void *ctx,
+                       void (*free_fn)(void *ctx));
 
 /* Adds a trailer, sent after the body (a chunked footer in HTTP/1.1; gRPC's grpc-status in
  * HTTP/2). Takes effect on chunked (streamed) replies. */
@@ -266,14 +270,14 @@ struct mock_http;
 struct mock_http_opts {
     const char *host;
     unsigned port;
-    bool pool;            /* epoll thread pool (handlers never block) vs thread per connection */
+    bool pool; /* epoll thread pool (handlers never block) vs thread per connection */
     unsigned idle_timeout_s;
     unsigned max_connections;
     bool no_listen; /* no socket of its own: connections come through mock_http_add */
     const char *tls_cert, *tls_key; /* PEM: serve HTTPS (both or neither) */
 };
-struct mock_http *mock_http_start(struct sp_mock *m, const struct mock_http_opts *o,
-                                      unsigned *bound_port);
+struct mock_http *
+mock_http_start(struct sp_mock *m, const struct mock_http_opts *o, unsigned *bound_port);
 void mock_http_stop(struct mock_http *srv);
 /* Hands an accepted HTTP/1.1 socket to a no_listen server, which owns it from then on (also
  * on failure, when it is closed). Returns 0 or -1. */
@@ -310,38 +314,45 @@ enum mock_phase {
  * latency.create_ms); START: stopped -> started (`start`); STOP; DELETE: deleting -> gone
  * (`delete`); SERVER: started -> the data plane answers (`alive`); API_CREATE: extra delay of
  * the create call's reply (`create`); EXEC: delay of an exec's reply (`exec`). */
-enum mock_delay { MOCK_DELAY_CREATE, MOCK_DELAY_START, MOCK_DELAY_STOP, MOCK_DELAY_DELETE,
-                  MOCK_DELAY_SERVER, MOCK_DELAY_API_CREATE, MOCK_DELAY_EXEC };
+enum mock_delay {
+    MOCK_DELAY_CREATE,
+    MOCK_DELAY_START,
+    MOCK_DELAY_STOP,
+    MOCK_DELAY_DELETE,
+    MOCK_DELAY_SERVER,
+    MOCK_DELAY_API_CREATE,
+    MOCK_DELAY_EXEC
+};
 
 #define MOCK_MAX_SERVERS 4
 
 struct mock_server {
     unsigned port;
-    int64_t ready_ms;   /* monotonic ms from which it answers; 0 = never */
-    char workdir[512];  /* --working-dir, a sandbox path */
+    int64_t ready_ms;  /* monotonic ms from which it answers; 0 = never */
+    char workdir[512]; /* --working-dir, a sandbox path */
 };
 
 struct mock_sandbox {
     char id[64];
-    enum mock_phase phase;   /* as of the last sp_mock_sandbox_phase() */
-    enum mock_phase next;    /* phase after the transition in progress */
-    int64_t until_ms;        /* monotonic end of the transition; 0 = stable */
+    enum mock_phase phase; /* as of the last sp_mock_sandbox_phase() */
+    enum mock_phase next;  /* phase after the transition in progress */
+    int64_t until_ms;      /* monotonic end of the transition; 0 = stable */
     enum sp_mock_fault fault;
-    int64_t fault_at_ms;     /* monotonic ms a VANISH/DATA_PLANE_DIES/SERVER_CRASH strikes */
+    int64_t fault_at_ms; /* monotonic ms a VANISH/DATA_PLANE_DIES/SERVER_CRASH strikes */
     int64_t created_wall_ms;
     int64_t updated_wall_ms;
-    struct sp_kv labels;     /* labels / metadata */
-    struct sp_kv env;        /* env vars given at create */
-    char root[512];          /* host directory standing for the sandbox's "/" */
+    struct sp_kv labels; /* labels / metadata */
+    struct sp_kv env;    /* env vars given at create */
+    char root[512];      /* host directory standing for the sandbox's "/" */
     char error_reason[128];
     struct mock_server servers[MOCK_MAX_SERVERS];
     int n_servers;
-    struct mock_shell *shell;   /* the persistent shell, spawned on first use */
+    struct mock_shell *shell; /* the persistent shell, spawned on first use */
     /* One command at a time in the persistent shell. Lock order: exec_lock, then the store's
      * lock (a command may read the phase); the store only ever trylocks it. */
     pthread_mutex_t exec_lock;
-    void *vendor;               /* vendor data, freed by mock_vendor.sandbox_free */
-    void *backend;              /* the synthetic backend's in-memory files (backend.h) */
+    void *vendor;  /* vendor data, freed by mock_vendor.sandbox_free */
+    void *backend; /* the synthetic backend's in-memory files (backend.h) */
     int refs;
     /* The store's links, under its lock: hash chain by id, creation order. */
     struct mock_sandbox *h_next, *o_prev, *o_next;
@@ -350,7 +361,9 @@ struct mock_sandbox {
     bool reaped;                 /* its root directory is gone (deleted) */
 };
 
-struct mock_store *mock_store_new(struct sp_mock *m, const char *root_dir, uint64_t seed,
+struct mock_store *mock_store_new(struct sp_mock *m,
+                                  const char *root_dir,
+                                  uint64_t seed,
                                   const struct sp_latency *lat);
 void mock_store_free(struct mock_store *s);
 /* The directory under which sandbox roots live. */
@@ -360,16 +373,23 @@ const char *mock_store_root(const struct mock_store *s);
  * (with the given sandbox directories already made, e.g. "/workspace", "/home/user"), in
  * phase `phase`, then moving to `next` after the delay of kind `delay` (or staying, when
  * phase == next). Applies an injected fault. Returns it referenced, or NULL. */
-struct mock_sandbox *mock_store_create(struct mock_store *s, const char *id,
-                                       const char *const *dirs, enum mock_phase phase,
-                                       enum mock_phase next, enum mock_delay delay);
+struct mock_sandbox *mock_store_create(struct mock_store *s,
+                                       const char *id,
+                                       const char *const *dirs,
+                                       enum mock_phase phase,
+                                       enum mock_phase next,
+                                       enum mock_delay delay);
 /* A vendor's create (Daytona, Runloop): sandbox id with dirs in m's store, creating and then
  * running after the create delay, its vendor data, env and labels set under vendor_lock (the
  * lock the vendor's readers of sb->vendor take), so that none of them sees it half made.
  * Returns it referenced, or NULL. */
-struct mock_sandbox *mock_create_sandbox(struct sp_mock *m, pthread_mutex_t *vendor_lock,
-                                         const char *id, const char *const *dirs, void *vendor,
-                                         const struct sp_kv *env, const struct sp_kv *labels);
+struct mock_sandbox *mock_create_sandbox(struct sp_mock *m,
+                                         pthread_mutex_t *vendor_lock,
+                                         const char *id,
+                                         const char *const *dirs,
+                                         void *vendor,
+                                         const struct sp_kv *env,
+                                         const struct sp_kv *labels);
 /* Looks a sandbox up and references it; NULL when unknown. */
 struct mock_sandbox *mock_store_get(struct mock_store *s, const char *id);
 /* Drops a reference. */
@@ -377,30 +397,39 @@ void mock_store_put(struct mock_store *s, struct mock_sandbox *sb);
 /* Current phase, after applying any transition that is due. */
 enum mock_phase mock_sandbox_phase(struct mock_store *s, struct mock_sandbox *sb);
 /* Starts a transition: phase now `via`, then `to` after a delay of kind `delay`. */
-void mock_sandbox_transition(struct mock_store *s, struct mock_sandbox *sb, enum mock_phase via,
-                             enum mock_phase to, enum mock_delay delay);
+void mock_sandbox_transition(struct mock_store *s,
+                             struct mock_sandbox *sb,
+                             enum mock_phase via,
+                             enum mock_phase to,
+                             enum mock_delay delay);
 /* While sb is in phase `transient`: the monotonic ms at which its transition ends, or -1 when
  * it is stuck there (no transition in progress). 0 once it left `transient`. */
-int64_t mock_sandbox_leaves_at(struct mock_store *s, struct mock_sandbox *sb,
-                               enum mock_phase transient);
+int64_t
+mock_sandbox_leaves_at(struct mock_store *s, struct mock_sandbox *sb, enum mock_phase transient);
 /* Replies with reply(r, sb) once sb has left phase `transient` (waiting at most cap_ms), plus
  * extra_us later, then drops the caller's reference to sb (which this takes over). The wait
  * is a timer (mock_defer): no thread is parked with the thread-pool transport. */
-void mock_reply_when_left(struct mock_req *r, struct mock_sandbox *sb, enum mock_phase transient,
-                          long cap_ms, int64_t extra_us,
+void mock_reply_when_left(struct mock_req *r,
+                          struct mock_sandbox *sb,
+                          enum mock_phase transient,
+                          long cap_ms,
+                          int64_t extra_us,
                           void (*reply)(struct mock_req *r, struct mock_sandbox *sb));
 /* Removes the sandbox from the store for good (kills its processes; its root is removed). */
 void mock_store_remove(struct mock_store *s, struct mock_sandbox *sb);
 
 /* Calls fn for every sandbox (referenced during the call) in creation order. fn returns
  * false to stop. */
-void mock_store_each(struct mock_store *s, bool (*fn)(struct mock_sandbox *sb, void *user),
+void mock_store_each(struct mock_store *s,
+                     bool (*fn)(struct mock_sandbox *sb, void *user),
                      void *user);
 
 /* Labels and env, read and written under the store lock. */
-void mock_sandbox_set_labels(struct mock_store *s, struct mock_sandbox *sb,
+void mock_sandbox_set_labels(struct mock_store *s,
+                             struct mock_sandbox *sb,
                              const struct sp_kv *labels);
-bool mock_sandbox_has_labels(struct mock_store *s, struct mock_sandbox *sb,
+bool mock_sandbox_has_labels(struct mock_store *s,
+                             struct mock_sandbox *sb,
                              const struct sp_kv *want);
 void mock_sandbox_copy_labels(struct mock_store *s, struct mock_sandbox *sb, struct sp_kv *out);
 
@@ -413,8 +442,11 @@ void mock_store_set_tombstone_ms(struct mock_store *s, int64_t ms);
 void mock_store_set_dists(struct mock_store *s, const struct sp_dist *dist);
 /* A delay of `kind` from the phase distributions (latency.c), or from l for an unset phase;
  * u1, u2 uniform in [0, 1) from the caller's seeded generator. Microseconds. */
-int64_t mock_latency_draw_us(const struct sp_latency *l, const struct sp_dist *dist,
-                             enum mock_delay kind, double u1, double u2);
+int64_t mock_latency_draw_us(const struct sp_latency *l,
+                             const struct sp_dist *dist,
+                             enum mock_delay kind,
+                             double u1,
+                             double u2);
 /* A delay drawn from the latency model, in ms and in µs. */
 long mock_store_delay(struct mock_store *s, enum mock_delay kind);
 int64_t mock_store_delay_us(struct mock_store *s, enum mock_delay kind);
@@ -425,24 +457,31 @@ void mock_store_stats(struct mock_store *s, struct sp_mock_stats *out);
 
 /* Maps a sandbox path (absolute, or relative to `cwd`, itself a sandbox path) to a host path
  * under the sandbox root. Refuses paths that leave the root. Returns 0, or -1. */
-int mock_sandbox_host_path(const struct mock_sandbox *sb, const char *cwd, const char *path,
-                           char *out, size_t outlen);
+int mock_sandbox_host_path(
+    const struct mock_sandbox *sb, const char *cwd, const char *path, char *out, size_t outlen);
 /* The sandbox path of a host path under the root ("/" when it is the root). */
-void mock_sandbox_guest_path(const struct mock_sandbox *sb, const char *host, char *out,
+void mock_sandbox_guest_path(const struct mock_sandbox *sb,
+                             const char *host,
+                             char *out,
                              size_t outlen);
 
 /* Registers an action server on `port` that answers after the latency model's server delay
  * (never, with SP_MOCK_FAULT_NEVER_ALIVE). */
-void mock_sandbox_add_server(struct mock_store *s, struct mock_sandbox *sb, unsigned port,
+void mock_sandbox_add_server(struct mock_store *s,
+                             struct mock_sandbox *sb,
+                             unsigned port,
                              const char *workdir);
 /* The server on port copied into *out (under the store lock); false when there is none.
  * *ready says whether it answers now. Prefer this to mock_sandbox_server, whose pointer is
  * read after the lock is released. */
-bool mock_sandbox_server_copy(struct mock_store *s, struct mock_sandbox *sb, unsigned port,
-                              struct mock_server *out, bool *ready);
+bool mock_sandbox_server_copy(struct mock_store *s,
+                              struct mock_sandbox *sb,
+                              unsigned port,
+                              struct mock_server *out,
+                              bool *ready);
 /* The server on port, or NULL; *ready says whether it answers now. */
-const struct mock_server *mock_sandbox_server(struct mock_store *s, struct mock_sandbox *sb,
-                                              unsigned port, bool *ready);
+const struct mock_server *
+mock_sandbox_server(struct mock_store *s, struct mock_sandbox *sb, unsigned port, bool *ready);
 
 /* --- host files (hostfs.c) --------------------------------------------------------------- */
 
@@ -474,12 +513,17 @@ enum mock_term_state {
 };
 /* Types text; `enter` adds a newline (not for keys such as "\003"). echo: what the terminal
  * would echo, added to the output (the terminal's own echo is off). Returns 0 or -1. */
-int mock_term_send(struct mock_sandbox *sb, const char *workdir, const char *text, bool enter,
-                   const char *echo);
+int mock_term_send(
+    struct mock_sandbox *sb, const char *workdir, const char *text, bool enter, const char *echo);
 /* Waits for the prompt, appending the new output (raw terminal bytes, capped at cap) to out.
  * hard_ms/soft_ms <= 0: no such limit. cwd gets the shell's cwd as a sandbox path. */
-enum mock_term_state mock_term_wait(struct mock_sandbox *sb, long hard_ms, long soft_ms,
-                                    size_t cap, struct sp_buf *out, int *exit_code, char *cwd,
+enum mock_term_state mock_term_wait(struct mock_sandbox *sb,
+                                    long hard_ms,
+                                    long soft_ms,
+                                    size_t cap,
+                                    struct sp_buf *out,
+                                    int *exit_code,
+                                    char *cwd,
                                     size_t cwdlen);
 /* True while a typed command has not come back to the prompt. */
 bool mock_term_busy(const struct mock_sandbox *sb);
@@ -502,17 +546,21 @@ void mock_shell_free(struct mock_shell *sh);
  * the sandbox root; killed at timeout_ms (<= 0: none). cwd and exports do not persist.
  * Returns 0, or -1 when it could not start. */
 struct mock_shell_result {
-    int exit_code;      /* -1 when killed at the timeout; 128 + signal when killed */
+    int exit_code; /* -1 when killed at the timeout; 128 + signal when killed */
     bool timed_out;
-    bool truncated;     /* output went past the cap and was cut */
-    struct sp_buf out;  /* stdout, or stdout and stderr interleaved when merged */
-    struct sp_buf err;  /* stderr when not merged */
-    char cwd[1024];     /* workdir, as given */
+    bool truncated;    /* output went past the cap and was cut */
+    struct sp_buf out; /* stdout, or stdout and stderr interleaved when merged */
+    struct sp_buf err; /* stderr when not merged */
+    char cwd[1024];    /* workdir, as given */
 };
 void mock_shell_result_init(struct mock_shell_result *res, size_t cap);
 void mock_shell_result_cleanup(struct mock_shell_result *res);
-int mock_shell_run(struct mock_sandbox *sb, const char *workdir, const char *cmd,
-                   long timeout_ms, bool merge_stderr, struct mock_shell_result *res);
+int mock_shell_run(struct mock_sandbox *sb,
+                   const char *workdir,
+                   const char *cmd,
+                   long timeout_ms,
+                   bool merge_stderr,
+                   struct mock_shell_result *res);
 
 /* Frees what a sandbox's backend keeps (the synthetic backend's in-memory files). */
 void mock_backend_sandbox_free(struct mock_sandbox *sb);
@@ -523,8 +571,11 @@ void mock_backend_sandbox_free(struct mock_sandbox *sb);
 struct mock_proc;
 /* Starts argv[0] with argv in host directory cwd, with env added to the base environment
  * (HOME = home, a host path). Returns 0, or -1 with errno set. */
-int mock_proc_spawn(const char *const *argv, const struct sp_kv *env, const char *cwd,
-                    const char *home, struct mock_proc **out);
+int mock_proc_spawn(const char *const *argv,
+                    const struct sp_kv *env,
+                    const char *cwd,
+                    const char *home,
+                    struct mock_proc **out);
 /* Waits up to wait_ms for output. Returns bytes read into buf (stream set to 1 stdout or 2
  * stderr), 0 when nothing arrived in time, -1 when both streams are closed. */
 ssize_t mock_proc_read(struct mock_proc *p, long wait_ms, char *buf, size_t len, int *stream);

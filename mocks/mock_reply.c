@@ -6,11 +6,11 @@
  * waiting (mhd_transport.c, mock_timer.c). */
 #include "mock_int.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <cjson/cJSON.h>

@@ -2,8 +2,9 @@
  * routing by method + path pattern and by Host for sandbox data planes, the vendor's key
  * check (on the headers, before a body is read), the hooks the transport calls, the request
  * journal and its escaped log, the hooks of fault injection (faults*.c), ids and keys from
- * the OS random source, and a vendor's sandbox created whole under the vendor's lock. The reply API lives in mock_reply.c; the transport (mhd_transport.c today; an
- * HTTP/2 server can sit beside it) owns the sockets. */
+ * the OS random source, and a vendor's sandbox created whole under the vendor's lock. The reply API
+ * lives in mock_reply.c; the transport (mhd_transport.c today; an HTTP/2 server can sit beside it)
+ * owns the sockets. */
 #include "backend.h"
 #include "faults_int.h"
 #include "mock_int.h"
@@ -75,18 +76,54 @@ static const struct mock_vendor *vendor_find(const char *name)
 
 /* --- accessors ---------------------------------------------------------------------------- */
 
-struct mock_store *mock_store_of(struct sp_mock *m) { return m->store; }
-const struct sp_mock_config *mock_config(const struct sp_mock *m) { return &m->cfg; }
-const char *mock_key(const struct sp_mock *m) { return m->key; }
-void *mock_vendor_data(const struct sp_mock *m) { return m->vendor_data; }
-void mock_set_vendor_data(struct sp_mock *m, void *data) { m->vendor_data = data; }
-const char *mock_origin(const struct sp_mock *m) { return m->origin; }
-const char *sp_mock_vendor(const struct sp_mock *m) { return m->vendor->name; }
-const char *sp_mock_url(const struct sp_mock *m) { return m->url; }
-unsigned sp_mock_port(const struct sp_mock *m) { return m->port; }
-const struct sp_kv *sp_mock_env(const struct sp_mock *m) { return &m->env; }
-struct mock_timers *mock_timers_of(struct sp_mock *m) { return m->timers; }
-enum sp_mock_backend mock_backend(const struct sp_mock *m) { return m->cfg.backend; }
+struct mock_store *mock_store_of(struct sp_mock *m)
+{
+    return m->store;
+}
+const struct sp_mock_config *mock_config(const struct sp_mock *m)
+{
+    return &m->cfg;
+}
+const char *mock_key(const struct sp_mock *m)
+{
+    return m->key;
+}
+void *mock_vendor_data(const struct sp_mock *m)
+{
+    return m->vendor_data;
+}
+void mock_set_vendor_data(struct sp_mock *m, void *data)
+{
+    m->vendor_data = data;
+}
+const char *mock_origin(const struct sp_mock *m)
+{
+    return m->origin;
+}
+const char *sp_mock_vendor(const struct sp_mock *m)
+{
+    return m->vendor->name;
+}
+const char *sp_mock_url(const struct sp_mock *m)
+{
+    return m->url;
+}
+unsigned sp_mock_port(const struct sp_mock *m)
+{
+    return m->port;
+}
+const struct sp_kv *sp_mock_env(const struct sp_mock *m)
+{
+    return &m->env;
+}
+struct mock_timers *mock_timers_of(struct sp_mock *m)
+{
+    return m->timers;
+}
+enum sp_mock_backend mock_backend(const struct sp_mock *m)
+{
+    return m->cfg.backend;
+}
 
 struct mock_sandbox *mock_create_sandbox(struct sp_mock *m,
                                          pthread_mutex_t *vendor_lock,
@@ -97,8 +134,8 @@ struct mock_sandbox *mock_create_sandbox(struct sp_mock *m,
                                          const struct sp_kv *labels)
 {
     pthread_mutex_lock(vendor_lock);
-    struct mock_sandbox *sb = mock_store_create(m->store, id, dirs, MOCK_CREATING, MOCK_RUNNING,
-                                                MOCK_DELAY_CREATE);
+    struct mock_sandbox *sb =
+        mock_store_create(m->store, id, dirs, MOCK_CREATING, MOCK_RUNNING, MOCK_DELAY_CREATE);
     if (sb != NULL) {
         sb->vendor = vendor;
         sp_kv_merge(&sb->env, env);
@@ -121,8 +158,14 @@ void mock_vendor_sandbox_free(struct sp_mock *m, void *vendor_data)
         m->vendor->sandbox_free(vendor_data);
 }
 
-struct mock_faults *mock_faults_of(struct sp_mock *m) { return m->faults; }
-const struct mock_vendor *mock_vendor_of(const struct sp_mock *m) { return m->vendor; }
+struct mock_faults *mock_faults_of(struct sp_mock *m)
+{
+    return m->faults;
+}
+const struct mock_vendor *mock_vendor_of(const struct sp_mock *m)
+{
+    return m->vendor;
+}
 
 void sp_mock_stats(struct sp_mock *m, struct sp_mock_stats *out)
 {
@@ -176,8 +219,8 @@ static void journal_add(struct sp_mock *m, const struct mock_req *r)
         char method[32], path[1024];
         mock_log_escape(r->method, method, sizeof(method));
         mock_log_escape(r->path, path, sizeof(path));
-        fprintf(m->cfg.log ? (FILE *)m->cfg.log : stderr, "mock %s: %s %s -> %d\n",
-                m->vendor->name, method, path, r->status);
+        fprintf(m->cfg.log ? (FILE *)m->cfg.log : stderr, "mock %s: %s %s -> %d\n", m->vendor->name,
+                method, path, r->status);
     }
 }
 
@@ -300,8 +343,8 @@ bool mock_core_begin(struct mock_req *r, uint64_t content_length, bool has_lengt
     /* The data plane checks its own credentials (preview or access token) in the handler. */
     bool data_plane = v->data_plane != NULL && mock_host_target(r->host, &port, id, sizeof(id));
     const struct mock_route *rt = data_plane ? NULL : route_find(v, r);
-    bool keyed = (rt != NULL && !(rt->flags & MOCK_ROUTE_OPEN)) ||
-                 (!data_plane && mock_faults_is_admin(r));
+    bool keyed =
+        (rt != NULL && !(rt->flags & MOCK_ROUTE_OPEN)) || (!data_plane && mock_faults_is_admin(r));
     if (keyed && v->authorize != NULL && !v->authorize(r)) {
         mock_count_unauthorized(r->mock);
         mock_reply_header(r, "Connection", "close"); /* the body is not read */
@@ -382,8 +425,8 @@ static int random_key(const char *prefix, char **out)
     return *out ? 0 : -1;
 }
 
-static enum sp_err config_copy(struct sp_mock *m, const struct sp_mock_config *cfg,
-                               struct sp_error *err)
+static enum sp_err
+config_copy(struct sp_mock *m, const struct sp_mock_config *cfg, struct sp_error *err)
 {
     m->cfg = *cfg;
     m->host = strdup(cfg->host ? cfg->host : "127.0.0.1");
@@ -405,10 +448,10 @@ static enum sp_err config_copy(struct sp_mock *m, const struct sp_mock_config *c
 static enum sp_err server_start(struct sp_mock *m, struct sp_error *err)
 {
     struct mock_http_opts o = {.host = m->host,
-                                 .port = m->cfg.port,
-                                 .pool = m->cfg.backend == SP_MOCK_BACKEND_SYNTHETIC,
-                                 .idle_timeout_s = m->cfg.idle_timeout_s,
-                                 .max_connections = m->cfg.max_connections};
+                               .port = m->cfg.port,
+                               .pool = m->cfg.backend == SP_MOCK_BACKEND_SYNTHETIC,
+                               .idle_timeout_s = m->cfg.idle_timeout_s,
+                               .max_connections = m->cfg.max_connections};
     m->timers = mock_timers_new();
     if (m->timers == NULL)
         return sp_error_set(err, SP_E_INTERNAL, "mock: cannot start the timer thread");
@@ -420,16 +463,18 @@ static enum sp_err server_start(struct sp_mock *m, struct sp_error *err)
     if (h2 && (m->server != NULL || m->vendor->h2c))
         m->h2 = mock_h2_start(m, m->host, m->cfg.port, m->cfg.idle_timeout_s, m->server, &m->port);
     if (h2 ? m->h2 == NULL : m->server == NULL)
-        return sp_error_set(err, SP_E_CONFIG, "mock %s: cannot listen on %s:%u (want IPv4:port; "
-                            "in use?)", m->vendor->name, m->host, m->cfg.port);
+        return sp_error_set(err, SP_E_CONFIG,
+                            "mock %s: cannot listen on %s:%u (want IPv4:port; "
+                            "in use?)",
+                            m->vendor->name, m->host, m->cfg.port);
     snprintf(m->origin, sizeof(m->origin), "http://%s:%u", m->host, m->port);
     snprintf(m->url, sizeof(m->url), "%s%s", m->origin, m->vendor->api_prefix);
     return SP_E_OK;
 }
 
 /* The config's faults: every spec and the scenario file are checked before the mock serves. */
-static enum sp_err faults_arm(struct sp_mock *m, const struct sp_mock_config *cfg,
-                              struct sp_error *err)
+static enum sp_err
+faults_arm(struct sp_mock *m, const struct sp_mock_config *cfg, struct sp_error *err)
 {
     m->faults = mock_faults_new(cfg->seed);
     if (m->faults == NULL)
@@ -442,8 +487,8 @@ static enum sp_err faults_arm(struct sp_mock *m, const struct sp_mock_config *cf
     return SP_E_OK;
 }
 
-enum sp_err sp_mock_start(const struct sp_mock_config *cfg, struct sp_mock **out,
-                          struct sp_error *err)
+enum sp_err
+sp_mock_start(const struct sp_mock_config *cfg, struct sp_mock **out, struct sp_error *err)
 {
     *out = NULL;
     const struct mock_vendor *v = vendor_find(cfg->vendor);
@@ -492,7 +537,7 @@ void sp_mock_stop(struct sp_mock *m)
     if (m == NULL)
         return;
     mock_timers_flush(m->timers); /* resumes every delayed request: the server can stop */
-    mock_h2_stop(m->h2); /* first: it may hand connections to m->server */
+    mock_h2_stop(m->h2);          /* first: it may hand connections to m->server */
     mock_http_stop(m->server);
     mock_store_free(m->store);
     if (m->vendor->fini != NULL)
@@ -540,7 +585,7 @@ void mock_random_uuid(struct sp_mock *m, char *out37)
 {
     char hex[33];
     mock_random_hex(m, hex, 32);
-    hex[12] = '4';                               /* version 4 */
+    hex[12] = '4';                                /* version 4 */
     hex[16] = "89ab"[(unsigned char)hex[16] % 4]; /* RFC 4122 variant */
     snprintf(out37, 37, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12, hex + 16, hex + 20);
 }

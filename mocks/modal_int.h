@@ -60,7 +60,7 @@ struct modal_state {
     struct sp_kv secrets;      /* secret id -> "KEY=VALUE\n..." */
     struct mock_http *tunnels; /* HTTPS listener of the tunnels, started on first use */
     unsigned tunnel_port;
-    struct mock_tls *tls;      /* the tunnels' CA and certificate, made at start */
+    struct mock_tls *tls; /* the tunnels' CA and certificate, made at start */
 };
 
 /* Tunnel hosts are "<port>-<sandbox id>." MODAL_TUNNEL_DOMAIN: one wildcard certificate
@@ -130,12 +130,18 @@ struct modal_exec *modal_exec_find(struct modal_sb *ms, const char *id);
 /* Called with ms->lock held, for a streamed output read: waits up to wait_ms for e's output
  * fd to pass offset or for the exit, the lock released meanwhile. -1 (the lock released)
  * when the client has gone. */
-int modal_exec_await(struct mock_req *r, struct modal_sb *ms, const struct modal_exec *e,
-                     int fd, uint64_t offset, long wait_ms);
+int modal_exec_await(struct mock_req *r,
+                     struct modal_sb *ms,
+                     const struct modal_exec *e,
+                     int fd,
+                     uint64_t offset,
+                     long wait_ms);
 /* Answers a wait with reply once e has exited or until_us has passed, looking every 10 ms
  * (a timer, not a parked thread); at once when it has already exited. Takes over sb's
  * reference. reply is called without ms->lock. */
-void modal_exec_wait_for(struct mock_req *r, struct mock_sandbox *sb, struct modal_exec *e,
+void modal_exec_wait_for(struct mock_req *r,
+                         struct mock_sandbox *sb,
+                         struct modal_exec *e,
                          int64_t until_us,
                          void (*reply)(struct mock_req *r, struct modal_exec *e));
 /* The legacy exec RPCs (modal_container_exec.c): ContainerExec, ContainerExecGetOutput,

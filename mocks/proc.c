@@ -14,11 +14,11 @@
 #include <limits.h>
 #include <poll.h>
 #include <pwd.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -38,11 +38,11 @@ struct spawn_job {
     char *const *argv, *const *envp;
     const char *cwd, *fallback_cwd;
     pid_t pid;
-    int err;                     /* 0, or the errno of a failed fork/exec */
+    int err;                      /* 0, or the errno of a failed fork/exec */
     const struct mock_ns_fds *ns; /* enter this sandbox namespace first; NULL = none */
-    int extra_fd;                /* becomes fd 3 of the process; -1 = none */
-    bool done;                   /* a spawner ran it (under spawners_mu) */
-    struct spawn_job *next;      /* the spawners' queue */
+    int extra_fd;                 /* becomes fd 3 of the process; -1 = none */
+    bool done;                    /* a spawner ran it (under spawners_mu) */
+    struct spawn_job *next;       /* the spawners' queue */
 };
 
 /* In the child: joins the sandbox's namespaces, then forks the process proper, which runs
@@ -162,7 +162,7 @@ static void spawn_job_run(struct spawn_job *j)
 static pthread_once_t spawner_once = PTHREAD_ONCE_INIT;
 static pthread_mutex_t spawners_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t spawners_cv = PTHREAD_COND_INITIALIZER; /* a job queued or done */
-static struct spawn_job *queue_head, *queue_tail; /* posted, not yet taken */
+static struct spawn_job *queue_head, *queue_tail;             /* posted, not yet taken */
 static int spawners_up;
 
 static void *spawner_main(void *arg)
@@ -273,8 +273,8 @@ static char **env_in_sandbox(const char *root, char *const *envp)
 
 int mock_spawn_raw(const struct mock_spawn_spec *s, int extra_fd, pid_t *pid)
 {
-    struct spawn_job j = {s,    s->path,  s->argv, s->envp, s->cwd, NULL, 0, 0,
-                          NULL, extra_fd, false,   NULL};
+    struct spawn_job j = {s, s->path, s->argv, s->envp,  s->cwd, NULL,
+                          0, 0,       NULL,    extra_fd, false,  NULL};
     spawn_job_post(&j);
     if (j.err != 0) {
         errno = j.err;
@@ -292,15 +292,16 @@ int mock_spawn(const struct mock_spawn_spec *s, pid_t *pid)
 int mock_spawn_in(const struct mock_spawn_spec *s, const char *given_root, pid_t *pid)
 {
     char root[PATH_MAX], cwd[PATH_MAX], fb[PATH_MAX];
-    struct spawn_job j = {s,    s->path, s->argv, s->envp, s->cwd, s->fallback_cwd, 0, 0,
-                          NULL, -1,      false,   NULL};
+    struct spawn_job j = {s, s->path, s->argv, s->envp, s->cwd, s->fallback_cwd,
+                          0, 0,       NULL,    -1,      false,  NULL};
     char **ns_argv = NULL, **ns_env = NULL;
     struct mock_ns_fds fds;
     struct mock_ns *space = NULL;
-    bool have_root = given_root != NULL ? snprintf(root, sizeof root, "%s", given_root) > 0
-                                     : mock_ns_root_of(s->cwd, root, sizeof root) == 0 ||
-                                           (s->fallback_cwd != NULL &&
-                                            mock_ns_root_of(s->fallback_cwd, root, sizeof root) == 0);
+    bool have_root = given_root != NULL
+                         ? snprintf(root, sizeof root, "%s", given_root) > 0
+                         : mock_ns_root_of(s->cwd, root, sizeof root) == 0 ||
+                               (s->fallback_cwd != NULL &&
+                                mock_ns_root_of(s->fallback_cwd, root, sizeof root) == 0);
     if (have_root && mock_ns_available(NULL)) {
         guest_of(root, s->cwd, cwd, sizeof cwd);
         if (!host_dir_ok(root, cwd) && s->fallback_cwd != NULL)

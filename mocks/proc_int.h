@@ -1,6 +1,7 @@
 /* Starting processes inside a mock sandbox (proc.c), shared by the persistent shell
  * (shell_backend.c) and the one-shot processes (proc.c): a fork/exec that reports exec
- * failures, the sandbox environment, and output pipes. Included by the files that start sandbox processes. */
+ * failures, the sandbox environment, and output pipes. Included by the files that start sandbox
+ * processes. */
 #ifndef SP_MOCK_PROC_INT_H
 #define SP_MOCK_PROC_INT_H
 
@@ -59,8 +60,12 @@ struct mock_ns *mock_ns_get(const char *root, struct mock_ns_fds *fds);
 void mock_ns_put(struct mock_ns *n);
 void mock_ns_release(const char *root);
 /* mock_proc_spawn (mock_int.h) with the sandbox root given (NULL: found from cwd). */
-int mock_proc_spawn_in(const char *const *argv, const struct sp_kv *env, const char *cwd,
-                       const char *home, const char *root, struct mock_proc **out);
+int mock_proc_spawn_in(const char *const *argv,
+                       const struct sp_kv *env,
+                       const char *cwd,
+                       const char *home,
+                       const char *root,
+                       struct mock_proc **out);
 /* mock_spawn without any sandbox handling; extra_fd (>= 0) becomes the process's fd 3. */
 int mock_spawn_raw(const struct mock_spawn_spec *s, int extra_fd, pid_t *pid);
 int mock_ns_root_of(const char *host, char *root, size_t len);

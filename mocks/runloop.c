@@ -6,8 +6,8 @@
  * `application/json` (else the SDKs hand back a string). The data plane (Host
  * "<port>-<id>.localhost", where both tunnel generations point) checks an authenticated v2
  * tunnel's token and hands the request to the action-server mock. */
-#include "runloop_int.h"
 #include "backend.h"
+#include "runloop_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -28,11 +28,11 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sched.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -272,8 +272,8 @@ char **mock_ns_argv(const char *root, const char *guest_cwd, const char *exe, ch
 /* A sandbox's namespace, kept by a bwrap whose command only waits; other processes join it. */
 struct holder {
     char root[PATH_MAX];
-    pid_t pid;       /* the outer bwrap: our child, leader of its process group */
-    pid_t init;      /* host pid of the namespace's init (bwrap's, pid 1 inside) */
+    pid_t pid;  /* the outer bwrap: our child, leader of its process group */
+    pid_t init; /* host pid of the namespace's init (bwrap's, pid 1 inside) */
     struct mock_ns_fds fds;
     char bound[MAX_SIBLINGS][PATH_MAX]; /* vendor dirs at their host paths inside */
     int nbound;
@@ -356,8 +356,10 @@ static struct holder *holder_start(const char *root)
     info[1] = out[1] = -1;
     char buf[512];
     const char *cp;
-    if (!read_until(info[0], "}", buf, sizeof buf) || (cp = strstr(buf, "\"child-pid\":")) == NULL ||
-        (h->init = (pid_t)strtol(cp + 12, NULL, 10)) <= 0 || !read_until(out[0], "ready", buf, sizeof buf))
+    if (!read_until(info[0], "}", buf, sizeof buf) ||
+        (cp = strstr(buf, "\"child-pid\":")) == NULL ||
+        (h->init = (pid_t)strtol(cp + 12, NULL, 10)) <= 0 ||
+        !read_until(out[0], "ready", buf, sizeof buf))
         goto fail_running;
     h->fds.pid = open_ns(h->init, "ns/pid", O_RDONLY);
     h->fds.mnt = open_ns(h->init, "ns/mnt", O_RDONLY);
@@ -422,7 +424,7 @@ static int attach(const struct holder *h, const char *path)
         }
         mkdir(dirs, 0755);
         _exit(syscall(SYS_move_mount, tree, "", AT_FDCWD, path, MOVE_MOUNT_F_EMPTY_PATH) == 0 ? 0
-                                                                                          : 2);
+                                                                                              : 2);
     }
     close(tree);
     int st = 0;

@@ -38,10 +38,10 @@
 #define CHUNK      16384
 
 struct mock_shell {
-    pid_t pid;       /* 0 when no bash runs; it leads its own process group */
-    int fd;          /* the terminal's master side, non-blocking */
-    bool busy;       /* a typed command has not come back to the prompt */
-    char cwd[1024];  /* sandbox path of the last known cwd; a respawn starts there */
+    pid_t pid;      /* 0 when no bash runs; it leads its own process group */
+    int fd;         /* the terminal's master side, non-blocking */
+    bool busy;      /* a typed command has not come back to the prompt */
+    char cwd[1024]; /* sandbox path of the last known cwd; a respawn starts there */
     char prefix[PREFIX_LEN + 1];
     char pend[MARK_MAX + CHUNK]; /* bytes that may start the prompt marker */
     size_t npend;
@@ -123,8 +123,8 @@ static void setup_line(const struct mock_shell *sh, struct sp_buf *b)
 }
 
 static int write_all(int fd, const char *p, size_t n, long wait_ms);
-static enum mock_term_state wait_prompt(struct mock_shell *sh, long hard_ms, long soft_ms,
-                                        size_t cap, struct sp_buf *out, int *code);
+static enum mock_term_state wait_prompt(
+    struct mock_shell *sh, long hard_ms, long soft_ms, size_t cap, struct sp_buf *out, int *code);
 
 static int shell_spawn(struct mock_sandbox *sb, struct mock_shell *sh, const char *workdir)
 {
@@ -138,8 +138,8 @@ static int shell_spawn(struct mock_sandbox *sb, struct mock_shell *sh, const cha
     if (envp == NULL || open_terminal(&master, &slave) != 0)
         goto out;
     /* TERM as tmux sets it; a respawn starts in the last cwd, else the working dir. */
-    struct mock_spawn_spec s = {BASH_PATH, argv, envp, sh->cwd[0] ? sh->cwd : workdir, workdir,
-                                slave, slave, slave};
+    struct mock_spawn_spec s = {BASH_PATH, argv,  envp,  sh->cwd[0] ? sh->cwd : workdir,
+                                workdir,   slave, slave, slave};
     if (mock_spawn_in(&s, root, &sh->pid) != 0)
         goto out;
     sh->fd = master;
@@ -233,8 +233,8 @@ static int write_all(int fd, const char *p, size_t n, long wait_ms)
     return 0;
 }
 
-int mock_term_send(struct mock_sandbox *sb, const char *workdir, const char *text, bool enter,
-                   const char *echo)
+int mock_term_send(
+    struct mock_sandbox *sb, const char *workdir, const char *text, bool enter, const char *echo)
 {
     if (shell_ensure(sb, workdir) != 0)
         return -1;
@@ -314,8 +314,8 @@ static bool scan(struct mock_shell *sh, size_t cap, struct sp_buf *out, int *cod
     }
 }
 
-static enum mock_term_state wait_prompt(struct mock_shell *sh, long hard_ms, long soft_ms,
-                                        size_t cap, struct sp_buf *out, int *code)
+static enum mock_term_state wait_prompt(
+    struct mock_shell *sh, long hard_ms, long soft_ms, size_t cap, struct sp_buf *out, int *code)
 {
     int64_t start = sp_now_ms(), last_change = start;
     for (;;) {
@@ -344,8 +344,13 @@ static enum mock_term_state wait_prompt(struct mock_shell *sh, long hard_ms, lon
     }
 }
 
-enum mock_term_state mock_term_wait(struct mock_sandbox *sb, long hard_ms, long soft_ms,
-                                    size_t cap, struct sp_buf *out, int *exit_code, char *cwd,
+enum mock_term_state mock_term_wait(struct mock_sandbox *sb,
+                                    long hard_ms,
+                                    long soft_ms,
+                                    size_t cap,
+                                    struct sp_buf *out,
+                                    int *exit_code,
+                                    char *cwd,
                                     size_t cwdlen)
 {
     struct mock_shell *sh = sb->shell;

@@ -34,8 +34,12 @@ static void keep(struct mock_shell_result *res, struct sp_buf *b, const char *p,
     sp_buf_append(b, p, n < room ? n : room);
 }
 
-int mock_shell_run(struct mock_sandbox *sb, const char *workdir, const char *cmd,
-                   long timeout_ms, bool merge_stderr, struct mock_shell_result *res)
+int mock_shell_run(struct mock_sandbox *sb,
+                   const char *workdir,
+                   const char *cmd,
+                   long timeout_ms,
+                   bool merge_stderr,
+                   struct mock_shell_result *res)
 {
     char home[1100];
     struct mock_proc *p = NULL;
@@ -44,7 +48,8 @@ int mock_shell_run(struct mock_sandbox *sb, const char *workdir, const char *cmd
     res->timed_out = res->truncated = false;
     snprintf(res->cwd, sizeof res->cwd, "%s", workdir ? workdir : "");
     snprintf(home, sizeof home, "%s", workdir ? workdir : sb->root);
-    if (cmd == NULL || workdir == NULL || mock_proc_spawn_in(argv, &sb->env, workdir, home, sb->root, &p) != 0)
+    if (cmd == NULL || workdir == NULL ||
+        mock_proc_spawn_in(argv, &sb->env, workdir, home, sb->root, &p) != 0)
         return -1;
     int64_t deadline = timeout_ms > 0 ? sp_now_ms() + timeout_ms : 0;
     char chunk[16384];

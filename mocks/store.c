@@ -34,7 +34,7 @@ struct mock_store {
     struct sp_dist dist[SP_MOCK_PHASE__COUNT];
     struct mock_sandbox **buckets; /* hash by id, power-of-two size */
     size_t n_buckets;
-    struct mock_sandbox *first, *last; /* creation order */
+    struct mock_sandbox *first, *last;     /* creation order */
     struct mock_sandbox *t_first, *t_last; /* tombstones, oldest deletion first */
     int64_t tombstone_ms;
     size_t n;
@@ -77,8 +77,8 @@ static void remove_tree(const char *path)
         nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-struct mock_store *mock_store_new(struct sp_mock *m, const char *root_dir, uint64_t seed,
-                                  const struct sp_latency *lat)
+struct mock_store *
+mock_store_new(struct sp_mock *m, const char *root_dir, uint64_t seed, const struct sp_latency *lat)
 {
     struct mock_store *s = calloc(1, sizeof(*s));
     if (s == NULL)
@@ -226,8 +226,7 @@ static void store_unlink(struct mock_store *s, struct mock_sandbox *sb)
     s->n--;
 }
 
-static int sandbox_make_root(struct mock_store *s, struct mock_sandbox *sb,
-                             const char *const *dirs)
+static int sandbox_make_root(struct mock_store *s, struct mock_sandbox *sb, const char *const *dirs)
 {
     if (snprintf(sb->root, sizeof(sb->root), "%s/%s", s->root, sb->id) >= (int)sizeof(sb->root))
         return -1;
@@ -266,9 +265,12 @@ static struct mock_sandbox *expire_tombstones(struct mock_store *s)
     return out;
 }
 
-struct mock_sandbox *mock_store_create(struct mock_store *s, const char *id,
-                                       const char *const *dirs, enum mock_phase phase,
-                                       enum mock_phase next, enum mock_delay delay)
+struct mock_sandbox *mock_store_create(struct mock_store *s,
+                                       const char *id,
+                                       const char *const *dirs,
+                                       enum mock_phase phase,
+                                       enum mock_phase next,
+                                       enum mock_delay delay)
 {
     struct mock_sandbox *sb = calloc(1, sizeof(*sb));
     if (sb == NULL)
@@ -365,8 +367,8 @@ enum mock_phase mock_sandbox_phase(struct mock_store *s, struct mock_sandbox *sb
     return p;
 }
 
-int64_t mock_sandbox_leaves_at(struct mock_store *s, struct mock_sandbox *sb,
-                               enum mock_phase transient)
+int64_t
+mock_sandbox_leaves_at(struct mock_store *s, struct mock_sandbox *sb, enum mock_phase transient)
 {
     pthread_mutex_lock(&s->lock);
     settle(sb);
@@ -385,8 +387,11 @@ static void reap_root(struct mock_sandbox *sb, bool claimed)
     }
 }
 
-void mock_sandbox_transition(struct mock_store *s, struct mock_sandbox *sb, enum mock_phase via,
-                             enum mock_phase to, enum mock_delay delay)
+void mock_sandbox_transition(struct mock_store *s,
+                             struct mock_sandbox *sb,
+                             enum mock_phase via,
+                             enum mock_phase to,
+                             enum mock_delay delay)
 {
     int64_t d = via == to ? 0 : mock_store_delay_us(s, delay);
     bool reap = false;
@@ -444,7 +449,8 @@ void mock_store_remove(struct mock_store *s, struct mock_sandbox *sb)
         mock_store_put(s, sb); /* the store's reference */
 }
 
-void mock_store_each(struct mock_store *s, bool (*fn)(struct mock_sandbox *sb, void *user),
+void mock_store_each(struct mock_store *s,
+                     bool (*fn)(struct mock_sandbox *sb, void *user),
                      void *user)
 {
     pthread_mutex_lock(&s->lock);
@@ -467,7 +473,8 @@ void mock_store_each(struct mock_store *s, bool (*fn)(struct mock_sandbox *sb, v
     free(snap);
 }
 
-void mock_sandbox_set_labels(struct mock_store *s, struct mock_sandbox *sb,
+void mock_sandbox_set_labels(struct mock_store *s,
+                             struct mock_sandbox *sb,
                              const struct sp_kv *labels)
 {
     pthread_mutex_lock(&s->lock);
@@ -476,7 +483,8 @@ void mock_sandbox_set_labels(struct mock_store *s, struct mock_sandbox *sb,
     pthread_mutex_unlock(&s->lock);
 }
 
-bool mock_sandbox_has_labels(struct mock_store *s, struct mock_sandbox *sb,
+bool mock_sandbox_has_labels(struct mock_store *s,
+                             struct mock_sandbox *sb,
                              const struct sp_kv *want)
 {
     pthread_mutex_lock(&s->lock);
@@ -534,8 +542,8 @@ static int normalise_into(char *out, size_t outlen, const char *path)
     return 0;
 }
 
-int mock_sandbox_host_path(const struct mock_sandbox *sb, const char *cwd, const char *path,
-                           char *out, size_t outlen)
+int mock_sandbox_host_path(
+    const struct mock_sandbox *sb, const char *cwd, const char *path, char *out, size_t outlen)
 {
     char guest[PATH_MAX] = "/";
     if (path == NULL)
@@ -548,7 +556,9 @@ int mock_sandbox_host_path(const struct mock_sandbox *sb, const char *cwd, const
     return snprintf(out, outlen, "%s%s", sb->root, tail) >= (int)outlen ? -1 : 0;
 }
 
-void mock_sandbox_guest_path(const struct mock_sandbox *sb, const char *host, char *out,
+void mock_sandbox_guest_path(const struct mock_sandbox *sb,
+                             const char *host,
+                             char *out,
                              size_t outlen)
 {
     size_t rl = strlen(sb->root);
@@ -558,7 +568,9 @@ void mock_sandbox_guest_path(const struct mock_sandbox *sb, const char *host, ch
 
 /* --- action servers ----------------------------------------------------------------------- */
 
-void mock_sandbox_add_server(struct mock_store *s, struct mock_sandbox *sb, unsigned port,
+void mock_sandbox_add_server(struct mock_store *s,
+                             struct mock_sandbox *sb,
+                             unsigned port,
                              const char *workdir)
 {
     int64_t ready = due_ms_after(mock_store_delay_us(s, MOCK_DELAY_SERVER));
@@ -577,8 +589,8 @@ void mock_sandbox_add_server(struct mock_store *s, struct mock_sandbox *sb, unsi
     pthread_mutex_unlock(&s->lock);
 }
 
-const struct mock_server *mock_sandbox_server(struct mock_store *s, struct mock_sandbox *sb,
-                                              unsigned port, bool *ready)
+const struct mock_server *
+mock_sandbox_server(struct mock_store *s, struct mock_sandbox *sb, unsigned port, bool *ready)
 {
     const struct mock_server *found = NULL;
     pthread_mutex_lock(&s->lock);
@@ -591,8 +603,11 @@ const struct mock_server *mock_sandbox_server(struct mock_store *s, struct mock_
     return found;
 }
 
-bool mock_sandbox_server_copy(struct mock_store *s, struct mock_sandbox *sb, unsigned port,
-                              struct mock_server *out, bool *ready)
+bool mock_sandbox_server_copy(struct mock_store *s,
+                              struct mock_sandbox *sb,
+                              unsigned port,
+                              struct mock_server *out,
+                              bool *ready)
 {
     bool found = false;
     pthread_mutex_lock(&s->lock);

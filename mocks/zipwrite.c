@@ -359,8 +359,13 @@ static int write_member(int root, const char *rel, const struct sp_buf *data)
 
 /* Writes one member under dest (a path beneath root, its name cleaned); *left is the byte
  * budget, which a member may use up exactly but never exceed. */
-static int extract_one(const struct sp_zip *z, const struct sp_zip_entry *e, int root,
-                       const char *dest, size_t *left, char *why, size_t whylen)
+static int extract_one(const struct sp_zip *z,
+                       const struct sp_zip_entry *e,
+                       int root,
+                       const char *dest,
+                       size_t *left,
+                       char *why,
+                       size_t whylen)
 {
     char raw[4096], rel[4096], path[8192];
     struct sp_error err;
@@ -369,8 +374,8 @@ static int extract_one(const struct sp_zip *z, const struct sp_zip_entry *e, int
     memcpy(raw, e->name, e->name_len);
     raw[e->name_len] = '\0';
     int rlen = clean_name(raw, e->name_len, rel, sizeof(rel));
-    if (rlen < 0 || snprintf(path, sizeof(path), "%s%s%s", dest, dest[0] ? "/" : "", rel) >=
-                        (int)sizeof(path))
+    if (rlen < 0 ||
+        snprintf(path, sizeof(path), "%s%s%s", dest, dest[0] ? "/" : "", rel) >= (int)sizeof(path))
         return fail_why(why, whylen, "entry name too long", raw);
     if (rlen == 0)
         return 0;
@@ -391,15 +396,22 @@ static int extract_one(const struct sp_zip *z, const struct sp_zip_entry *e, int
     else if (data.len > *left)
         rc = fail_why(why, whylen, "archive too large", NULL);
     else if (*left -= data.len, write_member(root, path, &data) != 0)
-        rc = fail_why(why, whylen, errno == EXDEV || errno == ELOOP
-                                       ? "path leaves the sandbox through a symbolic link"
-                                       : "cannot write", rel);
+        rc = fail_why(why, whylen,
+                      errno == EXDEV || errno == ELOOP
+                          ? "path leaves the sandbox through a symbolic link"
+                          : "cannot write",
+                      rel);
     sp_buf_cleanup(&data);
     return rc;
 }
 
-int mock_zip_extract_at(int root, const char *dest, const void *zip, size_t len,
-                        size_t max_total, char *why, size_t whylen)
+int mock_zip_extract_at(int root,
+                        const char *dest,
+                        const void *zip,
+                        size_t len,
+                        size_t max_total,
+                        char *why,
+                        size_t whylen)
 {
     struct sp_zip z;
     struct sp_zip_entry e;
@@ -429,8 +441,13 @@ int mock_zip_extract(
     return rc;
 }
 
-int mock_zip_extract_in(const struct mock_sandbox *sb, const void *zip, size_t len,
-                        const char *dest, size_t max_total, char *why, size_t whylen)
+int mock_zip_extract_in(const struct mock_sandbox *sb,
+                        const void *zip,
+                        size_t len,
+                        const char *dest,
+                        size_t max_total,
+                        char *why,
+                        size_t whylen)
 {
     const char *rel;
     int root = mock_fs_root(sb, dest, &rel);

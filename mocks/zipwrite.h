@@ -27,14 +27,24 @@ int mock_zip_extract(
 /* The same beneath a directory: root is an open directory and rel (dir, dest) a path below
  * it; no path, and no symbolic link met on the way, is followed out of root. */
 int mock_zip_dir_at(int root, const char *rel, struct sp_buf *out);
-int mock_zip_extract_at(int root, const char *dest, const void *zip, size_t len,
-                        size_t max_total, char *why, size_t whylen);
+int mock_zip_extract_at(int root,
+                        const char *dest,
+                        const void *zip,
+                        size_t len,
+                        size_t max_total,
+                        char *why,
+                        size_t whylen);
 
 /* The same for host paths under a sandbox's root (mock_sandbox_host_path), resolved beneath
  * that root: what the action server's download and upload use. */
 struct mock_sandbox;
 int mock_zip_dir_in(const struct mock_sandbox *sb, const char *host, struct sp_buf *out);
-int mock_zip_extract_in(const struct mock_sandbox *sb, const void *zip, size_t len,
-                        const char *dest, size_t max_total, char *why, size_t whylen);
+int mock_zip_extract_in(const struct mock_sandbox *sb,
+                        const void *zip,
+                        size_t len,
+                        const char *dest,
+                        size_t max_total,
+                        char *why,
+                        size_t whylen);
 
 #endif

@@ -332,8 +332,8 @@ enum sp_next sp_as_exec_step(struct sp_op *op,
     enum sp_next next = SP_NEXT_DONE;
     op->state = 1;
     if (sp_as_build_key("C-c", 10000, &json, err) == SP_E_OK)
-        next = data_json(op->sandbox, req, "/execute_action", 10000 + SP_AS_HTTP_GRACE_MS, &json,
-                         err);
+        next =
+            data_json(op->sandbox, req, "/execute_action", 10000 + SP_AS_HTTP_GRACE_MS, &json, err);
     sp_buf_cleanup(&json);
     return next;
 }

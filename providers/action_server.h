@@ -33,7 +33,7 @@
 #define SP_AS_DOWNLOAD_TIMEOUT_MS 30000L
 #define SP_AS_UPLOAD_TIMEOUT_MS   300000L
 #define SP_AS_HTTP_GRACE_MS       5000L /* HTTP timeout = action timeout + this */
-#define SP_AS_ATTEMPTS_429        3 /* utils/request.py: stop_after_attempt(3) */
+#define SP_AS_ATTEMPTS_429        3     /* utils/request.py: stop_after_attempt(3) */
 
 /* Fills the 429 part of a data-plane retry policy (3 attempts, 4 s apart); leaves the 502
  * part (a provider's proxy quirk) as it is. Requests of this module apply these defaults
@@ -117,7 +117,8 @@ enum sp_err sp_shell_wrap(const char *command,
  * makes it an is_static run: the server runs it in a fresh bash session there. */
 /* A key typed into the running command (is_input): "C-c" after a timed-out command, which
  * the real server keeps running and would otherwise refuse the next command for. */
-enum sp_err sp_as_build_key(const char *key, long timeout_ms, struct sp_buf *out, struct sp_error *err);
+enum sp_err
+sp_as_build_key(const char *key, long timeout_ms, struct sp_buf *out, struct sp_error *err);
 enum sp_err sp_as_build_run(const char *command,
                             const char *cwd,
                             long timeout_ms,

@@ -56,7 +56,8 @@ enum sp_err sp_as_build_run(
     if (args &&
         !(cJSON_AddStringToObject(args, "command", command) &&
           cJSON_AddFalseToObject(args, "is_input") &&
-          cJSON_AddStringToObject(args, "thought", "") && cJSON_AddFalseToObject(args, "blocking") &&
+          cJSON_AddStringToObject(args, "thought", "") &&
+          cJSON_AddFalseToObject(args, "blocking") &&
           cJSON_AddBoolToObject(args, "is_static", cwd != NULL) &&
           (cwd ? cJSON_AddStringToObject(args, "cwd", cwd) : cJSON_AddNullToObject(args, "cwd")) &&
           cJSON_AddFalseToObject(args, "hidden") &&
@@ -66,7 +67,8 @@ enum sp_err sp_as_build_run(
     return action_print(root, args, out, err);
 }
 
-enum sp_err sp_as_build_key(const char *key, long timeout_ms, struct sp_buf *out, struct sp_error *err)
+enum sp_err
+sp_as_build_key(const char *key, long timeout_ms, struct sp_buf *out, struct sp_error *err)
 {
     char msg[256];
     cJSON *root = NULL;

@@ -1,8 +1,8 @@
 /* What every provider's configure does with its variables: the credential (required, kept
- * in its own allocation so cfg_free can wipe it; a one-key provider's config starts with it), plain values copied into fixed buffers with
- * a default, base URLs checked and normalised, and the mode looked up in the provider's list.
- * Vendor-neutral; the messages name the variable, as the `config` errors of the provider contract
- * must. */
+ * in its own allocation so cfg_free can wipe it; a one-key provider's config starts with it), plain
+ * values copied into fixed buffers with a default, base URLs checked and normalised, and the mode
+ * looked up in the provider's list. Vendor-neutral; the messages name the variable, as the `config`
+ * errors of the provider contract must. */
 #include "provider_int.h"
 
 #include <stdio.h>

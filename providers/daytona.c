@@ -221,8 +221,7 @@ static enum sp_next create_request(struct sp_op *op,
     sp_buf_init(&body, 0);
     enum sp_next next = SP_NEXT_FAIL;
     if (sp__daytona_build_create(&c, &body, err) == SP_E_OK)
-        next = sp__daytona_api_json(cfg, req, &body, DAYTONA_STARTING_CALL_MS(op), err,
-                                    "/sandbox");
+        next = sp__daytona_api_json(cfg, req, &body, DAYTONA_STARTING_CALL_MS(op), err, "/sandbox");
     sp_buf_cleanup(&body);
     return next;
 }

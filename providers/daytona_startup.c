@@ -118,13 +118,14 @@ startup_toolbox(struct sp_op *op, const struct sp_http_rsp *rsp, struct sp_error
 
 /* Toolbox mode: the proxy answers 502-504 while the sandbox's daemon is not up; that is
  * "not alive yet" until the data-plane deadline, as /alive is for the action server. */
-static enum sp_next toolbox_not_ready(struct sp_op *op, struct startup_ctx *ctx,
-                                      const struct sp_http_rsp *rsp, struct sp_error *err)
+static enum sp_next toolbox_not_ready(struct sp_op *op,
+                                      struct startup_ctx *ctx,
+                                      const struct sp_http_rsp *rsp,
+                                      struct sp_error *err)
 {
     if (rsp->transport != SP_E_OK || rsp->status < 502 || rsp->status > 504)
         return sp__daytona_fail(rsp, "get the project dir", err);
-    return sp__daemon_not_up(op, &ctx->daemon_deadline_ms, rsp->status, "toolbox", "sandbox",
-                             err);
+    return sp__daemon_not_up(op, &ctx->daemon_deadline_ms, rsp->status, "toolbox", "sandbox", err);
 }
 
 /* The request of each state after the polling one. */

@@ -77,8 +77,8 @@ size_t sp_text_fit(char *dst, size_t cap, const char *src)
     return keep + 3;
 }
 
-enum sp_err sp__error_set(struct sp_error *err, enum sp_err code, const char *where,
-                          const char *fmt, ...)
+enum sp_err
+sp__error_set(struct sp_error *err, enum sp_err code, const char *where, const char *fmt, ...)
 {
     if (err == NULL)
         return code;
@@ -125,8 +125,7 @@ const char *sp_error_format(const struct sp_error *err, char *out, size_t len)
         used += (size_t)snprintf(ctx + used, sizeof(ctx) - used, "%sgrpc-status %d",
                                  used ? ", " : "", err->grpc_status);
     if (err->request_id[0] && used < sizeof(ctx))
-        snprintf(ctx + used, sizeof(ctx) - used, "%srequest %s", used ? ", " : "",
-                 err->request_id);
+        snprintf(ctx + used, sizeof(ctx) - used, "%srequest %s", used ? ", " : "", err->request_id);
     char text[sizeof(ctx) + sizeof(err->msg) + 64];
     snprintf(text, sizeof(text), "%s%s%s%s%s%s: %s", sp_err_name(err->code),
              err->step[0] ? " in " : "", err->step, ctx[0] ? " (" : "", ctx, ctx[0] ? ")" : "",

@@ -8,19 +8,19 @@
 #include <stddef.h>
 
 /* X(ENUM_SUFFIX, stable name used in reports, one-line description) */
-#define SP_ERR_MAP(X)                                                                              \
-    X(OK, "ok", "success")                                                                         \
-    X(CONFIG, "config", "missing or malformed configuration or credential")                        \
-    X(AUTH, "auth", "credentials rejected by the provider")                                        \
-    X(NOT_FOUND, "not_found", "no such sandbox, file or resource")                                 \
-    X(CONFLICT, "conflict", "the request conflicts with the sandbox's current state")              \
-    X(RATE_LIMITED, "rate_limited", "rate limited by the provider")                                \
-    X(PROVIDER, "provider", "the provider failed (5xx)")                                           \
-    X(TIMEOUT, "timeout", "a deadline of ours expired")                                            \
-    X(CONNECT, "connect", "DNS, TCP or TLS failure")                                               \
-    X(PROTOCOL, "protocol", "a response we cannot parse or that breaks the spec")                  \
-    X(STATE, "state", "the sandbox entered an error state")                                        \
-    X(UNSUPPORTED, "unsupported", "not supported by this provider")                                \
+#define SP_ERR_MAP(X)                                                                 \
+    X(OK, "ok", "success")                                                            \
+    X(CONFIG, "config", "missing or malformed configuration or credential")           \
+    X(AUTH, "auth", "credentials rejected by the provider")                           \
+    X(NOT_FOUND, "not_found", "no such sandbox, file or resource")                    \
+    X(CONFLICT, "conflict", "the request conflicts with the sandbox's current state") \
+    X(RATE_LIMITED, "rate_limited", "rate limited by the provider")                   \
+    X(PROVIDER, "provider", "the provider failed (5xx)")                              \
+    X(TIMEOUT, "timeout", "a deadline of ours expired")                               \
+    X(CONNECT, "connect", "DNS, TCP or TLS failure")                                  \
+    X(PROTOCOL, "protocol", "a response we cannot parse or that breaks the spec")     \
+    X(STATE, "state", "the sandbox entered an error state")                           \
+    X(UNSUPPORTED, "unsupported", "not supported by this provider")                   \
     X(INTERNAL, "internal", "harness failure (out of memory, system call)")
 
 enum sp_err {
@@ -52,10 +52,12 @@ enum sp_err sp_err_from_name(const char *name);
 void sp_error_clear(struct sp_error *err);
 
 /* Sets code and a printf-style message (cut as sp_text_fit cuts); keeps http_status, step
- * and request_id as they are. Returns code so callers can write `return sp_error_set(err, SP_E_X, ...)`. */
+ * and request_id as they are. Returns code so callers can write `return sp_error_set(err, SP_E_X,
+ * ...)`. */
 #define sp_error_set(err, code, ...) sp__error_set((err), (code), __func__, __VA_ARGS__)
-enum sp_err sp__error_set(struct sp_error *err, enum sp_err code, const char *where,
-                          const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+enum sp_err
+sp__error_set(struct sp_error *err, enum sp_err code, const char *where, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 /* Prepends context to the message: "context: old message". */
 void sp_error_prefix(struct sp_error *err, const char *fmt, ...)

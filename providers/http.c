@@ -2,10 +2,10 @@
 #include "http.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <stdint.h>
 #include <time.h>
 
 const char *sp_http_method_name(enum sp_method m)
@@ -99,8 +99,7 @@ int sp_http_req_headers(struct sp_http_req *r, const struct sp_kv *kv)
     return 0;
 }
 
-int sp_http_req_body(struct sp_http_req *r, const char *content_type, const void *data,
-                     size_t len)
+int sp_http_req_body(struct sp_http_req *r, const char *content_type, const void *data, size_t len)
 {
     sp_buf_reset(&r->body);
     sp_kv_del(&r->headers, "Content-Type");
@@ -131,11 +130,12 @@ static int multipart_part_head(struct sp_http_req *r, const char *name, const ch
 {
     if (strpbrk(name, "\"\r\n") || (filename && strpbrk(filename, "\"\r\n")))
         return -1;
-    if (sp_buf_printf(&r->body, "--%s\r\nContent-Disposition: form-data; name=\"%s\"",
-                      r->boundary, name) != 0)
+    if (sp_buf_printf(&r->body, "--%s\r\nContent-Disposition: form-data; name=\"%s\"", r->boundary,
+                      name) != 0)
         return -1;
-    if (filename && sp_buf_printf(&r->body, "; filename=\"%s\"\r\n"
-                                            "Content-Type: application/octet-stream",
+    if (filename && sp_buf_printf(&r->body,
+                                  "; filename=\"%s\"\r\n"
+                                  "Content-Type: application/octet-stream",
                                   filename) != 0)
         return -1;
     return sp_buf_puts(&r->body, "\r\n\r\n");
@@ -148,8 +148,8 @@ int sp_http_req_multipart_field(struct sp_http_req *r, const char *name, const c
     return sp_buf_puts(&r->body, "\r\n");
 }
 
-int sp_http_req_multipart_file(struct sp_http_req *r, const char *name, const char *filename,
-                               const void *data, size_t len)
+int sp_http_req_multipart_file(
+    struct sp_http_req *r, const char *name, const char *filename, const void *data, size_t len)
 {
     if (multipart_part_head(r, name, filename) != 0 || sp_buf_append(&r->body, data, len) != 0)
         return -1;

@@ -48,23 +48,23 @@ struct sp_http_req {
     struct sp_buf url;
     struct sp_kv headers;
     struct sp_buf body;
-    long timeout_ms;     /* whole transfer; 0 = the client's http_timeout_ms */
-    size_t max_response; /* response body limit; 0 = SP_HTTP_MAX_BODY */
+    long timeout_ms;      /* whole transfer; 0 = the client's http_timeout_ms */
+    size_t max_response;  /* response body limit; 0 = SP_HTTP_MAX_BODY */
     sp_chunk_fn on_chunk; /* non-NULL: 2xx bodies go here as they arrive, not into rsp->body */
     struct sp_retry_policy retry;
-    char boundary[40];   /* multipart boundary, set by sp_http_req_multipart_begin */
-    bool http2;          /* HTTP/2 only: prior knowledge on http://, ALPN h2 on https:// (gRPC) */
+    char boundary[40]; /* multipart boundary, set by sp_http_req_multipart_begin */
+    bool http2;        /* HTTP/2 only: prior knowledge on http://, ALPN h2 on https:// (gRPC) */
 };
 
 struct sp_http_rsp {
-    int status;          /* 0 when there was no HTTP response */
+    int status;            /* 0 when there was no HTTP response */
     enum sp_err transport; /* OK, or CONNECT / TIMEOUT / PROTOCOL when the transfer failed */
     char transport_msg[192];
-    struct sp_kv headers; /* names as received */
+    struct sp_kv headers;  /* names as received */
     struct sp_kv trailers; /* header fields after the body (gRPC's grpc-status), kept apart */
     struct sp_buf body;
     int retry_after_s;
-    int attempts;        /* how many times the driver sent the request */
+    int attempts; /* how many times the driver sent the request */
 };
 
 void sp_http_req_init(struct sp_http_req *r);
@@ -80,16 +80,15 @@ int sp_http_req_header(struct sp_http_req *r, const char *name, const char *fmt,
 /* Copies headers from kv (e.g. a sandbox's data-plane headers). Returns 0 or -1. */
 int sp_http_req_headers(struct sp_http_req *r, const struct sp_kv *kv);
 /* Sets the body and its Content-Type. Returns 0 or -1. */
-int sp_http_req_body(struct sp_http_req *r, const char *content_type, const void *data,
-                     size_t len);
+int sp_http_req_body(struct sp_http_req *r, const char *content_type, const void *data, size_t len);
 /* Sets a JSON body (Content-Type: application/json). Returns 0 or -1. */
 int sp_http_req_json(struct sp_http_req *r, const char *json);
 
 /* multipart/form-data: begin (sets Content-Type with a fresh boundary), add parts, end. */
 int sp_http_req_multipart_begin(struct sp_http_req *r);
 int sp_http_req_multipart_field(struct sp_http_req *r, const char *name, const char *value);
-int sp_http_req_multipart_file(struct sp_http_req *r, const char *name, const char *filename,
-                               const void *data, size_t len);
+int sp_http_req_multipart_file(
+    struct sp_http_req *r, const char *name, const char *filename, const void *data, size_t len);
 int sp_http_req_multipart_end(struct sp_http_req *r);
 
 void sp_http_rsp_init(struct sp_http_rsp *r);

@@ -37,8 +37,8 @@ cJSON *sp_json_parse(const char *body, size_t len, const char *what, struct sp_e
     return root;
 }
 
-cJSON *sp_json_parse_type(const char *body, size_t len, int type, const char *what,
-                          struct sp_error *err)
+cJSON *
+sp_json_parse_type(const char *body, size_t len, int type, const char *what, struct sp_error *err)
 {
     cJSON *root = sp_json_parse(body, len, what, err);
     if (root == NULL || (root->type & 0xFF) == type)
@@ -49,8 +49,12 @@ cJSON *sp_json_parse_type(const char *body, size_t len, int type, const char *wh
     return NULL;
 }
 
-static const cJSON *json_field(const cJSON *obj, const char *key, bool required, const char *what,
-                               struct sp_error *err, int *rc)
+static const cJSON *json_field(const cJSON *obj,
+                               const char *key,
+                               bool required,
+                               const char *what,
+                               struct sp_error *err,
+                               int *rc)
 {
     *rc = 0;
     const cJSON *item = cJSON_IsObject(obj) ? cJSON_GetObjectItemCaseSensitive(obj, key) : NULL;
@@ -64,16 +68,20 @@ static const cJSON *json_field(const cJSON *obj, const char *key, bool required,
     return item;
 }
 
-static int json_wrong_type(const cJSON *item, const char *key, const char *want, const char *what,
-                           struct sp_error *err)
+static int json_wrong_type(
+    const cJSON *item, const char *key, const char *want, const char *what, struct sp_error *err)
 {
     sp_error_set(err, SP_E_PROTOCOL, "%s: field '%s' should be a %s, got %s", what, key, want,
                  json_type_name(item));
     return -1;
 }
 
-int sp_json_get_str(const cJSON *obj, const char *key, bool required, const char **out,
-                    const char *what, struct sp_error *err)
+int sp_json_get_str(const cJSON *obj,
+                    const char *key,
+                    bool required,
+                    const char **out,
+                    const char *what,
+                    struct sp_error *err)
 {
     int rc;
     const cJSON *item = json_field(obj, key, required, what, err, &rc);
@@ -85,8 +93,13 @@ int sp_json_get_str(const cJSON *obj, const char *key, bool required, const char
     return 0;
 }
 
-int sp_json_copy_str(const cJSON *obj, const char *key, bool required, char *out, size_t outlen,
-                     const char *what, struct sp_error *err)
+int sp_json_copy_str(const cJSON *obj,
+                     const char *key,
+                     bool required,
+                     char *out,
+                     size_t outlen,
+                     const char *what,
+                     struct sp_error *err)
 {
     const char *s = NULL;
     if (sp_json_get_str(obj, key, required, &s, what, err) != 0)
@@ -95,16 +108,21 @@ int sp_json_copy_str(const cJSON *obj, const char *key, bool required, char *out
         return 0;
     size_t n = strlen(s);
     if (n >= outlen) {
-        sp_error_set(err, SP_E_PROTOCOL, "%s: field '%s' is %zu bytes, longer than %zu", what,
-                     key, n, outlen - 1);
+        sp_error_set(err, SP_E_PROTOCOL, "%s: field '%s' is %zu bytes, longer than %zu", what, key,
+                     n, outlen - 1);
         return -1;
     }
     memcpy(out, s, n + 1);
     return 0;
 }
 
-int sp_json_copy_sub_str(const cJSON *obj, const char *sub, const char *key, char *out,
-                         size_t outlen, const char *what, struct sp_error *err)
+int sp_json_copy_sub_str(const cJSON *obj,
+                         const char *sub,
+                         const char *key,
+                         char *out,
+                         size_t outlen,
+                         const char *what,
+                         struct sp_error *err)
 {
     const cJSON *m = cJSON_GetObjectItemCaseSensitive(obj, sub);
     out[0] = '\0';
@@ -117,8 +135,12 @@ int sp_json_copy_sub_str(const cJSON *obj, const char *sub, const char *key, cha
     return sp_json_copy_str(m, key, false, out, outlen, what, err);
 }
 
-int sp_json_get_int(const cJSON *obj, const char *key, bool required, int64_t *out,
-                    const char *what, struct sp_error *err)
+int sp_json_get_int(const cJSON *obj,
+                    const char *key,
+                    bool required,
+                    int64_t *out,
+                    const char *what,
+                    struct sp_error *err)
 {
     int rc;
     const cJSON *item = json_field(obj, key, required, what, err, &rc);
@@ -133,8 +155,12 @@ int sp_json_get_int(const cJSON *obj, const char *key, bool required, int64_t *o
     return 0;
 }
 
-int sp_json_get_bool(const cJSON *obj, const char *key, bool required, bool *out,
-                     const char *what, struct sp_error *err)
+int sp_json_get_bool(const cJSON *obj,
+                     const char *key,
+                     bool required,
+                     bool *out,
+                     const char *what,
+                     struct sp_error *err)
 {
     int rc;
     const cJSON *item = json_field(obj, key, required, what, err, &rc);
@@ -146,8 +172,12 @@ int sp_json_get_bool(const cJSON *obj, const char *key, bool required, bool *out
     return 0;
 }
 
-int sp_json_get_kv(const cJSON *obj, const char *key, bool required, struct sp_kv *out,
-                   const char *what, struct sp_error *err)
+int sp_json_get_kv(const cJSON *obj,
+                   const char *key,
+                   bool required,
+                   struct sp_kv *out,
+                   const char *what,
+                   struct sp_error *err)
 {
     int rc;
     const cJSON *item = json_field(obj, key, required, what, err, &rc);

@@ -21,30 +21,56 @@
 cJSON *sp_json_parse(const char *body, size_t len, const char *what, struct sp_error *err);
 
 /* Parses and checks the top-level type (cJSON_Object, cJSON_Array). */
-cJSON *sp_json_parse_type(const char *body, size_t len, int type, const char *what,
-                          struct sp_error *err);
+cJSON *
+sp_json_parse_type(const char *body, size_t len, int type, const char *what, struct sp_error *err);
 
 /* Field lookups on an object. `required` fields that are missing, and fields present with
  * the wrong type, set a protocol error "<what>: field 'key' ..." and return -1.
  * A missing optional field leaves *out untouched and returns 0; JSON null counts as
  * missing. */
-int sp_json_get_str(const cJSON *obj, const char *key, bool required, const char **out,
-                    const char *what, struct sp_error *err);
+int sp_json_get_str(const cJSON *obj,
+                    const char *key,
+                    bool required,
+                    const char **out,
+                    const char *what,
+                    struct sp_error *err);
 /* Copies a string field into a fixed buffer; a value that does not fit is a protocol error. */
-int sp_json_copy_str(const cJSON *obj, const char *key, bool required, char *out, size_t outlen,
-                     const char *what, struct sp_error *err);
+int sp_json_copy_str(const cJSON *obj,
+                     const char *key,
+                     bool required,
+                     char *out,
+                     size_t outlen,
+                     const char *what,
+                     struct sp_error *err);
 /* Copies the string field key of the optional object member sub ("" when sub is absent or
  * null, or has no key); sub of another type, or a value that does not fit, is a protocol
  * error. */
-int sp_json_copy_sub_str(const cJSON *obj, const char *sub, const char *key, char *out,
-                         size_t outlen, const char *what, struct sp_error *err);
-int sp_json_get_int(const cJSON *obj, const char *key, bool required, int64_t *out,
-                    const char *what, struct sp_error *err);
-int sp_json_get_bool(const cJSON *obj, const char *key, bool required, bool *out,
-                     const char *what, struct sp_error *err);
+int sp_json_copy_sub_str(const cJSON *obj,
+                         const char *sub,
+                         const char *key,
+                         char *out,
+                         size_t outlen,
+                         const char *what,
+                         struct sp_error *err);
+int sp_json_get_int(const cJSON *obj,
+                    const char *key,
+                    bool required,
+                    int64_t *out,
+                    const char *what,
+                    struct sp_error *err);
+int sp_json_get_bool(const cJSON *obj,
+                     const char *key,
+                     bool required,
+                     bool *out,
+                     const char *what,
+                     struct sp_error *err);
 /* Copies a {string: string} object into kv (non-string values are a protocol error). */
-int sp_json_get_kv(const cJSON *obj, const char *key, bool required, struct sp_kv *out,
-                   const char *what, struct sp_error *err);
+int sp_json_get_kv(const cJSON *obj,
+                   const char *key,
+                   bool required,
+                   struct sp_kv *out,
+                   const char *what,
+                   struct sp_error *err);
 
 /* Builds a {string: string} object from kv; NULL when out of memory. */
 cJSON *sp_json_from_kv(const struct sp_kv *kv);

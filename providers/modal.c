@@ -412,10 +412,11 @@ static enum sp_next create_next(struct sp_op *op,
         next = req_sandbox(op, ctx, req, err);
         break;
     default:
-        op->sandbox = sandbox_new(op,
-                                  cfg->v2 ? ((Modal__Client__SandboxCreateV2Response *)m)->sandbox_id
-                                          : ((Modal__Client__SandboxCreateResponse *)m)->sandbox_id,
-                                  ctx->session, err);
+        op->sandbox =
+            sandbox_new(op,
+                        cfg->v2 ? ((Modal__Client__SandboxCreateV2Response *)m)->sandbox_id
+                                : ((Modal__Client__SandboxCreateResponse *)m)->sandbox_id,
+                        ctx->session, err);
         next = op->sandbox ? SP_NEXT_DONE : SP_NEXT_FAIL;
     }
     protobuf_c_message_free_unpacked(m, NULL);

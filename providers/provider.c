@@ -26,9 +26,9 @@ const char *sp_step_name(enum sp_step step)
 }
 
 static const char *const CAP_NAMES[] = {
-    "labels",     "stream_exec", "split_stderr", "persist_shell", "write_newline", "file_stat",
-    "file_mkdir", "file_remove", "stop",         "access_token",  "action_server",
-    "port_tunnel", "generations",
+    "labels",        "stream_exec", "split_stderr", "persist_shell", "write_newline",
+    "file_stat",     "file_mkdir",  "file_remove",  "stop",          "access_token",
+    "action_server", "port_tunnel", "generations",
 };
 
 void sp_caps_describe(unsigned caps, char *out, size_t len)
@@ -79,16 +79,20 @@ static bool runs_action_server(const struct sp_op *op)
     return (sp_client_caps(op->client) & SP_CAP_ACTION_SERVER) != 0;
 }
 
-static enum sp_next route_exec(struct sp_op *op, const struct sp_http_rsp *rsp,
-                               struct sp_http_req *req, struct sp_error *err)
+static enum sp_next route_exec(struct sp_op *op,
+                               const struct sp_http_rsp *rsp,
+                               struct sp_http_req *req,
+                               struct sp_error *err)
 {
     if (runs_action_server(op))
         return sp_as_exec_step(op, rsp, req, err);
     return op->client->provider->exec(op, rsp, req, err);
 }
 
-static enum sp_next route_files(struct sp_op *op, const struct sp_http_rsp *rsp,
-                                struct sp_http_req *req, struct sp_error *err)
+static enum sp_next route_files(struct sp_op *op,
+                                const struct sp_http_rsp *rsp,
+                                struct sp_http_req *req,
+                                struct sp_error *err)
 {
     if (runs_action_server(op))
         return sp_as_files_step(op, rsp, req, err);
@@ -136,8 +140,10 @@ static void opts_fill_defaults(struct sp_client_opts *o)
         o->alive_timeout_ms = 120000;
 }
 
-enum sp_err sp_client_new(const char *name, const struct sp_kv *env,
-                          const struct sp_client_opts *opts, struct sp_client **out,
+enum sp_err sp_client_new(const char *name,
+                          const struct sp_kv *env,
+                          const struct sp_client_opts *opts,
+                          struct sp_client **out,
                           struct sp_error *err)
 {
     *out = NULL;
@@ -343,8 +349,7 @@ sp__files_take_entries(struct sp_files *f, enum sp_err rc, struct sp_file_entry 
 
 /* --- operations ----------------------------------------------------------------------------- */
 
-static void op_init(struct sp_op *op, enum sp_step step, struct sp_client *c,
-                    struct sp_sandbox *sb)
+static void op_init(struct sp_op *op, enum sp_step step, struct sp_client *c, struct sp_sandbox *sb)
 {
     memset(op, 0, sizeof(*op));
     op->step = step;
@@ -394,8 +399,8 @@ void sp_op_init_cleanup(struct sp_op *op, struct sp_sandbox *sb, enum sp_cleanup
     op->u.cleanup = how;
 }
 
-void sp_op_init_list(struct sp_op *op, struct sp_client *c, const char *key, const char *value,
-                     struct sp_list *out)
+void sp_op_init_list(
+    struct sp_op *op, struct sp_client *c, const char *key, const char *value, struct sp_list *out)
 {
     op_init(op, SP_STEP_LIST, c, NULL);
     op->u.list.key = key;
@@ -444,8 +449,11 @@ static enum sp_err run_blocking(struct sp_op *op, struct sp_error *err)
     return r.rc;
 }
 
-enum sp_err sp_sandbox_list(struct sp_client *c, const char *key, const char *value,
-                            struct sp_list *out, struct sp_error *err)
+enum sp_err sp_sandbox_list(struct sp_client *c,
+                            const char *key,
+                            const char *value,
+                            struct sp_list *out,
+                            struct sp_error *err)
 {
     struct sp_op op;
     sp_op_init_list(&op, c, key, value, out);
@@ -459,8 +467,10 @@ enum sp_err sp_auth(struct sp_client *c, struct sp_error *err)
     return run_blocking(&op, err);
 }
 
-enum sp_err sp_sandbox_create(struct sp_client *c, const struct sp_create_opts *opts,
-                              struct sp_sandbox **out, struct sp_error *err)
+enum sp_err sp_sandbox_create(struct sp_client *c,
+                              const struct sp_create_opts *opts,
+                              struct sp_sandbox **out,
+                              struct sp_error *err)
 {
     static const struct sp_create_opts defaults;
     struct sp_op op;
@@ -472,8 +482,11 @@ enum sp_err sp_sandbox_create(struct sp_client *c, const struct sp_create_opts *
     return rc;
 }
 
-enum sp_err sp_sandbox_attach(struct sp_client *c, const char *key, const char *value,
-                              struct sp_sandbox **out, struct sp_error *err)
+enum sp_err sp_sandbox_attach(struct sp_client *c,
+                              const char *key,
+                              const char *value,
+                              struct sp_sandbox **out,
+                              struct sp_error *err)
 {
     struct sp_op op;
     sp_op_init_attach(&op, c, key, value);

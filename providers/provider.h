@@ -36,18 +36,20 @@ const char *sp_step_name(enum sp_step step);
 
 /* Capability bits: what a provider (in its configured mode) does. The suites read them to
  * decide whether a requirement applies; no caller branches on a provider's name. */
-#define SP_CAP_LABELS        (1u << 0) /* attach by session label / metadata */
-#define SP_CAP_STREAM_EXEC   (1u << 1) /* exec output arrives as it is produced */
-#define SP_CAP_SPLIT_STDERR  (1u << 2) /* stdout and stderr come back separately */
-#define SP_CAP_PERSIST_SHELL (1u << 3) /* cwd and exported env persist across exec calls */
-#define SP_CAP_WRITE_NEWLINE (1u << 4) /* text write ends the file with a newline (action server) */
-#define SP_CAP_FILE_STAT     (1u << 5) /* files: SP_FILE_STAT */
-#define SP_CAP_FILE_MKDIR    (1u << 6) /* files: SP_FILE_MKDIR */
-#define SP_CAP_FILE_REMOVE   (1u << 7) /* files: SP_FILE_REMOVE */
-#define SP_CAP_STOP          (1u << 8) /* cleanup can stop (keep) a sandbox instead of deleting */
-#define SP_CAP_ACCESS_TOKEN  (1u << 9) /* the data plane can require a per-sandbox token */
-#define SP_CAP_ACTION_SERVER (1u << 10) /* exec and files go through the OpenHands action server */
-#define SP_CAP_PORT_TUNNEL   (1u << 11) /* the data plane is a tunnel of a port the create opened */
+#define SP_CAP_LABELS        (1u << 0)  /* attach by session label / metadata */
+#define SP_CAP_STREAM_EXEC   (1u << 1)  /* exec output arrives as it is produced */
+#define SP_CAP_SPLIT_STDERR  (1u << 2)  /* stdout and stderr come back separately */
+#define SP_CAP_PERSIST_SHELL (1u << 3)  /* cwd and exported env persist across exec calls */
+#define SP_CAP_WRITE_NEWLINE (1u << 4)  /* text write ends the file with a newline (action server) \
+                                         */
+#define SP_CAP_FILE_STAT     (1u << 5)  /* files: SP_FILE_STAT */
+#define SP_CAP_FILE_MKDIR    (1u << 6)  /* files: SP_FILE_MKDIR */
+#define SP_CAP_FILE_REMOVE   (1u << 7)  /* files: SP_FILE_REMOVE */
+#define SP_CAP_STOP          (1u << 8)  /* cleanup can stop (keep) a sandbox instead of deleting */
+#define SP_CAP_ACCESS_TOKEN  (1u << 9)  /* the data plane can require a per-sandbox token */
+#define SP_CAP_ACTION_SERVER (1u << 10) /* exec and files go through the OpenHands action server \
+                                         */
+#define SP_CAP_PORT_TUNNEL (1u << 11)   /* the data plane is a tunnel of a port the create opened */
 /* Two sandbox API generations (Modal's V1 / V2), chosen by a variable the provider reads:
  * SP_GENERATION_VAR = "0" or "1". */
 #define SP_CAP_GENERATIONS (1u << 12)
@@ -66,7 +68,7 @@ struct sp_client_opts {
     /* Data-plane readiness deadline (120 000, OpenHands); also how long a data-plane request
      * answered 502 by the proxy is retried where OpenHands does (Daytona). */
     long alive_timeout_ms;
-    const char *mode;        /* provider mode, e.g. "toolbox" for Daytona; NULL = default */
+    const char *mode; /* provider mode, e.g. "toolbox" for Daytona; NULL = default */
     /* Polled by the blocking calls at least every 100 ms: once it returns true the call
      * abandons its operation (and the client's connections) and fails with `internal`,
      * message "interrupted". How `check` stops waits at once on a signal or when the
@@ -98,8 +100,10 @@ const char *const *sp_provider_modes(const char *name);
 /* Creates a client for provider `name` from `env` (variables such as DAYTONA_API_KEY: the
  * process environment for a real provider, a mock's env for a mock). A missing or
  * malformed credential is a `config` error naming the variable. opts may be NULL. */
-enum sp_err sp_client_new(const char *name, const struct sp_kv *env,
-                          const struct sp_client_opts *opts, struct sp_client **out,
+enum sp_err sp_client_new(const char *name,
+                          const struct sp_kv *env,
+                          const struct sp_client_opts *opts,
+                          struct sp_client **out,
                           struct sp_error *err);
 void sp_client_free(struct sp_client *c);
 const char *sp_client_name(const struct sp_client *c);
@@ -126,10 +130,10 @@ enum sp_access {
 };
 
 struct sp_create_opts {
-    const char *session;      /* session label value; NULL = a generated one */
-    const char *run_id;       /* value of the run label (SP_RUN_LABEL) for sweeps; may be NULL */
-    const struct sp_kv *env;  /* environment variables inside the sandbox; may be NULL */
-    const char *image;        /* snapshot / template; NULL = provider default */
+    const char *session;     /* session label value; NULL = a generated one */
+    const char *run_id;      /* value of the run label (SP_RUN_LABEL) for sweeps; may be NULL */
+    const struct sp_kv *env; /* environment variables inside the sandbox; may be NULL */
+    const char *image;       /* snapshot / template; NULL = provider default */
     enum sp_access access;
 };
 
@@ -159,8 +163,8 @@ struct sp_exec {
     sp_exec_event_fn on_event; /* may be NULL */
     void *user;
     /* out */
-    int exit_code;     /* -1 when the command did not finish */
-    bool timed_out;    /* the command hit its deadline */
+    int exit_code;  /* -1 when the command did not finish */
+    bool timed_out; /* the command hit its deadline */
     /* stdout; also stderr when the provider lacks SP_CAP_SPLIT_STDERR. Both keep at most
      * 16 MiB: past that, with on_event set, output still reaches on_event and the buffer's
      * overflow flag is set; without on_event it is a `protocol` error. */
@@ -194,14 +198,14 @@ struct sp_file_entry {
 struct sp_files {
     /* in */
     enum sp_file_kind kind;
-    const char *path;    /* relative paths resolve against the sandbox's working directory */
-    const void *data;    /* WRITE / UPLOAD */
+    const char *path; /* relative paths resolve against the sandbox's working directory */
+    const void *data; /* WRITE / UPLOAD */
     size_t len;
     /* out */
-    struct sp_buf content;           /* READ / DOWNLOAD */
-    struct sp_file_entry *entries;   /* LIST (also STAT: one entry); owned, see cleanup */
+    struct sp_buf content;         /* READ / DOWNLOAD */
+    struct sp_file_entry *entries; /* LIST (also STAT: one entry); owned, see cleanup */
     size_t n_entries;
-    char resolved_path[1024];        /* absolute path, when the provider reports it */
+    char resolved_path[1024]; /* absolute path, when the provider reports it */
 };
 void sp_files_init(struct sp_files *f, enum sp_file_kind kind, const char *path);
 void sp_files_cleanup(struct sp_files *f);
@@ -211,20 +215,24 @@ void sp_files_cleanup(struct sp_files *f);
 /* auth: verifies the credentials with one cheap call. */
 enum sp_err sp_auth(struct sp_client *c, struct sp_error *err);
 /* create: creates a sandbox (it may still be starting; see sp_sandbox_startup). */
-enum sp_err sp_sandbox_create(struct sp_client *c, const struct sp_create_opts *opts,
-                              struct sp_sandbox **out, struct sp_error *err);
+enum sp_err sp_sandbox_create(struct sp_client *c,
+                              const struct sp_create_opts *opts,
+                              struct sp_sandbox **out,
+                              struct sp_error *err);
 /* attach: finds the one sandbox whose label `key` equals `value` (NULL key = the session
  * key). None is `not_found`; several is `conflict`. */
-enum sp_err sp_sandbox_attach(struct sp_client *c, const char *key, const char *value,
-                              struct sp_sandbox **out, struct sp_error *err);
+enum sp_err sp_sandbox_attach(struct sp_client *c,
+                              const char *key,
+                              const char *value,
+                              struct sp_sandbox **out,
+                              struct sp_error *err);
 /* startup: waits until the provider reports the sandbox started and its data plane answers.
  * A deadline that expires is `timeout`, with the last state seen in the message. */
 enum sp_err sp_sandbox_startup(struct sp_sandbox *sb, struct sp_error *err);
 enum sp_err sp_exec(struct sp_sandbox *sb, struct sp_exec *x, struct sp_error *err);
 enum sp_err sp_files(struct sp_sandbox *sb, struct sp_files *f, struct sp_error *err);
 /* cleanup: stops or deletes the sandbox and confirms it (a deleted one is gone from lists). */
-enum sp_err sp_sandbox_cleanup(struct sp_sandbox *sb, enum sp_cleanup how,
-                               struct sp_error *err);
+enum sp_err sp_sandbox_cleanup(struct sp_sandbox *sb, enum sp_cleanup how, struct sp_error *err);
 
 /* --- list (what `sandprobe sweep` finds) ------------------------------------------------ */
 
@@ -245,10 +253,15 @@ void sp_list_cleanup(struct sp_list *l);
 /* Lists the provider's sandboxes (every page); with key and value, only those whose label
  * key equals value (the provider filters, and the list is checked). key NULL = all. Deleted
  * sandboxes that a provider still shows are left out. */
-enum sp_err sp_sandbox_list(struct sp_client *c, const char *key, const char *value,
-                            struct sp_list *out, struct sp_error *err);
+enum sp_err sp_sandbox_list(struct sp_client *c,
+                            const char *key,
+                            const char *value,
+                            struct sp_list *out,
+                            struct sp_error *err);
 /* A handle for a sandbox known only by its id (from a list), enough to clean it up. */
-enum sp_err sp_sandbox_from_id(struct sp_client *c, const char *id, struct sp_sandbox **out,
+enum sp_err sp_sandbox_from_id(struct sp_client *c,
+                               const char *id,
+                               struct sp_sandbox **out,
                                struct sp_error *err);
 
 /* Frees the local handle only; it does not touch the remote sandbox. NULL is a no-op. */
@@ -321,14 +334,13 @@ struct sp_op {
 
 void sp_op_init_auth(struct sp_op *op, struct sp_client *c);
 void sp_op_init_create(struct sp_op *op, struct sp_client *c, const struct sp_create_opts *o);
-void sp_op_init_attach(struct sp_op *op, struct sp_client *c, const char *key,
-                       const char *value);
+void sp_op_init_attach(struct sp_op *op, struct sp_client *c, const char *key, const char *value);
 void sp_op_init_startup(struct sp_op *op, struct sp_sandbox *sb);
 void sp_op_init_exec(struct sp_op *op, struct sp_sandbox *sb, struct sp_exec *x);
 void sp_op_init_files(struct sp_op *op, struct sp_sandbox *sb, struct sp_files *f);
 void sp_op_init_cleanup(struct sp_op *op, struct sp_sandbox *sb, enum sp_cleanup how);
-void sp_op_init_list(struct sp_op *op, struct sp_client *c, const char *key, const char *value,
-                     struct sp_list *out);
+void sp_op_init_list(
+    struct sp_op *op, struct sp_client *c, const char *key, const char *value, struct sp_list *out);
 
 struct sp_loop; /* one curl multi handle + one timer heap; use from one thread */
 

@@ -23,16 +23,20 @@ enum sp_next {
  * otherwise. `req` arrives empty (sp_http_req_reset) on every call; the step fills it when it
  * returns SP_NEXT_REQUEST. The machine keeps its position in op->state. It never touches a
  * socket, a clock other than sp_now_ms(), or a global. err is &op->err. */
-typedef enum sp_next (*sp_step_fn)(struct sp_op *op, const struct sp_http_rsp *rsp,
-                                   struct sp_http_req *req, struct sp_error *err);
+typedef enum sp_next (*sp_step_fn)(struct sp_op *op,
+                                   const struct sp_http_rsp *rsp,
+                                   struct sp_http_req *req,
+                                   struct sp_error *err);
 
 struct sp_provider {
     const char *name;        /* registry key and report label */
     const char *session_key; /* label / metadata key that carries the session */
     /* Parses the provider's variables from env into a private config (freed by cfg_free).
      * Missing or malformed credentials are `config` errors naming the variable. */
-    enum sp_err (*configure)(const struct sp_kv *env, const struct sp_client_opts *opts,
-                             void **cfg, struct sp_error *err);
+    enum sp_err (*configure)(const struct sp_kv *env,
+                             const struct sp_client_opts *opts,
+                             void **cfg,
+                             struct sp_error *err);
     void (*cfg_free)(void *cfg);
     unsigned (*caps)(const void *cfg); /* SP_CAP_* for this configuration */
     /* Attempts the client makes at a step's request answered 5xx every time, by the vendor
@@ -88,13 +92,13 @@ struct sp_client {
 struct sp_sandbox {
     struct sp_client *client;
     char id[128];
-    char state[32];            /* last provider state seen */
-    char session[128];         /* session label value */
-    char data_url[512];        /* action server / envd base URL, no trailing slash */
-    struct sp_kv data_headers; /* sent on every data-plane request; may hold secrets */
+    char state[32];                    /* last provider state seen */
+    char session[128];                 /* session label value */
+    char data_url[512];                /* action server / envd base URL, no trailing slash */
+    struct sp_kv data_headers;         /* sent on every data-plane request; may hold secrets */
     struct sp_retry_policy data_retry; /* retries for data-plane requests */
-    char workdir[512];         /* absolute working directory inside the sandbox */
-    char access_header[64];    /* name of the data_headers entry holding the access token */
+    char workdir[512];                 /* absolute working directory inside the sandbox */
+    char access_header[64];            /* name of the data_headers entry holding the access token */
     unsigned flags;
     void *priv; /* provider-private; freed with priv_free by sp_sandbox_free */
     void (*priv_free)(void *priv);
@@ -120,21 +124,28 @@ void *sp__attach_begin(struct sp_op *op, size_t ctx_size, struct sp_error *err);
 /* Waits for the next poll of op's sandbox in every_ms (less when the deadline is nearer), or
  * fails with `timeout` naming the last state once op->deadline_ms has passed
  * ("<noun> X not <goal> after N s (last state: Y)"). */
-enum sp_next sp__poll_later(struct sp_op *op, const char *noun, const char *goal, long every_ms,
-                            struct sp_error *err);
+enum sp_next sp__poll_later(
+    struct sp_op *op, const char *noun, const char *goal, long every_ms, struct sp_error *err);
 /* For a data plane whose proxy answers 502-504 while the sandbox's daemon is not up: "not up
  * yet" until *deadline_ms (set to now + alive_timeout_ms on first use), so SP_NEXT_WAIT for
  * alive_interval_ms; after it a `timeout` error ("<what> not answering after N ms (last: HTTP
  * status; <noun> state: S)"). */
-enum sp_next sp__daemon_not_up(struct sp_op *op, int64_t *deadline_ms, int status,
-                               const char *what, const char *noun, struct sp_error *err);
+enum sp_next sp__daemon_not_up(struct sp_op *op,
+                               int64_t *deadline_ms,
+                               int status,
+                               const char *what,
+                               const char *noun,
+                               struct sp_error *err);
 
 /* The body of a one-file multipart upload (req's method and URL already set): path in field
  * path_field and f's data in file_field, named after path's last component. SP_NEXT_REQUEST,
  * or SP_NEXT_FAIL with a `config` error naming path (one ending in '/' is no file path). */
-enum sp_next sp__files_upload_body(struct sp_http_req *req, const struct sp_files *f,
-                                   const char *path, const char *path_field,
-                                   const char *file_field, struct sp_error *err);
+enum sp_next sp__files_upload_body(struct sp_http_req *req,
+                                   const struct sp_files *f,
+                                   const char *path,
+                                   const char *path_field,
+                                   const char *file_field,
+                                   struct sp_error *err);
 
 /* Copies the last state into sb->state (truncating safely). */
 void sp__sandbox_set_state(struct sp_sandbox *sb, const char *state);
@@ -152,28 +163,37 @@ sp__files_take_entries(struct sp_files *f, enum sp_err rc, struct sp_file_entry 
 
 /* Sets req's method and URL: base followed by the printf-formatted path. 0, or -1 when the
  * path does not fit or memory runs out. */
-int sp__api_urlv(struct sp_http_req *req, enum sp_method m, const char *base, const char *fmt,
+int sp__api_urlv(struct sp_http_req *req,
+                 enum sp_method m,
+                 const char *base,
+                 const char *fmt,
                  va_list ap) __attribute__((format(printf, 4, 0)));
 /* Adds a JSON body (NULL = an empty one with the JSON content type) to a request the vendor's
  * own builder started (`started`, its result). SP_NEXT_REQUEST, or SP_NEXT_FAIL with err set
  * (by the builder, or `internal` when out of memory). */
-enum sp_next sp__api_json_body(enum sp_next started, struct sp_http_req *req,
-                               const struct sp_buf *json, struct sp_error *err);
+enum sp_next sp__api_json_body(enum sp_next started,
+                               struct sp_http_req *req,
+                               const struct sp_buf *json,
+                               struct sp_error *err);
 /* A vendor's error-body parser: the message into msg; 0 when found, -1 otherwise. */
 typedef int (*sp_error_parse_fn)(const char *body, size_t len, char *msg, size_t msglen);
 /* Fills err for a failed call: the message parse finds in the body (when the call got an
  * answer) and the status class, prefixed with what (NULL = no prefix). msg[msglen] keeps the
  * message ("" when none) for a caller that refines the class. Returns SP_NEXT_FAIL. */
-enum sp_next sp__api_fail(const struct sp_http_rsp *rsp, sp_error_parse_fn parse,
-                          const char *what, char *msg, size_t msglen, struct sp_error *err);
+enum sp_next sp__api_fail(const struct sp_http_rsp *rsp,
+                          sp_error_parse_fn parse,
+                          const char *what,
+                          char *msg,
+                          size_t msglen,
+                          struct sp_error *err);
 /* nchars random lowercase hex digits (at most 64) and a NUL into out; 0, or -1 when
  * /dev/urandom cannot be read. */
 int sp__random_hex(char *out, size_t nchars);
 /* The session name of a create into out[len]: given, or "sp-" and 12 random hex digits when
  * given is NULL. -1 with a `config` error ("session <noun> longer than N") when given does
  * not fit, or `internal` when there is no randomness. */
-int sp__session_name(const char *given, const char *noun, char *out, size_t len,
-                     struct sp_error *err);
+int sp__session_name(
+    const char *given, const char *noun, char *out, size_t len, struct sp_error *err);
 
 /* --- configuration helpers (providers/config.c) --- */
 
@@ -184,8 +204,8 @@ sp__config_secret(const struct sp_kv *env, const char *name, char **out, struct 
 /* For a provider whose credential is one variable and whose config struct starts with
  * `char *api_key` (Daytona, E2B, Runloop): *out = a zeroed config of size bytes holding the
  * credential read from var as sp__config_secret reads it. On an error *out is NULL. */
-enum sp_err sp__config_new(const struct sp_kv *env, const char *var, size_t size, void **out,
-                           struct sp_error *err);
+enum sp_err sp__config_new(
+    const struct sp_kv *env, const char *var, size_t size, void **out, struct sp_error *err);
 /* Frees a config from sp__config_new, its credential wiped (a provider's cfg_free); NULL is
  * fine. */
 void sp__config_free(void *cfg);
@@ -193,21 +213,28 @@ void sp__config_free(void *cfg);
 void sp__config_secret_free(char *secret);
 /* Copies env's variable name (def when missing or empty) into out[len]; -1 with a `config`
  * error naming it when it does not fit. */
-int sp__config_copy(const struct sp_kv *env, const char *name, const char *def, char *out,
-                    size_t len, struct sp_error *err);
+int sp__config_copy(const struct sp_kv *env,
+                    const char *name,
+                    const char *def,
+                    char *out,
+                    size_t len,
+                    struct sp_error *err);
 /* Checks a base URL from variable name: empty, or http(s):// (else -1 with a `config` error
  * naming it); trailing slashes are dropped so paths can be appended. */
 int sp__config_url(char *url, const char *name, struct sp_error *err);
 /* *index = the position of mode in the provider's NULL-terminated modes (0, the default,
  * when mode is NULL or empty); -1 with a `config` error listing the valid modes when it is
  * none of them. */
-int sp__config_mode(const char *const *modes, const char *vendor, const char *mode, int *index,
+int sp__config_mode(const char *const *modes,
+                    const char *vendor,
+                    const char *mode,
+                    int *index,
                     struct sp_error *err);
 
 /* Appends an item to l: id and state copied, labels moved from *labels (left empty), and
  * created_ms. Returns 0, or -1 when out of memory. */
-int sp__list_add(struct sp_list *l, const char *id, const char *state, int64_t created_ms,
-                 struct sp_kv *labels);
+int sp__list_add(
+    struct sp_list *l, const char *id, const char *state, int64_t created_ms, struct sp_kv *labels);
 /* Starts a list step: a `config` error when a key comes without a value ("a <filter> filter
  * needs a value"), else a zeroed context of ctx_size bytes as op->ctx (freed with the op).
  * NULL with err set on failure. */
@@ -216,8 +243,11 @@ void *sp__list_begin(struct sp_op *op, size_t ctx_size, const char *filter, stru
 bool sp__list_matches(const struct sp_kv *labels, const char *key, const char *value);
 /* For an item of a list the server filtered by key=value: a `protocol` error when its labels
  * lack the pair (the server ignored the filter, and a sweep must not act on the item). */
-enum sp_err sp__list_check_filtered(const struct sp_kv *labels, const char *key,
-                                    const char *value, const char *filter, const char *id,
+enum sp_err sp__list_check_filtered(const struct sp_kv *labels,
+                                    const char *key,
+                                    const char *value,
+                                    const char *filter,
+                                    const char *id,
                                     struct sp_error *err);
 /* Counts one more page read of a paged list; -1 with a `protocol` error ("<what> paging did
  * not end after N pages") once max pages were read, so endless paging ends. */
@@ -226,14 +256,22 @@ int sp__list_next_page(int *pages, int max, const char *what, struct sp_error *e
 int64_t sp__parse_rfc3339(const char *s);
 /* The step machines that list (providers/daytona_listing.c, e2b_listing.c,
  * runloop_listing.c, modal_listing.c). */
-enum sp_next sp__daytona_step_list(struct sp_op *op, const struct sp_http_rsp *rsp,
-                                   struct sp_http_req *req, struct sp_error *err);
-enum sp_next sp__e2b_step_list(struct sp_op *op, const struct sp_http_rsp *rsp,
-                               struct sp_http_req *req, struct sp_error *err);
-enum sp_next sp__runloop_step_list(struct sp_op *op, const struct sp_http_rsp *rsp,
-                                   struct sp_http_req *req, struct sp_error *err);
-enum sp_next sp__modal_step_list(struct sp_op *op, const struct sp_http_rsp *rsp,
-                                 struct sp_http_req *req, struct sp_error *err);
+enum sp_next sp__daytona_step_list(struct sp_op *op,
+                                   const struct sp_http_rsp *rsp,
+                                   struct sp_http_req *req,
+                                   struct sp_error *err);
+enum sp_next sp__e2b_step_list(struct sp_op *op,
+                               const struct sp_http_rsp *rsp,
+                               struct sp_http_req *req,
+                               struct sp_error *err);
+enum sp_next sp__runloop_step_list(struct sp_op *op,
+                                   const struct sp_http_rsp *rsp,
+                                   struct sp_http_req *req,
+                                   struct sp_error *err);
+enum sp_next sp__modal_step_list(struct sp_op *op,
+                                 const struct sp_http_rsp *rsp,
+                                 struct sp_http_req *req,
+                                 struct sp_error *err);
 
 /* For providers that answer an exec once, when the command is done: hands x->on_event (if
  * set) the whole run at once: started, the buffered stdout (if any), ended. */

@@ -28,7 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define EASY_POOL_MAX 64
+#define EASY_POOL_MAX     64
 #define TRANSFER_POOL_MAX 256
 #define HDR_NODES         24 /* request headers sent without a malloc per header */
 /* Work per iteration is bounded, so a caller between iterations (the load driver's
@@ -42,7 +42,7 @@ struct sp__transfer {
     struct sp_op *op;
     struct sp_loop *loop;
     sp_step_fn step;
-    CURL *easy; /* non-NULL while a request is on the wire */
+    CURL *easy;                   /* non-NULL while a request is on the wire */
     struct curl_slist *hdrs;      /* the header list handed to libcurl: nodes or heap */
     struct curl_slist *hdrs_heap; /* curl_slist_append's, when nodes are too few */
     struct curl_slist nodes[HDR_NODES];
@@ -617,8 +617,8 @@ static void fill_transport_error(struct sp__transfer *t, CURLcode code)
     const char *url = sp_buf_str(&t->req.url);
     if (t->body_overflow) {
         rsp->transport = SP_E_PROTOCOL;
-        snprintf(rsp->transport_msg, sizeof(rsp->transport_msg),
-                 "response body exceeds %zu bytes", rsp->body.max);
+        snprintf(rsp->transport_msg, sizeof(rsp->transport_msg), "response body exceeds %zu bytes",
+                 rsp->body.max);
         return;
     }
     rsp->transport = curl_code_class(code);
@@ -641,9 +641,9 @@ static long sdk_retry_wait_ms(const struct sp__transfer *t, bool conn_failed)
     if (p->max_attempts_sdk <= 1 || t->attempts >= p->max_attempts_sdk)
         return -1;
     const char *should = conn_failed ? NULL : sp_http_rsp_header(&t->rsp, "x-should-retry");
-    bool retry = should ? strcmp(should, "true") == 0
-                        : conn_failed || status == 408 || status == 409 || status == 429 ||
-                              status >= 500;
+    bool retry =
+        should ? strcmp(should, "true") == 0
+               : conn_failed || status == 408 || status == 409 || status == 429 || status >= 500;
     if (!retry)
         return -1;
     const char *ms = conn_failed ? NULL : sp_http_rsp_header(&t->rsp, "retry-after-ms");
@@ -713,8 +713,8 @@ static void transfer_finished(struct sp__transfer *t, CURLcode code)
     }
     t->rsp.status = (int)status;
     t->rsp.retry_after_s = retry_after > 0 ? (int)retry_after : 0;
-    long wait = retry_wait_override(t, code == CURLE_OK ? retry_wait_ms(t)
-                                                        : dropped_wait_ms(t, code));
+    long wait =
+        retry_wait_override(t, code == CURLE_OK ? retry_wait_ms(t) : dropped_wait_ms(t, code));
     if (code != CURLE_OK && wait < 0) {
         fill_transport_error(t, code);
         long again = t->rsp.transport == SP_E_CONNECT

@@ -2,9 +2,9 @@
  * provider (and mode), one <testcase> per requirement. A gating failure is a <failure>; a
  * failure below the run's level is a <failure type="warning"> whose message starts with
  * "WARN", so renderers show it as not passing while the exit code (the verdict) stays
- * green; the testsuite's `failures` counts both, as renderers count the elements. Every string is escaped for XML 1.0, which cannot
- * carry most control characters even as references: those, and bytes that are not UTF-8,
- * are written as the text "\xHH". */
+ * green; the testsuite's `failures` counts both, as renderers count the elements. Every string is
+ * escaped for XML 1.0, which cannot carry most control characters even as references: those, and
+ * bytes that are not UTF-8, are written as the text "\xHH". */
 #include "report.h"
 
 #include <string.h>
@@ -94,7 +94,9 @@ put_problem(struct sp_buf *b, const char *elem, const struct sp_req_result *r, c
     int rc = sp_buf_printf(b, "      <%s", elem);
     rc |= put_attr(b, "message", msg);
     rc |= put_attr(b, "type",
-                   warn ? "warning" : has_err ? sp_err_name(r->err.code) : "conformance");
+                   warn      ? "warning"
+                   : has_err ? sp_err_name(r->err.code)
+                             : "conformance");
     rc |= sp_buf_puts(b, ">");
     rc |= xml_put(b, r->message, false);
     if (has_err) {
@@ -127,8 +129,9 @@ static int put_testcase(struct sp_buf *b,
         rc |= put_problem(b, "failure", r, NULL);
     } else if (r->outcome == SP_REQ_FAIL) {
         char warn[96];
-        snprintf(warn, sizeof(warn), "WARN (%s, not gating at level %s): ",
-                 sp_level_name(req->level), sp_level_name(run->level));
+        snprintf(warn, sizeof(warn),
+                 "WARN (%s, not gating at level %s): ", sp_level_name(req->level),
+                 sp_level_name(run->level));
         rc |= put_problem(b, "failure", r, warn);
     } else if (r->outcome == SP_REQ_SKIP) {
         rc |= sp_buf_puts(b, "      <skipped");

@@ -102,8 +102,7 @@ static cJSON *build_provider(const struct sp_report_run *run, const struct sp_re
     sp_report_count(run, p, &c);
     cJSON *o = cJSON_CreateObject();
     cJSON *results = cJSON_AddArrayToObject(o, "results");
-    bool ok = results && add_str(o, "name", p->name) &&
-              add_str(o, "mode", p->mode) &&
+    bool ok = results && add_str(o, "name", p->name) && add_str(o, "mode", p->mode) &&
               add_str(o, "skipped", p->skipped) && add_str(o, "error", p->error);
     for (size_t i = 0; ok && i < p->n_results; i++) {
         cJSON *r = build_result(run, p->name, &p->results[i]);

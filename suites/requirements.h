@@ -27,7 +27,7 @@ bool sp_level_parse(const char *s, enum sp_level *out);
 struct sp_req_ctx; /* the runner's per-requirement state (runner.c) */
 
 struct sp_requirement {
-    const char *id;       /* "<step>.<what>", unique */
+    const char *id; /* "<step>.<what>", unique */
     enum sp_step step;
     enum sp_level level;
     const char *tags;     /* "[Conformance][Slow]"; [Provider:x] is added by the runner */
@@ -43,11 +43,11 @@ size_t sp_requirements(const struct sp_requirement *const **out);
 
 /* What the requirements run against. */
 struct sp_req_target {
-    const char *provider;               /* "daytona", "e2b" */
-    const struct sp_kv *env;            /* the provider's variables (mock env or process env) */
-    const struct sp_client_opts *opts;  /* may be NULL */
-    struct sp_mock *mock;               /* the in-process mock, NULL for a real provider */
-    const char *run_id;                 /* value of SP_RUN_LABEL on every sandbox created */
+    const char *provider;              /* "daytona", "e2b" */
+    const struct sp_kv *env;           /* the provider's variables (mock env or process env) */
+    const struct sp_client_opts *opts; /* may be NULL */
+    struct sp_mock *mock;              /* the in-process mock, NULL for a real provider */
+    const char *run_id;                /* value of SP_RUN_LABEL on every sandbox created */
     /* Deadline for requirements that wait one out on purpose (a stuck sandbox, a data plane
      * that never answers); 0 = 1 500 ms. `check` sets it short on the zero-latency mocks. */
     long fault_deadline_ms;
@@ -76,7 +76,8 @@ struct sp_req_result {
 
 /* Runs one requirement against t: creates a client, runs the check, and cleans up every
  * sandbox the check created (even when it failed half-way). Never aborts the process. */
-void sp_req_run(const struct sp_requirement *req, const struct sp_req_target *t,
+void sp_req_run(const struct sp_requirement *req,
+                const struct sp_req_target *t,
                 struct sp_req_result *res);
 
 #endif

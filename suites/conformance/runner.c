@@ -29,7 +29,7 @@ struct sp_req_ctx {
     const struct sp_requirement *req;
     const struct sp_req_target *t;
     struct sp_req_result *res;
-    struct sp_client *client; /* the target client, created on first use */
+    struct sp_client *client;   /* the target client, created on first use */
     struct sp_client_opts opts; /* the target's, with the runner's cancel hook */
     bool releasing;             /* the check is over: deletes must not be cancelled */
     struct sp_error scratch;
@@ -437,8 +437,7 @@ struct sp_client *sp_req_client(struct sp_req_ctx *ctx)
     if (ctx->client == NULL) {
         struct sp_error e;
         sp_error_clear(&e);
-        if (sp_client_new(ctx->t->provider, ctx->t->env, &ctx->opts, &ctx->client, &e) !=
-            SP_E_OK) {
+        if (sp_client_new(ctx->t->provider, ctx->t->env, &ctx->opts, &ctx->client, &e) != SP_E_OK) {
             char text[384];
             ctx->res->err = e;
             stop_with(ctx, SP_REQ_ERROR, "cannot create the %s client: %s", ctx->t->provider,

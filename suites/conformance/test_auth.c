@@ -37,8 +37,8 @@ static struct sp_kv *env_without_keys(struct sp_req_ctx *ctx, struct sp_kv *remo
     struct sp_kv *out = sp_req_kv(ctx);
     for (size_t i = 0; env && i < env->n; i++) {
         const struct sp_kv_pair *it = &env->items[i];
-        struct sp_kv *dst = is_credential(sp_req_target(ctx)->provider, it->key, it->val) ? removed
-                                                                                          : out;
+        struct sp_kv *dst =
+            is_credential(sp_req_target(ctx)->provider, it->key, it->val) ? removed : out;
         SP_REQUIRE(ctx, sp_kv_add(dst, env->items[i].key, env->items[i].val) == 0,
                    "expected to copy the environment, got out of memory");
     }
@@ -46,8 +46,7 @@ static struct sp_kv *env_without_keys(struct sp_req_ctx *ctx, struct sp_kv *remo
     SP_REQUIRE(ctx, removed->n > 0,
                "expected the target environment to set the credential variable %s, got none "
                "of its %zu variables",
-               vars && vars[0] ? vars[0] : "(a name ending in _API_KEY)",
-               env ? env->n : (size_t)0);
+               vars && vars[0] ? vars[0] : "(a name ending in _API_KEY)", env ? env->n : (size_t)0);
     return out;
 }
 

@@ -113,9 +113,11 @@ static void create_attach_beyond_first_page(struct sp_req_ctx *ctx)
  * path is a prefix of the V2 one). */
 static void create_counts(struct sp_req_ctx *ctx, long *v1, long *v2)
 {
-    *v2 = sp_mock_journal_count(sp_req_mock(ctx), "POST", "/modal.client.ModalClient/SandboxCreateV2");
-    *v1 = sp_mock_journal_count(sp_req_mock(ctx), "POST", "/modal.client.ModalClient/SandboxCreate") -
-          *v2;
+    *v2 = sp_mock_journal_count(sp_req_mock(ctx), "POST",
+                                "/modal.client.ModalClient/SandboxCreateV2");
+    *v1 =
+        sp_mock_journal_count(sp_req_mock(ctx), "POST", "/modal.client.ModalClient/SandboxCreate") -
+        *v2;
 }
 
 /* Both sandbox generations, each through its own calls: create, startup, exec, attach. */
@@ -155,8 +157,8 @@ const struct sp_requirement sp__req_create[] = {
      "Creating a sandbox returns its id (and a session label where labels exist).",
      create_returns_handle, 0},
     {"create.ids_unique", SP_STEP_CREATE, SP_LEVEL_MUST, "[Conformance]", 0, 0,
-     "Two sandboxes created one after the other get different ids and sessions.",
-     create_ids_unique, 0},
+     "Two sandboxes created one after the other get different ids and sessions.", create_ids_unique,
+     0},
     {"create.env_reaches_sandbox", SP_STEP_CREATE, SP_LEVEL_MUST, "[Conformance]", 0, 0,
      "Environment variables given at create are visible to commands run in the sandbox.",
      create_env_reaches_sandbox, 0},
@@ -167,8 +169,8 @@ const struct sp_requirement sp__req_create[] = {
      "Attaching by session label finds the sandbox created with that session.",
      create_attach_by_session, 0},
     {"attach.then_exec", SP_STEP_ATTACH, SP_LEVEL_SHOULD, "[Conformance]", SP_CAP_LABELS, 0,
-     "A sandbox found by attach can be started up again and runs commands.",
-     create_attach_then_use, 0},
+     "A sandbox found by attach can be started up again and runs commands.", create_attach_then_use,
+     0},
     {"attach.unknown_session_not_found", SP_STEP_ATTACH, SP_LEVEL_MUST, "[Conformance]",
      SP_CAP_LABELS, 0, "Attaching to a session no sandbox carries fails with not_found.",
      create_attach_unknown_not_found, 0},

@@ -145,8 +145,8 @@ const struct sp_requirement sp__req_startup[] = {
      "A new sandbox reaches its started state and its data plane answers within the startup "
      "deadlines.",
      startup_ready, 0},
-    {"startup.never_alive_times_out", SP_STEP_STARTUP, SP_LEVEL_MUST, "[Conformance][Disruptive][Serial]",
-     0, SP_REQ_NEEDS_MOCK,
+    {"startup.never_alive_times_out", SP_STEP_STARTUP, SP_LEVEL_MUST,
+     "[Conformance][Disruptive][Serial]", 0, SP_REQ_NEEDS_MOCK,
      "When the data plane never answers, startup fails with timeout at its deadline and the "
      "message reports the last state seen.",
      startup_never_alive_times_out, 0},
@@ -155,8 +155,8 @@ const struct sp_requirement sp__req_startup[] = {
      "A sandbox that never leaves its creating state makes create or startup fail with "
      "timeout, reporting the last state.",
      startup_stuck_creating_times_out, 0},
-    {"startup.error_state_reported", SP_STEP_STARTUP, SP_LEVEL_MUST, "[Conformance][Disruptive][Serial]", 0,
-     SP_REQ_NEEDS_MOCK,
+    {"startup.error_state_reported", SP_STEP_STARTUP, SP_LEVEL_MUST,
+     "[Conformance][Disruptive][Serial]", 0, SP_REQ_NEEDS_MOCK,
      "A sandbox that enters the provider's error state makes startup fail with state (or a "
      "create call that waits for it fail with state or provider), not time out.",
      startup_error_state_reported, 0},

@@ -22,7 +22,8 @@
 #include "mock_int.h"
 
 #define PY "/openhands/poetry/openhands-ai-5O4_aCHf-py3.12/bin/python"
-#define EXTRA "\n[Jupyter current working directory: /workspace]\n[Jupyter Python interpreter: " PY "]"
+#define EXTRA \
+    "\n[Jupyter current working directory: /workspace]\n[Jupyter Python interpreter: " PY "]"
 
 static int setup(void **state)
 {
@@ -67,8 +68,13 @@ static void ipython(struct fx *f, const char *code)
 }
 
 /* FileEditAction (OH_ACI); NULL strings are JSON null, insert_line < 0 is null. */
-static void edit(struct fx *f, const char *cmd, const char *path, const char *file_text,
-                 const char *old_s, const char *new_s, int insert_line)
+static void edit(struct fx *f,
+                 const char *cmd,
+                 const char *path,
+                 const char *file_text,
+                 const char *old_s,
+                 const char *new_s,
+                 int insert_line)
 {
     cJSON *a = cJSON_CreateObject();
     cJSON_AddStringToObject(a, "message", "");
@@ -169,8 +175,9 @@ static void test_edit_commands(void **state)
     assert_jstr(extras(f), "impl_source", "oh_aci");
     assert_true(cJSON_IsFalse(cJSON_GetObjectItem(extras(f), "prev_exist")));
     assert_true(cJSON_IsNull(cJSON_GetObjectItem(extras(f), "_diff_cache")));
-    assert_jstr(extras(f), "diff", "--- /workspace/t.txt\n+++ /workspace/t.txt\n@@ -0,0 +1,3 @@\n"
-                                   "+line 1\n+line 2\n+line 3");
+    assert_jstr(extras(f), "diff",
+                "--- /workspace/t.txt\n+++ /workspace/t.txt\n@@ -0,0 +1,3 @@\n"
+                "+line 1\n+line 2\n+line 3");
     edit(f, "create", "/workspace/t.txt", "x", NULL, NULL, -1);
     assert_string_equal(content(f), "ERROR:\nInvalid `path` parameter: /workspace/t.txt. File "
                                     "already exists at: /workspace/t.txt. Cannot overwrite files "
@@ -183,8 +190,9 @@ static void test_edit_commands(void **state)
                         "as expected. Edit the file again if necessary.");
     assert_jstr(extras(f), "old_content", "line 2");
     assert_jstr(extras(f), "new_content", "LINE TWO");
-    assert_jstr(extras(f), "diff", "--- /workspace/t.txt\n+++ /workspace/t.txt\n@@ -2 +2 @@\n"
-                                   "-line 2\n+LINE TWO");
+    assert_jstr(extras(f), "diff",
+                "--- /workspace/t.txt\n+++ /workspace/t.txt\n@@ -2 +2 @@\n"
+                "-line 2\n+LINE TWO");
     edit(f, "str_replace", "/workspace/t.txt", NULL, "line", "row", -1);
     assert_string_equal(content(f), "ERROR:\nNo replacement was performed. Multiple occurrences "
                                     "of old_str `line` in lines [1, 3]. Please ensure it is "
@@ -217,7 +225,8 @@ static void test_edit_commands(void **state)
     edit(f, "undo_edit", "/workspace/t.txt", NULL, NULL, NULL, -1);
     assert_string_equal(content(f), "ERROR:\nNo edit history found for /workspace/t.txt.");
     edit(f, "create", "/workspace/e.txt", NULL, NULL, NULL, -1);
-    assert_string_equal(content(f), "ERROR:\nParameter `file_text` is required for command: create.");
+    assert_string_equal(content(f),
+                        "ERROR:\nParameter `file_text` is required for command: create.");
     edit(f, "str_replace", "/workspace/missing.txt", NULL, "a", "b", -1);
     assert_string_equal(content(f), "ERROR:\nInvalid `path` parameter: /workspace/missing.txt. The "
                                     "path /workspace/missing.txt does not exist. Please provide a "
@@ -249,9 +258,10 @@ static void test_view(void **state)
                                     "/workspace/v.py?");
     assert_jstr(extras(f), "path", "v.py");
     view(f, "/workspace/none.py", -1, 0);
-    assert_string_equal(content(f), "ERROR:\nInvalid `path` parameter: /workspace/none.py. The path "
-                                    "/workspace/none.py does not exist. Please provide a valid "
-                                    "path.");
+    assert_string_equal(content(f),
+                        "ERROR:\nInvalid `path` parameter: /workspace/none.py. The path "
+                        "/workspace/none.py does not exist. Please provide a valid "
+                        "path.");
     run(f, "mkdir -p /workspace/d/sub && touch /workspace/d/sub/x /workspace/d/.h");
     view(f, "/workspace/d", -1, 0);
     assert_string_equal(content(f), "Here's the files and directories up to 2 levels deep in "
@@ -275,9 +285,9 @@ static void test_shell_cases(void **state)
     assert_string_equal(content(f), "a\nb");
     run(f, "nonexistent_command");
     assert_non_null(strstr(content(f), "nonexistent_command: command not found"));
-    assert_int_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(extras(f), "metadata"), "exit_code")
-                         ->valueint,
-                     127);
+    assert_int_equal(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(extras(f), "metadata"), "exit_code")->valueint,
+        127);
     run(f, "echo; echo '   x'");
     assert_string_equal(content(f), "x");
     run(f, "printf 'a  \\nb\\tc\\n'");

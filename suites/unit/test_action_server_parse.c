@@ -707,7 +707,9 @@ static void test_alive(void **state)
     a.deadline_ms = 0;
     assert_int_equal(alive(f, &a, true), SP_NEXT_FAIL);
     assert_int_equal(f->op.err.code, SP_E_TIMEOUT);
-    assert_string_equal(f->op.err.msg, "action server not alive after 9 s (last: HTTP 502; sandbox state: unknown)");
+    assert_string_equal(
+        f->op.err.msg,
+        "action server not alive after 9 s (last: HTTP 502; sandbox state: unknown)");
 
     sp_op_init_startup(&f->op, f->sb);
     sp_as_alive_begin(&a, f->client);
@@ -780,7 +782,8 @@ static void dropper_stop(struct dropper *d)
 {
     __atomic_store_n(&d->stop, 1, __ATOMIC_SEQ_CST);
     int c = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)d->port),
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)d->port),
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     connect(c, (struct sockaddr *)&a, sizeof a);
     close(c);
@@ -824,7 +827,8 @@ static void test_dropped_connection_retried(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_dropped_connection_retried, fx_setup, step_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_dropped_connection_retried, fx_setup,
+                                        step_fx_teardown),
         cmocka_unit_test(test_build_run),
         cmocka_unit_test(test_build_read_write),
         cmocka_unit_test(test_parse_run_good),

@@ -592,7 +592,7 @@ static void test_check_binary_second_signal_forces_exit(void **state)
     assert_non_null(strstr(r.err, "second SIGTERM: exiting without cleaning up"));
     assert_non_null(strstr(r.err, id));
     assert_non_null(strstr(r.err, "remove what is left with: sandprobe sweep --provider daytona "
-                                "--target real --label sandprobe_run="));
+                                  "--target real --label sandprobe_run="));
     assert_int_equal(kill(mock.pid, SIGTERM), 0);
     free(read_all(mock.out));
     free(read_all(mock.err));

@@ -69,7 +69,8 @@ static void test_cli_check_bad_values(void **state)
     const char *tgt[] = {"check", "--provider", "daytona", "--target", "prod", NULL};
     expect_usage(sp_cmd_check, tgt, "invalid --target 'prod'");
     const char *prov[] = {"check", "--provider", "acme", NULL};
-    expect_usage(sp_cmd_check, prov, "unknown provider 'acme' (one of: daytona, e2b, runloop, modal, all)");
+    expect_usage(sp_cmd_check, prov,
+                 "unknown provider 'acme' (one of: daytona, e2b, runloop, modal, all)");
     const char *pos[] = {"check", "daytona", NULL};
     expect_usage(sp_cmd_check, pos, "unexpected argument 'daytona'");
     const char *none[] = {"check", "--provider", "daytona", "--focus", "^no-such-req$", NULL};
@@ -218,8 +219,13 @@ static void test_cli_mock_rejects_bad_flags(void **state)
     const char *backend[] = {"mock", "--backend", "docker", NULL};
     expect_usage(sp_cmd_mock, backend, "unknown --backend 'docker' (shell or synthetic)");
     /* Every --latency is checked, not only the last one given. */
-    const char *lat[] = {"mock", "--latency", "create=fixed:1ms", "--latency=exec=fixed:5",
-                         "--latency", "start=fixed:1ms", NULL};
+    const char *lat[] = {"mock",
+                         "--latency",
+                         "create=fixed:1ms",
+                         "--latency=exec=fixed:5",
+                         "--latency",
+                         "start=fixed:1ms",
+                         NULL};
     expect_usage(sp_cmd_mock, lat, "latency spec 'exec=fixed:5': a time needs a unit");
     const char *phase[] = {"mock", "--latency", "boot=fixed:1ms", NULL};
     expect_usage(sp_cmd_mock, phase, "unknown phase (create, start, alive, exec, delete)");
@@ -261,7 +267,6 @@ static void test_cli_list_provider_says_what_applies(void **state)
 }
 
 /* --- the built binary ---------------------------------------------------------------------- */
-
 
 static void test_cli_binary_dispatch(void **state)
 {
@@ -462,8 +467,8 @@ static unsigned free_port_run(unsigned n)
         if (port_run_free(base, n))
             return base;
     }
-    fail_msg("no %u consecutive free loopback ports from %u (ephemeral range %u-%u)", n,
-             floor_port, lo, hi);
+    fail_msg("no %u consecutive free loopback ports from %u (ephemeral range %u-%u)", n, floor_port,
+             lo, hi);
     return 0;
 }
 

@@ -36,8 +36,8 @@
 static enum sp_err client_with(
     const char *mode, const char *k1, const char *v1, struct sp_client **out, struct sp_error *err)
 {
-    const char *env[] = {"DAYTONA_API_KEY", "dtn_secret_key", "DAYTONA_API_URL", API "/", k1, v1,
-                         NULL};
+    const char *env[] = {
+        "DAYTONA_API_KEY", "dtn_secret_key", "DAYTONA_API_URL", API "/", k1, v1, NULL};
     struct sp_client_opts opts = {.mode = mode, .ready_timeout_ms = 7000};
     return step_fx_client("daytona", env, &opts, out, err);
 }
@@ -355,10 +355,11 @@ static void test_auth_step(void **state)
     assert_string_equal(sp_kv_geti(&f->req.headers, "X-Daytona-SDK-Version"), "0.24.2");
     assert_int_equal(step_fx_run(f, sp_provider_daytona.auth, 200, "[]"), SP_NEXT_DONE);
     sp_op_init_auth(&f->op, f->client);
-    assert_int_equal(step_fx_run(f, sp_provider_daytona.auth, 401,
-                          "{\"statusCode\":401,\"timestamp\":\"t\",\"path\":\"/api/sandbox\","
-                          "\"error\":\"Http Exception\",\"message\":\"Unauthorized\"}"),
-                     SP_NEXT_FAIL);
+    assert_int_equal(
+        step_fx_run(f, sp_provider_daytona.auth, 401,
+                    "{\"statusCode\":401,\"timestamp\":\"t\",\"path\":\"/api/sandbox\","
+                    "\"error\":\"Http Exception\",\"message\":\"Unauthorized\"}"),
+        SP_NEXT_FAIL);
     assert_int_equal(f->op.err.code, SP_E_AUTH);
     assert_int_equal(f->op.err.http_status, 401);
     assert_non_null(strstr(f->op.err.msg, "Unauthorized"));
@@ -390,8 +391,8 @@ static void test_create_step(void **state)
     cJSON_Delete(j);
 
     assert_int_equal(step_fx_run(f, sp_provider_daytona.create, 200,
-                          "{\"id\":\"sb-9\",\"state\":\"creating\",\"public\":false,"
-                          "\"labels\":{\"OpenHands_SID\":\"sess-1\"}}"),
+                                 "{\"id\":\"sb-9\",\"state\":\"creating\",\"public\":false,"
+                                 "\"labels\":{\"OpenHands_SID\":\"sess-1\"}}"),
                      SP_NEXT_DONE);
     struct sp_sandbox *sb = f->op.sandbox;
     assert_non_null(sb);
@@ -412,9 +413,10 @@ static void test_create_step(void **state)
     assert_true(strncmp(jget(j, "labels", "OpenHands_SID"), "sp-", 3) == 0);
     assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "public")));
     cJSON_Delete(j);
-    assert_int_equal(step_fx_run(f, sp_provider_daytona.create, 400,
-                          "{\"statusCode\":400,\"message\":[\"cpu must be an integer number\"]}"),
-                     SP_NEXT_FAIL);
+    assert_int_equal(
+        step_fx_run(f, sp_provider_daytona.create, 400,
+                    "{\"statusCode\":400,\"message\":[\"cpu must be an integer number\"]}"),
+        SP_NEXT_FAIL);
     assert_int_equal(f->op.err.code, SP_E_PROTOCOL);
     assert_non_null(strstr(f->op.err.msg, "cpu must be an integer number"));
     assert_null(f->op.sandbox);
@@ -422,8 +424,8 @@ static void test_create_step(void **state)
     sp_op_init_create(&f->op, f->client, &d);
     assert_int_equal(step_fx_run(f, sp_provider_daytona.create, 0, NULL), SP_NEXT_REQUEST);
     assert_int_equal(step_fx_run(f, sp_provider_daytona.create, 500,
-                          "{\"statusCode\":500,\"message\":"
-                          "\"runner failed\"}"),
+                                 "{\"statusCode\":500,\"message\":"
+                                 "\"runner failed\"}"),
                      SP_NEXT_FAIL);
     assert_int_equal(f->op.err.code, SP_E_PROVIDER);
     step_fx_op_done(f);
@@ -473,7 +475,7 @@ static void test_attach_step(void **state)
     attach(f, "paged");
     assert_int_equal(
         step_fx_run(f, sp_provider_daytona.attach, 200,
-             "{\"items\":[{\"id\":\"p1\",\"state\":\"started\"}],\"nextCursor\":\"c/2\"}"),
+                    "{\"items\":[{\"id\":\"p1\",\"state\":\"started\"}],\"nextCursor\":\"c/2\"}"),
         SP_NEXT_REQUEST);
     assert_non_null(strstr(req_url(&f->req), "&cursor=c%2F2"));
     assert_int_equal(
@@ -483,7 +485,7 @@ static void test_attach_step(void **state)
     sp_sandbox_free(f->op.sandbox);
     attach(f, "paged2");
     assert_int_equal(step_fx_run(f, sp_provider_daytona.attach, 200,
-                          "{\"items\":[{\"id\":\"p1\"}],\"nextCursor\":\"n\"}"),
+                                 "{\"items\":[{\"id\":\"p1\"}],\"nextCursor\":\"n\"}"),
                      SP_NEXT_REQUEST);
     assert_int_equal(
         step_fx_run(f, sp_provider_daytona.attach, 200, "{\"items\":[{\"id\":\"p2\"}]}"),
@@ -491,7 +493,7 @@ static void test_attach_step(void **state)
     assert_int_equal(f->op.err.code, SP_E_CONFLICT);
     attach(f, "x");
     assert_int_equal(step_fx_run(f, sp_provider_daytona.attach, 500,
-                          "{\"statusCode\":500,\"message\":\"Unexpected token in JSON\"}"),
+                                 "{\"statusCode\":500,\"message\":\"Unexpected token in JSON\"}"),
                      SP_NEXT_FAIL);
     assert_int_equal(f->op.err.code, SP_E_PROVIDER);
 }
@@ -533,8 +535,8 @@ static void test_startup_action_server(void **state)
     assert_true(f->sb->flags & SP_SB_SERVER_STARTED);
     assert_string_equal(req_url(&f->req), API "/sandbox/" SB_ID "/ports/4444/preview-url");
     assert_int_equal(step_fx_run(f, st, 200,
-                          "{\"url\":\"http://4444-" SB_ID ".localhost:9\","
-                          "\"token\":\"ptok\",\"legacyProxyUrl\":\"x\"}"),
+                                 "{\"url\":\"http://4444-" SB_ID ".localhost:9\","
+                                 "\"token\":\"ptok\",\"legacyProxyUrl\":\"x\"}"),
                      SP_NEXT_REQUEST);
     assert_string_equal(f->sb->data_url, "http://4444-" SB_ID ".localhost:9");
     assert_string_equal(f->sb->access_header, DAYTONA_PREVIEW_HEADER);
@@ -585,8 +587,8 @@ static void test_startup_paths(void **state)
     sp_op_init_startup(&f->op, f->sb);
     assert_int_equal(step_fx_run(f, st, 0, NULL), SP_NEXT_REQUEST);
     assert_int_equal(step_fx_run(f, st, 200,
-                          "{\"id\":\"x\",\"state\":\"build_failed\","
-                          "\"errorReason\":\"no such snapshot\"}"),
+                                 "{\"id\":\"x\",\"state\":\"build_failed\","
+                                 "\"errorReason\":\"no such snapshot\"}"),
                      SP_NEXT_FAIL);
     assert_int_equal(f->op.err.code, SP_E_STATE);
     assert_non_null(strstr(f->op.err.msg, "build_failed"));
@@ -606,8 +608,8 @@ static void test_startup_paths(void **state)
     sp_op_init_startup(&f->op, f->sb);
     assert_int_equal(step_fx_run(f, st, 0, NULL), SP_NEXT_REQUEST);
     assert_int_equal(step_fx_run(f, st, 404,
-                          "{\"statusCode\":404,\"message\":\"Sandbox with ID x not "
-                          "found\"}"),
+                                 "{\"statusCode\":404,\"message\":\"Sandbox with ID x not "
+                                 "found\"}"),
                      SP_NEXT_FAIL);
     assert_int_equal(f->op.err.code, SP_E_NOT_FOUND);
     step_fx_op_done(f);
@@ -615,8 +617,8 @@ static void test_startup_paths(void **state)
     assert_int_equal(step_fx_run(f, st, 0, NULL), SP_NEXT_REQUEST);
     assert_int_equal(step_fx_run(f, st, 200, SANDBOX_JSON("started", "true")), SP_NEXT_REQUEST);
     assert_int_equal(step_fx_run(f, st, 400,
-                          "{\"response\":{},\"status\":400,\"message\":\"Sandbox is "
-                          "not running\"}"),
+                                 "{\"response\":{},\"status\":400,\"message\":\"Sandbox is "
+                                 "not running\"}"),
                      SP_NEXT_FAIL);
     assert_int_equal(f->op.err.code, SP_E_CONFLICT);
 }
@@ -681,8 +683,8 @@ static void test_toolbox_exec(void **state)
     sp_op_init_exec(&f->op, f->sb, &x);
     assert_int_equal(step_fx_run(f, sp_provider_daytona.exec, 0, NULL), SP_NEXT_REQUEST);
     assert_int_equal(step_fx_run(f, sp_provider_daytona.exec, 408,
-                          "{\"statusCode\":408,\"message\":"
-                          "\"command execution timeout\"}"),
+                                 "{\"statusCode\":408,\"message\":"
+                                 "\"command execution timeout\"}"),
                      SP_NEXT_DONE);
     assert_true(x.timed_out);
     assert_int_equal(x.exit_code, -1);
@@ -730,10 +732,11 @@ static void test_toolbox_files(void **state)
 
     snprintf(want, sizeof(want), "%s/info?path=%%2Fetc%%2Fhosts", tb);
     toolbox_files(f, &fl, SP_FILE_STAT, "/etc/hosts", SP_HTTP_GET, want);
-    assert_int_equal(step_fx_run(f, sp_provider_daytona.files, 404,
-                          "{\"statusCode\":404,\"message\":\"file not found\",\"code\":\"Not "
-                          "Found\"}"),
-                     SP_NEXT_FAIL);
+    assert_int_equal(
+        step_fx_run(f, sp_provider_daytona.files, 404,
+                    "{\"statusCode\":404,\"message\":\"file not found\",\"code\":\"Not "
+                    "Found\"}"),
+        SP_NEXT_FAIL);
     assert_int_equal(f->op.err.code, SP_E_NOT_FOUND);
     assert_non_null(strstr(f->op.err.msg, "/etc/hosts"));
 
@@ -826,8 +829,8 @@ static void test_cleanup_stop(void **state)
     sp_op_init_cleanup(&f->op, f->sb, SP_CLEANUP_STOP);
     assert_int_equal(step_fx_run(f, cl, 0, NULL), SP_NEXT_REQUEST);
     assert_int_equal(step_fx_run(f, cl, 400,
-                          "{\"statusCode\":400,\"message\":\"Sandbox state change in "
-                          "progress\"}"),
+                                 "{\"statusCode\":400,\"message\":\"Sandbox state change in "
+                                 "progress\"}"),
                      SP_NEXT_REQUEST);
     assert_int_equal(step_fx_run(f, cl, 200, SANDBOX_JSON("started", "true")), SP_NEXT_FAIL);
     assert_int_equal(f->op.err.code, SP_E_CONFLICT);

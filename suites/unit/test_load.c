@@ -42,9 +42,8 @@ static struct run load_run(int (*fn)(int, char *const[], const struct sp_cli_io 
 }
 
 /* load_run with the exit code checked as cli_run.h's run_check does. */
-static struct run load_cmd(int (*fn)(int, char *const[], const struct sp_cli_io *),
-                           const char *const *argv,
-                           int code)
+static struct run
+load_cmd(int (*fn)(int, char *const[], const struct sp_cli_io *), const char *const *argv, int code)
 {
     struct run r = load_run(fn, argv);
     run_check(&r, code);
@@ -380,10 +379,10 @@ static void test_load_nothing_completed_fails(void **state)
     (void)state;
     char out[128], path[160];
     snprintf(out, sizeof(out), "%s/allfail", dir);
-    const char *const argv[] = {"load",    "--provider",             "e2b",   "--count",
-                                "3",       "--rate",                 "50",    "--quiet",
-                                "--fault", "POST /** 503 plane=api", "--out", out,
-                                NULL};
+    const char *const argv[] = {
+        "load",   "--provider", "e2b",     "--count", "3",
+        "--rate", "50",         "--quiet", "--fault", "POST /** 503 plane=api",
+        "--out",  out,          NULL};
     struct run r = load_cmd(sp_cmd_load, argv, SP_EXIT_FAIL);
     assert_non_null(strstr(r.out, "3 started, 0 completed, 3 failed"));
     assert_non_null(strstr(r.out, "FAIL: no lifecycle completed (3 of 3 failed)"));

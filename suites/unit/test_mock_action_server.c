@@ -267,7 +267,8 @@ static void test_as_run_timeout(void **state)
                      200);
     assert_int_equal(meta_exit(f), 130);
     assert_jstr(f->json, "content", "^C");
-    assert_jstr(meta(f), "suffix", "\n[The command completed with exit code 130. CTRL+C was sent.]");
+    assert_jstr(meta(f), "suffix",
+                "\n[The command completed with exit code 130. CTRL+C was sent.]");
     assert_int_equal(run(f, "echo ok", 120.0, false), 200);
     assert_jstr(f->json, "content", "ok");
 }

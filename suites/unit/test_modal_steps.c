@@ -27,8 +27,8 @@ static enum sp_err client_with(const char *mode,
                                struct sp_client **out,
                                struct sp_error *err)
 {
-    const char *env[] = {"MODAL_TOKEN_ID",   id,  "MODAL_TOKEN_SECRET", secret,
-                         "MODAL_SERVER_URL", url, NULL};
+    const char *env[] = {
+        "MODAL_TOKEN_ID", id, "MODAL_TOKEN_SECRET", secret, "MODAL_SERVER_URL", url, NULL};
     struct sp_client_opts opts = {.mode = mode, .ready_timeout_ms = 7000};
     return step_fx_client("modal", env, &opts, out, err);
 }

@@ -15,9 +15,15 @@
 
 #include "report.h"
 
-static const struct sp_requirement req_auth = {
-    "auth.valid_key",           SP_STEP_AUTH, SP_LEVEL_MUST, "[Conformance]", 0, 0,
-    "A valid key is accepted.", NULL, 0};
+static const struct sp_requirement req_auth = {"auth.valid_key",
+                                               SP_STEP_AUTH,
+                                               SP_LEVEL_MUST,
+                                               "[Conformance]",
+                                               0,
+                                               0,
+                                               "A valid key is accepted.",
+                                               NULL,
+                                               0};
 static const struct sp_requirement req_exit = {"exec.exit_code",
                                                SP_STEP_EXEC,
                                                SP_LEVEL_MUST,
@@ -25,7 +31,8 @@ static const struct sp_requirement req_exit = {"exec.exit_code",
                                                0,
                                                0,
                                                "The exit code of the command is returned.",
-                                               NULL, 0};
+                                               NULL,
+                                               0};
 static const struct sp_requirement req_stderr = {"exec.split_stderr",
                                                  SP_STEP_EXEC,
                                                  SP_LEVEL_SHOULD,
@@ -33,10 +40,17 @@ static const struct sp_requirement req_stderr = {"exec.split_stderr",
                                                  0,
                                                  0,
                                                  "stderr comes back apart from stdout.",
-                                                 NULL, 0};
-static const struct sp_requirement req_stat = {
-    "files.stat", SP_STEP_FILES, SP_LEVEL_MAY, "[Conformance]", 0, 0, "A file can be stat'ed.",
-    NULL, 0};
+                                                 NULL,
+                                                 0};
+static const struct sp_requirement req_stat = {"files.stat",
+                                               SP_STEP_FILES,
+                                               SP_LEVEL_MAY,
+                                               "[Conformance]",
+                                               0,
+                                               0,
+                                               "A file can be stat'ed.",
+                                               NULL,
+                                               0};
 
 /* A message with markup, quotes, control bytes (BEL, ESC, CR), and a byte that is not UTF-8. */
 #define NASTY "got <b> & \"q\" 's' \x01\x1b\r\xff end"

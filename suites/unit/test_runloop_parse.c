@@ -34,8 +34,8 @@
 static enum sp_err client_with(
     const char *mode, const char *k1, const char *v1, struct sp_client **out, struct sp_error *err)
 {
-    const char *env[] = {"RUNLOOP_API_KEY", "ak_secret_key", "RUNLOOP_BASE_URL", API "/", k1, v1,
-                         NULL};
+    const char *env[] = {
+        "RUNLOOP_API_KEY", "ak_secret_key", "RUNLOOP_BASE_URL", API "/", k1, v1, NULL};
     struct sp_client_opts opts = {.mode = mode,
                                   .ready_timeout_ms = 7000,
                                   .alive_interval_ms = 1000,
@@ -406,7 +406,7 @@ static void test_create_step(void **state)
     sp_op_init_create(&f->op, f->client, &o);
     step_fx_run(f, step_of(f, SP_STEP_CREATE), 0, NULL);
     assert_int_equal(step_fx_run(f, step_of(f, SP_STEP_CREATE), 401,
-                          "{\"error\":\"unauthorized\",\"message\":\"Invalid API key\"}"),
+                                 "{\"error\":\"unauthorized\",\"message\":\"Invalid API key\"}"),
                      SP_NEXT_FAIL);
     assert_int_equal(f->op.err.code, SP_E_AUTH);
     assert_non_null(strstr(f->op.err.msg, "Invalid API key"));
@@ -434,8 +434,8 @@ static void test_attach_pages(void **state)
     step_fx_run(f, step_of(f, SP_STEP_ATTACH), 0, NULL);
     assert_null(strstr(req_url(&f->req), "status=running"));
     assert_int_equal(step_fx_run(f, step_of(f, SP_STEP_ATTACH), 200,
-                          "{\"devboxes\":[],"
-                          "\"has_more\":false}"),
+                                 "{\"devboxes\":[],"
+                                 "\"has_more\":false}"),
                      SP_NEXT_FAIL);
     assert_int_equal(f->op.err.code, SP_E_NOT_FOUND);
 }
@@ -466,8 +466,8 @@ static void test_startup_v1(void **state)
     sp_op_init_startup(&f->op, f->sb);
     step_fx_run(f, st, 0, NULL);
     assert_int_equal(step_fx_run(f, st, 200,
-                          "{\"id\":\"" DBX "\",\"status\":\"failure\","
-                          "\"failure_reason\":\"out_of_memory\"}"),
+                                 "{\"id\":\"" DBX "\",\"status\":\"failure\","
+                                 "\"failure_reason\":\"out_of_memory\"}"),
                      SP_NEXT_FAIL);
     assert_int_equal(f->op.err.code, SP_E_STATE);
     assert_non_null(strstr(f->op.err.msg, "out_of_memory"));
@@ -532,8 +532,8 @@ static void test_direct_exec(void **state)
     assert_int_equal(step_fx_run(f, ex, 408, "{\"error\":\"request_timeout\",\"message\":\"x\"}"),
                      SP_NEXT_REQUEST);
     assert_int_equal(step_fx_run(f, ex, 200,
-                          "{\"execution_id\":\"exe_1\",\"status\":\"completed\","
-                          "\"exit_status\":0,\"stdout\":\"hi\\n\",\"stderr\":\"\"}"),
+                                 "{\"execution_id\":\"exe_1\",\"status\":\"completed\","
+                                 "\"exit_status\":0,\"stdout\":\"hi\\n\",\"stderr\":\"\"}"),
                      SP_NEXT_DONE);
     assert_int_equal(x.exit_code, 0);
     assert_string_equal(sp_buf_str(&x.out), "hi\n");
@@ -551,8 +551,8 @@ static void test_direct_exec(void **state)
                      SP_NEXT_REQUEST);
     assert_string_equal(req_url(&f->req), API "/v1/devboxes/" DBX "/executions/exe_2/kill");
     assert_int_equal(step_fx_run(f, ex, 200,
-                          "{\"execution_id\":\"exe_2\",\"status\":\"completed\","
-                          "\"exit_status\":137}"),
+                                 "{\"execution_id\":\"exe_2\",\"status\":\"completed\","
+                                 "\"exit_status\":137}"),
                      SP_NEXT_DONE);
     assert_true(x.timed_out);
     assert_int_equal(x.exit_code, -1);

@@ -135,8 +135,10 @@ static void test_sandbox_paths(void **state)
     }
     assert_string_equal(out, "/workspace\nhome=/home/user\n");
     /* the sandbox dir is bound read-write; /usr is the host's, read-only */
-    out = run_sh(f, cwd, "echo hi > /workspace/f && cat /workspace/f; touch /usr/x 2>&1 | "
-                         "grep -c Read-only; test -x /usr/bin/bash && echo bash", NULL);
+    out = run_sh(f, cwd,
+                 "echo hi > /workspace/f && cat /workspace/f; touch /usr/x 2>&1 | "
+                 "grep -c Read-only; test -x /usr/bin/bash && echo bash",
+                 NULL);
     assert_string_equal(out, "hi\n1\nbash\n");
     char host[512];
     snprintf(host, sizeof host, "%s/workspace/f", f->root);
@@ -250,8 +252,8 @@ static void exec_in_vendor(const char *provider, const char *mode, int delete)
 {
     struct sp_mock_config cfg = {
         .vendor = provider,
-        .latency = {.create_ms = 10, .start_ms = 10, .stop_ms = 10, .delete_ms = 10,
-                    .server_ms = 20},
+        .latency =
+            {.create_ms = 10, .start_ms = 10, .stop_ms = 10, .delete_ms = 10, .server_ms = 20},
         .has_latency = true,
         .quiet = true,
     };
@@ -361,8 +363,10 @@ static int killed_mock_child(void)
     struct sp_client *c = NULL;
     struct sp_sandbox *sb = NULL;
     struct sp_create_opts co = {0};
-    struct sp_client_opts opts = {.http_timeout_ms = 30000, .connect_timeout_ms = 5000,
-                                  .ready_timeout_ms = 30000, .alive_interval_ms = 50,
+    struct sp_client_opts opts = {.http_timeout_ms = 30000,
+                                  .connect_timeout_ms = 5000,
+                                  .ready_timeout_ms = 30000,
+                                  .alive_interval_ms = 50,
                                   .alive_timeout_ms = 30000};
     if (sp_mock_start(&cfg, &m, &err) != SP_E_OK ||
         sp_client_new("e2b", sp_mock_env(m), &opts, &c, &err) != SP_E_OK ||

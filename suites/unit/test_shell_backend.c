@@ -114,8 +114,8 @@ static void test_shell_backend_bash_features(void **state)
     assert_string_equal(out_of(f, "echo 'export SRC=7' > s.sh && source s.sh && echo $SRC"), "7\n");
     out_of(f, "nonexistent_command_xyz");
     assert_int_equal(f->res.exit_code, 127);
-    assert_non_null(strstr(out_of(f, "nonexistent_command_xyz"),
-                           "nonexistent_command_xyz: command not found"));
+    assert_non_null(
+        strstr(out_of(f, "nonexistent_command_xyz"), "nonexistent_command_xyz: command not found"));
     assert_non_null(strstr(out_of(f, "tty"), "/dev/pts/"));
     assert_int_equal(f->res.exit_code, 0);
 }

@@ -248,7 +248,8 @@ static void test_sweep_modal_lists_by_tag(void **state)
     long lists = sp_mock_journal_count(f->m, "POST", "/modal.client.ModalClient/SandboxList");
     assert_int_equal(sweep(f, NULL, "--label", "sandprobe_run=r-modal", NULL), 0);
     /* the tag filter is the server's: only the two tagged ones come back */
-    assert_non_null(strstr(f->out, "2 sandboxes listed, 2 carry the run label and match, 2 deleted"));
+    assert_non_null(
+        strstr(f->out, "2 sandboxes listed, 2 carry the run label and match, 2 deleted"));
     /* a page, then the empty page before the oldest */
     assert_int_equal(
         sp_mock_journal_count(f->m, "POST", "/modal.client.ModalClient/SandboxList") - lists, 2);
