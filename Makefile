@@ -219,6 +219,7 @@ install: $(BIN)
 clean:
 	rm -rf build
 
+# clang-format and cppcheck come with `sh scripts/setup.sh --dev`.
 FORMAT_SRCS = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 format:
 	clang-format -i $(FORMAT_SRCS)

@@ -6,6 +6,8 @@
 #   sh scripts/setup.sh --bench  + wrk and nginx-light for `make bench`
 #   sh scripts/setup.sh --fuzz   + clang and its runtimes (libFuzzer, ThreadSanitizer) for
 #                                `make fuzz` and `make tsan`; `make test` never needs them
+#   sh scripts/setup.sh --dev    + clang-format and cppcheck for `make format`, `make
+#                                format-check` and `make lint`
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -18,7 +20,8 @@ for arg in "$@"; do
         --test) want_sdk=1 ;;
         --bench) PKGS="$PKGS wrk nginx-light nghttp2-client nghttp2-server" ;;
         --fuzz) PKGS="$PKGS clang libclang-rt-14-dev" ;;
-        *) echo "setup: unknown option '$arg' (use --test, --bench or --fuzz)" >&2; exit 2 ;;
+        --dev) PKGS="$PKGS clang-format cppcheck" ;;
+        *) echo "setup: unknown option '$arg' (use --test, --bench, --fuzz or --dev)" >&2; exit 2 ;;
     esac
 done
 [ "$want_sdk" = 1 ] && PKGS="$PKGS chromium" # report.html in a real browser (suites/unit/test_load_report.c)
