@@ -101,6 +101,17 @@ static void test_mode(void **state)
                         "unknown X mode 'Direct' (valid modes: action-server, tunnel-v2, direct)");
 }
 
+/* An environment with a well-formed credential for every vendor. */
+static void every_vendor_key(struct sp_kv *env)
+{
+    sp_kv_init(env);
+    sp_kv_set(env, "DAYTONA_API_KEY", "k");
+    sp_kv_set(env, "E2B_API_KEY", "e2b_0123abcd");
+    sp_kv_set(env, "RUNLOOP_API_KEY", "k");
+    sp_kv_set(env, "MODAL_TOKEN_ID", "ak-1");
+    sp_kv_set(env, "MODAL_TOKEN_SECRET", "as-1");
+}
+
 /* Through a provider: the mode list the registry reports is the one configure accepts. */
 static void test_provider_modes_accepted(void **state)
 {
@@ -108,12 +119,7 @@ static void test_provider_modes_accepted(void **state)
     const char *names[8];
     size_t n = sp_provider_names(names, 8);
     struct sp_kv env;
-    sp_kv_init(&env);
-    sp_kv_set(&env, "DAYTONA_API_KEY", "k");
-    sp_kv_set(&env, "E2B_API_KEY", "e2b_0123abcd");
-    sp_kv_set(&env, "RUNLOOP_API_KEY", "k");
-    sp_kv_set(&env, "MODAL_TOKEN_ID", "ak-1");
-    sp_kv_set(&env, "MODAL_TOKEN_SECRET", "as-1");
+    every_vendor_key(&env);
     for (size_t p = 0; p < n && p < 8; p++) {
         const char *const *modes = sp_provider_modes(names[p]);
         for (size_t m = 0; modes && modes[m]; m++) {
@@ -150,12 +156,7 @@ static void test_provider_attempts_429(void **state)
         {"modal", "direct", 1, 1},
     };
     struct sp_kv env;
-    sp_kv_init(&env);
-    sp_kv_set(&env, "DAYTONA_API_KEY", "k");
-    sp_kv_set(&env, "E2B_API_KEY", "e2b_0123abcd");
-    sp_kv_set(&env, "RUNLOOP_API_KEY", "k");
-    sp_kv_set(&env, "MODAL_TOKEN_ID", "ak-1");
-    sp_kv_set(&env, "MODAL_TOKEN_SECRET", "as-1");
+    every_vendor_key(&env);
     for (size_t i = 0; i < sizeof(RULES) / sizeof(RULES[0]); i++) {
         struct sp_client_opts o = {.mode = RULES[i].mode};
         struct sp_client *c = NULL;
