@@ -359,6 +359,26 @@ static void exec_dribble_read_whole(struct sp_req_ctx *ctx)
     SP_REQUIRE(ctx, n >= 1, "expected the mock to have dribbled the exec's reply, it did %ld", n);
 }
 
+/* Every request of the exec waits DELAY_SHORT_MS, under the deadline: the exec succeeds with
+ * its output, taking at least the delay (a lower bound only). */
+static void exec_delay_absorbed(struct sp_req_ctx *ctx)
+{
+    long before = sp_mock_fault_count(sp_req_mock(ctx), SP_MOCK_FK_DELAY);
+    struct sp_sandbox *sb = NULL;
+    const char *spec = sp_req_printf(ctx, "* /** delay dist=fixed:%dms", DELAY_SHORT_MS);
+    struct sp_exec *x = exec_under(ctx, spec, "echo sp-delayed", &sb);
+    int64_t t0 = sp_now_ms();
+    SP_REQUIRE_OK(ctx, sp_exec(sb, x, sp_req_err(ctx)));
+    int64_t took = sp_now_ms() - t0;
+    SP_REQUIRE_INT_EQ(ctx, x->exit_code, 0);
+    SP_REQUIRE_STR_EQ(ctx, sp_req_rtrim(ctx, sp_buf_str(&x->out)), "sp-delayed");
+    long n = sp_mock_fault_count(sp_req_mock(ctx), SP_MOCK_FK_DELAY) - before;
+    SP_REQUIRE(ctx, n >= 1, "expected the mock to have delayed the exec, it delayed %ld", n);
+    SP_REQUIRE(ctx, took >= DELAY_SHORT_MS,
+               "expected the exec to take at least the %d ms delay, it took %lld ms",
+               DELAY_SHORT_MS, (long long)took);
+}
+
 /* 32 bytes a second on every API reply, a dozen before the deadline and never a whole
  * reply: create fails with timeout, never hangs, never takes the part read for the answer. The
  * server may have made the sandbox before its reply crawled out, as a real one would: it carries
@@ -584,6 +604,10 @@ const struct sp_requirement sp__req_faults[] = {
          "An exec that gets no reply at all fails with timeout naming "
          "the deadline.",
          exec_stall),
+    EXEC("delay_absorbed",
+         "An exec whose requests are delayed less than the client's deadline succeeds with "
+         "its output, taking at least the delay.",
+         exec_delay_absorbed),
     EXEC("dribble_read_whole",
          "An exec whose reply is dribbled slowly but within the deadline is read whole: "
          "the command's output and exit code.",
