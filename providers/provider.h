@@ -36,20 +36,22 @@ const char *sp_step_name(enum sp_step step);
 
 /* Capability bits: what a provider (in its configured mode) does. The suites read them to
  * decide whether a requirement applies; no caller branches on a provider's name. */
-#define SP_CAP_LABELS        (1u << 0)  /* attach by session label / metadata */
-#define SP_CAP_STREAM_EXEC   (1u << 1)  /* exec output arrives as it is produced */
-#define SP_CAP_SPLIT_STDERR  (1u << 2)  /* stdout and stderr come back separately */
-#define SP_CAP_PERSIST_SHELL (1u << 3)  /* cwd and exported env persist across exec calls */
-#define SP_CAP_WRITE_NEWLINE (1u << 4)  /* text write ends the file with a newline (action server) \
-                                         */
-#define SP_CAP_FILE_STAT     (1u << 5)  /* files: SP_FILE_STAT */
-#define SP_CAP_FILE_MKDIR    (1u << 6)  /* files: SP_FILE_MKDIR */
-#define SP_CAP_FILE_REMOVE   (1u << 7)  /* files: SP_FILE_REMOVE */
-#define SP_CAP_STOP          (1u << 8)  /* cleanup can stop (keep) a sandbox instead of deleting */
-#define SP_CAP_ACCESS_TOKEN  (1u << 9)  /* the data plane can require a per-sandbox token */
-#define SP_CAP_ACTION_SERVER (1u << 10) /* exec and files go through the OpenHands action server \
-                                         */
-#define SP_CAP_PORT_TUNNEL (1u << 11)   /* the data plane is a tunnel of a port the create opened */
+#define SP_CAP_LABELS        (1u << 0) /* attach by session label / metadata */
+#define SP_CAP_STREAM_EXEC   (1u << 1) /* exec output arrives as it is produced */
+#define SP_CAP_SPLIT_STDERR  (1u << 2) /* stdout and stderr come back separately */
+#define SP_CAP_PERSIST_SHELL (1u << 3) /* cwd and exported env persist across exec calls */
+#define SP_CAP_WRITE_NEWLINE                                                                     \
+    (1u << 4)                         /* text write ends the file with a newline (action server) \
+                                       */
+#define SP_CAP_FILE_STAT    (1u << 5) /* files: SP_FILE_STAT */
+#define SP_CAP_FILE_MKDIR   (1u << 6) /* files: SP_FILE_MKDIR */
+#define SP_CAP_FILE_REMOVE  (1u << 7) /* files: SP_FILE_REMOVE */
+#define SP_CAP_STOP         (1u << 8) /* cleanup can stop (keep) a sandbox instead of deleting */
+#define SP_CAP_ACCESS_TOKEN (1u << 9) /* the data plane can require a per-sandbox token */
+#define SP_CAP_ACTION_SERVER                                                                   \
+    (1u << 10)                        /* exec and files go through the OpenHands action server \
+                                       */
+#define SP_CAP_PORT_TUNNEL (1u << 11) /* the data plane is a tunnel of a port the create opened */
 /* Two sandbox API generations (Modal's V1 / V2), chosen by a variable the provider reads:
  * SP_GENERATION_VAR = "0" or "1". */
 #define SP_CAP_GENERATIONS (1u << 12)
