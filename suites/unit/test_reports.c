@@ -13,6 +13,7 @@
 #include <cjson/cJSON.h>
 #include <cmocka.h>
 
+#include "cli_run.h"
 #include "report.h"
 
 static const struct sp_requirement req_auth = {"auth.valid_key",
@@ -118,18 +119,12 @@ static int teardown(void **state)
     return 0;
 }
 
-static char *slurp(const char *dir, const char *name)
+/* The text of report `name` in dir (cli_run.h's slurp). */
+static char *report_text(const char *dir, const char *name)
 {
     char path[128];
     snprintf(path, sizeof(path), "%s/%s", dir, name);
-    FILE *fp = fopen(path, "rb");
-    assert_non_null(fp);
-    char *data = calloc(1, 1 << 16);
-    assert_non_null(data);
-    size_t n = fread(data, 1, (1 << 16) - 1, fp);
-    fclose(fp);
-    data[n] = '\0';
-    return data;
+    return slurp(path);
 }
 
 static char *write_junit(struct fixture *f)
@@ -139,7 +134,7 @@ static char *write_junit(struct fixture *f)
     sp_error_clear(&err);
     snprintf(path, sizeof(path), "%s/junit.xml", f->dir);
     assert_int_equal(sp_report_junit(&f->run, path, &err), SP_E_OK);
-    return slurp(f->dir, "junit.xml");
+    return report_text(f->dir, "junit.xml");
 }
 
 static cJSON *write_summary(struct fixture *f)
@@ -149,7 +144,7 @@ static cJSON *write_summary(struct fixture *f)
     sp_error_clear(&err);
     snprintf(path, sizeof(path), "%s/summary.json", f->dir);
     assert_int_equal(sp_report_summary_json(&f->run, path, &err), SP_E_OK);
-    char *text = slurp(f->dir, "summary.json");
+    char *text = report_text(f->dir, "summary.json");
     cJSON *root = cJSON_Parse(text);
     free(text);
     assert_non_null(root);
