@@ -4,7 +4,8 @@
 # maximum of SP_BENCH_CHECK_RUNS runs (default 5), with the machine's cores and load average
 # printed next to it, since both move the figure. Two figures: the requirements without fault
 # injection (`--skip Disruptive`, target <= 15 s, the issue's requirement set) and the whole
-# table (the [Disruptive] requirements run alone and wait out their faults; no target).
+# table (the [Disruptive] requirements run alone and wait out their faults; no target). Under
+# each figure, the three slowest requirements of its slowest run, to tell an outlier's cause.
 # Nothing is asserted.
 #   sh bench/check_wall.sh BUILD_DIR
 set -u
@@ -13,6 +14,17 @@ bin=$(cd "$1" && pwd)/sandprobe
 runs=${SP_BENCH_CHECK_RUNS:-5}
 work=$(mktemp -d "${TMPDIR:-/tmp}/sandprobe-bench-check.XXXXXX") || exit 3
 trap 'rm -rf "$work"' EXIT
+
+# slowest PREFIX TIMES: the three slowest requirements of the slowest run (from its
+# junit.xml), so an outlier run says where its time went.
+slowest() {
+    worst=$(printf '%s\n' $2 | awk '{ if ($1 > m) { m = $1; i = NR } } END { print i }')
+    junit="$1$worst/junit.xml"
+    [ -f "$junit" ] || return 0
+    grep -o '<testcase classname="[^"]*" name="[^"]*" time="[0-9.]*"' "$junit" |
+        sed 's/<testcase classname="sandprobe\.\([^"]*\)" name="\([^ "]*\)[^"]*" time="\([0-9.]*\)"/\3 \1 \2/' |
+        sort -rn | head -3 | awk '{ printf "    slowest in run %s: %ss %s %s\n", w, $1, $2, $3 }' w="$worst"
+}
 
 # wall LABEL TARGET [check options...]: runs check SP_BENCH_CHECK_RUNS times, prints a line.
 wall() {
@@ -35,6 +47,7 @@ wall() {
     hi=$(printf '%s\n' "$sorted" | tail -1)
     printf '  %-28s wall median %ss (min %ss, max %ss)   target: %s   failed runs: %s\n' \
         "$label" "$median" "$lo" "$hi" "$target" "$fails"
+    slowest "$work/$label" "$times"
     [ "$fails" -eq 0 ] || sed 's/^/    /' "$work/out$runs"
 }
 
