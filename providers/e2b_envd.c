@@ -12,7 +12,9 @@
 #include <string.h>
 
 #define EXEC_DEFAULT_TIMEOUT_MS 120000
-/* Our HTTP deadline trails the command's so envd, not curl, reports the timeout. */
+/* Our HTTP deadline trails the command's so envd, not curl, reports the timeout; by this
+ * much, or by the client's HTTP deadline when that is shorter (a client asking for short
+ * requests does not wait 15 s past a command that went silent). */
 #define EXEC_HTTP_MARGIN_MS 15000
 
 static enum sp_next oom(struct sp_error *err)
@@ -159,7 +161,10 @@ static enum sp_next exec_request(struct sp_op *op, struct sp_http_req *req, stru
     sp_buf_cleanup(&body);
     if (rc != 0)
         return oom(err);
-    req->timeout_ms = ctx->timeout_ms + EXEC_HTTP_MARGIN_MS;
+    long margin = sp__client_http_timeout(op->client);
+    if (margin <= 0 || margin > EXEC_HTTP_MARGIN_MS)
+        margin = EXEC_HTTP_MARGIN_MS;
+    req->timeout_ms = ctx->timeout_ms + margin;
     req->on_chunk = exec_chunk;
     req->retry = sb->data_retry;
     op->state = 1;
