@@ -7,6 +7,7 @@
 #define SP_TEST_MOCK_HTTP_H
 
 #include <curl/curl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -73,6 +74,7 @@ struct http_req {
     size_t len;
     curl_mime *mime; /* a multipart body instead, or NULL */
     long timeout_ms; /* 0 = 30 s */
+    bool h2c;        /* HTTP/2 with prior knowledge (the Modal mock), else HTTP/1.1 */
 };
 
 /* Sends q and fills out (initialised with rsp_init; its previous contents are dropped).
@@ -95,6 +97,8 @@ static inline CURLcode http_perform(const struct http_req *q, struct rsp *out)
     curl_easy_setopt(c, CURLOPT_HEADERDATA, &out->headers);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, q->timeout_ms > 0 ? q->timeout_ms : 30000L);
+    if (q->h2c)
+        curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE);
     if (q->body != NULL) {
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, q->body);
         curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)q->len);

@@ -20,6 +20,7 @@
 #include "modal_proto/api.pb-c.h"
 #include "modal_proto/task_command_router.pb-c.h"
 
+#include "mock_http.h"
 #include "mock_modal_grpc.h"
 
 static void test_auth_and_token(void **state)
@@ -42,32 +43,23 @@ static void test_auth_and_token(void **state)
 }
 
 /* The fault admin endpoint over h2c with the Modal token pair (the Modal mock speaks only
- * h2c): status, body and response of a request with libcurl's prior-knowledge HTTP/2. */
+ * h2c): the status, with the body in out. */
 static long
-admin(struct fx *f, const char *method, const char *body, const char *secret, struct sp_buf *out)
+admin(struct fx *f, const char *method, const char *body, const char *secret, struct rsp *out)
 {
     char url[256], id[160], sec[160];
     snprintf(url, sizeof(url), "%s/_sandprobe/faults", f->url);
     snprintf(id, sizeof(id), "x-modal-token-id: %s", f->id);
     snprintf(sec, sizeof(sec), "x-modal-token-secret: %s", secret);
-    struct curl_slist *h = curl_slist_append(NULL, id);
-    h = curl_slist_append(h, sec);
-    h = curl_slist_append(h, "content-type: application/json");
-    CURL *c = curl_easy_init();
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    if (body != NULL)
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
-    assert_int_equal(curl_easy_perform(c), CURLE_OK);
-    long status = 0;
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_cleanup(c);
-    curl_slist_free_all(h);
-    return status;
+    const char *const headers[] = {id, sec, "content-type: application/json", NULL};
+    struct http_req q = {.method = method,
+                         .url = url,
+                         .headers = headers,
+                         .body = body,
+                         .len = body ? strlen(body) : 0,
+                         .h2c = true};
+    assert_int_equal(http_perform(&q, out), CURLE_OK);
+    return out->status;
 }
 
 /* A wrong secret is refused the Modal way (a gRPC UNAUTHENTICATED status, so no listing and
@@ -76,26 +68,21 @@ static void test_fault_admin_with_modal_tokens(void **state)
 {
     struct fx *f = *state;
     static const char spec[] = "{\"fault\": \"POST /** 503 plane=api\"}";
-    struct sp_buf b;
-    sp_buf_init(&b, 0);
-    admin(f, "GET", NULL, "as-wrong", &b);
-    assert_null(strstr(sp_buf_str(&b), "\"faults\""));
-    admin(f, "POST", spec, "as-wrong", &b);
-    sp_buf_reset(&b);
-    assert_int_equal(admin(f, "GET", NULL, f->secret, &b), 200);
-    assert_null(strstr(sp_buf_str(&b), "POST /** 503")); /* the refused POST armed nothing */
-    sp_buf_reset(&b);
-    assert_int_equal(admin(f, "POST", spec, f->secret, &b), 201);
-    assert_non_null(strstr(sp_buf_str(&b), "\"ids\""));
-    sp_buf_reset(&b);
-    assert_int_equal(admin(f, "GET", NULL, f->secret, &b), 200);
-    assert_non_null(strstr(sp_buf_str(&b), "POST /** 503 plane=api"));
-    sp_buf_reset(&b);
-    assert_int_equal(admin(f, "DELETE", NULL, f->secret, &b), 204);
-    sp_buf_reset(&b);
-    assert_int_equal(admin(f, "GET", NULL, f->secret, &b), 200);
-    assert_null(strstr(sp_buf_str(&b), "POST /** 503"));
-    sp_buf_cleanup(&b);
+    struct rsp r;
+    rsp_init(&r);
+    admin(f, "GET", NULL, "as-wrong", &r);
+    assert_null(strstr(sp_buf_str(&r.body), "\"faults\""));
+    admin(f, "POST", spec, "as-wrong", &r);
+    assert_int_equal(admin(f, "GET", NULL, f->secret, &r), 200);
+    assert_null(strstr(sp_buf_str(&r.body), "POST /** 503")); /* the refused POST armed nothing */
+    assert_int_equal(admin(f, "POST", spec, f->secret, &r), 201);
+    assert_non_null(strstr(sp_buf_str(&r.body), "\"ids\""));
+    assert_int_equal(admin(f, "GET", NULL, f->secret, &r), 200);
+    assert_non_null(strstr(sp_buf_str(&r.body), "POST /** 503 plane=api"));
+    assert_int_equal(admin(f, "DELETE", NULL, f->secret, &r), 204);
+    assert_int_equal(admin(f, "GET", NULL, f->secret, &r), 200);
+    assert_null(strstr(sp_buf_str(&r.body), "POST /** 503"));
+    rsp_free(&r);
 }
 
 static void test_apps(void **state)
