@@ -346,34 +346,42 @@ static void create_delay_timeout(struct sp_req_ctx *ctx)
     require_none_left(ctx, before);
 }
 
+/* exec_under spec, then `echo word`: the exec succeeds with exactly that output and the mock
+ * injected fault kind at least once (`what` names it in the message). Returns how long the
+ * exec took, in ms. */
+static int64_t exec_succeeds_under(struct sp_req_ctx *ctx,
+                                   const char *spec,
+                                   enum sp_mock_fault_kind kind,
+                                   const char *word,
+                                   const char *what)
+{
+    long before = sp_mock_fault_count(sp_req_mock(ctx), kind);
+    struct sp_sandbox *sb = NULL;
+    struct sp_exec *x = exec_under(ctx, spec, sp_req_printf(ctx, "echo %s", word), &sb);
+    int64_t t0 = sp_now_ms();
+    SP_REQUIRE_OK(ctx, sp_exec(sb, x, sp_req_err(ctx)));
+    int64_t took = sp_now_ms() - t0;
+    SP_REQUIRE_INT_EQ(ctx, x->exit_code, 0);
+    SP_REQUIRE_STR_EQ(ctx, sp_req_rtrim(ctx, sp_buf_str(&x->out)), word);
+    long n = sp_mock_fault_count(sp_req_mock(ctx), kind) - before;
+    SP_REQUIRE(ctx, n >= 1, "expected the mock to have %s, it did %ld", what, n);
+    return took;
+}
+
 /* Replies at 4 KiB/s (a few hundred ms for an exec's), inside the deadline: read whole. */
 static void exec_dribble_read_whole(struct sp_req_ctx *ctx)
 {
-    long before = sp_mock_fault_count(sp_req_mock(ctx), SP_MOCK_FK_DRIBBLE);
-    struct sp_sandbox *sb = NULL;
-    struct sp_exec *x = exec_under(ctx, "* /** dribble rate=4096", "echo sp-dribbled", &sb);
-    SP_REQUIRE_OK(ctx, sp_exec(sb, x, sp_req_err(ctx)));
-    SP_REQUIRE_INT_EQ(ctx, x->exit_code, 0);
-    SP_REQUIRE_STR_EQ(ctx, sp_req_rtrim(ctx, sp_buf_str(&x->out)), "sp-dribbled");
-    long n = sp_mock_fault_count(sp_req_mock(ctx), SP_MOCK_FK_DRIBBLE) - before;
-    SP_REQUIRE(ctx, n >= 1, "expected the mock to have dribbled the exec's reply, it did %ld", n);
+    exec_succeeds_under(ctx, "* /** dribble rate=4096", SP_MOCK_FK_DRIBBLE, "sp-dribbled",
+                        "dribbled the exec's reply");
 }
 
 /* Every request of the exec waits DELAY_SHORT_MS, under the deadline: the exec succeeds with
  * its output, taking at least the delay (a lower bound only). */
 static void exec_delay_absorbed(struct sp_req_ctx *ctx)
 {
-    long before = sp_mock_fault_count(sp_req_mock(ctx), SP_MOCK_FK_DELAY);
-    struct sp_sandbox *sb = NULL;
     const char *spec = sp_req_printf(ctx, "* /** delay dist=fixed:%dms", DELAY_SHORT_MS);
-    struct sp_exec *x = exec_under(ctx, spec, "echo sp-delayed", &sb);
-    int64_t t0 = sp_now_ms();
-    SP_REQUIRE_OK(ctx, sp_exec(sb, x, sp_req_err(ctx)));
-    int64_t took = sp_now_ms() - t0;
-    SP_REQUIRE_INT_EQ(ctx, x->exit_code, 0);
-    SP_REQUIRE_STR_EQ(ctx, sp_req_rtrim(ctx, sp_buf_str(&x->out)), "sp-delayed");
-    long n = sp_mock_fault_count(sp_req_mock(ctx), SP_MOCK_FK_DELAY) - before;
-    SP_REQUIRE(ctx, n >= 1, "expected the mock to have delayed the exec, it delayed %ld", n);
+    int64_t took =
+        exec_succeeds_under(ctx, spec, SP_MOCK_FK_DELAY, "sp-delayed", "delayed the exec");
     SP_REQUIRE(ctx, took >= DELAY_SHORT_MS,
                "expected the exec to take at least the %d ms delay, it took %lld ms",
                DELAY_SHORT_MS, (long long)took);
